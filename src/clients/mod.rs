@@ -1,0 +1,153 @@
+//! App clients: one per UI, each with its own callbacks, scopes, flows, token
+//! validities and (optionally) a secret. Secrets are random, so they are stored as a
+//! SHA-256 digest and compared in constant time, plus sealed with the master key
+//! because the Cognito API returns them.
+
+use serde::Serialize;
+
+use crate::crypto::{ct_eq, sha256_hex};
+use crate::pool::random_alnum;
+
+/// OAuth flows a client may use (Cognito's `AllowedOAuthFlows`).
+pub const FLOW_CODE: &str = "code";
+
+/// Scopes a client may be granted when none are configured.
+pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
+
+/// An app client.
+#[derive(Clone, Debug, Serialize)]
+pub struct AppClient {
+    pub client_id: String,
+    pub pool_id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub secret_digest: Option<String>,
+    pub callback_urls: Vec<String>,
+    pub logout_urls: Vec<String>,
+    pub allowed_scopes: Vec<String>,
+    pub allowed_flows: Vec<String>,
+    /// Validities in seconds.
+    pub id_token_validity: i64,
+    pub access_token_validity: i64,
+    pub refresh_token_validity: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl AppClient {
+    /// A client without a secret must prove possession with PKCE instead.
+    pub fn is_public(&self) -> bool {
+        self.secret_digest.is_none()
+    }
+
+    /// Constant-time check of a presented secret.
+    pub fn verify_secret(&self, presented: &str) -> bool {
+        match &self.secret_digest {
+            Some(digest) => ct_eq(sha256_hex(presented).as_bytes(), digest.as_bytes()),
+            None => false,
+        }
+    }
+
+    pub fn allows_flow(&self, flow: &str) -> bool {
+        self.allowed_flows.iter().any(|f| f == flow)
+    }
+}
+
+/// What an operator gives to create a client.
+#[derive(Clone, Debug)]
+pub struct NewClient {
+    pub name: String,
+    pub generate_secret: bool,
+    pub callback_urls: Vec<String>,
+    pub logout_urls: Vec<String>,
+    pub allowed_scopes: Vec<String>,
+    pub allowed_flows: Vec<String>,
+    pub id_token_validity: i64,
+    pub access_token_validity: i64,
+    pub refresh_token_validity: i64,
+}
+
+impl NewClient {
+    /// A code-flow client with Cognito's default validities (ID and access 60 minutes,
+    /// refresh 30 days) and the default scopes.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            generate_secret: false,
+            callback_urls: Vec::new(),
+            logout_urls: Vec::new(),
+            allowed_scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+            allowed_flows: vec![FLOW_CODE.to_string()],
+            id_token_validity: 3600,
+            access_token_validity: 3600,
+            refresh_token_validity: 30 * 86400,
+        }
+    }
+
+    /// Checks what the store cannot: every URL is absolute and has no fragment
+    /// (RFC 6749 §3.1.2), validities are within Cognito's bounds.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.name.len() > 128 {
+            return Err("client name must be 1 to 128 characters".into());
+        }
+        for u in self.callback_urls.iter().chain(&self.logout_urls) {
+            crate::oauth::redirect::validate_registered(u)?;
+        }
+        let bounds = [
+            (self.id_token_validity, 300, 86400, "ID token"),
+            (self.access_token_validity, 300, 86400, "access token"),
+            (
+                self.refresh_token_validity,
+                3600,
+                3650 * 86400,
+                "refresh token",
+            ),
+        ];
+        for (value, min, max, what) in bounds {
+            if !(min..=max).contains(&value) {
+                return Err(format!("{what} validity must be {min} to {max} seconds"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A new client id: 26 lower-case alphanumerics, as Cognito's.
+pub fn new_client_id() -> String {
+    random_alnum(26, true)
+}
+
+/// A new client secret: 52 lower-case alphanumerics (about 268 bits).
+pub fn new_client_secret() -> String {
+    random_alnum(52, true)
+}
+
+/// Creates a client; returns it with its secret, which is shown only here.
+pub async fn create(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    new: &NewClient,
+) -> Result<(AppClient, Option<String>), crate::error::AppError> {
+    use crate::error::AppError;
+    new.validate().map_err(AppError::Invalid)?;
+    if app.store.pool_by_id(pool_id).await?.is_none() {
+        return Err(AppError::NotFound("user pool"));
+    }
+    let client_id = new_client_id();
+    let secret = new.generate_secret.then(new_client_secret);
+    let stored = secret.as_ref().map(|s| {
+        (
+            sha256_hex(s),
+            app.keys.master().seal(&client_id, s.as_bytes()),
+        )
+    });
+    app.store
+        .insert_client(pool_id, &client_id, new, stored, app.clock.now())
+        .await?;
+    let client = app
+        .store
+        .client_by_id(pool_id, &client_id)
+        .await?
+        .ok_or(AppError::NotFound("client"))?;
+    Ok((client, secret))
+}

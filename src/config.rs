@@ -1,0 +1,163 @@
+//! Configuration from command-line flags, each also read from an environment variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::crypto::MasterKey;
+
+/// Where the data lives and the key that seals secrets in it; shared by `serve` and the
+/// admin commands, which work on the same database.
+#[derive(clap::Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Database URL: `sqlite://path` (created if missing) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://cognate.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Master key (32 bytes, base64) sealing private keys and client secrets at rest.
+    #[arg(
+        long,
+        env = "COGNATE_MASTER_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub master_key: Option<String>,
+    /// File holding the master key. With SQLite and neither option, a key is generated
+    /// into `<database file>.master-key` on first use.
+    #[arg(long, env = "COGNATE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    /// Loads the master key from the flag, the file, or (SQLite development setups
+    /// only) a generated file beside the database. Prints a path, never the key.
+    pub fn load_master_key(&self) -> anyhow::Result<MasterKey> {
+        if let Some(text) = &self.master_key {
+            return Ok(MasterKey::from_base64(text)?);
+        }
+        let path = match (&self.master_key_file, sqlite_path(&self.database_url)) {
+            (Some(path), _) => path.clone(),
+            (None, Some(db)) => {
+                let path = PathBuf::from(format!("{}.master-key", db.display()));
+                if !path.exists() {
+                    write_new_key(&path)?;
+                    eprintln!("generated a master key in {}", path.display());
+                }
+                path
+            }
+            (None, None) => bail!(
+                "a master key is required for this database: set --master-key-file or \
+                 COGNATE_MASTER_KEY_FILE (32 random bytes, base64)"
+            ),
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("read master key file {}", path.display()))?;
+        MasterKey::from_base64(&text).with_context(|| format!("master key in {}", path.display()))
+    }
+}
+
+/// The file behind a `sqlite:` URL, if it names one.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+fn write_new_key(path: &Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("create master key file {}", path.display()))?;
+    file.write_all(MasterKey::generate_base64().as_bytes())?;
+    Ok(())
+}
+
+/// Flags of `cognate serve`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "COGNATE_LISTEN", default_value = "127.0.0.1:9229")]
+    pub listen: SocketAddr,
+    /// Public base URL, used in issuers and discovery (default: http://<listen>).
+    #[arg(long, env = "COGNATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Mark cookies `Secure` (default: when the public URL is https).
+    #[arg(long, env = "COGNATE_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+    /// Do not create the demo pool, client and user on an empty database.
+    #[arg(long, env = "COGNATE_NO_DEMO")]
+    pub no_demo: bool,
+}
+
+/// What the running server needs to know.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Base URL without a trailing slash; a pool's issuer is `<public_url>/<pool_id>`.
+    pub public_url: String,
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    /// Builds the config, checking the public URL is an absolute http(s) URL.
+    pub fn new(public_url: &str, secure_cookies: Option<bool>) -> anyhow::Result<Self> {
+        let parsed = url::Url::parse(public_url).context("public URL")?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+            bail!("the public URL must be an http(s) URL without a query");
+        }
+        let public_url = public_url.trim_end_matches('/').to_string();
+        Ok(Self {
+            secure_cookies: secure_cookies.unwrap_or(parsed.scheme() == "https"),
+            public_url,
+        })
+    }
+
+    pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
+        let default = format!("http://{}", args.listen);
+        Self::new(
+            args.public_url.as_deref().unwrap_or(&default),
+            args.secure_cookies,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_path("sqlite://cognate.db"),
+            Some("cognate.db".into())
+        );
+        assert_eq!(
+            sqlite_path("sqlite:/tmp/x.db?mode=rwc"),
+            Some("/tmp/x.db".into())
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/test"), None);
+    }
+
+    #[test]
+    fn cookies_are_secure_for_https_public_urls() {
+        assert!(
+            Config::new("https://id.example.com/", None)
+                .unwrap()
+                .secure_cookies
+        );
+        let c = Config::new("http://127.0.0.1:9229", None).unwrap();
+        assert!(!c.secure_cookies);
+        assert_eq!(c.public_url, "http://127.0.0.1:9229");
+        assert!(Config::new("ftp://x", None).is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! The demo set-up created on an empty database, so the login page works at once.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use crate::clients::NewClient;
+use crate::crypto::random_token;
+use crate::state::AppState;
+use crate::users::UserStatus;
+
+pub const CALLBACK: &str = "http://localhost:3000/callback";
+
+pub async fn seed(app: &AppState) -> anyhow::Result<()> {
+    let pool = crate::pool::create(app, "demo", "us-east-1").await?;
+    let mut new = NewClient::new("demo-app");
+    new.callback_urls = vec![CALLBACK.to_string()];
+    new.logout_urls = vec!["http://localhost:3000/".to_string()];
+    let (client, _) = crate::clients::create(app, &pool.pool_id, &new).await?;
+    // Random, so a demo left running somewhere is not open to a published password.
+    let password = format!("Demo-{}-1a", random_token(9));
+    let attributes = BTreeMap::from([
+        ("email".to_string(), "demo@example.com".to_string()),
+        ("email_verified".to_string(), "true".to_string()),
+        ("name".to_string(), "Demo User".to_string()),
+    ]);
+    crate::users::create(
+        app,
+        &pool.pool_id,
+        "demo",
+        Some(&password),
+        UserStatus::Confirmed,
+        attributes,
+    )
+    .await?;
+
+    let issuer = app.issuer(&pool.pool_id);
+    let verifier = random_token(32);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let authorize = crate::oauth::redirect::with_params(
+        &format!("{issuer}/oauth2/authorize"),
+        &[
+            ("response_type", "code"),
+            ("client_id", &client.client_id),
+            ("redirect_uri", CALLBACK),
+            ("scope", "openid email profile"),
+            ("state", "demo"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    println!(
+        "\nA demo user pool was created on this empty database.\n\
+         \n  issuer        {issuer}\
+         \n  client id     {client_id} (public, PKCE, callback {CALLBACK})\
+         \n  user          demo\
+         \n  password      {password}\
+         \n\nOpen this URL to sign in:\n\n  {authorize}\n\
+         \nThen redeem the code from the callback URL:\n\
+         \n  curl -s {issuer}/oauth2/token -d grant_type=authorization_code -d client_id={client_id} \\\
+         \n       -d redirect_uri={CALLBACK} -d code_verifier={verifier} -d code=<code>\n",
+        client_id = client.client_id,
+    );
+    Ok(())
+}

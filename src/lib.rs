@@ -1,0 +1,89 @@
+//! cognate: a self-hosted, Cognito-compatible user pool and hosted-login OAuth 2.0 /
+//! OpenID Connect authorization server.
+
+pub mod cli;
+pub mod clients;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+mod demo;
+pub mod error;
+pub mod groups;
+pub mod hosted_ui;
+pub mod oauth;
+pub mod pool;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod tokens;
+pub mod users;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, Request};
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use state::AppState;
+
+/// Largest request body accepted anywhere (forms and token requests are small).
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole HTTP surface.
+pub fn router(app: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(app.store.session_store())
+        .with_name("cognate_session")
+        .with_secure(app.config.secure_cookies)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
+    let browser = Router::new()
+        .merge(oauth::browser_routes())
+        .merge(hosted_ui::routes())
+        .layer(sessions);
+    let mut router = Router::new()
+        .merge(browser)
+        .merge(oauth::api_routes())
+        .route("/health", get(health))
+        .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    if app.config.secure_cookies {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("strict-transport-security"),
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    router
+        // Spans name the method and path only: queries carry codes and state.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(app)
+}
+
+/// Sent on every response. No form-action directive: Chrome applies it to the redirect
+/// after the login form, which must reach the app's callback.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' data: https:; base-uri 'none'; frame-ancestors 'none'",
+    ),
+];
+
+async fn health(State(app): State<AppState>) -> Result<&'static str, error::AppError> {
+    app.store.is_empty().await?;
+    Ok("ok")
+}

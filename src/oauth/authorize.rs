@@ -1,0 +1,289 @@
+//! `/oauth2/authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2, RFC 7636). The request is
+//! validated here, once, for the endpoint and for the login page that carries it on.
+//! Until `client_id` and `redirect_uri` are trusted, errors are an HTML page and never
+//! a redirect (RFC 6749 §4.1.2.1); after that they go back to the client.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_sessions::Session;
+
+use super::params::Params;
+use super::pkce;
+use super::redirect::{is_registered, with_params};
+use crate::clients::{AppClient, FLOW_CODE};
+use crate::crypto::{random_token, sha256_hex};
+use crate::error::AppError;
+use crate::hosted_ui::session;
+use crate::state::{AppState, Inner};
+use crate::store::NewCode;
+use crate::users::User;
+
+/// How long an authorization code lives (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const CODE_LIFETIME: i64 = 300;
+/// Longest accepted value of any authorization parameter.
+const MAX_PARAM_LEN: usize = 2048;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/{pool_id}/oauth2/authorize", get(authorize))
+}
+
+/// A validated authorization request.
+#[derive(Debug)]
+pub struct AuthorizeRequest {
+    pub pool_id: String,
+    pub client: AppClient,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Option<String>,
+    /// The parameters re-encoded, to carry the request to the login page.
+    pub query: String,
+}
+
+/// Why a request stops, and where the browser learns it.
+#[derive(Debug)]
+pub enum Rejection {
+    /// The client or redirect URI is not trusted: an error page, no redirect.
+    Page(AppError),
+    /// A trusted redirect URI receives `error=…`.
+    Redirect(String),
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Rejection::Page(e) => e.into_response(),
+            Rejection::Redirect(location) => super::found(&location),
+        }
+    }
+}
+
+impl From<AppError> for Rejection {
+    fn from(e: AppError) -> Self {
+        Rejection::Page(e)
+    }
+}
+
+impl AuthorizeRequest {
+    /// The redirect that reports `error` to the client, with its `state`.
+    pub fn error_redirect(&self, error: &str, description: &str) -> Rejection {
+        error_redirect(
+            &self.redirect_uri,
+            error,
+            description,
+            self.state.as_deref(),
+        )
+    }
+}
+
+fn error_redirect(
+    redirect_uri: &str,
+    error: &str,
+    description: &str,
+    state: Option<&str>,
+) -> Rejection {
+    let mut params = vec![("error", error), ("error_description", description)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    Rejection::Redirect(with_params(redirect_uri, &params))
+}
+
+/// Validates an authorization request given as a raw query string.
+pub async fn validate(
+    app: &Inner,
+    pool_id: &str,
+    raw_query: &str,
+) -> Result<AuthorizeRequest, Rejection> {
+    let page = |msg: &str| Rejection::Page(AppError::Invalid(msg.to_string()));
+    let params = Params::parse(raw_query).map_err(|e| page(&e))?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| page("client_id is missing."))?;
+    let client = match crate::pool::is_pool_id(pool_id) {
+        true => app
+            .store
+            .client_by_id(pool_id, client_id)
+            .await
+            .map_err(AppError::from)?,
+        false => None,
+    }
+    .ok_or_else(|| page("The client_id is not known to this user pool."))?;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .ok_or_else(|| page("redirect_uri is missing."))?;
+    if !is_registered(&client.callback_urls, redirect_uri) {
+        return Err(page("The redirect_uri is not registered for this client."));
+    }
+
+    // From here on the redirect URI is trusted: errors go back to the client.
+    let state = params.get("state");
+    let fail =
+        |error: &str, description: &str| error_redirect(redirect_uri, error, description, state);
+    if let Some(name) = params.oversized(MAX_PARAM_LEN) {
+        let description = format!("{name} is longer than {MAX_PARAM_LEN} bytes");
+        let state = state.filter(|_| name != "state");
+        return Err(error_redirect(
+            redirect_uri,
+            "invalid_request",
+            &description,
+            state,
+        ));
+    }
+    match params.get("response_type") {
+        None => return Err(fail("invalid_request", "response_type is missing")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if !client.allows_flow(FLOW_CODE) {
+        return Err(fail(
+            "unauthorized_client",
+            "the client may not use the code flow",
+        ));
+    }
+    let scopes = match params.get("scope") {
+        None => client.allowed_scopes.clone(),
+        Some(requested) => {
+            let mut scopes: Vec<String> = Vec::new();
+            for s in requested.split(' ').filter(|s| !s.is_empty()) {
+                if !client.allowed_scopes.iter().any(|a| a == s) {
+                    return Err(fail(
+                        "invalid_scope",
+                        &format!("scope {s} is not allowed for this client"),
+                    ));
+                }
+                if !scopes.iter().any(|x| x == s) {
+                    scopes.push(s.to_string());
+                }
+            }
+            scopes
+        }
+    };
+    let code_challenge = params.get("code_challenge");
+    match (code_challenge, params.get("code_challenge_method")) {
+        (None, None) if client.is_public() => {
+            return Err(fail(
+                "invalid_request",
+                "PKCE (code_challenge with S256) is required for public clients",
+            ));
+        }
+        (None, None) => {}
+        (Some(_), Some(m)) if m != "S256" => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(fail(
+                "invalid_request",
+                "code_challenge_method must be S256",
+            ));
+        }
+        (None, Some(_)) => return Err(fail("invalid_request", "code_challenge is missing")),
+        (Some(c), Some(_)) if !pkce::is_valid_challenge(c) => {
+            return Err(fail("invalid_request", "code_challenge is malformed"));
+        }
+        (Some(_), Some(_)) => {}
+    }
+    let prompt = params.get("prompt");
+    if prompt.is_some_and(|p| p.split(' ').any(|x| x == "none") && p.contains(' ')) {
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok(AuthorizeRequest {
+        pool_id: pool_id.to_string(),
+        redirect_uri: redirect_uri.to_string(),
+        scopes,
+        state: state.map(str::to_string),
+        nonce: params.get("nonce").map(str::to_string),
+        code_challenge: code_challenge.map(str::to_string),
+        prompt: prompt.map(str::to_string),
+        query: params.encode(),
+        client,
+    })
+}
+
+/// Ends a successful sign-in: stores a single-use code bound to the client, redirect
+/// URI, PKCE challenge, nonce and scopes, and sends the browser to the callback.
+pub async fn complete(
+    app: &Inner,
+    req: &AuthorizeRequest,
+    user: &User,
+    auth_time: i64,
+) -> Result<Response, AppError> {
+    let code = random_token(32);
+    let code_hash = sha256_hex(&code);
+    let origin_jti = uuid::Uuid::new_v4().to_string();
+    let scopes = req.scopes.join(" ");
+    let now = app.clock.now();
+    app.store
+        .insert_code(
+            &NewCode {
+                code_hash: &code_hash,
+                pool_id: &req.pool_id,
+                client_id: &req.client.client_id,
+                user_id: &user.user_id,
+                redirect_uri: &req.redirect_uri,
+                scopes: &scopes,
+                nonce: req.nonce.as_deref(),
+                code_challenge: req.code_challenge.as_deref(),
+                auth_time,
+                origin_jti: &origin_jti,
+                expires_at: now + CODE_LIFETIME,
+            },
+            now,
+        )
+        .await?;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = &req.state {
+        params.push(("state", state));
+    }
+    Ok(super::found(&with_params(&req.redirect_uri, &params)))
+}
+
+/// The hosted login page for a validated request.
+pub fn login_url(app: &Inner, req: &AuthorizeRequest) -> String {
+    format!(
+        "{}/{}/login?{}",
+        app.config.public_url, req.pool_id, req.query
+    )
+}
+
+async fn authorize(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let req = match validate(&app, &pool_id, query.as_deref().unwrap_or_default()).await {
+        Ok(req) => req,
+        Err(rejection) => return rejection.into_response(),
+    };
+    if req.prompt.as_deref() != Some("login") {
+        match session::current_user(&app, &session, &pool_id).await {
+            Ok(Some((user, auth_time))) => {
+                return complete(&app, &req, &user, auth_time).await.into_response();
+            }
+            Ok(None) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+    if req.prompt.as_deref() == Some("none") {
+        return req
+            .error_redirect("login_required", "the user is not signed in")
+            .into_response();
+    }
+    super::found(&login_url(&app, &req))
+}

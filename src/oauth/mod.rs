@@ -1,0 +1,52 @@
+//! The OAuth 2.0 / OpenID Connect endpoints of each pool, under its issuer
+//! `<public_url>/<pool_id>`.
+
+pub mod authorize;
+mod client_auth;
+mod discovery;
+mod logout;
+pub mod params;
+pub mod pkce;
+pub mod redirect;
+mod revoke;
+pub mod token;
+mod userinfo;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Endpoints a browser visits; they use the hosted-UI session.
+pub fn browser_routes() -> Router<AppState> {
+    Router::new()
+        .merge(authorize::routes())
+        .merge(logout::routes())
+}
+
+/// Endpoints called by apps; no session.
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .merge(token::routes())
+        .merge(userinfo::routes())
+        .merge(revoke::routes())
+        .merge(discovery::routes())
+}
+
+/// A `302 Found` to `location`, which callers build only from registered URLs.
+pub fn found(location: &str) -> Response {
+    match HeaderValue::try_from(location) {
+        Ok(value) => {
+            let mut res = StatusCode::FOUND.into_response();
+            res.headers_mut().insert(header::LOCATION, value);
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
+        Err(_) => {
+            AppError::Invalid("The redirect target is not a valid URL.".into()).into_response()
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! `/oauth2/revoke` (RFC 7009). Revoking a refresh token (or an access token) revokes
+//! the whole sign-in it came from: its refresh tokens stop working and its access
+//! tokens are refused at userInfo, through `origin_jti`. Unknown tokens answer 200.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use serde_json::Value;
+
+use super::client_auth::authenticate;
+use super::token::parse_form;
+use super::userinfo::verify_jwt;
+use crate::crypto::sha256_hex;
+use crate::error::OAuthError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/{pool_id}/oauth2/revoke", post(revoke))
+}
+
+async fn revoke(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(), OAuthError> {
+    let form = parse_form(&headers, &body)?;
+    let client = authenticate(&app, &pool_id, &headers, &form).await?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+    let family = match app
+        .store
+        .family_of_refresh_token(&sha256_hex(token))
+        .await?
+    {
+        Some(f) => Some(f),
+        None => match verify_jwt(&app, &pool_id, token).await? {
+            Some(claims) => match claims.get("origin_jti").and_then(Value::as_str) {
+                Some(origin) => app.store.family(origin).await?,
+                None => None,
+            },
+            None => None,
+        },
+    };
+    if let Some(f) = family {
+        if f.client_id != client.client_id || f.pool_id != pool_id {
+            return Err(OAuthError::unauthorized_client(
+                "the token was not issued to this client",
+            ));
+        }
+        app.store
+            .revoke_family(&f.origin_jti, app.clock.now())
+            .await?;
+    }
+    Ok(())
+}

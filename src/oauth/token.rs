@@ -1,0 +1,214 @@
+//! `/oauth2/token` (RFC 6749 §4.1.3, §6; RFC 7636 §4.6). Codes are consumed atomically
+//! and a replay revokes what the first redemption issued; refresh tokens rotate on every
+//! use, and a reused one revokes its whole family. Claims are rebuilt at each refresh.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use super::client_auth::authenticate;
+use super::params::Params;
+use super::pkce;
+use crate::clients::AppClient;
+use crate::crypto::{random_token, sha256_hex};
+use crate::error::OAuthError;
+use crate::state::{AppState, Inner};
+use crate::store::RefreshOutcome;
+use crate::tokens::issue::{Session, TokenSet, issue};
+use crate::users::User;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/{pool_id}/oauth2/token", post(token))
+}
+
+async fn token(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    let form = parse_form(&headers, &body)?;
+    let client = authenticate(&app, &pool_id, &headers, &form).await?;
+    let tokens = match form.get("grant_type") {
+        Some("authorization_code") => authorization_code(&app, &client, &form).await?,
+        Some("refresh_token") => refresh_token(&app, &client, &form).await?,
+        Some(other) => {
+            return Err(OAuthError::unsupported_grant_type(format!(
+                "grant_type {other} is not supported"
+            )));
+        }
+        None => return Err(OAuthError::invalid_request("grant_type is missing")),
+    };
+    Ok(no_store(axum::Json(tokens).into_response()))
+}
+
+/// The body of a token or revocation request: a form, with no repeated parameter.
+pub fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| OAuthError::invalid_request("the body is not UTF-8"))?;
+    Params::parse(text).map_err(OAuthError::invalid_request)
+}
+
+fn no_store(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+async fn authorization_code(
+    app: &Inner,
+    client: &AppClient,
+    form: &Params,
+) -> Result<TokenSet, OAuthError> {
+    let code = form
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+    let redirect_uri = form
+        .get("redirect_uri")
+        .ok_or_else(|| OAuthError::invalid_request("redirect_uri is missing"))?;
+    let now = app.clock.now();
+    let invalid =
+        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
+    let redeemed = app
+        .store
+        .consume_code(&sha256_hex(code), now)
+        .await?
+        .ok_or_else(invalid)?;
+    if redeemed.client_id != client.client_id
+        || redeemed.pool_id != client.pool_id
+        || redeemed.expires_at <= now
+    {
+        return Err(invalid());
+    }
+    if redeemed.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&redeemed.code_challenge, form.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
+        (None, None) => {}
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is missing")),
+        (None, Some(_)) => {
+            // RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+            return Err(OAuthError::invalid_grant(
+                "no code_challenge was sent for this code",
+            ));
+        }
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
+    }
+    let user = live_user(app, client, &redeemed.user_id).await?;
+    let scopes = split_scopes(&redeemed.scopes);
+    let mut tokens = issue(
+        app,
+        &Session {
+            client,
+            user: &user,
+            scopes: &scopes,
+            auth_time: redeemed.auth_time,
+            origin_jti: &redeemed.origin_jti,
+            nonce: redeemed.nonce.as_deref(),
+        },
+    )
+    .await?;
+    let refresh = random_token(48);
+    let expires_at = redeemed.auth_time + client.refresh_token_validity;
+    if !app
+        .store
+        .open_family(&redeemed.origin_jti, expires_at, &sha256_hex(&refresh), now)
+        .await?
+    {
+        return Err(invalid());
+    }
+    tokens.refresh_token = Some(refresh);
+    Ok(tokens)
+}
+
+async fn refresh_token(
+    app: &Inner,
+    client: &AppClient,
+    form: &Params,
+) -> Result<TokenSet, OAuthError> {
+    let presented = form
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+    let now = app.clock.now();
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let family = match app
+        .store
+        .use_refresh_token(&sha256_hex(presented), now)
+        .await?
+    {
+        RefreshOutcome::Rotated(family) => family,
+        RefreshOutcome::Reused => {
+            tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; the sign-in it belongs to has been revoked",
+            ));
+        }
+        RefreshOutcome::Unknown => return Err(invalid()),
+    };
+    if family.client_id != client.client_id
+        || family.pool_id != client.pool_id
+        || family.revoked_at.is_some()
+        || family.expires_at <= now
+    {
+        return Err(invalid());
+    }
+    let user = live_user(app, client, &family.user_id).await?;
+    let scopes = split_scopes(&family.scopes);
+    let mut tokens = issue(
+        app,
+        &Session {
+            client,
+            user: &user,
+            scopes: &scopes,
+            auth_time: family.auth_time,
+            origin_jti: &family.origin_jti,
+            nonce: None,
+        },
+    )
+    .await?;
+    let refresh = random_token(48);
+    app.store
+        .insert_refresh_token(&family.origin_jti, &sha256_hex(&refresh), now)
+        .await?;
+    tokens.refresh_token = Some(refresh);
+    Ok(tokens)
+}
+
+/// The user a grant was for, if it still exists and may sign in.
+async fn live_user(app: &Inner, client: &AppClient, user_id: &str) -> Result<User, OAuthError> {
+    app.store
+        .user_by_id(&client.pool_id, user_id)
+        .await?
+        .filter(User::can_sign_in)
+        .ok_or_else(|| OAuthError::invalid_grant("the user no longer exists or is disabled"))
+}
+
+pub fn split_scopes(scopes: &str) -> Vec<String> {
+    scopes
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}

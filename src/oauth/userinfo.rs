@@ -1,0 +1,98 @@
+//! `/oauth2/userInfo` (OIDC Core §5.3): a Bearer access token of this pool, not
+//! expired, not revoked (its sign-in family is checked through `origin_jti`), for a user
+//! who still exists and may sign in.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::routing::get;
+use serde_json::Value;
+
+use super::token::split_scopes;
+use crate::error::OAuthError;
+use crate::state::{AppState, Inner};
+use crate::tokens::claims;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/{pool_id}/oauth2/userInfo", get(userinfo).post(userinfo))
+}
+
+async fn userinfo(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<axum::Json<Value>, OAuthError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| OAuthError::invalid_token("a Bearer access token is required"))?;
+    let claims = verify_access_token(&app, &pool_id, token.trim()).await?;
+    let refused = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or_else(refused)?;
+    let user = app
+        .store
+        .user_by_id(&pool_id, sub)
+        .await?
+        .filter(|u| u.can_sign_in())
+        .ok_or_else(refused)?;
+    let scopes = split_scopes(
+        claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    );
+    Ok(axum::Json(claims::userinfo(&user, &scopes)))
+}
+
+/// Verifies an access token of `pool_id` and that its sign-in was not revoked.
+pub async fn verify_access_token(
+    app: &Inner,
+    pool_id: &str,
+    token: &str,
+) -> Result<Value, OAuthError> {
+    let refused = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+    let claims = verify_jwt(app, pool_id, token).await?.ok_or_else(refused)?;
+    if claims.get("token_use").and_then(Value::as_str) != Some("access") {
+        return Err(refused());
+    }
+    let origin = claims
+        .get("origin_jti")
+        .and_then(Value::as_str)
+        .ok_or_else(refused)?;
+    match app.store.family(origin).await? {
+        Some(f) if f.revoked_at.is_none() && f.pool_id == pool_id => Ok(claims),
+        _ => Err(refused()),
+    }
+}
+
+/// Verifies a JWT signed by `pool_id`. A `kid` this instance has not loaded may come from
+/// a key another instance just created, so the keys are reloaded once before refusing.
+pub async fn verify_jwt(
+    app: &Inner,
+    pool_id: &str,
+    token: &str,
+) -> Result<Option<Value>, OAuthError> {
+    if !crate::pool::is_pool_id(pool_id) {
+        return Ok(None);
+    }
+    let issuer = app.issuer(pool_id);
+    let now = app.clock.now();
+    let Some(keys) = app.keys.pool(&app.store, pool_id).await? else {
+        return Ok(None);
+    };
+    if let Some(claims) = keys.verify(token, &issuer, now) {
+        return Ok(Some(claims));
+    }
+    let kid = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid);
+    if kid.is_some_and(|k| k != keys.kid()) {
+        app.keys.forget(pool_id);
+        if let Some(fresh) = app.keys.pool(&app.store, pool_id).await? {
+            return Ok(fresh.verify(token, &issuer, now));
+        }
+    }
+    Ok(None)
+}

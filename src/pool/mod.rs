@@ -1,0 +1,167 @@
+//! User pools: the directory's top-level unit, with its own issuer, keys, password
+//! policy, users, groups and app clients. Ids look like Cognito's: `<region>_<9 chars>`.
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// A user pool.
+#[derive(Clone, Debug, Serialize)]
+pub struct Pool {
+    pub pool_id: String,
+    pub name: String,
+    pub settings: PoolSettings,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Pool options kept as one JSON document, so new options need no schema change.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolSettings {
+    pub password_policy: PasswordPolicy,
+}
+
+/// Cognito's password policy; the defaults are Cognito's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordPolicy {
+    pub minimum_length: usize,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self {
+            minimum_length: 8,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_numbers: true,
+            require_symbols: true,
+        }
+    }
+}
+
+impl PasswordPolicy {
+    /// Checks `password` against the policy; the error says what is missing.
+    pub fn check(&self, password: &str, username: &str) -> Result<(), String> {
+        let mut missing = Vec::new();
+        if password.chars().count() < self.minimum_length {
+            missing.push(format!("at least {} characters", self.minimum_length));
+        }
+        if self.require_uppercase && !password.chars().any(|c| c.is_uppercase()) {
+            missing.push("an uppercase letter".into());
+        }
+        if self.require_lowercase && !password.chars().any(|c| c.is_lowercase()) {
+            missing.push("a lowercase letter".into());
+        }
+        if self.require_numbers && !password.chars().any(|c| c.is_ascii_digit()) {
+            missing.push("a number".into());
+        }
+        if self.require_symbols
+            && !password
+                .chars()
+                .any(|c| c.is_ascii_punctuation() || c == ' ')
+        {
+            missing.push("a symbol".into());
+        }
+        if !missing.is_empty() {
+            return Err(format!("Password must contain {}.", missing.join(", ")));
+        }
+        if password.eq_ignore_ascii_case(username) {
+            return Err("Password must not be the username.".into());
+        }
+        Ok(())
+    }
+}
+
+/// Lower-case letters and digits, the alphabet of generated ids.
+pub(crate) fn random_alnum(len: usize, lower_only: bool) -> String {
+    const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    const MIXED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let set = if lower_only { LOWER } else { MIXED };
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| set[rng.gen_range(0..set.len())] as char)
+        .collect()
+}
+
+/// A new pool id in Cognito's shape, e.g. `us-east-1_AbC123xYz`.
+pub fn new_pool_id(region: &str) -> String {
+    format!("{region}_{}", random_alnum(9, false))
+}
+
+/// Whether `id` has the shape of a pool id (guards paths before any lookup).
+pub fn is_pool_id(id: &str) -> bool {
+    id.len() <= 55
+        && id.split_once('_').is_some_and(|(region, rest)| {
+            !region.is_empty()
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !rest.is_empty()
+                && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+}
+
+/// Creates a pool and its first signing key.
+pub async fn create(
+    app: &crate::state::Inner,
+    name: &str,
+    region: &str,
+) -> Result<Pool, crate::error::AppError> {
+    use crate::error::AppError;
+    if name.trim().is_empty() || name.chars().count() > 128 {
+        return Err(AppError::Invalid(
+            "pool name must be 1 to 128 characters".into(),
+        ));
+    }
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(AppError::Invalid(
+            "region must be lower-case letters, digits and dashes".into(),
+        ));
+    }
+    let pool_id = new_pool_id(region);
+    let now = app.clock.now();
+    app.store
+        .insert_pool(&pool_id, name, &PoolSettings::default(), now)
+        .await?;
+    app.keys.generate(&app.store, &pool_id, now).await?;
+    app.store
+        .pool_by_id(&pool_id)
+        .await?
+        .ok_or(AppError::NotFound("user pool"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_names_every_missing_class() {
+        let policy = PasswordPolicy::default();
+        let err = policy.check("abc", "bob").unwrap_err();
+        assert!(err.contains("at least 8 characters"), "{err}");
+        assert!(err.contains("an uppercase letter"), "{err}");
+        assert!(err.contains("a number"), "{err}");
+        assert!(err.contains("a symbol"), "{err}");
+        assert!(policy.check("Correct-horse-9", "bob").is_ok());
+        assert!(policy.check("Bob-1234", "bob-1234").is_err());
+    }
+
+    #[test]
+    fn pool_ids_have_cognitos_shape() {
+        let id = new_pool_id("us-east-1");
+        assert!(is_pool_id(&id), "{id}");
+        assert_eq!(id.len(), "us-east-1_".len() + 9);
+        assert!(!is_pool_id("../etc"));
+        assert!(!is_pool_id("us-east-1_"));
+        assert!(!is_pool_id("US_abc"));
+    }
+}

@@ -1,0 +1,55 @@
+//! Opening the store and running the HTTP server.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::{Config, ServeArgs, StoreArgs};
+use crate::state::AppState;
+use crate::store::Store;
+use crate::tokens::KeyRing;
+
+/// Connects to the database, applies migrations and loads the master key.
+pub async fn open(store_args: &StoreArgs, config: Config) -> anyhow::Result<AppState> {
+    let master = store_args.load_master_key()?;
+    let store = Store::connect(&store_args.database_url)
+        .await
+        .context("connect to the database")?;
+    store.migrate().await.context("apply migrations")?;
+    Ok(AppState::new(config, store, KeyRing::new(master)))
+}
+
+/// `cognate serve`: seed a demo on an empty database, then serve until Ctrl-C.
+pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let app = open(store_args, Config::from_serve_args(args)?).await?;
+    if !args.no_demo && app.store.is_empty().await? {
+        crate::demo::seed(&app)
+            .await
+            .context("create the demo pool")?;
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listen on {}", args.listen))?;
+    tracing::info!(address = %args.listen, public_url = %app.config.public_url, "listening");
+    tokio::spawn(clean_up(app.clone()));
+    axum::serve(listener, crate::router(app))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serve")
+}
+
+/// Deletes expired codes, token families and sessions every ten minutes.
+async fn clean_up(app: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.store.delete_expired(app.clock.now()).await {
+            tracing::warn!(error = %e, "deleting expired rows failed");
+        }
+        if let Err(e) = app.store.session_store().delete_expired().await {
+            tracing::warn!(error = %e, "deleting expired sessions failed");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Shared state handed to every handler. Whatever two instances must agree on lives in
+//! the database, so this holds only handles and caches.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Store;
+use crate::tokens::KeyRing;
+
+/// Cheap to clone; derefs to [`Inner`].
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub store: Store,
+    pub keys: KeyRing,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store, keys: KeyRing) -> Self {
+        Self(Arc::new(Inner {
+            config,
+            store,
+            keys,
+            clock: Clock::default(),
+        }))
+    }
+}
+
+impl Inner {
+    /// A pool's issuer: `<public_url>/<pool_id>`.
+    pub fn issuer(&self, pool_id: &str) -> String {
+        format!("{}/{pool_id}", self.config.public_url)
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,143 @@
+//! Persistence. Only this module writes SQL. SQLite by default, PostgreSQL to scale
+//! out; the backend is picked from the URL scheme. Queries are runtime-checked, with
+//! `$N` placeholders that both drivers bind, and one store contract is exercised by
+//! the integration suite on both databases.
+
+mod clients;
+mod groups;
+mod keys;
+mod pools;
+pub mod sessions;
+mod tokens;
+mod users;
+
+pub use keys::StoredKey;
+pub use tokens::{Family, NewCode, RedeemedCode, RefreshOutcome};
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+/// The two backends. Each query runs through [`on_db!`] on whichever is configured.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same expression against whichever pool `$db` holds; `$p` names the pool.
+macro_rules! on_db {
+    ($db:expr, |$p:ident| $run:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($p) => $run,
+            $crate::store::Db::Postgres($p) => $run,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// Errors of the storage layer; mapped once into `AppError` above it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists")]
+    Conflict,
+    #[error("unsupported database URL (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub db: Db,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` creates the file if missing; `postgres://…`).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let db = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            Db::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(options)
+                    .await?,
+            )
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?,
+            )
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        Ok(Self { db })
+    }
+
+    /// Applies pending migrations, including the session table.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        }
+        self.session_store().migrate().await?;
+        Ok(())
+    }
+
+    /// True when no user pool exists yet (first start).
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        const SQL: &str = "select count(*) from user_pools";
+        let n: i64 = on_db!(&self.db, |p| sqlx::query_scalar(SQL).fetch_one(p).await)?;
+        Ok(n == 0)
+    }
+
+    /// Deletes rows that can no longer be used: codes an hour after expiry (kept that long
+    /// to recognise replays) and families a day after expiry (the longest access token).
+    pub async fn delete_expired(&self, now: i64) -> Result<(), StoreError> {
+        const CODES: &str = "delete from auth_codes where expires_at < $1";
+        const FAMILIES: &str = "delete from token_families where expires_at < $1";
+        on_db!(&self.db, |p| {
+            sqlx::query(CODES).bind(now - 3600).execute(p).await?;
+            sqlx::query(FAMILIES)
+                .bind(now - 86400)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+}
+
+/// Encodes a list as the JSON text stored in list columns.
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).expect("a list of strings always serialises")
+}

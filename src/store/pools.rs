@@ -1,0 +1,66 @@
+//! `user_pools`.
+
+use super::{Store, StoreError, on_db};
+use crate::pool::{Pool, PoolSettings};
+
+#[derive(sqlx::FromRow)]
+struct PoolRow {
+    pool_id: String,
+    name: String,
+    settings: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<PoolRow> for Pool {
+    type Error = StoreError;
+    fn try_from(r: PoolRow) -> Result<Self, StoreError> {
+        Ok(Pool {
+            pool_id: r.pool_id,
+            name: r.name,
+            settings: serde_json::from_str(&r.settings)?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const COLUMNS: &str = "pool_id, name, settings, created_at, updated_at";
+
+impl Store {
+    pub async fn insert_pool(
+        &self,
+        pool_id: &str,
+        name: &str,
+        settings: &PoolSettings,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "insert into user_pools (pool_id, name, settings, created_at, updated_at) \
+                           values ($1, $2, $3, $4, $4)";
+        let settings = serde_json::to_string(settings)?;
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(pool_id)
+            .bind(name)
+            .bind(&settings)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub async fn pool_by_id(&self, pool_id: &str) -> Result<Option<Pool>, StoreError> {
+        let sql = format!("select {COLUMNS} from user_pools where pool_id = $1");
+        let row: Option<PoolRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(pool_id)
+            .fetch_optional(p)
+            .await)?;
+        row.map(Pool::try_from).transpose()
+    }
+
+    pub async fn pools(&self) -> Result<Vec<Pool>, StoreError> {
+        let sql = format!("select {COLUMNS} from user_pools order by created_at, pool_id");
+        let rows: Vec<PoolRow> = on_db!(&self.db, |p| sqlx::query_as(&sql).fetch_all(p).await)?;
+        rows.into_iter().map(Pool::try_from).collect()
+    }
+}

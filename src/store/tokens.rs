@@ -1,0 +1,249 @@
+//! `auth_codes`, `token_families`, `refresh_tokens`. Single-use values are consumed by
+//! one conditional `update … returning`, which both backends run atomically, and kept
+//! afterwards so a replay can be recognised and the tokens it produced revoked.
+
+use super::{Store, StoreError, on_db};
+
+/// A code to store; only its hash is kept.
+pub struct NewCode<'a> {
+    pub code_hash: &'a str,
+    pub pool_id: &'a str,
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scopes: &'a str,
+    pub nonce: Option<&'a str>,
+    pub code_challenge: Option<&'a str>,
+    pub auth_time: i64,
+    pub origin_jti: &'a str,
+    pub expires_at: i64,
+}
+
+/// What a consumed code was bound to.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RedeemedCode {
+    pub pool_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub origin_jti: String,
+    pub expires_at: i64,
+}
+
+/// A sign-in's token family: every token from it carries `origin_jti`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Family {
+    pub origin_jti: String,
+    pub pool_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// The result of presenting a refresh token.
+#[derive(Debug)]
+pub enum RefreshOutcome {
+    /// The token was live and is now used; its family is returned (check it).
+    Rotated(Family),
+    /// The token had been used before: its family has been revoked.
+    Reused,
+    /// No such token.
+    Unknown,
+}
+
+const FAMILY_COLUMNS: &str =
+    "origin_jti, pool_id, client_id, user_id, scopes, auth_time, expires_at, revoked_at";
+
+impl Store {
+    /// Stores a code and opens its (not yet usable) token family, so that a replay of
+    /// the code can always find the family to revoke.
+    pub async fn insert_code(&self, c: &NewCode<'_>, now: i64) -> Result<(), StoreError> {
+        const CODE: &str = "insert into auth_codes (code_hash, pool_id, client_id, user_id, \
+             redirect_uri, scopes, nonce, code_challenge, auth_time, origin_jti, created_at, expires_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        const FAMILY: &str = "insert into token_families (origin_jti, pool_id, client_id, user_id, \
+             scopes, auth_time, created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8)";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(CODE)
+                .bind(c.code_hash)
+                .bind(c.pool_id)
+                .bind(c.client_id)
+                .bind(c.user_id)
+                .bind(c.redirect_uri)
+                .bind(c.scopes)
+                .bind(c.nonce)
+                .bind(c.code_challenge)
+                .bind(c.auth_time)
+                .bind(c.origin_jti)
+                .bind(now)
+                .bind(c.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(FAMILY)
+                .bind(c.origin_jti)
+                .bind(c.pool_id)
+                .bind(c.client_id)
+                .bind(c.user_id)
+                .bind(c.scopes)
+                .bind(c.auth_time)
+                .bind(now)
+                .bind(c.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// Consumes a code. `Ok(None)` if it does not exist or was already consumed; in the
+    /// latter case the family of the first redemption is revoked (RFC 6749 §4.1.2).
+    pub async fn consume_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<Option<RedeemedCode>, StoreError> {
+        const CONSUME: &str = "update auth_codes set consumed_at = $2 \
+             where code_hash = $1 and consumed_at is null \
+             returning pool_id, client_id, user_id, redirect_uri, scopes, nonce, code_challenge, \
+                       auth_time, origin_jti, expires_at";
+        const REPLAYED: &str = "select origin_jti from auth_codes where code_hash = $1";
+        let row: Option<RedeemedCode> = on_db!(&self.db, |p| sqlx::query_as(CONSUME)
+            .bind(code_hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
+        if row.is_none() {
+            let replayed: Option<String> = on_db!(&self.db, |p| sqlx::query_scalar(REPLAYED)
+                .bind(code_hash)
+                .fetch_optional(p)
+                .await)?;
+            if let Some(origin_jti) = replayed {
+                self.revoke_family(&origin_jti, now).await?;
+            }
+        }
+        Ok(row)
+    }
+
+    /// Makes a family usable until `expires_at` and stores its first refresh token.
+    /// False if the family was revoked meanwhile (a concurrent replay).
+    pub async fn open_family(
+        &self,
+        origin_jti: &str,
+        expires_at: i64,
+        refresh_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const OPEN: &str = "update token_families set expires_at = $2 \
+                            where origin_jti = $1 and revoked_at is null";
+        let opened = on_db!(&self.db, |p| sqlx::query(OPEN)
+            .bind(origin_jti)
+            .bind(expires_at)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if opened == 0 {
+            return Ok(false);
+        }
+        self.insert_refresh_token(origin_jti, refresh_hash, now)
+            .await?;
+        Ok(true)
+    }
+
+    pub async fn insert_refresh_token(
+        &self,
+        origin_jti: &str,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str =
+            "insert into refresh_tokens (token_hash, origin_jti, created_at) values ($1, $2, $3)";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(token_hash)
+            .bind(origin_jti)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Marks a refresh token used. A second use revokes the whole family.
+    pub async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<RefreshOutcome, StoreError> {
+        const USE: &str = "update refresh_tokens set used_at = $2 \
+                           where token_hash = $1 and used_at is null returning origin_jti";
+        const SEEN: &str = "select origin_jti from refresh_tokens where token_hash = $1";
+        let used: Option<String> = on_db!(&self.db, |p| sqlx::query_scalar(USE)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
+        if let Some(origin_jti) = used {
+            return Ok(match self.family(&origin_jti).await? {
+                Some(f) => RefreshOutcome::Rotated(f),
+                None => RefreshOutcome::Unknown,
+            });
+        }
+        let seen: Option<String> = on_db!(&self.db, |p| sqlx::query_scalar(SEEN)
+            .bind(token_hash)
+            .fetch_optional(p)
+            .await)?;
+        match seen {
+            Some(origin_jti) => {
+                self.revoke_family(&origin_jti, now).await?;
+                Ok(RefreshOutcome::Reused)
+            }
+            None => Ok(RefreshOutcome::Unknown),
+        }
+    }
+
+    /// The family a live refresh token belongs to, without using the token.
+    pub async fn family_of_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Family>, StoreError> {
+        let sql = format!(
+            "select {FAMILY_COLUMNS} from token_families where origin_jti = \
+             (select origin_jti from refresh_tokens where token_hash = $1)"
+        );
+        let row = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(token_hash)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row)
+    }
+
+    pub async fn family(&self, origin_jti: &str) -> Result<Option<Family>, StoreError> {
+        let sql = format!("select {FAMILY_COLUMNS} from token_families where origin_jti = $1");
+        let row = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(origin_jti)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row)
+    }
+
+    /// Revokes a family: its refresh tokens stop working and its access tokens are
+    /// refused wherever cognate checks them.
+    pub async fn revoke_family(&self, origin_jti: &str, now: i64) -> Result<(), StoreError> {
+        const SQL: &str = "update token_families set revoked_at = $2 \
+                           where origin_jti = $1 and revoked_at is null";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(origin_jti)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

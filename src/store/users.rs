@@ -1,0 +1,129 @@
+//! `users`, `user_attributes`.
+
+use std::collections::BTreeMap;
+
+use super::{Store, StoreError, on_db};
+use crate::users::{NewUser, User, UserStatus};
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    user_id: String,
+    pool_id: String,
+    username: String,
+    status: String,
+    enabled: bool,
+    password_hash: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str =
+    "user_id, pool_id, username, status, enabled, password_hash, created_at, updated_at";
+
+impl Store {
+    /// Inserts a user and its attributes in one transaction.
+    pub async fn insert_user(
+        &self,
+        pool_id: &str,
+        user_id: &str,
+        new: &NewUser,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "insert into users ({COLUMNS}, username_lc) values ($1, $2, $3, $4, $5, $6, $7, $7, $8)"
+        );
+        const ATTR: &str =
+            "insert into user_attributes (user_id, pool_id, name, value) values ($1, $2, $3, $4)";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(&sql)
+                .bind(user_id)
+                .bind(pool_id)
+                .bind(&new.username)
+                .bind(new.status.as_str())
+                .bind(true)
+                .bind(&new.password_hash)
+                .bind(now)
+                .bind(new.username.to_lowercase())
+                .execute(&mut *tx)
+                .await?;
+            for (name, value) in &new.attributes {
+                sqlx::query(ATTR)
+                    .bind(user_id)
+                    .bind(pool_id)
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// Looks a user up by username, case-insensitively.
+    pub async fn user_by_name(
+        &self,
+        pool_id: &str,
+        name: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = format!("select {COLUMNS} from users where pool_id = $1 and username_lc = $2");
+        let row: Option<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(pool_id)
+            .bind(name.to_lowercase())
+            .fetch_optional(p)
+            .await)?;
+        self.with_attributes(row).await
+    }
+
+    /// Looks a user up by `sub`.
+    pub async fn user_by_id(
+        &self,
+        pool_id: &str,
+        user_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = format!("select {COLUMNS} from users where pool_id = $1 and user_id = $2");
+        let row: Option<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(pool_id)
+            .bind(user_id)
+            .fetch_optional(p)
+            .await)?;
+        self.with_attributes(row).await
+    }
+
+    /// All users of a pool, by username.
+    pub async fn users(&self, pool_id: &str) -> Result<Vec<User>, StoreError> {
+        let sql = format!("select {COLUMNS} from users where pool_id = $1 order by username_lc");
+        let rows: Vec<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(pool_id)
+            .fetch_all(p)
+            .await)?;
+        let mut users = Vec::with_capacity(rows.len());
+        for row in rows {
+            users.extend(self.with_attributes(Some(row)).await?);
+        }
+        Ok(users)
+    }
+
+    async fn with_attributes(&self, row: Option<UserRow>) -> Result<Option<User>, StoreError> {
+        let Some(r) = row else { return Ok(None) };
+        const SQL: &str = "select name, value from user_attributes where user_id = $1";
+        let attrs: Vec<(String, String)> = on_db!(&self.db, |p| sqlx::query_as(SQL)
+            .bind(&r.user_id)
+            .fetch_all(p)
+            .await)?;
+        let status = UserStatus::parse(&r.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("user status {:?}", r.status)))?;
+        Ok(Some(User {
+            user_id: r.user_id,
+            pool_id: r.pool_id,
+            username: r.username,
+            status,
+            enabled: r.enabled,
+            password_hash: r.password_hash,
+            attributes: attrs.into_iter().collect::<BTreeMap<_, _>>(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }))
+    }
+}

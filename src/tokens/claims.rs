@@ -1,0 +1,141 @@
+//! Cognito's token claims, built from the directory every time tokens are issued (at
+//! sign-in and at every refresh), so attribute and group changes show at the next
+//! refresh. ID token: OIDC Core §2 plus Cognito's `cognito:*`, `token_use`, `origin_jti`,
+//! `event_id`; access token: Cognito's shape (`client_id`, `scope`, `username`, …).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::clients::AppClient;
+use crate::groups::Group;
+use crate::users::User;
+
+/// Everything a token is built from.
+pub struct Grant<'a> {
+    pub issuer: &'a str,
+    pub client: &'a AppClient,
+    pub user: &'a User,
+    pub groups: &'a [Group],
+    pub scopes: &'a [String],
+    pub auth_time: i64,
+    pub origin_jti: &'a str,
+    pub nonce: Option<&'a str>,
+    pub now: i64,
+}
+
+impl Grant<'_> {
+    fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    fn group_names(&self) -> Option<Value> {
+        (!self.groups.is_empty()).then(|| {
+            Value::from(
+                self.groups
+                    .iter()
+                    .map(|g| g.group_name.as_str())
+                    .collect::<Vec<_>>(),
+            )
+        })
+    }
+
+    /// The access token's claims.
+    pub fn access_claims(&self, jti: &str, event_id: &str) -> Value {
+        let mut c = Map::new();
+        c.insert("sub".into(), self.user.user_id.clone().into());
+        if let Some(groups) = self.group_names() {
+            c.insert("cognito:groups".into(), groups);
+        }
+        c.insert("iss".into(), self.issuer.into());
+        c.insert("version".into(), 2.into());
+        c.insert("client_id".into(), self.client.client_id.clone().into());
+        c.insert("origin_jti".into(), self.origin_jti.into());
+        c.insert("event_id".into(), event_id.into());
+        c.insert("token_use".into(), "access".into());
+        c.insert("scope".into(), self.scopes.join(" ").into());
+        c.insert("auth_time".into(), self.auth_time.into());
+        c.insert(
+            "exp".into(),
+            (self.now + self.client.access_token_validity).into(),
+        );
+        c.insert("iat".into(), self.now.into());
+        c.insert("jti".into(), jti.into());
+        c.insert("username".into(), self.user.username.clone().into());
+        Value::Object(c)
+    }
+
+    /// The ID token's claims; `access_token` adds `at_hash` (OIDC Core §3.1.3.6).
+    pub fn id_claims(&self, jti: &str, event_id: &str, access_token: &str) -> Value {
+        let mut c = Map::new();
+        c.insert("sub".into(), self.user.user_id.clone().into());
+        if let Some(groups) = self.group_names() {
+            c.insert("cognito:groups".into(), groups);
+        }
+        c.insert("iss".into(), self.issuer.into());
+        c.insert("cognito:username".into(), self.user.username.clone().into());
+        c.insert("origin_jti".into(), self.origin_jti.into());
+        c.insert("aud".into(), self.client.client_id.clone().into());
+        c.insert("event_id".into(), event_id.into());
+        c.insert("token_use".into(), "id".into());
+        c.insert("auth_time".into(), self.auth_time.into());
+        c.insert(
+            "exp".into(),
+            (self.now + self.client.id_token_validity).into(),
+        );
+        c.insert("iat".into(), self.now.into());
+        c.insert("jti".into(), jti.into());
+        c.insert("at_hash".into(), at_hash(access_token).into());
+        if let Some(nonce) = self.nonce {
+            c.insert("nonce".into(), nonce.into());
+        }
+        c.extend(visible_attributes(self.user, self.scopes));
+        Value::Object(c)
+    }
+
+    /// Whether an ID token is issued at all: only for `openid` (OIDC Core §3.1.2.1).
+    pub fn wants_id_token(&self) -> bool {
+        self.has_scope("openid")
+    }
+}
+
+/// The user's attributes a set of scopes may see (OIDC Core §5.4): `email` and
+/// `phone` their pairs, `profile` the other standard claims; `custom:*` always, as in
+/// Cognito's ID tokens. `*_verified` values become booleans.
+pub fn visible_attributes(user: &User, scopes: &[String]) -> Map<String, Value> {
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    user.attributes
+        .iter()
+        .filter(|(name, _)| match name.as_str() {
+            "email" | "email_verified" => has("email"),
+            "phone_number" | "phone_number_verified" => has("phone"),
+            n if n.starts_with("custom:") => true,
+            _ => has("profile"),
+        })
+        .map(|(name, value)| {
+            let v = if name.ends_with("_verified") {
+                Value::Bool(value == "true")
+            } else {
+                Value::String(value.clone())
+            };
+            (name.clone(), v)
+        })
+        .collect()
+}
+
+/// The userInfo response (OIDC Core §5.3.2): `sub`, `username` and what the access
+/// token's scopes may see.
+pub fn userinfo(user: &User, scopes: &[String]) -> Value {
+    let mut c = Map::new();
+    c.insert("sub".into(), user.user_id.clone().into());
+    c.insert("username".into(), user.username.clone().into());
+    c.extend(visible_attributes(user, scopes));
+    json!(c)
+}
+
+/// Left half of the SHA-256 of the access token, base64url (OIDC Core §3.1.3.6).
+fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}

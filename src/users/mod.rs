@@ -1,0 +1,185 @@
+//! Users of a pool: username, status, enabled flag, attributes and password hash.
+
+pub mod password;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Cognito's user statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum UserStatus {
+    #[serde(rename = "UNCONFIRMED")]
+    Unconfirmed,
+    #[serde(rename = "CONFIRMED")]
+    Confirmed,
+    #[serde(rename = "FORCE_CHANGE_PASSWORD")]
+    ForceChangePassword,
+    #[serde(rename = "RESET_REQUIRED")]
+    ResetRequired,
+    #[serde(rename = "EXTERNAL_PROVIDER")]
+    ExternalProvider,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Unconfirmed => "UNCONFIRMED",
+            UserStatus::Confirmed => "CONFIRMED",
+            UserStatus::ForceChangePassword => "FORCE_CHANGE_PASSWORD",
+            UserStatus::ResetRequired => "RESET_REQUIRED",
+            UserStatus::ExternalProvider => "EXTERNAL_PROVIDER",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            UserStatus::Unconfirmed,
+            UserStatus::Confirmed,
+            UserStatus::ForceChangePassword,
+            UserStatus::ResetRequired,
+            UserStatus::ExternalProvider,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// A user with its attributes (`sub` is `user_id`, not stored as an attribute).
+#[derive(Clone, Debug, Serialize)]
+pub struct User {
+    pub user_id: String,
+    pub pool_id: String,
+    pub username: String,
+    pub status: UserStatus,
+    pub enabled: bool,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub attributes: BTreeMap<String, String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What is needed to create a user.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub password_hash: Option<String>,
+    pub status: UserStatus,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Checks a username as Cognito does: 1 to 128 characters, no whitespace or control
+/// characters. Comparison is case-insensitive (stored lower-cased beside the original).
+pub fn validate_username(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.chars().count() > 128
+        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err("username must be 1 to 128 characters without spaces".into());
+    }
+    Ok(())
+}
+
+/// Standard attribute names (OIDC Core §5.1) a pool accepts besides `custom:*`.
+pub const STANDARD_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "email_verified",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "phone_number_verified",
+    "picture",
+    "preferred_username",
+    "profile",
+    "website",
+    "zoneinfo",
+];
+
+/// Checks an attribute name and value: a standard attribute or `custom:<name>`,
+/// values at most 2048 characters (Cognito's limit).
+pub fn validate_attribute(name: &str, value: &str) -> Result<(), String> {
+    let known = STANDARD_ATTRIBUTES.contains(&name)
+        || name.strip_prefix("custom:").is_some_and(|n| {
+            !n.is_empty()
+                && n.len() <= 20
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+    if !known {
+        return Err(format!("unknown attribute {name:?}"));
+    }
+    if value.chars().count() > 2048 {
+        return Err(format!("attribute {name} is longer than 2048 characters"));
+    }
+    if name.ends_with("_verified") && value != "true" && value != "false" {
+        return Err(format!("attribute {name} must be true or false"));
+    }
+    Ok(())
+}
+
+impl User {
+    /// Whether the user may hold a session or tokens right now.
+    pub fn can_sign_in(&self) -> bool {
+        self.enabled
+            && matches!(
+                self.status,
+                UserStatus::Confirmed | UserStatus::ExternalProvider
+            )
+    }
+}
+
+/// Creates a user, checking the username, attributes and the pool's password policy.
+pub async fn create(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    username: &str,
+    password: Option<&str>,
+    status: UserStatus,
+    attributes: BTreeMap<String, String>,
+) -> Result<User, crate::error::AppError> {
+    use crate::error::AppError;
+    let pool = app
+        .store
+        .pool_by_id(pool_id)
+        .await?
+        .ok_or(AppError::NotFound("user pool"))?;
+    validate_username(username).map_err(AppError::Invalid)?;
+    for (name, value) in &attributes {
+        validate_attribute(name, value).map_err(AppError::Invalid)?;
+    }
+    let password_hash = match password {
+        Some(pw) => {
+            pool.settings
+                .password_policy
+                .check(pw, username)
+                .map_err(AppError::Invalid)?;
+            Some(password::hash(pw).await?)
+        }
+        None => None,
+    };
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let new = NewUser {
+        username: username.to_string(),
+        password_hash,
+        status,
+        attributes,
+    };
+    app.store
+        .insert_user(pool_id, &user_id, &new, app.clock.now())
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict => AppError::Conflict("a user with that username"),
+            other => other.into(),
+        })?;
+    app.store
+        .user_by_id(pool_id, &user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))
+}

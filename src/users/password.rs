@@ -1,0 +1,68 @@
+//! Password hashing with argon2id at OWASP's parameters (m = 19 MiB, t = 2, p = 1).
+//! Hashing runs on the blocking pool so sign-ins never stall the async workers.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes `password` into a PHC string.
+pub async fn hash(password: &str) -> anyhow::Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+}
+
+fn hash_blocking(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    let hash = argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+    Ok(hash.to_string())
+}
+
+/// Verifies `password` against `stored`. With no stored hash (unknown user, or a user
+/// without a password) a dummy hash is verified instead, so the response time does not
+/// reveal whether the account exists.
+pub async fn verify(stored: Option<&str>, password: &str) -> bool {
+    let stored = stored.map(str::to_owned);
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let dummy = dummy_hash();
+        let (phc, real) = match &stored {
+            Some(s) => (s.as_str(), true),
+            None => (dummy, false),
+        };
+        let ok = PasswordHash::new(phc)
+            .map(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        ok && real
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_blocking("dummy password for unknown users").expect("argon2 works"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_hash_verifies_only_its_own_password() {
+        let h = super::hash("Right-pass-1").await.unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(super::verify(Some(&h), "Right-pass-1").await);
+        assert!(!super::verify(Some(&h), "wrong").await);
+        assert!(!super::verify(None, "dummy password for unknown users").await);
+    }
+}
