@@ -1,0 +1,6 @@
+//! The integration suite: one test binary, one module per feature. Every test runs a
+//! real server on a loopback port; on SQLite always, and on PostgreSQL when
+//! `COGNATE_TEST_POSTGRES_URL` is set.
+
+mod helpers;
+mod oidc_flow;
