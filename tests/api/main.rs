@@ -2,5 +2,12 @@
 //! real server on a loopback port; on SQLite always, and on PostgreSQL when
 //! `COGNATE_TEST_POSTGRES_URL` is set.
 
+mod authorize;
+mod cli;
 mod helpers;
+mod login;
+mod migrations;
 mod oidc_flow;
+mod restart;
+mod token;
+mod userinfo;

@@ -1,0 +1,180 @@
+//! The admin CLI, run as a separate process on the same database as a live server.
+
+use serde_json::Value;
+
+use crate::helpers::{PASSWORD, TestApp};
+
+fn cognate(app: &TestApp, args: &[&str]) -> Result<Value, String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
+        .args(args)
+        .env("DATABASE_URL", &app.backend.database_url)
+        .env("COGNATE_MASTER_KEY", &app.backend.master_key)
+        .env("COGNATE_USER_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).expect("JSON output"))
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[tokio::test]
+async fn the_cli_provisions_a_pool_that_the_running_server_serves() {
+    // Arrange: a running server, and the CLI beside it.
+    let app = TestApp::spawn().await;
+    // Act
+    let pool = cognate(&app, &["pool", "create", "--name", "cli pool"]).unwrap();
+    let pool_id = pool["pool_id"].as_str().unwrap();
+    let client = cognate(
+        &app,
+        &[
+            "client",
+            "create",
+            "--pool",
+            pool_id,
+            "--name",
+            "web",
+            "--secret",
+            "--callback-url",
+            "https://app.example.com/cb",
+        ],
+    )
+    .unwrap();
+    let secret = client["client_secret"].as_str().unwrap();
+    cognate(
+        &app,
+        &[
+            "user",
+            "create",
+            "--pool",
+            pool_id,
+            "--username",
+            "bob",
+            "--attribute",
+            "email=bob@example.com",
+        ],
+    )
+    .unwrap();
+    cognate(
+        &app,
+        &[
+            "group",
+            "create",
+            "--pool",
+            pool_id,
+            "--name",
+            "ops",
+            "--precedence",
+            "3",
+        ],
+    )
+    .unwrap();
+    cognate(
+        &app,
+        &[
+            "group",
+            "add-user",
+            "--pool",
+            pool_id,
+            "--group",
+            "ops",
+            "--username",
+            "bob",
+        ],
+    )
+    .unwrap();
+
+    // Assert: lists show it, and the server serves the new pool.
+    let pools = cognate(&app, &["pool", "list"]).unwrap();
+    assert!(
+        pools
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["pool_id"] == pool_id)
+    );
+    let users = cognate(&app, &["user", "list", "--pool", pool_id]).unwrap();
+    assert_eq!(users[0]["username"], "bob");
+    assert_eq!(users[0]["attributes"]["email"], "bob@example.com");
+    assert!(users[0].get("password_hash").is_none(), "no hash in output");
+    let clients = cognate(&app, &["client", "list", "--pool", pool_id]).unwrap();
+    assert!(
+        clients[0].get("client_secret").is_none(),
+        "the secret is shown once only"
+    );
+    assert_eq!(
+        cognate(&app, &["group", "list", "--pool", pool_id]).unwrap()[0]["group_name"],
+        "ops"
+    );
+    assert_eq!(secret.len(), 52);
+    let discovery = app
+        .http
+        .get(format!(
+            "{}/{pool_id}/.well-known/openid-configuration",
+            app.base()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.status(), 200);
+}
+
+#[tokio::test]
+async fn the_cli_refuses_bad_input_with_a_clear_message() {
+    let app = TestApp::spawn().await;
+    let pool = app.pool_id.as_str();
+    let err = cognate(
+        &app,
+        &[
+            "client",
+            "create",
+            "--pool",
+            pool,
+            "--name",
+            "x",
+            "--callback-url",
+            "http://evil.example.com/cb",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("http is allowed only for localhost"), "{err}");
+    let err = cognate(
+        &app,
+        &["user", "create", "--pool", pool, "--username", "alice"],
+    )
+    .unwrap_err();
+    assert!(err.contains("already exists"), "{err}");
+    let weak = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
+        .args([
+            "user",
+            "create",
+            "--pool",
+            pool,
+            "--username",
+            "weak",
+            "--password",
+            "short",
+        ])
+        .env("DATABASE_URL", &app.backend.database_url)
+        .env("COGNATE_MASTER_KEY", &app.backend.master_key)
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("Password must contain"));
+    let err = cognate(
+        &app,
+        &[
+            "group",
+            "add-user",
+            "--pool",
+            pool,
+            "--group",
+            "nosuch",
+            "--username",
+            "alice",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("group not found"), "{err}");
+}
