@@ -92,10 +92,10 @@ pub struct ServeArgs {
     #[arg(long, env = "COGNATE_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Mark cookies `Secure` (default: when the public URL is https).
-    #[arg(long, env = "COGNATE_SECURE_COOKIES")]
+    #[arg(long, env = "COGNATE_SECURE_COOKIES", value_parser = clap::builder::BoolishValueParser::new())]
     pub secure_cookies: Option<bool>,
     /// Do not create the demo pool, client and user on an empty database.
-    #[arg(long, env = "COGNATE_NO_DEMO")]
+    #[arg(long, env = "COGNATE_NO_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_demo: bool,
 }
 
