@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::clients::NewClient;
 use crate::config::{Config, ServeArgs, StoreArgs};
+use crate::oauth::state_split::{StateEncoding, StateRelay};
 use crate::state::AppState;
 use crate::users::UserStatus;
 
@@ -83,6 +84,29 @@ pub enum ClientCmd {
         access_token_validity: i64,
         #[arg(long, default_value_t = 30 * 86400)]
         refresh_token_validity: i64,
+        #[command(flatten)]
+        relay: RelayArgs,
+    },
+    /// Change an app client's settings; options not given keep their value.
+    Update {
+        #[arg(long)]
+        pool: String,
+        #[arg(long)]
+        client_id: String,
+        /// Replace the callback URLs (repeat for several).
+        #[arg(long = "callback-url")]
+        callback_urls: Vec<String>,
+        /// Replace the logout URLs (repeat for several).
+        #[arg(long = "logout-url")]
+        logout_urls: Vec<String>,
+        /// Replace the allowed scopes, space-separated.
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Remove the return-to allow-list (the state becomes opaque again).
+        #[arg(long, conflicts_with = "return_to")]
+        clear_return_to: bool,
+        #[command(flatten)]
+        relay: RelayArgs,
     },
     /// List a pool's clients.
     List {
@@ -154,6 +178,39 @@ pub enum GroupCmd {
     },
 }
 
+/// Overloaded-state settings of a client.
+#[derive(clap::Args, Debug)]
+pub struct RelayArgs {
+    /// An allowed return-to URL prefix for an overloaded state `<nonce>_<return-to>`
+    /// (repeat for several; replaces the list).
+    #[arg(long = "return-to")]
+    return_to: Vec<String>,
+    /// The character between the nonce and the return-to (default `_`).
+    #[arg(long)]
+    state_separator: Option<char>,
+    /// How the return-to part is encoded: plain, hex or base64url.
+    #[arg(long, value_parser = ["plain", "hex", "base64url"])]
+    state_encoding: Option<String>,
+}
+
+impl RelayArgs {
+    fn apply(self, relay: &mut StateRelay) {
+        if !self.return_to.is_empty() {
+            relay.allow_list = self.return_to;
+        }
+        if let Some(sep) = self.state_separator {
+            relay.separator = sep;
+        }
+        if let Some(encoding) = self
+            .state_encoding
+            .as_deref()
+            .and_then(StateEncoding::parse)
+        {
+            relay.encoding = encoding;
+        }
+    }
+}
+
 fn parse_attribute(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -188,8 +245,9 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             id_token_validity,
             access_token_validity,
             refresh_token_validity,
+            relay,
         }) => {
-            let new = NewClient {
+            let mut new = NewClient {
                 generate_secret: secret,
                 callback_urls,
                 logout_urls,
@@ -199,10 +257,38 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 refresh_token_validity,
                 ..NewClient::new(&name)
             };
+            relay.apply(&mut new.state_relay);
             let (client, secret) = crate::clients::create(app, &pool, &new).await?;
             let mut out = json!(client);
             out["client_secret"] = json!(secret);
             out
+        }
+        Command::Client(ClientCmd::Update {
+            pool,
+            client_id,
+            callback_urls,
+            logout_urls,
+            scopes,
+            clear_return_to,
+            relay,
+        }) => {
+            let client = crate::clients::update(app, &pool, &client_id, |c| {
+                if !callback_urls.is_empty() {
+                    c.callback_urls = callback_urls;
+                }
+                if !logout_urls.is_empty() {
+                    c.logout_urls = logout_urls;
+                }
+                if let Some(scopes) = scopes {
+                    c.allowed_scopes = scopes.split_whitespace().map(str::to_string).collect();
+                }
+                if clear_return_to {
+                    c.state_relay.allow_list.clear();
+                }
+                relay.apply(&mut c.state_relay);
+            })
+            .await?;
+            json!(client)
         }
         Command::Client(ClientCmd::List { pool }) => json!(app.store.clients(&pool).await?),
         Command::User(UserCmd::Create {

@@ -10,6 +10,7 @@ mod demo;
 pub mod error;
 pub mod groups;
 pub mod hosted_ui;
+pub mod metrics;
 pub mod oauth;
 pub mod pool;
 pub mod server;
@@ -49,6 +50,7 @@ pub fn router(app: AppState) -> Router {
         .merge(browser)
         .merge(oauth::api_routes())
         .route("/health", get(health))
+        .route("/metrics", get(metrics::get_metrics))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     for (name, value) in SECURITY_HEADERS {

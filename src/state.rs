@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::tokens::KeyRing;
 
@@ -18,6 +19,7 @@ pub struct Inner {
     pub store: Store,
     pub keys: KeyRing,
     pub clock: Clock,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -27,6 +29,7 @@ impl AppState {
             store,
             keys,
             clock: Clock::default(),
+            metrics: Metrics::default(),
         }))
     }
 }

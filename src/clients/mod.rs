@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::crypto::{ct_eq, sha256_hex};
+use crate::oauth::state_split::StateRelay;
 use crate::pool::random_alnum;
 
 /// OAuth flows a client may use (Cognito's `AllowedOAuthFlows`).
@@ -30,6 +31,8 @@ pub struct AppClient {
     pub id_token_validity: i64,
     pub access_token_validity: i64,
     pub refresh_token_validity: i64,
+    /// Return-to allow-list and state grammar (overloaded `state`).
+    pub state_relay: StateRelay,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -65,6 +68,25 @@ pub struct NewClient {
     pub id_token_validity: i64,
     pub access_token_validity: i64,
     pub refresh_token_validity: i64,
+    pub state_relay: StateRelay,
+}
+
+impl From<&AppClient> for NewClient {
+    /// A client's current settings, to change and store again.
+    fn from(c: &AppClient) -> Self {
+        Self {
+            name: c.name.clone(),
+            generate_secret: false,
+            callback_urls: c.callback_urls.clone(),
+            logout_urls: c.logout_urls.clone(),
+            allowed_scopes: c.allowed_scopes.clone(),
+            allowed_flows: c.allowed_flows.clone(),
+            id_token_validity: c.id_token_validity,
+            access_token_validity: c.access_token_validity,
+            refresh_token_validity: c.refresh_token_validity,
+            state_relay: c.state_relay.clone(),
+        }
+    }
 }
 
 impl NewClient {
@@ -81,6 +103,7 @@ impl NewClient {
             id_token_validity: 3600,
             access_token_validity: 3600,
             refresh_token_validity: 30 * 86400,
+            state_relay: StateRelay::default(),
         }
     }
 
@@ -93,6 +116,7 @@ impl NewClient {
         for u in self.callback_urls.iter().chain(&self.logout_urls) {
             crate::oauth::redirect::validate_registered(u)?;
         }
+        self.state_relay.validate()?;
         let bounds = [
             (self.id_token_validity, 300, 86400, "ID token"),
             (self.access_token_validity, 300, 86400, "access token"),
@@ -150,4 +174,29 @@ pub async fn create(
         .await?
         .ok_or(AppError::NotFound("client"))?;
     Ok((client, secret))
+}
+
+/// Replaces a client's settings (not its id or secret) after validating them.
+pub async fn update(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    client_id: &str,
+    change: impl FnOnce(&mut NewClient),
+) -> Result<AppClient, crate::error::AppError> {
+    use crate::error::AppError;
+    let client = app
+        .store
+        .client_by_id(pool_id, client_id)
+        .await?
+        .ok_or(AppError::NotFound("client"))?;
+    let mut settings = NewClient::from(&client);
+    change(&mut settings);
+    settings.validate().map_err(AppError::Invalid)?;
+    app.store
+        .update_client(pool_id, client_id, &settings, app.clock.now())
+        .await?;
+    app.store
+        .client_by_id(pool_id, client_id)
+        .await?
+        .ok_or(AppError::NotFound("client"))
 }

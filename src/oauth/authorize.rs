@@ -12,6 +12,7 @@ use tower_sessions::Session;
 use super::params::Params;
 use super::pkce;
 use super::redirect::{is_registered, with_params};
+use super::state_split::Split;
 use crate::clients::{AppClient, FLOW_CODE};
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::AppError;
@@ -37,6 +38,11 @@ pub struct AuthorizeRequest {
     pub redirect_uri: String,
     pub scopes: Vec<String>,
     pub state: Option<String>,
+    /// Where the browser goes back to: the redirect URI, or the validated return-to of
+    /// an overloaded state. The code stays bound to `redirect_uri`.
+    pub landing: String,
+    /// The `state` sent back: the app's state, or the nonce part of an overloaded one.
+    pub reply_state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt: Option<String>,
@@ -120,18 +126,32 @@ pub async fn validate(
         return Err(page("The redirect_uri is not registered for this client."));
     }
 
-    // From here on the redirect URI is trusted: errors go back to the client.
+    // From here on the redirect URI is trusted: errors go back to the client. An
+    // overloaded state is split first: a return-to the allow-list refuses stops the
+    // flow here, on a page, so no redirect is ever derived from it.
     let state = params.get("state");
-    let fail =
-        |error: &str, description: &str| error_redirect(redirect_uri, error, description, state);
+    let (landing, reply_state) = match state.map(|s| client.state_relay.split(s)) {
+        None | Some(Ok(Split::Opaque)) => (redirect_uri.to_string(), state.map(str::to_string)),
+        Some(Ok(Split::Relay { nonce, target })) => (target.to_string(), Some(nonce)),
+        Some(Err(refusal)) => {
+            app.metrics.state_refused(refusal.kind());
+            tracing::warn!(client_id = %client.client_id, reason = refusal.kind(), "overloaded state refused");
+            return Err(page(&format!(
+                "The state parameter was refused: {refusal}."
+            )));
+        }
+    };
+    let fail = |error: &str, description: &str| {
+        error_redirect(&landing, error, description, reply_state.as_deref())
+    };
     if let Some(name) = params.oversized(MAX_PARAM_LEN) {
         let description = format!("{name} is longer than {MAX_PARAM_LEN} bytes");
-        let state = state.filter(|_| name != "state");
+        let reply_state = reply_state.as_deref().filter(|_| name != "state");
         return Err(error_redirect(
-            redirect_uri,
+            &landing,
             "invalid_request",
             &description,
-            state,
+            reply_state,
         ));
     }
     match params.get("response_type") {
@@ -207,6 +227,8 @@ pub async fn validate(
         redirect_uri: redirect_uri.to_string(),
         scopes,
         state: state.map(str::to_string),
+        landing,
+        reply_state,
         nonce: params.get("nonce").map(str::to_string),
         code_challenge: code_challenge.map(str::to_string),
         prompt: prompt.map(str::to_string),
@@ -247,10 +269,10 @@ pub async fn complete(
         )
         .await?;
     let mut params = vec![("code", code.as_str())];
-    if let Some(state) = &req.state {
+    if let Some(state) = &req.reply_state {
         params.push(("state", state));
     }
-    Ok(super::found(&with_params(&req.redirect_uri, &params)))
+    Ok(super::found(&with_params(&req.landing, &params)))
 }
 
 /// The hosted login page for a validated request.

@@ -9,6 +9,7 @@ pub mod params;
 pub mod pkce;
 pub mod redirect;
 mod revoke;
+pub mod state_split;
 pub mod token;
 mod userinfo;
 

@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError, json_list, on_db};
 use crate::clients::{AppClient, NewClient};
+use crate::oauth::state_split::{StateEncoding, StateRelay};
 
 #[derive(sqlx::FromRow)]
 struct ClientRow {
@@ -16,6 +17,9 @@ struct ClientRow {
     id_token_validity: i64,
     access_token_validity: i64,
     refresh_token_validity: i64,
+    return_to_allow_list: String,
+    state_separator: String,
+    state_encoding: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -35,6 +39,13 @@ impl TryFrom<ClientRow> for AppClient {
             id_token_validity: r.id_token_validity,
             access_token_validity: r.access_token_validity,
             refresh_token_validity: r.refresh_token_validity,
+            state_relay: StateRelay {
+                allow_list: serde_json::from_str(&r.return_to_allow_list)?,
+                separator: r.state_separator.chars().next().unwrap_or('_'),
+                encoding: StateEncoding::parse(&r.state_encoding).ok_or_else(|| {
+                    StoreError::Corrupt(format!("state encoding {:?}", r.state_encoding))
+                })?,
+            },
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -43,7 +54,8 @@ impl TryFrom<ClientRow> for AppClient {
 
 const COLUMNS: &str = "client_id, pool_id, name, secret_digest, callback_urls, logout_urls, \
      allowed_scopes, allowed_flows, id_token_validity, access_token_validity, \
-     refresh_token_validity, created_at, updated_at";
+     refresh_token_validity, return_to_allow_list, state_separator, state_encoding, \
+     created_at, updated_at";
 
 impl Store {
     /// Inserts a client; `secret` is `(digest, sealed secret)` for confidential clients.
@@ -57,7 +69,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = format!(
             "insert into app_clients ({COLUMNS}, secret_enc) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)"
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)"
         );
         let (digest, sealed) = secret.unzip();
         on_db!(&self.db, |p| sqlx::query(&sql)
@@ -72,8 +84,45 @@ impl Store {
             .bind(new.id_token_validity)
             .bind(new.access_token_validity)
             .bind(new.refresh_token_validity)
+            .bind(json_list(&new.state_relay.allow_list))
+            .bind(new.state_relay.separator.to_string())
+            .bind(new.state_relay.encoding.as_str())
             .bind(now)
             .bind(&sealed)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Replaces a client's settings.
+    pub async fn update_client(
+        &self,
+        pool_id: &str,
+        client_id: &str,
+        new: &NewClient,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "update app_clients set name = $3, callback_urls = $4, logout_urls = $5, \
+             allowed_scopes = $6, allowed_flows = $7, id_token_validity = $8, \
+             access_token_validity = $9, refresh_token_validity = $10, return_to_allow_list = $11, \
+             state_separator = $12, state_encoding = $13, updated_at = $14 \
+             where pool_id = $1 and client_id = $2";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(pool_id)
+            .bind(client_id)
+            .bind(&new.name)
+            .bind(json_list(&new.callback_urls))
+            .bind(json_list(&new.logout_urls))
+            .bind(json_list(&new.allowed_scopes))
+            .bind(json_list(&new.allowed_flows))
+            .bind(new.id_token_validity)
+            .bind(new.access_token_validity)
+            .bind(new.refresh_token_validity)
+            .bind(json_list(&new.state_relay.allow_list))
+            .bind(new.state_relay.separator.to_string())
+            .bind(new.state_relay.encoding.as_str())
+            .bind(now)
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;

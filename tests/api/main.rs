@@ -9,5 +9,6 @@ mod login;
 mod migrations;
 mod oidc_flow;
 mod restart;
+mod state_relay;
 mod token;
 mod userinfo;
