@@ -10,6 +10,7 @@ mod demo;
 pub mod error;
 pub mod groups;
 pub mod hosted_ui;
+pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod pool;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::tokens::KeyRing;
@@ -20,6 +21,7 @@ pub struct Inner {
     pub keys: KeyRing,
     pub clock: Clock,
     pub metrics: Metrics,
+    pub mail: Mailer,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             keys,
             clock: Clock::default(),
             metrics: Metrics::default(),
+            mail: Mailer::Outbox,
         }))
     }
 }

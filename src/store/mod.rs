@@ -6,12 +6,14 @@
 mod clients;
 mod groups;
 mod keys;
+mod outbox;
 mod pools;
 pub mod sessions;
 mod tokens;
 mod users;
 
 pub use keys::StoredKey;
+pub use outbox::OutboxMessage;
 pub use tokens::{Family, NewCode, RedeemedCode, RefreshOutcome};
 
 use std::str::FromStr;

@@ -1,0 +1,109 @@
+//! Mail: verification codes, reset codes and temporary passwords. Messages are sent
+//! by SMTP when it is configured, and otherwise kept in the database's outbox, which
+//! `cognate outbox` prints (development and tests).
+
+use serde::Serialize;
+
+use crate::store::{OutboxMessage, Store, StoreError};
+
+/// What a message is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Verification,
+    Reset,
+    TemporaryPassword,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Verification => "verification",
+            MessageKind::Reset => "reset",
+            MessageKind::TemporaryPassword => "temporary_password",
+        }
+    }
+}
+
+/// A message to send. `code` is the secret it carries (a code or a temporary
+/// password); it is never logged.
+#[derive(Debug)]
+pub struct Outgoing<'a> {
+    pub pool_id: &'a str,
+    pub to: &'a str,
+    pub kind: MessageKind,
+    pub username: &'a str,
+    pub code: &'a str,
+    /// A one-click link (sign-up confirmation).
+    pub link: Option<&'a str>,
+}
+
+/// A rendered message.
+#[derive(Debug)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Why a message could not be sent; the user is told to try again.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the message could not be sent")]
+    Send(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where messages go.
+#[derive(Debug, Clone)]
+pub enum Mailer {
+    /// Kept in the database's outbox.
+    Outbox,
+}
+
+impl Mailer {
+    /// Renders and delivers a message.
+    pub async fn send(&self, store: &Store, msg: &Outgoing<'_>, now: i64) -> Result<(), MailError> {
+        let rendered = render(msg);
+        match self {
+            Mailer::Outbox => {
+                let message = OutboxMessage {
+                    message_id: uuid::Uuid::new_v4().to_string(),
+                    pool_id: msg.pool_id.to_string(),
+                    recipient: msg.to.to_string(),
+                    kind: msg.kind.as_str().to_string(),
+                    subject: rendered.subject,
+                    body_text: rendered.text,
+                    body_html: rendered.html,
+                    created_at: now,
+                };
+                store.insert_outbox(&message).await?;
+            }
+        }
+        tracing::info!(
+            pool_id = msg.pool_id,
+            kind = msg.kind.as_str(),
+            "message sent"
+        );
+        Ok(())
+    }
+}
+
+/// Renders a message.
+pub fn render(msg: &Outgoing<'_>) -> Rendered {
+    let (subject, intro) = match msg.kind {
+        MessageKind::Verification => ("Your verification code", "Your verification code is"),
+        MessageKind::Reset => ("Your password reset code", "Your password reset code is"),
+        MessageKind::TemporaryPassword => ("Your temporary password", "Your temporary password is"),
+    };
+    let mut text = format!("Hello {},\n\n{intro} {}\n", msg.username, msg.code);
+    if let Some(link) = msg.link {
+        text.push_str(&format!("\nOr confirm with one click: {link}\n"));
+    }
+    Rendered {
+        subject: subject.to_string(),
+        html: format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;")),
+        text,
+    }
+}
