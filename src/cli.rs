@@ -35,7 +35,7 @@ pub enum Command {
     Pool(PoolCmd),
     /// App clients.
     #[command(subcommand)]
-    Client(ClientCmd),
+    Client(Box<ClientCmd>),
     /// Users.
     #[command(subcommand)]
     User(UserCmd),
@@ -55,6 +55,30 @@ pub enum PoolCmd {
     },
     /// List pools.
     List,
+    /// Change a pool's settings; options not given keep their value.
+    Update {
+        #[arg(long)]
+        pool: String,
+        /// Use the email address as the username (`true`/`false`).
+        #[arg(long)]
+        email_as_username: Option<bool>,
+        /// Standard attributes sign-up must collect (repeat; replaces the list).
+        #[arg(long = "required-attribute")]
+        required_attributes: Vec<String>,
+        /// Whether people may sign themselves up.
+        #[arg(long)]
+        allow_self_signup: Option<bool>,
+        /// Hide whether an account exists from sign-up (Cognito's
+        /// PreventUserExistenceErrors).
+        #[arg(long)]
+        prevent_user_existence_errors: Option<bool>,
+        /// Minimum password length.
+        #[arg(long)]
+        password_min_length: Option<usize>,
+        /// Require an uppercase letter, a lowercase letter, a number and a symbol.
+        #[arg(long)]
+        password_require_all_classes: Option<bool>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,6 +110,8 @@ pub enum ClientCmd {
         refresh_token_validity: i64,
         #[command(flatten)]
         relay: RelayArgs,
+        #[command(flatten)]
+        branding: BrandingArgs,
     },
     /// Change an app client's settings; options not given keep their value.
     Update {
@@ -107,6 +133,8 @@ pub enum ClientCmd {
         clear_return_to: bool,
         #[command(flatten)]
         relay: RelayArgs,
+        #[command(flatten)]
+        branding: BrandingArgs,
     },
     /// List a pool's clients.
     List {
@@ -211,6 +239,49 @@ impl RelayArgs {
     }
 }
 
+/// How a client's hosted pages look, and what its sign-up form collects.
+#[derive(clap::Args, Debug)]
+pub struct BrandingArgs {
+    /// The page title shown in the browser tab.
+    #[arg(long)]
+    page_title: Option<String>,
+    /// An https URL of the logo shown above every form.
+    #[arg(long)]
+    logo_url: Option<String>,
+    /// The accent colour (buttons, links, focus), e.g. #2454d6.
+    #[arg(long)]
+    primary_color: Option<String>,
+    /// The page background colour.
+    #[arg(long)]
+    background_color: Option<String>,
+    /// A stylesheet file applied after the defaults (anything may be restyled).
+    #[arg(long)]
+    css_file: Option<std::path::PathBuf>,
+    /// A `custom:*` attribute offered at sign-up (repeat; replaces the list).
+    #[arg(long = "write-attribute")]
+    write_attributes: Vec<String>,
+}
+
+impl BrandingArgs {
+    fn apply(self, client: &mut NewClient) -> anyhow::Result<()> {
+        let b = &mut client.branding;
+        b.page_title = self.page_title.or(b.page_title.take());
+        b.logo_url = self.logo_url.or(b.logo_url.take());
+        b.primary_color = self.primary_color.or(b.primary_color.take());
+        b.background_color = self.background_color.or(b.background_color.take());
+        if let Some(path) = self.css_file {
+            b.css = Some(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("read {}", path.display()))?,
+            );
+        }
+        if !self.write_attributes.is_empty() {
+            client.write_attributes = self.write_attributes;
+        }
+        Ok(())
+    }
+}
+
 fn parse_attribute(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -235,62 +306,44 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             json!(crate::pool::create(app, &name, &region).await?)
         }
         Command::Pool(PoolCmd::List) => json!(app.store.pools().await?),
-        Command::Client(ClientCmd::Create {
+        Command::Pool(PoolCmd::Update {
             pool,
-            name,
-            callback_urls,
-            logout_urls,
-            scopes,
-            secret,
-            id_token_validity,
-            access_token_validity,
-            refresh_token_validity,
-            relay,
-        }) => {
-            let mut new = NewClient {
-                generate_secret: secret,
-                callback_urls,
-                logout_urls,
-                allowed_scopes: scopes.split_whitespace().map(str::to_string).collect(),
-                id_token_validity,
-                access_token_validity,
-                refresh_token_validity,
-                ..NewClient::new(&name)
-            };
-            relay.apply(&mut new.state_relay);
-            let (client, secret) = crate::clients::create(app, &pool, &new).await?;
-            let mut out = json!(client);
-            out["client_secret"] = json!(secret);
-            out
-        }
-        Command::Client(ClientCmd::Update {
-            pool,
-            client_id,
-            callback_urls,
-            logout_urls,
-            scopes,
-            clear_return_to,
-            relay,
-        }) => {
-            let client = crate::clients::update(app, &pool, &client_id, |c| {
-                if !callback_urls.is_empty() {
-                    c.callback_urls = callback_urls;
+            email_as_username,
+            required_attributes,
+            allow_self_signup,
+            prevent_user_existence_errors,
+            password_min_length,
+            password_require_all_classes,
+        }) => json!(
+            crate::pool::update(app, &pool, |s| {
+                if let Some(on) = email_as_username {
+                    s.username_attributes = if on { vec!["email".into()] } else { Vec::new() };
                 }
-                if !logout_urls.is_empty() {
-                    c.logout_urls = logout_urls;
+                if !required_attributes.is_empty() {
+                    s.required_attributes = required_attributes;
                 }
-                if let Some(scopes) = scopes {
-                    c.allowed_scopes = scopes.split_whitespace().map(str::to_string).collect();
+                if let Some(on) = allow_self_signup {
+                    s.allow_self_signup = on;
                 }
-                if clear_return_to {
-                    c.state_relay.allow_list.clear();
+                if let Some(on) = prevent_user_existence_errors {
+                    s.prevent_user_existence_errors = on;
                 }
-                relay.apply(&mut c.state_relay);
+                if let Some(n) = password_min_length {
+                    s.password_policy.minimum_length = n;
+                }
+                if let Some(on) = password_require_all_classes {
+                    let p = &mut s.password_policy;
+                    (
+                        p.require_uppercase,
+                        p.require_lowercase,
+                        p.require_numbers,
+                        p.require_symbols,
+                    ) = (on, on, on, on);
+                }
             })
-            .await?;
-            json!(client)
-        }
-        Command::Client(ClientCmd::List { pool }) => json!(app.store.clients(&pool).await?),
+            .await?
+        ),
+        Command::Client(cmd) => client_admin(app, *cmd).await?,
         Command::User(UserCmd::Create {
             pool,
             username,
@@ -347,5 +400,76 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 .context("remove membership")?;
             json!({ "pool_id": pool, "group_name": group, "username": username, "member": false })
         }
+    })
+}
+
+async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Value> {
+    Ok(match command {
+        ClientCmd::Create {
+            pool,
+            name,
+            callback_urls,
+            logout_urls,
+            scopes,
+            secret,
+            id_token_validity,
+            access_token_validity,
+            refresh_token_validity,
+            relay,
+            branding,
+        } => {
+            let mut new = NewClient {
+                generate_secret: secret,
+                callback_urls,
+                logout_urls,
+                allowed_scopes: scopes.split_whitespace().map(str::to_string).collect(),
+                id_token_validity,
+                access_token_validity,
+                refresh_token_validity,
+                ..NewClient::new(&name)
+            };
+            relay.apply(&mut new.state_relay);
+            branding.apply(&mut new)?;
+            let (client, secret) = crate::clients::create(app, &pool, &new).await?;
+            let mut out = json!(client);
+            out["client_secret"] = json!(secret);
+            out
+        }
+        ClientCmd::Update {
+            pool,
+            client_id,
+            callback_urls,
+            logout_urls,
+            scopes,
+            clear_return_to,
+            relay,
+            branding,
+        } => {
+            let mut branding_error = None;
+            let client = crate::clients::update(app, &pool, &client_id, |c| {
+                if let Err(e) = branding.apply(c) {
+                    branding_error = Some(e);
+                }
+                if !callback_urls.is_empty() {
+                    c.callback_urls = callback_urls;
+                }
+                if !logout_urls.is_empty() {
+                    c.logout_urls = logout_urls;
+                }
+                if let Some(scopes) = scopes {
+                    c.allowed_scopes = scopes.split_whitespace().map(str::to_string).collect();
+                }
+                if clear_return_to {
+                    c.state_relay.allow_list.clear();
+                }
+                relay.apply(&mut c.state_relay);
+            })
+            .await;
+            if let Some(e) = branding_error {
+                return Err(e);
+            }
+            json!(client?)
+        }
+        ClientCmd::List { pool } => json!(app.store.clients(&pool).await?),
     })
 }

@@ -17,6 +17,7 @@ pub mod pool;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

@@ -32,7 +32,8 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
         .with_context(|| format!("listen on {}", args.listen))?;
     tracing::info!(address = %args.listen, public_url = %app.config.public_url, "listening");
     tokio::spawn(clean_up(app.clone()));
-    axum::serve(listener, crate::router(app))
+    let service = crate::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -3,7 +3,7 @@
 //! SHA-256 digest and compared in constant time, plus sealed with the master key
 //! because the Cognito API returns them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::crypto::{ct_eq, sha256_hex};
 use crate::oauth::state_split::StateRelay;
@@ -33,6 +33,9 @@ pub struct AppClient {
     pub refresh_token_validity: i64,
     /// Return-to allow-list and state grammar (overloaded `state`).
     pub state_relay: StateRelay,
+    pub branding: Branding,
+    /// `custom:*` attributes this client may write, offered at sign-up.
+    pub write_attributes: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -69,6 +72,8 @@ pub struct NewClient {
     pub access_token_validity: i64,
     pub refresh_token_validity: i64,
     pub state_relay: StateRelay,
+    pub branding: Branding,
+    pub write_attributes: Vec<String>,
 }
 
 impl From<&AppClient> for NewClient {
@@ -85,6 +90,8 @@ impl From<&AppClient> for NewClient {
             access_token_validity: c.access_token_validity,
             refresh_token_validity: c.refresh_token_validity,
             state_relay: c.state_relay.clone(),
+            branding: c.branding.clone(),
+            write_attributes: c.write_attributes.clone(),
         }
     }
 }
@@ -104,6 +111,8 @@ impl NewClient {
             access_token_validity: 3600,
             refresh_token_validity: 30 * 86400,
             state_relay: StateRelay::default(),
+            branding: Branding::default(),
+            write_attributes: Vec::new(),
         }
     }
 
@@ -117,6 +126,15 @@ impl NewClient {
             crate::oauth::redirect::validate_registered(u)?;
         }
         self.state_relay.validate()?;
+        self.branding.validate()?;
+        for name in &self.write_attributes {
+            if !name.starts_with("custom:") {
+                return Err(format!(
+                    "write attribute {name:?} must be a custom:* attribute"
+                ));
+            }
+            crate::users::validate_attribute(name, "")?;
+        }
         let bounds = [
             (self.id_token_validity, 300, 86400, "ID token"),
             (self.access_token_validity, 300, 86400, "access token"),
@@ -133,6 +151,80 @@ impl NewClient {
             }
         }
         Ok(())
+    }
+}
+
+/// How a client's hosted pages look. Colours are CSS hex colours; the stylesheet is
+/// the operator's own CSS, served from cognate's origin after the defaults, so it can
+/// restyle anything (the content security policy keeps it to stylesheets and images).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Branding {
+    pub page_title: Option<String>,
+    pub logo_url: Option<String>,
+    pub primary_color: Option<String>,
+    pub background_color: Option<String>,
+    pub css: Option<String>,
+}
+
+/// Largest custom stylesheet.
+pub const MAX_CSS_LEN: usize = 100 * 1024;
+
+impl Branding {
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, colour) in [
+            ("primary colour", &self.primary_color),
+            ("background colour", &self.background_color),
+        ] {
+            if let Some(c) = colour {
+                let hex = c.strip_prefix('#').unwrap_or_default();
+                if !matches!(hex.len(), 3 | 6) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(format!("the {name} must be a hex colour such as #2454d6"));
+                }
+            }
+        }
+        if let Some(logo) = &self.logo_url {
+            let ok = url::Url::parse(logo).is_ok_and(|u| {
+                u.scheme() == "https" || u.scheme() == "http" && u.host_str() == Some("localhost")
+            });
+            if !ok || logo.len() > 1024 {
+                return Err("the logo URL must be an https URL".into());
+            }
+        }
+        if self
+            .page_title
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > 128)
+        {
+            return Err("the page title must be at most 128 characters".into());
+        }
+        if self.css.as_ref().is_some_and(|c| c.len() > MAX_CSS_LEN) {
+            return Err(format!(
+                "the stylesheet must be at most {MAX_CSS_LEN} bytes"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the client has a stylesheet of its own (colours or CSS).
+    pub fn has_stylesheet(&self) -> bool {
+        self.primary_color.is_some() || self.background_color.is_some() || self.css.is_some()
+    }
+
+    /// The client's stylesheet: colour variables, then its own CSS.
+    pub fn stylesheet(&self) -> String {
+        let mut out = String::from(":root {");
+        if let Some(c) = &self.primary_color {
+            out.push_str(&format!(" --accent: {c};"));
+        }
+        if let Some(c) = &self.background_color {
+            out.push_str(&format!(" --bg: {c};"));
+        }
+        out.push_str(" }\n");
+        if let Some(css) = &self.css {
+            out.push_str(css);
+        }
+        out
     }
 }
 

@@ -2,37 +2,29 @@
 //! (as Cognito's `/login` does), so nothing is stored before the user signs in; on
 //! success it records the session and completes the authorization.
 
-use axum::Form;
-use axum::Router;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use serde::Deserialize;
+use axum::{Form, Router};
 use tower_sessions::Session;
 
+use super::client_addr::ClientAddr;
+use super::flow::Flow;
 use super::pages::{LoginPage, render};
-use super::{csrf, session};
+use super::session::{self, NEW_PASSWORD, Pending};
+use super::{Fields, explain, field, with_retry_after};
 use crate::error::AppError;
-use crate::oauth::authorize::{self, AuthorizeRequest, complete, login_url};
+use crate::oauth::authorize::complete;
 use crate::state::{AppState, Inner};
-use crate::users::{UserStatus, password};
+use crate::users::lifecycle::{self, SignedIn};
+
+/// How long a temporary password's holder has to choose a new one.
+const NEW_PASSWORD_WINDOW: i64 = 600;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/{pool_id}/login", get(get_login).post(post_login))
 }
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct LoginForm {
-    csrf_token: String,
-    username: String,
-    password: String,
-}
-
-/// One message for an unknown user and a wrong password, so the page does not reveal
-/// which accounts exist.
-const BAD_CREDENTIALS: &str = "Incorrect username or password.";
 
 async fn get_login(
     State(app): State<AppState>,
@@ -40,89 +32,102 @@ async fn get_login(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    match authorize::validate(&app, &pool_id, query.as_deref().unwrap_or_default()).await {
-        Ok(req) => login_page(&app, &req, &session, "", None, StatusCode::OK)
-            .await
-            .into_response(),
-        Err(rejection) => rejection.into_response(),
-    }
+    let flow = match Flow::open(&app, &pool_id, &session, query.as_deref()).await {
+        Ok(flow) => flow,
+        Err(res) => return res,
+    };
+    let notice = match session::take_notice(&session).await {
+        Ok(notice) => notice,
+        Err(e) => return e.into_response(),
+    };
+    login_page(&app, &flow, "", None, notice, StatusCode::OK)
 }
 
 async fn post_login(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
     session: Session,
+    ClientAddr(addr): ClientAddr,
     RawQuery(query): RawQuery,
-    Form(form): Form<LoginForm>,
+    Form(form): Form<Fields>,
 ) -> Response {
-    let req = match authorize::validate(&app, &pool_id, query.as_deref().unwrap_or_default()).await
-    {
-        Ok(req) => req,
-        Err(rejection) => return rejection.into_response(),
+    let flow = match Flow::open(&app, &pool_id, &session, query.as_deref()).await {
+        Ok(flow) => flow,
+        Err(res) => return res,
     };
-    if let Err(e) = csrf::verify(&session, &form.csrf_token).await {
-        return e.into_response();
+    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
+        return res;
     }
-    sign_in(&app, &req, &session, &form).await.into_response()
+    let username = field(&form, "username").trim();
+    match lifecycle::sign_in(&app, &pool_id, username, field(&form, "password"), addr).await {
+        Ok(SignedIn::Ready(user)) => signed_in(&app, &flow, &session, &user)
+            .await
+            .into_response(),
+        Ok(SignedIn::NewPasswordRequired(user)) => {
+            let pending = Pending {
+                pool_id,
+                username: user.username,
+                user_id: Some(user.user_id),
+                until: app.clock.now() + NEW_PASSWORD_WINDOW,
+            };
+            match session::put(&session, NEW_PASSWORD, &pending).await {
+                Ok(()) => Redirect::to(&flow.url(&app, "newPassword")).into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+        Err(refusal) => {
+            let (status, message) = explain(flow.t, &refusal);
+            with_retry_after(
+                login_page(&app, &flow, username, Some(message), None, status),
+                &refusal,
+            )
+        }
+    }
 }
 
-async fn sign_in(
+/// Records the sign-in in the session and completes the authorization.
+pub async fn signed_in(
     app: &Inner,
-    req: &AuthorizeRequest,
+    flow: &Flow,
     session: &Session,
-    form: &LoginForm,
+    user: &crate::users::User,
 ) -> Result<Response, AppError> {
-    let user = app.store.user_by_name(&req.pool_id, &form.username).await?;
-    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let verified = password::verify(hash, &form.password).await;
-    let retry = |message| {
-        login_page(
-            app,
-            req,
-            session,
-            &form.username,
-            Some(message),
-            StatusCode::UNAUTHORIZED,
-        )
-    };
-    let user = match user {
-        Some(user) if verified => user,
-        _ => return retry(BAD_CREDENTIALS).await,
-    };
-    // Past this point the password was right, so naming the account's state leaks nothing.
-    if !user.enabled {
-        return retry("User is disabled.").await;
-    }
-    match user.status {
-        UserStatus::Confirmed => {}
-        UserStatus::Unconfirmed => return retry("User is not confirmed.").await,
-        // TODO(#4): the new-password and reset pages.
-        _ => return retry("This account needs a new password before it can sign in.").await,
-    }
     let auth_time = app.clock.now();
-    session::sign_in(session, &req.pool_id, &user.user_id, auth_time).await?;
-    tracing::info!(pool_id = %req.pool_id, user_id = %user.user_id, "signed in");
-    complete(app, req, &user, auth_time).await
+    session::sign_in(session, &flow.req.pool_id, &user.user_id, auth_time).await?;
+    tracing::info!(pool_id = %flow.req.pool_id, user_id = %user.user_id, "signed in");
+    complete(app, &flow.req, user, auth_time).await
 }
 
-async fn login_page(
+fn login_page(
     app: &Inner,
-    req: &AuthorizeRequest,
-    session: &Session,
+    flow: &Flow,
     username: &str,
-    error: Option<&str>,
+    error: Option<String>,
+    notice: Option<String>,
     status: StatusCode,
-) -> Result<Response, AppError> {
-    let csrf_token = csrf::token(session).await?;
-    Ok(render(
+) -> Response {
+    let t = flow.t;
+    render(
         status,
         &LoginPage {
-            base: &app.config.public_url,
-            client_name: &req.client.name,
-            action: &login_url(app, req),
-            csrf_token: &csrf_token,
+            chrome: flow.chrome(app, t.sign_in),
+            t,
+            action: flow.url(app, "login"),
+            csrf_token: &flow.csrf,
             username,
+            username_label: if flow.pool.settings.email_is_username() {
+                t.email
+            } else {
+                t.username
+            },
             error,
+            notice,
+            signup_url: flow
+                .pool
+                .settings
+                .allow_self_signup
+                .then(|| flow.url(app, "signup")),
+            forgot_url: flow.url(app, "forgotPassword"),
         },
-    ))
+    )
 }

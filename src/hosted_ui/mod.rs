@@ -1,15 +1,85 @@
 //! Server-rendered hosted pages (askama templates, no JavaScript needed) and the
-//! browser session they share with `/oauth2/authorize`.
+//! browser session they share with `/oauth2/authorize`: sign-in, sign-up and its
+//! confirmation, password reset, and the new password an administrator may require.
 
+mod branding;
+mod client_addr;
 pub mod csrf;
+mod flow;
+mod forgot_password;
+pub mod i18n;
 mod login;
+mod new_password;
 pub mod pages;
 pub mod session;
+mod signup;
+
+use std::collections::HashMap;
 
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 
 use crate::state::AppState;
+use crate::users::lifecycle::Refusal;
+use i18n::{Texts, fill};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(login::routes())
+    Router::new()
+        .merge(login::routes())
+        .merge(signup::routes())
+        .merge(forgot_password::routes())
+        .merge(new_password::routes())
+        .merge(branding::routes())
+}
+
+/// Opens a page's [`flow::Flow`], or returns the response that refuses it.
+macro_rules! open_flow {
+    ($app:expr, $pool_id:expr, $session:expr, $query:expr) => {
+        match $crate::hosted_ui::flow::Flow::open(&$app, &$pool_id, &$session, $query.as_deref())
+            .await
+        {
+            Ok(flow) => flow,
+            Err(res) => return res,
+        }
+    };
+}
+use open_flow;
+
+/// A posted form's fields.
+type Fields = HashMap<String, String>;
+
+/// A field's value, or empty.
+fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or_default()
+}
+
+/// What a page says about a refusal, and with which status.
+fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
+    match refusal {
+        Refusal::BadCredentials => (StatusCode::UNAUTHORIZED, t.bad_credentials.into()),
+        Refusal::Throttled(wait) => (StatusCode::TOO_MANY_REQUESTS, fill(t.throttled, wait)),
+        Refusal::NotConfirmed => (StatusCode::UNAUTHORIZED, t.not_confirmed.into()),
+        Refusal::Disabled => (StatusCode::UNAUTHORIZED, t.disabled.into()),
+        Refusal::ResetRequired => (StatusCode::UNAUTHORIZED, t.reset_required.into()),
+        Refusal::UsernameExists => (StatusCode::BAD_REQUEST, t.user_exists.into()),
+        Refusal::InvalidPassword(why) | Refusal::InvalidParameter(why) => {
+            (StatusCode::BAD_REQUEST, why.clone())
+        }
+        Refusal::CodeMismatch => (StatusCode::BAD_REQUEST, t.bad_code.into()),
+        Refusal::ExpiredCode => (StatusCode::BAD_REQUEST, t.expired_code.into()),
+        Refusal::TooManyAttempts => (StatusCode::BAD_REQUEST, t.too_many_attempts.into()),
+        Refusal::MailFailed => (StatusCode::SERVICE_UNAVAILABLE, t.mail_failed.into()),
+        Refusal::Internal(e) => (e.status(), e.public_message()),
+    }
+}
+
+/// Adds `Retry-After` to a throttled page.
+fn with_retry_after(mut res: Response, refusal: &Refusal) -> Response {
+    if let Refusal::Throttled(wait) = refusal
+        && let Ok(v) = HeaderValue::from_str(&wait.to_string())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
 }

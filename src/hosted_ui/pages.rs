@@ -1,27 +1,115 @@
-//! One askama struct per page; every page extends `base.html`. Rendering failures go
-//! through the error path, never to the browser.
+//! One askama struct per page; every page extends `base.html` through [`Chrome`].
+//! Rendering failures go through the error path, never to the browser.
 
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+use super::i18n::{EN, Texts};
+
+/// The frame shared by every page: language, title, the client's name, logo and
+/// stylesheet.
+pub struct Chrome<'a> {
+    pub base: &'a str,
+    pub lang: &'a str,
+    pub title: String,
+    pub client_name: &'a str,
+    pub logo_url: Option<&'a str>,
+    pub client_css: Option<String>,
+}
+
+/// A labelled input of a form.
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    pub input_type: &'static str,
+    pub value: String,
+    pub required: bool,
+    pub autocomplete: &'static str,
+}
+
 /// The sign-in form.
 #[derive(Template)]
 #[template(path = "hosted_ui/login.html")]
 pub struct LoginPage<'a> {
-    pub base: &'a str,
-    pub client_name: &'a str,
-    pub action: &'a str,
+    pub chrome: Chrome<'a>,
+    pub t: &'static Texts,
+    pub action: String,
     pub csrf_token: &'a str,
     pub username: &'a str,
-    pub error: Option<&'a str>,
+    pub username_label: &'a str,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    pub signup_url: Option<String>,
+    pub forgot_url: String,
+}
+
+/// The sign-up form.
+#[derive(Template)]
+#[template(path = "hosted_ui/signup.html")]
+pub struct SignUpPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub t: &'static Texts,
+    pub action: String,
+    pub csrf_token: &'a str,
+    pub fields: Vec<Field>,
+    pub rules: Vec<String>,
+    pub error: Option<String>,
+    pub login_url: String,
+}
+
+/// Entering the code that confirms a sign-up.
+#[derive(Template)]
+#[template(path = "hosted_ui/confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub t: &'static Texts,
+    pub action: String,
+    pub resend_action: String,
+    pub csrf_token: &'a str,
+    /// Shown when the session does not know who is confirming.
+    pub ask_username: bool,
+    pub username: &'a str,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// Asking for a password reset code.
+#[derive(Template)]
+#[template(path = "hosted_ui/forgot_password.html")]
+pub struct ForgotPasswordPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub t: &'static Texts,
+    pub action: String,
+    pub csrf_token: &'a str,
+    pub username_label: &'a str,
+    pub error: Option<String>,
+    pub login_url: String,
+}
+
+/// Setting a new password: with a reset code, or when an administrator requires it.
+#[derive(Template)]
+#[template(path = "hosted_ui/new_password.html")]
+pub struct NewPasswordPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub t: &'static Texts,
+    pub heading: &'a str,
+    pub intro: &'a str,
+    pub action: String,
+    pub csrf_token: &'a str,
+    /// Reset with a code (forgot password) rather than a required change.
+    pub with_code: bool,
+    pub ask_username: bool,
+    pub username: &'a str,
+    pub rules: Vec<String>,
+    pub error: Option<String>,
 }
 
 /// An error that stops a browser flow.
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
-    pub base: &'a str,
+    pub chrome: Chrome<'a>,
     pub status: u16,
     pub reason: &'a str,
     pub message: &'a str,
@@ -45,12 +133,20 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 
 /// The HTML error page. Asset links are relative to the site root.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
     render(
         status,
         &ErrorPage {
-            base: "",
+            chrome: Chrome {
+                base: "",
+                lang: EN.lang,
+                title: reason.to_string(),
+                client_name: "",
+                logo_url: None,
+                client_css: None,
+            },
             status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("Error"),
+            reason,
             message,
         },
     )

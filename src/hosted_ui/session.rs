@@ -1,8 +1,11 @@
-//! What the hosted-UI session remembers: per pool, who signed in and when. The session
-//! itself lives in the database (tower-sessions), so any instance can read it.
+//! What the hosted-UI session remembers: per pool, who signed in and when, and the
+//! short-lived steps of the account pages (a sign-up awaiting its code, a reset in
+//! progress, a required new password, a notice for the next page). The session lives
+//! in the database (tower-sessions), so any instance can read it.
 
 use std::collections::HashMap;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
@@ -18,8 +21,59 @@ struct SignedIn {
     auth_time: i64,
 }
 
+/// A step of the account pages, remembered between two requests.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pending {
+    pub pool_id: String,
+    pub username: String,
+    /// Set when this browser proved the password (sign-up, temporary password): it may
+    /// then continue to the app without signing in again.
+    pub user_id: Option<String>,
+    pub until: i64,
+}
+
+/// Session keys of the pending steps.
+pub const SIGNUP: &str = "pending_signup";
+pub const RESET: &str = "pending_reset";
+pub const NEW_PASSWORD: &str = "pending_new_password";
+const NOTICE: &str = "notice";
+
 fn session_error(e: tower_sessions::session::Error) -> AppError {
     AppError::Internal(anyhow::anyhow!("session store: {e}"))
+}
+
+pub async fn put<T: Serialize>(session: &Session, key: &str, value: &T) -> Result<(), AppError> {
+    session.insert(key, value).await.map_err(session_error)
+}
+
+async fn get<T: DeserializeOwned>(session: &Session, key: &str) -> Result<Option<T>, AppError> {
+    session.get(key).await.map_err(session_error)
+}
+
+pub async fn remove(session: &Session, key: &str) -> Result<(), AppError> {
+    session.remove_value(key).await.map_err(session_error)?;
+    Ok(())
+}
+
+/// A pending step for `pool_id` that has not expired.
+pub async fn pending(
+    session: &Session,
+    key: &str,
+    pool_id: &str,
+    now: i64,
+) -> Result<Option<Pending>, AppError> {
+    let p: Option<Pending> = get(session, key).await?;
+    Ok(p.filter(|p| p.pool_id == pool_id && p.until > now))
+}
+
+/// Leaves a message for the next page shown.
+pub async fn set_notice(session: &Session, notice: &str) -> Result<(), AppError> {
+    put(session, NOTICE, &notice).await
+}
+
+/// The message left for this page, once.
+pub async fn take_notice(session: &Session) -> Result<Option<String>, AppError> {
+    session.remove(NOTICE).await.map_err(session_error)
 }
 
 /// The user signed in to `pool_id` in this session, if it still may sign in, with the
@@ -29,11 +83,7 @@ pub async fn current_user(
     session: &Session,
     pool_id: &str,
 ) -> Result<Option<(User, i64)>, AppError> {
-    let all: HashMap<String, SignedIn> = session
-        .get(SIGNED_IN)
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default();
+    let all: HashMap<String, SignedIn> = get(session, SIGNED_IN).await?.unwrap_or_default();
     let Some(signed) = all.get(pool_id) else {
         return Ok(None);
     };
@@ -52,11 +102,7 @@ pub async fn sign_in(
     auth_time: i64,
 ) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
-    let mut all: HashMap<String, SignedIn> = session
-        .get(SIGNED_IN)
-        .await
-        .map_err(session_error)?
-        .unwrap_or_default();
+    let mut all: HashMap<String, SignedIn> = get(session, SIGNED_IN).await?.unwrap_or_default();
     all.insert(
         pool_id.to_string(),
         SignedIn {
@@ -64,5 +110,5 @@ pub async fn sign_in(
             auth_time,
         },
     );
-    session.insert(SIGNED_IN, all).await.map_err(session_error)
+    put(session, SIGNED_IN, &all).await
 }

@@ -46,6 +46,8 @@ pub struct AuthorizeRequest {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt: Option<String>,
+    /// The hosted pages' language (`lang`, as Cognito's hosted UI takes it).
+    pub lang: Option<String>,
     /// The parameters re-encoded, to carry the request to the login page.
     pub query: String,
 }
@@ -232,6 +234,7 @@ pub async fn validate(
         nonce: params.get("nonce").map(str::to_string),
         code_challenge: code_challenge.map(str::to_string),
         prompt: prompt.map(str::to_string),
+        lang: params.get("lang").map(str::to_string),
         query: params.encode(),
         client,
     })
@@ -275,10 +278,10 @@ pub async fn complete(
     Ok(super::found(&with_params(&req.landing, &params)))
 }
 
-/// The hosted login page for a validated request.
-pub fn login_url(app: &Inner, req: &AuthorizeRequest) -> String {
+/// A hosted page (`login`, `signup`, …) carrying a validated request.
+pub fn page_url(app: &Inner, req: &AuthorizeRequest, page: &str) -> String {
     format!(
-        "{}/{}/login?{}",
+        "{}/{}/{page}?{}",
         app.config.public_url, req.pool_id, req.query
     )
 }
@@ -307,5 +310,5 @@ async fn authorize(
             .error_redirect("login_required", "the user is not signed in")
             .into_response();
     }
-    super::found(&login_url(&app, &req))
+    super::found(&page_url(&app, &req, "login"))
 }

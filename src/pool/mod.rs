@@ -15,10 +15,39 @@ pub struct Pool {
 }
 
 /// Pool options kept as one JSON document, so new options need no schema change.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PoolSettings {
     pub password_policy: PasswordPolicy,
+    /// `["email"]`: the email address is the username (Cognito's `UsernameAttributes`).
+    pub username_attributes: Vec<String>,
+    /// Standard attributes sign-up must collect (Cognito's schema `Required`).
+    pub required_attributes: Vec<String>,
+    /// Whether people may sign themselves up (Cognito's `AllowAdminCreateUserOnly`
+    /// inverted).
+    pub allow_self_signup: bool,
+    /// Answer sign-up, sign-in and password reset alike whether or not an account
+    /// exists (Cognito's `PreventUserExistenceErrors`).
+    pub prevent_user_existence_errors: bool,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            password_policy: PasswordPolicy::default(),
+            username_attributes: Vec::new(),
+            required_attributes: vec!["email".to_string()],
+            allow_self_signup: true,
+            prevent_user_existence_errors: true,
+        }
+    }
+}
+
+impl PoolSettings {
+    /// Whether users sign in with their email address as username.
+    pub fn email_is_username(&self) -> bool {
+        self.username_attributes.iter().any(|a| a == "email")
+    }
 }
 
 /// Cognito's password policy; the defaults are Cognito's.
@@ -45,6 +74,22 @@ impl Default for PasswordPolicy {
 }
 
 impl PasswordPolicy {
+    /// The rules as sentences, shown beside password fields.
+    pub fn describe(&self) -> Vec<String> {
+        let mut rules = vec![format!("At least {} characters", self.minimum_length)];
+        for (on, what) in [
+            (self.require_uppercase, "An uppercase letter"),
+            (self.require_lowercase, "A lowercase letter"),
+            (self.require_numbers, "A number"),
+            (self.require_symbols, "A symbol"),
+        ] {
+            if on {
+                rules.push(what.to_string());
+            }
+        }
+        rules
+    }
+
     /// Checks `password` against the policy; the error says what is missing.
     pub fn check(&self, password: &str, username: &str) -> Result<(), String> {
         let mut missing = Vec::new();
@@ -70,7 +115,7 @@ impl PasswordPolicy {
         if !missing.is_empty() {
             return Err(format!("Password must contain {}.", missing.join(", ")));
         }
-        if password.eq_ignore_ascii_case(username) {
+        if password.to_lowercase() == username.to_lowercase() {
             return Err("Password must not be the username.".into());
         }
         Ok(())
@@ -135,6 +180,42 @@ pub async fn create(
     app.keys.generate(&app.store, &pool_id, now).await?;
     app.store
         .pool_by_id(&pool_id)
+        .await?
+        .ok_or(AppError::NotFound("user pool"))
+}
+
+/// Changes a pool's settings after checking them.
+pub async fn update(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    change: impl FnOnce(&mut PoolSettings),
+) -> Result<Pool, crate::error::AppError> {
+    use crate::error::AppError;
+    let mut pool = app
+        .store
+        .pool_by_id(pool_id)
+        .await?
+        .ok_or(AppError::NotFound("user pool"))?;
+    change(&mut pool.settings);
+    for name in &pool.settings.required_attributes {
+        if !crate::users::STANDARD_ATTRIBUTES.contains(&name.as_str()) {
+            return Err(AppError::Invalid(format!(
+                "{name} is not a standard attribute"
+            )));
+        }
+    }
+    if pool.settings.password_policy.minimum_length < 6
+        || pool.settings.password_policy.minimum_length > 99
+    {
+        return Err(AppError::Invalid(
+            "the minimum password length must be 6 to 99".into(),
+        ));
+    }
+    app.store
+        .update_pool_settings(pool_id, &pool.settings, app.clock.now())
+        .await?;
+    app.store
+        .pool_by_id(pool_id)
         .await?
         .ok_or(AppError::NotFound("user pool"))
 }

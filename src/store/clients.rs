@@ -20,6 +20,8 @@ struct ClientRow {
     return_to_allow_list: String,
     state_separator: String,
     state_encoding: String,
+    branding: String,
+    write_attributes: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -46,6 +48,8 @@ impl TryFrom<ClientRow> for AppClient {
                     StoreError::Corrupt(format!("state encoding {:?}", r.state_encoding))
                 })?,
             },
+            branding: serde_json::from_str(&r.branding)?,
+            write_attributes: serde_json::from_str(&r.write_attributes)?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -55,7 +59,7 @@ impl TryFrom<ClientRow> for AppClient {
 const COLUMNS: &str = "client_id, pool_id, name, secret_digest, callback_urls, logout_urls, \
      allowed_scopes, allowed_flows, id_token_validity, access_token_validity, \
      refresh_token_validity, return_to_allow_list, state_separator, state_encoding, \
-     created_at, updated_at";
+     branding, write_attributes, created_at, updated_at";
 
 impl Store {
     /// Inserts a client; `secret` is `(digest, sealed secret)` for confidential clients.
@@ -69,7 +73,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = format!(
             "insert into app_clients ({COLUMNS}, secret_enc) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)"
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18)"
         );
         let (digest, sealed) = secret.unzip();
         on_db!(&self.db, |p| sqlx::query(&sql)
@@ -87,6 +91,8 @@ impl Store {
             .bind(json_list(&new.state_relay.allow_list))
             .bind(new.state_relay.separator.to_string())
             .bind(new.state_relay.encoding.as_str())
+            .bind(serde_json::to_string(&new.branding)?)
+            .bind(json_list(&new.write_attributes))
             .bind(now)
             .bind(&sealed)
             .execute(p)
@@ -106,7 +112,8 @@ impl Store {
         const SQL: &str = "update app_clients set name = $3, callback_urls = $4, logout_urls = $5, \
              allowed_scopes = $6, allowed_flows = $7, id_token_validity = $8, \
              access_token_validity = $9, refresh_token_validity = $10, return_to_allow_list = $11, \
-             state_separator = $12, state_encoding = $13, updated_at = $14 \
+             state_separator = $12, state_encoding = $13, branding = $14, write_attributes = $15, \
+             updated_at = $16 \
              where pool_id = $1 and client_id = $2";
         on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(pool_id)
@@ -122,6 +129,8 @@ impl Store {
             .bind(json_list(&new.state_relay.allow_list))
             .bind(new.state_relay.separator.to_string())
             .bind(new.state_relay.encoding.as_str())
+            .bind(serde_json::to_string(&new.branding)?)
+            .bind(json_list(&new.write_attributes))
             .bind(now)
             .execute(p)
             .await

@@ -4,11 +4,13 @@
 //! the integration suite on both databases.
 
 mod clients;
+mod codes;
 mod groups;
 mod keys;
 mod outbox;
 mod pools;
 pub mod sessions;
+mod throttles;
 mod tokens;
 mod users;
 

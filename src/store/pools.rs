@@ -49,6 +49,25 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces a pool's settings.
+    pub async fn update_pool_settings(
+        &self,
+        pool_id: &str,
+        settings: &PoolSettings,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "update user_pools set settings = $2, updated_at = $3 where pool_id = $1";
+        let settings = serde_json::to_string(settings)?;
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(pool_id)
+            .bind(&settings)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     pub async fn pool_by_id(&self, pool_id: &str) -> Result<Option<Pool>, StoreError> {
         let sql = format!("select {COLUMNS} from user_pools where pool_id = $1");
         let row: Option<PoolRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)

@@ -233,6 +233,19 @@ impl Store {
         Ok(row)
     }
 
+    /// Revokes every live sign-in of a user (global sign-out, password reset).
+    pub async fn revoke_user_families(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        const SQL: &str =
+            "update token_families set revoked_at = $2 where user_id = $1 and revoked_at is null";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Revokes a family: its refresh tokens stop working and its access tokens are
     /// refused wherever cognate checks them.
     pub async fn revoke_family(&self, origin_jti: &str, now: i64) -> Result<(), StoreError> {

@@ -105,6 +105,77 @@ impl Store {
         Ok(users)
     }
 
+    /// Sets a user's status.
+    pub async fn update_user_status(
+        &self,
+        user_id: &str,
+        status: UserStatus,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "update users set status = $2, updated_at = $3 where user_id = $1";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(status.as_str())
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets a user's password hash and status together.
+    pub async fn update_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        status: UserStatus,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str =
+            "update users set password_hash = $2, status = $3, updated_at = $4 where user_id = $1";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(password_hash)
+            .bind(status.as_str())
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets one attribute.
+    pub async fn set_attribute(
+        &self,
+        pool_id: &str,
+        user_id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "insert into user_attributes (user_id, pool_id, name, value) values ($1, $2, $3, $4) \
+                           on conflict (user_id, name) do update set value = excluded.value";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(pool_id)
+            .bind(name)
+            .bind(value)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Deletes a user with everything that belongs to it.
+    pub async fn delete_user(&self, user_id: &str) -> Result<(), StoreError> {
+        const SQL: &str = "delete from users where user_id = $1";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     async fn with_attributes(&self, row: Option<UserRow>) -> Result<Option<User>, StoreError> {
         let Some(r) = row else { return Ok(None) };
         const SQL: &str = "select name, value from user_attributes where user_id = $1";

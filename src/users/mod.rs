@@ -1,5 +1,7 @@
 //! Users of a pool: username, status, enabled flag, attributes and password hash.
 
+pub mod codes;
+pub mod lifecycle;
 pub mod password;
 
 use std::collections::BTreeMap;

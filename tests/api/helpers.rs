@@ -150,12 +150,15 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         let router = cognate::router(self.state.clone());
         self.server = Some(tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
         }));
         self.shutdown = Some(tx);
     }

@@ -2,6 +2,7 @@
 //! real server on a loopback port; on SQLite always, and on PostgreSQL when
 //! `COGNATE_TEST_POSTGRES_URL` is set.
 
+mod account;
 mod authorize;
 mod cli;
 mod helpers;

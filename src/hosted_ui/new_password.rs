@@ -1,0 +1,109 @@
+//! The new password an administrator-created user (`FORCE_CHANGE_PASSWORD`) must
+//! choose after signing in with the temporary one; then on to the app.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use tower_sessions::Session;
+
+use super::flow::Flow;
+use super::login::signed_in;
+use super::open_flow;
+use super::pages::{NewPasswordPage, render};
+use super::session::{self, NEW_PASSWORD};
+use super::{Fields, explain, field};
+use crate::state::{AppState, Inner};
+use crate::users::lifecycle;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/{pool_id}/newPassword",
+        get(get_new_password).post(post_new_password),
+    )
+}
+
+fn page(app: &Inner, flow: &Flow, error: Option<String>, status: StatusCode) -> Response {
+    let t = flow.t;
+    render(
+        status,
+        &NewPasswordPage {
+            chrome: flow.chrome(app, t.change_password),
+            t,
+            heading: t.change_password,
+            intro: t.new_password_intro,
+            action: flow.url(app, "newPassword"),
+            csrf_token: &flow.csrf,
+            with_code: false,
+            ask_username: false,
+            username: "",
+            rules: flow.pool.settings.password_policy.describe(),
+            error,
+        },
+    )
+}
+
+async fn get_new_password(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let flow = open_flow!(app, pool_id, session, query);
+    match session::pending(&session, NEW_PASSWORD, &pool_id, app.clock.now()).await {
+        Ok(Some(_)) => page(&app, &flow, None, StatusCode::OK),
+        Ok(None) => Redirect::to(&flow.url(&app, "login")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn post_new_password(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+    Form(form): Form<Fields>,
+) -> Response {
+    let flow = open_flow!(app, pool_id, session, query);
+    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
+        return res;
+    }
+    let pending = match session::pending(&session, NEW_PASSWORD, &pool_id, app.clock.now()).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Redirect::to(&flow.url(&app, "login")).into_response(),
+        Err(e) => return e.into_response(),
+    };
+    let password = field(&form, "password");
+    if password != field(&form, "confirm_password") {
+        return page(
+            &app,
+            &flow,
+            Some(flow.t.passwords_differ.into()),
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let user = match app
+        .store
+        .user_by_id(&pool_id, pending.user_id.as_deref().unwrap_or_default())
+        .await
+    {
+        Ok(Some(user)) => user,
+        Ok(None) => return Redirect::to(&flow.url(&app, "login")).into_response(),
+        Err(e) => return crate::error::AppError::from(e).into_response(),
+    };
+    match lifecycle::set_required_password(&app, &flow.pool, &user, password).await {
+        Ok(user) => {
+            if let Err(e) = session::remove(&session, NEW_PASSWORD).await {
+                return e.into_response();
+            }
+            signed_in(&app, &flow, &session, &user)
+                .await
+                .into_response()
+        }
+        Err(refusal) => {
+            let (status, message) = explain(flow.t, &refusal);
+            page(&app, &flow, Some(message), status)
+        }
+    }
+}

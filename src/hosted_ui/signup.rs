@@ -1,0 +1,368 @@
+//! Sign-up, its confirmation (a code typed in, or the one-click link from the email)
+//! and resending the code. When the browser that signed up confirms, it goes on to the
+//! app with a code without signing in again: it proved the password moments ago.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use tower_sessions::Session;
+
+use super::flow::Flow;
+use super::login::signed_in;
+use super::open_flow;
+use super::pages::{ConfirmPage, Field, SignUpPage, render};
+use super::session::{self, Pending, SIGNUP};
+use super::{Fields, explain, field};
+use crate::error::AppError;
+use crate::state::{AppState, Inner};
+use crate::users::User;
+use crate::users::codes::Purpose;
+use crate::users::lifecycle::{self, Refusal, SignedUp};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/{pool_id}/signup", get(get_signup).post(post_signup))
+        .route("/{pool_id}/confirm", get(get_confirm).post(post_confirm))
+        .route("/{pool_id}/confirmLink/{token}", get(confirm_link))
+        .route("/{pool_id}/resendCode", post(resend_code))
+}
+
+/// The sign-up form's fields: the username (or email), the pool's required
+/// attributes, and the `custom:*` attributes the client may write.
+fn signup_fields(flow: &Flow, form: Option<&Fields>) -> Vec<Field> {
+    let settings = &flow.pool.settings;
+    let value = |name: &str| form.map(|f| field(f, name).to_string()).unwrap_or_default();
+    let mut fields = vec![if settings.email_is_username() {
+        Field {
+            name: "username".into(),
+            label: flow.t.email.into(),
+            input_type: "email",
+            value: value("username"),
+            required: true,
+            autocomplete: "email",
+        }
+    } else {
+        Field {
+            name: "username".into(),
+            label: flow.t.username.into(),
+            input_type: "text",
+            value: value("username"),
+            required: true,
+            autocomplete: "username",
+        }
+    }];
+    let mut attributes: Vec<&str> = settings
+        .required_attributes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    if !attributes.contains(&"email") {
+        attributes.insert(0, "email");
+    }
+    for name in attributes {
+        if name == "email" && settings.email_is_username() {
+            continue;
+        }
+        let (input_type, autocomplete) = match name {
+            "email" => ("email", "email"),
+            "phone_number" => ("tel", "tel"),
+            "birthdate" => ("date", "bday"),
+            "given_name" => ("text", "given-name"),
+            "family_name" => ("text", "family-name"),
+            "name" => ("text", "name"),
+            _ => ("text", "off"),
+        };
+        fields.push(Field {
+            name: name.to_string(),
+            label: if name == "email" {
+                flow.t.email.to_string()
+            } else {
+                label(name)
+            },
+            input_type,
+            value: value(name),
+            required: true,
+            autocomplete,
+        });
+    }
+    for name in &flow.req.client.write_attributes {
+        fields.push(Field {
+            name: name.clone(),
+            label: label(name.trim_start_matches("custom:")),
+            input_type: "text",
+            value: value(name),
+            required: false,
+            autocomplete: "off",
+        });
+    }
+    fields
+}
+
+/// `family_name` → `Family name`.
+fn label(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn signup_page(
+    app: &Inner,
+    flow: &Flow,
+    form: Option<&Fields>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let t = flow.t;
+    if !flow.pool.settings.allow_self_signup {
+        return AppError::Invalid(t.signup_disabled.into()).into_response();
+    }
+    render(
+        status,
+        &SignUpPage {
+            chrome: flow.chrome(app, t.sign_up),
+            t,
+            action: flow.url(app, "signup"),
+            csrf_token: &flow.csrf,
+            fields: signup_fields(flow, form),
+            rules: flow.pool.settings.password_policy.describe(),
+            error,
+            login_url: flow.url(app, "login"),
+        },
+    )
+}
+
+async fn get_signup(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let flow = open_flow!(app, pool_id, session, query);
+    signup_page(&app, &flow, None, None, StatusCode::OK)
+}
+
+async fn post_signup(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+    Form(form): Form<Fields>,
+) -> Response {
+    let flow = open_flow!(app, pool_id, session, query);
+    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
+        return res;
+    }
+    let t = flow.t;
+    let fail =
+        |message: String, status| signup_page(&app, &flow, Some(&form), Some(message), status);
+    let mut username = field(&form, "username").trim().to_string();
+    let mut attributes = BTreeMap::new();
+    for f in signup_fields(&flow, None).iter().skip(1) {
+        let v = field(&form, &f.name).trim();
+        if !v.is_empty() {
+            attributes.insert(f.name.clone(), v.to_string());
+        }
+    }
+    if flow.pool.settings.email_is_username() {
+        username = username.to_lowercase();
+        if !lifecycle::is_email(&username) {
+            return fail(t.invalid_email.into(), StatusCode::BAD_REQUEST);
+        }
+        attributes.insert("email".into(), username.clone());
+    }
+    if let Some(missing) = signup_fields(&flow, None)
+        .iter()
+        .find(|f| f.required && field(&form, &f.name).trim().is_empty())
+    {
+        return fail(
+            super::i18n::fill(t.required, &missing.label),
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let password = field(&form, "password");
+    if password != field(&form, "confirm_password") {
+        return fail(t.passwords_differ.into(), StatusCode::BAD_REQUEST);
+    }
+    let link = format!(
+        "{}/{}/confirmLink/{{token}}?{}",
+        app.config.public_url, pool_id, flow.req.query
+    );
+    let user_id = match lifecycle::sign_up(
+        &app,
+        &flow.pool,
+        &username,
+        password,
+        attributes,
+        Some(&link),
+    )
+    .await
+    {
+        Ok(SignedUp::Created(user)) => Some(user.user_id),
+        Ok(SignedUp::Hidden) => None,
+        Err(refusal) => {
+            let (status, message) = explain(t, &refusal);
+            return fail(message, status);
+        }
+    };
+    let pending = Pending {
+        pool_id,
+        username,
+        user_id,
+        until: app.clock.now() + Purpose::SignUp.lifetime(),
+    };
+    match session::put(&session, SIGNUP, &pending).await {
+        Ok(()) => Redirect::to(&flow.url(&app, "confirm")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn confirm_page(
+    app: &Inner,
+    flow: &Flow,
+    pending: Option<&Pending>,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let t = flow.t;
+    render(
+        status,
+        &ConfirmPage {
+            chrome: flow.chrome(app, t.confirm_account),
+            t,
+            action: flow.url(app, "confirm"),
+            resend_action: flow.url(app, "resendCode"),
+            csrf_token: &flow.csrf,
+            ask_username: pending.is_none(),
+            username: pending.map(|p| p.username.as_str()).unwrap_or_default(),
+            error,
+            notice,
+        },
+    )
+}
+
+async fn get_confirm(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let flow = open_flow!(app, pool_id, session, query);
+    let (pending, notice) = match (
+        session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await,
+        session::take_notice(&session).await,
+    ) {
+        (Ok(p), Ok(n)) => (p, n),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    let notice = notice.or_else(|| pending.as_ref().map(|_| flow.t.code_sent.to_string()));
+    confirm_page(&app, &flow, pending.as_ref(), None, notice, StatusCode::OK)
+}
+
+async fn post_confirm(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+    Form(form): Form<Fields>,
+) -> Response {
+    let flow = open_flow!(app, pool_id, session, query);
+    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
+        return res;
+    }
+    let pending = match session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let username = pending
+        .as_ref()
+        .map(|p| p.username.clone())
+        .unwrap_or_else(|| field(&form, "username").trim().to_string());
+    match lifecycle::confirm_sign_up(&app, &pool_id, &username, field(&form, "code")).await {
+        Ok(user) => confirmed(&app, &flow, &session, pending.as_ref(), &user)
+            .await
+            .into_response(),
+        Err(refusal) => {
+            let (status, message) = explain(flow.t, &refusal);
+            confirm_page(&app, &flow, pending.as_ref(), Some(message), None, status)
+        }
+    }
+}
+
+async fn confirm_link(
+    State(app): State<AppState>,
+    Path((pool_id, token)): Path<(String, String)>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let flow = open_flow!(app, pool_id, session, query);
+    let pending = match session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    match lifecycle::confirm_by_link(&app, &pool_id, &token).await {
+        Ok(user) => confirmed(&app, &flow, &session, pending.as_ref(), &user).await.into_response(),
+        Err(Refusal::Internal(e)) => e.into_response(),
+        Err(_) => AppError::Invalid("This confirmation link is invalid, used or expired. Sign in, or sign up again to get a new code.".into())
+            .into_response(),
+    }
+}
+
+/// After confirmation: the browser that signed up goes on to the app; any other is
+/// asked to sign in.
+async fn confirmed(
+    app: &Inner,
+    flow: &Flow,
+    session: &Session,
+    pending: Option<&Pending>,
+    user: &User,
+) -> Result<Response, AppError> {
+    session::remove(session, SIGNUP).await?;
+    if pending.and_then(|p| p.user_id.as_deref()) == Some(user.user_id.as_str()) {
+        return signed_in(app, flow, session, user).await;
+    }
+    session::set_notice(session, flow.t.confirmed_sign_in).await?;
+    Ok(Redirect::to(&flow.url(app, "login")).into_response())
+}
+
+async fn resend_code(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+    Form(form): Form<Fields>,
+) -> Response {
+    let flow = open_flow!(app, pool_id, session, query);
+    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
+        return res;
+    }
+    let pending = match session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let username = pending
+        .as_ref()
+        .map(|p| p.username.clone())
+        .unwrap_or_else(|| field(&form, "username").trim().to_string());
+    let link = format!(
+        "{}/{}/confirmLink/{{token}}?{}",
+        app.config.public_url, pool_id, flow.req.query
+    );
+    match lifecycle::resend_sign_up_code(&app, &pool_id, &username, Some(&link)).await {
+        Ok(()) => match session::set_notice(&session, flow.t.code_resent).await {
+            Ok(()) => Redirect::to(&flow.url(&app, "confirm")).into_response(),
+            Err(e) => e.into_response(),
+        },
+        Err(refusal) => {
+            let (status, message) = explain(flow.t, &refusal);
+            confirm_page(&app, &flow, pending.as_ref(), Some(message), None, status)
+        }
+    }
+}

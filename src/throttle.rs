@@ -1,0 +1,57 @@
+//! Throttling of failed sign-ins, per username and per client address, shared by
+//! every instance through the database. The first failures are free; after that each
+//! failure blocks the key for twice as long as the last, up to a cap, and a success
+//! clears the username's count.
+
+use crate::store::{Store, StoreError};
+
+/// Failures within the window that cost nothing.
+pub const FREE_FAILURES: i64 = 5;
+/// Failures older than this are forgotten.
+pub const WINDOW: i64 = 15 * 60;
+/// The longest block.
+pub const MAX_BLOCK: i64 = 15 * 60;
+
+/// The keys a sign-in attempt is counted under.
+pub fn keys(pool_id: &str, username: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
+    let mut keys = vec![format!("user:{pool_id}:{}", username.to_lowercase())];
+    if let Some(ip) = address {
+        keys.push(format!("ip:{ip}"));
+    }
+    keys
+}
+
+/// Seconds until the longest block among `keys` ends, if any is blocked.
+pub async fn blocked_for(
+    store: &Store,
+    keys: &[String],
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let mut longest = 0;
+    for key in keys {
+        longest = longest.max(store.throttle_blocked_until(key).await? - now);
+    }
+    Ok((longest > 0).then_some(longest))
+}
+
+/// Counts a failure under every key.
+pub async fn record_failure(store: &Store, keys: &[String], now: i64) -> Result<(), StoreError> {
+    for key in keys {
+        let failures = store.count_failure(key, now, now - WINDOW).await?;
+        if failures >= FREE_FAILURES {
+            let exponent = (failures - FREE_FAILURES).min(20) as u32;
+            store
+                .block_until(key, now + (1i64 << exponent).min(MAX_BLOCK))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Forgets the failures of a username after a successful sign-in.
+pub async fn record_success(store: &Store, keys: &[String]) -> Result<(), StoreError> {
+    if let Some(user_key) = keys.first() {
+        store.clear_throttle(user_key).await?;
+    }
+    Ok(())
+}

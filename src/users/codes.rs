@@ -1,0 +1,123 @@
+//! One-time codes for confirming a sign-up and resetting a password: six random
+//! digits, stored hashed with the user id, single-use, expiring, and dead after a few
+//! wrong attempts (then a new code must be requested).
+
+use rand::Rng;
+
+use crate::crypto::{ct_eq, random_token, sha256_hex};
+use crate::store::{Store, StoreError};
+
+/// Wrong attempts a code survives.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// What a code is for, and how long it lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Confirming a sign-up: 24 hours.
+    SignUp,
+    /// Resetting a password: 1 hour.
+    Reset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignUp => "signup",
+            Purpose::Reset => "reset",
+        }
+    }
+
+    pub fn lifetime(self) -> i64 {
+        match self {
+            Purpose::SignUp => 24 * 3600,
+            Purpose::Reset => 3600,
+        }
+    }
+}
+
+/// Why a presented code was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeError {
+    Mismatch,
+    Expired,
+    TooManyAttempts,
+}
+
+/// A freshly issued code, and for sign-ups a one-click link token.
+pub struct Issued {
+    pub code: String,
+    pub link_token: Option<String>,
+}
+
+fn digest(user_id: &str, code: &str) -> String {
+    sha256_hex(&format!("{user_id}:{code}"))
+}
+
+/// Issues a new code for `user_id`, replacing any earlier one.
+pub async fn issue(
+    store: &Store,
+    user_id: &str,
+    purpose: Purpose,
+    now: i64,
+) -> Result<Issued, StoreError> {
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+    let link_token = (purpose == Purpose::SignUp).then(|| random_token(32));
+    let link_hash = link_token.as_deref().map(sha256_hex);
+    store
+        .replace_code(
+            user_id,
+            purpose.as_str(),
+            &digest(user_id, &code),
+            link_hash.as_deref(),
+            now,
+            now + purpose.lifetime(),
+        )
+        .await?;
+    Ok(Issued { code, link_token })
+}
+
+/// Checks and consumes a code.
+pub async fn verify(
+    store: &Store,
+    user_id: &str,
+    purpose: Purpose,
+    code: &str,
+    now: i64,
+) -> Result<Result<(), CodeError>, StoreError> {
+    let Some(row) = store.user_code(user_id, purpose.as_str()).await? else {
+        return Ok(Err(CodeError::Mismatch));
+    };
+    if row.attempts >= MAX_ATTEMPTS {
+        return Ok(Err(CodeError::TooManyAttempts));
+    }
+    if row.expires_at <= now {
+        return Ok(Err(CodeError::Expired));
+    }
+    let presented = digest(user_id, code.trim());
+    if !ct_eq(presented.as_bytes(), row.code_hash.as_bytes()) {
+        let attempts = store.count_code_attempt(user_id, purpose.as_str()).await?;
+        return Ok(Err(if attempts >= MAX_ATTEMPTS {
+            CodeError::TooManyAttempts
+        } else {
+            CodeError::Mismatch
+        }));
+    }
+    // A concurrent use of the same code loses here: exactly one caller consumes it.
+    if store
+        .consume_user_code(user_id, purpose.as_str(), &presented)
+        .await?
+    {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(CodeError::Mismatch))
+    }
+}
+
+/// Consumes a one-click sign-up link; the user it confirms.
+pub async fn verify_link(
+    store: &Store,
+    token: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    store.consume_link(&sha256_hex(token), now).await
+}

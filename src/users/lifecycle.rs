@@ -1,0 +1,386 @@
+//! The account lifecycle as rules, shared by the hosted pages and the Cognito API:
+//! sign-in (with throttling), sign-up, confirmation by code or link, password reset,
+//! and the new password an administrator-created user must choose. Each surface turns
+//! [`Refusal`] into its own wire format.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::codes::{self, CodeError, Purpose};
+use super::{User, UserStatus, password};
+use crate::error::AppError;
+use crate::mail::{MessageKind, Outgoing};
+use crate::pool::Pool;
+use crate::state::Inner;
+use crate::throttle;
+
+/// Why an account operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("incorrect username or password")]
+    BadCredentials,
+    #[error("too many failed attempts; retry in {0} s")]
+    Throttled(i64),
+    #[error("user is not confirmed")]
+    NotConfirmed,
+    #[error("user is disabled")]
+    Disabled,
+    #[error("the password must be reset")]
+    ResetRequired,
+    #[error("an account with the given username already exists")]
+    UsernameExists,
+    #[error("{0}")]
+    InvalidPassword(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("invalid verification code")]
+    CodeMismatch,
+    #[error("the code has expired")]
+    ExpiredCode,
+    #[error("too many wrong codes")]
+    TooManyAttempts,
+    #[error("the message could not be sent")]
+    MailFailed,
+    #[error(transparent)]
+    Internal(#[from] AppError),
+}
+
+impl From<crate::store::StoreError> for Refusal {
+    fn from(e: crate::store::StoreError) -> Self {
+        Refusal::Internal(e.into())
+    }
+}
+
+impl From<CodeError> for Refusal {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::Mismatch => Refusal::CodeMismatch,
+            CodeError::Expired => Refusal::ExpiredCode,
+            CodeError::TooManyAttempts => Refusal::TooManyAttempts,
+        }
+    }
+}
+
+/// A password sign-in's outcome when the password was right.
+pub enum SignedIn {
+    /// The user may have tokens.
+    Ready(User),
+    /// An administrator-created user must choose a password first.
+    NewPasswordRequired(User),
+}
+
+/// Checks a username and password, throttling failures per username and address.
+/// Unknown users and wrong passwords are indistinguishable, in message and in time.
+pub async fn sign_in(
+    app: &Inner,
+    pool_id: &str,
+    username: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> Result<SignedIn, Refusal> {
+    let now = app.clock.now();
+    let keys = throttle::keys(pool_id, username, addr);
+    if let Some(wait) = throttle::blocked_for(&app.store, &keys, now).await? {
+        return Err(Refusal::Throttled(wait));
+    }
+    let user = app.store.user_by_name(pool_id, username).await?;
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let verified = password::verify(hash, password).await;
+    let user = match user {
+        Some(user) if verified => user,
+        _ => {
+            throttle::record_failure(&app.store, &keys, now).await?;
+            return Err(Refusal::BadCredentials);
+        }
+    };
+    throttle::record_success(&app.store, &keys).await?;
+    // Past this point the password was right, so naming the account's state leaks nothing.
+    if !user.enabled {
+        return Err(Refusal::Disabled);
+    }
+    match user.status {
+        UserStatus::Confirmed => Ok(SignedIn::Ready(user)),
+        UserStatus::ForceChangePassword => Ok(SignedIn::NewPasswordRequired(user)),
+        UserStatus::Unconfirmed => Err(Refusal::NotConfirmed),
+        UserStatus::ResetRequired => Err(Refusal::ResetRequired),
+        UserStatus::ExternalProvider => Err(Refusal::BadCredentials),
+    }
+}
+
+/// The outcome of a sign-up.
+pub enum SignedUp {
+    /// A new unconfirmed user, sent a code.
+    Created(User),
+    /// The username was taken; the caller is not told (`PreventUserExistenceErrors`).
+    Hidden,
+}
+
+/// Signs a user up: checks the pool's rules, creates the user unconfirmed and sends
+/// a confirmation code (and a one-click link when `link_template` is given: its
+/// `{token}` is replaced by the link's token). If the message cannot be sent the user is removed again, so the
+/// person can simply retry.
+pub async fn sign_up(
+    app: &Inner,
+    pool: &Pool,
+    username: &str,
+    password: &str,
+    attributes: BTreeMap<String, String>,
+    link_template: Option<&str>,
+) -> Result<SignedUp, Refusal> {
+    if !pool.settings.allow_self_signup {
+        return Err(Refusal::InvalidParameter(
+            "sign-up is not allowed in this user pool".into(),
+        ));
+    }
+    super::validate_username(username).map_err(Refusal::InvalidParameter)?;
+    for required in &pool.settings.required_attributes {
+        if attributes.get(required).is_none_or(|v| v.trim().is_empty()) {
+            return Err(Refusal::InvalidParameter(format!(
+                "attribute {required} is required"
+            )));
+        }
+    }
+    let Some(email) = attributes.get("email") else {
+        return Err(Refusal::InvalidParameter(
+            "an email address is required to confirm the account".into(),
+        ));
+    };
+    if !is_email(email) {
+        return Err(Refusal::InvalidParameter(
+            "the email address is not valid".into(),
+        ));
+    }
+    pool.settings
+        .password_policy
+        .check(password, username)
+        .map_err(Refusal::InvalidPassword)?;
+    if app
+        .store
+        .user_by_name(&pool.pool_id, username)
+        .await?
+        .is_some()
+    {
+        if pool.settings.prevent_user_existence_errors {
+            // Spend what creating would have spent, so timing does not tell either.
+            password::hash(password).await.map_err(AppError::from)?;
+            return Ok(SignedUp::Hidden);
+        }
+        return Err(Refusal::UsernameExists);
+    }
+    let user = match super::create(
+        app,
+        &pool.pool_id,
+        username,
+        Some(password),
+        UserStatus::Unconfirmed,
+        attributes,
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(AppError::Conflict(_)) if pool.settings.prevent_user_existence_errors => {
+            return Ok(SignedUp::Hidden);
+        }
+        Err(AppError::Conflict(_)) => return Err(Refusal::UsernameExists),
+        Err(AppError::Invalid(why)) => return Err(Refusal::InvalidParameter(why)),
+        Err(e) => return Err(e.into()),
+    };
+    if let Err(e) = send_code(app, &user, Purpose::SignUp, link_template).await {
+        app.store.delete_user(&user.user_id).await?;
+        return Err(e);
+    }
+    Ok(SignedUp::Created(user))
+}
+
+/// A plausible email address: one `@`, something on both sides, no spaces.
+pub fn is_email(s: &str) -> bool {
+    s.len() <= 254
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && s.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        })
+}
+
+/// Issues a code for `purpose` and mails it to the user's email address.
+pub async fn send_code(
+    app: &Inner,
+    user: &User,
+    purpose: Purpose,
+    link_template: Option<&str>,
+) -> Result<(), Refusal> {
+    let Some(email) = user.attributes.get("email") else {
+        return Err(Refusal::InvalidParameter(
+            "the user has no email address".into(),
+        ));
+    };
+    let now = app.clock.now();
+    let issued = codes::issue(&app.store, &user.user_id, purpose, now).await?;
+    let link = match (link_template, &issued.link_token) {
+        (Some(template), Some(token)) => Some(template.replace("{token}", token)),
+        _ => None,
+    };
+    let kind = match purpose {
+        Purpose::SignUp => MessageKind::Verification,
+        Purpose::Reset => MessageKind::Reset,
+    };
+    let message = Outgoing {
+        pool_id: &user.pool_id,
+        to: email,
+        kind,
+        username: &user.username,
+        code: &issued.code,
+        link: link.as_deref(),
+    };
+    app.mail.send(&app.store, &message, now).await.map_err(|e| {
+        tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %e, "sending a code failed");
+        Refusal::MailFailed
+    })
+}
+
+/// Sends a new sign-up code if the user is still unconfirmed; otherwise does nothing,
+/// so the answer does not reveal the account's state.
+pub async fn resend_sign_up_code(
+    app: &Inner,
+    pool_id: &str,
+    username: &str,
+    link_template: Option<&str>,
+) -> Result<(), Refusal> {
+    match app.store.user_by_name(pool_id, username).await? {
+        Some(user) if user.status == UserStatus::Unconfirmed => {
+            send_code(app, &user, Purpose::SignUp, link_template).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Confirms a sign-up with its code.
+pub async fn confirm_sign_up(
+    app: &Inner,
+    pool_id: &str,
+    username: &str,
+    code: &str,
+) -> Result<User, Refusal> {
+    let user = match app.store.user_by_name(pool_id, username).await? {
+        Some(user) if user.status == UserStatus::Unconfirmed => user,
+        _ => return Err(Refusal::CodeMismatch),
+    };
+    codes::verify(
+        &app.store,
+        &user.user_id,
+        Purpose::SignUp,
+        code,
+        app.clock.now(),
+    )
+    .await??;
+    mark_confirmed(app, user).await
+}
+
+/// Confirms a sign-up from the one-click link in its email.
+pub async fn confirm_by_link(app: &Inner, pool_id: &str, token: &str) -> Result<User, Refusal> {
+    let user_id = codes::verify_link(&app.store, token, app.clock.now())
+        .await?
+        .ok_or(Refusal::CodeMismatch)?;
+    match app.store.user_by_id(pool_id, &user_id).await? {
+        Some(user) if user.status == UserStatus::Unconfirmed => mark_confirmed(app, user).await,
+        _ => Err(Refusal::CodeMismatch),
+    }
+}
+
+async fn mark_confirmed(app: &Inner, user: User) -> Result<User, Refusal> {
+    let now = app.clock.now();
+    app.store
+        .update_user_status(&user.user_id, UserStatus::Confirmed, now)
+        .await?;
+    app.store
+        .set_attribute(&user.pool_id, &user.user_id, "email_verified", "true")
+        .await?;
+    reload(app, &user).await
+}
+
+async fn reload(app: &Inner, user: &User) -> Result<User, Refusal> {
+    Ok(app
+        .store
+        .user_by_id(&user.pool_id, &user.user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?)
+}
+
+/// Starts a password reset: mails a code if the account exists and may reset its
+/// password. Answers the same either way.
+pub async fn forgot_password(app: &Inner, pool_id: &str, username: &str) -> Result<(), Refusal> {
+    match app.store.user_by_name(pool_id, username).await? {
+        Some(user)
+            if user.enabled
+                && matches!(
+                    user.status,
+                    UserStatus::Confirmed | UserStatus::ResetRequired
+                )
+                && user.attributes.contains_key("email") =>
+        {
+            send_code(app, &user, Purpose::Reset, None).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Finishes a password reset: the code, then the new password. Every sign-in of the
+/// user is revoked, since whoever held the old password may hold tokens too.
+pub async fn confirm_forgot_password(
+    app: &Inner,
+    pool: &Pool,
+    username: &str,
+    code: &str,
+    new_password: &str,
+) -> Result<User, Refusal> {
+    pool.settings
+        .password_policy
+        .check(new_password, username)
+        .map_err(Refusal::InvalidPassword)?;
+    let Some(user) = app.store.user_by_name(&pool.pool_id, username).await? else {
+        return Err(Refusal::CodeMismatch);
+    };
+    codes::verify(
+        &app.store,
+        &user.user_id,
+        Purpose::Reset,
+        code,
+        app.clock.now(),
+    )
+    .await??;
+    set_password(app, &user, new_password).await?;
+    app.store
+        .revoke_user_families(&user.user_id, app.clock.now())
+        .await?;
+    throttle::record_success(
+        &app.store,
+        &throttle::keys(&pool.pool_id, &user.username, None),
+    )
+    .await?;
+    reload(app, &user).await
+}
+
+/// Replaces a temporary password (`FORCE_CHANGE_PASSWORD`) with the user's own.
+pub async fn set_required_password(
+    app: &Inner,
+    pool: &Pool,
+    user: &User,
+    new_password: &str,
+) -> Result<User, Refusal> {
+    if user.status != UserStatus::ForceChangePassword {
+        return Err(Refusal::BadCredentials);
+    }
+    pool.settings
+        .password_policy
+        .check(new_password, &user.username)
+        .map_err(Refusal::InvalidPassword)?;
+    set_password(app, user, new_password).await?;
+    reload(app, user).await
+}
+
+async fn set_password(app: &Inner, user: &User, new_password: &str) -> Result<(), Refusal> {
+    let hash = password::hash(new_password).await.map_err(AppError::from)?;
+    app.store
+        .update_password(&user.user_id, &hash, UserStatus::Confirmed, app.clock.now())
+        .await?;
+    Ok(())
+}
