@@ -184,11 +184,18 @@ impl Branding {
             }
         }
         if let Some(logo) = &self.logo_url {
-            let ok = url::Url::parse(logo).is_ok_and(|u| {
-                u.scheme() == "https" || u.scheme() == "http" && u.host_str() == Some("localhost")
-            });
-            if !ok || logo.len() > 1024 {
-                return Err("the logo URL must be an https URL".into());
+            // An inline image keeps the logo in the configuration (CSP allows data:).
+            let inline = ["png", "jpeg", "gif", "webp", "svg+xml"]
+                .iter()
+                .any(|t| logo.starts_with(&format!("data:image/{t};base64,")))
+                && logo.len() <= MAX_CSS_LEN;
+            let remote = logo.len() <= 1024
+                && url::Url::parse(logo).is_ok_and(|u| {
+                    u.scheme() == "https"
+                        || u.scheme() == "http" && u.host_str() == Some("localhost")
+                });
+            if !inline && !remote {
+                return Err("the logo must be an https URL or a data:image/…;base64 URL".into());
             }
         }
         if self
