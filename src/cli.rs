@@ -42,6 +42,85 @@ pub enum Command {
     /// Groups and memberships.
     #[command(subcommand)]
     Group(GroupCmd),
+    /// Identity providers (Google, Facebook, Login with Amazon, OIDC), links and
+    /// pre-registered identities.
+    #[command(subcommand)]
+    Idp(Box<IdpCmd>),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdpCmd {
+    /// Create or replace a pool's identity provider.
+    Put {
+        #[arg(long)]
+        pool: String,
+        /// The provider's name in this pool (e.g. Google); users become <name>_<subject>.
+        #[arg(long)]
+        name: String,
+        /// Google, Facebook, LoginWithAmazon or OIDC.
+        #[arg(long = "type")]
+        provider_type: String,
+        #[arg(long)]
+        client_id: String,
+        /// The client secret (or COGNATE_IDP_CLIENT_SECRET).
+        #[arg(long, env = "COGNATE_IDP_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// Scopes asked of the provider (default: the type's usual set).
+        #[arg(long)]
+        authorize_scopes: Option<String>,
+        #[arg(long)]
+        authorize_url: Option<String>,
+        #[arg(long)]
+        token_url: Option<String>,
+        #[arg(long)]
+        attributes_url: Option<String>,
+        #[arg(long)]
+        oidc_issuer: Option<String>,
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        /// pool_attribute=provider_attribute (repeat; default: Cognito's mapping).
+        #[arg(long = "map", value_parser = parse_attribute)]
+        mapping: Vec<(String, String)>,
+        /// When a verified email matches a native user: separate, link or deny.
+        #[arg(long, default_value = "separate")]
+        linking: String,
+        /// A name apps may pass as idp_identifier (repeat).
+        #[arg(long = "idp-identifier")]
+        idp_identifiers: Vec<String>,
+    },
+    /// List a pool's identity providers.
+    List {
+        #[arg(long)]
+        pool: String,
+    },
+    /// Link a provider identity to an existing user (AdminLinkProviderForUser).
+    Link {
+        #[arg(long)]
+        pool: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        provider: String,
+        /// The provider's subject (Google/OIDC sub, Facebook id, Amazon user_id).
+        #[arg(long)]
+        subject: String,
+    },
+    /// Register an identity before its first sign-in, with groups and attributes.
+    Preregister {
+        #[arg(long)]
+        pool: String,
+        #[arg(long)]
+        provider: String,
+        #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+        subject: Option<String>,
+        /// Matched only against an email the provider says is verified.
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        #[arg(long = "attribute", value_parser = parse_attribute)]
+        attributes: Vec<(String, String)>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -260,6 +339,10 @@ pub struct BrandingArgs {
     /// A `custom:*` attribute offered at sign-up (repeat; replaces the list).
     #[arg(long = "write-attribute")]
     write_attributes: Vec<String>,
+    /// An identity provider the client offers: COGNITO or a provider name (repeat;
+    /// replaces the list).
+    #[arg(long = "identity-provider")]
+    identity_providers: Vec<String>,
 }
 
 impl BrandingArgs {
@@ -277,6 +360,9 @@ impl BrandingArgs {
         }
         if !self.write_attributes.is_empty() {
             client.write_attributes = self.write_attributes;
+        }
+        if !self.identity_providers.is_empty() {
+            client.supported_identity_providers = self.identity_providers;
         }
         Ok(())
     }
@@ -344,6 +430,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             .await?
         ),
         Command::Client(cmd) => client_admin(app, *cmd).await?,
+        Command::Idp(cmd) => idp_admin(app, *cmd).await?,
         Command::User(UserCmd::Create {
             pool,
             username,
@@ -471,5 +558,81 @@ async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Valu
             json!(client?)
         }
         ClientCmd::List { pool } => json!(app.store.clients(&pool).await?),
+    })
+}
+
+async fn idp_admin(app: &AppState, command: IdpCmd) -> anyhow::Result<Value> {
+    use crate::federation::{self, LinkingPolicy, NewProvider, ProviderDetails, ProviderType};
+    Ok(match command {
+        IdpCmd::Put {
+            pool,
+            name,
+            provider_type,
+            client_id,
+            client_secret,
+            authorize_scopes,
+            authorize_url,
+            token_url,
+            attributes_url,
+            oidc_issuer,
+            jwks_uri,
+            mapping,
+            linking,
+            idp_identifiers,
+        } => {
+            let provider_type = ProviderType::parse(&provider_type)
+                .context("--type must be Google, Facebook, LoginWithAmazon or OIDC")?;
+            let linking_policy = LinkingPolicy::parse(&linking)
+                .context("--linking must be separate, link or deny")?;
+            let new = NewProvider {
+                provider_name: name,
+                provider_type,
+                details: ProviderDetails {
+                    client_id,
+                    authorize_scopes: authorize_scopes.unwrap_or_default(),
+                    authorize_url,
+                    token_url,
+                    attributes_url,
+                    oidc_issuer,
+                    jwks_uri,
+                },
+                client_secret,
+                attribute_mapping: mapping.into_iter().collect(),
+                linking_policy,
+                idp_identifiers,
+            };
+            json!(federation::put_provider(app, &pool, new).await?)
+        }
+        IdpCmd::List { pool } => json!(app.store.identity_providers(&pool).await?),
+        IdpCmd::Link {
+            pool,
+            username,
+            provider,
+            subject,
+        } => {
+            let user = federation::users::link(app, &pool, &username, &provider, &subject).await?;
+            json!({ "username": user.username, "provider_name": provider, "provider_subject": subject })
+        }
+        IdpCmd::Preregister {
+            pool,
+            provider,
+            subject,
+            email,
+            groups,
+            attributes,
+        } => {
+            let attributes: BTreeMap<_, _> = attributes.into_iter().collect();
+            federation::users::preregister(
+                app,
+                &pool,
+                &provider,
+                subject.as_deref(),
+                email.as_deref(),
+                &groups,
+                &attributes,
+            )
+            .await?;
+            json!({ "provider_name": provider, "subject": subject, "email": email, "groups": groups })
+        }
     })
 }

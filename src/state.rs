@@ -22,6 +22,8 @@ pub struct Inner {
     pub clock: Clock,
     pub metrics: Metrics,
     pub mail: Mailer,
+    /// Outbound HTTP (identity providers); never follows redirects.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
@@ -33,6 +35,11 @@ impl AppState {
             clock: Clock::default(),
             metrics: Metrics::default(),
             mail: Mailer::Outbox,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .expect("a TLS backend is compiled in"),
         }))
     }
 }

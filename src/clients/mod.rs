@@ -12,6 +12,9 @@ use crate::pool::random_alnum;
 /// OAuth flows a client may use (Cognito's `AllowedOAuthFlows`).
 pub const FLOW_CODE: &str = "code";
 
+/// The name of the pool's own directory among a client's identity providers.
+pub const COGNITO: &str = "COGNITO";
+
 /// Scopes a client may be granted when none are configured.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
 
@@ -36,6 +39,8 @@ pub struct AppClient {
     pub branding: Branding,
     /// `custom:*` attributes this client may write, offered at sign-up.
     pub write_attributes: Vec<String>,
+    /// `COGNITO` (the pool's own users) and the provider names this client offers.
+    pub supported_identity_providers: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -52,6 +57,14 @@ impl AppClient {
             Some(digest) => ct_eq(sha256_hex(presented).as_bytes(), digest.as_bytes()),
             None => false,
         }
+    }
+
+    /// Whether the client offers sign-in through `provider` (`COGNITO` for the pool's
+    /// own users).
+    pub fn supports_provider(&self, provider: &str) -> bool {
+        self.supported_identity_providers
+            .iter()
+            .any(|p| p == provider)
     }
 
     pub fn allows_flow(&self, flow: &str) -> bool {
@@ -74,6 +87,7 @@ pub struct NewClient {
     pub state_relay: StateRelay,
     pub branding: Branding,
     pub write_attributes: Vec<String>,
+    pub supported_identity_providers: Vec<String>,
 }
 
 impl From<&AppClient> for NewClient {
@@ -92,6 +106,7 @@ impl From<&AppClient> for NewClient {
             state_relay: c.state_relay.clone(),
             branding: c.branding.clone(),
             write_attributes: c.write_attributes.clone(),
+            supported_identity_providers: c.supported_identity_providers.clone(),
         }
     }
 }
@@ -113,6 +128,7 @@ impl NewClient {
             state_relay: StateRelay::default(),
             branding: Branding::default(),
             write_attributes: Vec::new(),
+            supported_identity_providers: vec![COGNITO.to_string()],
         }
     }
 

@@ -5,6 +5,8 @@
 pub struct Texts {
     pub lang: &'static str,
     pub sign_in: &'static str,
+    pub continue_with: &'static str,
+    pub or: &'static str,
     pub sign_in_to: &'static str,
     pub username: &'static str,
     pub email: &'static str,
@@ -50,6 +52,8 @@ pub struct Texts {
 pub static EN: Texts = Texts {
     lang: "en",
     sign_in: "Sign in",
+    continue_with: "Continue with",
+    or: "or",
     sign_in_to: "to continue to",
     username: "Username",
     email: "Email",
@@ -95,6 +99,8 @@ pub static EN: Texts = Texts {
 pub static DE: Texts = Texts {
     lang: "de",
     sign_in: "Anmelden",
+    continue_with: "Weiter mit",
+    or: "oder",
     sign_in_to: "weiter zu",
     username: "Benutzername",
     email: "E-Mail",

@@ -11,11 +11,13 @@ use tower_sessions::Session;
 
 use super::client_addr::ClientAddr;
 use super::flow::Flow;
-use super::pages::{LoginPage, render};
+use super::pages::{LoginPage, ProviderButton, render};
 use super::session::{self, NEW_PASSWORD, Pending};
 use super::{Fields, explain, field, with_retry_after};
+use crate::clients::COGNITO;
 use crate::error::AppError;
 use crate::oauth::authorize::complete;
+use crate::oauth::redirect::with_params;
 use crate::state::{AppState, Inner};
 use crate::users::lifecycle::{self, SignedIn};
 
@@ -128,6 +130,25 @@ fn login_page(
                 .allow_self_signup
                 .then(|| flow.url(app, "signup")),
             forgot_url: flow.url(app, "forgotPassword"),
+            show_password_form: flow.req.client.supports_provider(COGNITO),
+            providers: flow
+                .req
+                .client
+                .supported_identity_providers
+                .iter()
+                .filter(|p| p.as_str() != COGNITO)
+                .map(|p| ProviderButton {
+                    label: format!(
+                        "{} {}",
+                        t.continue_with,
+                        if p == "LoginWithAmazon" { "Amazon" } else { p }
+                    ),
+                    url: with_params(
+                        &flow.url(app, "oauth2/authorize"),
+                        &[("identity_provider", p)],
+                    ),
+                })
+                .collect(),
         },
     )
 }

@@ -42,6 +42,16 @@ pub struct LoginPage<'a> {
     pub notice: Option<String>,
     pub signup_url: Option<String>,
     pub forgot_url: String,
+    /// Shown when the client offers the pool's own users (`COGNITO`).
+    pub show_password_form: bool,
+    /// One "Continue with …" button per identity provider the client offers.
+    pub providers: Vec<ProviderButton>,
+}
+
+/// A social sign-in button: a link straight to the provider.
+pub struct ProviderButton {
+    pub label: String,
+    pub url: String,
 }
 
 /// The sign-up form.

@@ -48,6 +48,11 @@ pub struct AuthorizeRequest {
     pub prompt: Option<String>,
     /// The hosted pages' language (`lang`, as Cognito's hosted UI takes it).
     pub lang: Option<String>,
+    /// Passed on to an identity provider.
+    pub login_hint: Option<String>,
+    /// `identity_provider`, or the provider an `idp_identifier` names: skip the login
+    /// page and go straight to that provider.
+    pub identity_provider: Option<String>,
     /// The parameters re-encoded, to carry the request to the login page.
     pub query: String,
 }
@@ -217,6 +222,24 @@ pub async fn validate(
         }
         (Some(_), Some(_)) => {}
     }
+    let identity_provider = match (
+        params.get("identity_provider"),
+        params.get("idp_identifier"),
+    ) {
+        (Some(name), _) => Some(name.to_string()),
+        (None, Some(identifier)) => {
+            match crate::federation::provider_by_identifier(app, pool_id, identifier).await? {
+                Some(name) => Some(name),
+                None => {
+                    return Err(fail(
+                        "invalid_request",
+                        "no identity provider has that idp_identifier",
+                    ));
+                }
+            }
+        }
+        (None, None) => None,
+    };
     let prompt = params.get("prompt");
     if prompt.is_some_and(|p| p.split(' ').any(|x| x == "none") && p.contains(' ')) {
         return Err(fail(
@@ -235,6 +258,8 @@ pub async fn validate(
         code_challenge: code_challenge.map(str::to_string),
         prompt: prompt.map(str::to_string),
         lang: params.get("lang").map(str::to_string),
+        login_hint: params.get("login_hint").map(str::to_string),
+        identity_provider,
         query: params.encode(),
         client,
     })
@@ -296,7 +321,8 @@ async fn authorize(
         Ok(req) => req,
         Err(rejection) => return rejection.into_response(),
     };
-    if req.prompt.as_deref() != Some("login") {
+    let fresh_sign_in = matches!(req.prompt.as_deref(), Some("login" | "select_account"));
+    if !fresh_sign_in {
         match session::current_user(&app, &session, &pool_id).await {
             Ok(Some((user, auth_time))) => {
                 return complete(&app, &req, &user, auth_time).await.into_response();
@@ -309,6 +335,16 @@ async fn authorize(
         return req
             .error_redirect("login_required", "the user is not signed in")
             .into_response();
+    }
+    if let Some(provider) = req
+        .identity_provider
+        .clone()
+        .filter(|p| p != crate::clients::COGNITO)
+    {
+        return match crate::federation::start::start(&app, &session, &req, &provider).await {
+            Ok(res) => res,
+            Err(rejection) => rejection.into_response(),
+        };
     }
     super::found(&page_url(&app, &req, "login"))
 }

@@ -25,6 +25,7 @@ pub fn browser_routes() -> Router<AppState> {
     Router::new()
         .merge(authorize::routes())
         .merge(logout::routes())
+        .merge(crate::federation::callback::routes())
 }
 
 /// Endpoints called by apps; no session.

@@ -5,6 +5,7 @@
 
 mod clients;
 mod codes;
+mod federation;
 mod groups;
 mod keys;
 mod outbox;
@@ -14,6 +15,7 @@ mod throttles;
 mod tokens;
 mod users;
 
+pub use federation::{FederationRequest, LinkedIdentity};
 pub use keys::StoredKey;
 pub use outbox::OutboxMessage;
 pub use tokens::{Family, NewCode, RedeemedCode, RefreshOutcome};

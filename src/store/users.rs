@@ -91,6 +91,27 @@ impl Store {
         self.with_attributes(row).await
     }
 
+    /// The users of a pool whose attribute `name` is `value` (case-insensitive).
+    pub async fn users_by_attribute(
+        &self,
+        pool_id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<User>, StoreError> {
+        const SQL: &str = "select user_id from user_attributes where pool_id = $1 and name = $2 and lower(value) = $3";
+        let ids: Vec<String> = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+            .bind(pool_id)
+            .bind(name)
+            .bind(value.to_lowercase())
+            .fetch_all(p)
+            .await)?;
+        let mut users = Vec::new();
+        for id in ids {
+            users.extend(self.user_by_id(pool_id, &id).await?);
+        }
+        Ok(users)
+    }
+
     /// All users of a pool, by username.
     pub async fn users(&self, pool_id: &str) -> Result<Vec<User>, StoreError> {
         let sql = format!("select {COLUMNS} from users where pool_id = $1 order by username_lc");

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clients::AppClient;
 use crate::groups::Group;
+use crate::store::LinkedIdentity;
 use crate::users::User;
 
 /// Everything a token is built from.
@@ -18,6 +19,8 @@ pub struct Grant<'a> {
     pub client: &'a AppClient,
     pub user: &'a User,
     pub groups: &'a [Group],
+    /// Provider identities linked to the user (the `identities` claim).
+    pub identities: &'a [LinkedIdentity],
     pub scopes: &'a [String],
     pub auth_time: i64,
     pub origin_jti: &'a str,
@@ -91,6 +94,9 @@ impl Grant<'_> {
             c.insert("nonce".into(), nonce.into());
         }
         c.extend(visible_attributes(self.user, self.scopes));
+        if !self.identities.is_empty() {
+            c.insert("identities".into(), identities_claim(self.identities));
+        }
         Value::Object(c)
     }
 
@@ -132,6 +138,27 @@ pub fn userinfo(user: &User, scopes: &[String]) -> Value {
     c.insert("username".into(), user.username.clone().into());
     c.extend(visible_attributes(user, scopes));
     json!(c)
+}
+
+/// Cognito's `identities` claim: one object per linked provider identity, the first
+/// (oldest) primary, dates in epoch milliseconds as strings.
+fn identities_claim(identities: &[LinkedIdentity]) -> Value {
+    Value::from(
+        identities
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                json!({
+                    "userId": id.provider_subject,
+                    "providerName": id.provider_name,
+                    "providerType": id.provider_type,
+                    "issuer": null,
+                    "primary": if i == 0 { "true" } else { "false" },
+                    "dateCreated": (id.created_at * 1000).to_string(),
+                })
+            })
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Left half of the SHA-256 of the access token, base64url (OIDC Core §3.1.3.6).

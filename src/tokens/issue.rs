@@ -42,12 +42,14 @@ pub async fn issue(app: &Inner, s: &Session<'_>) -> Result<TokenSet, AppError> {
         .await?
         .context("pool has no signing keys")?;
     let groups = app.store.groups_of_user(&s.user.user_id).await?;
+    let identities = app.store.identities_of_user(&s.user.user_id).await?;
     let issuer = app.issuer(pool_id);
     let grant = Grant {
         issuer: &issuer,
         client: s.client,
         user: s.user,
         groups: &groups,
+        identities: &identities,
         scopes: s.scopes,
         auth_time: s.auth_time,
         origin_jti: s.origin_jti,

@@ -1,0 +1,116 @@
+//! `/oauth2/idpresponse`: the provider sends the browser back here. The handle must
+//! exist, be unused, unexpired and belong to this browser's session; only then is the
+//! code redeemed and the identity verified, and only after that is anything created.
+
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_sessions::Session;
+
+use super::profile;
+use super::start::BINDING;
+use super::users::{self, Denied};
+use crate::crypto::{ct_eq, sha256_hex};
+use crate::error::AppError;
+use crate::hosted_ui::session;
+use crate::oauth::authorize::{self, complete};
+use crate::oauth::params::Params;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/{pool_id}/oauth2/idpresponse", get(idpresponse))
+}
+
+fn stop(message: &str) -> Response {
+    AppError::Invalid(message.to_string()).into_response()
+}
+
+async fn idpresponse(
+    State(app): State<AppState>,
+    Path(pool_id): Path<String>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let Ok(params) = Params::parse(query.as_deref().unwrap_or_default()) else {
+        return stop("The provider's answer is malformed.");
+    };
+    let Some(handle) = params.get("state") else {
+        return stop("The provider's answer has no state. Start again from the application.");
+    };
+    let request = match app.store.take_federation_request(&sha256_hex(handle)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return stop(
+                "This sign-in was already completed or has expired. Start again from the application.",
+            );
+        }
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    let binding: Option<String> = session.get(BINDING).await.ok().flatten();
+    let same_browser = binding.is_some_and(|b| {
+        ct_eq(
+            sha256_hex(&b).as_bytes(),
+            request.browser_binding.as_bytes(),
+        )
+    });
+    if request.pool_id != pool_id || request.expires_at <= app.clock.now() || !same_browser {
+        return stop(
+            "This sign-in was started in another browser or has expired. Start again from the application.",
+        );
+    }
+    let req = match authorize::validate(&app, &pool_id, &request.authorize_query).await {
+        Ok(req) => req,
+        Err(rejection) => return rejection.into_response(),
+    };
+    match params.get("error") {
+        Some("access_denied") => {
+            return req
+                .error_redirect(
+                    "access_denied",
+                    "the user cancelled the sign-in at the provider",
+                )
+                .into_response();
+        }
+        Some(_) => {
+            return stop("The provider could not sign you in. Try again from the application.");
+        }
+        None => {}
+    }
+    let Some(code) = params.get("code") else {
+        return stop("The provider's answer has no code.");
+    };
+    let idp = match super::provider(&app, &pool_id, &request.provider_name).await {
+        Ok(Some(idp)) => idp,
+        Ok(None) => return stop("This identity provider is no longer configured."),
+        Err(e) => return e.into_response(),
+    };
+    let profile = match profile::fetch(&app, &idp, code, &request).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(pool_id = %pool_id, provider = %idp.provider_name, error = %format!("{e:#}"), "federated sign-in failed");
+            return stop(&format!(
+                "{} could not be verified. Try again from the application.",
+                idp.provider_name
+            ));
+        }
+    };
+    let user =
+        match users::resolve(&app, &idp, &profile).await {
+            Ok(user) => user,
+            Err(Denied::Internal(e)) => return e.into_response(),
+            Err(denied) => return AppError::Forbidden(match denied {
+                Denied::EmailTaken => {
+                    "An account with this email address already exists. Sign in with your password."
+                }
+                _ => "This account is disabled.",
+            })
+            .into_response(),
+        };
+    let auth_time = app.clock.now();
+    if let Err(e) = session::sign_in(&session, &pool_id, &user.user_id, auth_time).await {
+        return e.into_response();
+    }
+    tracing::info!(pool_id = %pool_id, user_id = %user.user_id, provider = %idp.provider_name, "signed in through a provider");
+    complete(&app, &req, &user, auth_time).await.into_response()
+}

@@ -1,0 +1,353 @@
+//! Federation: sign-in through Google, Facebook, Login with Amazon and any OpenID
+//! Connect provider, Cognito's way. Providers are configured per pool with Cognito's
+//! keys (`ProviderDetails`, `AttributeMapping`); `start` sends the browser to the
+//! provider with cognate's own state, `callback` verifies what comes back, and `users`
+//! turns a provider identity into a user-pool user.
+
+pub mod callback;
+pub mod profile;
+pub mod start;
+pub mod users;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::state::Inner;
+
+/// The provider types Cognito knows (SAML is not supported).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProviderType {
+    Google,
+    Facebook,
+    LoginWithAmazon,
+    #[serde(rename = "OIDC")]
+    Oidc,
+}
+
+impl ProviderType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Google" => Some(Self::Google),
+            "Facebook" => Some(Self::Facebook),
+            "LoginWithAmazon" => Some(Self::LoginWithAmazon),
+            "OIDC" => Some(Self::Oidc),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Google => "Google",
+            Self::Facebook => "Facebook",
+            Self::LoginWithAmazon => "LoginWithAmazon",
+            Self::Oidc => "OIDC",
+        }
+    }
+
+    /// Whether the provider returns an ID token to verify (else a profile API is read).
+    pub fn is_oidc(self) -> bool {
+        matches!(self, Self::Google | Self::Oidc)
+    }
+
+    /// The provider's subject attribute (Cognito parses `sub`, `id` or `user_id`).
+    pub fn subject_attribute(self) -> &'static str {
+        match self {
+            Self::Google | Self::Oidc => "sub",
+            Self::Facebook => "id",
+            Self::LoginWithAmazon => "user_id",
+        }
+    }
+
+    /// Cognito's default attribute mapping: pool attribute -> provider attribute.
+    pub fn default_mapping(self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::from([
+            ("username".to_string(), self.subject_attribute().to_string()),
+            ("email".to_string(), "email".to_string()),
+            ("name".to_string(), "name".to_string()),
+        ]);
+        if self.is_oidc() {
+            m.insert("email_verified".into(), "email_verified".into());
+            m.insert("given_name".into(), "given_name".into());
+            m.insert("family_name".into(), "family_name".into());
+        }
+        m
+    }
+}
+
+/// Cognito's `ProviderDetails`, with the real providers' endpoints as defaults. Every
+/// endpoint may be overridden (stand-ins, regional endpoints, proxies).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProviderDetails {
+    pub client_id: String,
+    pub authorize_scopes: String,
+    pub authorize_url: Option<String>,
+    pub token_url: Option<String>,
+    pub attributes_url: Option<String>,
+    pub oidc_issuer: Option<String>,
+    pub jwks_uri: Option<String>,
+}
+
+/// What happens when a provider's verified email matches an existing native user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkingPolicy {
+    /// Create a separate external user (Cognito's behaviour).
+    #[default]
+    Separate,
+    /// Sign in as the native user and link the identity to it.
+    Link,
+    /// Refuse the sign-in.
+    Deny,
+}
+
+impl LinkingPolicy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "separate" => Some(Self::Separate),
+            "link" => Some(Self::Link),
+            "deny" => Some(Self::Deny),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Separate => "separate",
+            Self::Link => "link",
+            Self::Deny => "deny",
+        }
+    }
+}
+
+/// A pool's identity provider.
+#[derive(Clone, Debug, Serialize)]
+pub struct IdentityProvider {
+    pub pool_id: String,
+    pub provider_name: String,
+    pub provider_type: ProviderType,
+    pub details: ProviderDetails,
+    #[serde(skip)]
+    pub client_secret: Option<String>,
+    pub attribute_mapping: BTreeMap<String, String>,
+    pub linking_policy: LinkingPolicy,
+    /// Names an app may pass as `idp_identifier` to pick this provider.
+    pub idp_identifiers: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A provider's endpoints, defaults applied.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub authorize: String,
+    pub token: String,
+    pub attributes: Option<String>,
+    pub issuer: Option<String>,
+    pub jwks: Option<String>,
+}
+
+impl IdentityProvider {
+    /// The endpoints to use. An OIDC provider without explicit endpoints is discovered
+    /// from its issuer at sign-in time (`None` here).
+    pub fn endpoints(&self) -> Option<Endpoints> {
+        let d = &self.details;
+        let (authorize, token, attributes, issuer, jwks) = match self.provider_type {
+            ProviderType::Google => (
+                "https://accounts.google.com/o/oauth2/v2/auth",
+                "https://oauth2.googleapis.com/token",
+                Some("https://openidconnect.googleapis.com/v1/userinfo"),
+                Some("https://accounts.google.com"),
+                Some("https://www.googleapis.com/oauth2/v3/certs"),
+            ),
+            ProviderType::Facebook => (
+                "https://www.facebook.com/v19.0/dialog/oauth",
+                "https://graph.facebook.com/v19.0/oauth/access_token",
+                Some("https://graph.facebook.com/v19.0/me"),
+                None,
+                None,
+            ),
+            ProviderType::LoginWithAmazon => (
+                "https://www.amazon.com/ap/oa",
+                "https://api.amazon.com/auth/o2/token",
+                Some("https://api.amazon.com/user/profile"),
+                None,
+                None,
+            ),
+            ProviderType::Oidc => {
+                return Some(Endpoints {
+                    authorize: d.authorize_url.clone()?,
+                    token: d.token_url.clone()?,
+                    attributes: d.attributes_url.clone(),
+                    issuer: Some(d.oidc_issuer.clone()?),
+                    jwks: Some(d.jwks_uri.clone()?),
+                });
+            }
+        };
+        Some(Endpoints {
+            authorize: d.authorize_url.clone().unwrap_or_else(|| authorize.into()),
+            token: d.token_url.clone().unwrap_or_else(|| token.into()),
+            attributes: d.attributes_url.clone().or(attributes.map(Into::into)),
+            issuer: d.oidc_issuer.clone().or(issuer.map(Into::into)),
+            jwks: d.jwks_uri.clone().or(jwks.map(Into::into)),
+        })
+    }
+
+    /// The scopes requested at the provider.
+    pub fn scopes(&self) -> String {
+        if !self.details.authorize_scopes.trim().is_empty() {
+            return self.details.authorize_scopes.clone();
+        }
+        match self.provider_type {
+            ProviderType::Google | ProviderType::Oidc => "openid email profile",
+            ProviderType::Facebook => "public_profile,email",
+            ProviderType::LoginWithAmazon => "profile",
+        }
+        .to_string()
+    }
+
+    /// The auto-created group every user of this provider belongs to.
+    pub fn group_name(&self) -> String {
+        format!("{}_{}", self.pool_id, self.provider_name)
+    }
+}
+
+/// What an operator gives to create or replace a provider.
+#[derive(Clone, Debug)]
+pub struct NewProvider {
+    pub provider_name: String,
+    pub provider_type: ProviderType,
+    pub details: ProviderDetails,
+    pub client_secret: Option<String>,
+    /// Empty means Cognito's default for the type.
+    pub attribute_mapping: BTreeMap<String, String>,
+    pub linking_policy: LinkingPolicy,
+    pub idp_identifiers: Vec<String>,
+}
+
+impl NewProvider {
+    fn validate(&self) -> Result<(), String> {
+        let name = &self.provider_name;
+        if name.is_empty()
+            || name.chars().count() > 32
+            || name.contains(['_', ' '])
+            || name == "COGNITO"
+        {
+            return Err(
+                "provider name must be 1 to 32 characters without '_' or spaces, and not COGNITO"
+                    .into(),
+            );
+        }
+        if self.details.client_id.is_empty() {
+            return Err("client_id is required".into());
+        }
+        let d = &self.details;
+        for url in [
+            &d.authorize_url,
+            &d.token_url,
+            &d.attributes_url,
+            &d.oidc_issuer,
+            &d.jwks_uri,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let ok = url::Url::parse(url).is_ok_and(|u| {
+                u.scheme() == "https"
+                    || u.scheme() == "http"
+                        && matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+            });
+            if !ok {
+                return Err(format!(
+                    "{url:?} must be an https URL (http only for localhost)"
+                ));
+            }
+        }
+        if self.provider_type == ProviderType::Oidc && d.oidc_issuer.is_none() {
+            return Err("an OIDC provider needs oidc_issuer".into());
+        }
+        for pool_attribute in self.attribute_mapping.keys() {
+            if pool_attribute != "username" {
+                crate::users::validate_attribute(pool_attribute, "x").or_else(|e| {
+                    if pool_attribute.ends_with("_verified") {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Creates or replaces a provider of a pool.
+pub async fn put_provider(
+    app: &Inner,
+    pool_id: &str,
+    mut new: NewProvider,
+) -> Result<IdentityProvider, AppError> {
+    new.validate().map_err(AppError::Invalid)?;
+    if app.store.pool_by_id(pool_id).await?.is_none() {
+        return Err(AppError::NotFound("user pool"));
+    }
+    if new.attribute_mapping.is_empty() {
+        new.attribute_mapping = new.provider_type.default_mapping();
+    }
+    let sealed = new.client_secret.as_ref().map(|s| {
+        app.keys
+            .master()
+            .seal(&secret_context(pool_id, &new.provider_name), s.as_bytes())
+    });
+    app.store
+        .put_identity_provider(pool_id, &new, sealed, app.clock.now())
+        .await?;
+    provider(app, pool_id, &new.provider_name)
+        .await?
+        .ok_or(AppError::NotFound("identity provider"))
+}
+
+/// The provider an `idp_identifier` names, if any.
+pub async fn provider_by_identifier(
+    app: &Inner,
+    pool_id: &str,
+    identifier: &str,
+) -> Result<Option<String>, AppError> {
+    let providers = app.store.identity_providers(pool_id).await?;
+    Ok(providers
+        .into_iter()
+        .find(|p| {
+            p.idp_identifiers
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case(identifier))
+        })
+        .map(|p| p.provider_name))
+}
+
+/// Associated data sealing a provider's client secret to its row.
+pub(crate) fn secret_context(pool_id: &str, provider_name: &str) -> String {
+    format!("idp:{pool_id}:{provider_name}")
+}
+
+/// A provider with its client secret unsealed.
+pub async fn provider(
+    app: &Inner,
+    pool_id: &str,
+    name: &str,
+) -> Result<Option<IdentityProvider>, AppError> {
+    let Some((mut idp, sealed)) = app.store.identity_provider(pool_id, name).await? else {
+        return Ok(None);
+    };
+    if let Some(sealed) = sealed {
+        let plain = app
+            .keys
+            .master()
+            .open(&secret_context(pool_id, name), &sealed)
+            .map_err(|e| anyhow::anyhow!("unseal provider secret: {e}"))?;
+        idp.client_secret =
+            Some(String::from_utf8(plain).map_err(|e| anyhow::anyhow!("provider secret: {e}"))?);
+    }
+    Ok(Some(idp))
+}

@@ -1,0 +1,295 @@
+//! Turning a verified provider identity into a user-pool user, in this order:
+//! 1. an identity already linked: its user (a native user it was linked to, or the
+//!    external user, whose mapped attributes are refreshed);
+//! 2. a pre-registration, by subject or by verified email: claimed once, atomically,
+//!    giving the new external user its groups and attributes;
+//! 3. the provider's linking policy when its *verified* email matches a native user
+//!    whose email is verified too (`link`, `deny`, or the default `separate`);
+//! 4. otherwise a new external user `<ProviderName>_<subject>`, status
+//!    `EXTERNAL_PROVIDER`, in the group `<pool-id>_<ProviderName>`.
+//!
+//! An unverified email never links or claims anything.
+
+use std::collections::BTreeMap;
+
+use super::profile::Profile;
+use super::{IdentityProvider, LinkingPolicy};
+use crate::error::AppError;
+use crate::state::Inner;
+use crate::store::StoreError;
+use crate::users::{User, UserStatus};
+
+/// Why a provider identity may not sign in.
+#[derive(Debug, thiserror::Error)]
+pub enum Denied {
+    #[error("An account with this email address already exists. Sign in with your password.")]
+    EmailTaken,
+    #[error("This account is disabled.")]
+    Disabled,
+    #[error(transparent)]
+    Internal(#[from] AppError),
+}
+
+impl From<StoreError> for Denied {
+    fn from(e: StoreError) -> Self {
+        Denied::Internal(e.into())
+    }
+}
+
+/// The pool attributes a profile maps to (never `username`, `sub` or `identities`).
+pub fn mapped_attributes(idp: &IdentityProvider, profile: &Profile) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (pool_attribute, provider_attribute) in &idp.attribute_mapping {
+        if matches!(pool_attribute.as_str(), "username" | "sub" | "identities") {
+            continue;
+        }
+        if let Some(value) = profile.get(provider_attribute)
+            && crate::users::validate_attribute(pool_attribute, &value).is_ok()
+        {
+            out.insert(pool_attribute.clone(), value);
+        }
+    }
+    if out.contains_key("email") && !out.contains_key("email_verified") {
+        out.insert("email_verified".into(), profile.email_verified.to_string());
+    }
+    out
+}
+
+/// The user this identity signs in as.
+pub async fn resolve(
+    app: &Inner,
+    idp: &IdentityProvider,
+    profile: &Profile,
+) -> Result<User, Denied> {
+    let pool_id = &idp.pool_id;
+    let attributes = mapped_attributes(idp, profile);
+    if let Some(user) = linked_user(app, idp, &profile.subject).await? {
+        if user.status == UserStatus::ExternalProvider {
+            for (name, value) in &attributes {
+                app.store
+                    .set_attribute(pool_id, &user.user_id, name, value)
+                    .await?;
+            }
+        }
+        return usable(user);
+    }
+    let verified_email = attributes
+        .get("email")
+        .filter(|_| profile.email_verified)
+        .map(|e| e.to_lowercase());
+
+    let mut claimed = app
+        .store
+        .claim_preregistration(pool_id, &idp.provider_name, "subject", &profile.subject)
+        .await?;
+    if claimed.is_none()
+        && let Some(email) = &verified_email
+    {
+        claimed = app
+            .store
+            .claim_preregistration(pool_id, &idp.provider_name, "email", email)
+            .await?;
+    }
+    if claimed.is_none()
+        && let Some(email) = &verified_email
+        && idp.linking_policy != LinkingPolicy::Separate
+        && let Some(native) = native_user_with_email(app, pool_id, email).await?
+    {
+        if idp.linking_policy == LinkingPolicy::Deny {
+            return Err(Denied::EmailTaken);
+        }
+        app.store
+            .insert_identity(
+                pool_id,
+                &idp.provider_name,
+                &profile.subject,
+                &native.user_id,
+                app.clock.now(),
+            )
+            .await?;
+        return usable(native);
+    }
+    let (groups, extra) = claimed.unwrap_or_default();
+    let mut all = attributes;
+    all.extend(extra);
+    match create_external(app, idp, profile, all, &groups).await {
+        Ok(user) => Ok(user),
+        // Another first sign-in of the same identity won the race: use its user.
+        Err(Denied::Internal(AppError::Conflict(_))) => {
+            match linked_user(app, idp, &profile.subject).await? {
+                Some(user) => usable(user),
+                None => Err(AppError::Conflict("a user for this identity").into()),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn linked_user(
+    app: &Inner,
+    idp: &IdentityProvider,
+    subject: &str,
+) -> Result<Option<User>, Denied> {
+    let Some(user_id) = app
+        .store
+        .user_of_identity(&idp.pool_id, &idp.provider_name, subject)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(app.store.user_by_id(&idp.pool_id, &user_id).await?)
+}
+
+fn usable(user: User) -> Result<User, Denied> {
+    if user.enabled {
+        Ok(user)
+    } else {
+        Err(Denied::Disabled)
+    }
+}
+
+/// A native (password) user whose verified email is `email`.
+async fn native_user_with_email(
+    app: &Inner,
+    pool_id: &str,
+    email: &str,
+) -> Result<Option<User>, Denied> {
+    let candidates = app
+        .store
+        .users_by_attribute(pool_id, "email", email)
+        .await?;
+    Ok(candidates.into_iter().find(|u| {
+        u.status != UserStatus::ExternalProvider
+            && u.attributes.get("email_verified").map(String::as_str) == Some("true")
+    }))
+}
+
+async fn create_external(
+    app: &Inner,
+    idp: &IdentityProvider,
+    profile: &Profile,
+    attributes: BTreeMap<String, String>,
+    groups: &[String],
+) -> Result<User, Denied> {
+    let pool_id = &idp.pool_id;
+    let username = format!("{}_{}", idp.provider_name, profile.subject);
+    let user = crate::users::create(
+        app,
+        pool_id,
+        &username,
+        None,
+        UserStatus::ExternalProvider,
+        attributes,
+    )
+    .await?;
+    let now = app.clock.now();
+    app.store
+        .insert_identity(
+            pool_id,
+            &idp.provider_name,
+            &profile.subject,
+            &user.user_id,
+            now,
+        )
+        .await
+        .map_err(AppError::from)?;
+    let mut all_groups = vec![idp.group_name()];
+    all_groups.extend(groups.iter().cloned());
+    for group in &all_groups {
+        if app.store.group_by_name(pool_id, group).await?.is_none() {
+            match crate::groups::create(app, pool_id, group, None, None).await {
+                Ok(_) | Err(AppError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        app.store
+            .insert_membership(pool_id, group, &user.user_id)
+            .await?;
+    }
+    tracing::info!(pool_id = %pool_id, user_id = %user.user_id, provider = %idp.provider_name, "external user created");
+    Ok(user)
+}
+
+/// Links a provider identity to an existing user (Cognito's
+/// `AdminLinkProviderForUser`): later sign-ins through it yield that user.
+pub async fn link(
+    app: &Inner,
+    pool_id: &str,
+    username: &str,
+    provider_name: &str,
+    subject: &str,
+) -> Result<User, AppError> {
+    let user = app
+        .store
+        .user_by_name(pool_id, username)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if super::provider(app, pool_id, provider_name)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound("identity provider"));
+    }
+    app.store
+        .insert_identity(
+            pool_id,
+            provider_name,
+            subject,
+            &user.user_id,
+            app.clock.now(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => AppError::Conflict("a link for this identity"),
+            other => other.into(),
+        })?;
+    Ok(user)
+}
+
+/// Registers an identity before its first sign-in, by subject or by verified email.
+pub async fn preregister(
+    app: &Inner,
+    pool_id: &str,
+    provider_name: &str,
+    subject: Option<&str>,
+    email: Option<&str>,
+    groups: &[String],
+    attributes: &BTreeMap<String, String>,
+) -> Result<(), AppError> {
+    if super::provider(app, pool_id, provider_name)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound("identity provider"));
+    }
+    let (kind, value) = match (subject, email) {
+        (Some(s), None) => ("subject", s.to_string()),
+        (None, Some(e)) => ("email", e.to_lowercase()),
+        _ => {
+            return Err(AppError::Invalid(
+                "give exactly one of subject or email".into(),
+            ));
+        }
+    };
+    for (name, value) in attributes {
+        crate::users::validate_attribute(name, value).map_err(AppError::Invalid)?;
+    }
+    for group in groups {
+        crate::groups::validate_name(group).map_err(AppError::Invalid)?;
+    }
+    app.store
+        .insert_preregistration(
+            pool_id,
+            provider_name,
+            kind,
+            &value,
+            groups,
+            attributes,
+            app.clock.now(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => AppError::Conflict("a pre-registration for this identity"),
+            other => other.into(),
+        })
+}
