@@ -1,8 +1,12 @@
-//! Mail: verification codes, reset codes and temporary passwords. Messages are sent
-//! by SMTP when it is configured, and otherwise kept in the database's outbox, which
-//! `cognate outbox` prints (development and tests).
+//! Mail: verification codes, reset codes and temporary passwords. Messages are rendered
+//! from templates (or the pool's own, see [`render`]) and kept in the database's
+//! outbox.
+
+mod render;
 
 use serde::Serialize;
+
+pub use render::{CODE_PLACEHOLDER, MessageTemplates, Override, USERNAME_PLACEHOLDER, render};
 
 use crate::store::{OutboxMessage, Store, StoreError};
 
@@ -63,9 +67,11 @@ pub enum Mailer {
 }
 
 impl Mailer {
-    /// Renders and delivers a message.
+    /// Renders a message with its pool's templates and delivers it.
     pub async fn send(&self, store: &Store, msg: &Outgoing<'_>, now: i64) -> Result<(), MailError> {
-        let rendered = render(msg);
+        let pool = store.pool_by_id(msg.pool_id).await?;
+        let templates = pool.map(|p| p.settings.messages).unwrap_or_default();
+        let rendered = render(msg, &templates);
         match self {
             Mailer::Outbox => {
                 let message = OutboxMessage {
@@ -87,23 +93,5 @@ impl Mailer {
             "message sent"
         );
         Ok(())
-    }
-}
-
-/// Renders a message.
-pub fn render(msg: &Outgoing<'_>) -> Rendered {
-    let (subject, intro) = match msg.kind {
-        MessageKind::Verification => ("Your verification code", "Your verification code is"),
-        MessageKind::Reset => ("Your password reset code", "Your password reset code is"),
-        MessageKind::TemporaryPassword => ("Your temporary password", "Your temporary password is"),
-    };
-    let mut text = format!("Hello {},\n\n{intro} {}\n", msg.username, msg.code);
-    if let Some(link) = msg.link {
-        text.push_str(&format!("\nOr confirm with one click: {link}\n"));
-    }
-    Rendered {
-        subject: subject.to_string(),
-        html: format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;")),
-        text,
     }
 }

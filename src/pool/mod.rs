@@ -19,6 +19,9 @@ pub struct Pool {
 #[serde(default)]
 pub struct PoolSettings {
     pub password_policy: PasswordPolicy,
+    /// The pool's own mail subjects and messages (`{####}` and `{username}`).
+    #[serde(default)]
+    pub messages: crate::mail::MessageTemplates,
 }
 
 /// Cognito's password policy; the defaults are Cognito's.
