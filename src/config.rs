@@ -97,6 +97,86 @@ pub struct ServeArgs {
     /// Do not create the demo pool, client and user on an empty database.
     #[arg(long, env = "COGNATE_NO_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_demo: bool,
+    #[command(flatten)]
+    pub mail: MailConfig,
+}
+
+/// The sender used when `--mail-from` is not given.
+pub const DEFAULT_MAIL_FROM: &str = "cognate <no-reply@localhost>";
+
+/// How mail leaves: by SMTP when `--smtp-host` is set, else into the database's outbox.
+#[derive(clap::Args, Clone)]
+pub struct MailConfig {
+    /// SMTP server to send mail through; without it, messages go to the outbox.
+    #[arg(long, env = "COGNATE_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port (default: 587 for starttls, 465 for tls, 25 for none).
+    #[arg(long, env = "COGNATE_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// Transport security: `starttls` (upgrade, required), `tls` (implicit TLS) or
+    /// `none` (plain text; for a relay on the same host).
+    #[arg(long, env = "COGNATE_SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls)]
+    pub smtp_tls: SmtpTls,
+    /// SMTP user name (with --smtp-password).
+    #[arg(long, env = "COGNATE_SMTP_USERNAME", hide_env_values = true)]
+    pub smtp_username: Option<String>,
+    /// SMTP password (prefer the environment variable: flags show in the process list).
+    #[arg(long, env = "COGNATE_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// The sender, as `Name <address>` or `address`.
+    #[arg(long, env = "COGNATE_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
+}
+
+/// SMTP transport security.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+impl SmtpTls {
+    /// The usual port for the mode (RFC 8314 §3.3 for implicit TLS, RFC 6409 for
+    /// submission).
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        }
+    }
+}
+
+impl Default for MailConfig {
+    /// No SMTP server: messages go to the outbox.
+    fn default() -> Self {
+        Self {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: DEFAULT_MAIL_FROM.to_string(),
+        }
+    }
+}
+
+/// Shows whether a password is set, never the password.
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("mail_from", &self.mail_from)
+            .finish()
+    }
 }
 
 /// What the running server needs to know.

@@ -1,8 +1,16 @@
-//! Mail: messages rendered with a pool's own templates and kept in the outbox.
+//! Mail: messages rendered with a pool's own templates and kept in the outbox, and
+//! delivery through a real SMTP server on loopback.
 
-use cognate::mail::{MailError, MessageKind, MessageTemplates, Outgoing, Override};
+use std::process::Stdio;
+use std::time::Duration;
+
+use cognate::config::{MailConfig, SmtpTls};
+use cognate::mail::{MailError, Mailer, MessageKind, MessageTemplates, Outgoing, Override};
 use cognate::pool::PoolSettings;
 use cognate::state::AppState;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::ChildStdout;
 
 use crate::helpers::TestApp;
 
@@ -65,4 +73,119 @@ async fn a_pools_own_template_is_used_for_its_messages() {
             .body_html
             .contains("Hi carol, your Shop code is 271828.")
     );
+}
+
+/// The loopback SMTP server of `tests/smtp_sink.py`: one JSON line per message.
+struct SmtpSink {
+    child: tokio::process::Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    port: u16,
+}
+
+impl SmtpSink {
+    async fn start(python: &str) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
+        let mut child = tokio::process::Command::new(python)
+            .arg(script)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {python} {script}: {e}"));
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let port = Self::read(&mut lines)
+            .await
+            .parse()
+            .expect("the sink prints its port first");
+        Self { child, lines, port }
+    }
+
+    async fn read(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("the SMTP sink answers within 20 s")
+            .unwrap()
+            .expect("the SMTP sink is still running")
+    }
+
+    async fn next_message(&mut self) -> Value {
+        serde_json::from_str(&Self::read(&mut self.lines).await).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_verification_message_reaches_a_real_smtp_server() {
+    let Some(python) = std::env::var("COGNATE_TEST_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+    else {
+        println!("SKIPPED: set COGNATE_TEST_PYTHON (./test.sh does)");
+        return;
+    };
+    // Arrange: aiosmtpd on a free loopback port, and a plain-text SMTP mailer to it.
+    let app = TestApp::spawn().await;
+    let mut sink = SmtpSink::start(&python).await;
+    let mailer = Mailer::from_config(&MailConfig {
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(sink.port),
+        smtp_tls: SmtpTls::None,
+        mail_from: "Cognate Test <auth@example.test>".into(),
+        ..MailConfig::default()
+    })
+    .unwrap();
+    let mut msg = verification(&app.pool_id, "alice@example.com", "alice");
+    msg.link = Some("http://localhost:9229/confirm?code=271828&user=alice");
+
+    // Act
+    mailer
+        .send(&app.state.store, &msg, app.state.clock.now())
+        .await
+        .unwrap();
+    let received = sink.next_message().await;
+
+    // Assert
+    assert_eq!(received["rcpt_tos"][0], "alice@example.com", "{received:#}");
+    assert_eq!(received["mail_from"], "auth@example.test");
+    assert_eq!(received["from"], "Cognate Test <auth@example.test>");
+    assert_eq!(received["subject"], "Your verification code");
+    assert_eq!(received["content_type"], "multipart/alternative");
+    let text = received["text"].as_str().unwrap();
+    assert!(
+        text.contains(CODE) && text.contains("Hello alice,"),
+        "{text}"
+    );
+    assert!(text.contains("confirm?code=271828&user=alice"), "{text}");
+    let html = received["html"].as_str().unwrap();
+    assert!(html.contains(&format!(">{CODE}</strong>")), "{html}");
+    sink.child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_a_send_error_without_the_code() {
+    // Arrange: an SMTP mailer pointed at a loopback port nobody listens on.
+    let app = TestApp::spawn().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mailer = Mailer::from_config(&MailConfig {
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(closed),
+        smtp_tls: SmtpTls::None,
+        ..MailConfig::default()
+    })
+    .unwrap();
+    let msg = verification(&app.pool_id, "alice@example.com", "alice");
+
+    // Act
+    let err = mailer
+        .send(&app.state.store, &msg, app.state.clock.now())
+        .await
+        .unwrap_err();
+
+    // Assert
+    assert!(matches!(err, MailError::Send(_)), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(CODE), "{shown}");
+    assert!(!shown.contains("alice@example.com"), "{shown}");
+    assert_eq!(err.to_string(), "the message could not be sent");
 }
