@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Do not create the demo pool, client and user on an empty database.
     #[arg(long, env = "COGNATE_NO_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_demo: bool,
+    /// Development mode: serve `/dev/outbox`, which shows kept messages (codes
+    /// included), when no SMTP server is configured. Never in production.
+    #[arg(long, env = "COGNATE_DEV", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev: bool,
     #[command(flatten)]
     pub mail: MailConfig,
 }
@@ -185,6 +189,8 @@ pub struct Config {
     /// Base URL without a trailing slash; a pool's issuer is `<public_url>/<pool_id>`.
     pub public_url: String,
     pub secure_cookies: bool,
+    /// Development mode (`serve --dev`): enables `/dev/outbox` with the outbox mailer.
+    pub dev: bool,
 }
 
 impl Config {
@@ -198,15 +204,23 @@ impl Config {
         Ok(Self {
             secure_cookies: secure_cookies.unwrap_or(parsed.scheme() == "https"),
             public_url,
+            dev: false,
         })
+    }
+
+    /// Turns development mode on or off.
+    pub fn with_dev(mut self, dev: bool) -> Self {
+        self.dev = dev;
+        self
     }
 
     pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
         let default = format!("http://{}", args.listen);
-        Self::new(
+        Ok(Self::new(
             args.public_url.as_deref().unwrap_or(&default),
             args.secure_cookies,
-        )
+        )?
+        .with_dev(args.dev))
     }
 }
 
@@ -239,5 +253,48 @@ mod tests {
         assert!(!c.secure_cookies);
         assert_eq!(c.public_url, "http://127.0.0.1:9229");
         assert!(Config::new("ftp://x", None).is_err());
+    }
+
+    fn serve_args(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        use clap::Parser;
+        let argv = ["cognate", "serve"].iter().chain(flags);
+        match crate::cli::Cli::try_parse_from(argv)?.command {
+            crate::cli::Command::Serve(args) => Ok(args),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mail_flags_default_to_the_outbox_and_starttls() {
+        let args = serve_args(&[]).unwrap();
+        assert!(args.mail.smtp_host.is_none() && !args.dev);
+        assert_eq!(args.mail.smtp_tls, SmtpTls::Starttls);
+        assert_eq!(args.mail.mail_from, DEFAULT_MAIL_FROM);
+        let args = serve_args(&[
+            "--dev",
+            "--smtp-host",
+            "mx.example.com",
+            "--smtp-tls",
+            "tls",
+        ])
+        .unwrap();
+        assert!(args.dev);
+        assert_eq!(args.mail.smtp_host.as_deref(), Some("mx.example.com"));
+        assert_eq!(args.mail.smtp_tls.default_port(), 465);
+        assert!(Config::from_serve_args(&args).unwrap().dev);
+        assert!(serve_args(&["--smtp-tls", "ssl"]).is_err());
+    }
+
+    #[test]
+    fn the_mail_config_debug_hides_the_password() {
+        let config = MailConfig {
+            smtp_password: Some("hunter2-secret".into()),
+            ..MailConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2-secret") && shown.contains("redacted"),
+            "{shown}"
+        );
     }
 }

@@ -48,6 +48,15 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
         .await
         .with_context(|| format!("listen on {}", args.listen))?;
     tracing::info!(address = %args.listen, public_url = %app.config.public_url, "listening");
+    if app.mail.is_outbox() && app.config.dev {
+        tracing::warn!(
+            "development mode: messages are kept in the outbox and shown, codes included, at \
+             {}/dev/outbox",
+            app.config.public_url
+        );
+    } else if app.mail.is_outbox() {
+        tracing::info!("no SMTP server: messages are kept in the outbox (`cognate outbox`)");
+    }
     tokio::spawn(clean_up(app.clone()));
     axum::serve(listener, crate::router(app))
         .with_graceful_shutdown(async {

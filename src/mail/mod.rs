@@ -1,7 +1,9 @@
 //! Mail: verification codes, reset codes and temporary passwords. Messages are rendered
 //! from templates (or the pool's own, see [`render`]) and sent by SMTP when it is
-//! configured; otherwise they are kept in the database's outbox.
+//! configured; otherwise they are kept in the database's outbox, which `cognate outbox`
+//! prints and, in development mode, `/dev/outbox` shows.
 
+pub mod dev_page;
 mod render;
 mod smtp;
 

@@ -1,16 +1,19 @@
-//! Mail: messages rendered with a pool's own templates and kept in the outbox, and
-//! delivery through a real SMTP server on loopback.
+//! Mail: the outbox (printed by `cognate outbox`, shown by `/dev/outbox` in development
+//! mode), a pool's own templates, and delivery through a real SMTP server on loopback.
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use cognate::config::{MailConfig, SmtpTls};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cognate::config::{Config, MailConfig, SmtpTls};
 use cognate::mail::{MailError, Mailer, MessageKind, MessageTemplates, Outgoing, Override};
 use cognate::pool::PoolSettings;
 use cognate::state::AppState;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::ChildStdout;
+use tower::ServiceExt;
 
 use crate::helpers::TestApp;
 
@@ -29,6 +32,69 @@ fn verification<'a>(pool_id: &'a str, to: &'a str, username: &'a str) -> Outgoin
 
 async fn send(state: &AppState, msg: &Outgoing<'_>) -> Result<(), MailError> {
     state.mail.send(&state.store, msg, state.clock.now()).await
+}
+
+/// Runs `cognate outbox ARGS` on the test's database and parses its JSON.
+fn outbox_cli(app: &TestApp, args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
+        .arg("outbox")
+        .args(args)
+        .env("DATABASE_URL", &app.backend.database_url)
+        .env("COGNATE_MASTER_KEY", &app.backend.master_key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+#[tokio::test]
+async fn cognate_outbox_prints_kept_messages_newest_first() {
+    // Arrange: two messages to alice, one to bob.
+    let app = TestApp::spawn().await;
+    let mut first = verification(&app.pool_id, "alice@example.com", "alice");
+    first.link = Some("http://localhost/confirm?code=271828");
+    send(&app.state, &first).await.unwrap();
+    send(
+        &app.state,
+        &verification(&app.pool_id, "bob@example.com", "bob"),
+    )
+    .await
+    .unwrap();
+    // Same second as the first: message ids break the tie, so only the kind is checked.
+    let reset = Outgoing {
+        kind: MessageKind::Reset,
+        ..verification(&app.pool_id, "alice@example.com", "alice")
+    };
+    send(&app.state, &reset).await.unwrap();
+
+    // Act
+    let all = outbox_cli(&app, &[]);
+    let alice = outbox_cli(&app, &["--to", "ALICE@example.com"]);
+    let one = outbox_cli(&app, &["--to", "bob@example.com", "--limit", "1"]);
+
+    // Assert
+    assert_eq!(all.as_array().unwrap().len(), 3, "{all:#}");
+    let alice = alice.as_array().unwrap();
+    assert_eq!(alice.len(), 2, "{alice:#?}");
+    assert!(alice.iter().all(|m| m["recipient"] == "alice@example.com"));
+    let verify = alice.iter().find(|m| m["kind"] == "verification").unwrap();
+    assert_eq!(verify["subject"], "Your verification code");
+    assert_eq!(verify["pool_id"], app.pool_id.as_str());
+    let text = verify["body_text"].as_str().unwrap();
+    assert!(
+        text.contains(CODE) && text.contains("Hello alice,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http://localhost/confirm?code=271828"),
+        "{text}"
+    );
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["recipient"], "bob@example.com");
 }
 
 #[tokio::test]
@@ -73,6 +139,63 @@ async fn a_pools_own_template_is_used_for_its_messages() {
             .body_html
             .contains("Hi carol, your Shop code is 271828.")
     );
+}
+
+async fn get(state: AppState, path: &str) -> (StatusCode, String) {
+    let res = cognate::router(state)
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// A second process state on the test's database, with `dev` and `mail` as given.
+async fn state_with(app: &TestApp, dev: bool, mail: Mailer) -> AppState {
+    let config = Config::new(&app.base(), None).unwrap().with_dev(dev);
+    cognate::server::open_with_mailer(&app.backend.store_args(), config, mail)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_dev_outbox_is_served_only_in_development_mode_without_smtp() {
+    // Arrange: a message whose username needs escaping.
+    let app = TestApp::spawn().await;
+    send(
+        &app.state,
+        &verification(&app.pool_id, "mallory@example.com", "<b>mallory</b>"),
+    )
+    .await
+    .unwrap();
+    let smtp = Mailer::from_config(&MailConfig {
+        smtp_host: Some("127.0.0.1".into()),
+        ..MailConfig::default()
+    })
+    .unwrap();
+
+    // Act
+    let plain = app
+        .http
+        .get(format!("{}/dev/outbox", app.base()))
+        .send()
+        .await
+        .unwrap();
+    let (dev_smtp, _) = get(state_with(&app, true, smtp).await, "/dev/outbox").await;
+    let (dev, page) = get(state_with(&app, true, Mailer::Outbox).await, "/dev/outbox").await;
+
+    // Assert
+    assert_eq!(plain.status(), StatusCode::NOT_FOUND);
+    assert_eq!(dev_smtp, StatusCode::NOT_FOUND);
+    assert_eq!(dev, StatusCode::OK);
+    assert!(page.contains("Your verification code"), "{page}");
+    assert!(page.contains("mallory@example.com"), "{page}");
+    assert!(page.contains(CODE), "{page}");
+    assert!(page.contains("&#60;b&#62;mallory&#60;/b&#62;"), "{page}");
+    assert!(!page.contains("<b>mallory"), "{page}");
 }
 
 /// The loopback SMTP server of `tests/smtp_sink.py`: one JSON line per message.
