@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit and integration tests on SQLite, then the same
 # integration suite on PostgreSQL when COGNATE_TEST_POSTGRES_URL is set (CI sets it).
-# Installs nothing the Rust toolchain does not already provide.
+# The SMTP test needs Python's aiosmtpd: it goes in a project-local venv (.venv).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# A real SMTP server for tests/api/mail.rs (COGNATE_TEST_PYTHON runs tests/smtp_sink.py).
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import aiosmtpd' 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check 'aiosmtpd==1.4.6'
+fi
+export COGNATE_TEST_PYTHON="$PWD/.venv/bin/python"
 
 echo "== tests on SQLite"
 env -u COGNATE_TEST_POSTGRES_URL cargo test --all-targets

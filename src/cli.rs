@@ -42,6 +42,15 @@ pub enum Command {
     /// Groups and memberships.
     #[command(subcommand)]
     Group(GroupCmd),
+    /// Messages kept instead of sent (no SMTP server), newest first.
+    Outbox {
+        /// Only messages to this address (case-insensitive).
+        #[arg(long)]
+        to: Option<String>,
+        /// At most this many messages.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        limit: i64,
+    },
     /// Identity providers (Google, Facebook, Login with Amazon, OIDC), links and
     /// pre-registered identities.
     #[command(subcommand)]
@@ -487,6 +496,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 .context("remove membership")?;
             json!({ "pool_id": pool, "group_name": group, "username": username, "member": false })
         }
+        Command::Outbox { to, limit } => json!(app.store.outbox(to.as_deref(), limit).await?),
     })
 }
 

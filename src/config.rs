@@ -97,6 +97,90 @@ pub struct ServeArgs {
     /// Do not create the demo pool, client and user on an empty database.
     #[arg(long, env = "COGNATE_NO_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_demo: bool,
+    /// Development mode: serve `/dev/outbox`, which shows kept messages (codes
+    /// included), when no SMTP server is configured. Never in production.
+    #[arg(long, env = "COGNATE_DEV", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dev: bool,
+    #[command(flatten)]
+    pub mail: MailConfig,
+}
+
+/// The sender used when `--mail-from` is not given.
+pub const DEFAULT_MAIL_FROM: &str = "cognate <no-reply@localhost>";
+
+/// How mail leaves: by SMTP when `--smtp-host` is set, else into the database's outbox.
+#[derive(clap::Args, Clone)]
+pub struct MailConfig {
+    /// SMTP server to send mail through; without it, messages go to the outbox.
+    #[arg(long, env = "COGNATE_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port (default: 587 for starttls, 465 for tls, 25 for none).
+    #[arg(long, env = "COGNATE_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// Transport security: `starttls` (upgrade, required), `tls` (implicit TLS) or
+    /// `none` (plain text; for a relay on the same host).
+    #[arg(long, env = "COGNATE_SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls)]
+    pub smtp_tls: SmtpTls,
+    /// SMTP user name (with --smtp-password).
+    #[arg(long, env = "COGNATE_SMTP_USERNAME", hide_env_values = true)]
+    pub smtp_username: Option<String>,
+    /// SMTP password (prefer the environment variable: flags show in the process list).
+    #[arg(long, env = "COGNATE_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// The sender, as `Name <address>` or `address`.
+    #[arg(long, env = "COGNATE_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
+}
+
+/// SMTP transport security.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+impl SmtpTls {
+    /// The usual port for the mode (RFC 8314 §3.3 for implicit TLS, RFC 6409 for
+    /// submission).
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        }
+    }
+}
+
+impl Default for MailConfig {
+    /// No SMTP server: messages go to the outbox.
+    fn default() -> Self {
+        Self {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: DEFAULT_MAIL_FROM.to_string(),
+        }
+    }
+}
+
+/// Shows whether a password is set, never the password.
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "<redacted>"),
+            )
+            .field("mail_from", &self.mail_from)
+            .finish()
+    }
 }
 
 /// What the running server needs to know.
@@ -105,6 +189,8 @@ pub struct Config {
     /// Base URL without a trailing slash; a pool's issuer is `<public_url>/<pool_id>`.
     pub public_url: String,
     pub secure_cookies: bool,
+    /// Development mode (`serve --dev`): enables `/dev/outbox` with the outbox mailer.
+    pub dev: bool,
 }
 
 impl Config {
@@ -118,15 +204,23 @@ impl Config {
         Ok(Self {
             secure_cookies: secure_cookies.unwrap_or(parsed.scheme() == "https"),
             public_url,
+            dev: false,
         })
+    }
+
+    /// Turns development mode on or off.
+    pub fn with_dev(mut self, dev: bool) -> Self {
+        self.dev = dev;
+        self
     }
 
     pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
         let default = format!("http://{}", args.listen);
-        Self::new(
+        Ok(Self::new(
             args.public_url.as_deref().unwrap_or(&default),
             args.secure_cookies,
-        )
+        )?
+        .with_dev(args.dev))
     }
 }
 
@@ -159,5 +253,48 @@ mod tests {
         assert!(!c.secure_cookies);
         assert_eq!(c.public_url, "http://127.0.0.1:9229");
         assert!(Config::new("ftp://x", None).is_err());
+    }
+
+    fn serve_args(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        use clap::Parser;
+        let argv = ["cognate", "serve"].iter().chain(flags);
+        match crate::cli::Cli::try_parse_from(argv)?.command {
+            crate::cli::Command::Serve(args) => Ok(args),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mail_flags_default_to_the_outbox_and_starttls() {
+        let args = serve_args(&[]).unwrap();
+        assert!(args.mail.smtp_host.is_none() && !args.dev);
+        assert_eq!(args.mail.smtp_tls, SmtpTls::Starttls);
+        assert_eq!(args.mail.mail_from, DEFAULT_MAIL_FROM);
+        let args = serve_args(&[
+            "--dev",
+            "--smtp-host",
+            "mx.example.com",
+            "--smtp-tls",
+            "tls",
+        ])
+        .unwrap();
+        assert!(args.dev);
+        assert_eq!(args.mail.smtp_host.as_deref(), Some("mx.example.com"));
+        assert_eq!(args.mail.smtp_tls.default_port(), 465);
+        assert!(Config::from_serve_args(&args).unwrap().dev);
+        assert!(serve_args(&["--smtp-tls", "ssl"]).is_err());
+    }
+
+    #[test]
+    fn the_mail_config_debug_hides_the_password() {
+        let config = MailConfig {
+            smtp_password: Some("hunter2-secret".into()),
+            ..MailConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2-secret") && shown.contains("redacted"),
+            "{shown}"
+        );
     }
 }

@@ -56,6 +56,10 @@ pub fn router(app: AppState) -> Router {
         .route("/metrics", get(metrics::get_metrics))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    // The development outbox shows codes: only with `serve --dev` and no SMTP server.
+    if app.config.dev && app.mail.is_outbox() {
+        router = router.merge(mail::dev_page::routes());
+    }
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),

@@ -5,23 +5,40 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::{Config, ServeArgs, StoreArgs};
+use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::tokens::KeyRing;
 
-/// Connects to the database, applies migrations and loads the master key.
+/// Connects to the database, applies migrations and loads the master key; messages go
+/// to the outbox.
 pub async fn open(store_args: &StoreArgs, config: Config) -> anyhow::Result<AppState> {
+    open_with_mailer(store_args, config, Mailer::Outbox).await
+}
+
+/// [`open`], delivering messages through `mail`.
+pub async fn open_with_mailer(
+    store_args: &StoreArgs,
+    config: Config,
+    mail: Mailer,
+) -> anyhow::Result<AppState> {
     let master = store_args.load_master_key()?;
     let store = Store::connect(&store_args.database_url)
         .await
         .context("connect to the database")?;
     store.migrate().await.context("apply migrations")?;
-    Ok(AppState::new(config, store, KeyRing::new(master)))
+    Ok(AppState::with_mailer(
+        config,
+        store,
+        KeyRing::new(master),
+        mail,
+    ))
 }
 
 /// `cognate serve`: seed a demo on an empty database, then serve until Ctrl-C.
 pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<()> {
-    let app = open(store_args, Config::from_serve_args(args)?).await?;
+    let mail = Mailer::from_config(&args.mail).context("mail settings")?;
+    let app = open_with_mailer(store_args, Config::from_serve_args(args)?, mail).await?;
     if !args.no_demo && app.store.is_empty().await? {
         crate::demo::seed(&app)
             .await
@@ -31,6 +48,15 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
         .await
         .with_context(|| format!("listen on {}", args.listen))?;
     tracing::info!(address = %args.listen, public_url = %app.config.public_url, "listening");
+    if app.mail.is_outbox() && app.config.dev {
+        tracing::warn!(
+            "development mode: messages are kept in the outbox and shown, codes included, at \
+             {}/dev/outbox",
+            app.config.public_url
+        );
+    } else if app.mail.is_outbox() {
+        tracing::info!("no SMTP server: messages are kept in the outbox (`cognate outbox`)");
+    }
     tokio::spawn(clean_up(app.clone()));
     let service = crate::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)

@@ -27,14 +27,20 @@ pub struct Inner {
 }
 
 impl AppState {
+    /// State whose messages go to the outbox.
     pub fn new(config: Config, store: Store, keys: KeyRing) -> Self {
+        Self::with_mailer(config, store, keys, Mailer::Outbox)
+    }
+
+    /// State that delivers messages through `mail`.
+    pub fn with_mailer(config: Config, store: Store, keys: KeyRing, mail: Mailer) -> Self {
         Self(Arc::new(Inner {
             config,
             store,
             keys,
             clock: Clock::default(),
             metrics: Metrics::default(),
-            mail: Mailer::Outbox,
+            mail,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(10))

@@ -29,6 +29,9 @@ pub struct PoolSettings {
     /// Answer sign-up, sign-in and password reset alike whether or not an account
     /// exists (Cognito's `PreventUserExistenceErrors`).
     pub prevent_user_existence_errors: bool,
+    /// The pool's own mail subjects and messages (`{####}` and `{username}`).
+    #[serde(default)]
+    pub messages: crate::mail::MessageTemplates,
 }
 
 impl Default for PoolSettings {
@@ -39,6 +42,7 @@ impl Default for PoolSettings {
             required_attributes: vec!["email".to_string()],
             allow_self_signup: true,
             prevent_user_existence_errors: true,
+            messages: crate::mail::MessageTemplates::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ mod authorize;
 mod cli;
 mod helpers;
 mod login;
+mod mail;
 mod migrations;
 mod oidc_flow;
 mod restart;
