@@ -1,0 +1,169 @@
+//! The Cognito JSON API: `POST /` with `X-Amz-Target:
+//! AWSCognitoIdentityProviderService.<Action>` and an AWS JSON 1.1 body, shaped as
+//! botocore's `cognito-idp` service model, so boto3, the AWS CLI, Amplify and pycognito
+//! work unchanged with an `endpoint_url`. Actions the model marks as unauthenticated
+//! (sign-in, sign-up, a user's own account) are open, as on AWS; every other action
+//! needs an AWS Signature V4 from a configured key.
+
+mod shapes;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::AppError;
+use crate::state::{AppState, Inner};
+use crate::store::StoreError;
+
+/// The target prefix of every action.
+const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
+
+/// Actions botocore's model marks as needing no signature (`authtype: none`).
+pub const PUBLIC_ACTIONS: &[&str] = &[
+    "ChangePassword",
+    "ConfirmForgotPassword",
+    "ConfirmSignUp",
+    "ForgotPassword",
+    "GetUser",
+    "GlobalSignOut",
+    "InitiateAuth",
+    "ResendConfirmationCode",
+    "RespondToAuthChallenge",
+    "RevokeToken",
+    "SignUp",
+    "UpdateUserAttributes",
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", post(dispatch))
+}
+
+/// An AWS JSON error: `{"__type": "...", "message": "..."}`, which SDKs raise as the
+/// typed exception of that name.
+#[derive(Debug)]
+pub struct CognitoError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl CognitoError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new("InvalidParameterException", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new("ResourceNotFoundException", message)
+    }
+    pub fn not_authorized(message: impl Into<String>) -> Self {
+        Self::new("NotAuthorizedException", message)
+    }
+    pub fn user_not_found() -> Self {
+        Self::new("UserNotFoundException", "User does not exist.")
+    }
+}
+
+impl From<AppError> for CognitoError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound("user") => Self::user_not_found(),
+            AppError::NotFound(what) => Self::not_found(format!("{what} not found")),
+            AppError::Invalid(m) => Self::invalid(m),
+            AppError::NotAuthorized => Self::not_authorized("Not authorized."),
+            AppError::Conflict(what) => Self::invalid(format!("{what} already exists")),
+            AppError::Forbidden(m) => Self::not_authorized(m),
+            AppError::Internal(_) => Self::new("InternalErrorException", e.public_message()),
+        }
+    }
+}
+
+impl From<StoreError> for CognitoError {
+    fn from(e: StoreError) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl From<anyhow::Error> for CognitoError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::from(e).into()
+    }
+}
+
+impl IntoResponse for CognitoError {
+    fn into_response(self) -> Response {
+        let status = if self.kind == "InternalErrorException" {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        let body = serde_json::json!({ "__type": self.kind, "message": self.message });
+        let mut res = (status, body.to_string()).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+        h.insert("x-amzn-errortype", HeaderValue::from_static(self.kind));
+        res
+    }
+}
+
+/// Parses an action's request into its typed shape.
+pub fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, CognitoError> {
+    serde_json::from_value(body.clone()).map_err(|e| CognitoError::invalid(format!("1 validation error detected: {e}")))
+}
+
+type ActionResult = Result<Value, CognitoError>;
+
+async fn dispatch(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match handle(&app, &headers, &body).await {
+        Ok(value) => {
+            let mut res = value.to_string().into_response();
+            res.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn handle(app: &Inner, headers: &HeaderMap, body: &[u8]) -> ActionResult {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| CognitoError::new("UnknownOperationException", "Missing X-Amz-Target header."))?;
+    let action = target
+        .strip_prefix(TARGET_PREFIX)
+        .ok_or_else(|| CognitoError::new("UnknownOperationException", format!("Unknown target {target:?}.")))?;
+    if !PUBLIC_ACTIONS.contains(&action) {
+        authenticate(app, headers, body)?;
+    }
+    let request: Value = if body.is_empty() {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body).map_err(|_| CognitoError::new("SerializationException", "The request body is not valid JSON."))?
+    };
+    if !request.is_object() {
+        return Err(CognitoError::new("SerializationException", "The request body must be a JSON object."));
+    }
+    run(app, action, &request).await
+}
+
+/// Checks the caller's Signature V4 for the actions that need one.
+fn authenticate(app: &Inner, headers: &HeaderMap, body: &[u8]) -> Result<(), CognitoError> {
+    let _ = (app, headers, body);
+    // TODO(#6): SigV4 verification against the configured keys.
+    Err(CognitoError::new("UnrecognizedClientException", "The security token included in the request is invalid."))
+}
+
+/// Runs one action.
+async fn run(app: &Inner, action: &str, request: &Value) -> ActionResult {
+    let _ = (app, request);
+    Err(CognitoError::new(
+        "UnknownOperationException",
+        format!("The action {action} is not supported by this server."),
+    ))
+}
