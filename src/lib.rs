@@ -8,6 +8,7 @@ pub mod config;
 pub mod crypto;
 mod demo;
 pub mod error;
+pub mod federation;
 pub mod groups;
 pub mod hosted_ui;
 pub mod mail;

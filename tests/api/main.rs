@@ -10,6 +10,7 @@ mod login;
 mod migrations;
 mod oidc_flow;
 mod restart;
+mod standin;
 mod state_relay;
 mod token;
 mod userinfo;
