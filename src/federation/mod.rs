@@ -6,6 +6,7 @@
 
 pub mod callback;
 pub mod profile;
+pub mod standin;
 pub mod start;
 pub mod users;
 

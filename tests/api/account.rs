@@ -35,13 +35,13 @@ async fn submit(b: &reqwest::Client, page: &Page, fields: &[(&str, &str)]) -> re
 
 impl TestApp {
     /// A hosted page's URL for the public client with a PKCE challenge.
-    fn page(&self, page: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
+    pub(crate) fn page(&self, page: &str, pkce: &Pkce, extra: &[(&str, &str)]) -> String {
         self.authorize_url(&self.public, Some(pkce), extra)
             .replace("/oauth2/authorize?", &format!("/{page}?"))
     }
 
     /// The newest message sent to `to`.
-    async fn last_mail(&self, to: &str) -> cognate::store::OutboxMessage {
+    pub(crate) async fn last_mail(&self, to: &str) -> cognate::store::OutboxMessage {
         self.state
             .store
             .outbox(Some(to), 1)
@@ -56,8 +56,30 @@ impl TestApp {
     }
 }
 
+/// A confirmed native user with a verified email address.
+pub(crate) async fn create_user_with_email(
+    app: &TestApp,
+    username: &str,
+    email: &str,
+) -> cognate::users::User {
+    let attributes = std::collections::BTreeMap::from([
+        ("email".to_string(), email.to_string()),
+        ("email_verified".to_string(), "true".to_string()),
+    ]);
+    cognate::users::create(
+        &app.state,
+        &app.pool_id,
+        username,
+        Some(PASSWORD),
+        UserStatus::Confirmed,
+        attributes,
+    )
+    .await
+    .unwrap()
+}
+
 /// The six-digit code in a message.
-fn code_in(text: &str) -> String {
+pub(crate) fn code_in(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 6)
         .expect("a six-digit code")
@@ -65,7 +87,7 @@ fn code_in(text: &str) -> String {
 }
 
 /// The one-click link in a message.
-fn link_in(text: &str) -> String {
+pub(crate) fn link_in(text: &str) -> String {
     let start = text.find("http").expect("a link");
     let link: String = text[start..]
         .chars()

@@ -5,12 +5,14 @@
 mod account;
 mod authorize;
 mod cli;
+mod federation;
 mod helpers;
 mod login;
 mod mail;
 mod migrations;
 mod oidc_flow;
 mod restart;
+mod standin;
 mod state_relay;
 mod token;
 mod userinfo;

@@ -1,0 +1,699 @@
+//! Federation end to end against the in-repo stand-in providers, served on their own
+//! loopback port like a real provider: Google, Facebook, Login with Amazon and a
+//! generic OIDC provider (discovered from its issuer), with the `openidconnect` crate
+//! as the app's relying party.
+
+use std::collections::BTreeMap;
+
+use cognate::clients::{AppClient, NewClient};
+use cognate::federation::{LinkingPolicy, NewProvider, ProviderDetails, ProviderType};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl,
+    Scope, TokenResponse,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{CALLBACK, Pkce, TestApp, browser, jwt_claims, location, query_param};
+
+const ADA_GOOGLE: &str = "100000000000000000001";
+const ADA_FACEBOOK: &str = "10150000000000001";
+const ADA_AMAZON: &str = "amzn1.account.ADA0000000000000000000000001";
+
+/// The stand-in providers on their own port.
+struct Standins {
+    base: String,
+}
+
+impl Standins {
+    async fn spawn() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/_standin", listener.local_addr().unwrap());
+        let router =
+            axum::Router::new().nest("/_standin", cognate::federation::standin::router(&base));
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { base }
+    }
+}
+
+/// Configures the four providers at the stand-ins, and a client offering them all.
+async fn federated_app(policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
+    let app = TestApp::spawn().await;
+    let s = Standins::spawn().await;
+    let providers = [
+        ("Google", ProviderType::Google, "google"),
+        ("Facebook", ProviderType::Facebook, "facebook"),
+        ("LoginWithAmazon", ProviderType::LoginWithAmazon, "amazon"),
+        ("Corp", ProviderType::Oidc, "google"),
+    ];
+    for (name, provider_type, path) in providers {
+        let base = format!("{}/{path}", s.base);
+        let details = match provider_type {
+            ProviderType::Google => ProviderDetails {
+                authorize_url: Some(format!("{base}/authorize")),
+                token_url: Some(format!("{base}/token")),
+                attributes_url: Some(format!("{base}/userinfo")),
+                oidc_issuer: Some(base.clone()),
+                jwks_uri: Some(format!("{base}/jwks")),
+                ..ProviderDetails::default()
+            },
+            // Only the issuer: everything else comes from discovery.
+            ProviderType::Oidc => ProviderDetails {
+                oidc_issuer: Some(base.clone()),
+                ..ProviderDetails::default()
+            },
+            ProviderType::Facebook => ProviderDetails {
+                authorize_url: Some(format!("{base}/dialog/oauth")),
+                token_url: Some(format!("{base}/oauth/access_token")),
+                attributes_url: Some(format!("{base}/me")),
+                ..ProviderDetails::default()
+            },
+            ProviderType::LoginWithAmazon => ProviderDetails {
+                authorize_url: Some(format!("{base}/ap/oa")),
+                token_url: Some(format!("{base}/auth/o2/token")),
+                attributes_url: Some(format!("{base}/user/profile")),
+                ..ProviderDetails::default()
+            },
+        };
+        let new = NewProvider {
+            provider_name: name.into(),
+            provider_type,
+            details: ProviderDetails {
+                client_id: format!("{name}-client"),
+                ..details
+            },
+            client_secret: Some(format!("{name}-secret")),
+            attribute_mapping: BTreeMap::new(),
+            linking_policy: policy,
+            idp_identifiers: vec![format!("{}.example", name.to_lowercase())],
+        };
+        cognate::federation::put_provider(&app.state, &app.pool_id, new)
+            .await
+            .unwrap();
+    }
+    let client = cognate::clients::update(&app.state, &app.pool_id, &app.public.client_id, |c| {
+        c.supported_identity_providers =
+            ["COGNITO", "Google", "Facebook", "LoginWithAmazon", "Corp"]
+                .map(String::from)
+                .to_vec();
+        c.state_relay.allow_list = vec!["https://app.example.com".into()];
+    })
+    .await
+    .unwrap();
+    (app, s, client)
+}
+
+/// The stand-in's "choose an identity" endpoint for a provider authorization URL.
+fn decide_url(provider_authorize: &str, identity: &str, quirk: Option<&str>) -> String {
+    let mut url = url::Url::parse(provider_authorize).unwrap();
+    let path = url.path().to_string();
+    let decide = [
+        "/google/authorize",
+        "/facebook/dialog/oauth",
+        "/amazon/ap/oa",
+    ]
+    .iter()
+    .find_map(|p| {
+        path.strip_suffix(p)
+            .map(|prefix| format!("{prefix}{}", &p[..p[1..].find('/').unwrap() + 1]))
+    })
+    .map(|prefix| format!("{prefix}/decide"))
+    .unwrap_or_else(|| panic!("not a stand-in authorize URL: {provider_authorize}"));
+    url.set_path(&decide);
+    url.query_pairs_mut().append_pair("identity", identity);
+    if let Some(q) = quirk {
+        url.query_pairs_mut().append_pair("quirk", q);
+    }
+    url.to_string()
+}
+
+/// Runs authorize → provider → idpresponse in `b`; returns where the browser is sent
+/// at the end (the app's callback on success) and the provider's authorize URL.
+async fn federate(
+    b: &reqwest::Client,
+    authorize: &str,
+    identity: &str,
+    quirk: Option<&str>,
+) -> (reqwest::Response, String) {
+    let res = b.get(authorize).send().await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::FOUND,
+        "authorize goes to the provider"
+    );
+    let provider_authorize = location(&res);
+    let decided = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(decide_url(&provider_authorize, identity, quirk))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), StatusCode::FOUND);
+    let back = b.get(location(&decided)).send().await.unwrap();
+    (back, provider_authorize)
+}
+
+async fn user_count(app: &TestApp) -> usize {
+    app.state.store.users(&app.pool_id).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn a_first_google_sign_in_creates_the_user_and_group_and_an_oidc_app_gets_identities() {
+    // Arrange: the app is an openidconnect relying party.
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer()).unwrap(), &http)
+        .await
+        .unwrap();
+    let rp =
+        CoreClient::from_provider_metadata(meta, ClientId::new(client.client_id.clone()), None)
+            .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = rp
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .add_extra_param("identity_provider", "Google")
+        .add_extra_param("prompt", "select_account")
+        .add_extra_param("login_hint", "ada@example.com")
+        .set_pkce_challenge(challenge)
+        .url();
+    // Act
+    let b = browser();
+    let (back, provider_authorize) = federate(&b, url.as_str(), "ada", None).await;
+    // Assert: cognate sent its own state, PKCE, a nonce, and passed prompt/login_hint on.
+    assert_ne!(
+        query_param(&provider_authorize, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(
+        query_param(&provider_authorize, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert!(query_param(&provider_authorize, "nonce").is_some());
+    assert_eq!(
+        query_param(&provider_authorize, "prompt").as_deref(),
+        Some("select_account")
+    );
+    assert_eq!(
+        query_param(&provider_authorize, "login_hint").as_deref(),
+        Some("ada@example.com")
+    );
+    assert_eq!(
+        query_param(&provider_authorize, "redirect_uri").unwrap(),
+        app.url("/oauth2/idpresponse")
+    );
+    let to = location(&back);
+    assert!(to.starts_with(CALLBACK), "{to}");
+    assert_eq!(
+        query_param(&to, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    let tokens = rp
+        .exchange_code(AuthorizationCode::new(query_param(&to, "code").unwrap()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let id_token = tokens.id_token().unwrap();
+    id_token
+        .claims(&rp.id_token_verifier(), &nonce)
+        .expect("a valid ID token");
+    let claims = jwt_claims(&id_token.to_string());
+    assert_eq!(claims["cognito:username"], format!("Google_{ADA_GOOGLE}"));
+    assert_eq!(claims["email"], "ada@example.com");
+    assert_eq!(
+        claims["cognito:groups"],
+        serde_json::json!([format!("{}_Google", app.pool_id)])
+    );
+    let identity = &claims["identities"][0];
+    assert_eq!(identity["userId"], ADA_GOOGLE);
+    assert_eq!(identity["providerName"], "Google");
+    assert_eq!(identity["providerType"], "Google");
+    assert_eq!(identity["primary"], "true");
+    assert!(
+        identity["dateCreated"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .is_ok()
+    );
+    let user = app
+        .state
+        .store
+        .user_by_name(&app.pool_id, &format!("Google_{ADA_GOOGLE}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.status, cognate::users::UserStatus::ExternalProvider);
+}
+
+#[tokio::test]
+async fn a_second_sign_in_updates_the_mapped_attributes() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "Google")],
+    );
+    federate(&browser(), &url, "ada", None).await;
+    let user = app
+        .state
+        .store
+        .user_by_name(&app.pool_id, &format!("Google_{ADA_GOOGLE}"))
+        .await
+        .unwrap()
+        .unwrap();
+    app.state
+        .store
+        .set_attribute(&app.pool_id, &user.user_id, "name", "Stale Name")
+        .await
+        .unwrap();
+    let count = user_count(&app).await;
+    federate(&browser(), &url, "ada", None).await;
+    let user = app
+        .state
+        .store
+        .user_by_id(&app.pool_id, &user.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.attributes["name"], "Ada Lovelace");
+    assert_eq!(user_count(&app).await, count, "no second user");
+}
+
+#[tokio::test]
+async fn facebook_amazon_and_a_discovered_oidc_provider_sign_in() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    for (provider, subject) in [
+        ("Facebook", ADA_FACEBOOK),
+        ("LoginWithAmazon", ADA_AMAZON),
+        ("Corp", ADA_GOOGLE),
+    ] {
+        let pkce = Pkce::new();
+        let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", provider)]);
+        let (back, _) = federate(&browser(), &url, "ada", None).await;
+        let to = location(&back);
+        assert!(to.starts_with(CALLBACK), "{provider}: {to}");
+        let tokens: Value = app
+            .exchange(
+                &client,
+                &query_param(&to, "code").unwrap(),
+                Some(&pkce.verifier),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+        assert_eq!(
+            claims["cognito:username"],
+            format!("{provider}_{subject}"),
+            "{provider}"
+        );
+        assert_eq!(claims["email"], "ada@example.com", "{provider}");
+        assert_eq!(claims["identities"][0]["providerName"], provider);
+        assert_eq!(
+            claims["cognito:groups"][0],
+            format!("{}_{provider}", app.pool_id)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_login_page_button_and_idp_identifier_both_reach_the_provider() {
+    let (app, s, client) = federated_app(LinkingPolicy::Separate).await;
+    let b = browser();
+    let res = b
+        .get(app.authorize_url(&client, Some(&Pkce::new()), &[]))
+        .send()
+        .await
+        .unwrap();
+    let html = b
+        .get(location(&res))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Continue with Google") && html.contains("Continue with Amazon"));
+    let start = html.find("provider-button\" href=\"").unwrap() + "provider-button\" href=\"".len();
+    let href =
+        crate::helpers::html_unescape(&html[start..start + html[start..].find('"').unwrap()]);
+    let res = b.get(&href).send().await.unwrap();
+    assert!(
+        location(&res).starts_with(&s.base),
+        "the button goes straight to a provider"
+    );
+    let res = b
+        .get(app.authorize_url(
+            &client,
+            Some(&Pkce::new()),
+            &[("idp_identifier", "facebook.example")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&res).starts_with(&format!("{}/facebook/", s.base)));
+}
+
+#[tokio::test]
+async fn a_linked_identity_signs_in_as_the_native_user() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    cognate::federation::users::link(&app.state, &app.pool_id, "alice", "Google", ADA_GOOGLE)
+        .await
+        .unwrap();
+    let pkce = Pkce::new();
+    let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", "Google")]);
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    let tokens: Value = app
+        .exchange(
+            &client,
+            &query_param(&location(&back), "code").unwrap(),
+            Some(&pkce.verifier),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["cognito:username"], "alice");
+    assert_eq!(claims["identities"][0]["userId"], ADA_GOOGLE);
+}
+
+#[tokio::test]
+async fn linking_policies_use_only_verified_emails() {
+    // link: Ada's verified address matches a native user with a verified address.
+    let (app, _s, client) = federated_app(LinkingPolicy::Link).await;
+    let native =
+        crate::account::create_user_with_email(&app, "ada-native", "ada@example.com").await;
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "Google")],
+    );
+    federate(&browser(), &url, "ada", None).await;
+    assert_eq!(
+        app.state
+            .store
+            .user_of_identity(&app.pool_id, "Google", ADA_GOOGLE)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(native.user_id.as_str())
+    );
+    // Grace's address is not verified by the provider: never linked, a separate user.
+    crate::account::create_user_with_email(&app, "grace-native", "grace@example.com").await;
+    federate(&browser(), &url, "grace", None).await;
+    let grace = app
+        .state
+        .store
+        .user_of_identity(&app.pool_id, "Google", "100000000000000000002")
+        .await
+        .unwrap()
+        .unwrap();
+    let grace = app
+        .state
+        .store
+        .user_by_id(&app.pool_id, &grace)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(grace.username, "Google_100000000000000000002");
+
+    // deny: refused, nothing created.
+    let (app, _s, client) = federated_app(LinkingPolicy::Deny).await;
+    crate::account::create_user_with_email(&app, "ada-native", "ada@example.com").await;
+    let before = user_count(&app).await;
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "Google")],
+    );
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    assert_eq!(back.status(), StatusCode::FORBIDDEN);
+    assert!(back.headers().get("location").is_none());
+    assert_eq!(user_count(&app).await, before);
+}
+
+#[tokio::test]
+async fn a_preregistered_identity_gets_its_groups_and_attributes_at_first_sign_in() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    cognate::groups::create(&app.state, &app.pool_id, "editors", None, Some(1))
+        .await
+        .unwrap();
+    let attrs = BTreeMap::from([("custom:team".to_string(), "red".to_string())]);
+    cognate::federation::users::preregister(
+        &app.state,
+        &app.pool_id,
+        "Google",
+        Some(ADA_GOOGLE),
+        None,
+        &["editors".into()],
+        &attrs,
+    )
+    .await
+    .unwrap();
+    cognate::federation::users::preregister(
+        &app.state,
+        &app.pool_id,
+        "Facebook",
+        None,
+        Some("ada@example.com"),
+        &["editors".into()],
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    for (provider, claimed_by) in [("Google", "subject"), ("Facebook", "verified email")] {
+        let pkce = Pkce::new();
+        let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", provider)]);
+        let (back, _) = federate(&browser(), &url, "ada", None).await;
+        let tokens: Value = app
+            .exchange(
+                &client,
+                &query_param(&location(&back), "code").unwrap(),
+                Some(&pkce.verifier),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+        let groups: Vec<&str> = claims["cognito:groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        assert!(
+            groups.contains(&"editors"),
+            "{provider} by {claimed_by}: {groups:?}"
+        );
+    }
+    let ada = app
+        .state
+        .store
+        .user_by_name(&app.pool_id, &format!("Google_{ADA_GOOGLE}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ada.attributes["custom:team"], "red");
+}
+
+#[tokio::test]
+async fn an_overloaded_state_survives_the_round_trip() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let state = "n0nce_https://app.example.com/orders/7";
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[
+            (
+                "identity_provider",
+                "Amazon".replace("Amazon", "LoginWithAmazon").as_str(),
+            ),
+            ("state", state),
+        ],
+    );
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    let to = location(&back);
+    assert!(
+        to.starts_with("https://app.example.com/orders/7?code="),
+        "{to}"
+    );
+    assert_eq!(query_param(&to, "state").as_deref(), Some("n0nce"));
+}
+
+#[tokio::test]
+async fn cancelling_at_the_provider_returns_access_denied_to_the_app() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let before = user_count(&app).await;
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "Google")],
+    );
+    let b = browser();
+    let res = b.get(&url).send().await.unwrap();
+    let mut decide = url::Url::parse(&decide_url(&location(&res), "", None)).unwrap();
+    decide.query_pairs_mut().append_pair("cancel", "1");
+    let cancelled = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(decide.as_str())
+        .send()
+        .await
+        .unwrap();
+    let back = b.get(location(&cancelled)).send().await.unwrap();
+    let to = location(&back);
+    assert!(to.starts_with(CALLBACK));
+    assert_eq!(query_param(&to, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_param(&to, "state").as_deref(), Some("st-1"));
+    assert_eq!(user_count(&app).await, before);
+}
+
+#[tokio::test]
+async fn defective_id_tokens_are_refused_and_nothing_is_created() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let before = user_count(&app).await;
+    for quirk in [
+        "wrong_aud",
+        "wrong_iss",
+        "bad_signature",
+        "wrong_nonce",
+        "expired",
+    ] {
+        let b = browser();
+        let url = app.authorize_url(
+            &client,
+            Some(&Pkce::new()),
+            &[("identity_provider", "Google")],
+        );
+        let (back, _) = federate(&b, &url, "ada", Some(quirk)).await;
+        assert_eq!(back.status(), StatusCode::BAD_REQUEST, "{quirk}");
+        assert!(back.headers().get("location").is_none(), "{quirk}");
+        // No session either: authorize shows the login page again.
+        let again = b
+            .get(app.authorize_url(&client, Some(&Pkce::new()), &[]))
+            .send()
+            .await
+            .unwrap();
+        assert!(location(&again).contains("/login?"), "{quirk}");
+    }
+    assert_eq!(user_count(&app).await, before);
+}
+
+#[tokio::test]
+async fn a_replayed_unknown_or_foreign_handle_is_refused() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let b = browser();
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "Google")],
+    );
+    let res = b.get(&url).send().await.unwrap();
+    let decided = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(decide_url(&location(&res), "ada", None))
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&decided);
+    // Another browser cannot use it.
+    let foreign = browser().get(&callback).send().await.unwrap();
+    assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
+    // The handle was consumed by that attempt: the real browser cannot replay it.
+    let replay = b.get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let unknown = b
+        .get(app.url("/oauth2/idpresponse?code=x&state=nonsense"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(user_count(&app).await, 1, "only alice");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_an_error_page() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let mut idp = cognate::federation::provider(&app.state, &app.pool_id, "Facebook")
+        .await
+        .unwrap()
+        .unwrap();
+    idp.details.token_url = Some("http://127.0.0.1:9/oauth/access_token".into());
+    cognate::federation::put_provider(
+        &app.state,
+        &app.pool_id,
+        NewProvider {
+            provider_name: idp.provider_name,
+            provider_type: idp.provider_type,
+            details: idp.details,
+            client_secret: idp.client_secret,
+            attribute_mapping: idp.attribute_mapping,
+            linking_policy: idp.linking_policy,
+            idp_identifiers: idp.idp_identifiers,
+        },
+    )
+    .await
+    .unwrap();
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "Facebook")],
+    );
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    assert_eq!(back.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(user_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn a_provider_without_an_email_still_signs_in() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Link).await;
+    for provider in ["Google", "Facebook", "LoginWithAmazon"] {
+        let url = app.authorize_url(
+            &client,
+            Some(&Pkce::new()),
+            &[("identity_provider", provider)],
+        );
+        let (back, _) = federate(&browser(), &url, "anon", None).await;
+        assert!(location(&back).starts_with(CALLBACK), "{provider}");
+    }
+}
+
+#[tokio::test]
+async fn a_provider_the_client_does_not_offer_is_refused() {
+    let app = TestApp::spawn().await;
+    let res = browser()
+        .get(app.authorize_url(
+            &app.public,
+            Some(&Pkce::new()),
+            &[("identity_provider", "Google")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&res);
+    assert!(to.starts_with(CALLBACK));
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("invalid_request")
+    );
+    let _ = NewClient::new("unused");
+}
