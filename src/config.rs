@@ -98,7 +98,8 @@ pub struct ServeArgs {
     #[arg(long, env = "COGNATE_NO_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_demo: bool,
     /// Development mode: serve `/dev/outbox`, which shows kept messages (codes
-    /// included), when no SMTP server is configured. Never in production.
+    /// included), when no SMTP server is configured, and the stand-in Google, Facebook
+    /// and Amazon at `/_standin` (the demo offers them). Never in production.
     #[arg(long, env = "COGNATE_DEV", value_parser = clap::builder::BoolishValueParser::new())]
     pub dev: bool,
     #[command(flatten)]

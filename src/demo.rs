@@ -13,11 +13,17 @@ use crate::users::UserStatus;
 
 pub const CALLBACK: &str = "http://localhost:3000/callback";
 
-pub async fn seed(app: &AppState) -> anyhow::Result<()> {
+/// Creates the demo pool, client and user; with `standins`, also identity providers at
+/// the stand-ins (`serve --dev`), offered by the demo client.
+pub async fn seed(app: &AppState, standins: bool) -> anyhow::Result<()> {
     let pool = crate::pool::create(app, "demo", "us-east-1").await?;
     let mut new = NewClient::new("demo-app");
     new.callback_urls = vec![CALLBACK.to_string()];
     new.logout_urls = vec!["http://localhost:3000/".to_string()];
+    if standins {
+        new.supported_identity_providers
+            .extend(standin_providers(app, &pool.pool_id).await?);
+    }
     let (client, _) = crate::clients::create(app, &pool.pool_id, &new).await?;
     // Random, so a demo left running somewhere is not open to a published password.
     let password = format!("Demo-{}-1a", random_token(9));
@@ -56,12 +62,70 @@ pub async fn seed(app: &AppState) -> anyhow::Result<()> {
          \n  issuer        {issuer}\
          \n  client id     {client_id} (public, PKCE, callback {CALLBACK})\
          \n  user          demo\
-         \n  password      {password}\
+         \n  password      {password}{standin_note}\
          \n\nOpen this URL to sign in:\n\n  {authorize}\n\
          \nThen redeem the code from the callback URL:\n\
          \n  curl -s {issuer}/oauth2/token -d grant_type=authorization_code -d client_id={client_id} \\\
          \n       -d redirect_uri={CALLBACK} -d code_verifier={verifier} -d code=<code>\n",
         client_id = client.client_id,
+        standin_note = if standins {
+            "\n  providers     Google, Facebook, Amazon: STAND-INS served by this server (serve --dev), not the real ones"
+        } else {
+            ""
+        },
     );
     Ok(())
+}
+
+/// Google, Facebook and LoginWithAmazon pointing at the stand-ins under `/_standin`.
+async fn standin_providers(app: &AppState, pool_id: &str) -> anyhow::Result<Vec<String>> {
+    use crate::federation::{LinkingPolicy, NewProvider, ProviderDetails, ProviderType};
+    let base = format!("{}/_standin", app.config.public_url);
+    let providers = [
+        (
+            ProviderType::Google,
+            "google/authorize",
+            "google/token",
+            "google/userinfo",
+        ),
+        (
+            ProviderType::Facebook,
+            "facebook/dialog/oauth",
+            "facebook/oauth/access_token",
+            "facebook/me",
+        ),
+        (
+            ProviderType::LoginWithAmazon,
+            "amazon/ap/oa",
+            "amazon/auth/o2/token",
+            "amazon/user/profile",
+        ),
+    ];
+    let mut names = Vec::new();
+    for (provider_type, authorize, token, attributes) in providers {
+        let google = provider_type == ProviderType::Google;
+        let new = NewProvider {
+            provider_name: provider_type.as_str().to_string(),
+            provider_type,
+            details: ProviderDetails {
+                client_id: "demo-client".into(),
+                authorize_url: Some(format!("{base}/{authorize}")),
+                token_url: Some(format!("{base}/{token}")),
+                attributes_url: Some(format!("{base}/{attributes}")),
+                oidc_issuer: google.then(|| format!("{base}/google")),
+                jwks_uri: google.then(|| format!("{base}/google/jwks")),
+                ..ProviderDetails::default()
+            },
+            client_secret: Some("demo-secret".into()),
+            attribute_mapping: Default::default(),
+            linking_policy: LinkingPolicy::Separate,
+            idp_identifiers: Vec::new(),
+        };
+        names.push(
+            crate::federation::put_provider(app, pool_id, new)
+                .await?
+                .provider_name,
+        );
+    }
+    Ok(names)
 }

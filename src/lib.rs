@@ -60,6 +60,12 @@ pub fn router(app: AppState) -> Router {
     if app.config.dev && app.mail.is_outbox() {
         router = router.merge(mail::dev_page::routes());
     }
+    // Stand-in Google, Facebook and Amazon, so social sign-in works offline. Anyone can
+    // sign in as anyone there: development only.
+    if app.config.dev {
+        let base = format!("{}/_standin", app.config.public_url);
+        router = router.nest_service("/_standin", federation::standin::router(&base));
+    }
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),

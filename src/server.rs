@@ -40,7 +40,7 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
     let mail = Mailer::from_config(&args.mail).context("mail settings")?;
     let app = open_with_mailer(store_args, Config::from_serve_args(args)?, mail).await?;
     if !args.no_demo && app.store.is_empty().await? {
-        crate::demo::seed(&app)
+        crate::demo::seed(&app, app.config.dev)
             .await
             .context("create the demo pool")?;
     }
