@@ -6,6 +6,7 @@
 //! needs an AWS Signature V4 from a configured key.
 
 mod shapes;
+pub mod sigv4;
 
 use axum::Router;
 use axum::body::Bytes;
