@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod clients;
 pub mod clock;
+pub mod cognito_api;
 pub mod config;
 pub mod crypto;
 mod demo;
