@@ -53,6 +53,7 @@ pub fn router(app: AppState) -> Router {
     let mut router = Router::new()
         .merge(browser)
         .merge(oauth::api_routes())
+        .merge(cognito_api::routes())
         .route("/health", get(health))
         .route("/metrics", get(metrics::get_metrics))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))

@@ -15,6 +15,18 @@ pub const FLOW_CODE: &str = "code";
 /// The name of the pool's own directory among a client's identity providers.
 pub const COGNITO: &str = "COGNITO";
 
+/// Cognito's default `ExplicitAuthFlows`.
+pub const DEFAULT_AUTH_FLOWS: &[&str] = &["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"];
+
+/// Every `ExplicitAuthFlows` value cognate knows.
+pub const AUTH_FLOWS: &[&str] = &[
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+];
+
 /// Scopes a client may be granted when none are configured.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
 
@@ -41,6 +53,8 @@ pub struct AppClient {
     pub write_attributes: Vec<String>,
     /// `COGNITO` (the pool's own users) and the provider names this client offers.
     pub supported_identity_providers: Vec<String>,
+    /// The Cognito API's sign-in flows (`ALLOW_USER_SRP_AUTH`, …).
+    pub explicit_auth_flows: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -88,6 +102,7 @@ pub struct NewClient {
     pub branding: Branding,
     pub write_attributes: Vec<String>,
     pub supported_identity_providers: Vec<String>,
+    pub explicit_auth_flows: Vec<String>,
 }
 
 impl From<&AppClient> for NewClient {
@@ -107,6 +122,7 @@ impl From<&AppClient> for NewClient {
             branding: c.branding.clone(),
             write_attributes: c.write_attributes.clone(),
             supported_identity_providers: c.supported_identity_providers.clone(),
+            explicit_auth_flows: c.explicit_auth_flows.clone(),
         }
     }
 }
@@ -129,6 +145,7 @@ impl NewClient {
             branding: Branding::default(),
             write_attributes: Vec::new(),
             supported_identity_providers: vec![COGNITO.to_string()],
+            explicit_auth_flows: DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect(),
         }
     }
 
@@ -143,6 +160,13 @@ impl NewClient {
         }
         self.state_relay.validate()?;
         self.branding.validate()?;
+        if let Some(bad) = self
+            .explicit_auth_flows
+            .iter()
+            .find(|f| !AUTH_FLOWS.contains(&f.as_str()))
+        {
+            return Err(format!("unknown explicit auth flow {bad:?}"));
+        }
         for name in &self.write_attributes {
             if !name.starts_with("custom:") {
                 return Err(format!(

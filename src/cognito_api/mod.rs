@@ -7,6 +7,7 @@
 
 mod shapes;
 pub mod sigv4;
+pub mod srp;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -40,6 +41,18 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
     "UpdateUserAttributes",
 ];
 
+/// An action group: returns `None` for actions it does not own.
+type Group = for<'a> fn(
+    &'a Inner,
+    &'a str,
+    &'a Value,
+) -> std::pin::Pin<
+    Box<dyn std::future::Future<Output = Option<ActionResult>> + Send + 'a>,
+>;
+
+/// The modules that implement actions, asked in turn.
+const GROUPS: &[Group] = &[];
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", post(dispatch))
 }
@@ -54,7 +67,10 @@ pub struct CognitoError {
 
 impl CognitoError {
     pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new("InvalidParameterException", message)
@@ -106,7 +122,10 @@ impl IntoResponse for CognitoError {
         let body = serde_json::json!({ "__type": self.kind, "message": self.message });
         let mut res = (status, body.to_string()).into_response();
         let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
         h.insert("x-amzn-errortype", HeaderValue::from_static(self.kind));
         res
     }
@@ -114,17 +133,21 @@ impl IntoResponse for CognitoError {
 
 /// Parses an action's request into its typed shape.
 pub fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, CognitoError> {
-    serde_json::from_value(body.clone()).map_err(|e| CognitoError::invalid(format!("1 validation error detected: {e}")))
+    serde_json::from_value(body.clone())
+        .map_err(|e| CognitoError::invalid(format!("1 validation error detected: {e}")))
 }
 
-type ActionResult = Result<Value, CognitoError>;
+/// What an action answers.
+pub type ActionResult = Result<Value, CognitoError>;
 
 async fn dispatch(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match handle(&app, &headers, &body).await {
         Ok(value) => {
             let mut res = value.to_string().into_response();
-            res.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-amz-json-1.1"),
+            );
             res
         }
         Err(e) => e.into_response(),
@@ -135,20 +158,33 @@ async fn handle(app: &Inner, headers: &HeaderMap, body: &[u8]) -> ActionResult {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| CognitoError::new("UnknownOperationException", "Missing X-Amz-Target header."))?;
-    let action = target
-        .strip_prefix(TARGET_PREFIX)
-        .ok_or_else(|| CognitoError::new("UnknownOperationException", format!("Unknown target {target:?}.")))?;
+        .ok_or_else(|| {
+            CognitoError::new("UnknownOperationException", "Missing X-Amz-Target header.")
+        })?;
+    let action = target.strip_prefix(TARGET_PREFIX).ok_or_else(|| {
+        CognitoError::new(
+            "UnknownOperationException",
+            format!("Unknown target {target:?}."),
+        )
+    })?;
     if !PUBLIC_ACTIONS.contains(&action) {
         authenticate(app, headers, body)?;
     }
     let request: Value = if body.is_empty() {
         Value::Object(Default::default())
     } else {
-        serde_json::from_slice(body).map_err(|_| CognitoError::new("SerializationException", "The request body is not valid JSON."))?
+        serde_json::from_slice(body).map_err(|_| {
+            CognitoError::new(
+                "SerializationException",
+                "The request body is not valid JSON.",
+            )
+        })?
     };
     if !request.is_object() {
-        return Err(CognitoError::new("SerializationException", "The request body must be a JSON object."));
+        return Err(CognitoError::new(
+            "SerializationException",
+            "The request body must be a JSON object.",
+        ));
     }
     run(app, action, &request).await
 }
@@ -157,12 +193,19 @@ async fn handle(app: &Inner, headers: &HeaderMap, body: &[u8]) -> ActionResult {
 fn authenticate(app: &Inner, headers: &HeaderMap, body: &[u8]) -> Result<(), CognitoError> {
     let _ = (app, headers, body);
     // TODO(#6): SigV4 verification against the configured keys.
-    Err(CognitoError::new("UnrecognizedClientException", "The security token included in the request is invalid."))
+    Err(CognitoError::new(
+        "UnrecognizedClientException",
+        "The security token included in the request is invalid.",
+    ))
 }
 
 /// Runs one action.
 async fn run(app: &Inner, action: &str, request: &Value) -> ActionResult {
-    let _ = (app, request);
+    for group in GROUPS {
+        if let Some(result) = group(app, action, request).await {
+            return result;
+        }
+    }
     Err(CognitoError::new(
         "UnknownOperationException",
         format!("The action {action} is not supported by this server."),

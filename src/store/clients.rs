@@ -23,6 +23,7 @@ struct ClientRow {
     branding: String,
     write_attributes: String,
     supported_identity_providers: String,
+    explicit_auth_flows: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -52,6 +53,7 @@ impl TryFrom<ClientRow> for AppClient {
             branding: serde_json::from_str(&r.branding)?,
             write_attributes: serde_json::from_str(&r.write_attributes)?,
             supported_identity_providers: serde_json::from_str(&r.supported_identity_providers)?,
+            explicit_auth_flows: serde_json::from_str(&r.explicit_auth_flows)?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -61,7 +63,8 @@ impl TryFrom<ClientRow> for AppClient {
 const COLUMNS: &str = "client_id, pool_id, name, secret_digest, callback_urls, logout_urls, \
      allowed_scopes, allowed_flows, id_token_validity, access_token_validity, \
      refresh_token_validity, return_to_allow_list, state_separator, state_encoding, \
-     branding, write_attributes, supported_identity_providers, created_at, updated_at";
+     branding, write_attributes, supported_identity_providers, explicit_auth_flows, created_at, \
+     updated_at";
 
 impl Store {
     /// Inserts a client; `secret` is `(digest, sealed secret)` for confidential clients.
@@ -75,7 +78,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = format!(
             "insert into app_clients ({COLUMNS}, secret_enc) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)"
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $20)"
         );
         let (digest, sealed) = secret.unzip();
         on_db!(&self.db, |p| sqlx::query(&sql)
@@ -96,6 +99,7 @@ impl Store {
             .bind(serde_json::to_string(&new.branding)?)
             .bind(json_list(&new.write_attributes))
             .bind(json_list(&new.supported_identity_providers))
+            .bind(json_list(&new.explicit_auth_flows))
             .bind(now)
             .bind(&sealed)
             .execute(p)
@@ -116,7 +120,7 @@ impl Store {
              allowed_scopes = $6, allowed_flows = $7, id_token_validity = $8, \
              access_token_validity = $9, refresh_token_validity = $10, return_to_allow_list = $11, \
              state_separator = $12, state_encoding = $13, branding = $14, write_attributes = $15, \
-             supported_identity_providers = $16, updated_at = $17 \
+             supported_identity_providers = $16, explicit_auth_flows = $17, updated_at = $18 \
              where pool_id = $1 and client_id = $2";
         on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(pool_id)
@@ -135,6 +139,7 @@ impl Store {
             .bind(serde_json::to_string(&new.branding)?)
             .bind(json_list(&new.write_attributes))
             .bind(json_list(&new.supported_identity_providers))
+            .bind(json_list(&new.explicit_auth_flows))
             .bind(now)
             .execute(p)
             .await
