@@ -102,9 +102,16 @@ pub struct ServeArgs {
     /// and Amazon at `/_standin` (the demo offers them). Never in production.
     #[arg(long, env = "COGNATE_DEV", value_parser = clap::builder::BoolishValueParser::new())]
     pub dev: bool,
+    /// Access keys for the Cognito API's signed (admin) actions, as
+    /// `ACCESS_KEY_ID:SECRET[,…]`. Without any, those actions are refused.
+    #[arg(long, env = "COGNATE_API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<String>,
     #[command(flatten)]
     pub mail: MailConfig,
 }
+
+/// The key pair `serve --dev` accepts when no keys are configured.
+pub const DEV_API_KEYS: &str = "cognate:cognate";
 
 /// The sender used when `--mail-from` is not given.
 pub const DEFAULT_MAIL_FROM: &str = "cognate <no-reply@localhost>";
@@ -192,6 +199,18 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Development mode (`serve --dev`): enables `/dev/outbox` with the outbox mailer.
     pub dev: bool,
+    /// Access keys for the Cognito API's signed actions (`AKID:SECRET,…`).
+    pub api_keys: ApiKeys,
+}
+
+/// The Cognito API's access-key spec, redacted in `Debug`.
+#[derive(Clone, Default)]
+pub struct ApiKeys(pub String);
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKeys(<redacted>)")
+    }
 }
 
 impl Config {
@@ -206,6 +225,7 @@ impl Config {
             secure_cookies: secure_cookies.unwrap_or(parsed.scheme() == "https"),
             public_url,
             dev: false,
+            api_keys: ApiKeys::default(),
         })
     }
 
@@ -217,11 +237,25 @@ impl Config {
 
     pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
         let default = format!("http://{}", args.listen);
+        let mut spec = args.api_keys.clone().unwrap_or_default();
+        if spec.trim().is_empty() && args.dev {
+            // A known key pair for local SDKs in development mode only.
+            spec = DEV_API_KEYS.to_string();
+        }
+        crate::cognito_api::sigv4::Keys::parse(&spec)
+            .map_err(|e| anyhow::anyhow!("COGNATE_API_KEYS: {e}"))?;
         Ok(Self::new(
             args.public_url.as_deref().unwrap_or(&default),
             args.secure_cookies,
         )?
-        .with_dev(args.dev))
+        .with_dev(args.dev)
+        .with_api_keys(&spec))
+    }
+
+    /// Sets the Cognito API's access keys (`AKID:SECRET,…`).
+    pub fn with_api_keys(mut self, spec: &str) -> Self {
+        self.api_keys = ApiKeys(spec.to_string());
+        self
     }
 }
 

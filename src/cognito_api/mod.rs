@@ -12,7 +12,7 @@ pub mod srp;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::de::DeserializeOwned;
@@ -140,8 +140,13 @@ pub fn parse<T: DeserializeOwned>(body: &Value) -> Result<T, CognitoError> {
 /// What an action answers.
 pub type ActionResult = Result<Value, CognitoError>;
 
-async fn dispatch(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match handle(&app, &headers, &body).await {
+async fn dispatch(
+    State(app): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&app, &uri, &headers, &body).await {
         Ok(value) => {
             let mut res = value.to_string().into_response();
             res.headers_mut().insert(
@@ -154,7 +159,7 @@ async fn dispatch(State(app): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-async fn handle(app: &Inner, headers: &HeaderMap, body: &[u8]) -> ActionResult {
+async fn handle(app: &Inner, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> ActionResult {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -168,7 +173,7 @@ async fn handle(app: &Inner, headers: &HeaderMap, body: &[u8]) -> ActionResult {
         )
     })?;
     if !PUBLIC_ACTIONS.contains(&action) {
-        authenticate(app, headers, body)?;
+        authenticate(app, uri, headers, body)?;
     }
     let request: Value = if body.is_empty() {
         Value::Object(Default::default())
@@ -190,13 +195,26 @@ async fn handle(app: &Inner, headers: &HeaderMap, body: &[u8]) -> ActionResult {
 }
 
 /// Checks the caller's Signature V4 for the actions that need one.
-fn authenticate(app: &Inner, headers: &HeaderMap, body: &[u8]) -> Result<(), CognitoError> {
-    let _ = (app, headers, body);
-    // TODO(#6): SigV4 verification against the configured keys.
-    Err(CognitoError::new(
-        "UnrecognizedClientException",
-        "The security token included in the request is invalid.",
-    ))
+fn authenticate(
+    app: &Inner,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), CognitoError> {
+    let query = uri.query().unwrap_or_default();
+    match app
+        .api_auth
+        .verify("POST", uri.path(), query, headers, body, app.clock.now())
+    {
+        Ok(caller) => {
+            tracing::debug!(access_key_id = %caller.access_key_id, "signed API call");
+            Ok(())
+        }
+        Err(e) => {
+            let (kind, message) = e.aws_error();
+            Err(CognitoError::new(kind, message))
+        }
+    }
 }
 
 /// Runs one action.

@@ -1,0 +1,122 @@
+"""The Cognito API suite: boto3, pycognito and the AWS CLI against a real cognate.
+
+A session-wide server runs the debug binary on a free loopback port with a fresh
+SQLite database. Every response boto3 parses is validated against botocore's output
+shape for that operation, so each call also checks the wire format.
+"""
+import base64
+import os
+import pathlib
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+
+import boto3
+import botocore
+import pytest
+from botocore.config import Config
+from botocore.validate import ParamValidator
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug" / "cognate"
+KEY_ID = "AKIDCOGNATETEST"
+SECRET = "cognate-test-secret"
+PASSWORD = "Correct-horse-9"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server():
+    assert BINARY.exists(), f"build first: {BINARY} (./test.sh does)"
+    tmp = tempfile.mkdtemp(prefix="cognate-py-")
+    port = _free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite://{tmp}/cognate.db",
+        COGNATE_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
+        COGNATE_API_KEYS=f"{KEY_ID}:{SECRET}",
+        COGNATE_NO_DEMO="true",
+        RUST_LOG="warn",
+    )
+    log = open(pathlib.Path(tmp) / "server.log", "w")
+    proc = subprocess.Popen([str(BINARY), "serve", "--listen", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=1)
+            break
+        except Exception:
+            if time.time() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError(f"cognate did not start; see {log.name}")
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _validate_response(parsed, model, **_):
+    """Fails the call if the response does not fit botocore's output shape."""
+    if model.output_shape is None or "Error" in parsed:
+        return
+    body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+    report = ParamValidator().validate(body, model.output_shape)
+    assert not report.has_errors(), f"{model.name}: {report.generate_report()}"
+
+
+def make_client(url, key_id=KEY_ID, secret=SECRET, **config):
+    client = boto3.client(
+        "cognito-idp",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}, **config),
+    )
+    client.meta.events.register("after-call.cognito-identity-provider.*", _validate_response)
+    return client
+
+
+@pytest.fixture
+def idp(server):
+    """A boto3 client signing with a configured key."""
+    return make_client(server)
+
+
+@pytest.fixture
+def unsigned(server):
+    """A boto3 client that signs nothing (public actions only)."""
+    return make_client(server, signature_version=botocore.UNSIGNED)
+
+
+@pytest.fixture
+def pool(idp):
+    """A fresh pool with a public client allowing every password flow."""
+    pool_id = idp.create_user_pool(PoolName=f"pool-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="app",
+        ExplicitAuthFlows=[
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            "ALLOW_USER_PASSWORD_AUTH",
+            "ALLOW_USER_SRP_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+        ],
+    )["UserPoolClient"]
+    return {"id": pool_id, "client_id": client["ClientId"]}
+
+
+def create_user(idp, pool, username, password=PASSWORD, **attributes):
+    """A confirmed user with a permanent password."""
+    attrs = [{"Name": k, "Value": v} for k, v in attributes.items()]
+    idp.admin_create_user(UserPoolId=pool["id"], Username=username, UserAttributes=attrs, MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool["id"], Username=username, Password=password, Permanent=True)
