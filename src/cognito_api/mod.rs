@@ -5,6 +5,8 @@
 //! (sign-in, sign-up, a user's own account) are open, as on AWS; every other action
 //! needs an AWS Signature V4 from a configured key.
 
+mod account;
+mod auth;
 mod shapes;
 pub mod sigv4;
 pub mod srp;
@@ -21,6 +23,7 @@ use serde_json::Value;
 use crate::error::AppError;
 use crate::state::{AppState, Inner};
 use crate::store::StoreError;
+use crate::users::lifecycle::Refusal;
 
 /// The target prefix of every action.
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -41,18 +44,6 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
     "UpdateUserAttributes",
 ];
 
-/// An action group: returns `None` for actions it does not own.
-type Group = for<'a> fn(
-    &'a Inner,
-    &'a str,
-    &'a Value,
-) -> std::pin::Pin<
-    Box<dyn std::future::Future<Output = Option<ActionResult>> + Send + 'a>,
->;
-
-/// The modules that implement actions, asked in turn.
-const GROUPS: &[Group] = &[];
-
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", post(dispatch))
 }
@@ -63,6 +54,8 @@ pub fn routes() -> Router<AppState> {
 pub struct CognitoError {
     pub kind: &'static str,
     pub message: String,
+    /// Seconds to wait (throttling), sent as `Retry-After`.
+    pub retry_after: Option<i64>,
 }
 
 impl CognitoError {
@@ -70,6 +63,7 @@ impl CognitoError {
         Self {
             kind,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -83,6 +77,50 @@ impl CognitoError {
     }
     pub fn user_not_found() -> Self {
         Self::new("UserNotFoundException", "User does not exist.")
+    }
+}
+
+/// Cognito's exception for each account-rule refusal.
+pub fn refusal_error(refusal: Refusal) -> CognitoError {
+    match refusal {
+        Refusal::BadCredentials => CognitoError::not_authorized("Incorrect username or password."),
+        Refusal::Throttled(wait) => CognitoError {
+            retry_after: Some(wait),
+            ..CognitoError::new(
+                "TooManyRequestsException",
+                format!("Too many failed attempts. Try again in {wait} seconds."),
+            )
+        },
+        Refusal::NotConfirmed => {
+            CognitoError::new("UserNotConfirmedException", "User is not confirmed.")
+        }
+        Refusal::Disabled => CognitoError::not_authorized("User is disabled."),
+        Refusal::ResetRequired => CognitoError::new(
+            "PasswordResetRequiredException",
+            "Password reset required for the user",
+        ),
+        Refusal::UsernameExists => {
+            CognitoError::new("UsernameExistsException", "User already exists")
+        }
+        Refusal::InvalidPassword(m) => CognitoError::new("InvalidPasswordException", m),
+        Refusal::InvalidParameter(m) => CognitoError::invalid(m),
+        Refusal::CodeMismatch => CognitoError::new(
+            "CodeMismatchException",
+            "Invalid verification code provided, please try again.",
+        ),
+        Refusal::ExpiredCode => CognitoError::new(
+            "ExpiredCodeException",
+            "Invalid code provided, please request a code again.",
+        ),
+        Refusal::TooManyAttempts => CognitoError::new(
+            "LimitExceededException",
+            "Attempt limit exceeded, please try after some time.",
+        ),
+        Refusal::MailFailed => CognitoError::new(
+            "CodeDeliveryFailureException",
+            "The message could not be sent; try again.",
+        ),
+        Refusal::Internal(e) => e.into(),
     }
 }
 
@@ -127,6 +165,9 @@ impl IntoResponse for CognitoError {
             HeaderValue::from_static("application/x-amz-json-1.1"),
         );
         h.insert("x-amzn-errortype", HeaderValue::from_static(self.kind));
+        if let Some(wait) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(wait.max(1)));
+        }
         res
     }
 }
@@ -219,10 +260,11 @@ fn authenticate(
 
 /// Runs one action.
 async fn run(app: &Inner, action: &str, request: &Value) -> ActionResult {
-    for group in GROUPS {
-        if let Some(result) = group(app, action, request).await {
-            return result;
-        }
+    if let Some(result) = auth::run(app, action, request).await {
+        return result;
+    }
+    if let Some(result) = account::run(app, action, request).await {
+        return result;
     }
     Err(CognitoError::new(
         "UnknownOperationException",

@@ -201,6 +201,7 @@ async fn post_signup(
         password,
         attributes,
         Some(&link),
+        flow.pool.settings.prevent_user_existence_errors,
     )
     .await
     {

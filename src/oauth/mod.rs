@@ -11,7 +11,7 @@ pub mod redirect;
 mod revoke;
 pub mod state_split;
 pub mod token;
-mod userinfo;
+pub mod userinfo;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -69,6 +69,15 @@ pub async fn verify_access_token(
     }
 }
 
+/// A JWT's claims, read without any verification: only to find which pool to verify
+/// it against.
+pub fn peek_claims(token: &str) -> Option<Value> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// Verifies a JWT signed by `pool_id`. A `kid` this instance has not loaded may come from
 /// a key another instance just created, so the keys are reloaded once before refusing.
 pub async fn verify_jwt(

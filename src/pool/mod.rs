@@ -29,6 +29,8 @@ pub struct PoolSettings {
     /// Answer sign-up, sign-in and password reset alike whether or not an account
     /// exists (Cognito's `PreventUserExistenceErrors`).
     pub prevent_user_existence_errors: bool,
+    /// Keep an SRP verifier for each password, for `USER_SRP_AUTH` (Amplify, pycognito).
+    pub allow_srp: bool,
     /// The pool's own mail subjects and messages (`{####}` and `{username}`).
     #[serde(default)]
     pub messages: crate::mail::MessageTemplates,
@@ -42,6 +44,7 @@ impl Default for PoolSettings {
             required_attributes: vec!["email".to_string()],
             allow_self_signup: true,
             prevent_user_existence_errors: true,
+            allow_srp: true,
             messages: crate::mail::MessageTemplates::default(),
         }
     }

@@ -162,6 +162,17 @@ impl Store {
         row.map(AppClient::try_from).transpose()
     }
 
+    /// A client by id alone (client ids are unique across pools; the Cognito API's
+    /// public actions name only the client).
+    pub async fn client_anywhere(&self, client_id: &str) -> Result<Option<AppClient>, StoreError> {
+        let sql = format!("select {COLUMNS} from app_clients where client_id = $1");
+        let row: Option<ClientRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(client_id)
+            .fetch_optional(p)
+            .await)?;
+        row.map(AppClient::try_from).transpose()
+    }
+
     pub async fn clients(&self, pool_id: &str) -> Result<Vec<AppClient>, StoreError> {
         let sql = format!(
             "select {COLUMNS} from app_clients where pool_id = $1 order by created_at, client_id"

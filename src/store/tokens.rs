@@ -132,6 +132,63 @@ impl Store {
         Ok(row)
     }
 
+    /// Opens a family for a sign-in that needs no code (the Cognito API) with its first
+    /// refresh token, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_family(
+        &self,
+        origin_jti: &str,
+        pool_id: &str,
+        client_id: &str,
+        user_id: &str,
+        scopes: &str,
+        auth_time: i64,
+        expires_at: i64,
+        refresh_hash: &str,
+    ) -> Result<(), StoreError> {
+        const FAMILY: &str = "insert into token_families (origin_jti, pool_id, client_id, user_id, \
+             scopes, auth_time, created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $6, $7)";
+        const REFRESH: &str =
+            "insert into refresh_tokens (token_hash, origin_jti, created_at) values ($1, $2, $3)";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(FAMILY)
+                .bind(origin_jti)
+                .bind(pool_id)
+                .bind(client_id)
+                .bind(user_id)
+                .bind(scopes)
+                .bind(auth_time)
+                .bind(expires_at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(REFRESH)
+                .bind(refresh_hash)
+                .bind(origin_jti)
+                .bind(auth_time)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// The family of a refresh token that has not been used (rotated) yet.
+    pub async fn family_of_live_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Family>, StoreError> {
+        let sql = format!(
+            "select {FAMILY_COLUMNS} from token_families where origin_jti = \
+             (select origin_jti from refresh_tokens where token_hash = $1 and used_at is null)"
+        );
+        let row = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(token_hash)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row)
+    }
+
     /// Makes a family usable until `expires_at` and stores its first refresh token.
     /// False if the family was revoked meanwhile (a concurrent replay).
     pub async fn open_family(

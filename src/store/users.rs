@@ -165,6 +165,32 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a user's sealed SRP verifier (`None` clears it).
+    pub async fn set_srp_verifier(
+        &self,
+        user_id: &str,
+        sealed: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "update users set srp_verifier = $2 where user_id = $1";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(sealed)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// A user's sealed SRP verifier.
+    pub async fn srp_verifier(&self, user_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        const SQL: &str = "select srp_verifier from users where user_id = $1";
+        let v: Option<Option<Vec<u8>>> = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+            .bind(user_id)
+            .fetch_optional(p)
+            .await)?;
+        Ok(v.flatten())
+    }
+
     /// Sets one attribute.
     pub async fn set_attribute(
         &self,

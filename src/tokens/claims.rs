@@ -13,6 +13,9 @@ use crate::groups::Group;
 use crate::store::LinkedIdentity;
 use crate::users::User;
 
+/// The scope of tokens from the Cognito API: the user's own account, every attribute.
+pub const ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
+
 /// Everything a token is built from.
 pub struct Grant<'a> {
     pub issuer: &'a str,
@@ -100,9 +103,10 @@ impl Grant<'_> {
         Value::Object(c)
     }
 
-    /// Whether an ID token is issued at all: only for `openid` (OIDC Core §3.1.2.1).
+    /// Whether an ID token is issued at all: for `openid` (OIDC Core §3.1.2.1), and
+    /// always for the Cognito API's sign-ins (`aws.cognito.signin.user.admin`).
     pub fn wants_id_token(&self) -> bool {
-        self.has_scope("openid")
+        self.has_scope("openid") || self.has_scope(ADMIN_SCOPE)
     }
 }
 
@@ -110,7 +114,7 @@ impl Grant<'_> {
 /// `phone` their pairs, `profile` the other standard claims; `custom:*` always, as in
 /// Cognito's ID tokens. `*_verified` values become booleans.
 pub fn visible_attributes(user: &User, scopes: &[String]) -> Map<String, Value> {
-    let has = |s: &str| scopes.iter().any(|x| x == s);
+    let has = |s: &str| scopes.iter().any(|x| x == s || x == ADMIN_SCOPE);
     user.attributes
         .iter()
         .filter(|(name, _)| match name.as_str() {

@@ -78,23 +78,37 @@ pub async fn sign_in(
     password: &str,
     addr: Option<IpAddr>,
 ) -> Result<SignedIn, Refusal> {
-    let now = app.clock.now();
     let keys = throttle::keys(pool_id, username, addr);
-    if let Some(wait) = throttle::blocked_for(&app.store, &keys, now).await? {
-        return Err(Refusal::Throttled(wait));
-    }
+    check_throttle(app, &keys).await?;
     let user = app.store.user_by_name(pool_id, username).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = password::verify(hash, password).await;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => {
-            throttle::record_failure(&app.store, &keys, now).await?;
-            return Err(Refusal::BadCredentials);
-        }
-    };
-    throttle::record_success(&app.store, &keys).await?;
-    // Past this point the password was right, so naming the account's state leaks nothing.
+    match user {
+        Some(user) if verified => admit(app, &keys, user).await,
+        _ => Err(failed(app, &keys).await),
+    }
+}
+
+/// Refuses while any of `keys` is blocked.
+pub async fn check_throttle(app: &Inner, keys: &[String]) -> Result<(), Refusal> {
+    match throttle::blocked_for(&app.store, keys, app.clock.now()).await? {
+        Some(wait) => Err(Refusal::Throttled(wait)),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed proof of the password; the refusal to give.
+pub async fn failed(app: &Inner, keys: &[String]) -> Refusal {
+    match throttle::record_failure(&app.store, keys, app.clock.now()).await {
+        Ok(()) => Refusal::BadCredentials,
+        Err(e) => e.into(),
+    }
+}
+
+/// After the password was proven (by hash or by SRP): clears the username's failures
+/// and decides by the account's state. Naming that state leaks nothing any more.
+pub async fn admit(app: &Inner, keys: &[String], user: User) -> Result<SignedIn, Refusal> {
+    throttle::record_success(&app.store, keys).await?;
     if !user.enabled {
         return Err(Refusal::Disabled);
     }
@@ -116,7 +130,9 @@ pub enum SignedUp {
 }
 
 /// Signs a user up: checks the pool's rules, creates the user unconfirmed and sends
-/// a confirmation code (and a one-click link when `link_template` is given: its
+/// a confirmation code. With `hide_existing` (the hosted page, following the pool's
+/// `PreventUserExistenceErrors`) a taken username looks like a success; the API's
+/// `SignUp` reports it, as Cognito's does. Sends (and a one-click link when `link_template` is given: its
 /// `{token}` is replaced by the link's token). If the message cannot be sent the user is removed again, so the
 /// person can simply retry.
 pub async fn sign_up(
@@ -126,6 +142,7 @@ pub async fn sign_up(
     password: &str,
     attributes: BTreeMap<String, String>,
     link_template: Option<&str>,
+    hide_existing: bool,
 ) -> Result<SignedUp, Refusal> {
     if !pool.settings.allow_self_signup {
         return Err(Refusal::InvalidParameter(
@@ -160,7 +177,7 @@ pub async fn sign_up(
         .await?
         .is_some()
     {
-        if pool.settings.prevent_user_existence_errors {
+        if hide_existing {
             // Spend what creating would have spent, so timing does not tell either.
             password::hash(password).await.map_err(AppError::from)?;
             return Ok(SignedUp::Hidden);
@@ -378,9 +395,6 @@ pub async fn set_required_password(
 }
 
 async fn set_password(app: &Inner, user: &User, new_password: &str) -> Result<(), Refusal> {
-    let hash = password::hash(new_password).await.map_err(AppError::from)?;
-    app.store
-        .update_password(&user.user_id, &hash, UserStatus::Confirmed, app.clock.now())
-        .await?;
+    super::credentials::set_password(app, user, new_password, UserStatus::Confirmed).await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Users of a pool: username, status, enabled flag, attributes and password hash.
 
 pub mod codes;
+pub mod credentials;
 pub mod lifecycle;
 pub mod password;
 
@@ -180,8 +181,13 @@ pub async fn create(
             crate::store::StoreError::Conflict => AppError::Conflict("a user with that username"),
             other => other.into(),
         })?;
-    app.store
+    let user = app
+        .store
         .user_by_id(pool_id, &user_id)
         .await?
-        .ok_or(AppError::NotFound("user"))
+        .ok_or(AppError::NotFound("user"))?;
+    if let Some(pw) = password {
+        credentials::store_srp_verifier(app, &user, pw).await?;
+    }
+    Ok(user)
 }

@@ -33,6 +33,27 @@ def _free_port():
         return s.getsockname()[1]
 
 
+# The running server's environment (database and master key), for CLI calls.
+SERVER_ENV = {}
+
+
+def cognate_cli(*args):
+    """Runs the cognate CLI on the test server's database; its JSON output."""
+    import json
+
+    out = subprocess.run([str(BINARY), *args], env=SERVER_ENV, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def outbox_code(email):
+    """The six-digit code in the newest message to `email`."""
+    import re
+
+    messages = cognate_cli("outbox", "--to", email, "--limit", "1")
+    assert messages, f"no message to {email}"
+    return re.search(r"\b(\d{6})\b", messages[0]["body_text"]).group(1)
+
+
 @pytest.fixture(scope="session")
 def server():
     assert BINARY.exists(), f"build first: {BINARY} (./test.sh does)"
@@ -46,6 +67,7 @@ def server():
         COGNATE_NO_DEMO="true",
         RUST_LOG="warn",
     )
+    SERVER_ENV.update(env)
     log = open(pathlib.Path(tmp) / "server.log", "w")
     proc = subprocess.Popen([str(BINARY), "serve", "--listen", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,338 @@
+//! A user's own account through the API, with Cognito's public actions: `SignUp`,
+//! `ConfirmSignUp`, `ResendConfirmationCode`, `ForgotPassword`, `ConfirmForgotPassword`
+//! (by client id), and `GetUser`, `UpdateUserAttributes`, `ChangePassword`,
+//! `GlobalSignOut` (by access token), `RevokeToken` (by refresh token). The rules are
+//! the hosted pages' (`users::lifecycle`).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::{check_secret_hash, client_for};
+use super::{ActionResult, CognitoError, parse, refusal_error, shapes};
+use crate::crypto::sha256_hex;
+use crate::oauth::userinfo::verify_access_token;
+use crate::state::Inner;
+use crate::tokens::claims::ADMIN_SCOPE;
+use crate::users::{self, User, UserStatus, credentials, lifecycle, password};
+
+pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
+    Some(match action {
+        "SignUp" => sign_up(app, request).await,
+        "ConfirmSignUp" => confirm_sign_up(app, request).await,
+        "ResendConfirmationCode" => resend_confirmation_code(app, request).await,
+        "ForgotPassword" => forgot_password(app, request).await,
+        "ConfirmForgotPassword" => confirm_forgot_password(app, request).await,
+        "GetUser" => get_user(app, request).await,
+        "UpdateUserAttributes" => update_user_attributes(app, request).await,
+        "ChangePassword" => change_password(app, request).await,
+        "GlobalSignOut" => global_sign_out(app, request).await,
+        "RevokeToken" => revoke_token(app, request).await,
+        _ => return None,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Attribute {
+    name: String,
+    #[serde(default)]
+    value: String,
+}
+
+fn attribute_map(list: Vec<Attribute>) -> BTreeMap<String, String> {
+    list.into_iter().map(|a| (a.name, a.value)).collect()
+}
+
+/// Where a code went, masked as Cognito masks it (`a***@e***`).
+fn delivery(user_email: Option<&str>) -> Value {
+    let masked = user_email
+        .and_then(|e| e.split_once('@'))
+        .map(|(local, domain)| {
+            format!(
+                "{}***@{}***",
+                &local[..local.chars().next().map_or(0, char::len_utf8)],
+                &domain[..domain.chars().next().map_or(0, char::len_utf8)]
+            )
+        })
+        .unwrap_or_default();
+    json!({ "Destination": masked, "DeliveryMedium": "EMAIL", "AttributeName": "email" })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SignUpRequest {
+    client_id: String,
+    secret_hash: Option<String>,
+    username: String,
+    password: String,
+    #[serde(default)]
+    user_attributes: Vec<Attribute>,
+}
+
+async fn sign_up(app: &Inner, request: &Value) -> ActionResult {
+    let r: SignUpRequest = parse(request)?;
+    let client = client_for(app, &r.client_id, None).await?;
+    check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
+    let pool = app
+        .store
+        .pool_by_id(&client.pool_id)
+        .await?
+        .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
+    let attributes = attribute_map(r.user_attributes);
+    let email = attributes.get("email").cloned();
+    match lifecycle::sign_up(
+        app,
+        &pool,
+        &r.username,
+        &r.password,
+        attributes,
+        None,
+        false,
+    )
+    .await
+    {
+        Ok(lifecycle::SignedUp::Created(user)) => Ok(json!({
+            "UserConfirmed": false,
+            "UserSub": user.user_id,
+            "CodeDeliveryDetails": delivery(email.as_deref()),
+        })),
+        Ok(lifecycle::SignedUp::Hidden) => Err(CognitoError::new(
+            "UsernameExistsException",
+            "User already exists",
+        )),
+        Err(refusal) => Err(refusal_error(refusal)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CodeRequest {
+    client_id: String,
+    secret_hash: Option<String>,
+    username: String,
+    confirmation_code: Option<String>,
+    password: Option<String>,
+}
+
+async fn confirm_sign_up(app: &Inner, request: &Value) -> ActionResult {
+    let r: CodeRequest = parse(request)?;
+    let client = client_for(app, &r.client_id, None).await?;
+    check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
+    let code = r
+        .confirmation_code
+        .ok_or_else(|| CognitoError::invalid("Missing required parameter ConfirmationCode"))?;
+    lifecycle::confirm_sign_up(app, &client.pool_id, &r.username, &code)
+        .await
+        .map_err(refusal_error)?;
+    Ok(json!({}))
+}
+
+async fn resend_confirmation_code(app: &Inner, request: &Value) -> ActionResult {
+    let r: CodeRequest = parse(request)?;
+    let client = client_for(app, &r.client_id, None).await?;
+    check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
+    lifecycle::resend_sign_up_code(app, &client.pool_id, &r.username, None)
+        .await
+        .map_err(refusal_error)?;
+    let user = app.store.user_by_name(&client.pool_id, &r.username).await?;
+    let email = user
+        .as_ref()
+        .and_then(|u| u.attributes.get("email"))
+        .map(String::as_str);
+    Ok(json!({ "CodeDeliveryDetails": delivery(email) }))
+}
+
+async fn forgot_password(app: &Inner, request: &Value) -> ActionResult {
+    let r: CodeRequest = parse(request)?;
+    let client = client_for(app, &r.client_id, None).await?;
+    check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
+    lifecycle::forgot_password(app, &client.pool_id, &r.username)
+        .await
+        .map_err(refusal_error)?;
+    let user = app.store.user_by_name(&client.pool_id, &r.username).await?;
+    let email = user
+        .as_ref()
+        .and_then(|u| u.attributes.get("email"))
+        .map(String::as_str);
+    Ok(json!({ "CodeDeliveryDetails": delivery(email) }))
+}
+
+async fn confirm_forgot_password(app: &Inner, request: &Value) -> ActionResult {
+    let r: CodeRequest = parse(request)?;
+    let client = client_for(app, &r.client_id, None).await?;
+    check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
+    let pool = app
+        .store
+        .pool_by_id(&client.pool_id)
+        .await?
+        .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
+    let code = r
+        .confirmation_code
+        .ok_or_else(|| CognitoError::invalid("Missing required parameter ConfirmationCode"))?;
+    let password = r
+        .password
+        .ok_or_else(|| CognitoError::invalid("Missing required parameter Password"))?;
+    lifecycle::confirm_forgot_password(app, &pool, &r.username, &code, &password)
+        .await
+        .map_err(refusal_error)?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TokenRequest {
+    access_token: String,
+    #[serde(default)]
+    user_attributes: Vec<Attribute>,
+    previous_password: Option<String>,
+    proposed_password: Option<String>,
+}
+
+/// The user an access token from the API belongs to. The pool comes from the token's
+/// issuer; the token must be valid, unrevoked and carry the API's scope.
+async fn user_of_token(app: &Inner, token: &str) -> Result<User, CognitoError> {
+    let invalid = || CognitoError::not_authorized("Invalid Access Token");
+    let claims = crate::oauth::userinfo::peek_claims(token).ok_or_else(invalid)?;
+    let issuer = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
+    let pool_id = issuer
+        .strip_prefix(&format!("{}/", app.config.public_url))
+        .filter(|p| crate::pool::is_pool_id(p))
+        .ok_or_else(invalid)?;
+    let claims = verify_access_token(app, pool_id, token)
+        .await
+        .map_err(|_| invalid())?;
+    let scopes = claims
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !scopes.split(' ').any(|s| s == ADMIN_SCOPE) {
+        return Err(CognitoError::not_authorized(
+            "Access Token does not have required scopes",
+        ));
+    }
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
+    app.store
+        .user_by_id(pool_id, sub)
+        .await?
+        .filter(User::can_sign_in)
+        .ok_or_else(invalid)
+}
+
+async fn get_user(app: &Inner, request: &Value) -> ActionResult {
+    let r: TokenRequest = parse(request)?;
+    let user = user_of_token(app, &r.access_token).await?;
+    Ok(json!({ "Username": user.username, "UserAttributes": shapes::attributes(&user, None) }))
+}
+
+async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
+    let r: TokenRequest = parse(request)?;
+    let user = user_of_token(app, &r.access_token).await?;
+    let changes = attribute_map(r.user_attributes);
+    for (name, value) in &changes {
+        if matches!(
+            name.as_str(),
+            "sub" | "identities" | "email_verified" | "phone_number_verified"
+        ) {
+            return Err(CognitoError::not_authorized(format!(
+                "A client attempted to write unauthorized attribute {name}"
+            )));
+        }
+        users::validate_attribute(name, value).map_err(CognitoError::invalid)?;
+    }
+    for (name, value) in &changes {
+        app.store
+            .set_attribute(&user.pool_id, &user.user_id, name, value)
+            .await?;
+    }
+    // A new address must be verified again.
+    if changes
+        .get("email")
+        .is_some_and(|e| user.attributes.get("email") != Some(e))
+    {
+        app.store
+            .set_attribute(&user.pool_id, &user.user_id, "email_verified", "false")
+            .await?;
+    }
+    Ok(json!({ "CodeDeliveryDetailsList": [] }))
+}
+
+async fn change_password(app: &Inner, request: &Value) -> ActionResult {
+    let r: TokenRequest = parse(request)?;
+    let user = user_of_token(app, &r.access_token).await?;
+    let previous = r.previous_password.unwrap_or_default();
+    let proposed = r
+        .proposed_password
+        .ok_or_else(|| CognitoError::invalid("Missing required parameter ProposedPassword"))?;
+    if !password::verify(user.password_hash.as_deref(), &previous).await {
+        return Err(CognitoError::not_authorized(
+            "Incorrect username or password.",
+        ));
+    }
+    let pool = app
+        .store
+        .pool_by_id(&user.pool_id)
+        .await?
+        .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
+    pool.settings
+        .password_policy
+        .check(&proposed, &user.username)
+        .map_err(|m| CognitoError::new("InvalidPasswordException", m))?;
+    credentials::set_password(app, &user, &proposed, UserStatus::Confirmed).await?;
+    Ok(json!({}))
+}
+
+async fn global_sign_out(app: &Inner, request: &Value) -> ActionResult {
+    let r: TokenRequest = parse(request)?;
+    let user = user_of_token(app, &r.access_token).await?;
+    app.store
+        .revoke_user_families(&user.user_id, app.clock.now())
+        .await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RevokeRequest {
+    token: String,
+    client_id: String,
+    client_secret: Option<String>,
+}
+
+async fn revoke_token(app: &Inner, request: &Value) -> ActionResult {
+    let r: RevokeRequest = parse(request)?;
+    let client = client_for(app, &r.client_id, None).await?;
+    if !client.is_public()
+        && !r
+            .client_secret
+            .as_deref()
+            .is_some_and(|s| client.verify_secret(s))
+    {
+        return Err(CognitoError::not_authorized(
+            "Client authentication failed.",
+        ));
+    }
+    if let Some(family) = app
+        .store
+        .family_of_refresh_token(&sha256_hex(&r.token))
+        .await?
+    {
+        if family.client_id != client.client_id {
+            return Err(CognitoError::new(
+                "UnauthorizedException",
+                "The token was not issued to this client.",
+            ));
+        }
+        app.store
+            .revoke_family(&family.origin_jti, app.clock.now())
+            .await?;
+    }
+    Ok(json!({}))
+}

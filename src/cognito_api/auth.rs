@@ -1,0 +1,480 @@
+//! Signing in through the API (Cognito `InitiateAuth`, `AdminInitiateAuth`,
+//! `RespondToAuthChallenge`, `AdminRespondToAuthChallenge`): `USER_PASSWORD_AUTH`,
+//! `ADMIN_USER_PASSWORD_AUTH`, `USER_SRP_AUTH` with `PASSWORD_VERIFIER`,
+//! `REFRESH_TOKEN_AUTH`, and `NEW_PASSWORD_REQUIRED`. Each flow must be in the client's
+//! `ExplicitAuthFlows`; clients with a secret must send `SECRET_HASH`. The tokens are
+//! `/oauth2/token`'s, from the same claims builder, with the API's scope.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use super::srp;
+use super::{ActionResult, CognitoError, parse, refusal_error};
+use crate::clients::AppClient;
+use crate::crypto::{ct_eq, random_token, sha256_hex};
+use crate::state::Inner;
+use crate::throttle;
+use crate::tokens::claims::ADMIN_SCOPE;
+use crate::tokens::issue::{Session, issue};
+use crate::users::lifecycle::{self, SignedIn};
+use crate::users::{User, credentials};
+
+/// How long a `NEW_PASSWORD_REQUIRED` session lasts (Cognito: 3 minutes).
+const SESSION_LIFETIME: i64 = 180;
+
+pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
+    Some(match action {
+        "InitiateAuth" => initiate_auth(app, request, false).await,
+        "AdminInitiateAuth" => initiate_auth(app, request, true).await,
+        "RespondToAuthChallenge" => respond_to_auth_challenge(app, request, false).await,
+        "AdminRespondToAuthChallenge" => respond_to_auth_challenge(app, request, true).await,
+        _ => return None,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InitiateAuthRequest {
+    auth_flow: String,
+    #[serde(default)]
+    auth_parameters: HashMap<String, String>,
+    client_id: String,
+    user_pool_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RespondRequest {
+    challenge_name: String,
+    client_id: String,
+    #[serde(default)]
+    challenge_responses: HashMap<String, String>,
+    session: Option<String>,
+    user_pool_id: Option<String>,
+}
+
+/// The client an API call names; admin calls also name its pool.
+pub async fn client_for(
+    app: &Inner,
+    client_id: &str,
+    pool_id: Option<&str>,
+) -> Result<AppClient, CognitoError> {
+    let missing =
+        || CognitoError::not_found(format!("User pool client {client_id} does not exist."));
+    let client = app
+        .store
+        .client_anywhere(client_id)
+        .await?
+        .ok_or_else(missing)?;
+    if pool_id.is_some_and(|p| p != client.pool_id) {
+        return Err(missing());
+    }
+    Ok(client)
+}
+
+/// Checks `SECRET_HASH` = base64(HMAC-SHA256(secret, username + client_id)) for a
+/// client with a secret (Cognito's rule); public clients send none.
+pub async fn check_secret_hash(
+    app: &Inner,
+    client: &AppClient,
+    username: &str,
+    presented: Option<&str>,
+) -> Result<(), CognitoError> {
+    if client.is_public() {
+        return Ok(());
+    }
+    let refused = || {
+        CognitoError::not_authorized(format!(
+            "Unable to verify secret hash for client {}",
+            client.client_id
+        ))
+    };
+    let presented = presented.ok_or_else(refused)?;
+    let sealed = app
+        .store
+        .client_secret_sealed(&client.client_id)
+        .await?
+        .ok_or_else(refused)?;
+    let secret = app
+        .keys
+        .master()
+        .open(&client.client_id, &sealed)
+        .map_err(|e| anyhow::anyhow!("unseal client secret: {e}"))?;
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&secret).map_err(|e| anyhow::anyhow!("hmac: {e}"))?;
+    mac.update(username.as_bytes());
+    mac.update(client.client_id.as_bytes());
+    let expected = STANDARD.encode(mac.finalize().into_bytes());
+    if ct_eq(expected.as_bytes(), presented.as_bytes()) {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
+fn require<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, CognitoError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| CognitoError::invalid(format!("Missing required parameter {name}")))
+}
+
+async fn initiate_auth(app: &Inner, request: &Value, admin: bool) -> ActionResult {
+    let r: InitiateAuthRequest = parse(request)?;
+    if admin && r.user_pool_id.is_none() {
+        return Err(CognitoError::invalid(
+            "Missing required parameter UserPoolId",
+        ));
+    }
+    let client = client_for(app, &r.client_id, r.user_pool_id.as_deref()).await?;
+    let p = &r.auth_parameters;
+    let flow = r.auth_flow.as_str();
+    let needed = match (flow, admin) {
+        ("USER_PASSWORD_AUTH", false) => "ALLOW_USER_PASSWORD_AUTH",
+        ("ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH", true) => {
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH"
+        }
+        ("USER_SRP_AUTH", _) => "ALLOW_USER_SRP_AUTH",
+        ("REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN", _) => "ALLOW_REFRESH_TOKEN_AUTH",
+        _ => {
+            return Err(CognitoError::invalid(format!(
+                "Unsupported auth flow {flow} for this action."
+            )));
+        }
+    };
+    if !client.explicit_auth_flows.iter().any(|f| f == needed) {
+        return Err(CognitoError::invalid(format!(
+            "{flow} flow not enabled for this client"
+        )));
+    }
+    match needed {
+        "ALLOW_REFRESH_TOKEN_AUTH" => refresh(app, &client, p).await,
+        "ALLOW_USER_SRP_AUTH" => start_srp(app, &client, p).await,
+        _ => {
+            let username = require(p, "USERNAME")?;
+            check_secret_hash(
+                app,
+                &client,
+                username,
+                p.get("SECRET_HASH").map(String::as_str),
+            )
+            .await?;
+            let password = require(p, "PASSWORD")?;
+            let outcome = lifecycle::sign_in(app, &client.pool_id, username, password, None).await;
+            signed_in(app, &client, outcome.map_err(refusal_error)?).await
+        }
+    }
+}
+
+/// Tokens for a ready user, or the new-password challenge.
+async fn signed_in(app: &Inner, client: &AppClient, outcome: SignedIn) -> ActionResult {
+    match outcome {
+        SignedIn::Ready(user) => tokens(app, client, &user).await,
+        SignedIn::NewPasswordRequired(user) => {
+            let attributes: serde_json::Map<String, Value> = user
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            Ok(json!({
+                "ChallengeName": "NEW_PASSWORD_REQUIRED",
+                "Session": seal_session(app, client, &user),
+                "ChallengeParameters": {
+                    "USER_ID_FOR_SRP": user.username,
+                    "requiredAttributes": "[]",
+                    "userAttributes": Value::Object(attributes).to_string(),
+                },
+            }))
+        }
+    }
+}
+
+/// Signs the user in: a new sign-in family with a refresh token, and its tokens.
+async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
+    let origin_jti = uuid::Uuid::new_v4().to_string();
+    let scopes = vec![ADMIN_SCOPE.to_string()];
+    let auth_time = app.clock.now();
+    let set = issue(
+        app,
+        &Session {
+            client,
+            user,
+            scopes: &scopes,
+            auth_time,
+            origin_jti: &origin_jti,
+            nonce: None,
+        },
+    )
+    .await?;
+    let refresh = random_token(48);
+    app.store
+        .insert_family(
+            &origin_jti,
+            &client.pool_id,
+            &client.client_id,
+            &user.user_id,
+            ADMIN_SCOPE,
+            auth_time,
+            auth_time + client.refresh_token_validity,
+            &sha256_hex(&refresh),
+        )
+        .await?;
+    tracing::info!(pool_id = %client.pool_id, user_id = %user.user_id, "signed in through the API");
+    Ok(json!({
+        "ChallengeParameters": {},
+        "AuthenticationResult": {
+            "AccessToken": set.access_token,
+            "ExpiresIn": set.expires_in,
+            "TokenType": "Bearer",
+            "RefreshToken": refresh,
+            "IdToken": set.id_token,
+        },
+    }))
+}
+
+/// `REFRESH_TOKEN_AUTH`: new ID and access tokens from the directory as it is now. As on
+/// Cognito, the refresh token stays valid and none is returned.
+async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -> ActionResult {
+    let token = require(p, "REFRESH_TOKEN")?;
+    let invalid = || CognitoError::not_authorized("Invalid Refresh Token");
+    let now = app.clock.now();
+    let family = app
+        .store
+        .family_of_live_refresh_token(&sha256_hex(token))
+        .await?
+        .ok_or_else(invalid)?;
+    if family.client_id != client.client_id
+        || family.revoked_at.is_some()
+        || family.expires_at <= now
+    {
+        return Err(invalid());
+    }
+    let user = app
+        .store
+        .user_by_id(&client.pool_id, &family.user_id)
+        .await?
+        .filter(User::can_sign_in)
+        .ok_or_else(invalid)?;
+    if !client.is_public() {
+        // Cognito computes this SECRET_HASH with the user's username or sub.
+        let hash = p.get("SECRET_HASH").map(String::as_str);
+        if check_secret_hash(app, client, &user.username, hash)
+            .await
+            .is_err()
+        {
+            check_secret_hash(app, client, &user.user_id, hash).await?;
+        }
+    }
+    let scopes: Vec<String> = family.scopes.split(' ').map(str::to_string).collect();
+    let set = issue(
+        app,
+        &Session {
+            client,
+            user: &user,
+            scopes: &scopes,
+            auth_time: family.auth_time,
+            origin_jti: &family.origin_jti,
+            nonce: None,
+        },
+    )
+    .await?;
+    Ok(json!({
+        "ChallengeParameters": {},
+        "AuthenticationResult": {
+            "AccessToken": set.access_token,
+            "ExpiresIn": set.expires_in,
+            "TokenType": "Bearer",
+            "IdToken": set.id_token,
+        },
+    }))
+}
+
+/// `USER_SRP_AUTH`: the `PASSWORD_VERIFIER` challenge. An unknown user gets a challenge
+/// from a throwaway verifier, so the answer does not reveal whether the account exists.
+async fn start_srp(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -> ActionResult {
+    let username = require(p, "USERNAME")?;
+    check_secret_hash(
+        app,
+        client,
+        username,
+        p.get("SECRET_HASH").map(String::as_str),
+    )
+    .await?;
+    let srp_a = require(p, "SRP_A")?;
+    let keys = throttle::keys(&client.pool_id, username, None);
+    lifecycle::check_throttle(app, &keys)
+        .await
+        .map_err(refusal_error)?;
+    let user = app.store.user_by_name(&client.pool_id, username).await?;
+    let user_id_for_srp = user
+        .as_ref()
+        .map_or(username.to_string(), |u| u.username.clone());
+    let verifier = match &user {
+        Some(u) => credentials::srp_verifier(app, u).await?,
+        None => None,
+    };
+    let verifier = match verifier {
+        Some(v) => v,
+        None => {
+            let (pool_id, name) = (client.pool_id.clone(), user_id_for_srp.clone());
+            tokio::task::spawn_blocking(move || {
+                srp::make_verifier(&pool_id, &name, &random_token(24))
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("SRP: {e}"))?
+        }
+    };
+    let challenge = srp::start(
+        app.keys.master(),
+        &client.pool_id,
+        &user_id_for_srp,
+        &verifier,
+        srp_a,
+        app.clock.now(),
+    )
+    .map_err(|_| CognitoError::invalid("SRP_A is not valid."))?;
+    Ok(json!({
+        "ChallengeName": "PASSWORD_VERIFIER",
+        "ChallengeParameters": {
+            "SALT": challenge.salt,
+            "SRP_B": challenge.srp_b,
+            "SECRET_BLOCK": challenge.secret_block,
+            "USERNAME": user_id_for_srp,
+            "USER_ID_FOR_SRP": user_id_for_srp,
+        },
+    }))
+}
+
+async fn respond_to_auth_challenge(app: &Inner, request: &Value, admin: bool) -> ActionResult {
+    let r: RespondRequest = parse(request)?;
+    if admin && r.user_pool_id.is_none() {
+        return Err(CognitoError::invalid(
+            "Missing required parameter UserPoolId",
+        ));
+    }
+    let client = client_for(app, &r.client_id, r.user_pool_id.as_deref()).await?;
+    let c = &r.challenge_responses;
+    let username = require(c, "USERNAME")?;
+    check_secret_hash(
+        app,
+        &client,
+        username,
+        c.get("SECRET_HASH").map(String::as_str),
+    )
+    .await?;
+    match r.challenge_name.as_str() {
+        "PASSWORD_VERIFIER" => {
+            let keys = throttle::keys(&client.pool_id, username, None);
+            lifecycle::check_throttle(app, &keys)
+                .await
+                .map_err(refusal_error)?;
+            let user = app.store.user_by_name(&client.pool_id, username).await?;
+            let verifier = match &user {
+                Some(u) => credentials::srp_verifier(app, u).await?,
+                None => None,
+            };
+            let proven = match (&user, &verifier) {
+                (Some(u), Some(v)) => srp::verify(
+                    app.keys.master(),
+                    &client.pool_id,
+                    &u.username,
+                    v,
+                    require(c, "PASSWORD_CLAIM_SECRET_BLOCK")?,
+                    require(c, "TIMESTAMP")?,
+                    require(c, "PASSWORD_CLAIM_SIGNATURE")?,
+                    app.clock.now(),
+                )
+                .is_ok(),
+                _ => false,
+            };
+            match user {
+                Some(user) if proven => {
+                    let outcome = lifecycle::admit(app, &keys, user)
+                        .await
+                        .map_err(refusal_error)?;
+                    signed_in(app, &client, outcome).await
+                }
+                _ => Err(refusal_error(lifecycle::failed(app, &keys).await)),
+            }
+        }
+        "NEW_PASSWORD_REQUIRED" => {
+            let session = r
+                .session
+                .as_deref()
+                .ok_or_else(|| CognitoError::invalid("Missing required parameter Session"))?;
+            let user = open_session(app, &client, session).await?;
+            if !user.username.eq_ignore_ascii_case(username) {
+                return Err(CognitoError::not_authorized(
+                    "Invalid session for the user.",
+                ));
+            }
+            let pool = app
+                .store
+                .pool_by_id(&client.pool_id)
+                .await?
+                .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
+            let user =
+                lifecycle::set_required_password(app, &pool, &user, require(c, "NEW_PASSWORD")?)
+                    .await
+                    .map_err(refusal_error)?;
+            tokens(app, &client, &user).await
+        }
+        other => Err(CognitoError::invalid(format!(
+            "Unsupported challenge {other}."
+        ))),
+    }
+}
+
+/// What a challenge session carries, sealed with the master key so any instance can
+/// continue it and nobody can forge one.
+#[derive(Serialize, Deserialize)]
+struct ChallengeSession {
+    pool_id: String,
+    client_id: String,
+    user_id: String,
+    expires_at: i64,
+}
+
+fn seal_session(app: &Inner, client: &AppClient, user: &User) -> String {
+    let s = ChallengeSession {
+        pool_id: client.pool_id.clone(),
+        client_id: client.client_id.clone(),
+        user_id: user.user_id.clone(),
+        expires_at: app.clock.now() + SESSION_LIFETIME,
+    };
+    let plain = serde_json::to_vec(&s).expect("a session serialises");
+    URL_SAFE_NO_PAD.encode(app.keys.master().seal("auth-session", &plain))
+}
+
+async fn open_session(
+    app: &Inner,
+    client: &AppClient,
+    session: &str,
+) -> Result<User, CognitoError> {
+    let invalid =
+        || CognitoError::not_authorized("Invalid session for the user, session is expired.");
+    let sealed = URL_SAFE_NO_PAD.decode(session).map_err(|_| invalid())?;
+    let plain = app
+        .keys
+        .master()
+        .open("auth-session", &sealed)
+        .map_err(|_| invalid())?;
+    let s: ChallengeSession = serde_json::from_slice(&plain).map_err(|_| invalid())?;
+    if s.client_id != client.client_id
+        || s.pool_id != client.pool_id
+        || s.expires_at <= app.clock.now()
+    {
+        return Err(invalid());
+    }
+    app.store
+        .user_by_id(&s.pool_id, &s.user_id)
+        .await?
+        .ok_or_else(invalid)
+}
