@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: unit and integration tests on SQLite, then the same
-# integration suite on PostgreSQL when COGNATE_TEST_POSTGRES_URL is set (CI sets it).
-# The SMTP test needs Python's aiosmtpd: it goes in a project-local venv (.venv).
+# Runs the whole test suite: unit and integration tests and the Python Cognito API
+# suite (boto3, pycognito, the AWS CLI) on SQLite, then the integration and API suites
+# on PostgreSQL when COGNATE_TEST_POSTGRES_URL is set (CI sets it). Python packages go
+# in a project-local venv (.venv).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -9,13 +10,17 @@ cd "$(dirname "$0")"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c 'import aiosmtpd' 2>/dev/null; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check 'aiosmtpd==1.4.6'
+# aiosmtpd: a real SMTP server for tests/api/mail.rs; the rest: tests/python.
+PY_PACKAGES=('aiosmtpd==1.4.6' 'boto3==1.44.5' 'botocore==1.44.5' 'awscli==1.46.3' 'pycognito==2024.5.1' 'pytest==9.2.0')
+if ! .venv/bin/python -c 'import aiosmtpd, boto3, pycognito, pytest, awscli' 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi
 export COGNATE_TEST_PYTHON="$PWD/.venv/bin/python"
 
 echo "== tests on SQLite"
 env -u COGNATE_TEST_POSTGRES_URL cargo test --all-targets
+echo "== Cognito API suite (Python) on SQLite"
+env -u COGNATE_TEST_POSTGRES_URL .venv/bin/python -m pytest tests/python -q
 
 if [ -n "${COGNATE_TEST_POSTGRES_URL:-}" ]; then
   echo "== integration tests on PostgreSQL"
@@ -26,6 +31,8 @@ if [ -n "${COGNATE_TEST_POSTGRES_URL:-}" ]; then
       while read -r db; do psql "$COGNATE_TEST_POSTGRES_URL" -qc "drop database if exists \"$db\"" >/dev/null; done
   fi
   cargo test --test api
+  echo "== Cognito API suite (Python) on PostgreSQL"
+  .venv/bin/python -m pytest tests/python -q
 else
   echo "== PostgreSQL suite skipped: COGNATE_TEST_POSTGRES_URL is not set"
 fi

@@ -59,9 +59,16 @@ def server():
     assert BINARY.exists(), f"build first: {BINARY} (./test.sh does)"
     tmp = tempfile.mkdtemp(prefix="cognate-py-")
     port = _free_port()
+    database_url = f"sqlite://{tmp}/cognate.db"
+    admin_url = os.environ.get("COGNATE_TEST_POSTGRES_URL")
+    if admin_url:
+        # A fresh database on the PostgreSQL server, like the Rust suite's.
+        name = f"cognate_t_py{uuid.uuid4().hex[:12]}"
+        subprocess.run(["psql", admin_url, "-qc", f"create database {name}"], check=True)
+        database_url = admin_url.rsplit("/", 1)[0] + "/" + name
     env = dict(
         os.environ,
-        DATABASE_URL=f"sqlite://{tmp}/cognate.db",
+        DATABASE_URL=database_url,
         COGNATE_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
         COGNATE_API_KEYS=f"{KEY_ID}:{SECRET}",
         COGNATE_NO_DEMO="true",
