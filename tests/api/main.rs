@@ -3,6 +3,7 @@
 //! `COGNATE_TEST_POSTGRES_URL` is set.
 
 mod authorize;
+mod browser;
 mod cli;
 mod helpers;
 mod login;
