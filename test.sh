@@ -3,6 +3,7 @@
 # suite (boto3, pycognito, the AWS CLI) on SQLite, then the integration and API suites
 # on PostgreSQL when COGNATE_TEST_POSTGRES_URL is set (CI sets it). Python packages go
 # in a project-local venv (.venv).
+# The browser tests need Debian's chromium and chromium-driver: apt-get installs them.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,6 +17,15 @@ if ! .venv/bin/python -c 'import aiosmtpd, boto3, pycognito, pytest, awscli' 2>/
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi
 export COGNATE_TEST_PYTHON="$PWD/.venv/bin/python"
+
+# Headless Chromium for tests/api/browser.rs: Debian's chromium and chromium-driver.
+if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium and chromium-driver (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    chromium chromium-driver >/dev/null ||
+    { echo "test.sh: could not install chromium and chromium-driver with apt-get" >&2; exit 1; }
+fi
+export COGNATE_BROWSER_TESTS=1
 
 echo "== tests on SQLite"
 env -u COGNATE_TEST_POSTGRES_URL cargo test --all-targets

@@ -436,3 +436,350 @@ pub async fn assert_oauth_error(res: reqwest::Response, status: StatusCode, erro
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], error, "{body}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Headless Chromium, driven over WebDriver (fantoccini + Debian's chromium-driver).
+
+/// Debian's `chromium-driver`; `./test.sh` installs it.
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's `chromium` launcher script.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// One browser at a time: Chromium plus a server and the test itself is all that 2
+/// cores run reliably, and each test's browser stays isolated.
+static BROWSER_SLOT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// How long to wait for chromedriver to answer, for a URL to appear, and for shutdown.
+const BROWSER_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A headless Chromium session with its own chromedriver process and empty profile.
+/// Dropping it stops chromedriver, which quits Chromium; the profile is then deleted.
+///
+/// ```ignore
+/// let Some(browser) = Browser::new().await else { return };
+/// browser.goto(&app.authorize_url(&app.public, Some(&pkce), &[])).await;
+/// browser.fill("Username", "alice").await;
+/// browser.click_button("Sign in").await;
+/// ```
+pub struct Browser {
+    /// The WebDriver client, for anything the helpers below don't cover.
+    pub client: fantoccini::Client,
+    _driver: Chromedriver,
+    _profile: tempfile::TempDir,
+    _slot: tokio::sync::SemaphorePermit<'static>,
+}
+
+impl Browser {
+    /// Starts chromedriver and Chromium, or returns `None` (after printing why) when
+    /// `COGNATE_BROWSER_TESTS` is not set, so plain `cargo test` works without Chromium.
+    /// With it set, a missing or broken browser fails the test.
+    pub async fn new() -> Option<Self> {
+        if std::env::var_os("COGNATE_BROWSER_TESTS").is_none_or(|v| v.is_empty()) {
+            println!("SKIPPED: browser tests need COGNATE_BROWSER_TESTS=1 (./test.sh sets it)");
+            return None;
+        }
+        for path in [CHROMEDRIVER, CHROMIUM] {
+            assert!(
+                std::path::Path::new(path).exists(),
+                "{path} is missing: install Debian's chromium and chromium-driver \
+                 (./test.sh does: apt-get install chromium chromium-driver)"
+            );
+        }
+        let slot = BROWSER_SLOT.acquire().await.expect("browser slot");
+        let profile = tempfile::tempdir().unwrap();
+        let driver = Chromedriver::start(profile.path()).await;
+        // The flags Chromium needs as root on a machine without network: no sandbox (root),
+        // no GPU, and none of the background fetches (updates, sync, QUIC probes) that
+        // the closed network would refuse and that slow start-up down.
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // a container's /dev/shm may be tiny; /tmp always fits
+            "--disable-dev-shm-usage",
+            "--window-size=1280,900",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([format!(
+            "--user-data-dir={}",
+            profile.path().join("chromium").display()
+        )])
+        .collect::<Vec<_>>();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let client = match connect(driver.port, capabilities).await {
+            Ok(client) => client,
+            Err(e) => {
+                let log = std::fs::read_to_string(profile.path().join("chromedriver.log"))
+                    .unwrap_or_default();
+                panic!("Chromium did not start through chromedriver: {e}\n{log}")
+            }
+        };
+        Some(Self {
+            client,
+            _driver: driver,
+            _profile: profile,
+            _slot: slot,
+        })
+    }
+
+    /// Opens `url` and waits for the page to load. Use `127.0.0.1` URLs (`app.url(..)`):
+    /// the pages' CSP allows stylesheets only from the server's public URL.
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    /// The address bar. After a navigation that failed (say a callback nobody listens
+    /// on), Chromium shows its error page but this is still the URL it tried to open.
+    pub async fn current_url(&self) -> url::Url {
+        self.client.current_url().await.expect("current URL")
+    }
+
+    /// Waits until the address bar starts with `prefix` and returns the full URL.
+    pub async fn wait_for_url(&self, prefix: &str) -> url::Url {
+        let deadline = tokio::time::Instant::now() + BROWSER_WAIT;
+        loop {
+            let url = self.current_url().await;
+            if url.as_str().starts_with(prefix) {
+                return url;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the browser stayed on {url}, expected {prefix}…\n{}",
+                self.text().await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the page's visible text contains `needle` (a re-rendered form, a
+    /// message) and returns the text.
+    pub async fn wait_for_text(&self, needle: &str) -> String {
+        let deadline = tokio::time::Instant::now() + BROWSER_WAIT;
+        loop {
+            let text = self.text().await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{needle:?} never appeared on {}:\n{text}",
+                self.current_url().await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The form control labelled `label` (`<label for=..>label</label>`); panics if the
+    /// page has no such label, so it doubles as an accessibility check.
+    pub async fn labelled_field(&self, label: &str) -> fantoccini::elements::Element {
+        let xpath = format!("//label[normalize-space(.)={}]", xpath_literal(label));
+        let Some(found) = self.find_xpath(&xpath).await else {
+            panic!("no label {label:?} on the page:\n{}", self.text().await)
+        };
+        let id = found
+            .attr("for")
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("label {label:?} has no `for`"));
+        self.client
+            .find(fantoccini::Locator::Id(&id))
+            .await
+            .unwrap_or_else(|_| panic!("label {label:?} points at a missing #{id}"))
+    }
+
+    /// Types `value` into the field labelled `label_or_name`, or else the field whose
+    /// `name` it is, replacing what the field held.
+    pub async fn fill(&self, label_or_name: &str, value: &str) {
+        let xpath = format!(
+            "//label[normalize-space(.)={}]",
+            xpath_literal(label_or_name)
+        );
+        let field = if self.find_xpath(&xpath).await.is_some() {
+            self.labelled_field(label_or_name).await
+        } else {
+            let xpath = format!("//*[@name={}]", xpath_literal(label_or_name));
+            let Some(field) = self.find_xpath(&xpath).await else {
+                panic!(
+                    "no field labelled or named {label_or_name:?}:\n{}",
+                    self.text().await
+                )
+            };
+            field
+        };
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    /// Clicks the button whose text (or submit input whose value) is `text`.
+    pub async fn click_button(&self, text: &str) {
+        let lit = xpath_literal(text);
+        let xpath = format!(
+            "//button[normalize-space(.)={lit}] | //input[@type='submit' and @value={lit}]"
+        );
+        let Some(button) = self.find_xpath(&xpath).await else {
+            panic!("no button {text:?} on the page:\n{}", self.text().await)
+        };
+        button.click().await.unwrap();
+    }
+
+    async fn find_xpath(&self, xpath: &str) -> Option<fantoccini::elements::Element> {
+        self.client
+            .find(fantoccini::Locator::XPath(xpath))
+            .await
+            .ok()
+    }
+
+    /// The page's visible text, as a person reads it.
+    pub async fn text(&self) -> String {
+        match self.client.find(fantoccini::Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// The computed value of a CSS `property` (e.g. `background-color`) of the first
+    /// element matching `selector`, as the browser resolves it (`rgb(36, 84, 214)`).
+    pub async fn computed_style(&self, selector: &str, property: &str) -> String {
+        let value = self
+            .client
+            .execute(
+                "const el = document.querySelector(arguments[0]);
+                 return el ? getComputedStyle(el).getPropertyValue(arguments[1]) : null;",
+                vec![selector.into(), property.into()],
+            )
+            .await
+            .unwrap();
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("no element matches {selector:?}"))
+            .to_string()
+    }
+
+    /// Saves a PNG of the viewport to `target/screenshots/<name>.png` for review and
+    /// returns its path.
+    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+}
+
+/// A chromedriver process, owned from the moment it is spawned so that a panic anywhere
+/// in a test (or in `Browser::new`) still stops it and the Chromium it started.
+struct Chromedriver {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Chromedriver {
+    /// Starts chromedriver on a free loopback port and waits until it answers. Retries
+    /// when another process took the port between our probe and chromedriver's bind.
+    async fn start(dir: &std::path::Path) -> Self {
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let log = std::fs::File::create(dir.join("chromedriver.log")).unwrap();
+            let child = std::process::Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdin(std::process::Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("start {CHROMEDRIVER}: {e}"));
+            let mut driver = Self { child, port };
+            let status = format!("http://127.0.0.1:{port}/status");
+            let http = reqwest::Client::new();
+            let deadline = tokio::time::Instant::now() + BROWSER_WAIT;
+            last_error = format!("chromedriver did not answer on port {port}");
+            while tokio::time::Instant::now() < deadline {
+                if let Some(exit) = driver.child.try_wait().unwrap() {
+                    last_error = format!(
+                        "chromedriver exited with {exit}:\n{}",
+                        std::fs::read_to_string(dir.join("chromedriver.log")).unwrap_or_default()
+                    );
+                    break;
+                }
+                if let Ok(res) = http.get(&status).send().await
+                    && res.status().is_success()
+                {
+                    return driver;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        panic!("{last_error}")
+    }
+}
+
+impl Drop for Chromedriver {
+    /// Asks chromedriver to quit (it closes the browsers it started: killing it outright
+    /// would orphan Chromium), then makes sure the process is gone. Synchronous, so it
+    /// also runs while a test unwinds.
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        let timeout = std::time::Duration::from_secs(5);
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = stream.set_read_timeout(Some(timeout));
+            let _ = stream.set_write_timeout(Some(timeout));
+            let _ = stream.write_all(
+                b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn connect(
+    port: u16,
+    capabilities: serde_json::Map<String, serde_json::Value>,
+) -> Result<fantoccini::Client, fantoccini::error::NewSessionError> {
+    // chromedriver speaks plain http on loopback: no TLS connector, so no crypto provider.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    fantoccini::ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+}
+
+/// `s` as an XPath 1.0 string literal (which has no escapes: quotes need `concat`).
+fn xpath_literal(s: &str) -> String {
+    if !s.contains('\'') {
+        format!("'{s}'")
+    } else if !s.contains('"') {
+        format!("\"{s}\"")
+    } else {
+        let parts: Vec<String> = s.split('\'').map(|p| format!("'{p}'")).collect();
+        format!("concat({})", parts.join(", \"'\", "))
+    }
+}

@@ -4,6 +4,7 @@
 
 mod account;
 mod authorize;
+mod browser;
 mod cli;
 mod federation;
 mod helpers;
