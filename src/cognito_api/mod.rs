@@ -5,6 +5,7 @@
 //! (sign-in, sign-up, a user's own account) are open, as on AWS; every other action
 //! needs an AWS Signature V4 from a configured key.
 
+mod management;
 mod shapes;
 pub mod sigv4;
 pub mod srp;
@@ -219,6 +220,9 @@ fn authenticate(
 
 /// Runs one action.
 async fn run(app: &Inner, action: &str, request: &Value) -> ActionResult {
+    if let Some(r) = management::run(app, action, request).await {
+        return r;
+    }
     for group in GROUPS {
         if let Some(result) = group(app, action, request).await {
             return result;
