@@ -291,13 +291,46 @@ pub async fn create(
     pool_id: &str,
     new: &NewClient,
 ) -> Result<(AppClient, Option<String>), crate::error::AppError> {
+    let secret = new.generate_secret.then(new_client_secret);
+    insert(app, pool_id, new, secret).await
+}
+
+/// Creates a confidential client with a secret of the operator's choosing (Cognito's
+/// `ClientSecret`, e.g. to keep a secret when moving a client from elsewhere).
+pub async fn create_with_secret(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    new: &NewClient,
+    secret: &str,
+) -> Result<(AppClient, Option<String>), crate::error::AppError> {
+    validate_custom_secret(secret).map_err(crate::error::AppError::Invalid)?;
+    insert(app, pool_id, new, Some(secret.to_string())).await
+}
+
+/// Cognito's rule for a chosen secret: 24 to 64 letters, digits, `_` or `+`.
+pub fn validate_custom_secret(secret: &str) -> Result<(), String> {
+    if !(24..=64).contains(&secret.len())
+        || !secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'+')
+    {
+        return Err("a client secret must be 24 to 64 letters, digits, '_' or '+'".into());
+    }
+    Ok(())
+}
+
+async fn insert(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    new: &NewClient,
+    secret: Option<String>,
+) -> Result<(AppClient, Option<String>), crate::error::AppError> {
     use crate::error::AppError;
     new.validate().map_err(AppError::Invalid)?;
     if app.store.pool_by_id(pool_id).await?.is_none() {
         return Err(AppError::NotFound("user pool"));
     }
     let client_id = new_client_id();
-    let secret = new.generate_secret.then(new_client_secret);
     let stored = secret.as_ref().map(|s| {
         (
             sha256_hex(s),
@@ -313,6 +346,37 @@ pub async fn create(
         .await?
         .ok_or(AppError::NotFound("client"))?;
     Ok((client, secret))
+}
+
+/// Checks that every provider a client offers is `COGNITO` or one of the pool's
+/// identity providers.
+pub async fn check_identity_providers(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    names: &[String],
+) -> Result<(), crate::error::AppError> {
+    let configured = app.store.identity_providers(pool_id).await?;
+    for name in names {
+        if name != COGNITO && !configured.iter().any(|p| &p.provider_name == name) {
+            return Err(crate::error::AppError::Invalid(format!(
+                "The provider {name} does not exist for User Pool {pool_id}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a client; its codes and refresh tokens stop working with it.
+pub async fn delete(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    client_id: &str,
+) -> Result<(), crate::error::AppError> {
+    if !app.store.delete_client(pool_id, client_id).await? {
+        return Err(crate::error::AppError::NotFound("client"));
+    }
+    tracing::info!(pool_id = %pool_id, client_id = %client_id, "client deleted");
+    Ok(())
 }
 
 /// Replaces a client's settings (not its id or secret) after validating them.

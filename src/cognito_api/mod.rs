@@ -7,6 +7,7 @@
 
 mod account;
 mod auth;
+mod management;
 mod shapes;
 pub mod sigv4;
 pub mod srp;
@@ -264,6 +265,9 @@ async fn run(app: &Inner, action: &str, request: &Value) -> ActionResult {
         return result;
     }
     if let Some(result) = account::run(app, action, request).await {
+        return result;
+    }
+    if let Some(result) = management::run(app, action, request).await {
         return result;
     }
     Err(CognitoError::new(

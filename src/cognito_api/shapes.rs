@@ -90,7 +90,7 @@ pub fn client_type(c: &AppClient, secret: Option<&str>) -> Value {
 pub fn pool_type(p: &Pool, region: &str) -> Value {
     let s = &p.settings;
     let policy = &s.password_policy;
-    json!({
+    let mut v = json!({
         "Id": p.pool_id,
         "Name": p.name,
         "Arn": format!("arn:aws:cognito-idp:{region}:000000000000:userpool/{}", p.pool_id),
@@ -105,10 +105,79 @@ pub fn pool_type(p: &Pool, region: &str) -> Value {
             "RequireSymbols": policy.require_symbols,
             "TemporaryPasswordValidityDays": 7,
         }},
+        "DeletionProtection": if s.deletion_protection { "ACTIVE" } else { "INACTIVE" },
+        "LambdaConfig": {},
+        "SchemaAttributes": schema_attributes(&s.required_attributes),
         "UsernameAttributes": s.username_attributes,
+        // Usernames are compared case-insensitively (the `username_lc` column).
+        "UsernameConfiguration": { "CaseSensitive": false },
         "AutoVerifiedAttributes": ["email"],
+        "VerificationMessageTemplate": { "DefaultEmailOption": "CONFIRM_WITH_CODE" },
         "AdminCreateUserConfig": { "AllowAdminCreateUserOnly": !s.allow_self_signup },
         "MfaConfiguration": "OFF",
+    });
+    if let Some(o) = &s.messages.verification {
+        v["EmailVerificationMessage"] = json!(o.body);
+        v["EmailVerificationSubject"] = json!(o.subject);
+        v["VerificationMessageTemplate"]["EmailMessage"] = json!(o.body);
+        v["VerificationMessageTemplate"]["EmailSubject"] = json!(o.subject);
+    }
+    if let Some(o) = &s.messages.temporary_password {
+        v["AdminCreateUserConfig"]["InviteMessageTemplate"] =
+            json!({ "EmailMessage": o.body, "EmailSubject": o.subject });
+    }
+    v
+}
+
+/// `SchemaAttributesListType`: `sub` and the standard attributes, `required` marked.
+/// Custom attributes need no declaration in cognate, so none are listed.
+fn schema_attributes(required: &[String]) -> Value {
+    let sub = std::iter::once("sub");
+    let all = sub.chain(crate::users::STANDARD_ATTRIBUTES.iter().copied());
+    let list = all
+        .map(|name| {
+            let boolean = name.ends_with("_verified");
+            let mut a = json!({
+                "Name": name,
+                "AttributeDataType": if boolean { "Boolean" } else { "String" },
+                "DeveloperOnlyAttribute": false,
+                "Mutable": name != "sub",
+                "Required": name == "sub" || required.iter().any(|r| r == name),
+            });
+            if !boolean {
+                let min = if name == "sub" { "1" } else { "0" };
+                a["StringAttributeConstraints"] = json!({ "MinLength": min, "MaxLength": "2048" });
+            }
+            a
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// `UserPoolDescriptionType` (ListUserPools).
+pub fn pool_description(p: &Pool) -> Value {
+    json!({
+        "Id": p.pool_id,
+        "Name": p.name,
+        "LambdaConfig": {},
+        "Status": "Enabled",
+        "LastModifiedDate": p.updated_at,
+        "CreationDate": p.created_at,
+    })
+}
+
+/// `UserPoolClientDescription` (ListUserPoolClients).
+pub fn client_description(c: &AppClient) -> Value {
+    json!({ "ClientId": c.client_id, "UserPoolId": c.pool_id, "ClientName": c.name })
+}
+
+/// `ProviderDescription` (ListIdentityProviders).
+pub fn provider_description(idp: &IdentityProvider) -> Value {
+    json!({
+        "ProviderName": idp.provider_name,
+        "ProviderType": idp.provider_type.as_str(),
+        "LastModifiedDate": idp.updated_at,
+        "CreationDate": idp.created_at,
     })
 }
 

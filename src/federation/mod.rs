@@ -284,12 +284,28 @@ impl NewProvider {
     }
 }
 
-/// Creates or replaces a provider of a pool.
-pub async fn put_provider(
+impl From<&IdentityProvider> for NewProvider {
+    /// A provider's current settings (with its secret, if unsealed), to change and
+    /// store again.
+    fn from(p: &IdentityProvider) -> Self {
+        Self {
+            provider_name: p.provider_name.clone(),
+            provider_type: p.provider_type,
+            details: p.details.clone(),
+            client_secret: p.client_secret.clone(),
+            attribute_mapping: p.attribute_mapping.clone(),
+            linking_policy: p.linking_policy,
+            idp_identifiers: p.idp_identifiers.clone(),
+        }
+    }
+}
+
+/// Checks a provider for `pool_id`, fills in the default mapping, and seals its secret.
+async fn prepare(
     app: &Inner,
     pool_id: &str,
-    mut new: NewProvider,
-) -> Result<IdentityProvider, AppError> {
+    new: &mut NewProvider,
+) -> Result<Option<Vec<u8>>, AppError> {
     new.validate().map_err(AppError::Invalid)?;
     if app.store.pool_by_id(pool_id).await?.is_none() {
         return Err(AppError::NotFound("user pool"));
@@ -297,17 +313,72 @@ pub async fn put_provider(
     if new.attribute_mapping.is_empty() {
         new.attribute_mapping = new.provider_type.default_mapping();
     }
-    let sealed = new.client_secret.as_ref().map(|s| {
+    Ok(new.client_secret.as_ref().map(|s| {
         app.keys
             .master()
             .seal(&secret_context(pool_id, &new.provider_name), s.as_bytes())
-    });
+    }))
+}
+
+/// Creates or replaces a provider of a pool.
+pub async fn put_provider(
+    app: &Inner,
+    pool_id: &str,
+    mut new: NewProvider,
+) -> Result<IdentityProvider, AppError> {
+    let sealed = prepare(app, pool_id, &mut new).await?;
     app.store
         .put_identity_provider(pool_id, &new, sealed, app.clock.now())
         .await?;
     provider(app, pool_id, &new.provider_name)
         .await?
         .ok_or(AppError::NotFound("identity provider"))
+}
+
+/// Creates a provider; `Conflict` if the pool has one of that name.
+pub async fn create_provider(
+    app: &Inner,
+    pool_id: &str,
+    mut new: NewProvider,
+) -> Result<IdentityProvider, AppError> {
+    let sealed = prepare(app, pool_id, &mut new).await?;
+    app.store
+        .insert_identity_provider(pool_id, &new, sealed, app.clock.now())
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict => AppError::Conflict("an identity provider"),
+            other => other.into(),
+        })?;
+    provider(app, pool_id, &new.provider_name)
+        .await?
+        .ok_or(AppError::NotFound("identity provider"))
+}
+
+/// Changes an existing provider (not its name or type).
+pub async fn update_provider(
+    app: &Inner,
+    pool_id: &str,
+    name: &str,
+    change: impl FnOnce(&mut NewProvider),
+) -> Result<IdentityProvider, AppError> {
+    let current = provider(app, pool_id, name)
+        .await?
+        .ok_or(AppError::NotFound("identity provider"))?;
+    let mut new = NewProvider::from(&current);
+    change(&mut new);
+    new.provider_name = current.provider_name.clone();
+    new.provider_type = current.provider_type;
+    put_provider(app, pool_id, new).await
+}
+
+/// Deletes a provider. Users who signed in through it stay, with their links, as on
+/// Cognito; they can no longer sign in through it.
+pub async fn delete_provider(app: &Inner, pool_id: &str, name: &str) -> Result<(), AppError> {
+    if !app.store.delete_identity_provider(pool_id, name).await? {
+        return Err(AppError::NotFound("identity provider"));
+    }
+    tracing::info!(pool_id = %pool_id, provider = %name, "identity provider deleted");
+    Ok(())
 }
 
 /// The provider an `idp_identifier` names, if any.

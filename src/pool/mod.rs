@@ -34,6 +34,8 @@ pub struct PoolSettings {
     /// The pool's own mail subjects and messages (`{####}` and `{username}`).
     #[serde(default)]
     pub messages: crate::mail::MessageTemplates,
+    /// Refuse to delete the pool (Cognito's `DeletionProtection: ACTIVE`).
+    pub deletion_protection: bool,
 }
 
 impl Default for PoolSettings {
@@ -46,6 +48,7 @@ impl Default for PoolSettings {
             prevent_user_existence_errors: true,
             allow_srp: true,
             messages: crate::mail::MessageTemplates::default(),
+            deletion_protection: false,
         }
     }
 }
@@ -158,18 +161,51 @@ pub fn is_pool_id(id: &str) -> bool {
         })
 }
 
+/// Checks a pool name as Cognito does: 1 to 128 characters.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.chars().count() > 128 {
+        return Err("pool name must be 1 to 128 characters".into());
+    }
+    Ok(())
+}
+
+impl PoolSettings {
+    /// Checks what the store cannot: known attributes, the password length bounds and
+    /// the pool's own messages.
+    pub fn validate(&self) -> Result<(), String> {
+        for name in &self.required_attributes {
+            if !crate::users::STANDARD_ATTRIBUTES.contains(&name.as_str()) {
+                return Err(format!("{name} is not a standard attribute"));
+            }
+        }
+        if let Some(bad) = self.username_attributes.iter().find(|a| *a != "email") {
+            return Err(format!("{bad} cannot be a username attribute"));
+        }
+        if !(6..=99).contains(&self.password_policy.minimum_length) {
+            return Err("the minimum password length must be 6 to 99".into());
+        }
+        self.messages.check()
+    }
+}
+
 /// Creates a pool and its first signing key.
 pub async fn create(
     app: &crate::state::Inner,
     name: &str,
     region: &str,
 ) -> Result<Pool, crate::error::AppError> {
+    create_with_settings(app, name, region, PoolSettings::default()).await
+}
+
+/// Creates a pool with the given settings, checked first, and its first signing key.
+pub async fn create_with_settings(
+    app: &crate::state::Inner,
+    name: &str,
+    region: &str,
+    settings: PoolSettings,
+) -> Result<Pool, crate::error::AppError> {
     use crate::error::AppError;
-    if name.trim().is_empty() || name.chars().count() > 128 {
-        return Err(AppError::Invalid(
-            "pool name must be 1 to 128 characters".into(),
-        ));
-    }
+    validate_name(name).map_err(AppError::Invalid)?;
     if region.is_empty()
         || !region
             .bytes()
@@ -179,10 +215,11 @@ pub async fn create(
             "region must be lower-case letters, digits and dashes".into(),
         ));
     }
+    settings.validate().map_err(AppError::Invalid)?;
     let pool_id = new_pool_id(region);
     let now = app.clock.now();
     app.store
-        .insert_pool(&pool_id, name, &PoolSettings::default(), now)
+        .insert_pool(&pool_id, name, &settings, now)
         .await?;
     app.keys.generate(&app.store, &pool_id, now).await?;
     app.store
@@ -197,34 +234,64 @@ pub async fn update(
     pool_id: &str,
     change: impl FnOnce(&mut PoolSettings),
 ) -> Result<Pool, crate::error::AppError> {
+    update_named(app, pool_id, None, change).await
+}
+
+/// Changes a pool's settings and, when `name` is given, its name, after checking both.
+pub async fn update_named(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    name: Option<&str>,
+    change: impl FnOnce(&mut PoolSettings),
+) -> Result<Pool, crate::error::AppError> {
     use crate::error::AppError;
     let mut pool = app
         .store
         .pool_by_id(pool_id)
         .await?
         .ok_or(AppError::NotFound("user pool"))?;
+    if let Some(name) = name {
+        validate_name(name).map_err(AppError::Invalid)?;
+        pool.name = name.to_string();
+    }
     change(&mut pool.settings);
-    for name in &pool.settings.required_attributes {
-        if !crate::users::STANDARD_ATTRIBUTES.contains(&name.as_str()) {
-            return Err(AppError::Invalid(format!(
-                "{name} is not a standard attribute"
-            )));
-        }
-    }
-    if pool.settings.password_policy.minimum_length < 6
-        || pool.settings.password_policy.minimum_length > 99
-    {
-        return Err(AppError::Invalid(
-            "the minimum password length must be 6 to 99".into(),
-        ));
-    }
+    pool.settings.validate().map_err(AppError::Invalid)?;
     app.store
-        .update_pool_settings(pool_id, &pool.settings, app.clock.now())
+        .update_pool(pool_id, &pool.name, &pool.settings, app.clock.now())
         .await?;
     app.store
         .pool_by_id(pool_id)
         .await?
         .ok_or(AppError::NotFound("user pool"))
+}
+
+/// Deletes a pool with its users, clients, groups, providers, keys, codes and tokens,
+/// unless deletion protection is on.
+pub async fn delete(
+    app: &crate::state::Inner,
+    pool_id: &str,
+) -> Result<(), crate::error::AppError> {
+    use crate::error::AppError;
+    let pool = app
+        .store
+        .pool_by_id(pool_id)
+        .await?
+        .ok_or(AppError::NotFound("user pool"))?;
+    if pool.settings.deletion_protection {
+        return Err(AppError::Invalid(
+            "The user pool cannot be deleted because deletion protection is activated. \
+             Deletion protection must be inactivated first."
+                .into(),
+        ));
+    }
+    if !app.store.delete_pool(pool_id).await? {
+        return Err(AppError::NotFound("user pool"));
+    }
+    // Other instances keep their cached keys until restart, but with the pool's users
+    // and clients gone there is nothing left for them to sign or verify.
+    app.keys.forget(pool_id);
+    tracing::info!(pool_id = %pool_id, "user pool deleted");
+    Ok(())
 }
 
 #[cfg(test)]

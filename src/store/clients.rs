@@ -5,7 +5,7 @@ use crate::clients::{AppClient, NewClient};
 use crate::oauth::state_split::{StateEncoding, StateRelay};
 
 #[derive(sqlx::FromRow)]
-struct ClientRow {
+pub(super) struct ClientRow {
     client_id: String,
     pool_id: String,
     name: String,
@@ -60,7 +60,7 @@ impl TryFrom<ClientRow> for AppClient {
     }
 }
 
-const COLUMNS: &str = "client_id, pool_id, name, secret_digest, callback_urls, logout_urls, \
+pub(super) const COLUMNS: &str = "client_id, pool_id, name, secret_digest, callback_urls, logout_urls, \
      allowed_scopes, allowed_flows, id_token_validity, access_token_validity, \
      refresh_token_validity, return_to_allow_list, state_separator, state_encoding, \
      branding, write_attributes, supported_identity_providers, explicit_auth_flows, created_at, \

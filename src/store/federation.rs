@@ -6,7 +6,7 @@ use super::{Store, StoreError, on_db};
 use crate::federation::{IdentityProvider, LinkingPolicy, NewProvider, ProviderType};
 
 #[derive(sqlx::FromRow)]
-struct ProviderRow {
+pub(super) struct ProviderRow {
     pool_id: String,
     provider_name: String,
     provider_type: String,
@@ -20,7 +20,7 @@ struct ProviderRow {
 }
 
 impl ProviderRow {
-    fn into_provider(self) -> Result<(IdentityProvider, Option<Vec<u8>>), StoreError> {
+    pub(super) fn into_provider(self) -> Result<(IdentityProvider, Option<Vec<u8>>), StoreError> {
         let corrupt = |what: &str| StoreError::Corrupt(format!("identity provider {what}"));
         Ok((
             IdentityProvider {
@@ -42,7 +42,7 @@ impl ProviderRow {
     }
 }
 
-const PROVIDER_COLUMNS: &str = "pool_id, provider_name, provider_type, details, client_secret_enc, \
+pub(super) const PROVIDER_COLUMNS: &str = "pool_id, provider_name, provider_type, details, client_secret_enc, \
      attribute_mapping, linking_policy, idp_identifiers, created_at, updated_at";
 
 /// A pending sign-in at a provider.

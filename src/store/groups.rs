@@ -3,7 +3,7 @@
 use super::{Store, StoreError, on_db};
 use crate::groups::Group;
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "pool_id, group_name, description, precedence, role_arn, created_at, updated_at";
 
 impl Store {

@@ -8,6 +8,7 @@ mod codes;
 mod federation;
 mod groups;
 mod keys;
+mod management;
 mod outbox;
 mod pools;
 pub mod sessions;

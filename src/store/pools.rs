@@ -4,7 +4,7 @@ use super::{Store, StoreError, on_db};
 use crate::pool::{Pool, PoolSettings};
 
 #[derive(sqlx::FromRow)]
-struct PoolRow {
+pub(super) struct PoolRow {
     pool_id: String,
     name: String,
     settings: String,
@@ -25,7 +25,7 @@ impl TryFrom<PoolRow> for Pool {
     }
 }
 
-const COLUMNS: &str = "pool_id, name, settings, created_at, updated_at";
+pub(super) const COLUMNS: &str = "pool_id, name, settings, created_at, updated_at";
 
 impl Store {
     pub async fn insert_pool(

@@ -10,6 +10,7 @@ mod federation;
 mod helpers;
 mod login;
 mod mail;
+mod management;
 mod migrations;
 mod oidc_flow;
 mod restart;
