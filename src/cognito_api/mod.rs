@@ -5,6 +5,8 @@
 //! (sign-in, sign-up, a user's own account) are open, as on AWS; every other action
 //! needs an AWS Signature V4 from a configured key.
 
+mod admin_users;
+mod list_users;
 mod shapes;
 pub mod sigv4;
 pub mod srp;
@@ -219,6 +221,9 @@ fn authenticate(
 
 /// Runs one action.
 async fn run(app: &Inner, action: &str, request: &Value) -> ActionResult {
+    if let Some(r) = admin_users::run(app, action, request).await {
+        return r;
+    }
     for group in GROUPS {
         if let Some(result) = group(app, action, request).await {
             return result;

@@ -5,6 +5,7 @@ SQLite database. Every response boto3 parses is validated against botocore's out
 shape for that operation, so each call also checks the wire format.
 """
 import base64
+import json
 import os
 import pathlib
 import socket
@@ -34,18 +35,34 @@ def _free_port():
 
 
 @pytest.fixture(scope="session")
-def server():
-    assert BINARY.exists(), f"build first: {BINARY} (./test.sh does)"
+def server_env():
+    """The server's environment; `cognate` CLI commands run with it share its database.
+    COGNATE_PY_DATABASE_URL runs the suite on another database (e.g. PostgreSQL)."""
     tmp = tempfile.mkdtemp(prefix="cognate-py-")
-    port = _free_port()
-    env = dict(
+    return dict(
         os.environ,
-        DATABASE_URL=f"sqlite://{tmp}/cognate.db",
+        DATABASE_URL=os.environ.get("COGNATE_PY_DATABASE_URL") or f"sqlite://{tmp}/cognate.db",
         COGNATE_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
         COGNATE_API_KEYS=f"{KEY_ID}:{SECRET}",
         COGNATE_NO_DEMO="true",
         RUST_LOG="warn",
+        COGNATE_PY_TMP=tmp,
     )
+
+
+def cognate(server_env, *args):
+    """Runs a `cognate` CLI command on the server's database; returns its JSON output."""
+    out = subprocess.run([str(BINARY), *args], env=server_env, capture_output=True, text=True)
+    assert out.returncode == 0, f"cognate {' '.join(args)}: {out.stderr}"
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def server(server_env):
+    assert BINARY.exists(), f"build first: {BINARY} (./test.sh does)"
+    tmp = server_env["COGNATE_PY_TMP"]
+    port = _free_port()
+    env = server_env
     log = open(pathlib.Path(tmp) / "server.log", "w")
     proc = subprocess.Popen([str(BINARY), "serve", "--listen", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
