@@ -6,7 +6,9 @@
 //! needs an AWS Signature V4 from a configured key.
 
 mod account;
+mod admin_users;
 mod auth;
+mod list_users;
 mod management;
 mod shapes;
 pub mod sigv4;
@@ -268,6 +270,9 @@ async fn run(app: &Inner, action: &str, request: &Value) -> ActionResult {
         return result;
     }
     if let Some(result) = management::run(app, action, request).await {
+        return result;
+    }
+    if let Some(result) = admin_users::run(app, action, request).await {
         return result;
     }
     Err(CognitoError::new(

@@ -3,6 +3,7 @@
 //! `$N` placeholders that both drivers bind, and one store contract is exercised by
 //! the integration suite on both databases.
 
+mod admin_users;
 mod clients;
 mod codes;
 mod federation;

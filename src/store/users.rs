@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use super::{Store, StoreError, on_db};
 use crate::users::{NewUser, User, UserStatus};
 
+/// A `users` row; [`UserRow::into_user`] adds its attributes.
 #[derive(sqlx::FromRow)]
-struct UserRow {
-    user_id: String,
+pub(super) struct UserRow {
+    pub(super) user_id: String,
     pool_id: String,
     username: String,
     status: String,
@@ -17,7 +18,7 @@ struct UserRow {
     updated_at: i64,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "user_id, pool_id, username, status, enabled, password_hash, created_at, updated_at";
 
 impl Store {
@@ -230,18 +231,28 @@ impl Store {
             .bind(&r.user_id)
             .fetch_all(p)
             .await)?;
-        let status = UserStatus::parse(&r.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("user status {:?}", r.status)))?;
-        Ok(Some(User {
-            user_id: r.user_id,
-            pool_id: r.pool_id,
-            username: r.username,
+        r.into_user(attrs.into_iter().collect()).map(Some)
+    }
+}
+
+impl UserRow {
+    /// The user this row holds, with its attributes.
+    pub(super) fn into_user(
+        self,
+        attributes: BTreeMap<String, String>,
+    ) -> Result<User, StoreError> {
+        let status = UserStatus::parse(&self.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("user status {:?}", self.status)))?;
+        Ok(User {
+            user_id: self.user_id,
+            pool_id: self.pool_id,
+            username: self.username,
             status,
-            enabled: r.enabled,
-            password_hash: r.password_hash,
-            attributes: attrs.into_iter().collect::<BTreeMap<_, _>>(),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }))
+            enabled: self.enabled,
+            password_hash: self.password_hash,
+            attributes,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
     }
 }

@@ -1,5 +1,6 @@
 //! Users of a pool: username, status, enabled flag, attributes and password hash.
 
+pub mod admin;
 pub mod codes;
 pub mod credentials;
 pub mod lifecycle;
@@ -106,16 +107,20 @@ pub const STANDARD_ATTRIBUTES: &[&str] = &[
     "zoneinfo",
 ];
 
-/// Checks an attribute name and value: a standard attribute or `custom:<name>`,
-/// values at most 2048 characters (Cognito's limit).
-pub fn validate_attribute(name: &str, value: &str) -> Result<(), String> {
-    let known = STANDARD_ATTRIBUTES.contains(&name)
+/// Whether `name` is a standard attribute or a well-formed `custom:<name>`.
+pub fn is_known_attribute(name: &str) -> bool {
+    STANDARD_ATTRIBUTES.contains(&name)
         || name.strip_prefix("custom:").is_some_and(|n| {
             !n.is_empty()
                 && n.len() <= 20
                 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        });
-    if !known {
+        })
+}
+
+/// Checks an attribute name and value: a standard attribute or `custom:<name>`,
+/// values at most 2048 characters (Cognito's limit).
+pub fn validate_attribute(name: &str, value: &str) -> Result<(), String> {
+    if !is_known_attribute(name) {
         return Err(format!("unknown attribute {name:?}"));
     }
     if value.chars().count() > 2048 {

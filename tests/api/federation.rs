@@ -178,7 +178,8 @@ async fn a_first_google_sign_in_creates_the_user_and_group_and_an_oidc_app_gets_
     let (url, state, nonce) = rp
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
+            // This client splits states at "_" (return-to allow-list): keep it opaque.
+            || CsrfToken::new("opaque-state".into()),
             Nonce::new_random,
         )
         .add_scope(Scope::new("email".into()))
@@ -696,4 +697,47 @@ async fn a_provider_the_client_does_not_offer_is_refused() {
         Some("invalid_request")
     );
     let _ = NewClient::new("unused");
+}
+
+#[tokio::test]
+async fn an_unlinked_external_identity_signs_in_next_time_as_a_new_user() {
+    // Arrange: ada's first Google sign-in made the external user Google_<subject>.
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let sign_in_sub = || async {
+        let pkce = Pkce::new();
+        let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", "Google")]);
+        let (back, _) = federate(&browser(), &url, "ada", None).await;
+        let tokens: Value = app
+            .exchange(
+                &client,
+                &query_param(&location(&back), "code").unwrap(),
+                Some(&pkce.verifier),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+        assert_eq!(claims["cognito:username"], format!("Google_{ADA_GOOGLE}"));
+        claims["sub"].as_str().unwrap().to_string()
+    };
+    let first = sign_in_sub().await;
+    let pool = cognate::users::admin::pool(&app.state, &app.pool_id)
+        .await
+        .unwrap();
+    // Act
+    cognate::users::admin::unlink_provider(&app.state, &pool, "Google", ADA_GOOGLE)
+        .await
+        .unwrap();
+    // Assert: the old user went with its identity, and the next sign-in makes a new one.
+    assert!(
+        app.state
+            .store
+            .user_by_id(&app.pool_id, &first)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let second = sign_in_sub().await;
+    assert_ne!(first, second);
 }

@@ -3,6 +3,7 @@
 //! `COGNATE_TEST_POSTGRES_URL` is set.
 
 mod account;
+mod admin_users;
 mod authorize;
 mod browser;
 mod cli;

@@ -5,6 +5,7 @@ SQLite database. Every response boto3 parses is validated against botocore's out
 shape for that operation, so each call also checks the wire format.
 """
 import base64
+import json
 import os
 import pathlib
 import socket
@@ -55,13 +56,13 @@ def outbox_code(email):
 
 
 @pytest.fixture(scope="session")
-def server():
-    assert BINARY.exists(), f"build first: {BINARY} (./test.sh does)"
+def server_env():
+    """The server's environment; `cognate` CLI commands run with it share its database.
+    COGNATE_PY_DATABASE_URL runs the suite on another database (e.g. PostgreSQL)."""
     tmp = tempfile.mkdtemp(prefix="cognate-py-")
-    port = _free_port()
-    database_url = f"sqlite://{tmp}/cognate.db"
+    database_url = os.environ.get("COGNATE_PY_DATABASE_URL") or f"sqlite://{tmp}/cognate.db"
     admin_url = os.environ.get("COGNATE_TEST_POSTGRES_URL")
-    if admin_url:
+    if admin_url and not os.environ.get("COGNATE_PY_DATABASE_URL"):
         # A fresh database on the PostgreSQL server, like the Rust suite's.
         name = f"cognate_t_py{uuid.uuid4().hex[:12]}"
         subprocess.run(["psql", admin_url, "-qc", f"create database {name}"], check=True)
@@ -73,8 +74,25 @@ def server():
         COGNATE_API_KEYS=f"{KEY_ID}:{SECRET}",
         COGNATE_NO_DEMO="true",
         RUST_LOG="warn",
+        COGNATE_PY_TMP=tmp,
     )
     SERVER_ENV.update(env)
+    return env
+
+
+def cognate(server_env, *args):
+    """Runs a `cognate` CLI command on the server's database; returns its JSON output."""
+    out = subprocess.run([str(BINARY), *args], env=server_env, capture_output=True, text=True)
+    assert out.returncode == 0, f"cognate {' '.join(args)}: {out.stderr}"
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def server(server_env):
+    assert BINARY.exists(), f"build first: {BINARY} (./test.sh does)"
+    tmp = server_env["COGNATE_PY_TMP"]
+    port = _free_port()
+    env = server_env
     log = open(pathlib.Path(tmp) / "server.log", "w")
     proc = subprocess.Popen([str(BINARY), "serve", "--listen", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"

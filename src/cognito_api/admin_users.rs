@@ -1,0 +1,490 @@
+//! Cognito's administrator user actions (`AdminCreateUser` … `AdminUserGlobalSignOut`,
+//! `ListUsers`, `ListUsersInGroup`), in botocore's `cognito-idp` shapes. The rules are
+//! in [`crate::users::admin`]; this module parses requests, shapes answers and names
+//! the exceptions.
+//!
+//! Listings page by key: a token is the base64url of the last username (lower-cased)
+//! or group name of the page, and a page continues strictly after it.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ActionResult, CognitoError, parse, shapes};
+use crate::pool::Pool;
+use crate::state::Inner;
+use crate::users::admin::{self, AdminError, Invitation};
+
+/// The most a page holds, and the default (Cognito's `QueryLimitType`).
+const MAX_LIMIT: i64 = 60;
+
+/// The provider name of a pool's own users in `ProviderUserIdentifierType`.
+const COGNITO_PROVIDER: &str = "Cognito";
+
+/// The only `ProviderAttributeName` a social or OIDC source identity has.
+const SUBJECT_ATTRIBUTE: &str = "Cognito_Subject";
+
+/// Runs the action if it is one of this module's.
+pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
+    let result = match action {
+        "AdminCreateUser" => admin_create_user(app, request).await,
+        "AdminGetUser" => admin_get_user(app, request).await,
+        "AdminDeleteUser" => admin_delete_user(app, request).await,
+        "AdminUpdateUserAttributes" => admin_update_user_attributes(app, request).await,
+        "AdminDeleteUserAttributes" => admin_delete_user_attributes(app, request).await,
+        "AdminSetUserPassword" => admin_set_user_password(app, request).await,
+        "AdminResetUserPassword" => admin_reset_user_password(app, request).await,
+        "AdminConfirmSignUp" => admin_confirm_sign_up(app, request).await,
+        "AdminEnableUser" => admin_enable_user(app, request).await,
+        "AdminDisableUser" => admin_disable_user(app, request).await,
+        "AdminAddUserToGroup" => admin_add_user_to_group(app, request).await,
+        "AdminRemoveUserFromGroup" => admin_remove_user_from_group(app, request).await,
+        "AdminListGroupsForUser" => admin_list_groups_for_user(app, request).await,
+        "ListUsers" => list_users(app, request).await,
+        "ListUsersInGroup" => list_users_in_group(app, request).await,
+        "AdminLinkProviderForUser" => admin_link_provider_for_user(app, request).await,
+        "AdminDisableProviderForUser" => admin_disable_provider_for_user(app, request).await,
+        "AdminUserGlobalSignOut" => admin_user_global_sign_out(app, request).await,
+        _ => return None,
+    };
+    Some(result)
+}
+
+impl From<AdminError> for CognitoError {
+    fn from(e: AdminError) -> Self {
+        let message = e.to_string();
+        match e {
+            AdminError::NotFound(_) => Self::not_found(message),
+            AdminError::UserNotFound => Self::user_not_found(),
+            AdminError::UsernameExists => Self::new("UsernameExistsException", message),
+            AdminError::InvalidPassword(_) => Self::new("InvalidPasswordException", message),
+            AdminError::InvalidParameter(_) => Self::invalid(message),
+            AdminError::NotAuthorized(_) => Self::not_authorized(message),
+            AdminError::UnsupportedUserState(_) => {
+                Self::new("UnsupportedUserStateException", message)
+            }
+            AdminError::LimitExceeded(_) => Self::new("LimitExceededException", message),
+            AdminError::DeliveryFailed => Self::new("CodeDeliveryFailureException", message),
+            AdminError::Internal(e) => e.into(),
+        }
+    }
+}
+
+/// `AttributeType`; a missing `Value` is an empty one.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributeType {
+    name: String,
+    #[serde(default)]
+    value: String,
+}
+
+fn attribute_map(list: Vec<AttributeType>) -> BTreeMap<String, String> {
+    list.into_iter().map(|a| (a.name, a.value)).collect()
+}
+
+/// The requests that name only a user.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UserRequest {
+    user_pool_id: String,
+    username: String,
+}
+
+/// The pool a request names: `InvalidParameterException` for a malformed id,
+/// `ResourceNotFoundException` for an unknown one.
+async fn pool(app: &Inner, pool_id: &str) -> Result<Pool, CognitoError> {
+    if !crate::pool::is_pool_id(pool_id) {
+        return Err(CognitoError::invalid(format!(
+            "1 validation error detected: Value '{pool_id}' at 'userPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w-]+_[0-9a-zA-Z]+"
+        )));
+    }
+    Ok(admin::pool(app, pool_id).await?)
+}
+
+/// A page size: 1 to 60, 60 if not given.
+fn limit(limit: Option<i64>) -> Result<usize, CognitoError> {
+    match limit.unwrap_or(MAX_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(usize::try_from(n).unwrap_or(60)),
+        n => Err(CognitoError::invalid(format!(
+            "Limit must be between 1 and {MAX_LIMIT}, not {n}."
+        ))),
+    }
+}
+
+fn encode_token(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+fn decode_token(token: Option<&str>) -> Result<Option<String>, CognitoError> {
+    let Some(token) = token else { return Ok(None) };
+    URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|key| !key.is_empty())
+        .map(Some)
+        .ok_or_else(|| CognitoError::invalid("Invalid pagination token."))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminCreateUserRequest {
+    user_pool_id: String,
+    username: String,
+    user_attributes: Option<Vec<AttributeType>>,
+    temporary_password: Option<String>,
+    message_action: Option<String>,
+    desired_delivery_mediums: Option<Vec<String>>,
+}
+
+async fn admin_create_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: AdminCreateUserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    for medium in req.desired_delivery_mediums.iter().flatten() {
+        if medium != "EMAIL" && medium != "SMS" {
+            return Err(CognitoError::invalid(format!(
+                "DesiredDeliveryMediums: {medium:?} is not EMAIL or SMS."
+            )));
+        }
+    }
+    let user = match req.message_action.as_deref() {
+        Some("RESEND") => {
+            admin::resend_invitation(app, &pool, &req.username, req.temporary_password).await?
+        }
+        action @ (None | Some("SUPPRESS")) => {
+            let invite = Invitation {
+                username: req.username,
+                attributes: attribute_map(req.user_attributes.unwrap_or_default()),
+                temporary_password: req.temporary_password,
+                send: action.is_none(),
+            };
+            admin::create_user(app, &pool, invite).await?
+        }
+        Some(other) => {
+            return Err(CognitoError::invalid(format!(
+                "MessageAction: {other:?} is not RESEND or SUPPRESS."
+            )));
+        }
+    };
+    Ok(json!({ "User": shapes::user_type(&user, None) }))
+}
+
+async fn admin_get_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: UserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    let user = admin::user(app, &pool, &req.username).await?;
+    Ok(json!({
+        "Username": user.username,
+        "UserAttributes": shapes::attributes(&user, None),
+        "UserCreateDate": user.created_at,
+        "UserLastModifiedDate": user.updated_at,
+        "Enabled": user.enabled,
+        "UserStatus": user.status.as_str(),
+    }))
+}
+
+async fn admin_delete_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: UserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::delete_user(app, &pool, &req.username).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminUpdateUserAttributesRequest {
+    user_pool_id: String,
+    username: String,
+    user_attributes: Vec<AttributeType>,
+}
+
+async fn admin_update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
+    let req: AdminUpdateUserAttributesRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    let attributes = attribute_map(req.user_attributes);
+    admin::update_attributes(app, &pool, &req.username, attributes).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminDeleteUserAttributesRequest {
+    user_pool_id: String,
+    username: String,
+    user_attribute_names: Vec<String>,
+}
+
+async fn admin_delete_user_attributes(app: &Inner, request: &Value) -> ActionResult {
+    let req: AdminDeleteUserAttributesRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::delete_attributes(app, &pool, &req.username, &req.user_attribute_names).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminSetUserPasswordRequest {
+    user_pool_id: String,
+    username: String,
+    password: String,
+    #[serde(default)]
+    permanent: bool,
+}
+
+async fn admin_set_user_password(app: &Inner, request: &Value) -> ActionResult {
+    let req: AdminSetUserPasswordRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::set_password(app, &pool, &req.username, &req.password, req.permanent).await?;
+    Ok(json!({}))
+}
+
+async fn admin_reset_user_password(app: &Inner, request: &Value) -> ActionResult {
+    let req: UserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::reset_password(app, &pool, &req.username).await?;
+    Ok(json!({}))
+}
+
+async fn admin_confirm_sign_up(app: &Inner, request: &Value) -> ActionResult {
+    let req: UserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::confirm_sign_up(app, &pool, &req.username).await?;
+    Ok(json!({}))
+}
+
+async fn admin_enable_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: UserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::set_enabled(app, &pool, &req.username, true).await?;
+    Ok(json!({}))
+}
+
+async fn admin_disable_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: UserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::set_enabled(app, &pool, &req.username, false).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MembershipRequest {
+    user_pool_id: String,
+    username: String,
+    group_name: String,
+}
+
+async fn admin_add_user_to_group(app: &Inner, request: &Value) -> ActionResult {
+    let req: MembershipRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::set_membership(app, &pool, &req.username, &req.group_name, true).await?;
+    Ok(json!({}))
+}
+
+async fn admin_remove_user_from_group(app: &Inner, request: &Value) -> ActionResult {
+    let req: MembershipRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::set_membership(app, &pool, &req.username, &req.group_name, false).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminListGroupsForUserRequest {
+    user_pool_id: String,
+    username: String,
+    limit: Option<i64>,
+    next_token: Option<String>,
+}
+
+async fn admin_list_groups_for_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: AdminListGroupsForUserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    let limit = limit(req.limit)?;
+    let after = decode_token(req.next_token.as_deref())?;
+    let page = admin::groups_of_user(app, &pool, &req.username, after.as_deref(), limit).await?;
+    let mut out =
+        json!({ "Groups": page.items.iter().map(shapes::group_type).collect::<Vec<_>>() });
+    if let Some(key) = page.next {
+        out["NextToken"] = json!(encode_token(&key));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListUsersRequest {
+    user_pool_id: String,
+    attributes_to_get: Option<Vec<String>>,
+    limit: Option<i64>,
+    pagination_token: Option<String>,
+    filter: Option<String>,
+}
+
+async fn list_users(app: &Inner, request: &Value) -> ActionResult {
+    let req: ListUsersRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    let limit = limit(req.limit)?;
+    let filter = super::list_users::parse(req.filter.as_deref().unwrap_or_default())
+        .map_err(CognitoError::invalid)?;
+    let after = decode_token(req.pagination_token.as_deref())?;
+    let page = admin::list_users(app, &pool, filter.as_ref(), after.as_deref(), limit).await?;
+    let only = req.attributes_to_get.as_deref();
+    let users: Vec<Value> = page
+        .items
+        .iter()
+        .map(|u| shapes::user_type(u, only))
+        .collect();
+    let mut out = json!({ "Users": users });
+    if let Some(key) = page.next {
+        out["PaginationToken"] = json!(encode_token(&key));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListUsersInGroupRequest {
+    user_pool_id: String,
+    group_name: String,
+    limit: Option<i64>,
+    next_token: Option<String>,
+}
+
+async fn list_users_in_group(app: &Inner, request: &Value) -> ActionResult {
+    let req: ListUsersInGroupRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    let limit = limit(req.limit)?;
+    let after = decode_token(req.next_token.as_deref())?;
+    let page =
+        admin::list_users_in_group(app, &pool, &req.group_name, after.as_deref(), limit).await?;
+    let users: Vec<Value> = page
+        .items
+        .iter()
+        .map(|u| shapes::user_type(u, None))
+        .collect();
+    let mut out = json!({ "Users": users });
+    if let Some(key) = page.next {
+        out["NextToken"] = json!(encode_token(&key));
+    }
+    Ok(out)
+}
+
+/// `ProviderUserIdentifierType`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProviderUser {
+    provider_name: Option<String>,
+    provider_attribute_name: Option<String>,
+    provider_attribute_value: Option<String>,
+}
+
+impl ProviderUser {
+    /// A social or OIDC identity: its provider and subject.
+    fn source(&self, field: &str) -> Result<(&str, &str), CognitoError> {
+        let provider = self.provider_name.as_deref().unwrap_or_default();
+        if provider.is_empty() || provider == COGNITO_PROVIDER {
+            return Err(CognitoError::invalid(format!(
+                "{field}.ProviderName must name an identity provider of the pool."
+            )));
+        }
+        if self.provider_attribute_name.as_deref() != Some(SUBJECT_ATTRIBUTE) {
+            return Err(CognitoError::invalid(format!(
+                "{field}.ProviderAttributeName must be {SUBJECT_ATTRIBUTE}."
+            )));
+        }
+        match self.provider_attribute_value.as_deref() {
+            Some(subject) if !subject.is_empty() => Ok((provider, subject)),
+            _ => Err(CognitoError::invalid(format!(
+                "{field}.ProviderAttributeValue must be the identity's subject."
+            ))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminLinkProviderForUserRequest {
+    user_pool_id: String,
+    destination_user: ProviderUser,
+    source_user: ProviderUser,
+}
+
+async fn admin_link_provider_for_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: AdminLinkProviderForUserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    let destination = &req.destination_user;
+    // Cognito ignores the destination's ProviderAttributeName.
+    let username = match (
+        destination.provider_name.as_deref(),
+        destination.provider_attribute_value.as_deref(),
+    ) {
+        (Some(COGNITO_PROVIDER), Some(username)) if !username.is_empty() => username,
+        _ => {
+            return Err(CognitoError::invalid(
+                "DestinationUser must be ProviderName Cognito with the username as \
+                 ProviderAttributeValue.",
+            ));
+        }
+    };
+    let (provider, subject) = req.source_user.source("SourceUser")?;
+    admin::link_provider(app, &pool, username, provider, subject).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminDisableProviderForUserRequest {
+    user_pool_id: String,
+    user: ProviderUser,
+}
+
+async fn admin_disable_provider_for_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: AdminDisableProviderForUserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    if req.user.provider_name.as_deref() == Some(COGNITO_PROVIDER) {
+        return Err(CognitoError::invalid(
+            "Disabling password sign-in of a user pool user is not supported; \
+             use AdminDisableUser.",
+        ));
+    }
+    let (provider, subject) = req.user.source("User")?;
+    admin::unlink_provider(app, &pool, provider, subject).await?;
+    Ok(json!({}))
+}
+
+async fn admin_user_global_sign_out(app: &Inner, request: &Value) -> ActionResult {
+    let req: UserRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    admin::global_sign_out(app, &pool, &req.username).await?;
+    Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_round_trips_and_garbage_is_refused() {
+        let key = "ünïcode-user";
+        let token = encode_token(key);
+        assert_eq!(decode_token(Some(&token)).unwrap().as_deref(), Some(key));
+        assert_eq!(decode_token(None).unwrap(), None);
+        for bad in ["***", "", "_w"] {
+            let err = decode_token(Some(bad)).unwrap_err();
+            assert_eq!(err.kind, "InvalidParameterException", "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_default_to_sixty_and_stay_within_one_to_sixty() {
+        assert_eq!(limit(None).unwrap(), 60);
+        assert_eq!(limit(Some(1)).unwrap(), 1);
+        assert!(limit(Some(0)).is_err());
+        assert!(limit(Some(61)).is_err());
+    }
+}
