@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 
 use super::codes::Purpose;
 use super::lifecycle::{self, Refusal};
-use super::{User, UserStatus, password};
+use super::{User, UserStatus};
 use crate::error::AppError;
 use crate::groups::Group;
 use crate::mail::{MessageKind, Outgoing};
@@ -271,14 +271,7 @@ pub async fn resend_invitation(
         ));
     }
     let temporary = temporary_password(pool, &user.username, given_password)?;
-    let hash = password::hash(&temporary).await?;
-    app.store
-        .update_password(
-            &user.user_id,
-            &hash,
-            UserStatus::ForceChangePassword,
-            app.clock.now(),
-        )
+    super::credentials::set_password(app, &user, &temporary, UserStatus::ForceChangePassword)
         .await?;
     send_temporary_password(app, &user, &temporary).await?;
     reload(app, &user).await
@@ -439,15 +432,13 @@ pub async fn set_password(
         .password_policy
         .check(new_password, &user.username)
         .map_err(AdminError::InvalidPassword)?;
-    let hash = password::hash(new_password).await?;
     let status = if permanent {
         UserStatus::Confirmed
     } else {
         UserStatus::ForceChangePassword
     };
-    app.store
-        .update_password(&user.user_id, &hash, status, app.clock.now())
-        .await?;
+    // One place sets passwords: the argon2 hash and the SRP verifier together.
+    super::credentials::set_password(app, &user, new_password, status).await?;
     throttle::record_success(
         &app.store,
         &throttle::keys(&pool.pool_id, &user.username, None),
