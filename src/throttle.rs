@@ -39,7 +39,9 @@ pub async fn record_failure(store: &Store, keys: &[String], now: i64) -> Result<
     for key in keys {
         let failures = store.count_failure(key, now, now - WINDOW).await?;
         if failures >= FREE_FAILURES {
-            let exponent = (failures - FREE_FAILURES).min(20) as u32;
+            // Times are whole seconds, so a one-second block could end at once: the
+            // first block is two seconds (at least one full second), then doubles.
+            let exponent = (failures - FREE_FAILURES + 1).min(20) as u32;
             store
                 .block_until(key, now + (1i64 << exponent).min(MAX_BLOCK))
                 .await?;
