@@ -635,6 +635,15 @@ impl Browser {
         button.click().await.unwrap();
     }
 
+    /// Clicks the link whose visible text is `text`.
+    pub async fn click_link(&self, text: &str) {
+        let xpath = format!("//a[normalize-space(.)={}]", xpath_literal(text));
+        let Some(link) = self.find_xpath(&xpath).await else {
+            panic!("no link {text:?} on the page:\n{}", self.text().await)
+        };
+        link.click().await.unwrap();
+    }
+
     async fn find_xpath(&self, xpath: &str) -> Option<fantoccini::elements::Element> {
         self.client
             .find(fantoccini::Locator::XPath(xpath))

@@ -6,6 +6,7 @@ mod account;
 mod admin_users;
 mod authorize;
 mod browser;
+mod browser_account;
 mod cli;
 mod federation;
 mod helpers;
