@@ -66,10 +66,7 @@ async fn post_forgot(
     RawQuery(query): RawQuery,
     Form(form): Form<Fields>,
 ) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
-        return res;
-    }
+    let flow = open_flow!(app, pool_id, session, query, form);
     let username = field(&form, "username").trim().to_string();
     if let Err(refusal) = lifecycle::forgot_password(&app, &pool_id, &username).await {
         let (status, message) = explain(flow.t, &refusal);
@@ -133,10 +130,7 @@ async fn post_reset(
     RawQuery(query): RawQuery,
     Form(form): Form<Fields>,
 ) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
-        return res;
-    }
+    let flow = open_flow!(app, pool_id, session, query, form);
     let pending = match session::pending(&session, RESET, &pool_id, app.clock.now()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -151,10 +145,7 @@ async fn post_reset(
             StatusCode::BAD_REQUEST,
         );
     }
-    let username = pending
-        .as_ref()
-        .map(|p| p.username.clone())
-        .unwrap_or_else(|| field(&form, "username").trim().to_string());
+    let username = super::pending_username(pending.as_ref(), &form);
     match lifecycle::confirm_forgot_password(
         &app,
         &flow.pool,

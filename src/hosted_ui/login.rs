@@ -11,6 +11,7 @@ use tower_sessions::Session;
 
 use super::client_addr::ClientAddr;
 use super::flow::Flow;
+use super::open_flow;
 use super::pages::{LoginPage, ProviderButton, render};
 use super::session::{self, NEW_PASSWORD, Pending};
 use super::{Fields, explain, field, with_retry_after};
@@ -34,10 +35,7 @@ async fn get_login(
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let flow = match Flow::open(&app, &pool_id, &session, query.as_deref()).await {
-        Ok(flow) => flow,
-        Err(res) => return res,
-    };
+    let flow = open_flow!(app, pool_id, session, query);
     let notice = match session::take_notice(&session).await {
         Ok(notice) => notice,
         Err(e) => return e.into_response(),
@@ -53,13 +51,7 @@ async fn post_login(
     RawQuery(query): RawQuery,
     Form(form): Form<Fields>,
 ) -> Response {
-    let flow = match Flow::open(&app, &pool_id, &session, query.as_deref()).await {
-        Ok(flow) => flow,
-        Err(res) => return res,
-    };
-    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
-        return res;
-    }
+    let flow = open_flow!(app, pool_id, session, query, form);
     let username = field(&form, "username").trim();
     match lifecycle::sign_in(&app, &pool_id, username, field(&form, "password"), addr).await {
         Ok(SignedIn::Ready(user)) => signed_in(&app, &flow, &session, &user)

@@ -33,7 +33,8 @@ pub fn routes() -> Router<AppState> {
         .merge(branding::routes())
 }
 
-/// Opens a page's [`flow::Flow`], or returns the response that refuses it.
+/// Opens a page's [`flow::Flow`], or returns the response that refuses it; given the
+/// posted form too, also checks its CSRF token.
 macro_rules! open_flow {
     ($app:expr, $pool_id:expr, $session:expr, $query:expr) => {
         match $crate::hosted_ui::flow::Flow::open(&$app, &$pool_id, &$session, $query.as_deref())
@@ -43,6 +44,13 @@ macro_rules! open_flow {
             Err(res) => return res,
         }
     };
+    ($app:expr, $pool_id:expr, $session:expr, $query:expr, $form:expr) => {{
+        let flow = open_flow!($app, $pool_id, $session, $query);
+        if let Err(res) = flow.check_csrf(&$session, $form.get("csrf_token")).await {
+            return res;
+        }
+        flow
+    }};
 }
 use open_flow;
 
@@ -52,6 +60,14 @@ type Fields = HashMap<String, String>;
 /// A field's value, or empty.
 fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
     form.get(name).map(String::as_str).unwrap_or_default()
+}
+
+/// Who a step is for: the pending step's user, else the posted `username`.
+fn pending_username(pending: Option<&session::Pending>, form: &Fields) -> String {
+    pending.map_or_else(
+        || field(form, "username").trim().to_string(),
+        |p| p.username.clone(),
+    )
 }
 
 /// What a page says about a refusal, and with which status.

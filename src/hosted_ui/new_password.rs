@@ -65,10 +65,7 @@ async fn post_new_password(
     RawQuery(query): RawQuery,
     Form(form): Form<Fields>,
 ) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
-        return res;
-    }
+    let flow = open_flow!(app, pool_id, session, query, form);
     let pending = match session::pending(&session, NEW_PASSWORD, &pool_id, app.clock.now()).await {
         Ok(Some(p)) => p,
         Ok(None) => return Redirect::to(&flow.url(&app, "login")).into_response(),

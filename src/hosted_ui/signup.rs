@@ -155,10 +155,7 @@ async fn post_signup(
     RawQuery(query): RawQuery,
     Form(form): Form<Fields>,
 ) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
-        return res;
-    }
+    let flow = open_flow!(app, pool_id, session, query, form);
     let t = flow.t;
     let fail =
         |message: String, status| signup_page(&app, &flow, Some(&form), Some(message), status);
@@ -274,18 +271,12 @@ async fn post_confirm(
     RawQuery(query): RawQuery,
     Form(form): Form<Fields>,
 ) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
-        return res;
-    }
+    let flow = open_flow!(app, pool_id, session, query, form);
     let pending = match session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let username = pending
-        .as_ref()
-        .map(|p| p.username.clone())
-        .unwrap_or_else(|| field(&form, "username").trim().to_string());
+    let username = super::pending_username(pending.as_ref(), &form);
     match lifecycle::confirm_sign_up(&app, &pool_id, &username, field(&form, "code")).await {
         Ok(user) => confirmed(&app, &flow, &session, pending.as_ref(), &user)
             .await
@@ -340,18 +331,12 @@ async fn resend_code(
     RawQuery(query): RawQuery,
     Form(form): Form<Fields>,
 ) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    if let Err(res) = flow.check_csrf(&session, form.get("csrf_token")).await {
-        return res;
-    }
+    let flow = open_flow!(app, pool_id, session, query, form);
     let pending = match session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let username = pending
-        .as_ref()
-        .map(|p| p.username.clone())
-        .unwrap_or_else(|| field(&form, "username").trim().to_string());
+    let username = super::pending_username(pending.as_ref(), &form);
     let link = format!(
         "{}/{}/confirmLink/{{token}}?{}",
         app.config.public_url, pool_id, flow.req.query
