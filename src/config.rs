@@ -106,6 +106,20 @@ pub struct ServeArgs {
     /// `ACCESS_KEY_ID:SECRET[,…]`. Without any, those actions are refused.
     #[arg(long, env = "COGNATE_API_KEYS", hide_env_values = true)]
     pub api_keys: Option<String>,
+    /// Request-rate limits per client address: `off`, or changes to the defaults as
+    /// `category=RATE/BURST` or `category=off` (categories token, form, api; RATE per
+    /// second), e.g. `token=100/400,form=off`. Defaults: token=50/200, form=5/60,
+    /// api=25/200.
+    #[arg(long, env = "COGNATE_RATE_LIMITS", default_value = "")]
+    pub rate_limits: crate::rate_limit::RateLimits,
+    /// Proxies whose `X-Forwarded-For` names the client, as CIDR ranges
+    /// (`10.0.0.0/8,127.0.0.1/32`). From anyone else the header is ignored.
+    #[arg(long, env = "COGNATE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Tests only: serve `POST /_test/clock`, which moves this server's clock forward
+    /// so expiry and lockout can be tested without waiting. Never in production.
+    #[arg(long, env = "COGNATE_TEST_CLOCK", value_parser = clap::builder::BoolishValueParser::new())]
+    pub test_clock: bool,
     #[command(flatten)]
     pub mail: MailConfig,
 }
@@ -201,6 +215,10 @@ pub struct Config {
     pub dev: bool,
     /// Access keys for the Cognito API's signed actions (`AKID:SECRET,…`).
     pub api_keys: ApiKeys,
+    pub rate_limits: crate::rate_limit::RateLimits,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve `POST /_test/clock` (`serve --test-clock`).
+    pub test_clock: bool,
 }
 
 /// The Cognito API's access-key spec, redacted in `Debug`.
@@ -226,6 +244,9 @@ impl Config {
             public_url,
             dev: false,
             api_keys: ApiKeys::default(),
+            rate_limits: Default::default(),
+            trusted_proxies: Vec::new(),
+            test_clock: false,
         })
     }
 
@@ -249,7 +270,25 @@ impl Config {
             args.secure_cookies,
         )?
         .with_dev(args.dev)
-        .with_api_keys(&spec))
+        .with_api_keys(&spec)
+        .with_rate_limits(args.rate_limits)
+        .with_trusted_proxies(args.trusted_proxies.clone())
+        .with_test_clock(args.test_clock))
+    }
+
+    pub fn with_rate_limits(mut self, limits: crate::rate_limit::RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    pub fn with_test_clock(mut self, on: bool) -> Self {
+        self.test_clock = on;
+        self
     }
 
     /// Sets the Cognito API's access keys (`AKID:SECRET,…`).

@@ -75,7 +75,7 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,
             error,

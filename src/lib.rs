@@ -2,6 +2,7 @@
 //! OpenID Connect authorization server.
 
 pub mod cli;
+pub mod client_addr;
 pub mod clients;
 pub mod clock;
 pub mod cognito_api;
@@ -16,9 +17,11 @@ pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod pool;
+pub mod rate_limit;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod test_clock;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -46,14 +49,18 @@ pub fn router(app: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
+    let limit = |category| {
+        axum::middleware::from_fn_with_state((app.clone(), category), rate_limit::enforce)
+    };
     let browser = Router::new()
         .merge(oauth::browser_routes())
-        .merge(hosted_ui::routes())
+        .merge(hosted_ui::routes().route_layer(limit(rate_limit::Category::Form)))
         .layer(sessions);
     let mut router = Router::new()
         .merge(browser)
         .merge(oauth::api_routes())
-        .merge(cognito_api::routes())
+        .merge(oauth::token_routes().route_layer(limit(rate_limit::Category::Token)))
+        .merge(cognito_api::routes().route_layer(limit(rate_limit::Category::Api)))
         .route("/health", get(health))
         .route("/metrics", get(metrics::get_metrics))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))
@@ -61,6 +68,9 @@ pub fn router(app: AppState) -> Router {
     // The development outbox shows codes: only with `serve --dev` and no SMTP server.
     if app.config.dev && app.mail.is_outbox() {
         router = router.merge(mail::dev_page::routes());
+    }
+    if app.config.test_clock {
+        router = router.merge(test_clock::routes());
     }
     // Stand-in Google, Facebook and Amazon, so social sign-in works offline. Anyone can
     // sign in as anyone there: development only.

@@ -14,42 +14,69 @@ use crate::state::AppState;
 /// Event counters, labelled by a fixed set of reasons.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    states_refused: Mutex<BTreeMap<&'static str, u64>>,
+    states_refused: Counter,
+    rate_limited: Counter,
 }
 
 impl Metrics {
     /// Counts a refused overloaded `state`, by the rule it broke.
     pub fn state_refused(&self, reason: &'static str) {
-        *self
-            .states_refused
-            .lock()
-            .expect("metrics lock")
-            .entry(reason)
-            .or_default() += 1;
+        bump(&self.states_refused, reason);
     }
 
     /// How many states were refused for `reason`.
     pub fn states_refused(&self, reason: &str) -> u64 {
-        self.states_refused
-            .lock()
-            .expect("metrics lock")
-            .get(reason)
-            .copied()
-            .unwrap_or(0)
+        read(&self.states_refused, reason)
+    }
+
+    /// Counts a request refused by a rate limit, by category.
+    pub fn rate_limited(&self, category: &'static str) {
+        bump(&self.rate_limited, category);
     }
 
     fn render(&self) -> String {
-        let mut out = String::from(
-            "# HELP cognate_state_refused_total Overloaded state parameters refused at authorize.\n\
-             # TYPE cognate_state_refused_total counter\n",
+        let mut out = String::new();
+        render_counter(
+            &mut out,
+            "cognate_state_refused_total",
+            "Overloaded state parameters refused at authorize.",
+            "reason",
+            &self.states_refused,
         );
-        for (reason, n) in self.states_refused.lock().expect("metrics lock").iter() {
-            let _ = writeln!(
-                out,
-                "cognate_state_refused_total{{reason=\"{reason}\"}} {n}"
-            );
-        }
+        render_counter(
+            &mut out,
+            "cognate_rate_limited_total",
+            "Requests refused by a per-address rate limit.",
+            "category",
+            &self.rate_limited,
+        );
         out
+    }
+}
+
+type Counter = Mutex<BTreeMap<&'static str, u64>>;
+
+fn bump(counter: &Counter, label: &'static str) {
+    *counter
+        .lock()
+        .expect("metrics lock")
+        .entry(label)
+        .or_default() += 1;
+}
+
+fn read(counter: &Counter, label: &str) -> u64 {
+    counter
+        .lock()
+        .expect("metrics lock")
+        .get(label)
+        .copied()
+        .unwrap_or(0)
+}
+
+fn render_counter(out: &mut String, name: &str, help: &str, label: &str, counter: &Counter) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    for (value, n) in counter.lock().expect("metrics lock").iter() {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
     }
 }
 

@@ -57,6 +57,9 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
     } else if app.mail.is_outbox() {
         tracing::info!("no SMTP server: messages are kept in the outbox (`cognate outbox`)");
     }
+    if app.config.test_clock {
+        tracing::warn!("test clock: POST /_test/clock moves time forward; never in production");
+    }
     tokio::spawn(clean_up(app.clone()));
     let service = crate::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
@@ -67,7 +70,8 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
         .context("serve")
 }
 
-/// Deletes expired codes, token families and sessions every ten minutes.
+/// Deletes expired codes, token families and sessions every ten minutes, and forgets
+/// idle rate-limit buckets.
 async fn clean_up(app: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -78,5 +82,6 @@ async fn clean_up(app: AppState) {
         if let Err(e) = app.store.session_store().delete_expired().await {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
+        app.limiter.forget_idle();
     }
 }

@@ -26,6 +26,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Verifies the Cognito API's signed requests.
     pub api_auth: crate::cognito_api::sigv4::Verifier,
+    /// Request-rate limits per client address.
+    pub limiter: crate::rate_limit::Limiter,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             });
         Self(Arc::new(Inner {
             api_auth: crate::cognito_api::sigv4::Verifier::new(api_keys),
+            limiter: crate::rate_limit::Limiter::new(&config.rate_limits),
             config,
             store,
             keys,

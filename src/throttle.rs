@@ -1,22 +1,28 @@
 //! Throttling of failed sign-ins, per username and per client address, shared by
 //! every instance through the database. The first failures are free; after that each
 //! failure blocks the key for twice as long as the last, up to a cap, and a success
-//! clears the username's count.
+//! clears the username's count. Code messages are capped per user the same way.
 
 use crate::store::{Store, StoreError};
 
-/// Failures within the window that cost nothing.
+/// Failures of one username within the window that cost nothing.
 pub const FREE_FAILURES: i64 = 5;
+/// Failures from one client address within the window that cost nothing: many users
+/// may share an address (offices, NAT), so it takes a spray of guesses across accounts
+/// (credential stuffing) to block one.
+pub const ADDRESS_FREE_FAILURES: i64 = 50;
 /// Failures older than this are forgotten.
 pub const WINDOW: i64 = 15 * 60;
 /// The longest block.
 pub const MAX_BLOCK: i64 = 15 * 60;
 
+const ADDRESS_PREFIX: &str = "ip:";
+
 /// The keys a sign-in attempt is counted under.
 pub fn keys(pool_id: &str, username: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
     let mut keys = vec![format!("user:{pool_id}:{}", username.to_lowercase())];
     if let Some(ip) = address {
-        keys.push(format!("ip:{ip}"));
+        keys.push(format!("{ADDRESS_PREFIX}{ip}"));
     }
     keys
 }
@@ -38,10 +44,15 @@ pub async fn blocked_for(
 pub async fn record_failure(store: &Store, keys: &[String], now: i64) -> Result<(), StoreError> {
     for key in keys {
         let failures = store.count_failure(key, now, now - WINDOW).await?;
-        if failures >= FREE_FAILURES {
+        let free = if key.starts_with(ADDRESS_PREFIX) {
+            ADDRESS_FREE_FAILURES
+        } else {
+            FREE_FAILURES
+        };
+        if failures >= free {
             // Times are whole seconds, so a one-second block could end at once: the
             // first block is two seconds (at least one full second), then doubles.
-            let exponent = (failures - FREE_FAILURES + 1).min(20) as u32;
+            let exponent = (failures - free + 1).min(20) as u32;
             store
                 .block_until(key, now + (1i64 << exponent).min(MAX_BLOCK))
                 .await?;
@@ -56,4 +67,29 @@ pub async fn record_success(store: &Store, keys: &[String]) -> Result<(), StoreE
         store.clear_throttle(user_key).await?;
     }
     Ok(())
+}
+
+/// Code messages (sign-up, resend, password reset) one user may be sent per window, so
+/// nobody can flood a mailbox through the public pages.
+pub const MESSAGES_PER_WINDOW: i64 = 5;
+/// The message cap's window.
+pub const MESSAGE_WINDOW: i64 = 60 * 60;
+
+/// Counts a code message to `user_id`; `Err` holds the seconds until another may go.
+pub async fn allow_message(
+    store: &Store,
+    user_id: &str,
+    now: i64,
+) -> Result<Result<(), i64>, StoreError> {
+    let key = format!("mail:{user_id}");
+    let blocked = store.throttle_blocked_until(&key).await? - now;
+    if blocked > 0 {
+        return Ok(Err(blocked));
+    }
+    let sent = store.count_failure(&key, now, now - MESSAGE_WINDOW).await?;
+    if sent > MESSAGES_PER_WINDOW {
+        store.block_until(&key, now + MESSAGE_WINDOW).await?;
+        return Ok(Err(MESSAGE_WINDOW));
+    }
+    Ok(Ok(()))
 }

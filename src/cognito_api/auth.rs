@@ -6,6 +6,7 @@
 //! `/oauth2/token`'s, from the same claims builder, with the API's scope.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -28,12 +29,20 @@ use crate::users::{User, credentials};
 /// How long a `NEW_PASSWORD_REQUIRED` session lasts (Cognito: 3 minutes).
 const SESSION_LIFETIME: i64 = 180;
 
-pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
+/// Runs an auth action. Failed sign-ins count against the username and, for the public
+/// actions, the caller's address `addr`; an Admin* caller is the app's back end, whose
+/// address says nothing about who is guessing.
+pub async fn run(
+    app: &Inner,
+    addr: Option<IpAddr>,
+    action: &str,
+    request: &Value,
+) -> Option<ActionResult> {
     Some(match action {
-        "InitiateAuth" => initiate_auth(app, request, false).await,
-        "AdminInitiateAuth" => initiate_auth(app, request, true).await,
-        "RespondToAuthChallenge" => respond_to_auth_challenge(app, request, false).await,
-        "AdminRespondToAuthChallenge" => respond_to_auth_challenge(app, request, true).await,
+        "InitiateAuth" => initiate_auth(app, request, false, addr).await,
+        "AdminInitiateAuth" => initiate_auth(app, request, true, None).await,
+        "RespondToAuthChallenge" => respond_to_auth_challenge(app, request, false, addr).await,
+        "AdminRespondToAuthChallenge" => respond_to_auth_challenge(app, request, true, None).await,
         _ => return None,
     })
 }
@@ -126,7 +135,12 @@ fn require<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a st
         .ok_or_else(|| CognitoError::invalid(format!("Missing required parameter {name}")))
 }
 
-async fn initiate_auth(app: &Inner, request: &Value, admin: bool) -> ActionResult {
+async fn initiate_auth(
+    app: &Inner,
+    request: &Value,
+    admin: bool,
+    addr: Option<IpAddr>,
+) -> ActionResult {
     let r: InitiateAuthRequest = parse(request)?;
     if admin && r.user_pool_id.is_none() {
         return Err(CognitoError::invalid(
@@ -156,7 +170,7 @@ async fn initiate_auth(app: &Inner, request: &Value, admin: bool) -> ActionResul
     }
     match needed {
         "ALLOW_REFRESH_TOKEN_AUTH" => refresh(app, &client, p).await,
-        "ALLOW_USER_SRP_AUTH" => start_srp(app, &client, p).await,
+        "ALLOW_USER_SRP_AUTH" => start_srp(app, &client, p, addr).await,
         _ => {
             let username = require(p, "USERNAME")?;
             check_secret_hash(
@@ -167,7 +181,7 @@ async fn initiate_auth(app: &Inner, request: &Value, admin: bool) -> ActionResul
             )
             .await?;
             let password = require(p, "PASSWORD")?;
-            let outcome = lifecycle::sign_in(app, &client.pool_id, username, password, None).await;
+            let outcome = lifecycle::sign_in(app, &client.pool_id, username, password, addr).await;
             signed_in(app, &client, outcome.map_err(refusal_error)?).await
         }
     }
@@ -298,7 +312,12 @@ async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -
 
 /// `USER_SRP_AUTH`: the `PASSWORD_VERIFIER` challenge. An unknown user gets a challenge
 /// from a throwaway verifier, so the answer does not reveal whether the account exists.
-async fn start_srp(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -> ActionResult {
+async fn start_srp(
+    app: &Inner,
+    client: &AppClient,
+    p: &HashMap<String, String>,
+    addr: Option<IpAddr>,
+) -> ActionResult {
     let username = require(p, "USERNAME")?;
     check_secret_hash(
         app,
@@ -308,7 +327,7 @@ async fn start_srp(app: &Inner, client: &AppClient, p: &HashMap<String, String>)
     )
     .await?;
     let srp_a = require(p, "SRP_A")?;
-    let keys = throttle::keys(&client.pool_id, username, None);
+    let keys = throttle::keys(&client.pool_id, username, addr);
     lifecycle::check_throttle(app, &keys)
         .await
         .map_err(refusal_error)?;
@@ -352,7 +371,12 @@ async fn start_srp(app: &Inner, client: &AppClient, p: &HashMap<String, String>)
     }))
 }
 
-async fn respond_to_auth_challenge(app: &Inner, request: &Value, admin: bool) -> ActionResult {
+async fn respond_to_auth_challenge(
+    app: &Inner,
+    request: &Value,
+    admin: bool,
+    addr: Option<IpAddr>,
+) -> ActionResult {
     let r: RespondRequest = parse(request)?;
     if admin && r.user_pool_id.is_none() {
         return Err(CognitoError::invalid(
@@ -371,7 +395,7 @@ async fn respond_to_auth_challenge(app: &Inner, request: &Value, admin: bool) ->
     .await?;
     match r.challenge_name.as_str() {
         "PASSWORD_VERIFIER" => {
-            let keys = throttle::keys(&client.pool_id, username, None);
+            let keys = throttle::keys(&client.pool_id, username, addr);
             lifecycle::check_throttle(app, &keys)
                 .await
                 .map_err(refusal_error)?;

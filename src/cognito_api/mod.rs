@@ -14,6 +14,8 @@ mod shapes;
 pub mod sigv4;
 pub mod srp;
 
+use std::net::IpAddr;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,6 +25,7 @@ use axum::routing::post;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::state::{AppState, Inner};
 use crate::store::StoreError;
@@ -119,6 +122,13 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
             "LimitExceededException",
             "Attempt limit exceeded, please try after some time.",
         ),
+        Refusal::MessageLimit(wait) => CognitoError {
+            retry_after: Some(wait),
+            ..CognitoError::new(
+                "LimitExceededException",
+                "Attempt limit exceeded, please try after some time.",
+            )
+        },
         Refusal::MailFailed => CognitoError::new(
             "CodeDeliveryFailureException",
             "The message could not be sent; try again.",
@@ -186,11 +196,12 @@ pub type ActionResult = Result<Value, CognitoError>;
 
 async fn dispatch(
     State(app): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match handle(&app, &uri, &headers, &body).await {
+    match handle(&app, addr, &uri, &headers, &body).await {
         Ok(value) => {
             let mut res = value.to_string().into_response();
             res.headers_mut().insert(
@@ -203,7 +214,13 @@ async fn dispatch(
     }
 }
 
-async fn handle(app: &Inner, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> ActionResult {
+async fn handle(
+    app: &Inner,
+    addr: Option<IpAddr>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ActionResult {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -235,7 +252,7 @@ async fn handle(app: &Inner, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Act
             "The request body must be a JSON object.",
         ));
     }
-    run(app, action, &request).await
+    run(app, addr, action, &request).await
 }
 
 /// Checks the caller's Signature V4 for the actions that need one.
@@ -261,9 +278,9 @@ fn authenticate(
     }
 }
 
-/// Runs one action.
-async fn run(app: &Inner, action: &str, request: &Value) -> ActionResult {
-    if let Some(result) = auth::run(app, action, request).await {
+/// Runs one action; `addr` (the caller's address) counts failed sign-ins.
+async fn run(app: &Inner, addr: Option<IpAddr>, action: &str, request: &Value) -> ActionResult {
+    if let Some(result) = auth::run(app, addr, action, request).await {
         return result;
     }
     if let Some(result) = account::run(app, action, request).await {

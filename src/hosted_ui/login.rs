@@ -9,12 +9,12 @@ use axum::routing::get;
 use axum::{Form, Router};
 use tower_sessions::Session;
 
-use super::client_addr::ClientAddr;
 use super::flow::Flow;
 use super::open_flow;
 use super::pages::{LoginPage, ProviderButton, render};
 use super::session::{self, NEW_PASSWORD, Pending};
 use super::{Fields, explain, field, with_retry_after};
+use crate::client_addr::ClientAddr;
 use crate::clients::COGNITO;
 use crate::error::AppError;
 use crate::oauth::authorize::complete;

@@ -3,7 +3,6 @@
 //! confirmation, password reset, and the new password an administrator may require.
 
 mod branding;
-mod client_addr;
 pub mod csrf;
 mod flow;
 mod forgot_password;
@@ -75,6 +74,10 @@ fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
     match refusal {
         Refusal::BadCredentials => (StatusCode::UNAUTHORIZED, t.bad_credentials.into()),
         Refusal::Throttled(wait) => (StatusCode::TOO_MANY_REQUESTS, fill(t.throttled, wait)),
+        Refusal::MessageLimit(wait) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            fill(t.too_many_messages, wait),
+        ),
         Refusal::NotConfirmed => (StatusCode::UNAUTHORIZED, t.not_confirmed.into()),
         Refusal::Disabled => (StatusCode::UNAUTHORIZED, t.disabled.into()),
         Refusal::ResetRequired => (StatusCode::UNAUTHORIZED, t.reset_required.into()),
@@ -92,7 +95,7 @@ fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
 
 /// Adds `Retry-After` to a throttled page.
 fn with_retry_after(mut res: Response, refusal: &Refusal) -> Response {
-    if let Refusal::Throttled(wait) = refusal
+    if let Refusal::Throttled(wait) | Refusal::MessageLimit(wait) = refusal
         && let Ok(v) = HeaderValue::from_str(&wait.to_string())
     {
         res.headers_mut().insert(header::RETRY_AFTER, v);

@@ -31,10 +31,13 @@ pub fn browser_routes() -> Router<AppState> {
 /// Endpoints called by apps; no session.
 pub fn api_routes() -> Router<AppState> {
     Router::new()
-        .merge(token::routes())
         .merge(userinfo::routes())
-        .merge(revoke::routes())
         .merge(discovery::routes())
+}
+
+/// The endpoints that take client credentials (rate-limited together).
+pub fn token_routes() -> Router<AppState> {
+    Router::new().merge(token::routes()).merge(revoke::routes())
 }
 
 /// A `302 Found` to `location`, which callers build only from registered URLs.

@@ -39,6 +39,8 @@ pub enum Refusal {
     ExpiredCode,
     #[error("too many wrong codes")]
     TooManyAttempts,
+    #[error("too many messages to this user; retry in {0} s")]
+    MessageLimit(i64),
     #[error("the message could not be sent")]
     MailFailed,
     #[error(transparent)]
@@ -231,6 +233,9 @@ pub async fn send_code(
         ));
     };
     let now = app.clock.now();
+    if let Err(wait) = throttle::allow_message(&app.store, &user.user_id, now).await? {
+        return Err(Refusal::MessageLimit(wait));
+    }
     let issued = codes::issue(&app.store, &user.user_id, purpose, now).await?;
     let link = match (link_template, &issued.link_token) {
         (Some(template), Some(token)) => Some(template.replace("{token}", token)),

@@ -92,6 +92,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
+    configure: fn(Config) -> Config,
 }
 
 pub fn browser() -> reqwest::Client {
@@ -103,11 +104,17 @@ pub fn browser() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// A server without request-rate limits: a test is one client sending many requests.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|c| c.with_rate_limits(cognate::rate_limit::RateLimits::OFF)).await
+    }
+
+    /// A server whose config `configure` changes (e.g. to keep the default limits).
+    pub async fn spawn_with(configure: fn(Config) -> Config) -> Self {
         let backend = Backend::fresh().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = open(&backend, addr).await;
+        let state = open(&backend, addr, configure).await;
         let pool = cognate::pool::create(&state, "test pool", "us-east-1")
             .await
             .unwrap();
@@ -140,6 +147,7 @@ impl TestApp {
             state,
             shutdown: None,
             server: None,
+            configure,
         };
         app.create_user("alice", UserStatus::Confirmed).await;
         app.start(listener);
@@ -172,7 +180,7 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.unwrap();
         }
-        self.state = open(&self.backend, self.addr).await;
+        self.state = open(&self.backend, self.addr, self.configure).await;
         let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
         self.start(listener);
     }
@@ -347,8 +355,8 @@ impl TestApp {
     }
 }
 
-async fn open(backend: &Backend, addr: SocketAddr) -> AppState {
-    let config = Config::new(&format!("http://{addr}"), None).unwrap();
+async fn open(backend: &Backend, addr: SocketAddr, configure: fn(Config) -> Config) -> AppState {
+    let config = configure(Config::new(&format!("http://{addr}"), None).unwrap());
     cognate::server::open(&backend.store_args(), config)
         .await
         .unwrap()

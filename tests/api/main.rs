@@ -15,6 +15,7 @@ mod mail;
 mod management;
 mod migrations;
 mod oidc_flow;
+mod rate_limits;
 mod restart;
 mod standin;
 mod state_relay;

@@ -38,27 +38,24 @@ def _free_port():
 SERVER_ENV = {}
 
 
-def cognate_cli(*args):
-    """Runs the cognate CLI on the test server's database; its JSON output."""
-    import json
-
-    out = subprocess.run([str(BINARY), *args], env=SERVER_ENV, capture_output=True, text=True, check=True)
+def cognate_cli(*args, env=None):
+    """Runs the cognate CLI on the test server's database (or `env`'s); its JSON output."""
+    out = subprocess.run([str(BINARY), *args], env=env or SERVER_ENV, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
-def outbox_code(email):
+def outbox_code(email, env=None):
     """The six-digit code in the newest message to `email`."""
     import re
 
-    messages = cognate_cli("outbox", "--to", email, "--limit", "1")
+    messages = cognate_cli("outbox", "--to", email, "--limit", "1", env=env)
     assert messages, f"no message to {email}"
     return re.search(r"\b(\d{6})\b", messages[0]["body_text"]).group(1)
 
 
-@pytest.fixture(scope="session")
-def server_env():
-    """The server's environment; `cognate` CLI commands run with it share its database.
-    COGNATE_PY_DATABASE_URL runs the suite on another database (e.g. PostgreSQL)."""
+def new_server_env(**extra):
+    """A server environment on a fresh database: SQLite in a temporary directory, or a new
+    database on COGNATE_TEST_POSTGRES_URL's server; COGNATE_PY_DATABASE_URL names one."""
     tmp = tempfile.mkdtemp(prefix="cognate-py-")
     database_url = os.environ.get("COGNATE_PY_DATABASE_URL") or f"sqlite://{tmp}/cognate.db"
     admin_url = os.environ.get("COGNATE_TEST_POSTGRES_URL")
@@ -67,15 +64,24 @@ def server_env():
         name = f"cognate_t_py{uuid.uuid4().hex[:12]}"
         subprocess.run(["psql", admin_url, "-qc", f"create database {name}"], check=True)
         database_url = admin_url.rsplit("/", 1)[0] + "/" + name
-    env = dict(
+    return dict(
         os.environ,
         DATABASE_URL=database_url,
         COGNATE_MASTER_KEY=base64.b64encode(os.urandom(32)).decode(),
         COGNATE_API_KEYS=f"{KEY_ID}:{SECRET}",
         COGNATE_NO_DEMO="true",
+        # The suite is one client sending hundreds of calls; the limits have their own tests.
+        COGNATE_RATE_LIMITS="off",
         RUST_LOG="warn",
         COGNATE_PY_TMP=tmp,
+        **extra,
     )
+
+
+@pytest.fixture(scope="session")
+def server_env():
+    """The server's environment; `cognate` CLI commands run with it share its database."""
+    env = new_server_env()
     SERVER_ENV.update(env)
     return env
 
@@ -89,10 +95,34 @@ def cognate(server_env, *args):
 
 @pytest.fixture(scope="session")
 def server(server_env):
+    yield from run_server(server_env)
+
+
+@pytest.fixture
+def clock_server():
+    """A server of its own whose clock tests move (`serve --test-clock`): moving the
+    shared server's clock would expire every other test's tokens. Yields (url, env)."""
+    env = new_server_env(COGNATE_TEST_CLOCK="true")
+    for url in run_server(env):
+        yield url, env
+
+
+def advance_clock(url, seconds):
+    """Moves a --test-clock server's clock forward; returns its new time."""
+    req = urllib.request.Request(
+        f"{url}/_test/clock",
+        data=json.dumps({"advance_seconds": seconds}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(req) as res:
+        return json.load(res)["now"]
+
+
+def run_server(env):
+    """Runs `cognate serve` with `env` until the generator is closed; yields its URL."""
     assert BINARY.exists(), f"build first: {BINARY} (./test.sh does)"
-    tmp = server_env["COGNATE_PY_TMP"]
+    tmp = env["COGNATE_PY_TMP"]
     port = _free_port()
-    env = server_env
     log = open(pathlib.Path(tmp) / "server.log", "w")
     proc = subprocess.Popen([str(BINARY), "serve", "--listen", f"127.0.0.1:{port}"], env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
