@@ -41,6 +41,12 @@ async fn api_call(app: &TestApp, target: &str, body: Value) -> reqwest::Response
         .unwrap()
 }
 
+/// The hosted login page's URL, reached through authorize in browser `b`.
+async fn login_page(app: &TestApp, b: &reqwest::Client) -> String {
+    let url = app.authorize_url(&app.public, Some(&Pkce::new()), &[]);
+    location(&b.get(url).send().await.unwrap())
+}
+
 fn retry_after(res: &reqwest::Response) -> u64 {
     res.headers()
         .get("retry-after")
@@ -131,13 +137,7 @@ async fn forwarded_addresses_do_not_escape_the_limit_unless_the_proxy_is_trusted
 async fn hosted_page_posts_over_the_limit_get_a_429_page_and_change_nothing() {
     let app = TestApp::spawn_with(|c| c.with_rate_limits(limits("form=1/2"))).await;
     let b = browser();
-    let pkce = Pkce::new();
-    let login = location(
-        &b.get(app.authorize_url(&app.public, Some(&pkce), &[]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let login = login_page(&app, &b).await;
     let form = Form::parse(&b.get(&login).send().await.unwrap().text().await.unwrap());
     let post = |password: &'static str| {
         b.post(&form.action)
@@ -190,13 +190,7 @@ async fn api_calls_over_the_limit_get_too_many_requests_exception() {
 async fn credential_stuffing_from_one_address_is_throttled_without_locking_victims() {
     let app = TestApp::spawn().await;
     let b = browser();
-    let pkce = Pkce::new();
-    let login = location(
-        &b.get(app.authorize_url(&app.public, Some(&pkce), &[]))
-            .send()
-            .await
-            .unwrap(),
-    );
+    let login = login_page(&app, &b).await;
     let mut form = Form::parse(&b.get(&login).send().await.unwrap().text().await.unwrap());
     let attempt = async |form: &Form, username: &str, password: &str| {
         b.post(&form.action)
