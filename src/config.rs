@@ -106,6 +106,10 @@ pub struct ServeArgs {
     /// `ACCESS_KEY_ID:SECRET[,…]`. Without any, those actions are refused.
     #[arg(long, env = "COGNATE_API_KEYS", hide_env_values = true)]
     pub api_keys: Option<String>,
+    /// How long each pool's signing keys are cached before they are read again: after
+    /// a rotation, this instance signs with the new key within this many seconds.
+    #[arg(long, env = "COGNATE_KEY_CACHE_SECONDS", default_value_t = crate::tokens::keys::DEFAULT_KEY_CACHE_SECONDS)]
+    pub key_cache_seconds: u64,
     #[command(flatten)]
     pub mail: MailConfig,
 }
