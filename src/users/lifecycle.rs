@@ -184,17 +184,19 @@ pub async fn sign_up(
         }
         return Err(Refusal::UsernameExists);
     }
-    let user = match super::create(
+    let (user, issued) = match super::create_with_code(
         app,
         &pool.pool_id,
         username,
         Some(password),
         UserStatus::Unconfirmed,
         attributes,
+        Some(Purpose::SignUp),
     )
     .await
     {
-        Ok(user) => user,
+        Ok((user, Some(issued))) => (user, issued),
+        Ok((_, None)) => unreachable!("a code was asked for"),
         Err(AppError::Conflict(_)) if pool.settings.prevent_user_existence_errors => {
             return Ok(SignedUp::Hidden);
         }
@@ -202,7 +204,7 @@ pub async fn sign_up(
         Err(AppError::Invalid(why)) => return Err(Refusal::InvalidParameter(why)),
         Err(e) => return Err(e.into()),
     };
-    if let Err(e) = send_code(app, &user, Purpose::SignUp, link_template).await {
+    if let Err(e) = mail_code(app, &user, Purpose::SignUp, &issued, link_template).await {
         app.store.delete_user(&user.user_id).await?;
         return Err(e);
     }
@@ -225,13 +227,29 @@ pub async fn send_code(
     purpose: Purpose,
     link_template: Option<&str>,
 ) -> Result<(), Refusal> {
+    if !user.attributes.contains_key("email") {
+        return Err(Refusal::InvalidParameter(
+            "the user has no email address".into(),
+        ));
+    }
+    let issued = codes::issue(&app.store, &user.user_id, purpose, app.clock.now()).await?;
+    mail_code(app, user, purpose, &issued, link_template).await
+}
+
+/// Mails an issued code (and its one-click link) to the user's email address.
+async fn mail_code(
+    app: &Inner,
+    user: &User,
+    purpose: Purpose,
+    issued: &codes::Issued,
+    link_template: Option<&str>,
+) -> Result<(), Refusal> {
     let Some(email) = user.attributes.get("email") else {
         return Err(Refusal::InvalidParameter(
             "the user has no email address".into(),
         ));
     };
     let now = app.clock.now();
-    let issued = codes::issue(&app.store, &user.user_id, purpose, now).await?;
     let link = match (link_template, &issued.link_token) {
         (Some(template), Some(token)) => Some(template.replace("{token}", token)),
         _ => None,

@@ -449,17 +449,16 @@ def sign(url, data, headers, date=None):
         from unittest import mock
 
         fixed = datetime.datetime.fromtimestamp(date, datetime.timezone.utc).replace(tzinfo=None)
-        with mock.patch("botocore.auth.datetime") as dt:
-            dt.datetime.utcnow.return_value = fixed
-            dt.datetime.now.return_value = fixed
+        with mock.patch("botocore.auth.get_current_datetime", return_value=fixed):
             auth.add_auth(req)
     return dict(req.headers.items())
 
 
-def outbox_code(db, email):
+def outbox_code(db, email, kind="verification"):
     """The six-digit code in the newest message to `email`, read with SQL."""
+    newline = "char(10)" if db.kind == "sqlite" else "chr(10)"
     body = db.scalar(
-        f"select body_text from outbox where lower(recipient) = lower('{email}') order by created_at desc, message_id limit 1"
+        f"select replace(body_text, {newline}, ' ') from outbox where lower(recipient) = lower('{email}') and kind = '{kind}' order by created_at desc, message_id limit 1"
     )
     m = re.search(r"\b(\d{6})\b", body or "")
     return m.group(1) if m else None
