@@ -503,6 +503,7 @@ def test_r7_disk_full(root, backend="sqlite"):
         raise Fail("mount -t tmpfs not permitted here; run as root (the ulimit -f fallback is not implemented)")
     logs = pathlib.Path(root) / "logs"
     mounted_logs = mount_tmpfs(logs, 1)
+    env = None
     try:
         env = Env("sqlite", root, sqlite_dir=mnt)
         env.root = logs
@@ -550,6 +551,8 @@ def test_r7_disk_full(root, backend="sqlite"):
         log(f"{refused} writes refused while full, {reads_ok} reads served; recovered in {time.time() - t0:.1f}s")
         server.kill9()
     finally:
+        if env:
+            env.close()
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
         if mounted_logs:
             subprocess.run(["umount", "-l", str(logs)], capture_output=True)
