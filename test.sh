@@ -46,3 +46,10 @@ if [ -n "${COGNATE_TEST_POSTGRES_URL:-}" ]; then
 else
   echo "== PostgreSQL suite skipped: COGNATE_TEST_POSTGRES_URL is not set"
 fi
+
+# Fault tests R-1 … R-11 (SECURITY_MATRIX.md §4.3), reduced size: kill -9, locks, a
+# private PostgreSQL cluster restarted, two instances racing, clock skew (faketime), key
+# rotation, backups. Full size: FAULT_SIZE=full tests/fault/run.
+echo "== fault tests (reduced)"
+cargo build --quiet
+COGNATE_TEST_PYTHON="$PWD/.venv/bin/python" tests/fault/run

@@ -143,6 +143,18 @@ pub enum PoolCmd {
     },
     /// List pools.
     List,
+    /// Rotate a pool's signing key: a new key signs (on running instances within their
+    /// key cache TTL), older keys stay in the JWKS so their tokens verify, and keys
+    /// superseded more than --retire-after seconds ago are deleted.
+    RotateKeys {
+        #[arg(long)]
+        pool: String,
+        /// Keep superseded keys published this long (at least the longest ID/access
+        /// token lifetime plus the key cache TTL).
+        #[arg(long, default_value_t = crate::tokens::keys::DEFAULT_RETIRE_AFTER_SECONDS,
+              value_parser = clap::value_parser!(i64).range(0..))]
+        retire_after: i64,
+    },
     /// Change a pool's settings; options not given keep their value.
     Update {
         #[arg(long)]
@@ -401,6 +413,12 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             json!(crate::pool::create(app, &name, &region).await?)
         }
         Command::Pool(PoolCmd::List) => json!(app.store.pools().await?),
+        Command::Pool(PoolCmd::RotateKeys { pool, retire_after }) => json!(
+            app.keys
+                .rotate(&app.store, &pool, app.clock.now(), retire_after)
+                .await?
+                .with_context(|| format!("no user pool {pool}"))?
+        ),
         Command::Pool(PoolCmd::Update {
             pool,
             email_as_username,

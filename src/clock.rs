@@ -1,6 +1,8 @@
 //! The server's notion of "now", in epoch seconds (Cognito speaks epoch seconds).
 //! Tests move it forward to check expiry without sleeping; nothing outside code in
-//! the same process can change it.
+//! the same process can change it. With PostgreSQL, `serve` follows the database
+//! server's clock, so instances whose host clocks disagree still agree on code expiry,
+//! lockouts and token times.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,6 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, Default)]
 pub struct Clock {
     offset: AtomicI64,
+    /// The database clock minus the host clock, in seconds (see [`Clock::follow`]).
+    db_offset: AtomicI64,
 }
 
 impl Clock {
@@ -18,7 +22,16 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        wall + self.offset.load(Ordering::Relaxed)
+        wall + self.offset.load(Ordering::Relaxed) + self.db_offset.load(Ordering::Relaxed)
+    }
+
+    /// Follows a reference clock (the database's) that reads `reference` now.
+    pub fn follow(&self, reference: i64) {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        self.db_offset.store(reference - wall, Ordering::Relaxed);
     }
 
     /// Moves this clock forward by `seconds` (tests of expiry).

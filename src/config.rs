@@ -120,6 +120,10 @@ pub struct ServeArgs {
     /// so expiry and lockout can be tested without waiting. Never in production.
     #[arg(long, env = "COGNATE_TEST_CLOCK", value_parser = clap::builder::BoolishValueParser::new())]
     pub test_clock: bool,
+    /// How long each pool's signing keys are cached before they are read again: after
+    /// a rotation, this instance signs with the new key within this many seconds.
+    #[arg(long, env = "COGNATE_KEY_CACHE_SECONDS", default_value_t = crate::tokens::keys::DEFAULT_KEY_CACHE_SECONDS)]
+    pub key_cache_seconds: u64,
     #[command(flatten)]
     pub mail: MailConfig,
 }

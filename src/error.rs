@@ -34,7 +34,27 @@ impl From<StoreError> for AppError {
 }
 
 impl AppError {
+    /// True when the database is unavailable for a while (see
+    /// [`StoreError::is_transient`]): the request may be retried, and nothing it asked
+    /// for was granted.
+    pub fn is_transient(&self) -> bool {
+        let AppError::Internal(e) = self else {
+            return false;
+        };
+        e.chain().any(|cause| {
+            cause
+                .downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_transient)
+                || cause
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(crate::store::is_transient)
+        })
+    }
+
     pub fn status(&self) -> StatusCode {
+        if self.is_transient() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Invalid(_) => StatusCode::BAD_REQUEST,
@@ -48,6 +68,10 @@ impl AppError {
     /// The message a user may see; internal details are logged instead.
     pub fn public_message(&self) -> String {
         match self {
+            AppError::Internal(e) if self.is_transient() => {
+                tracing::warn!(error = %format!("{e:#}"), "database unavailable");
+                "The service is busy. Please try again in a moment.".into()
+            }
             AppError::Internal(e) => {
                 tracing::error!(error = %format!("{e:#}"), "internal error");
                 "Something went wrong on our side. Please try again.".into()
@@ -62,7 +86,20 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let message = self.public_message();
-        crate::hosted_ui::pages::error_page(status, &message)
+        let mut res = crate::hosted_ui::pages::error_page(status, &message);
+        retry_after(&mut res);
+        res
+    }
+}
+
+/// Seconds a client should wait after a 503 (the database was unavailable).
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// Adds `Retry-After` to a 503.
+fn retry_after(res: &mut Response) {
+    if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     }
 }
 
@@ -112,6 +149,14 @@ impl OAuthError {
 impl From<AppError> for OAuthError {
     fn from(e: AppError) -> Self {
         match e {
+            AppError::Internal(_) if e.is_transient() => {
+                let description = e.public_message();
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    description,
+                )
+            }
             AppError::Internal(_) => {
                 let description = e.public_message();
                 Self::new(
@@ -160,6 +205,7 @@ impl IntoResponse for OAuthError {
             }
             _ => {}
         }
+        retry_after(&mut res);
         res
     }
 }

@@ -39,6 +39,7 @@ pub async fn open_with_mailer(
 pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let mail = Mailer::from_config(&args.mail).context("mail settings")?;
     let app = open_with_mailer(store_args, Config::from_serve_args(args)?, mail).await?;
+    app.keys.set_cache_ttl(args.key_cache_seconds);
     if !args.no_demo && app.store.is_empty().await? {
         crate::demo::seed(&app, app.config.dev)
             .await
@@ -60,6 +61,8 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
     if app.config.test_clock {
         tracing::warn!("test clock: POST /_test/clock moves time forward; never in production");
     }
+    sync_clock(&app).await;
+    tokio::spawn(follow_database_clock(app.clone()));
     tokio::spawn(clean_up(app.clone()));
     let service = crate::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
@@ -68,6 +71,25 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
         })
         .await
         .context("serve")
+}
+
+/// Reads the database clock once (PostgreSQL), so that every instance decides expiry
+/// and lockouts by the same clock whatever its host's says.
+async fn sync_clock(app: &AppState) {
+    match app.store.database_now().await {
+        Ok(Some(now)) => app.clock.follow(now),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "reading the database clock failed"),
+    }
+}
+
+/// Follows the database clock every minute.
+async fn follow_database_clock(app: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        sync_clock(&app).await;
+    }
 }
 
 /// Deletes expired codes, token families and sessions every ten minutes, and forgets

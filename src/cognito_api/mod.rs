@@ -146,7 +146,13 @@ impl From<AppError> for CognitoError {
             AppError::NotAuthorized => Self::not_authorized("Not authorized."),
             AppError::Conflict(what) => Self::invalid(format!("{what} already exists")),
             AppError::Forbidden(m) => Self::not_authorized(m),
-            AppError::Internal(_) => Self::new("InternalErrorException", e.public_message()),
+            // AWS's retryable 500; `Retry-After` when the database was unavailable.
+            AppError::Internal(_) => Self {
+                retry_after: e
+                    .is_transient()
+                    .then_some(crate::error::RETRY_AFTER_SECONDS.into()),
+                ..Self::new("InternalErrorException", e.public_message())
+            },
         }
     }
 }

@@ -40,4 +40,23 @@ impl Store {
             .await)?;
         Ok(rows)
     }
+
+    /// Deletes the keys of a pool that a newer key superseded before `superseded_before`
+    /// (never the newest); returns their kids.
+    pub async fn retire_signing_keys(
+        &self,
+        pool_id: &str,
+        superseded_before: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        const SQL: &str = "delete from signing_keys where pool_id = $1 and exists \
+             (select 1 from signing_keys newer where newer.pool_id = signing_keys.pool_id \
+              and newer.created_at > signing_keys.created_at and newer.created_at < $2) \
+             returning kid";
+        let kids = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+            .bind(pool_id)
+            .bind(superseded_before)
+            .fetch_all(p)
+            .await)?;
+        Ok(kids)
+    }
 }

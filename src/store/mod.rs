@@ -61,6 +61,40 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// True when the database is unavailable for a while (locked, unreachable,
+    /// restarting, out of space) rather than refusing this request: callers answer 503
+    /// with `Retry-After` (fail closed), and the pool recovers without a restart.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Db(e) if is_transient(e))
+    }
+}
+
+/// See [`StoreError::is_transient`].
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    use sqlx::Error as E;
+    match e {
+        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
+        E::Database(d) => {
+            if let Some(e) = d.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                // Primary result codes: BUSY, LOCKED, IOERR, FULL, CANTOPEN.
+                let code = sqlx::error::DatabaseError::code(e)
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .unwrap_or(0);
+                matches!(code & 0xff, 5 | 6 | 10 | 13 | 14)
+            } else {
+                // Connection exceptions, insufficient resources (disk full), operator
+                // intervention (shutdown, starting up), serialization failure, deadlock.
+                let code = d.code().unwrap_or_default();
+                ["08", "53", "57P", "40001", "40P01"]
+                    .iter()
+                    .any(|prefix| code.starts_with(prefix))
+            }
+        }
+        _ => false,
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
@@ -76,6 +110,14 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
+/// How long a SQLite write waits for another writer's lock before the request is
+/// answered 503 (retryable).
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a PostgreSQL connection (e.g. while the server
+/// restarts) before it is answered 503; the pool reconnects by itself afterwards.
+pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -89,7 +131,7 @@ impl Store {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             Db::Sqlite(
                 SqlitePoolOptions::new()
@@ -101,7 +143,20 @@ impl Store {
             Db::Postgres(
                 PgPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+                    // Single use (codes, refresh tokens, usernames) rests on conditional
+                    // updates and unique keys, which are exact under read committed; a
+                    // server-wide `serializable` default would only add retries.
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::Executor::execute(
+                                conn,
+                                "set session characteristics as transaction isolation level read committed",
+                            )
+                            .await
+                            .map(|_| ())
+                        })
+                    })
                     .connect(url)
                     .await?,
             )
@@ -119,6 +174,16 @@ impl Store {
         }
         self.session_store().migrate().await?;
         Ok(())
+    }
+
+    /// The database server's clock in epoch seconds (PostgreSQL only: SQLite's clock
+    /// is this host's).
+    pub async fn database_now(&self) -> Result<Option<i64>, StoreError> {
+        const SQL: &str = "select cast(extract(epoch from clock_timestamp()) as bigint)";
+        match &self.db {
+            Db::Sqlite(_) => Ok(None),
+            Db::Postgres(p) => Ok(Some(sqlx::query_scalar(SQL).fetch_one(p).await?)),
+        }
     }
 
     /// True when no user pool exists yet (first start).

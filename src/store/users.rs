@@ -22,7 +22,7 @@ pub(super) const COLUMNS: &str =
     "user_id, pool_id, username, status, enabled, password_hash, created_at, updated_at";
 
 impl Store {
-    /// Inserts a user and its attributes in one transaction.
+    /// Inserts a user, its attributes and its pending code in one transaction.
     pub async fn insert_user(
         &self,
         pool_id: &str,
@@ -35,6 +35,8 @@ impl Store {
         );
         const ATTR: &str =
             "insert into user_attributes (user_id, pool_id, name, value) values ($1, $2, $3, $4)";
+        const CODE: &str = "insert into user_codes (user_id, purpose, code_hash, link_hash, attempts, created_at, expires_at) \
+                            values ($1, $2, $3, $4, 0, $5, $6)";
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
             sqlx::query(&sql)
@@ -54,6 +56,17 @@ impl Store {
                     .bind(pool_id)
                     .bind(name)
                     .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if let Some(c) = &new.pending_code {
+                sqlx::query(CODE)
+                    .bind(user_id)
+                    .bind(c.purpose)
+                    .bind(&c.code_hash)
+                    .bind(&c.link_hash)
+                    .bind(now)
+                    .bind(c.expires_at)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -2,9 +2,17 @@
 //! sealed with the master key, and parsed once into an aws-lc-rs key pair kept in
 //! memory: re-parsing a PEM per token (as `jsonwebtoken::encode` does) costs 2.6×.
 //! Every key of a pool is published in its JWKS; the newest signs.
+//!
+//! Rotation (`cognate pool rotate-keys`) adds a key, which signs from then on, and
+//! deletes keys superseded longer ago than the longest token lifetime. Each instance
+//! caches a pool's keys for at most `--key-cache-seconds` (60 by default), and reloads
+//! at once when a token names a kid it does not know: within that TTL every instance
+//! signs with the new key, and tokens of the new key verify everywhere immediately.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_lc_rs::signature::RsaKeyPair;
@@ -28,10 +36,40 @@ pub struct PoolKeys {
     pub jwks: Arc<str>,
 }
 
-/// All pools' keys, loaded lazily from the store and cached.
+/// How long an instance keeps a pool's keys before reading them again, by default.
+pub const DEFAULT_KEY_CACHE_SECONDS: u64 = 60;
+
+/// A token naming an unknown kid reloads the pool's keys at most this often, so junk
+/// tokens cannot turn into one database query each.
+const UNKNOWN_KID_RELOAD: Duration = Duration::from_secs(1);
+
+/// A key superseded longer ago than this is deleted at the next rotation: the longest
+/// ID/access token lifetime (one day), plus the key cache TTL in which other instances
+/// may still sign with it.
+pub const DEFAULT_RETIRE_AFTER_SECONDS: i64 = 86400 + DEFAULT_KEY_CACHE_SECONDS as i64;
+
+struct Cached {
+    keys: Arc<PoolKeys>,
+    loaded: Instant,
+}
+
+/// All pools' keys, loaded lazily from the store and cached for a bounded time.
 pub struct KeyRing {
     master: MasterKey,
-    pools: RwLock<HashMap<String, Arc<PoolKeys>>>,
+    pools: RwLock<HashMap<String, Cached>>,
+    ttl_seconds: AtomicU64,
+}
+
+/// The outcome of a rotation.
+#[derive(Debug, serde::Serialize)]
+pub struct Rotation {
+    pub pool_id: String,
+    /// The key that signs from now on.
+    pub kid: String,
+    /// Every key still published (and verifying), newest first.
+    pub published: Vec<String>,
+    /// Keys deleted because they were superseded long enough ago.
+    pub retired: Vec<String>,
 }
 
 impl KeyRing {
@@ -39,7 +77,17 @@ impl KeyRing {
         Self {
             master,
             pools: RwLock::default(),
+            ttl_seconds: AtomicU64::new(DEFAULT_KEY_CACHE_SECONDS),
         }
+    }
+
+    /// Sets how long a pool's keys are cached (`serve --key-cache-seconds`).
+    pub fn set_cache_ttl(&self, seconds: u64) {
+        self.ttl_seconds.store(seconds, Ordering::Relaxed);
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_seconds.load(Ordering::Relaxed))
     }
 
     /// The master key, for other secrets sealed at rest.
@@ -49,13 +97,21 @@ impl KeyRing {
 
     /// Generates a new signing key for `pool_id` and stores it; it signs from the next
     /// load on, while older keys stay published for verification.
-    pub async fn generate(&self, store: &Store, pool_id: &str, now: i64) -> anyhow::Result<()> {
+    pub async fn generate(&self, store: &Store, pool_id: &str, now: i64) -> anyhow::Result<String> {
         let private =
             tokio::task::spawn_blocking(|| rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048))
                 .await?
                 .context("generate RSA key")?;
         let der = private.to_pkcs8_der().context("encode PKCS#8")?;
         let kid = random_token(16);
+        // The newest key signs: a rotation within the second of the last key must
+        // still sort after it.
+        let newest = store
+            .signing_keys(pool_id)
+            .await?
+            .first()
+            .map(|k| k.created_at);
+        let now = newest.map_or(now, |t| now.max(t + 1));
         let key = StoredKey {
             private_enc: self.master.seal(&kid, der.as_bytes()),
             jwk_n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
@@ -69,7 +125,40 @@ impl KeyRing {
             .await
             .context("store signing key")?;
         self.forget(pool_id);
-        Ok(())
+        Ok(key.kid)
+    }
+
+    /// Rotates a pool's signing key: a new key signs from now on (on other instances
+    /// within the cache TTL), older keys stay published, and keys superseded more than
+    /// `retire_after` seconds ago are deleted. `None` for an unknown pool.
+    pub async fn rotate(
+        &self,
+        store: &Store,
+        pool_id: &str,
+        now: i64,
+        retire_after: i64,
+    ) -> anyhow::Result<Option<Rotation>> {
+        if store.signing_keys(pool_id).await?.is_empty() {
+            return Ok(None);
+        }
+        let kid = self.generate(store, pool_id, now).await?;
+        let retired = store
+            .retire_signing_keys(pool_id, now - retire_after)
+            .await?;
+        self.forget(pool_id);
+        let published = store
+            .signing_keys(pool_id)
+            .await?
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        tracing::info!(pool_id = %pool_id, kid = %kid, retired = retired.len(), "signing key rotated");
+        Ok(Some(Rotation {
+            pool_id: pool_id.to_string(),
+            kid,
+            published,
+            retired,
+        }))
     }
 
     /// The keys of `pool_id`, from the cache or the store; `None` for a pool without
@@ -79,9 +168,39 @@ impl KeyRing {
         store: &Store,
         pool_id: &str,
     ) -> anyhow::Result<Option<Arc<PoolKeys>>> {
-        if let Some(keys) = self.pools.read().expect("key cache lock").get(pool_id) {
-            return Ok(Some(keys.clone()));
+        if let Some(c) = self.pools.read().expect("key cache lock").get(pool_id)
+            && c.loaded.elapsed() < self.ttl()
+        {
+            return Ok(Some(c.keys.clone()));
         }
+        self.load(store, pool_id).await
+    }
+
+    /// The keys of `pool_id` for verifying a token signed with `kid`: reloaded from the
+    /// store when the cached set lacks that kid (another instance rotated), at most
+    /// once a second.
+    pub async fn pool_for_kid(
+        &self,
+        store: &Store,
+        pool_id: &str,
+        kid: &str,
+    ) -> anyhow::Result<Option<Arc<PoolKeys>>> {
+        let Some(keys) = self.pool(store, pool_id).await? else {
+            return Ok(None);
+        };
+        let stale = self
+            .pools
+            .read()
+            .expect("key cache lock")
+            .get(pool_id)
+            .is_none_or(|c| c.loaded.elapsed() >= UNKNOWN_KID_RELOAD);
+        if keys.verifiers.contains_key(kid) || !stale {
+            return Ok(Some(keys));
+        }
+        self.load(store, pool_id).await
+    }
+
+    async fn load(&self, store: &Store, pool_id: &str) -> anyhow::Result<Option<Arc<PoolKeys>>> {
         let stored = store
             .signing_keys(pool_id)
             .await
@@ -90,10 +209,13 @@ impl KeyRing {
             return Ok(None);
         }
         let keys = Arc::new(self.build(&stored)?);
-        self.pools
-            .write()
-            .expect("key cache lock")
-            .insert(pool_id.to_string(), keys.clone());
+        self.pools.write().expect("key cache lock").insert(
+            pool_id.to_string(),
+            Cached {
+                keys: keys.clone(),
+                loaded: Instant::now(),
+            },
+        );
         Ok(Some(keys))
     }
 

@@ -53,6 +53,38 @@ fn digest(user_id: &str, code: &str) -> String {
     sha256_hex(&format!("{user_id}:{code}"))
 }
 
+/// A code to store with a new user, in the same transaction (a sign-up never leaves an
+/// unconfirmed user without its code, even if the process dies in between).
+#[derive(Clone)]
+pub struct PendingCode {
+    pub purpose: &'static str,
+    pub code_hash: String,
+    pub link_hash: Option<String>,
+    pub expires_at: i64,
+}
+
+/// Shows the purpose only: even a code's hash is guessable (a million codes).
+impl std::fmt::Debug for PendingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCode")
+            .field("purpose", &self.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new code for a user not stored yet: what to mail, and what to store.
+pub fn prepare(user_id: &str, purpose: Purpose, now: i64) -> (Issued, PendingCode) {
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+    let link_token = (purpose == Purpose::SignUp).then(|| random_token(32));
+    let pending = PendingCode {
+        purpose: purpose.as_str(),
+        code_hash: digest(user_id, &code),
+        link_hash: link_token.as_deref().map(sha256_hex),
+        expires_at: now + purpose.lifetime(),
+    };
+    (Issued { code, link_token }, pending)
+}
+
 /// Issues a new code for `user_id`, replacing any earlier one.
 pub async fn issue(
     store: &Store,

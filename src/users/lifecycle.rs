@@ -186,17 +186,19 @@ pub async fn sign_up(
         }
         return Err(Refusal::UsernameExists);
     }
-    let user = match super::create(
+    let (user, issued) = match super::create_with_code(
         app,
         &pool.pool_id,
         username,
         Some(password),
         UserStatus::Unconfirmed,
         attributes,
+        Some(Purpose::SignUp),
     )
     .await
     {
-        Ok(user) => user,
+        Ok((user, Some(issued))) => (user, issued),
+        Ok((_, None)) => unreachable!("a code was asked for"),
         Err(AppError::Conflict(_)) if pool.settings.prevent_user_existence_errors => {
             return Ok(SignedUp::Hidden);
         }
@@ -204,7 +206,8 @@ pub async fn sign_up(
         Err(AppError::Invalid(why)) => return Err(Refusal::InvalidParameter(why)),
         Err(e) => return Err(e.into()),
     };
-    if let Err(e) = send_code(app, &user, Purpose::SignUp, link_template).await {
+    count_message(app, &user).await?;
+    if let Err(e) = mail_code(app, &user, Purpose::SignUp, &issued, link_template).await {
         app.store.delete_user(&user.user_id).await?;
         return Err(e);
     }
@@ -227,16 +230,39 @@ pub async fn send_code(
     purpose: Purpose,
     link_template: Option<&str>,
 ) -> Result<(), Refusal> {
+    if !user.attributes.contains_key("email") {
+        return Err(Refusal::InvalidParameter(
+            "the user has no email address".into(),
+        ));
+    }
+    count_message(app, user).await?;
+    let issued = codes::issue(&app.store, &user.user_id, purpose, app.clock.now()).await?;
+    mail_code(app, user, purpose, &issued, link_template).await
+}
+
+/// Counts a code message against the user's cap, before its code is issued, so a
+/// refused resend leaves the previous code working.
+async fn count_message(app: &Inner, user: &User) -> Result<(), Refusal> {
+    match throttle::allow_message(&app.store, &user.user_id, app.clock.now()).await? {
+        Ok(()) => Ok(()),
+        Err(wait) => Err(Refusal::MessageLimit(wait)),
+    }
+}
+
+/// Mails an issued code (and its one-click link) to the user's email address.
+async fn mail_code(
+    app: &Inner,
+    user: &User,
+    purpose: Purpose,
+    issued: &codes::Issued,
+    link_template: Option<&str>,
+) -> Result<(), Refusal> {
     let Some(email) = user.attributes.get("email") else {
         return Err(Refusal::InvalidParameter(
             "the user has no email address".into(),
         ));
     };
     let now = app.clock.now();
-    if let Err(wait) = throttle::allow_message(&app.store, &user.user_id, now).await? {
-        return Err(Refusal::MessageLimit(wait));
-    }
-    let issued = codes::issue(&app.store, &user.user_id, purpose, now).await?;
     let link = match (link_template, &issued.link_token) {
         (Some(template), Some(token)) => Some(template.replace("{token}", token)),
         _ => None,

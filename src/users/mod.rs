@@ -71,6 +71,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub status: UserStatus,
     pub attributes: BTreeMap<String, String>,
+    /// A code stored with the user (sign-up).
+    pub pending_code: Option<codes::PendingCode>,
 }
 
 /// Checks a username as Cognito does: 1 to 128 characters, no whitespace or control
@@ -152,6 +154,21 @@ pub async fn create(
     status: UserStatus,
     attributes: BTreeMap<String, String>,
 ) -> Result<User, crate::error::AppError> {
+    create_with_code(app, pool_id, username, password, status, attributes, None)
+        .await
+        .map(|(user, _)| user)
+}
+
+/// [`create`], storing a new code for `purpose` with the user in one transaction.
+pub async fn create_with_code(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    username: &str,
+    password: Option<&str>,
+    status: UserStatus,
+    attributes: BTreeMap<String, String>,
+    purpose: Option<codes::Purpose>,
+) -> Result<(User, Option<codes::Issued>), crate::error::AppError> {
     use crate::error::AppError;
     let pool = app
         .store
@@ -173,14 +190,23 @@ pub async fn create(
         None => None,
     };
     let user_id = uuid::Uuid::new_v4().to_string();
+    let now = app.clock.now();
+    let (issued, pending_code) = match purpose {
+        Some(p) => {
+            let (issued, pending) = codes::prepare(&user_id, p, now);
+            (Some(issued), Some(pending))
+        }
+        None => (None, None),
+    };
     let new = NewUser {
         username: username.to_string(),
         password_hash,
         status,
         attributes,
+        pending_code,
     };
     app.store
-        .insert_user(pool_id, &user_id, &new, app.clock.now())
+        .insert_user(pool_id, &user_id, &new, now)
         .await
         .map_err(|e| match e {
             crate::store::StoreError::Conflict => AppError::Conflict("a user with that username"),
@@ -194,5 +220,5 @@ pub async fn create(
     if let Some(pw) = password {
         credentials::store_srp_verifier(app, &user, pw).await?;
     }
-    Ok(user)
+    Ok((user, issued))
 }
