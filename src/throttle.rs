@@ -14,7 +14,10 @@ pub const MAX_BLOCK: i64 = 15 * 60;
 
 /// The keys a sign-in attempt is counted under.
 pub fn keys(pool_id: &str, username: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
-    let mut keys = vec![format!("user:{pool_id}:{}", username.to_lowercase())];
+    let mut keys = vec![format!(
+        "user:{pool_id}:{}",
+        crate::users::username_key(username)
+    )];
     if let Some(ip) = address {
         keys.push(format!("ip:{ip}"));
     }

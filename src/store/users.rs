@@ -45,7 +45,7 @@ impl Store {
                 .bind(true)
                 .bind(&new.password_hash)
                 .bind(now)
-                .bind(new.username.to_lowercase())
+                .bind(crate::users::username_key(&new.username))
                 .execute(&mut *tx)
                 .await?;
             for (name, value) in &new.attributes {
@@ -71,7 +71,7 @@ impl Store {
         let sql = format!("select {COLUMNS} from users where pool_id = $1 and username_lc = $2");
         let row: Option<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(pool_id)
-            .bind(name.to_lowercase())
+            .bind(crate::users::username_key(name))
             .fetch_optional(p)
             .await)?;
         self.with_attributes(row).await

@@ -11,13 +11,13 @@ use cognate::users::UserStatus;
 const NEW_PASSWORD: &str = "Brand-new-pass-7";
 
 /// A hosted page fetched in a browser session.
-struct Page {
-    status: StatusCode,
-    html: String,
-    form: Option<Form>,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) html: String,
+    pub(crate) form: Option<Form>,
 }
 
-async fn get(b: &reqwest::Client, url: &str) -> Page {
+pub(crate) async fn get(b: &reqwest::Client, url: &str) -> Page {
     let res = b.get(url).send().await.unwrap();
     let status = res.status();
     let html = res.text().await.unwrap();
@@ -26,7 +26,11 @@ async fn get(b: &reqwest::Client, url: &str) -> Page {
 }
 
 /// Posts `fields` (plus the page's CSRF token) to the page's first form.
-async fn submit(b: &reqwest::Client, page: &Page, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn submit(
+    b: &reqwest::Client,
+    page: &Page,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let form = page.form.as_ref().expect("the page has a form");
     let mut all = vec![("csrf_token", form.csrf.as_str())];
     all.extend_from_slice(fields);
@@ -51,7 +55,7 @@ impl TestApp {
             .expect("a message was sent")
     }
 
-    async fn mail_count(&self, to: &str) -> usize {
+    pub(crate) async fn mail_count(&self, to: &str) -> usize {
         self.state.store.outbox(Some(to), 100).await.unwrap().len()
     }
 }
@@ -97,7 +101,7 @@ pub(crate) fn link_in(text: &str) -> String {
     link
 }
 
-async fn sign_up(
+pub(crate) async fn sign_up(
     app: &TestApp,
     b: &reqwest::Client,
     pkce: &Pkce,
@@ -487,7 +491,7 @@ async fn every_account_form_refuses_a_missing_csrf_token() {
     }
 }
 
-fn xss_probes() -> Vec<String> {
+pub(crate) fn xss_probes() -> Vec<String> {
     let path = format!("{}/../shared/payloads/xss.txt", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(path)
         .unwrap()
@@ -499,7 +503,7 @@ fn xss_probes() -> Vec<String> {
 
 /// The probe must not appear as markup: a probe with `<>"'` never verbatim, and no
 /// template evaluation (`1337xssNN`).
-fn assert_escaped(html: &str, probe: &str, place: &str) {
+pub(crate) fn assert_escaped(html: &str, probe: &str, place: &str) {
     if probe.contains(['<', '>', '"', '\'']) {
         assert!(
             !html.contains(probe),

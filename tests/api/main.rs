@@ -10,6 +10,7 @@ mod browser_account;
 mod cli;
 mod federation;
 mod helpers;
+mod hosted_forms;
 mod login;
 mod mail;
 mod management;
