@@ -215,11 +215,29 @@ pub async fn sign_up(
 
 /// A plausible email address: one `@`, something on both sides, no spaces.
 pub fn is_email(s: &str) -> bool {
+    // A plain `local@domain` (RFC 5321 sizes): a dot-atom local part, a domain of
+    // letter/digit/hyphen labels. No display names, lists, quoted or address literals,
+    // so nothing that a mail header could read as more than one address.
+    const LOCAL_SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-.";
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
     s.len() <= 254
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && s.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.contains('@')
-        })
+        && (1..=64).contains(&local.len())
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(label_ok)
 }
 
 /// Issues a code for `purpose` and mails it to the user's email address.

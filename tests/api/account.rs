@@ -201,6 +201,7 @@ async fn the_link_in_the_same_browser_continues_to_the_app() {
     );
 }
 
+// Matrix: HU-09
 #[tokio::test]
 async fn resending_sends_a_new_code_that_replaces_the_old_one() {
     let app = TestApp::spawn().await;
@@ -333,6 +334,7 @@ async fn the_new_password_page_needs_the_temporary_password_first() {
     assert!(location(&res).contains("/login?"));
 }
 
+// Matrix: HU-06
 #[tokio::test]
 async fn sign_up_does_not_reveal_whether_a_username_is_taken() {
     let app = TestApp::spawn().await;
@@ -359,6 +361,7 @@ async fn sign_up_does_not_reveal_whether_a_username_is_taken() {
     );
 }
 
+// Matrix: HU-06
 #[tokio::test]
 async fn forgot_password_answers_the_same_for_unknown_users() {
     let app = TestApp::spawn().await;
@@ -379,6 +382,7 @@ async fn forgot_password_answers_the_same_for_unknown_users() {
     assert_eq!(answers[0], answers[1]);
 }
 
+// Matrix: HU-09
 #[tokio::test]
 async fn codes_expire() {
     let app = TestApp::spawn().await;
@@ -395,6 +399,7 @@ async fn codes_expire() {
     assert!(res.text().await.unwrap().contains("expired"));
 }
 
+// Matrix: HU-09
 #[tokio::test]
 async fn a_code_dies_after_five_wrong_attempts() {
     let app = TestApp::spawn().await;
@@ -413,6 +418,7 @@ async fn a_code_dies_after_five_wrong_attempts() {
     assert!(res.text().await.unwrap().contains("Too many wrong codes"));
 }
 
+// Matrix: HU-07
 #[tokio::test]
 async fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
     let app = TestApp::spawn().await;
@@ -462,6 +468,7 @@ async fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
     assert_eq!(ok.status(), StatusCode::FOUND);
 }
 
+// Matrix: HU-01
 #[tokio::test]
 async fn every_account_form_refuses_a_missing_csrf_token() {
     let app = TestApp::spawn().await;
@@ -516,6 +523,7 @@ pub(crate) fn assert_escaped(html: &str, probe: &str, place: &str) {
     );
 }
 
+// Matrix: HU-02
 #[tokio::test]
 async fn every_xss_probe_is_escaped_on_every_page() {
     let app = TestApp::spawn().await;

@@ -19,5 +19,6 @@ mod oidc_flow;
 mod restart;
 mod standin;
 mod state_relay;
+mod storage_secrets;
 mod token;
 mod userinfo;
