@@ -16,7 +16,8 @@ pub const MAX_BLOCK: i64 = 15 * 60;
 pub fn keys(pool_id: &str, username: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
     let mut keys = vec![format!(
         "user:{pool_id}:{}",
-        crate::users::username_key(username)
+        // PostgreSQL text cannot hold NUL, which a refused name may carry.
+        crate::users::username_key(username).replace('\0', "\\0")
     )];
     if let Some(ip) = address {
         keys.push(format!("ip:{ip}"));
