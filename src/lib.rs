@@ -28,7 +28,8 @@ pub mod users;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, Request};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -39,6 +40,29 @@ use state::AppState;
 
 /// Largest request body accepted anywhere (forms and token requests are small).
 const BODY_LIMIT: usize = 64 * 1024;
+
+/// Largest request line target and header block accepted (browsers send a few KiB;
+/// authorize URLs with a 2 KiB `state` fit easily).
+const URI_LIMIT: usize = 16 * 1024;
+const HEADER_LIMIT: usize = 32 * 1024;
+
+/// Refuses oversized URLs (414) and header blocks (431, e.g. a 100 KB cookie) before
+/// any handler or session lookup runs.
+async fn size_limits(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let uri = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri > URI_LIMIT {
+        return StatusCode::URI_TOO_LONG.into_response();
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if headers > HEADER_LIMIT {
+        return StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE.into_response();
+    }
+    next.run(req).await
+}
 
 /// The whole HTTP surface.
 pub fn router(app: AppState) -> Router {
@@ -54,7 +78,14 @@ pub fn router(app: AppState) -> Router {
     };
     let browser = Router::new()
         .merge(oauth::browser_routes())
-        .merge(hosted_ui::routes().route_layer(limit(rate_limit::Category::Form)))
+        .merge(
+            hosted_ui::routes()
+                .layer(axum::middleware::from_fn_with_state(
+                    app.clone(),
+                    hosted_ui::csrf::same_origin,
+                ))
+                .route_layer(limit(rate_limit::Category::Form)),
+        )
         .layer(sessions);
     let mut router = Router::new()
         .merge(browser)
@@ -78,6 +109,7 @@ pub fn router(app: AppState) -> Router {
         let base = format!("{}/_standin", app.config.public_url);
         router = router.nest_service("/_standin", federation::standin::router(&base));
     }
+    router = router.layer(axum::middleware::from_fn(size_limits));
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),

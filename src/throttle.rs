@@ -20,7 +20,11 @@ const ADDRESS_PREFIX: &str = "ip:";
 
 /// The keys a sign-in attempt is counted under.
 pub fn keys(pool_id: &str, username: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
-    let mut keys = vec![format!("user:{pool_id}:{}", username.to_lowercase())];
+    let mut keys = vec![format!(
+        "user:{pool_id}:{}",
+        // PostgreSQL text cannot hold NUL, which a refused name may carry.
+        crate::users::username_key(username).replace('\0', "\\0")
+    )];
     if let Some(ip) = address {
         keys.push(format!("{ADDRESS_PREFIX}{ip}"));
     }

@@ -3,8 +3,10 @@
 //! in [`crate::users::admin`]; this module parses requests, shapes answers and names
 //! the exceptions.
 //!
-//! Listings page by key: a token is the base64url of the last username (lower-cased)
-//! or group name of the page, and a page continues strictly after it.
+//! Listings page by key: a token is the last username (its comparison key) or group
+//! name of the page, sealed with the master key and bound to the listing it came from
+//! (action, pool, filter or group), and a page continues strictly after it. A token
+//! that was altered, or comes from another pool or filter, is refused.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ActionResult, CognitoError, parse, shapes};
+use crate::crypto::MasterKey;
 use crate::pool::Pool;
 use crate::state::Inner;
 use crate::users::admin::{self, AdminError, Invitation};
@@ -115,15 +118,20 @@ fn limit(limit: Option<i64>) -> Result<usize, CognitoError> {
     }
 }
 
-fn encode_token(key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(key)
+fn encode_token(master: &MasterKey, listing: &str, key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(master.seal(listing, key.as_bytes()))
 }
 
-fn decode_token(token: Option<&str>) -> Result<Option<String>, CognitoError> {
+fn decode_token(
+    master: &MasterKey,
+    listing: &str,
+    token: Option<&str>,
+) -> Result<Option<String>, CognitoError> {
     let Some(token) = token else { return Ok(None) };
     URL_SAFE_NO_PAD
         .decode(token)
         .ok()
+        .and_then(|sealed| master.open(listing, &sealed).ok())
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .filter(|key| !key.is_empty())
         .map(Some)
@@ -305,12 +313,14 @@ async fn admin_list_groups_for_user(app: &Inner, request: &Value) -> ActionResul
     let req: AdminListGroupsForUserRequest = parse(request)?;
     let pool = pool(app, &req.user_pool_id).await?;
     let limit = limit(req.limit)?;
-    let after = decode_token(req.next_token.as_deref())?;
+    let listing = format!("AdminListGroupsForUser\n{}\n{}", pool.pool_id, req.username);
+    let master = app.keys.master();
+    let after = decode_token(master, &listing, req.next_token.as_deref())?;
     let page = admin::groups_of_user(app, &pool, &req.username, after.as_deref(), limit).await?;
     let mut out =
         json!({ "Groups": page.items.iter().map(shapes::group_type).collect::<Vec<_>>() });
     if let Some(key) = page.next {
-        out["NextToken"] = json!(encode_token(&key));
+        out["NextToken"] = json!(encode_token(master, &listing, &key));
     }
     Ok(out)
 }
@@ -331,7 +341,13 @@ async fn list_users(app: &Inner, request: &Value) -> ActionResult {
     let limit = limit(req.limit)?;
     let filter = super::list_users::parse(req.filter.as_deref().unwrap_or_default())
         .map_err(CognitoError::invalid)?;
-    let after = decode_token(req.pagination_token.as_deref())?;
+    let listing = format!(
+        "ListUsers\n{}\n{}",
+        pool.pool_id,
+        req.filter.as_deref().unwrap_or_default()
+    );
+    let master = app.keys.master();
+    let after = decode_token(master, &listing, req.pagination_token.as_deref())?;
     let page = admin::list_users(app, &pool, filter.as_ref(), after.as_deref(), limit).await?;
     let only = req.attributes_to_get.as_deref();
     let users: Vec<Value> = page
@@ -341,7 +357,7 @@ async fn list_users(app: &Inner, request: &Value) -> ActionResult {
         .collect();
     let mut out = json!({ "Users": users });
     if let Some(key) = page.next {
-        out["PaginationToken"] = json!(encode_token(&key));
+        out["PaginationToken"] = json!(encode_token(master, &listing, &key));
     }
     Ok(out)
 }
@@ -359,7 +375,9 @@ async fn list_users_in_group(app: &Inner, request: &Value) -> ActionResult {
     let req: ListUsersInGroupRequest = parse(request)?;
     let pool = pool(app, &req.user_pool_id).await?;
     let limit = limit(req.limit)?;
-    let after = decode_token(req.next_token.as_deref())?;
+    let listing = format!("ListUsersInGroup\n{}\n{}", pool.pool_id, req.group_name);
+    let master = app.keys.master();
+    let after = decode_token(master, &listing, req.next_token.as_deref())?;
     let page =
         admin::list_users_in_group(app, &pool, &req.group_name, after.as_deref(), limit).await?;
     let users: Vec<Value> = page
@@ -369,7 +387,7 @@ async fn list_users_in_group(app: &Inner, request: &Value) -> ActionResult {
         .collect();
     let mut out = json!({ "Users": users });
     if let Some(key) = page.next {
-        out["NextToken"] = json!(encode_token(&key));
+        out["NextToken"] = json!(encode_token(master, &listing, &key));
     }
     Ok(out)
 }
@@ -468,14 +486,24 @@ async fn admin_user_global_sign_out(app: &Inner, request: &Value) -> ActionResul
 mod tests {
     use super::*;
 
+    // Matrix: LU-03
     #[test]
-    fn a_token_round_trips_and_garbage_is_refused() {
+    fn a_token_round_trips_only_for_its_listing_and_garbage_is_refused() {
+        let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         let key = "ünïcode-user";
-        let token = encode_token(key);
-        assert_eq!(decode_token(Some(&token)).unwrap().as_deref(), Some(key));
-        assert_eq!(decode_token(None).unwrap(), None);
-        for bad in ["***", "", "_w"] {
-            let err = decode_token(Some(bad)).unwrap_err();
+        let token = encode_token(&master, "ListUsers\npool-a\n", key);
+        let decoded = decode_token(&master, "ListUsers\npool-a\n", Some(&token)).unwrap();
+        assert_eq!(decoded.as_deref(), Some(key));
+        assert_eq!(decode_token(&master, "x", None).unwrap(), None);
+        let other = URL_SAFE_NO_PAD.encode(key);
+        for (listing, bad) in [
+            ("ListUsers\npool-b\n", token.as_str()),
+            ("ListUsers\npool-a\nusername = \"x\"", token.as_str()),
+            ("ListUsers\npool-a\n", "***"),
+            ("ListUsers\npool-a\n", ""),
+            ("ListUsers\npool-a\n", other.as_str()),
+        ] {
+            let err = decode_token(&master, listing, Some(bad)).unwrap_err();
             assert_eq!(err.kind, "InvalidParameterException", "{bad}");
         }
     }

@@ -33,6 +33,9 @@ pub fn parse(filter: &str) -> Result<Option<UserFilter>, String> {
             "The filter is longer than {MAX_FILTER_CHARS} characters."
         ));
     }
+    if filter.chars().any(char::is_control) {
+        return Err("The filter must not contain control characters.".into());
+    }
     let mut p = Parser {
         rest: filter.trim_start(),
     };
@@ -219,6 +222,7 @@ mod tests {
         assert_eq!(ok(r#"status = "enabled""#), Some(UserFilter::Nothing));
     }
 
+    // Matrix: LU-01
     #[test]
     fn escaped_quotes_and_backslashes_are_part_of_the_value() {
         assert_eq!(
@@ -238,6 +242,7 @@ mod tests {
         );
     }
 
+    // Matrix: LU-02
     #[test]
     fn malformed_filters_are_refused_with_a_reason() {
         for (filter, reason) in [
@@ -255,12 +260,15 @@ mod tests {
             (r#"email = "x" and name = "y""#, "nothing may follow"),
             (r#"= "x""#, "attribute name"),
             (r#""email" = "x""#, "attribute name"),
+            ("email = \"a\u{0}b\"", "control characters"),
+            ("email = \"a\r\nb\"", "control characters"),
         ] {
             let err = parse(filter).expect_err(filter);
             assert!(err.contains(reason), "{filter:?}: {err}");
         }
     }
 
+    // Matrix: LU-02
     #[test]
     fn a_filter_longer_than_cognitos_limit_is_refused() {
         let long = format!(r#"email = "{}""#, "a".repeat(250));

@@ -280,6 +280,27 @@ impl Verifier {
                 "'Host' must be a 'SignedHeader' in the AWS Authorization.",
             ));
         }
+        // The headers that choose what happens must be signed whenever they are sent
+        // (every SDK signs them): an unsigned X-Amz-Target could be swapped in transit,
+        // turning a signed AdminEnableUser into AdminDisableUser with the same body.
+        for (name, why) in [
+            (
+                "x-amz-date",
+                "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.",
+            ),
+            (
+                "x-amz-target",
+                "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.",
+            ),
+            (
+                "content-type",
+                "'Content-Type' must be a 'SignedHeader' in the AWS Authorization.",
+            ),
+        ] {
+            if headers.contains_key(name) && !auth.signed_headers.contains(&name) {
+                return Err(SigV4Error::Malformed(why));
+            }
+        }
 
         let secret = self
             .keys
@@ -787,6 +808,7 @@ mod tests {
 
     // --- accepted ---
 
+    // Matrix: SV-06
     #[test]
     fn a_request_signed_by_aws_sigv4_verifies() {
         // Arrange
@@ -818,6 +840,7 @@ mod tests {
         assert_eq!(request.verify().unwrap().access_key_id, "AKIDOTHER");
     }
 
+    // Matrix: SV-06
     #[test]
     fn an_unsorted_query_with_spaces_and_a_path_with_percent_20_verify() {
         let request = sign_request(Signing {
@@ -845,6 +868,7 @@ mod tests {
         assert!(request.verify().is_ok());
     }
 
+    // Matrix: SV-06
     #[test]
     fn header_values_are_trimmed_and_inner_spaces_folded() {
         let mut signing = Signing::default();
@@ -855,6 +879,7 @@ mod tests {
         assert!(request.verify().is_ok());
     }
 
+    // Matrix: SV-06
     #[test]
     fn repeated_signed_headers_are_joined_with_commas() {
         let mut signing = Signing::default();
@@ -875,6 +900,7 @@ mod tests {
         assert!(request.verify().is_ok());
     }
 
+    // Matrix: SV-03
     #[test]
     fn a_date_at_the_edge_of_the_skew_verifies() {
         let request = signed();
@@ -891,6 +917,7 @@ mod tests {
         assert_eq!(request.verify().unwrap().region, "eu-west-1");
     }
 
+    // Matrix: SV-06
     /// Requests captured from boto3 1.43.11 and aws-cli 1.45.11 (botocore 1.43.11) calling
     /// `admin_get_user` against a local endpoint; the signer here is botocore, not aws-sigv4.
     /// The user agents are shortened: botocore does not sign them.
@@ -935,6 +962,7 @@ mod tests {
         }
     }
 
+    // Matrix: SV-06
     /// The get-vanilla case of the AWS SigV4 test suite, independent of aws-sigv4.
     #[test]
     fn the_aws_test_suite_get_vanilla_vector_verifies() {
@@ -961,6 +989,7 @@ mod tests {
 
     // --- refused ---
 
+    // Matrix: SV-05
     #[test]
     fn a_tampered_body_is_a_mismatch() {
         let mut request = signed();
@@ -968,6 +997,7 @@ mod tests {
         assert_eq!(request.verify(), Err(SigV4Error::Mismatch));
     }
 
+    // Matrix: SV-05
     #[test]
     fn a_body_that_disagrees_with_x_amz_content_sha256_is_a_mismatch() {
         let mut request = sign_request(Signing {
@@ -978,6 +1008,7 @@ mod tests {
         assert_eq!(request.verify(), Err(SigV4Error::Mismatch));
     }
 
+    // Matrix: SV-05
     #[test]
     fn an_unsigned_payload_is_a_mismatch() {
         let mut request = signed();
@@ -985,6 +1016,7 @@ mod tests {
         assert_eq!(request.verify(), Err(SigV4Error::Mismatch));
     }
 
+    // Matrix: SV-05
     #[test]
     fn a_tampered_signed_header_or_path_or_query_is_a_mismatch() {
         let mut request = signed();
@@ -1007,6 +1039,7 @@ mod tests {
         assert_eq!(verified, Err(SigV4Error::Mismatch));
     }
 
+    // Matrix: SV-02
     #[test]
     fn a_different_secret_is_a_mismatch() {
         let request = sign_request(Signing {
@@ -1016,6 +1049,7 @@ mod tests {
         assert_eq!(request.verify(), Err(SigV4Error::Mismatch));
     }
 
+    // Matrix: SV-02
     #[test]
     fn an_unknown_access_key_id_is_refused() {
         let request = sign_request(Signing {
@@ -1027,6 +1061,7 @@ mod tests {
         assert_eq!(kind, "UnrecognizedClientException");
     }
 
+    // Matrix: SV-02
     #[test]
     fn a_prefix_of_a_configured_access_key_id_is_unknown() {
         let request = sign_request(Signing {
@@ -1036,6 +1071,7 @@ mod tests {
         assert_eq!(request.verify(), Err(SigV4Error::UnknownKey));
     }
 
+    // Matrix: SV-03
     #[test]
     fn a_request_signed_ten_minutes_ago_has_expired() {
         let request = sign_request(Signing {
@@ -1045,6 +1081,7 @@ mod tests {
         assert_eq!(request.verify(), Err(SigV4Error::Expired));
     }
 
+    // Matrix: SV-03
     #[test]
     fn a_request_dated_ten_minutes_ahead_is_refused() {
         let request = sign_request(Signing {
@@ -1067,6 +1104,7 @@ mod tests {
         );
     }
 
+    // Matrix: SV-04
     #[test]
     fn a_credential_date_other_than_x_amz_date_is_the_wrong_scope() {
         // Signed a minute before midnight, then the date moved two minutes later.
@@ -1090,6 +1128,7 @@ mod tests {
         assert_eq!(request.verify(), Err(SigV4Error::Mismatch));
     }
 
+    // Matrix: SV-04
     #[test]
     fn a_wrong_service_is_the_wrong_scope() {
         let request = sign_request(Signing {
@@ -1099,6 +1138,7 @@ mod tests {
         assert!(matches!(request.verify(), Err(SigV4Error::WrongScope(_))));
     }
 
+    // Matrix: SV-04
     #[test]
     fn a_disallowed_region_is_the_wrong_scope() {
         let request = sign_request(Signing {
@@ -1116,6 +1156,7 @@ mod tests {
         assert!(signed().verify_with(&verifier, NOW).is_ok());
     }
 
+    // Matrix: SV-01
     #[test]
     fn a_missing_authorization_header_is_missing() {
         let mut request = signed();
@@ -1130,6 +1171,7 @@ mod tests {
         );
     }
 
+    // Matrix: SV-01
     #[test]
     fn a_missing_or_malformed_x_amz_date_is_malformed() {
         let mut request = signed();
@@ -1157,12 +1199,36 @@ mod tests {
         }
     }
 
+    // Matrix: SV-05
     #[test]
     fn host_must_be_signed() {
         let mut request = signed();
         let auth = request
             .authorization()
             .replace("content-type;host;x-amz-date", "content-type;x-amz-date");
+        request.set("authorization", &auth);
+        assert!(matches!(request.verify(), Err(SigV4Error::Malformed(_))));
+    }
+
+    // Matrix: SV-05
+    #[test]
+    fn an_unsigned_target_content_type_or_date_is_refused() {
+        for name in ["x-amz-target", "content-type"] {
+            let mut s = Signing::default();
+            s.headers.retain(|(n, _)| *n != name);
+            let mut request = sign_request(s);
+            // Added after signing, as a man in the middle would.
+            request.set(name, "AWSCognitoIdentityProviderService.AdminDisableUser");
+            assert!(
+                matches!(request.verify(), Err(SigV4Error::Malformed(_))),
+                "{name}"
+            );
+        }
+        let mut request = signed();
+        let auth = request.authorization().replace(
+            "content-type;host;x-amz-date;x-amz-target",
+            "content-type;host;x-amz-target",
+        );
         request.set("authorization", &auth);
         assert!(matches!(request.verify(), Err(SigV4Error::Malformed(_))));
     }
@@ -1174,6 +1240,7 @@ mod tests {
         assert!(matches!(request.verify(), Err(SigV4Error::Malformed(_))));
     }
 
+    // Matrix: SV-01
     #[test]
     fn two_authorization_headers_are_malformed() {
         let mut request = signed();
@@ -1192,6 +1259,7 @@ mod tests {
         assert!(matches!(request.verify(), Err(SigV4Error::Malformed(_))));
     }
 
+    // Matrix: SV-01
     #[test]
     fn every_truncation_of_the_authorization_header_is_malformed() {
         let request = signed();
@@ -1206,6 +1274,7 @@ mod tests {
         }
     }
 
+    // Matrix: SV-01
     #[test]
     fn garbled_authorization_headers_are_malformed() {
         let request = signed();
@@ -1283,6 +1352,7 @@ mod tests {
         }
     }
 
+    // Matrix: SV-04
     #[test]
     fn a_bad_terminator_is_the_wrong_scope() {
         let mut request = signed();
@@ -1317,6 +1387,7 @@ mod tests {
         assert!(reordered.verify().is_ok());
     }
 
+    // Matrix: SV-01, SV-02
     #[test]
     fn errors_map_to_aws_error_types() {
         let kinds = [
@@ -1343,6 +1414,7 @@ mod tests {
 
     // --- canonical forms ---
 
+    // Matrix: SV-06
     #[test]
     fn canonical_uri_double_encodes_and_removes_dot_segments() {
         assert_eq!(canonical_uri("/"), "/");
@@ -1352,6 +1424,7 @@ mod tests {
         assert_eq!(canonical_uri("/ü:@"), "/%C3%BC%3A%40");
     }
 
+    // Matrix: SV-06
     #[test]
     fn canonical_query_decodes_reencodes_and_sorts() {
         assert_eq!(canonical_query(""), "");
@@ -1362,6 +1435,7 @@ mod tests {
         assert_eq!(canonical_query("k=%7e%2f*"), "k=~%2F%2A");
     }
 
+    // Matrix: SV-06
     #[test]
     fn header_values_fold_spaces_only() {
         let mut out = Vec::new();

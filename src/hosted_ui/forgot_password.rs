@@ -15,7 +15,7 @@ use super::session::{self, Pending, RESET};
 use super::{Fields, explain, field};
 use crate::state::{AppState, Inner};
 use crate::users::codes::Purpose;
-use crate::users::lifecycle;
+use crate::users::lifecycle::{self, Refusal};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -68,9 +68,14 @@ async fn post_forgot(
 ) -> Response {
     let flow = open_flow!(app, pool_id, session, query, form);
     let username = field(&form, "username").trim().to_string();
-    if let Err(refusal) = lifecycle::forgot_password(&app, &pool_id, &username).await {
-        let (status, message) = explain(flow.t, &refusal);
-        return forgot_page(&app, &flow, Some(message), status);
+    match lifecycle::forgot_password(&app, &pool_id, &username).await {
+        // Only an existing account reaches its message cap: the page answers as if a
+        // code went out, so the cap does not reveal the account.
+        Ok(()) | Err(Refusal::MessageLimit(_)) => {}
+        Err(refusal) => {
+            let (status, message) = explain(flow.t, &refusal);
+            return forgot_page(&app, &flow, Some(message), status);
+        }
     }
     let pending = Pending {
         pool_id,

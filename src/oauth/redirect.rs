@@ -30,6 +30,10 @@ pub fn validate_registered(raw: &str) -> Result<(), String> {
     if !url.username().is_empty() || url.password().is_some() {
         return refuse("it must not carry credentials");
     }
+    // URLs match byte for byte, so a wildcard would never mean what its author meant.
+    if url.host_str().is_some_and(|h| h.contains('*')) || url.path().contains('*') {
+        return refuse("wildcards are not supported; register each URL exactly");
+    }
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(&url) => Ok(()),
@@ -223,6 +227,7 @@ pub fn match_target(allow: &[AllowEntry], raw: &str) -> Result<Url, TargetRefusa
 mod tests {
     use super::*;
 
+    // Matrix: RD-05
     #[test]
     fn registration_refuses_unsafe_urls() {
         for bad in [
@@ -234,6 +239,8 @@ mod tests {
             "javascript:alert(1)",
             "https://app.example.com/a b",
             "https://app.example.com\\@evil.com/",
+            "https://*.example.com/cb",
+            "https://app.example.com/*",
         ] {
             assert!(validate_registered(bad).is_err(), "{bad}");
         }

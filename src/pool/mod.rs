@@ -102,6 +102,12 @@ impl PasswordPolicy {
 
     /// Checks `password` against the policy; the error says what is missing.
     pub fn check(&self, password: &str, username: &str) -> Result<(), String> {
+        if password.chars().count() > crate::users::password::MAX_LENGTH {
+            return Err(format!(
+                "Password must be at most {} characters.",
+                crate::users::password::MAX_LENGTH
+            ));
+        }
         let mut missing = Vec::new();
         if password.chars().count() < self.minimum_length {
             missing.push(format!("at least {} characters", self.minimum_length));

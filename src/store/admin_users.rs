@@ -198,8 +198,10 @@ impl Store {
             format!("${}", args.len())
         };
         match filter {
-            // `username_lc` was lower-cased in Rust when stored, so fold alike.
-            UserFilter::Username(m) => compare("username_lc", m, str::to_lowercase, &mut next),
+            // `username_lc` holds `username_key` of the name, so fold the value alike.
+            UserFilter::Username(m) => {
+                compare("username_lc", m, crate::users::username_key, &mut next)
+            }
             UserFilter::Sub(m) => compare("user_id", m, str::to_ascii_lowercase, &mut next),
             // Stored in upper case; Cognito compares statuses case-insensitively.
             UserFilter::Status(m) => compare("status", m, str::to_ascii_uppercase, &mut next),

@@ -47,7 +47,7 @@ impl Store {
                 .bind(true)
                 .bind(&new.password_hash)
                 .bind(now)
-                .bind(new.username.to_lowercase())
+                .bind(crate::users::username_key(&new.username))
                 .execute(&mut *tx)
                 .await?;
             for (name, value) in &new.attributes {
@@ -81,10 +81,15 @@ impl Store {
         pool_id: &str,
         name: &str,
     ) -> Result<Option<User>, StoreError> {
+        // No stored name holds a NUL (usernames are validated), and PostgreSQL refuses
+        // NUL in text parameters: answer "no such user", not an error.
+        if name.contains('\0') {
+            return Ok(None);
+        }
         let sql = format!("select {COLUMNS} from users where pool_id = $1 and username_lc = $2");
         let row: Option<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(pool_id)
-            .bind(name.to_lowercase())
+            .bind(crate::users::username_key(name))
             .fetch_optional(p)
             .await)?;
         self.with_attributes(row).await

@@ -609,7 +609,7 @@ pub async fn list_users(
         .store
         .users_page(&pool.pool_id, filter, after.unwrap_or(""), fetch(limit))
         .await?;
-    Ok(page(rows, limit, |u| u.username.to_lowercase()))
+    Ok(page(rows, limit, |u| super::username_key(&u.username)))
 }
 
 /// A page of a group's members.
@@ -625,7 +625,7 @@ pub async fn list_users_in_group(
         .store
         .users_in_group_page(&pool.pool_id, group_name, after.unwrap_or(""), fetch(limit))
         .await?;
-    Ok(page(rows, limit, |u| u.username.to_lowercase()))
+    Ok(page(rows, limit, |u| super::username_key(&u.username)))
 }
 
 /// A page of a user's groups, by name.

@@ -82,6 +82,10 @@ pub async fn sign_in(
 ) -> Result<SignedIn, Refusal> {
     let keys = throttle::keys(pool_id, username, addr);
     check_throttle(app, &keys).await?;
+    // No password is that long: refuse before spending a hash on it.
+    if password.chars().count() > password::MAX_LENGTH {
+        return Err(failed(app, &keys).await);
+    }
     let user = app.store.user_by_name(pool_id, username).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = password::verify(hash, password).await;
@@ -216,11 +220,29 @@ pub async fn sign_up(
 
 /// A plausible email address: one `@`, something on both sides, no spaces.
 pub fn is_email(s: &str) -> bool {
+    // A plain `local@domain` (RFC 5321 sizes): a dot-atom local part, a domain of
+    // letter/digit/hyphen labels. No display names, lists, quoted or address literals,
+    // so nothing that a mail header could read as more than one address.
+    const LOCAL_SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-.";
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
     s.len() <= 254
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && s.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.contains('@')
-        })
+        && (1..=64).contains(&local.len())
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(label_ok)
 }
 
 /// Issues a code for `purpose` and mails it to the user's email address.
@@ -293,12 +315,29 @@ pub async fn resend_sign_up_code(
     username: &str,
     link_template: Option<&str>,
 ) -> Result<(), Refusal> {
-    match app.store.user_by_name(pool_id, username).await? {
-        Some(user) if user.status == UserStatus::Unconfirmed => {
-            send_code(app, &user, Purpose::SignUp, link_template).await
+    in_equal_time(async {
+        match app.store.user_by_name(pool_id, username).await? {
+            Some(user) if user.status == UserStatus::Unconfirmed => {
+                send_code(app, &user, Purpose::SignUp, link_template).await
+            }
+            _ => Ok(()),
         }
-        _ => Ok(()),
-    }
+    })
+    .await
+}
+
+/// The least time an answer that may or may not send a code takes.
+const CODE_ANSWER_TIME: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Runs `work`, then waits out the rest of [`CODE_ANSWER_TIME`], so writing and
+/// sending a code (for an existing account) and doing nothing (for an unknown one)
+/// take the same time. A mail server slower than that still shows; the answer itself
+/// never differs.
+async fn in_equal_time<T>(work: impl std::future::Future<Output = T>) -> T {
+    let deadline = tokio::time::Instant::now() + CODE_ANSWER_TIME;
+    let out = work.await;
+    tokio::time::sleep_until(deadline).await;
+    out
 }
 
 /// Confirms a sign-up with its code.
@@ -356,19 +395,22 @@ async fn reload(app: &Inner, user: &User) -> Result<User, Refusal> {
 /// Starts a password reset: mails a code if the account exists and may reset its
 /// password. Answers the same either way.
 pub async fn forgot_password(app: &Inner, pool_id: &str, username: &str) -> Result<(), Refusal> {
-    match app.store.user_by_name(pool_id, username).await? {
-        Some(user)
-            if user.enabled
-                && matches!(
-                    user.status,
-                    UserStatus::Confirmed | UserStatus::ResetRequired
-                )
-                && user.attributes.contains_key("email") =>
-        {
-            send_code(app, &user, Purpose::Reset, None).await
+    in_equal_time(async {
+        match app.store.user_by_name(pool_id, username).await? {
+            Some(user)
+                if user.enabled
+                    && matches!(
+                        user.status,
+                        UserStatus::Confirmed | UserStatus::ResetRequired
+                    )
+                    && user.attributes.contains_key("email") =>
+            {
+                send_code(app, &user, Purpose::Reset, None).await
+            }
+            _ => Ok(()),
         }
-        _ => Ok(()),
-    }
+    })
+    .await
 }
 
 /// Finishes a password reset: the code, then the new password. Every sign-in of the

@@ -9,6 +9,7 @@ pub mod password;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
 
 /// Cognito's user statuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -75,16 +76,38 @@ pub struct NewUser {
     pub pending_code: Option<codes::PendingCode>,
 }
 
-/// Checks a username as Cognito does: 1 to 128 characters, no whitespace or control
-/// characters. Comparison is case-insensitive (stored lower-cased beside the original).
+/// Checks a username as Cognito does: 1 to 128 characters (counted after NFC), no
+/// whitespace, control or invisible format characters (zero-width spaces, bidi
+/// overrides, BOM, soft hyphen), which would let two names look alike.
 pub fn validate_username(name: &str) -> Result<(), String> {
     if name.is_empty()
-        || name.chars().count() > 128
-        || name.chars().any(|c| c.is_whitespace() || c.is_control())
+        || name.nfc().count() > 128
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
     {
         return Err("username must be 1 to 128 characters without spaces".into());
     }
     Ok(())
+}
+
+/// Unicode format characters (category Cf) that render as nothing.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// The one key usernames are compared by, at every entry point (sign-up, sign-in,
+/// forgot password, the admin API, `ListUsers` filters, throttling): NFKC, so
+/// canonically equal (NFC/NFD) and compatibility forms (fullwidth, ligatures,
+/// superscripts) are one name, then lower-cased (Cognito's `CaseSensitive=false`).
+pub fn username_key(name: &str) -> String {
+    name.nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect()
 }
 
 /// Standard attribute names (OIDC Core §5.1) a pool accepts besides `custom:*`.

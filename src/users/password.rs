@@ -1,10 +1,24 @@
 //! Password hashing with argon2id at OWASP's parameters (m = 19 MiB, t = 2, p = 1).
 //! Hashing runs on the blocking pool so sign-ins never stall the async workers.
+//!
+//! Passwords are hashed after Unicode NFKC (NIST SP 800-63B §3.1.1.2), so the same
+//! password typed as NFC or NFD, or with compatibility forms, is one password. Nothing
+//! else is folded: no case folding, no trimming, no truncation. (SRP verifiers use the
+//! bytes the client sends, as Cognito's SDKs compute them.)
 
 use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use unicode_normalization::UnicodeNormalization;
+
+/// Longest password accepted anywhere (Cognito's limit), checked before any hashing.
+pub const MAX_LENGTH: usize = 256;
+
+/// What is hashed for `password`.
+fn normalized(password: &str) -> String {
+    password.nfkc().collect()
+}
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
@@ -13,7 +27,7 @@ fn argon2() -> Argon2<'static> {
 
 /// Hashes `password` into a PHC string.
 pub async fn hash(password: &str) -> anyhow::Result<String> {
-    let password = password.to_owned();
+    let password = normalized(password);
     tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
 }
 
@@ -30,7 +44,7 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 /// reveal whether the account exists.
 pub async fn verify(stored: Option<&str>, password: &str) -> bool {
     let stored = stored.map(str::to_owned);
-    let password = password.to_owned();
+    let password = normalized(password);
     tokio::task::spawn_blocking(move || {
         let dummy = dummy_hash();
         let (phc, real) = match &stored {
@@ -64,5 +78,12 @@ mod tests {
         assert!(super::verify(Some(&h), "Right-pass-1").await);
         assert!(!super::verify(Some(&h), "wrong").await);
         assert!(!super::verify(None, "dummy password for unknown users").await);
+    }
+
+    #[tokio::test]
+    async fn nfc_and_nfd_are_one_password_but_case_is_not_folded() {
+        let h = super::hash("Jos\u{e9}-pass-1").await.unwrap();
+        assert!(super::verify(Some(&h), "Jose\u{301}-pass-1").await);
+        assert!(!super::verify(Some(&h), "JOS\u{c9}-PASS-1").await);
     }
 }

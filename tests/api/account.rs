@@ -11,13 +11,13 @@ use cognate::users::UserStatus;
 const NEW_PASSWORD: &str = "Brand-new-pass-7";
 
 /// A hosted page fetched in a browser session.
-struct Page {
-    status: StatusCode,
-    html: String,
-    form: Option<Form>,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) html: String,
+    pub(crate) form: Option<Form>,
 }
 
-async fn get(b: &reqwest::Client, url: &str) -> Page {
+pub(crate) async fn get(b: &reqwest::Client, url: &str) -> Page {
     let res = b.get(url).send().await.unwrap();
     let status = res.status();
     let html = res.text().await.unwrap();
@@ -26,7 +26,11 @@ async fn get(b: &reqwest::Client, url: &str) -> Page {
 }
 
 /// Posts `fields` (plus the page's CSRF token) to the page's first form.
-async fn submit(b: &reqwest::Client, page: &Page, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn submit(
+    b: &reqwest::Client,
+    page: &Page,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let form = page.form.as_ref().expect("the page has a form");
     let mut all = vec![("csrf_token", form.csrf.as_str())];
     all.extend_from_slice(fields);
@@ -51,7 +55,7 @@ impl TestApp {
             .expect("a message was sent")
     }
 
-    async fn mail_count(&self, to: &str) -> usize {
+    pub(crate) async fn mail_count(&self, to: &str) -> usize {
         self.state.store.outbox(Some(to), 100).await.unwrap().len()
     }
 }
@@ -97,7 +101,7 @@ pub(crate) fn link_in(text: &str) -> String {
     link
 }
 
-async fn sign_up(
+pub(crate) async fn sign_up(
     app: &TestApp,
     b: &reqwest::Client,
     pkce: &Pkce,
@@ -197,6 +201,7 @@ async fn the_link_in_the_same_browser_continues_to_the_app() {
     );
 }
 
+// Matrix: HU-09
 #[tokio::test]
 async fn resending_sends_a_new_code_that_replaces_the_old_one() {
     let app = TestApp::spawn().await;
@@ -329,6 +334,7 @@ async fn the_new_password_page_needs_the_temporary_password_first() {
     assert!(location(&res).contains("/login?"));
 }
 
+// Matrix: HU-06
 #[tokio::test]
 async fn sign_up_does_not_reveal_whether_a_username_is_taken() {
     let app = TestApp::spawn().await;
@@ -355,6 +361,7 @@ async fn sign_up_does_not_reveal_whether_a_username_is_taken() {
     );
 }
 
+// Matrix: HU-06
 #[tokio::test]
 async fn forgot_password_answers_the_same_for_unknown_users() {
     let app = TestApp::spawn().await;
@@ -375,6 +382,7 @@ async fn forgot_password_answers_the_same_for_unknown_users() {
     assert_eq!(answers[0], answers[1]);
 }
 
+// Matrix: HU-09
 #[tokio::test]
 async fn codes_expire() {
     let app = TestApp::spawn().await;
@@ -391,6 +399,7 @@ async fn codes_expire() {
     assert!(res.text().await.unwrap().contains("expired"));
 }
 
+// Matrix: HU-09
 #[tokio::test]
 async fn a_code_dies_after_five_wrong_attempts() {
     let app = TestApp::spawn().await;
@@ -409,6 +418,7 @@ async fn a_code_dies_after_five_wrong_attempts() {
     assert!(res.text().await.unwrap().contains("Too many wrong codes"));
 }
 
+// Matrix: HU-07
 #[tokio::test]
 async fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
     let app = TestApp::spawn().await;
@@ -458,6 +468,7 @@ async fn repeated_failed_sign_ins_are_throttled_with_retry_after() {
     assert_eq!(ok.status(), StatusCode::FOUND);
 }
 
+// Matrix: HU-01
 #[tokio::test]
 async fn every_account_form_refuses_a_missing_csrf_token() {
     let app = TestApp::spawn().await;
@@ -487,7 +498,7 @@ async fn every_account_form_refuses_a_missing_csrf_token() {
     }
 }
 
-fn xss_probes() -> Vec<String> {
+pub(crate) fn xss_probes() -> Vec<String> {
     let path = format!("{}/../shared/payloads/xss.txt", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(path)
         .unwrap()
@@ -499,7 +510,7 @@ fn xss_probes() -> Vec<String> {
 
 /// The probe must not appear as markup: a probe with `<>"'` never verbatim, and no
 /// template evaluation (`1337xssNN`).
-fn assert_escaped(html: &str, probe: &str, place: &str) {
+pub(crate) fn assert_escaped(html: &str, probe: &str, place: &str) {
     if probe.contains(['<', '>', '"', '\'']) {
         assert!(
             !html.contains(probe),
@@ -512,6 +523,7 @@ fn assert_escaped(html: &str, probe: &str, place: &str) {
     );
 }
 
+// Matrix: HU-02
 #[tokio::test]
 async fn every_xss_probe_is_escaped_on_every_page() {
     let app = TestApp::spawn().await;

@@ -259,6 +259,7 @@ async fn a_first_google_sign_in_creates_the_user_and_group_and_an_oidc_app_gets_
     assert_eq!(user.status, cognate::users::UserStatus::ExternalProvider);
 }
 
+// Matrix: FD-05
 #[tokio::test]
 async fn a_second_sign_in_updates_the_mapped_attributes() {
     let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
@@ -369,6 +370,7 @@ async fn the_login_page_button_and_idp_identifier_both_reach_the_provider() {
     assert!(location(&res).starts_with(&format!("{}/facebook/", s.base)));
 }
 
+// Matrix: FD-04
 #[tokio::test]
 async fn a_linked_identity_signs_in_as_the_native_user() {
     let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
@@ -393,6 +395,7 @@ async fn a_linked_identity_signs_in_as_the_native_user() {
     assert_eq!(claims["identities"][0]["userId"], ADA_GOOGLE);
 }
 
+// Matrix: FD-04
 #[tokio::test]
 async fn linking_policies_use_only_verified_emails() {
     // link: Ada's verified address matches a native user with a verified address.
@@ -566,6 +569,7 @@ async fn cancelling_at_the_provider_returns_access_denied_to_the_app() {
     assert_eq!(user_count(&app).await, before);
 }
 
+// Matrix: FD-03
 #[tokio::test]
 async fn defective_id_tokens_are_refused_and_nothing_is_created() {
     let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
@@ -597,6 +601,7 @@ async fn defective_id_tokens_are_refused_and_nothing_is_created() {
     assert_eq!(user_count(&app).await, before);
 }
 
+// Matrix: FD-01, FD-02
 #[tokio::test]
 async fn a_replayed_unknown_or_foreign_handle_is_refused() {
     let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
@@ -631,6 +636,7 @@ async fn a_replayed_unknown_or_foreign_handle_is_refused() {
     assert_eq!(user_count(&app).await, 1, "only alice");
 }
 
+// Matrix: FD-06
 #[tokio::test]
 async fn an_unreachable_provider_is_an_error_page() {
     let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;

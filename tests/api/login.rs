@@ -43,6 +43,7 @@ async fn post(
         .unwrap()
 }
 
+// Matrix: HU-01
 #[tokio::test]
 async fn a_post_without_the_csrf_token_is_refused() {
     let app = TestApp::spawn().await;
@@ -59,6 +60,7 @@ async fn a_post_without_the_csrf_token_is_refused() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
+// Matrix: HU-05
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_user_get_the_same_message() {
     let app = TestApp::spawn().await;
@@ -94,6 +96,7 @@ async fn an_unconfirmed_user_cannot_sign_in() {
     assert!(res.text().await.unwrap().contains("not confirmed"));
 }
 
+// Matrix: HU-02
 #[tokio::test]
 async fn reflected_input_is_escaped() {
     let app = TestApp::spawn().await;
@@ -106,6 +109,7 @@ async fn reflected_input_is_escaped() {
     assert!(html.contains("&#60;script&#62;"));
 }
 
+// Matrix: HU-04
 #[tokio::test]
 async fn pages_carry_security_headers_and_a_hardened_session_cookie() {
     let app = TestApp::spawn().await;

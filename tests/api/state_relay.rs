@@ -80,6 +80,7 @@ async fn signed_in(app: &TestApp, client: &AppClient) {
     app.sign_in(&app.browser, &url, "alice", PASSWORD).await;
 }
 
+// Matrix: RD-01, RD-02, RD-04
 #[test]
 fn the_matcher_refuses_every_open_redirect_payload_and_accepts_every_allowed_one() {
     let allow = vec![AllowEntry::parse(ORIGIN).unwrap()];
@@ -96,6 +97,7 @@ fn the_matcher_refuses_every_open_redirect_payload_and_accepts_every_allowed_one
     }
 }
 
+// Matrix: RD-01, RD-04
 #[tokio::test]
 async fn every_open_redirect_payload_is_refused_at_authorize_without_a_redirect() {
     let app = TestApp::spawn().await;
@@ -122,6 +124,7 @@ async fn every_open_redirect_payload_is_refused_at_authorize_without_a_redirect(
     );
 }
 
+// Matrix: RD-02
 #[tokio::test]
 async fn every_allowed_payload_lands_exactly_there_with_the_code_and_nonce() {
     let app = TestApp::spawn().await;
@@ -147,6 +150,7 @@ async fn every_allowed_payload_lands_exactly_there_with_the_code_and_nonce() {
     }
 }
 
+// Matrix: RD-03
 #[tokio::test]
 async fn state_split_vectors_behave_as_specified() {
     let app = TestApp::spawn().await;
@@ -189,6 +193,7 @@ async fn state_split_vectors_behave_as_specified() {
     }
 }
 
+// Matrix: RD-05
 #[tokio::test]
 async fn an_overloaded_state_survives_sign_in_and_the_code_redeems() {
     // Arrange: a fresh browser, so the login form is shown.
@@ -249,6 +254,7 @@ async fn a_client_without_an_allow_list_treats_state_as_opaque() {
     assert_eq!(query_param(&landed, "state").as_deref(), Some(state));
 }
 
+// Matrix: RD-05
 #[tokio::test]
 async fn the_cli_configures_the_allow_list_and_refuses_bad_entries() {
     let app = TestApp::spawn().await;

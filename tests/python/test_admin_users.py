@@ -550,6 +550,7 @@ def test_list_users_filters_on_status_sub_and_enabled(idp, crowd):
     assert names(users) == ["member-042"]
 
 
+# Matrix: LU-03
 def test_list_users_limits_and_tokens_are_checked(idp, crowd):
     first = idp.list_users(UserPoolId=crowd["id"], Limit=1)
     assert names(first["Users"]) == ["member-000"]
@@ -566,6 +567,7 @@ def test_list_users_limits_and_tokens_are_checked(idp, crowd):
 # ListUsers filter grammar
 
 
+# Matrix: LU-01
 def test_filter_values_are_literal_text(idp, pool):
     invite(idp, pool, "rock", name='Dwayne "The Rock" Johnson')
     invite(idp, pool, "percent", name="100% real", nickname="x")
@@ -586,6 +588,7 @@ def test_filter_values_are_literal_text(idp, pool):
     assert matching("") == ["backslash", "percent", "plain", "rock", "underscore"]
 
 
+# Matrix: LU-02
 @pytest.mark.parametrize(
     "filter_, message",
     [

@@ -67,6 +67,7 @@ def test_a_group_change_shows_at_refresh_token_auth(idp, unsigned, pool):
     assert "RefreshToken" not in refreshed
 
 
+# Matrix: HU-05
 def test_wrong_password_and_unknown_user_are_both_not_authorized(idp, pool):
     create_user(idp, pool, "carol")
     for username, password in [("carol", "Wrong-pass-1"), ("nobody", PASSWORD)]:
@@ -75,6 +76,7 @@ def test_wrong_password_and_unknown_user_are_both_not_authorized(idp, pool):
         assert err.value.response["Error"]["Message"] == "Incorrect username or password."
 
 
+# Matrix: HU-07
 def test_repeated_failures_are_throttled(idp, pool):
     create_user(idp, pool, "dan")
     for _ in range(5):
@@ -176,6 +178,7 @@ def test_secret_hash_is_required_for_a_client_with_a_secret(idp, unsigned):
     unsigned.initiate_auth(ClientId=client["ClientId"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
 
 
+# Matrix: SV-01, SV-02, SV-03
 def test_admin_actions_need_a_valid_signature(server, pool, unsigned, monkeypatch):
     def code(client):
         with pytest.raises(ClientError) as err:
@@ -211,6 +214,7 @@ def test_unknown_actions_are_named(server):
     assert body["__type"] == "UnknownOperationException" and "NoSuchThing" in body["message"]
 
 
+# Matrix: SV-06
 def test_the_aws_cli_lists_users(server, idp, pool):
     create_user(idp, pool, "kim")
     env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION="us-east-1")
