@@ -99,7 +99,7 @@ pub async fn verify_jwt(
         return Ok(Some(claims));
     }
     let kid = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid);
-    if kid.is_some_and(|k| k != keys.kid()) {
+    if kid.is_some_and(|k| k != keys.kid() && crate::tokens::keys::is_plausible_kid(&k)) {
         app.keys.forget(pool_id);
         if let Some(fresh) = app.keys.pool(&app.store, pool_id).await? {
             return Ok(fresh.verify(token, &issuer, now));

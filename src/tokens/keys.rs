@@ -17,6 +17,15 @@ use rsa::traits::PublicKeyParts;
 use crate::crypto::{MasterKey, random_token};
 use crate::store::{Store, StoredKey};
 
+/// Whether `kid` could name a key cognate made (a short base64url id): only such a kid
+/// is worth reloading the pool's keys for, so a crafted one costs no database work.
+pub fn is_plausible_kid(kid: &str) -> bool {
+    (1..=64).contains(&kid.len())
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The keys of one pool, ready to sign and verify.
 pub struct PoolKeys {
     pub(super) kid: String,
