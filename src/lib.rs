@@ -39,17 +39,26 @@ const BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole HTTP surface.
 pub fn router(app: AppState) -> Router {
+    let cookie_name = match app.config.secure_cookies {
+        true => hosted_ui::session::SECURE_COOKIE,
+        false => hosted_ui::session::COOKIE,
+    };
     let sessions = SessionManagerLayer::new(app.store.session_store())
-        .with_name("cognate_session")
+        .with_name(cookie_name)
         .with_secure(app.config.secure_cookies)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
-    let browser = Router::new()
+    let mut browser = Router::new()
         .merge(oauth::browser_routes())
         .merge(hosted_ui::routes())
         .layer(sessions);
+    if app.config.secure_cookies {
+        browser = browser.layer(axum::middleware::map_response(
+            hosted_ui::session::complete_removal_cookie,
+        ));
+    }
     let mut router = Router::new()
         .merge(browser)
         .merge(oauth::api_routes())
