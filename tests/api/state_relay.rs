@@ -13,7 +13,7 @@ use crate::helpers::{CALLBACK, PASSWORD, Pkce, TestApp, location, query_param};
 const ORIGIN: &str = "https://app.example.com";
 
 /// Lines of a payload file: comments skipped, `b64:` lines decoded, nothing trimmed.
-fn payload(name: &str) -> Vec<String> {
+pub(crate) fn payload(name: &str) -> Vec<String> {
     let path = format!("{}/../shared/payloads/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     text.split('\n')
