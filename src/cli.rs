@@ -208,6 +208,10 @@ pub enum ClientCmd {
         access_token_validity: i64,
         #[arg(long, default_value_t = 30 * 86400)]
         refresh_token_validity: i64,
+        /// Seconds a used refresh token may be retried (0 to 60; 0: a second use
+        /// revokes the sign-in).
+        #[arg(long, default_value_t = 0)]
+        refresh_retry_grace: i64,
         #[command(flatten)]
         relay: RelayArgs,
         #[command(flatten)]
@@ -228,6 +232,9 @@ pub enum ClientCmd {
         /// Replace the allowed scopes, space-separated.
         #[arg(long)]
         scopes: Option<String>,
+        /// Seconds a used refresh token may be retried (0 to 60).
+        #[arg(long)]
+        refresh_retry_grace: Option<i64>,
         /// Remove the return-to allow-list (the state becomes opaque again).
         #[arg(long, conflicts_with = "return_to")]
         clear_return_to: bool,
@@ -530,6 +537,7 @@ async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Valu
             id_token_validity,
             access_token_validity,
             refresh_token_validity,
+            refresh_retry_grace,
             relay,
             branding,
         } => {
@@ -541,6 +549,7 @@ async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Valu
                 id_token_validity,
                 access_token_validity,
                 refresh_token_validity,
+                refresh_token_retry_grace: refresh_retry_grace,
                 ..NewClient::new(&name)
             };
             relay.apply(&mut new.state_relay);
@@ -556,6 +565,7 @@ async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Valu
             callback_urls,
             logout_urls,
             scopes,
+            refresh_retry_grace,
             clear_return_to,
             relay,
             branding,
@@ -573,6 +583,9 @@ async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Valu
                 }
                 if let Some(scopes) = scopes {
                     c.allowed_scopes = scopes.split_whitespace().map(str::to_string).collect();
+                }
+                if let Some(grace) = refresh_retry_grace {
+                    c.refresh_token_retry_grace = grace;
                 }
                 if clear_return_to {
                     c.state_relay.allow_list.clear();

@@ -66,8 +66,12 @@ async fn size_limits(req: axum::extract::Request, next: axum::middleware::Next) 
 
 /// The whole HTTP surface.
 pub fn router(app: AppState) -> Router {
+    let cookie_name = match app.config.secure_cookies {
+        true => hosted_ui::session::SECURE_COOKIE,
+        false => hosted_ui::session::COOKIE,
+    };
     let sessions = SessionManagerLayer::new(app.store.session_store())
-        .with_name("cognate_session")
+        .with_name(cookie_name)
         .with_secure(app.config.secure_cookies)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -76,7 +80,7 @@ pub fn router(app: AppState) -> Router {
     let limit = |category| {
         axum::middleware::from_fn_with_state((app.clone(), category), rate_limit::enforce)
     };
-    let browser = Router::new()
+    let mut browser = Router::new()
         .merge(oauth::browser_routes())
         .merge(
             hosted_ui::routes()
@@ -87,6 +91,11 @@ pub fn router(app: AppState) -> Router {
                 .route_layer(limit(rate_limit::Category::Form)),
         )
         .layer(sessions);
+    if app.config.secure_cookies {
+        browser = browser.layer(axum::middleware::map_response(
+            hosted_ui::session::complete_removal_cookie,
+        ));
+    }
     let mut router = Router::new()
         .merge(browser)
         .merge(oauth::api_routes())

@@ -27,6 +27,9 @@ pub const AUTH_FLOWS: &[&str] = &[
     "ALLOW_CUSTOM_AUTH",
 ];
 
+/// Cognito's upper bound for `RetryGracePeriodSeconds`.
+pub const MAX_REFRESH_RETRY_GRACE: i64 = 60;
+
 /// Scopes a client may be granted when none are configured.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
 
@@ -55,6 +58,9 @@ pub struct AppClient {
     pub supported_identity_providers: Vec<String>,
     /// The Cognito API's sign-in flows (`ALLOW_USER_SRP_AUTH`, …).
     pub explicit_auth_flows: Vec<String>,
+    /// Seconds a rotated refresh token may still be retried (Cognito's
+    /// `RetryGracePeriodSeconds`, 0 to 60; 0 = a second use revokes the sign-in).
+    pub refresh_token_retry_grace: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -103,6 +109,7 @@ pub struct NewClient {
     pub write_attributes: Vec<String>,
     pub supported_identity_providers: Vec<String>,
     pub explicit_auth_flows: Vec<String>,
+    pub refresh_token_retry_grace: i64,
 }
 
 impl From<&AppClient> for NewClient {
@@ -123,6 +130,7 @@ impl From<&AppClient> for NewClient {
             write_attributes: c.write_attributes.clone(),
             supported_identity_providers: c.supported_identity_providers.clone(),
             explicit_auth_flows: c.explicit_auth_flows.clone(),
+            refresh_token_retry_grace: c.refresh_token_retry_grace,
         }
     }
 }
@@ -146,6 +154,7 @@ impl NewClient {
             write_attributes: Vec::new(),
             supported_identity_providers: vec![COGNITO.to_string()],
             explicit_auth_flows: DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect(),
+            refresh_token_retry_grace: 0,
         }
     }
 
@@ -183,6 +192,12 @@ impl NewClient {
                 3600,
                 3650 * 86400,
                 "refresh token",
+            ),
+            (
+                self.refresh_token_retry_grace,
+                0,
+                MAX_REFRESH_RETRY_GRACE,
+                "refresh token retry grace period",
             ),
         ];
         for (value, min, max, what) in bounds {

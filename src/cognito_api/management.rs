@@ -371,6 +371,15 @@ struct ClientConfig {
     #[serde(rename = "AllowedOAuthFlowsUserPoolClient")]
     allowed_oauth_flows_user_pool_client: Option<bool>,
     prevent_user_existence_errors: Option<String>,
+    refresh_token_rotation: Option<RefreshTokenRotation>,
+}
+
+/// Cognito's `RefreshTokenRotationType`. `/oauth2/token` always rotates in cognate, so
+/// only the retry grace period is taken.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RefreshTokenRotation {
+    retry_grace_period_seconds: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -482,6 +491,17 @@ fn apply_client_config(config: &ClientConfig, s: &mut NewClient) -> Result<(), C
         "days",
         30 * 86400,
     )?;
+
+    s.refresh_token_retry_grace = config
+        .refresh_token_rotation
+        .as_ref()
+        .and_then(|r| r.retry_grace_period_seconds)
+        .unwrap_or(0);
+    if !(0..=clients::MAX_REFRESH_RETRY_GRACE).contains(&s.refresh_token_retry_grace) {
+        return Err(CognitoError::invalid(
+            "RetryGracePeriodSeconds must be 0 to 60.",
+        ));
+    }
 
     // Standard attributes are always writable in cognate; custom ones are listed.
     s.write_attributes = Vec::new();

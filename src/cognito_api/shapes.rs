@@ -80,6 +80,10 @@ pub fn client_type(c: &AppClient, secret: Option<&str>) -> Value {
         "PreventUserExistenceErrors": "ENABLED",
         "EnableTokenRevocation": true,
     });
+    if c.refresh_token_retry_grace > 0 {
+        v["RefreshTokenRotation"] =
+            json!({ "Feature": "ENABLED", "RetryGracePeriodSeconds": c.refresh_token_retry_grace });
+    }
     if let Some(s) = secret {
         v["ClientSecret"] = json!(s);
     }

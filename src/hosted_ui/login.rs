@@ -87,7 +87,7 @@ pub async fn signed_in(
     user: &crate::users::User,
 ) -> Result<Response, AppError> {
     let auth_time = app.clock.now();
-    session::sign_in(session, &flow.req.pool_id, &user.user_id, auth_time).await?;
+    session::sign_in(app, session, &flow.req.pool_id, &user.user_id, auth_time).await?;
     tracing::info!(pool_id = %flow.req.pool_id, user_id = %user.user_id, "signed in");
     complete(app, &flow.req, user, auth_time).await
 }

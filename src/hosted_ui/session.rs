@@ -15,10 +15,53 @@ use crate::users::User;
 
 const SIGNED_IN: &str = "signed_in";
 
+/// The session cookie's name over plain http (development).
+pub const COOKIE: &str = "cognate_session";
+/// … and behind TLS: the `__Host-` prefix makes browsers refuse the cookie unless it is
+/// Secure, host-only and for path `/`, so no sibling subdomain can plant or shadow it.
+pub const SECURE_COOKIE: &str = "__Host-cognate_session";
+
+/// tower-sessions ends a session with a bare removal cookie (`name=; Path=/;
+/// Max-Age=0`). Browsers ignore a `__Host-` cookie without `Secure`, so the removal
+/// would never apply: this gives it the session cookie's own attributes.
+pub async fn complete_removal_cookie(
+    mut res: axum::response::Response,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header::SET_COOKIE};
+    let headers = res.headers_mut();
+    let fixed: Vec<HeaderValue> = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| match v.to_str() {
+            Ok(c) if c.starts_with(&format!("{SECURE_COOKIE}=;")) && !c.contains("Secure") => {
+                HeaderValue::from_str(&format!("{c}; Secure; HttpOnly; SameSite=Lax"))
+                    .unwrap_or_else(|_| v.clone())
+            }
+            _ => v.clone(),
+        })
+        .collect();
+    headers.remove(SET_COOKIE);
+    for v in fixed {
+        headers.append(SET_COOKIE, v);
+    }
+    res
+}
+
+/// A sign-in ends after this long without a visit (seconds, on the server's clock).
+pub const IDLE_TIMEOUT: i64 = 3600;
+/// … and this long after it began, however busy.
+pub const ABSOLUTE_TIMEOUT: i64 = 12 * 3600;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SignedIn {
     user_id: String,
     auth_time: i64,
+    /// The user's session epoch at sign-in; a later one means "signed out everywhere".
+    #[serde(default)]
+    epoch: i64,
+    /// The last time the session was used.
+    #[serde(default)]
+    seen: i64,
 }
 
 /// A step of the account pages, remembered between two requests.
@@ -76,38 +119,60 @@ pub async fn take_notice(session: &Session) -> Result<Option<String>, AppError> 
     session.remove(NOTICE).await.map_err(session_error)
 }
 
-/// The user signed in to `pool_id` in this session, if it still may sign in, with the
-/// time it authenticated.
+/// The user signed in to `pool_id` in this session, with the time it authenticated:
+/// if the user still may sign in, was not signed out everywhere since, and the session
+/// is neither idle nor too old. A use of the session counts as a visit.
 pub async fn current_user(
     app: &Inner,
     session: &Session,
     pool_id: &str,
 ) -> Result<Option<(User, i64)>, AppError> {
-    let all: HashMap<String, SignedIn> = get(session, SIGNED_IN).await?.unwrap_or_default();
-    let Some(signed) = all.get(pool_id) else {
+    let mut all: HashMap<String, SignedIn> = get(session, SIGNED_IN).await?.unwrap_or_default();
+    let Some(signed) = all.get_mut(pool_id) else {
         return Ok(None);
     };
-    let user = app.store.user_by_id(pool_id, &signed.user_id).await?;
-    Ok(user
-        .filter(User::can_sign_in)
-        .map(|u| (u, signed.auth_time)))
+    let now = app.clock.now();
+    let live = now - signed.seen.max(signed.auth_time) <= IDLE_TIMEOUT
+        && now - signed.auth_time <= ABSOLUTE_TIMEOUT
+        && app.store.session_epoch(&signed.user_id).await? == Some(signed.epoch);
+    let user = match live {
+        true => app
+            .store
+            .user_by_id(pool_id, &signed.user_id)
+            .await?
+            .filter(User::can_sign_in),
+        false => None,
+    };
+    let Some(user) = user else {
+        all.remove(pool_id);
+        put(session, SIGNED_IN, &all).await?;
+        return Ok(None);
+    };
+    signed.seen = now;
+    let auth_time = signed.auth_time;
+    put(session, SIGNED_IN, &all).await?;
+    Ok(Some((user, auth_time)))
 }
 
 /// Records a sign-in. The session id changes first, so an id planted before sign-in
 /// (session fixation) is worthless afterwards.
 pub async fn sign_in(
+    app: &Inner,
     session: &Session,
     pool_id: &str,
     user_id: &str,
     auth_time: i64,
 ) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
+    let epoch = app.store.session_epoch(user_id).await?.unwrap_or_default();
     let mut all: HashMap<String, SignedIn> = get(session, SIGNED_IN).await?.unwrap_or_default();
     all.insert(
         pool_id.to_string(),
         SignedIn {
             user_id: user_id.to_string(),
             auth_time,
+            epoch,
+            seen: auth_time,
         },
     );
     put(session, SIGNED_IN, &all).await

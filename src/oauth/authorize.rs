@@ -46,6 +46,8 @@ pub struct AuthorizeRequest {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt: Option<String>,
+    /// OIDC `max_age`: a session older than this many seconds must sign in again.
+    pub max_age: Option<i64>,
     /// The hosted pages' language (`lang`, as Cognito's hosted UI takes it).
     pub lang: Option<String>,
     /// Passed on to an identity provider.
@@ -99,11 +101,28 @@ fn error_redirect(
     description: &str,
     state: Option<&str>,
 ) -> Rejection {
-    let mut params = vec![("error", error), ("error_description", description)];
+    let description = clean_description(description);
+    let mut params = vec![
+        ("error", error),
+        ("error_description", description.as_str()),
+    ];
     if let Some(state) = state {
         params.push(("state", state));
     }
     Rejection::Redirect(with_params(redirect_uri, &params))
+}
+
+/// An `error_description` within RFC 6749 §4.1.2.1's characters (printable ASCII
+/// without `"` and backslash): descriptions may quote request values, which must not bring
+/// control characters or quotes into the client's callback.
+fn clean_description(description: &str) -> String {
+    description
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 /// Validates an authorization request given as a raw query string.
@@ -170,6 +189,14 @@ pub async fn validate(
                 "only response_type=code is supported",
             ));
         }
+    }
+    // Discovery advertises `query` only; a client asking for another mode would not
+    // read the answer where it expects it.
+    if params.get("response_mode").is_some_and(|m| m != "query") {
+        return Err(fail(
+            "invalid_request",
+            "only response_mode=query is supported",
+        ));
     }
     if !client.allows_flow(FLOW_CODE) {
         return Err(fail(
@@ -240,6 +267,16 @@ pub async fn validate(
         }
         (None, None) => None,
     };
+    let max_age = match params.get("max_age").map(str::parse::<u32>) {
+        None => None,
+        Some(Ok(seconds)) => Some(i64::from(seconds)),
+        Some(Err(_)) => {
+            return Err(fail(
+                "invalid_request",
+                "max_age must be a number of seconds",
+            ));
+        }
+    };
     let prompt = params.get("prompt");
     if prompt.is_some_and(|p| p.split(' ').any(|x| x == "none") && p.contains(' ')) {
         return Err(fail(
@@ -257,6 +294,7 @@ pub async fn validate(
         nonce: params.get("nonce").map(str::to_string),
         code_challenge: code_challenge.map(str::to_string),
         prompt: prompt.map(str::to_string),
+        max_age,
         lang: params.get("lang").map(str::to_string),
         login_hint: params.get("login_hint").map(str::to_string),
         identity_provider,
@@ -324,6 +362,10 @@ async fn authorize(
     let fresh_sign_in = matches!(req.prompt.as_deref(), Some("login" | "select_account"));
     if !fresh_sign_in {
         match session::current_user(&app, &session, &pool_id).await {
+            Ok(Some((_, auth_time)))
+                if req
+                    .max_age
+                    .is_some_and(|max| app.clock.now() - auth_time > max) => {}
             Ok(Some((user, auth_time))) => {
                 return complete(&app, &req, &user, auth_time).await.into_response();
             }

@@ -25,7 +25,9 @@ fn presented(headers: &HeaderMap, form: &Params) -> Result<Presented, OAuthError
         })?),
     };
     match (basic, form.get("client_id"), form.get("client_secret")) {
-        (Some(_), _, Some(_)) => Err(OAuthError::invalid_request(
+        // RFC 6749 §2.3: one method per request. A client-authentication failure, so
+        // 401 with the Basic challenge.
+        (Some(_), _, Some(_)) => Err(OAuthError::invalid_client(
             "use one client authentication method, not both",
         )),
         (Some(b), Some(id), None) if id != b.client_id => Err(OAuthError::invalid_client(

@@ -1,5 +1,6 @@
 //! Form and query parameters for OAuth endpoints. A parameter sent twice is an error
-//! (RFC 6749 §3.1 and §3.2), and an empty value counts as absent.
+//! (RFC 6749 §3.1 and §3.2), and an empty value counts as absent. A NUL character is
+//! refused: no parameter has a use for it, and PostgreSQL text cannot hold it.
 
 use std::collections::HashMap;
 
@@ -14,6 +15,9 @@ impl Params {
         for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
             if v.is_empty() {
                 continue;
+            }
+            if k.contains('\0') || v.contains('\0') {
+                return Err(format!("parameter {k} contains a NUL character"));
             }
             if map.insert(k.to_string(), v.to_string()).is_some() {
                 return Err(format!("parameter {k} was sent more than once"));
@@ -52,6 +56,7 @@ mod tests {
     #[test]
     fn repeated_parameters_are_refused_and_empty_ones_ignored() {
         assert!(Params::parse("a=1&a=2").is_err());
+        assert!(Params::parse("a=1%00").is_err());
         let p = Params::parse("a=1&b=&c=x%20y").unwrap();
         assert_eq!(p.get("a"), Some("1"));
         assert_eq!(p.get("b"), None);

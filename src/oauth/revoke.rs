@@ -37,12 +37,15 @@ async fn revoke(
         .await?
     {
         Some(f) => Some(f),
+        // An access token (never an ID token: it is neither kind RFC 7009 revokes).
         None => match verify_jwt(&app, &pool_id, token).await? {
-            Some(claims) => match claims.get("origin_jti").and_then(Value::as_str) {
-                Some(origin) => app.store.family(origin).await?,
-                None => None,
-            },
-            None => None,
+            Some(claims) if claims.get("token_use").and_then(Value::as_str) == Some("access") => {
+                match claims.get("origin_jti").and_then(Value::as_str) {
+                    Some(origin) => app.store.family(origin).await?,
+                    None => None,
+                }
+            }
+            _ => None,
         },
     };
     if let Some(f) = family {

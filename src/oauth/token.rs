@@ -1,6 +1,7 @@
 //! `/oauth2/token` (RFC 6749 §4.1.3, §6; RFC 7636 §4.6). Codes are consumed atomically
 //! and a replay revokes what the first redemption issued; refresh tokens rotate on every
-//! use, and a reused one revokes its whole family. Claims are rebuilt at each refresh.
+//! use, and a reused one revokes its whole family (unless retried within the client's
+//! grace period). Claims are rebuilt at each refresh, for the granted scopes or fewer.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -153,9 +154,19 @@ async fn refresh_token(
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
     let now = app.clock.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
+    let hash = sha256_hex(presented);
+    // Another client's token, or a scope beyond the grant, is refused before the token
+    // is used: such a request must not burn it (and so revoke the sign-in at its next
+    // refresh).
+    let scopes = match app.store.family_of_refresh_token(&hash).await? {
+        Some(f) if f.client_id == client.client_id && f.pool_id == client.pool_id => {
+            narrowed_scopes(&f.scopes, form.get("scope"))?
+        }
+        _ => return Err(invalid()),
+    };
     let family = match app
         .store
-        .use_refresh_token(&sha256_hex(presented), now)
+        .use_refresh_token(&hash, now, client.refresh_token_retry_grace)
         .await?
     {
         RefreshOutcome::Rotated(family) => family,
@@ -175,7 +186,6 @@ async fn refresh_token(
         return Err(invalid());
     }
     let user = live_user(app, client, &family.user_id).await?;
-    let scopes = split_scopes(&family.scopes);
     let mut tokens = issue(
         app,
         &Session {
@@ -194,6 +204,25 @@ async fn refresh_token(
         .await?;
     tokens.refresh_token = Some(refresh);
     Ok(tokens)
+}
+
+/// The scopes of a refresh: those granted, or a subset the client asks for (RFC 6749
+/// §6). The subset applies to the tokens issued now; the sign-in keeps its grant.
+fn narrowed_scopes(granted: &str, requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
+    let granted = split_scopes(granted);
+    let Some(requested) = requested else {
+        return Ok(granted);
+    };
+    let requested = split_scopes(requested);
+    if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "scope {extra} was not granted to this refresh token"
+        )));
+    }
+    Ok(granted
+        .into_iter()
+        .filter(|s| requested.contains(s))
+        .collect())
 }
 
 /// The user a grant was for, if it still exists and may sign in.

@@ -232,15 +232,17 @@ impl Store {
         Ok(())
     }
 
-    /// Marks a refresh token used. A second use revokes the whole family.
+    /// Marks a refresh token used. A second use revokes the whole family, unless it
+    /// comes within `retry_grace` seconds of the first (Cognito's retry grace period).
     pub async fn use_refresh_token(
         &self,
         token_hash: &str,
         now: i64,
+        retry_grace: i64,
     ) -> Result<RefreshOutcome, StoreError> {
         const USE: &str = "update refresh_tokens set used_at = $2 \
                            where token_hash = $1 and used_at is null returning origin_jti";
-        const SEEN: &str = "select origin_jti from refresh_tokens where token_hash = $1";
+        const SEEN: &str = "select origin_jti, used_at from refresh_tokens where token_hash = $1";
         let used: Option<String> = on_db!(&self.db, |p| sqlx::query_scalar(USE)
             .bind(token_hash)
             .bind(now)
@@ -252,12 +254,20 @@ impl Store {
                 None => RefreshOutcome::Unknown,
             });
         }
-        let seen: Option<String> = on_db!(&self.db, |p| sqlx::query_scalar(SEEN)
+        let seen: Option<(String, Option<i64>)> = on_db!(&self.db, |p| sqlx::query_as(SEEN)
             .bind(token_hash)
             .fetch_optional(p)
             .await)?;
         match seen {
-            Some(origin_jti) => {
+            // A retry within the client's grace period (a lost response): served again,
+            // and the token stays used.
+            Some((origin_jti, Some(used_at))) if now - used_at < retry_grace => {
+                Ok(match self.family(&origin_jti).await? {
+                    Some(f) => RefreshOutcome::Rotated(f),
+                    None => RefreshOutcome::Unknown,
+                })
+            }
+            Some((origin_jti, _)) => {
                 self.revoke_family(&origin_jti, now).await?;
                 Ok(RefreshOutcome::Reused)
             }
@@ -290,13 +300,21 @@ impl Store {
         Ok(row)
     }
 
-    /// Revokes every live sign-in of a user (global sign-out, password reset).
+    /// Signs a user out everywhere (global sign-out, password reset, disabling,
+    /// deletion): revokes every live sign-in and ends the user's hosted-UI sessions.
     pub async fn revoke_user_families(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
         const SQL: &str =
             "update token_families set revoked_at = $2 where user_id = $1 and revoked_at is null";
+        const SESSIONS: &str =
+            "update users set session_epoch = session_epoch + 1 where user_id = $1";
         on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(user_id)
             .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        on_db!(&self.db, |p| sqlx::query(SESSIONS)
+            .bind(user_id)
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;

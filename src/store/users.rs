@@ -171,8 +171,9 @@ impl Store {
         status: UserStatus,
         now: i64,
     ) -> Result<(), StoreError> {
-        const SQL: &str =
-            "update users set password_hash = $2, status = $3, updated_at = $4 where user_id = $1";
+        // A new password ends the user's hosted-UI sessions (see `session_epoch`).
+        const SQL: &str = "update users set password_hash = $2, status = $3, updated_at = $4, \
+                           session_epoch = session_epoch + 1 where user_id = $1";
         on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(user_id)
             .bind(password_hash)
@@ -182,6 +183,18 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// A counter bumped whenever the user is signed out everywhere (a new password,
+    /// global sign-out, disabling): a hosted-UI session is valid only while the value
+    /// it started with is current. `None` for a user that does not exist.
+    pub async fn session_epoch(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+        const SQL: &str = "select session_epoch from users where user_id = $1";
+        let epoch = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+            .bind(user_id)
+            .fetch_optional(p)
+            .await)?;
+        Ok(epoch)
     }
 
     /// Stores a user's sealed SRP verifier (`None` clears it).

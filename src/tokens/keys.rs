@@ -25,6 +25,15 @@ use rsa::traits::PublicKeyParts;
 use crate::crypto::{MasterKey, random_token};
 use crate::store::{Store, StoredKey};
 
+/// Whether `kid` could name a key cognate made (a short base64url id): only such a kid
+/// is worth reloading the pool's keys for, so a crafted one costs no database work.
+pub fn is_plausible_kid(kid: &str) -> bool {
+    (1..=64).contains(&kid.len())
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The keys of one pool, ready to sign and verify.
 pub struct PoolKeys {
     pub(super) kid: String,
@@ -194,7 +203,7 @@ impl KeyRing {
             .expect("key cache lock")
             .get(pool_id)
             .is_none_or(|c| c.loaded.elapsed() >= UNKNOWN_KID_RELOAD);
-        if keys.verifiers.contains_key(kid) || !stale {
+        if keys.verifiers.contains_key(kid) || !stale || !is_plausible_kid(kid) {
             return Ok(Some(keys));
         }
         self.load(store, pool_id).await

@@ -26,6 +26,7 @@ async fn refresh_works(app: &TestApp, refresh_token: &str) -> bool {
     app.refresh(&app.public, refresh_token).await.status() == StatusCode::OK
 }
 
+// Matrix: TK-10
 #[tokio::test]
 async fn disabling_a_user_revokes_its_sign_ins_and_enabling_does_not_restore_them() {
     // Arrange
@@ -51,6 +52,7 @@ async fn disabling_a_user_revokes_its_sign_ins_and_enabling_does_not_restore_the
     assert!(refresh_works(&app, fresh["refresh_token"].as_str().unwrap()).await);
 }
 
+// Matrix: TK-10
 #[tokio::test]
 async fn a_global_sign_out_revokes_every_sign_in_of_the_user() {
     // Arrange

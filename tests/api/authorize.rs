@@ -22,6 +22,7 @@ async fn assert_error_page(res: reqwest::Response, needle: &str) {
     assert!(body.contains(needle), "{body}");
 }
 
+// Matrix: AZ-02
 #[tokio::test]
 async fn an_unknown_client_gets_an_error_page_not_a_redirect() {
     let app = TestApp::spawn().await;
@@ -36,6 +37,7 @@ async fn an_unknown_client_gets_an_error_page_not_a_redirect() {
     assert_error_page(res, "client_id is not known").await;
 }
 
+// Matrix: AZ-01
 #[tokio::test]
 async fn an_unregistered_redirect_uri_gets_an_error_page_not_a_redirect() {
     let app = TestApp::spawn().await;
@@ -52,6 +54,7 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_not_a_redirect() {
     }
 }
 
+// Matrix: AZ-03, AZ-04, AZ-05
 #[tokio::test]
 async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client_with_state() {
     let app = TestApp::spawn().await;
@@ -81,6 +84,7 @@ async fn errors_after_the_redirect_uri_is_trusted_go_back_to_the_client_with_sta
     }
 }
 
+// Matrix: AZ-05
 #[tokio::test]
 async fn a_public_client_must_use_pkce() {
     let app = TestApp::spawn().await;
@@ -102,6 +106,7 @@ async fn a_public_client_must_use_pkce() {
     );
 }
 
+// Matrix: AZ-02
 #[tokio::test]
 async fn a_repeated_parameter_is_refused() {
     let app = TestApp::spawn().await;
@@ -114,6 +119,7 @@ async fn a_repeated_parameter_is_refused() {
     assert_error_page(res, "more than once").await;
 }
 
+// Matrix: AZ-06
 #[tokio::test]
 async fn state_is_echoed_byte_for_byte() {
     let app = TestApp::spawn().await;
@@ -124,6 +130,7 @@ async fn state_is_echoed_byte_for_byte() {
     assert_eq!(query_param(&callback, "state").as_deref(), Some(state));
 }
 
+// Matrix: AZ-07
 #[tokio::test]
 async fn a_signed_in_browser_skips_the_form_unless_prompt_is_login() {
     // Arrange: one sign-in.
@@ -160,6 +167,7 @@ async fn a_signed_in_browser_skips_the_form_unless_prompt_is_login() {
     );
 }
 
+// Matrix: AZ-03
 #[tokio::test]
 async fn prompt_none_without_a_session_returns_login_required() {
     let app = TestApp::spawn().await;
@@ -174,6 +182,7 @@ async fn prompt_none_without_a_session_returns_login_required() {
     assert_eq!(query_param(&to, "state").as_deref(), Some("st-1"));
 }
 
+// Matrix: AZ-07
 #[tokio::test]
 async fn prompt_none_with_a_session_returns_a_code() {
     let app = TestApp::spawn().await;
@@ -188,6 +197,7 @@ async fn prompt_none_with_a_session_returns_a_code() {
     assert!(query_param(&location(&res), "code").is_some());
 }
 
+// Matrix: GN-01
 #[tokio::test]
 async fn discovery_publishes_every_endpoint_and_jwks_is_cacheable() {
     let app = TestApp::spawn().await;

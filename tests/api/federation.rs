@@ -747,3 +747,83 @@ async fn an_unlinked_external_identity_signs_in_next_time_as_a_new_user() {
     let second = sign_in_sub().await;
     assert_ne!(first, second);
 }
+
+// Matrix: AZ-08
+#[tokio::test]
+async fn only_an_enabled_provider_spelt_exactly_is_reached_and_hints_go_url_encoded() {
+    let (app, s, _) = federated_app(LinkingPolicy::Separate).await;
+    // This client offers Google only; Facebook is configured in the pool.
+    let client = cognate::clients::update(&app.state, &app.pool_id, &app.public.client_id, |c| {
+        c.supported_identity_providers = ["COGNITO", "Google"].map(String::from).to_vec();
+    })
+    .await
+    .unwrap();
+    for provider in [
+        "Facebook",
+        "google",
+        "GOOGLE",
+        "Google ",
+        "NoSuchProvider",
+        "cognito",
+    ] {
+        let res = browser()
+            .get(app.authorize_url(
+                &client,
+                Some(&Pkce::new()),
+                &[("identity_provider", provider)],
+            ))
+            .send()
+            .await
+            .unwrap();
+        let to = location(&res);
+        assert!(
+            !to.starts_with(&s.base),
+            "{provider:?} reached the provider: {to}"
+        );
+        assert!(
+            to.starts_with(&format!("{CALLBACK}?")),
+            "{provider:?}: {to}"
+        );
+        assert_eq!(
+            query_param(&to, "error").as_deref(),
+            Some("invalid_request"),
+            "{provider:?}"
+        );
+        assert_eq!(query_param(&to, "state").as_deref(), Some("st-1"));
+    }
+    // idp_identifier of a provider the client does not offer.
+    let res = browser()
+        .get(app.authorize_url(
+            &client,
+            Some(&Pkce::new()),
+            &[("idp_identifier", "facebook.example")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(!location(&res).starts_with(&s.base));
+    // The enabled one is reached, with the hint URL-encoded and intact.
+    let hint = "a\"&b=<c>'d%20e@example.com";
+    let res = browser()
+        .get(app.authorize_url(
+            &client,
+            Some(&Pkce::new()),
+            &[("identity_provider", "Google"), ("login_hint", hint)],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&res);
+    assert!(to.starts_with(&s.base), "{to}");
+    assert!(!to.contains('"') && !to.contains('<'), "{to}");
+    assert_eq!(query_param(&to, "login_hint").as_deref(), Some(hint));
+    let pairs: Vec<_> = url::Url::parse(&to)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, _)| k.into_owned())
+        .collect();
+    assert!(
+        !pairs.iter().any(|k| k == "b"),
+        "the hint split into parameters"
+    );
+}

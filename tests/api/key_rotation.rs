@@ -67,7 +67,7 @@ async fn a_rotation_on_another_instance_reaches_this_one_and_old_tokens_verify_u
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let issuer = app.issuer();
     let claims = serde_json::json!({
-        "iss": issuer, "exp": now + 600, "token_use": "access", "origin_jti": "x",
+        "iss": issuer, "iat": now, "exp": now + 600, "token_use": "access", "origin_jti": "x",
         "sub": "s", "client_id": app.public.client_id, "scope": "openid",
     });
     let keys = other

@@ -109,7 +109,7 @@ async fn reflected_input_is_escaped() {
     assert!(html.contains("&#60;script&#62;"));
 }
 
-// Matrix: HU-04
+// Matrix: HU-04, SS-02
 #[tokio::test]
 async fn pages_carry_security_headers_and_a_hardened_session_cookie() {
     let app = TestApp::spawn().await;
@@ -137,6 +137,7 @@ async fn pages_carry_security_headers_and_a_hardened_session_cookie() {
     );
 }
 
+// Matrix: SS-01
 #[tokio::test]
 async fn the_session_id_changes_at_sign_in() {
     let app = TestApp::spawn().await;
@@ -155,6 +156,7 @@ async fn the_session_id_changes_at_sign_in() {
     assert_ne!(id(&before), id(&after));
 }
 
+// Matrix: LO-01, SS-03
 #[tokio::test]
 async fn logout_ends_the_session_and_redirects_only_to_a_registered_url() {
     let app = TestApp::spawn().await;

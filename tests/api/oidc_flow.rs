@@ -19,6 +19,7 @@ fn rp_http() -> openidconnect::reqwest::Client {
         .unwrap()
 }
 
+// Matrix: GN-01
 #[tokio::test]
 async fn an_openidconnect_relying_party_completes_the_whole_flow() {
     // Arrange: discovery gives the library everything it needs.

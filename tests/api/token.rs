@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::{Pkce, TestApp, assert_oauth_error, jwt_claims};
 
+// Matrix: TK-01
 #[tokio::test]
 async fn a_reused_code_is_refused_and_revokes_what_the_first_redemption_issued() {
     // Arrange
@@ -33,6 +34,7 @@ async fn a_reused_code_is_refused_and_revokes_what_the_first_redemption_issued()
     );
 }
 
+// Matrix: TK-03
 #[tokio::test]
 async fn a_different_redirect_uri_is_refused() {
     let app = TestApp::spawn().await;
@@ -52,6 +54,7 @@ async fn a_different_redirect_uri_is_refused() {
     assert_oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
+// Matrix: TK-04
 #[tokio::test]
 async fn a_wrong_pkce_verifier_is_refused_and_burns_the_code() {
     let app = TestApp::spawn().await;
@@ -68,6 +71,7 @@ async fn a_wrong_pkce_verifier_is_refused_and_burns_the_code() {
     assert_oauth_error(right, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
+// Matrix: TK-04
 #[tokio::test]
 async fn a_verifier_for_a_code_issued_without_a_challenge_is_refused() {
     let app = TestApp::spawn().await;
@@ -78,6 +82,7 @@ async fn a_verifier_for_a_code_issued_without_a_challenge_is_refused() {
     assert_oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
+// Matrix: TK-05
 #[tokio::test]
 async fn an_expired_code_is_refused() {
     let app = TestApp::spawn().await;
@@ -90,6 +95,7 @@ async fn an_expired_code_is_refused() {
     assert_oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
+// Matrix: TK-03
 #[tokio::test]
 async fn a_code_is_bound_to_the_client_it_was_issued_to() {
     let app = TestApp::spawn().await;
@@ -101,6 +107,7 @@ async fn a_code_is_bound_to_the_client_it_was_issued_to() {
     assert_oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
+// Matrix: TK-06
 #[tokio::test]
 async fn a_wrong_client_secret_is_refused_with_401() {
     let app = TestApp::spawn().await;
@@ -124,6 +131,7 @@ async fn a_wrong_client_secret_is_refused_with_401() {
     assert_eq!(ok.status(), 200);
 }
 
+// Matrix: TK-06
 #[tokio::test]
 async fn a_confidential_client_without_its_secret_is_refused() {
     let app = TestApp::spawn().await;
@@ -141,6 +149,7 @@ async fn a_confidential_client_without_its_secret_is_refused() {
     assert_oauth_error(res, StatusCode::UNAUTHORIZED, "invalid_client").await;
 }
 
+// Matrix: TK-06
 #[tokio::test]
 async fn an_unknown_client_is_refused_with_401() {
     let app = TestApp::spawn().await;
@@ -214,6 +223,7 @@ async fn malformed_token_requests_get_invalid_request_or_unsupported_grant_type(
     assert_oauth_error(json, StatusCode::BAD_REQUEST, "invalid_request").await;
 }
 
+// Matrix: TK-08
 #[tokio::test]
 async fn a_rotated_refresh_token_reused_revokes_the_whole_sign_in() {
     // Arrange
@@ -299,6 +309,7 @@ async fn a_group_change_shows_at_the_next_refresh() {
     );
 }
 
+// Matrix: TK-07
 #[tokio::test]
 async fn tokens_carry_cognitos_claims() {
     let app = TestApp::spawn().await;

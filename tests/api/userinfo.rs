@@ -19,6 +19,7 @@ async fn assert_refused(app: &TestApp, token: &str) {
     assert!(challenge.contains("invalid_token"), "{challenge}");
 }
 
+// Matrix: UI-01
 #[tokio::test]
 async fn userinfo_returns_the_users_claims_for_a_valid_token() {
     let app = TestApp::spawn().await;
@@ -34,6 +35,7 @@ async fn userinfo_returns_the_users_claims_for_a_valid_token() {
     );
 }
 
+// Matrix: JW-06, UI-01
 #[tokio::test]
 async fn a_tampered_token_is_refused() {
     let app = TestApp::spawn().await;
@@ -48,6 +50,7 @@ async fn a_tampered_token_is_refused() {
     assert_refused(&app, "not-a-jwt").await;
 }
 
+// Matrix: JW-05, UI-01
 #[tokio::test]
 async fn a_token_signed_with_a_foreign_key_is_refused() {
     // Arrange: a second server's pool signs a token with its own key; the claims are
@@ -80,6 +83,7 @@ async fn a_token_signed_with_a_foreign_key_is_refused() {
     assert_refused(&app, &format!("{our_header}.{payload}.{sig}")).await;
 }
 
+// Matrix: JW-01, JW-02
 #[tokio::test]
 async fn an_alg_none_or_hs256_token_is_refused() {
     let app = TestApp::spawn().await;
@@ -97,6 +101,7 @@ async fn an_alg_none_or_hs256_token_is_refused() {
     assert_refused(&app, &format!("{hs}.{payload}.AAAA")).await;
 }
 
+// Matrix: UI-01, JW-05
 #[tokio::test]
 async fn an_id_token_is_not_an_access_token() {
     let app = TestApp::spawn().await;
@@ -104,6 +109,7 @@ async fn an_id_token_is_not_an_access_token() {
     assert_refused(&app, tokens["id_token"].as_str().unwrap()).await;
 }
 
+// Matrix: UI-01, JW-04
 #[tokio::test]
 async fn an_expired_access_token_is_refused() {
     let app = TestApp::spawn().await;
@@ -112,6 +118,7 @@ async fn an_expired_access_token_is_refused() {
     assert_refused(&app, tokens["access_token"].as_str().unwrap()).await;
 }
 
+// Matrix: RV-01
 #[tokio::test]
 async fn revoking_a_refresh_token_invalidates_access_tokens_from_it() {
     let app = TestApp::spawn().await;
@@ -142,6 +149,7 @@ async fn revoking_a_refresh_token_invalidates_access_tokens_from_it() {
     assert_eq!(unknown.status(), 200);
 }
 
+// Matrix: RV-01
 #[tokio::test]
 async fn a_client_cannot_revoke_another_clients_token() {
     let app = TestApp::spawn().await;
@@ -163,6 +171,7 @@ async fn a_client_cannot_revoke_another_clients_token() {
     );
 }
 
+// Matrix: UI-01
 #[tokio::test]
 async fn a_disabled_or_deleted_user_loses_userinfo() {
     let app = TestApp::spawn().await;

@@ -572,3 +572,25 @@ def test_the_shared_pool_fixture_has_a_client_for_every_password_flow(idp, pool)
         "ALLOW_REFRESH_TOKEN_AUTH",
     }
     assert "ClientSecret" not in client
+
+
+# Matrix: TK-08
+def test_the_refresh_token_retry_grace_period_is_cognitos_refresh_token_rotation(idp):
+    pool = new_pool(idp)
+    client = idp.create_user_pool_client(
+        UserPoolId=pool["Id"],
+        ClientName="app",
+        RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 30},
+    )["UserPoolClient"]
+    assert client["RefreshTokenRotation"] == {"Feature": "ENABLED", "RetryGracePeriodSeconds": 30}
+    described = idp.describe_user_pool_client(UserPoolId=pool["Id"], ClientId=client["ClientId"])
+    assert described["UserPoolClient"]["RefreshTokenRotation"]["RetryGracePeriodSeconds"] == 30
+    # Updating without it returns to Cognito's default: no grace period.
+    updated = idp.update_user_pool_client(UserPoolId=pool["Id"], ClientId=client["ClientId"])["UserPoolClient"]
+    assert "RefreshTokenRotation" not in updated
+    with pytest.raises(idp.exceptions.InvalidParameterException):
+        idp.create_user_pool_client(
+            UserPoolId=pool["Id"],
+            ClientName="greedy",
+            RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 61},
+        )
