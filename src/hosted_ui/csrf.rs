@@ -3,7 +3,7 @@
 //! browser says came from another origin are refused before any handler runs.
 
 use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
@@ -50,20 +50,33 @@ pub async fn verify(session: &Session, presented: &str) -> Result<(), AppError> 
     }
 }
 
-/// Refuses a state-changing request whose `Origin` is not the public URL's (a second
-/// layer under the token; browsers always send `Origin` on form posts). Requests
-/// without `Origin` (non-browser clients) are left to the token check.
+/// Refuses a state-changing request that the browser says came from another site (a
+/// second layer under the token). The pages send `Referrer-Policy: no-referrer`, so
+/// browsers post their own forms with `Origin: null`; for those, the fetch metadata
+/// (`Sec-Fetch-Site`) tells. Requests with neither (non-browser clients) are left to the
+/// token check.
 pub async fn same_origin(State(app): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET
         && req.method() != Method::HEAD
-        && let Some(origin) = req.headers().get(header::ORIGIN)
+        && from_elsewhere(&app.config.public_url, req.headers())
     {
-        let ours = url::Url::parse(&app.config.public_url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
-        if origin.as_bytes() != ours.as_bytes() {
-            return AppError::Forbidden(FOREIGN).into_response();
-        }
+        return AppError::Forbidden(FOREIGN).into_response();
     }
     next.run(req).await
+}
+
+fn from_elsewhere(public_url: &str, headers: &HeaderMap) -> bool {
+    let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
+    if matches!(site, Some(b"cross-site" | b"same-site")) {
+        return true;
+    }
+    match headers.get(header::ORIGIN).map(|v| v.as_bytes()) {
+        None | Some(b"null") => false,
+        Some(origin) => {
+            let ours = url::Url::parse(public_url)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default();
+            origin != ours.as_bytes()
+        }
+    }
 }

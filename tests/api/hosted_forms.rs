@@ -24,6 +24,9 @@ enum Forgery {
     Foreign,
     /// The victim's real token, but the browser says the post came from evil.test.
     EvilOrigin,
+    /// The victim's real token, posted from another site whose page sends no referrer
+    /// (so `Origin: null`); the browser's fetch metadata still says cross-site.
+    CrossSiteNullOrigin,
 }
 
 /// Posts `fields` to `action` from the victim's browser `b` as `forgery` describes.
@@ -52,13 +55,21 @@ async fn forged_post(
             all.push(("csrf_token", &form.csrf));
             req = req.header("origin", EVIL);
         }
+        Forgery::CrossSiteNullOrigin => {
+            all.push(("csrf_token", &form.csrf));
+            req = req
+                .header("origin", "null")
+                .header("sec-fetch-site", "cross-site");
+        }
     }
     req.form(&all).send().await.unwrap()
 }
 
 /// Sends every forgery of one form from the victim's browser and asserts each is a 403;
-/// then the genuine post (with the site's own `Origin`), whose status is returned so the
-/// caller can show that the side effect it checked for was really possible.
+/// then the genuine post, whose status is returned so the caller can show that the side
+/// effect it checked for was really possible. The genuine post carries what Chromium
+/// sends from a page with `Referrer-Policy: no-referrer`: `Origin: null` and
+/// `Sec-Fetch-Site: same-origin`.
 async fn forge_then_submit(
     app: &TestApp,
     b: &reqwest::Client,
@@ -66,7 +77,12 @@ async fn forge_then_submit(
     fields: &[(&str, &str)],
     side_effect_absent: impl AsyncFn() -> bool,
 ) -> reqwest::Response {
-    for forgery in [Forgery::Missing, Forgery::Foreign, Forgery::EvilOrigin] {
+    for forgery in [
+        Forgery::Missing,
+        Forgery::Foreign,
+        Forgery::EvilOrigin,
+        Forgery::CrossSiteNullOrigin,
+    ] {
         let res = forged_post(app, b, page, fields, forgery).await;
         let action = &page.form.as_ref().unwrap().action;
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{forgery:?} {action}");
@@ -79,7 +95,8 @@ async fn forge_then_submit(
     let mut all = vec![("csrf_token", form.csrf.as_str())];
     all.extend_from_slice(fields);
     b.post(&form.action)
-        .header("origin", app.base())
+        .header("origin", "null")
+        .header("sec-fetch-site", "same-origin")
         .form(&all)
         .send()
         .await
