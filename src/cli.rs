@@ -155,6 +155,23 @@ pub enum PoolCmd {
               value_parser = clap::value_parser!(i64).range(0..))]
         retire_after: i64,
     },
+    /// Sign everyone out: revoke the refresh tokens of sign-ins that began before
+    /// --issued-before (default: now) and end all hosted-UI sessions. Run it after
+    /// restoring a backup, with the restore time, so that tokens revoked after the
+    /// backup was taken stay revoked.
+    GlobalSignOut {
+        #[arg(
+            long,
+            required_unless_present = "all_pools",
+            conflicts_with = "all_pools"
+        )]
+        pool: Option<String>,
+        #[arg(long)]
+        all_pools: bool,
+        /// Unix seconds or RFC 3339 (`2026-12-04T18:00:00Z`).
+        #[arg(long, value_parser = parse_time)]
+        issued_before: Option<i64>,
+    },
     /// Change a pool's settings; options not given keep their value.
     Update {
         #[arg(long)]
@@ -402,6 +419,16 @@ fn parse_attribute(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?} is not name=value"))
 }
 
+/// A time on the command line: Unix seconds or RFC 3339.
+fn parse_time(s: &str) -> Result<i64, String> {
+    if let Ok(seconds) = s.parse::<i64>() {
+        return Ok(seconds);
+    }
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| format!("{s:?} is neither Unix seconds nor RFC 3339: {e}"))
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve(args) = &cli.command {
@@ -426,6 +453,25 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 .await?
                 .with_context(|| format!("no user pool {pool}"))?
         ),
+        Command::Pool(PoolCmd::GlobalSignOut {
+            pool,
+            all_pools: _,
+            issued_before,
+        }) => {
+            let now = app.clock.now();
+            if let Some(pool) = &pool {
+                app.store
+                    .pool_by_id(pool)
+                    .await?
+                    .with_context(|| format!("no user pool {pool}"))?;
+            }
+            let before = issued_before.unwrap_or(now + 1);
+            let revoked = app
+                .store
+                .global_sign_out(pool.as_deref(), before, now)
+                .await?;
+            json!({ "revoked_sign_ins": revoked, "issued_before": before })
+        }
         Command::Pool(PoolCmd::Update {
             pool,
             email_as_username,

@@ -321,6 +321,37 @@ impl Store {
         Ok(())
     }
 
+    /// Signs everyone in `pool` (every pool when `None`) out: revokes the sign-ins that
+    /// began before `before` and ends all hosted-UI sessions. After restoring a backup,
+    /// this re-revokes what was revoked after the backup was taken. Returns how many
+    /// sign-ins it revoked.
+    pub async fn global_sign_out(
+        &self,
+        pool: Option<&str>,
+        before: i64,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        // '' stands for every pool: one statement for both backends, no typed NULL.
+        const FAMILIES: &str = "update token_families set revoked_at = $3 \
+            where ($1 = '' or pool_id = $1) and created_at < $2 and revoked_at is null";
+        const SESSIONS: &str =
+            "update users set session_epoch = session_epoch + 1 where ($1 = '' or pool_id = $1)";
+        let pool = pool.unwrap_or("");
+        let revoked = on_db!(&self.db, |p| sqlx::query(FAMILIES)
+            .bind(pool)
+            .bind(before)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        on_db!(&self.db, |p| sqlx::query(SESSIONS)
+            .bind(pool)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(revoked)
+    }
+
     /// Revokes a family: its refresh tokens stop working and its access tokens are
     /// refused wherever cognate checks them.
     pub async fn revoke_family(&self, origin_jti: &str, now: i64) -> Result<(), StoreError> {

@@ -2,7 +2,9 @@
 
 use serde_json::Value;
 
-use crate::helpers::{PASSWORD, TestApp};
+use reqwest::StatusCode;
+
+use crate::helpers::{CALLBACK, PASSWORD, Pkce, TestApp, assert_oauth_error, location};
 
 fn cognate(app: &TestApp, args: &[&str]) -> Result<Value, String> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
@@ -177,4 +179,92 @@ async fn the_cli_refuses_bad_input_with_a_clear_message() {
     )
     .unwrap_err();
     assert!(err.contains("group not found"), "{err}");
+}
+
+/// Whether the test's browser is signed in on the hosted pages.
+async fn browser_signed_in(app: &TestApp) -> bool {
+    let res = app
+        .browser
+        .get(app.authorize_url(&app.public, Some(&Pkce::new()), &[]))
+        .send()
+        .await
+        .unwrap();
+    location(&res).starts_with(CALLBACK)
+}
+
+#[tokio::test]
+async fn global_sign_out_revokes_earlier_sign_ins_and_ends_sessions() {
+    // Arrange: a sign-in with a refresh token and a hosted-UI session.
+    let app = TestApp::spawn().await;
+    let tokens = app.tokens().await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    assert!(browser_signed_in(&app).await);
+
+    // Act: a cut-off before the sign-in (an RFC 3339 time in 2001) revokes nothing...
+    let none = cognate(
+        &app,
+        &[
+            "pool",
+            "global-sign-out",
+            "--pool",
+            &app.pool_id,
+            "--issued-before",
+            "2001-09-09T01:46:40Z",
+        ],
+    )
+    .unwrap();
+    assert_eq!(none["revoked_sign_ins"], 0);
+    assert_eq!(none["issued_before"], 1_000_000_000);
+    assert_eq!(
+        app.refresh(&app.public, refresh).await.status(),
+        StatusCode::OK
+    );
+
+    // ... the default cut-off, now, revokes it.
+    let all = cognate(&app, &["pool", "global-sign-out", "--pool", &app.pool_id]).unwrap();
+
+    // Assert: two sign-ins, the redeemed one and the code `browser_signed_in` got.
+    assert_eq!(all["revoked_sign_ins"], 2);
+    assert_oauth_error(
+        app.refresh(&app.public, refresh).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
+    assert!(
+        !browser_signed_in(&app).await,
+        "the hosted session survived"
+    );
+    // signing in again works
+    let again = app.tokens().await;
+    let refresh = again["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        app.refresh(&app.public, refresh).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn global_sign_out_needs_a_known_pool_and_a_readable_time() {
+    let app = TestApp::spawn().await;
+    let err = cognate(
+        &app,
+        &["pool", "global-sign-out", "--pool", "us-east-1_nosuch"],
+    )
+    .unwrap_err();
+    assert!(err.contains("no user pool us-east-1_nosuch"), "{err}");
+    let err = cognate(
+        &app,
+        &[
+            "pool",
+            "global-sign-out",
+            "--all-pools",
+            "--issued-before",
+            "yesterday",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("neither Unix seconds nor RFC 3339"), "{err}");
+    let err = cognate(&app, &["pool", "global-sign-out"]).unwrap_err();
+    assert!(err.contains("--pool"), "{err}");
 }
