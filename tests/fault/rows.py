@@ -14,6 +14,7 @@ from harness import (
 )
 
 FULL = os.environ.get("FAULT_SIZE") == "full"
+NEW_PASSWORD = PASSWORD + "-new"
 SIZE = {
     # row: (reduced, full)
     "r1_iterations": (3, 50), "r1_signups": (8, 20),
@@ -70,6 +71,10 @@ def test_r1_kill_mid_signup(env):
         api = Api(env, server)
         acked_signup, acked_confirm = set(), set()
         names = [f"r1u{it}x{i}" for i in range(n)]
+        # Password resets of confirmed users run alongside: the reset code is consumed
+        # in the same transaction that sets the new password.
+        resets = [f"r1r{it}x{i}" for i in range(max(2, n // 4))]
+        acked_forgot, acked_reset = set(), set()
 
         def one(name):
             r = api.sign_up(name, f"{name}@example.com")
@@ -80,7 +85,25 @@ def test_r1_kill_mid_signup(env):
             if code and api.confirm_sign_up(name, code).status == 200:
                 acked_confirm.add(name)
 
+        def reset(name):
+            r = api.call("ForgotPassword", {"ClientId": env.client_id, "Username": name,
+                                            "SecretHash": api.secret_hash(name)})
+            if r.status != 200:
+                return
+            acked_forgot.add(name)
+            code = outbox_code(env.db, f"{name}@example.com", "reset")
+            r = api.call("ConfirmForgotPassword", {
+                "ClientId": env.client_id, "Username": name, "ConfirmationCode": code,
+                "Password": NEW_PASSWORD, "SecretHash": api.secret_hash(name)})
+            if r.status == 200:
+                acked_reset.add(name)
+
+        for name in resets:
+            env.cli("user", "create", "--pool", env.pool, "--username", name,
+                    "--password", PASSWORD, "--attribute", f"email={name}@example.com")
         threads = [threading.Thread(target=one, args=(u,), daemon=True) for u in names]
+        threads += [threading.Thread(target=reset, args=(u,), daemon=True) for u in resets]
+        random.shuffle(threads)
         for t in threads:
             t.start()
         time.sleep(random.uniform(0.01, 0.5))
@@ -101,10 +124,23 @@ def test_r1_kill_mid_signup(env):
             r = api.sign_up(name, f"{name}@example.com")
             check(r.status == 200 or aws_type(r) == "UsernameExistsException",
                   f"re-submitted sign-up of {name}: {r.status} {r.text[:200]}")
+        for name in resets:
+            pending = env.db.scalar(
+                "select count(*) from user_codes c join users u on u.user_id = c.user_id "
+                f"where u.pool_id = '{env.pool}' and u.username = '{name}' and c.purpose = 'reset'")
+            consumed = name in acked_forgot and pending == "0"
+            if name in acked_reset or consumed:
+                # I1, I3: an acknowledged or consumed reset code means the new password.
+                check(hosted_sign_in(api, name, NEW_PASSWORD).status == 302,
+                      f"reset of {name}: code consumed (acked={name in acked_reset}) but the new password fails")
+            else:
+                check(hosted_sign_in(api, name, PASSWORD).status == 302,
+                      f"reset of {name} never completed but the old password fails")
         assert_consistent(env)
         check(not server.panicked(), "server panicked")
         server.kill9()
-        log(f"iteration {it}: {len(acked_signup)}/{n} sign-ups and {len(acked_confirm)} confirmations acknowledged")
+        log(f"iteration {it}: {len(acked_signup)}/{n} sign-ups, {len(acked_confirm)} confirmations and "
+            f"{len(acked_reset)}/{len(resets)} password resets acknowledged")
     return iterations
 
 
@@ -496,7 +532,7 @@ def fill(path):
     return ballast
 
 
-def hosted_sign_in(api):
+def hosted_sign_in(api, username="alice", password=PASSWORD):
     """A browser sign-in (authorize, login page, POST); the last response. Writes a
     session, a sign-in and a code."""
     import urllib.parse
@@ -510,7 +546,7 @@ def hosted_sign_in(api):
         return page
     action = urllib.parse.urljoin(api.base, attr_after(page.text, "<form", "action"))
     csrf = attr_after(page.text, 'name="csrf_token"', "value")
-    return browser.go("POST", action, {"csrf_token": csrf, "username": "alice", "password": PASSWORD},
+    return browser.go("POST", action, {"csrf_token": csrf, "username": username, "password": password},
                       base=api.base)
 
 
