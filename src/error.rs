@@ -48,6 +48,7 @@ impl AppError {
                 || cause
                     .downcast_ref::<sqlx::Error>()
                     .is_some_and(crate::store::is_transient)
+                || cause.is::<crate::hosted_ui::session::StoreUnavailable>()
         })
     }
 

@@ -90,7 +90,10 @@ pub fn router(app: AppState) -> Router {
                 ))
                 .route_layer(limit(rate_limit::Category::Form)),
         )
-        .layer(sessions);
+        .layer(sessions)
+        .layer(axum::middleware::map_response(
+            hosted_ui::session::unavailable_store,
+        ));
     if app.config.secure_cookies {
         browser = browser.layer(axum::middleware::map_response(
             hosted_ui::session::complete_removal_cookie,

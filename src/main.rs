@@ -13,6 +13,9 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .with_writer(std::io::stderr)
+        // A log line that cannot be written (a full log volume) is dropped; by default
+        // tracing reports it with `eprintln!`, which panics the request on that disk.
+        .log_internal_errors(false)
         .init();
     match cognate::cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -81,8 +81,35 @@ pub const RESET: &str = "pending_reset";
 pub const NEW_PASSWORD: &str = "pending_new_password";
 const NOTICE: &str = "notice";
 
+/// The session store is the database: a backend failure there is the database being
+/// unavailable (retryable 503), not a bug.
 fn session_error(e: tower_sessions::session::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("session store: {e}"))
+    use tower_sessions::session::Error as E;
+    use tower_sessions::session_store::Error as S;
+    match e {
+        E::Store(S::Backend(why)) => AppError::Internal(StoreUnavailable(why).into()),
+        other => AppError::Internal(anyhow::anyhow!("session store: {other}")),
+    }
+}
+
+/// The session store's backend (the database) failed; see [`AppError::is_transient`].
+#[derive(Debug, thiserror::Error)]
+#[error("session store: {0}")]
+pub struct StoreUnavailable(pub String);
+
+/// tower-sessions answers a bare 500 (no body) when it cannot save a session after the
+/// handler ran, i.e. when the database is unavailable: browsers get the retryable 503
+/// page with `Retry-After` instead.
+pub async fn unavailable_store(res: axum::response::Response) -> axum::response::Response {
+    use axum::http::{StatusCode, header::CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    if res.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !res.headers().contains_key(CONTENT_TYPE)
+    {
+        let e = StoreUnavailable("the session could not be saved".into());
+        return AppError::Internal(e.into()).into_response();
+    }
+    res
 }
 
 pub async fn put<T: Serialize>(session: &Session, key: &str, value: &T) -> Result<(), AppError> {

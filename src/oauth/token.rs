@@ -17,7 +17,7 @@ use crate::clients::AppClient;
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
 use crate::state::{AppState, Inner};
-use crate::store::RefreshOutcome;
+use crate::store::{RedeemedCode, RefreshOutcome};
 use crate::tokens::issue::{Session, TokenSet, issue};
 use crate::users::User;
 
@@ -89,11 +89,64 @@ async fn authorization_code(
     let now = app.clock.now();
     let invalid =
         || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
-    let redeemed = app
-        .store
-        .consume_code(&sha256_hex(code), now)
-        .await?
-        .ok_or_else(invalid)?;
+    let code_hash = sha256_hex(code);
+    let Some(redeemed) = app.store.unconsumed_code(&code_hash).await? else {
+        // Unknown, or a replay: burning it revokes the first redemption's sign-in.
+        app.store.consume_code(&code_hash, now).await?;
+        return Err(invalid());
+    };
+    // A code presented with the wrong binding is burned: it has leaked (RFC 6819
+    // §4.4.1.13), so its rightful client must not redeem it later either.
+    match check_code(app, client, form, &redeemed, redirect_uri, now).await {
+        Ok(user) => {
+            let scopes = split_scopes(&redeemed.scopes);
+            let mut tokens = issue(
+                app,
+                &Session {
+                    client,
+                    user: &user,
+                    scopes: &scopes,
+                    auth_time: redeemed.auth_time,
+                    origin_jti: &redeemed.origin_jti,
+                    nonce: redeemed.nonce.as_deref(),
+                },
+            )
+            .await?;
+            let refresh = random_token(48);
+            let expires_at = redeemed.auth_time + client.refresh_token_validity;
+            let refresh_hash = sha256_hex(&refresh);
+            let origin = &redeemed.origin_jti;
+            if !app
+                .store
+                .redeem_code(&code_hash, origin, expires_at, &refresh_hash, now)
+                .await?
+            {
+                // A concurrent redemption won: this one is a replay and revokes it.
+                app.store.consume_code(&code_hash, now).await?;
+                return Err(invalid());
+            }
+            tokens.refresh_token = Some(refresh);
+            Ok(tokens)
+        }
+        Err(e) => {
+            app.store.consume_code(&code_hash, now).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Checks an unconsumed code against the request: client, expiry, redirect URI, PKCE,
+/// and that its user may still sign in; the user.
+async fn check_code(
+    app: &Inner,
+    client: &AppClient,
+    form: &Params,
+    redeemed: &RedeemedCode,
+    redirect_uri: &str,
+    now: i64,
+) -> Result<User, OAuthError> {
+    let invalid =
+        || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
     if redeemed.client_id != client.client_id
         || redeemed.pool_id != client.pool_id
         || redeemed.expires_at <= now
@@ -117,31 +170,7 @@ async fn authorization_code(
         }
         (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
     }
-    let user = live_user(app, client, &redeemed.user_id).await?;
-    let scopes = split_scopes(&redeemed.scopes);
-    let mut tokens = issue(
-        app,
-        &Session {
-            client,
-            user: &user,
-            scopes: &scopes,
-            auth_time: redeemed.auth_time,
-            origin_jti: &redeemed.origin_jti,
-            nonce: redeemed.nonce.as_deref(),
-        },
-    )
-    .await?;
-    let refresh = random_token(48);
-    let expires_at = redeemed.auth_time + client.refresh_token_validity;
-    if !app
-        .store
-        .open_family(&redeemed.origin_jti, expires_at, &sha256_hex(&refresh), now)
-        .await?
-    {
-        return Err(invalid());
-    }
-    tokens.refresh_token = Some(refresh);
-    Ok(tokens)
+    live_user(app, client, &redeemed.user_id).await
 }
 
 async fn refresh_token(

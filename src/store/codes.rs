@@ -3,6 +3,34 @@
 
 use super::{Store, StoreError, on_db};
 
+/// Inside a confirmation's transaction `$tx`: marks the unconfirmed user `$user_id` of
+/// `$pool_id` confirmed with a verified email; evaluates to false if there was no such
+/// user. A macro because it runs on either backend's transaction.
+macro_rules! confirm_in {
+    ($tx:expr, $user_id:expr, $pool_id:expr, $now:expr) => {{
+        const CONFIRM: &str = "update users set status = 'CONFIRMED', updated_at = $2 \
+                               where user_id = $1 and pool_id = $3 and status = 'UNCONFIRMED' \
+                               returning user_id";
+        const VERIFIED: &str = "insert into user_attributes (user_id, pool_id, name, value) \
+                                values ($1, $2, 'email_verified', 'true') \
+                                on conflict (user_id, name) do update set value = excluded.value";
+        let confirmed: Option<String> = sqlx::query_scalar(CONFIRM)
+            .bind($user_id)
+            .bind($now)
+            .bind($pool_id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if confirmed.is_some() {
+            sqlx::query(VERIFIED)
+                .bind($user_id)
+                .bind($pool_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        confirmed.is_some()
+    }};
+}
+
 /// A stored code's state, for deciding why a presented code failed.
 #[derive(Debug, sqlx::FromRow)]
 pub struct CodeRow {
@@ -76,37 +104,106 @@ impl Store {
         Ok(n.unwrap_or(i64::MAX))
     }
 
-    /// Consumes the code if it is still the one presented: true once, for one caller.
-    pub async fn consume_user_code(
+    /// Confirms a sign-up with its code, in one transaction: the code is consumed, the
+    /// user confirmed and the email marked verified, or nothing happens (a crash in
+    /// between never leaves the code used up and the user unconfirmed). False if the
+    /// code is no longer the one presented (used concurrently) or the user is not
+    /// unconfirmed any more.
+    pub async fn confirm_user(
         &self,
+        pool_id: &str,
         user_id: &str,
-        purpose: &str,
         code_hash: &str,
+        now: i64,
     ) -> Result<bool, StoreError> {
-        const SQL: &str = "delete from user_codes where user_id = $1 and purpose = $2 and code_hash = $3 \
-                           returning user_id";
-        let row: Option<String> = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
-            .bind(user_id)
-            .bind(purpose)
-            .bind(code_hash)
-            .fetch_optional(p)
-            .await)?;
-        Ok(row.is_some())
+        const CONSUME: &str = "delete from user_codes where user_id = $1 and purpose = 'signup' \
+                               and code_hash = $2 returning user_id";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            let consumed: Option<String> = sqlx::query_scalar(CONSUME)
+                .bind(user_id)
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if consumed.is_none() || !confirm_in!(tx, user_id, pool_id, now) {
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
-    /// Consumes a one-click link: the user it confirms, if live.
-    pub async fn consume_link(
+    /// Confirms a sign-up from its one-click link (live, of a user of `pool_id`), in
+    /// one transaction like [`Store::confirm_user`]; the user it confirmed.
+    pub async fn confirm_user_by_link(
         &self,
+        pool_id: &str,
         link_hash: &str,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        const SQL: &str =
-            "delete from user_codes where link_hash = $1 and expires_at > $2 returning user_id";
-        let row = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
-            .bind(link_hash)
-            .bind(now)
-            .fetch_optional(p)
-            .await)?;
-        Ok(row)
+        const CONSUME: &str = "delete from user_codes where link_hash = $1 and purpose = 'signup' \
+                               and expires_at > $2 returning user_id";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            let consumed: Option<String> = sqlx::query_scalar(CONSUME)
+                .bind(link_hash)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(user_id) = consumed else {
+                return Ok(None);
+            };
+            if !confirm_in!(tx, &user_id, pool_id, now) {
+                return Ok(None);
+            }
+            tx.commit().await?;
+            Ok(Some(user_id))
+        })
+    }
+
+    /// Finishes a password reset in one transaction: consumes the reset code, sets the
+    /// new password hash (and SRP verifier, `None` clearing it), confirms the user, ends
+    /// its hosted-UI sessions and revokes its refresh-token families. False (nothing
+    /// changed) if the code is no longer the one presented.
+    pub async fn reset_password(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        password_hash: &str,
+        srp_verifier: Option<&[u8]>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const CONSUME: &str = "delete from user_codes where user_id = $1 and purpose = 'reset' \
+                               and code_hash = $2 returning user_id";
+        const PASSWORD: &str = "update users set password_hash = $2, srp_verifier = $3, \
+                                status = 'CONFIRMED', updated_at = $4, session_epoch = session_epoch + 1 \
+                                where user_id = $1";
+        const REVOKE: &str =
+            "update token_families set revoked_at = $2 where user_id = $1 and revoked_at is null";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            let consumed: Option<String> = sqlx::query_scalar(CONSUME)
+                .bind(user_id)
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if consumed.is_none() {
+                return Ok(false);
+            }
+            sqlx::query(PASSWORD)
+                .bind(user_id)
+                .bind(password_hash)
+                .bind(srp_verifier)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(REVOKE)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 }

@@ -118,6 +118,27 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// restarts) before it is answered 503; the pool reconnects by itself afterwards.
 pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Decides whether a SQLite connection goes back to the pool: not if it is still
+/// inside a transaction. A `COMMIT` that meets a full disk (or an I/O error) can leave
+/// SQLite's transaction open, holding the write lock, while the `ROLLBACK` sqlx sends
+/// on drop fails too; kept, that connection would lock every other writer out until a
+/// restart. Closing it rolls back, and the pool opens a fresh one on demand.
+async fn release_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a database connection left inside a transaction");
+        return Ok(false);
+    }
+    // sqlx's count may miss a transaction SQLite kept open: `BEGIN` fails inside one.
+    match sqlx::Executor::execute(&mut *conn, "begin; rollback").await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            tracing::warn!(error = %e, "closing a database connection left inside a transaction");
+            Ok(false)
+        }
+    }
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -136,6 +157,7 @@ impl Store {
             Db::Sqlite(
                 SqlitePoolOptions::new()
                     .max_connections(8)
+                    .after_release(|conn, _| Box::pin(release_sqlite(conn)))
                     .connect_with(options)
                     .await?,
             )

@@ -103,8 +103,9 @@ impl Store {
         Ok(())
     }
 
-    /// Consumes a code. `Ok(None)` if it does not exist or was already consumed; in the
-    /// latter case the family of the first redemption is revoked (RFC 6749 §4.1.2).
+    /// Consumes a code without redeeming it (burns it). `Ok(None)` if it does not exist
+    /// or was already consumed; in the latter case the family of the first redemption
+    /// is revoked (RFC 6749 §4.1.2).
     pub async fn consume_code(
         &self,
         code_hash: &str,
@@ -189,29 +190,67 @@ impl Store {
         Ok(row)
     }
 
-    /// Makes a family usable until `expires_at` and stores its first refresh token.
-    /// False if the family was revoked meanwhile (a concurrent replay).
-    pub async fn open_family(
+    /// A code that exists and was not consumed yet, to check before redeeming it.
+    pub async fn unconsumed_code(
         &self,
+        code_hash: &str,
+    ) -> Result<Option<RedeemedCode>, StoreError> {
+        const SQL: &str = "select pool_id, client_id, user_id, redirect_uri, scopes, nonce, \
+             code_challenge, auth_time, origin_jti, expires_at from auth_codes \
+             where code_hash = $1 and consumed_at is null";
+        let row = on_db!(&self.db, |p| sqlx::query_as(SQL)
+            .bind(code_hash)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row)
+    }
+
+    /// Redeems a checked code in one transaction: consumes it, makes its family usable
+    /// until `expires_at` and stores the family's first refresh token. False (and
+    /// nothing changed) if another redemption consumed the code first or the family was
+    /// revoked meanwhile. A redemption that fails (a full disk) leaves the code
+    /// redeemable, and a concurrent replay finds the winner's family open to revoke.
+    pub async fn redeem_code(
+        &self,
+        code_hash: &str,
         origin_jti: &str,
         expires_at: i64,
         refresh_hash: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        const CONSUME: &str = "update auth_codes set consumed_at = $2 \
+                               where code_hash = $1 and consumed_at is null returning origin_jti";
         const OPEN: &str = "update token_families set expires_at = $2 \
-                            where origin_jti = $1 and revoked_at is null";
-        let opened = on_db!(&self.db, |p| sqlx::query(OPEN)
-            .bind(origin_jti)
-            .bind(expires_at)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-        if opened == 0 {
-            return Ok(false);
-        }
-        self.insert_refresh_token(origin_jti, refresh_hash, now)
-            .await?;
-        Ok(true)
+                            where origin_jti = $1 and revoked_at is null returning origin_jti";
+        const REFRESH: &str =
+            "insert into refresh_tokens (token_hash, origin_jti, created_at) values ($1, $2, $3)";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            let consumed: Option<String> = sqlx::query_scalar(CONSUME)
+                .bind(code_hash)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if consumed.as_deref() != Some(origin_jti) {
+                return Ok(false);
+            }
+            let opened: Option<String> = sqlx::query_scalar(OPEN)
+                .bind(origin_jti)
+                .bind(expires_at)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if opened.is_none() {
+                return Ok(false);
+            }
+            sqlx::query(REFRESH)
+                .bind(refresh_hash)
+                .bind(origin_jti)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     pub async fn insert_refresh_token(

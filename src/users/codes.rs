@@ -108,14 +108,16 @@ pub async fn issue(
     Ok(Issued { code, link_token })
 }
 
-/// Checks and consumes a code.
-pub async fn verify(
+/// Checks a presented code without consuming it: its digest, with which the caller
+/// consumes it in the same transaction as the change the code authorises. A wrong code
+/// counts as an attempt.
+pub async fn check(
     store: &Store,
     user_id: &str,
     purpose: Purpose,
     code: &str,
     now: i64,
-) -> Result<Result<(), CodeError>, StoreError> {
+) -> Result<Result<String, CodeError>, StoreError> {
     let Some(row) = store.user_code(user_id, purpose.as_str()).await? else {
         return Ok(Err(CodeError::Mismatch));
     };
@@ -134,22 +136,10 @@ pub async fn verify(
             CodeError::Mismatch
         }));
     }
-    // A concurrent use of the same code loses here: exactly one caller consumes it.
-    if store
-        .consume_user_code(user_id, purpose.as_str(), &presented)
-        .await?
-    {
-        Ok(Ok(()))
-    } else {
-        Ok(Err(CodeError::Mismatch))
-    }
+    Ok(Ok(presented))
 }
 
-/// Consumes a one-click sign-up link; the user it confirms.
-pub async fn verify_link(
-    store: &Store,
-    token: &str,
-    now: i64,
-) -> Result<Option<String>, StoreError> {
-    store.consume_link(&sha256_hex(token), now).await
+/// The stored digest of a one-click sign-up link's token.
+pub fn link_digest(token: &str) -> String {
+    sha256_hex(token)
 }

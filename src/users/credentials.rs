@@ -59,14 +59,27 @@ pub async fn set_password(
 
 /// Stores (or clears) the SRP verifier for a password just set.
 pub async fn store_srp_verifier(app: &Inner, user: &User, password: &str) -> Result<(), AppError> {
+    let sealed = sealed_srp_verifier(app, user, password).await?;
+    app.store
+        .set_srp_verifier(&user.user_id, sealed.as_deref())
+        .await?;
+    Ok(())
+}
+
+/// The sealed SRP verifier to store with a new password; `None` where the pool keeps
+/// none (SRP turned off).
+pub async fn sealed_srp_verifier(
+    app: &Inner,
+    user: &User,
+    password: &str,
+) -> Result<Option<Vec<u8>>, AppError> {
     let pool = app
         .store
         .pool_by_id(&user.pool_id)
         .await?
         .ok_or(AppError::NotFound("user pool"))?;
     if !pool.settings.allow_srp {
-        app.store.set_srp_verifier(&user.user_id, None).await?;
-        return Ok(());
+        return Ok(None);
     }
     let (pool_id, username, password) = (
         user.pool_id.clone(),
@@ -76,9 +89,5 @@ pub async fn store_srp_verifier(app: &Inner, user: &User, password: &str) -> Res
     let v = tokio::task::spawn_blocking(move || srp::make_verifier(&pool_id, &username, &password))
         .await
         .map_err(|e| anyhow::anyhow!("SRP verifier: {e}"))?;
-    let sealed = seal(app.keys.master(), &user.user_id, &v);
-    app.store
-        .set_srp_verifier(&user.user_id, Some(&sealed))
-        .await?;
-    Ok(())
+    Ok(Some(seal(app.keys.master(), &user.user_id, &v)))
 }

@@ -351,37 +351,32 @@ pub async fn confirm_sign_up(
         Some(user) if user.status == UserStatus::Unconfirmed => user,
         _ => return Err(Refusal::CodeMismatch),
     };
-    codes::verify(
-        &app.store,
-        &user.user_id,
-        Purpose::SignUp,
-        code,
-        app.clock.now(),
-    )
-    .await??;
-    mark_confirmed(app, user).await
+    let now = app.clock.now();
+    let digest = codes::check(&app.store, &user.user_id, Purpose::SignUp, code, now).await??;
+    // One transaction consumes the code and confirms the user; a concurrent use of
+    // the same code loses here.
+    if !app
+        .store
+        .confirm_user(pool_id, &user.user_id, &digest, now)
+        .await?
+    {
+        return Err(Refusal::CodeMismatch);
+    }
+    reload(app, &user).await
 }
 
 /// Confirms a sign-up from the one-click link in its email.
 pub async fn confirm_by_link(app: &Inner, pool_id: &str, token: &str) -> Result<User, Refusal> {
-    let user_id = codes::verify_link(&app.store, token, app.clock.now())
+    let user_id = app
+        .store
+        .confirm_user_by_link(pool_id, &codes::link_digest(token), app.clock.now())
         .await?
         .ok_or(Refusal::CodeMismatch)?;
-    match app.store.user_by_id(pool_id, &user_id).await? {
-        Some(user) if user.status == UserStatus::Unconfirmed => mark_confirmed(app, user).await,
-        _ => Err(Refusal::CodeMismatch),
-    }
-}
-
-async fn mark_confirmed(app: &Inner, user: User) -> Result<User, Refusal> {
-    let now = app.clock.now();
-    app.store
-        .update_user_status(&user.user_id, UserStatus::Confirmed, now)
-        .await?;
-    app.store
-        .set_attribute(&user.pool_id, &user.user_id, "email_verified", "true")
-        .await?;
-    reload(app, &user).await
+    Ok(app
+        .store
+        .user_by_id(pool_id, &user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?)
 }
 
 async fn reload(app: &Inner, user: &User) -> Result<User, Refusal> {
@@ -429,18 +424,19 @@ pub async fn confirm_forgot_password(
     let Some(user) = app.store.user_by_name(&pool.pool_id, username).await? else {
         return Err(Refusal::CodeMismatch);
     };
-    codes::verify(
-        &app.store,
-        &user.user_id,
-        Purpose::Reset,
-        code,
-        app.clock.now(),
-    )
-    .await??;
-    set_password(app, &user, new_password).await?;
-    app.store
-        .revoke_user_families(&user.user_id, app.clock.now())
-        .await?;
+    let now = app.clock.now();
+    let digest = codes::check(&app.store, &user.user_id, Purpose::Reset, code, now).await??;
+    let hash = password::hash(new_password).await.map_err(AppError::from)?;
+    let srp = super::credentials::sealed_srp_verifier(app, &user, new_password).await?;
+    // One transaction consumes the code, sets the password and revokes the user's
+    // sign-ins: a crash never leaves the code used up and the old password in place.
+    if !app
+        .store
+        .reset_password(&user.user_id, &digest, &hash, srp.as_deref(), now)
+        .await?
+    {
+        return Err(Refusal::CodeMismatch);
+    }
     throttle::record_success(
         &app.store,
         &throttle::keys(&pool.pool_id, &user.username, None),

@@ -704,3 +704,94 @@ async fn refresh_fails_after_every_event_that_ends_a_sign_in() {
         .unwrap();
     assert_revoked(&app, &acct, &t).await;
 }
+
+/// A second instance on the test's database, as behind a load balancer: its own
+/// process state (caches, connection pool) and the same public URL. Its base URL, and
+/// the task serving it.
+async fn second_instance(app: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
+    let config = cognate::config::Config::new(&app.base(), None)
+        .unwrap()
+        .with_rate_limits(cognate::rate_limit::RateLimits::OFF);
+    let state = cognate::server::open(&app.backend.store_args(), config)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = cognate::router(state);
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (base, task)
+}
+
+/// Redemptions of one code released together from `contenders` tasks, spread over
+/// the instances at `bases`: the count of 200s, and the other answers.
+async fn race_one_code(app: &TestApp, bases: &[String], contenders: usize) -> (usize, Vec<String>) {
+    let code = code_for(app, &app.confidential, None).await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(contenders));
+    let tasks: Vec<_> = (0..contenders)
+        .map(|i| {
+            let url = format!("{}/{}/oauth2/token", bases[i % bases.len()], app.pool_id);
+            let (http, client_id, secret) = (
+                app.http.clone(),
+                app.confidential.client_id.clone(),
+                app.secret.clone(),
+            );
+            let (code, barrier) = (code.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let request = http.post(url).basic_auth(client_id, Some(secret)).form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", CALLBACK),
+                ]);
+                barrier.wait().await;
+                let res = request.send().await.unwrap();
+                (res.status(), res.text().await.unwrap())
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    let mut others = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        if status == StatusCode::OK {
+            wins += 1;
+        } else {
+            others.push(format!("{status} {body}"));
+        }
+    }
+    (wins, others)
+}
+
+/// Twenty redemptions of one code at once: exactly one gets tokens, nineteen get
+/// `invalid_grant` (never a 500 or a second set of tokens). On one instance, and on two
+/// instances sharing the database (the fault harness's R-5 repeats this 200 times
+/// across two processes on PostgreSQL).
+// Matrix: TK-02
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_parallel_redemptions_of_one_code_yield_exactly_one_token_set() {
+    let app = TestApp::spawn().await;
+    let (b, b_task) = second_instance(&app).await;
+    for (setup, bases) in [
+        ("one instance", vec![app.base()]),
+        ("two instances", vec![app.base(), b.clone()]),
+    ] {
+        for round in 0..10 {
+            let (wins, others) = race_one_code(&app, &bases, 20).await;
+            assert_eq!(wins, 1, "{setup}, round {round}: {others:?}");
+            assert_eq!(others.len(), 19);
+            for other in &others {
+                assert!(
+                    other.starts_with("400 ") && other.contains("\"invalid_grant\""),
+                    "{setup}, round {round}: {other}"
+                );
+            }
+        }
+    }
+    b_task.abort();
+}

@@ -468,9 +468,10 @@ def outbox_code(db, email, kind="verification"):
 
 def aws_type(r):
     try:
-        return r.json().get("__type", "")
+        body = r.json()
     except ValueError:
         return ""
+    return body.get("__type", "") if isinstance(body, dict) else ""
 
 
 def parallel(fns, workers=32, timeout=120):

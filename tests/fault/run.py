@@ -34,10 +34,7 @@ PLAN = [
      lambda ctx: rows.test_r5_two_instances_race(ctx.env("postgres"), ctx.pg, serializable=True)),
     ("R-6", "sqlite", lambda ctx: rows.test_r6_clock_skew(ctx.env("sqlite"))),
     ("R-6", "postgres", lambda ctx: rows.test_r6_clock_skew(ctx.env("postgres"))),
-    # Opt-in (FAULT_R7=1): SQLite reuses its WAL file, so a full disk is only met once
-    # the writes outgrow it; the test does not reach that yet.
-    ("R-7", "sqlite", (lambda ctx: rows.test_r7_disk_full(ctx.tmp())) if os.environ.get("FAULT_R7")
-     else "not passing yet: writes reuse the WAL file and never meet the full disk"),
+    ("R-7", "sqlite", lambda ctx: rows.test_r7_disk_full(ctx.tmp())),
     ("R-8", "postgres", lambda ctx: rows.test_r8_key_rotation(ctx.env("postgres"))),
     ("R-8", "sqlite", lambda ctx: rows.test_r8_key_rotation(ctx.env("sqlite"))),
     ("R-9", "-", "pending: no webhook/trigger support exists (WH-* rows)"),
