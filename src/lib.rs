@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod pool;
 pub mod rate_limit;
+pub mod resource_servers;
 pub mod server;
 pub mod state;
 pub mod store;
