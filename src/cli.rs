@@ -55,6 +55,14 @@ pub enum Command {
     /// pre-registered identities.
     #[command(subcommand)]
     Idp(Box<IdpCmd>),
+    /// The cryptographic bound for `bench/run`: RS256 signatures and argon2id hashes
+    /// per CPU-second with the server's own backends. Needs no database.
+    #[command(hide = true)]
+    BenchBound {
+        /// Seconds spent on each measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -434,6 +442,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Serve(args) = &cli.command {
         return crate::server::serve(&cli.store, args).await;
     }
+    if let Command::BenchBound { seconds } = cli.command {
+        let out = tokio::task::spawn_blocking(move || crate::bench_bound::run(seconds)).await??;
+        println!("{out}");
+        return Ok(());
+    }
     let app = crate::server::open(&cli.store, Config::new("http://127.0.0.1:9229", None)?).await?;
     let out = admin(&app, cli.command).await?;
     println!("{}", serde_json::to_string_pretty(&out)?);
@@ -442,7 +455,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
     Ok(match command {
-        Command::Serve(_) => unreachable!("handled by run"),
+        Command::Serve(_) | Command::BenchBound { .. } => unreachable!("handled by run"),
         Command::Pool(PoolCmd::Create { name, region }) => {
             json!(crate::pool::create(app, &name, &region).await?)
         }

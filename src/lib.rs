@@ -1,6 +1,8 @@
 //! cognate: a self-hosted, Cognito-compatible user pool and hosted-login OAuth 2.0 /
 //! OpenID Connect authorization server.
 
+#[doc(hidden)]
+pub mod bench_bound;
 pub mod cli;
 pub mod client_addr;
 pub mod clients;
@@ -18,6 +20,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod pool;
 pub mod rate_limit;
+pub mod resource_servers;
 pub mod server;
 pub mod state;
 pub mod store;

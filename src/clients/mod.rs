@@ -11,6 +11,8 @@ use crate::pool::random_alnum;
 
 /// OAuth flows a client may use (Cognito's `AllowedOAuthFlows`).
 pub const FLOW_CODE: &str = "code";
+/// Machine-to-machine tokens for a confidential client, for custom scopes only.
+pub const FLOW_CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// The name of the pool's own directory among a client's identity providers.
 pub const COGNITO: &str = "COGNITO";
@@ -61,6 +63,10 @@ pub struct AppClient {
     /// Seconds a rotated refresh token may still be retried (Cognito's
     /// `RetryGracePeriodSeconds`, 0 to 60; 0 = a second use revokes the sign-in).
     pub refresh_token_retry_grace: i64,
+    /// Whether `/oauth2/token` replaces a refresh token at each use (Cognito's
+    /// `RefreshTokenRotation` `Feature`). On unless turned off; when off, the token
+    /// stays valid until it expires and no new one is returned.
+    pub refresh_token_rotation: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -110,6 +116,7 @@ pub struct NewClient {
     pub supported_identity_providers: Vec<String>,
     pub explicit_auth_flows: Vec<String>,
     pub refresh_token_retry_grace: i64,
+    pub refresh_token_rotation: bool,
 }
 
 impl From<&AppClient> for NewClient {
@@ -131,6 +138,7 @@ impl From<&AppClient> for NewClient {
             supported_identity_providers: c.supported_identity_providers.clone(),
             explicit_auth_flows: c.explicit_auth_flows.clone(),
             refresh_token_retry_grace: c.refresh_token_retry_grace,
+            refresh_token_rotation: c.refresh_token_rotation,
         }
     }
 }
@@ -155,6 +163,7 @@ impl NewClient {
             supported_identity_providers: vec![COGNITO.to_string()],
             explicit_auth_flows: DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect(),
             refresh_token_retry_grace: 0,
+            refresh_token_rotation: true,
         }
     }
 

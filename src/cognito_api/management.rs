@@ -15,9 +15,11 @@
 //! - `DescribeIdentityProvider` never returns the provider's `client_secret`.
 //! - Not supported, so refused with `InvalidParameterException`: alias attributes,
 //!   phone numbers as usernames, MFA, required custom attributes, SAML and Sign in
-//!   with Apple providers, resource-server scopes (`ScopeDoesNotExistException`) and
-//!   the `client_credentials` flow (`InvalidOAuthFlowException`). `implicit` is kept
-//!   but the authorization endpoint serves only `code`.
+//!   with Apple providers. `implicit` is kept but the authorization endpoint serves
+//!   only `code`.
+//! - `RefreshTokenRotation` defaults to `ENABLED` (Cognito's default is `DISABLED`):
+//!   cognate rotates refresh tokens unless a client turns it off, and clients report
+//!   the setting only when it differs from that default.
 //! - Accepted and ignored: Lambda, SMS, email-sending, tags, add-ons, device,
 //!   recovery and tier settings, `AutoVerifiedAttributes` (email is always verified),
 //!   `ReadAttributes`, `DefaultRedirectURI` (checked, not stored),
@@ -42,6 +44,7 @@ use crate::federation::{self, LinkingPolicy, NewProvider, ProviderDetails, Provi
 use crate::groups;
 use crate::mail::Override;
 use crate::pool::{self, PasswordPolicy, Pool, PoolSettings};
+use crate::resource_servers::{self, is_custom_scope};
 use crate::state::Inner;
 use crate::users::STANDARD_ATTRIBUTES;
 
@@ -374,11 +377,12 @@ struct ClientConfig {
     refresh_token_rotation: Option<RefreshTokenRotation>,
 }
 
-/// Cognito's `RefreshTokenRotationType`. `/oauth2/token` always rotates in cognate, so
-/// only the retry grace period is taken.
+/// Cognito's `RefreshTokenRotationType`: whether `/oauth2/token` rotates refresh
+/// tokens, and how long a rotated one may be retried.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct RefreshTokenRotation {
+    feature: String,
     retry_grace_period_seconds: Option<i64>,
 }
 
@@ -426,8 +430,7 @@ struct ListUserPoolClientsRequest {
     next_token: Option<String>,
 }
 
-/// Scopes a client may be allowed; custom scopes need resource servers, which
-/// cognate does not have.
+/// Scopes a client may be allowed besides its pool's custom scopes.
 const STANDARD_SCOPES: &[&str] = &[
     "openid",
     "email",
@@ -466,8 +469,13 @@ fn validity(
     }
 }
 
-/// Sets the client settings `config` covers, omitted ones to Cognito's defaults.
-fn apply_client_config(config: &ClientConfig, s: &mut NewClient) -> Result<(), CognitoError> {
+/// Sets the client settings `config` covers, omitted ones to Cognito's defaults;
+/// `pool_scopes` are the custom scopes the pool's resource servers define.
+fn apply_client_config(
+    config: &ClientConfig,
+    s: &mut NewClient,
+    pool_scopes: &[String],
+) -> Result<(), CognitoError> {
     let units = config.token_validity_units.as_ref();
     s.access_token_validity = validity(
         "AccessTokenValidity",
@@ -492,14 +500,27 @@ fn apply_client_config(config: &ClientConfig, s: &mut NewClient) -> Result<(), C
         30 * 86400,
     )?;
 
-    s.refresh_token_retry_grace = config
-        .refresh_token_rotation
-        .as_ref()
+    let rotation = config.refresh_token_rotation.as_ref();
+    s.refresh_token_rotation = match rotation.map(|r| r.feature.as_str()) {
+        None | Some("ENABLED") => true,
+        Some("DISABLED") => false,
+        Some(other) => {
+            return Err(CognitoError::invalid(format!(
+                "RefreshTokenRotation Feature {other:?} must be ENABLED or DISABLED."
+            )));
+        }
+    };
+    s.refresh_token_retry_grace = rotation
         .and_then(|r| r.retry_grace_period_seconds)
         .unwrap_or(0);
     if !(0..=clients::MAX_REFRESH_RETRY_GRACE).contains(&s.refresh_token_retry_grace) {
         return Err(CognitoError::invalid(
             "RetryGracePeriodSeconds must be 0 to 60.",
+        ));
+    }
+    if !s.refresh_token_rotation && s.refresh_token_retry_grace > 0 {
+        return Err(CognitoError::invalid(
+            "RetryGracePeriodSeconds needs RefreshTokenRotation Feature ENABLED.",
         ));
     }
 
@@ -544,13 +565,7 @@ fn apply_client_config(config: &ClientConfig, s: &mut NewClient) -> Result<(), C
     let scopes = config.allowed_oauth_scopes.as_deref().unwrap_or_default();
     for flow in flows {
         match flow.as_str() {
-            "code" | "implicit" => {}
-            "client_credentials" => {
-                return Err(CognitoError::new(
-                    "InvalidOAuthFlowException",
-                    "The client_credentials flow is not supported by cognate.",
-                ));
-            }
+            "code" | "implicit" | clients::FLOW_CLIENT_CREDENTIALS => {}
             other => {
                 return Err(CognitoError::invalid(format!(
                     "AllowedOAuthFlows {other:?} must be code, implicit or client_credentials."
@@ -571,12 +586,27 @@ fn apply_client_config(config: &ClientConfig, s: &mut NewClient) -> Result<(), C
     }
     if let Some(bad) = scopes
         .iter()
-        .find(|s| !STANDARD_SCOPES.contains(&s.as_str()))
+        .find(|s| !STANDARD_SCOPES.contains(&s.as_str()) && !pool_scopes.contains(s))
     {
         return Err(CognitoError::new(
             "ScopeDoesNotExistException",
             format!("Invalid scope requested: {bad}"),
         ));
+    }
+    if flows.iter().any(|f| f == clients::FLOW_CLIENT_CREDENTIALS) {
+        // Machine tokens carry no user, so neither user flows nor user scopes mix in.
+        if flows.len() > 1 {
+            return Err(CognitoError::new(
+                "InvalidOAuthFlowException",
+                "client_credentials flow can not be selected along with code flow or implicit flow.",
+            ));
+        }
+        if scopes.is_empty() || scopes.iter().any(|s| !is_custom_scope(s)) {
+            return Err(CognitoError::new(
+                "InvalidOAuthFlowException",
+                "client_credentials flow needs AllowedOAuthScopes of custom scopes only.",
+            ));
+        }
     }
     s.allowed_flows = Vec::new();
     for flow in flows {
@@ -622,6 +652,21 @@ fn explicit_auth_flows(flows: &[String]) -> Result<Vec<String>, CognitoError> {
     Ok(out)
 }
 
+/// `client_credentials` authenticates the client itself, so it needs a secret.
+fn check_secret_for_flows(s: &NewClient, has_secret: bool) -> Result<(), CognitoError> {
+    if s.allowed_flows
+        .iter()
+        .any(|f| f == clients::FLOW_CLIENT_CREDENTIALS)
+        && !has_secret
+    {
+        return Err(CognitoError::new(
+            "InvalidOAuthFlowException",
+            "client_credentials flow can not be selected if client does not have a client secret.",
+        ));
+    }
+    Ok(())
+}
+
 fn push_unique(list: &mut Vec<String>, item: &str) {
     if !list.iter().any(|i| i == item) {
         list.push(item.to_string());
@@ -632,10 +677,12 @@ async fn create_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
     let req: CreateUserPoolClientRequest = parse(request)?;
     let pool = existing_pool(app, &req.user_pool_id).await?;
     let mut new = NewClient::new(&req.client_name);
-    apply_client_config(&req.config, &mut new)?;
+    let pool_scopes = resource_servers::pool_scopes(app, &pool.pool_id).await?;
+    apply_client_config(&req.config, &mut new, &pool_scopes)?;
     clients::check_identity_providers(app, &pool.pool_id, &new.supported_identity_providers)
         .await?;
     new.generate_secret = req.generate_secret.unwrap_or(false);
+    check_secret_for_flows(&new, new.generate_secret || req.client_secret.is_some())?;
     let (client, secret) = match &req.client_secret {
         Some(_) if new.generate_secret => {
             return Err(CognitoError::invalid(
@@ -664,9 +711,11 @@ async fn update_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
     if let Some(name) = &req.client_name {
         settings.name = name.clone();
     }
-    apply_client_config(&req.config, &mut settings)?;
+    let pool_scopes = resource_servers::pool_scopes(app, &client.pool_id).await?;
+    apply_client_config(&req.config, &mut settings, &pool_scopes)?;
     clients::check_identity_providers(app, &client.pool_id, &settings.supported_identity_providers)
         .await?;
+    check_secret_for_flows(&settings, !client.is_public())?;
     let updated = clients::update(app, &client.pool_id, &client.client_id, move |s| {
         *s = settings
     })
@@ -1037,7 +1086,7 @@ fn group_not_found() -> CognitoError {
 
 /// The pool `pool_id` names, or Cognito's error: a malformed id is a bad parameter,
 /// an unknown one a missing resource.
-async fn existing_pool(app: &Inner, pool_id: &str) -> Result<Pool, CognitoError> {
+pub(super) async fn existing_pool(app: &Inner, pool_id: &str) -> Result<Pool, CognitoError> {
     if !pool::is_pool_id(pool_id) {
         return Err(CognitoError::invalid(
             "1 validation error detected: Value at 'userPoolId' failed to satisfy constraint: \
@@ -1060,7 +1109,7 @@ fn region_of(pool_id: &str) -> &str {
 }
 
 /// A domain error with its `NotFound` in Cognito's words.
-fn not_found_as(e: AppError, not_found: impl FnOnce() -> CognitoError) -> CognitoError {
+pub(super) fn not_found_as(e: AppError, not_found: impl FnOnce() -> CognitoError) -> CognitoError {
     match e {
         AppError::NotFound(_) => not_found(),
         other => other.into(),
@@ -1083,7 +1132,10 @@ fn page_size(requested: Option<i64>, field: &str, min: i64) -> Result<i64, Cogni
 
 /// The key a page starts after: `""` for the first page, else the key in the token,
 /// which must decode to a key of the listed kind.
-fn page_start(token: Option<&str>, valid: impl Fn(&str) -> bool) -> Result<String, CognitoError> {
+pub(super) fn page_start(
+    token: Option<&str>,
+    valid: impl Fn(&str) -> bool,
+) -> Result<String, CognitoError> {
     let Some(token) = token else {
         return Ok(String::new());
     };
@@ -1097,7 +1149,11 @@ fn page_start(token: Option<&str>, valid: impl Fn(&str) -> bool) -> Result<Strin
 
 /// Cuts a fetch of `size + 1` items to `size`, with a token for the next page when
 /// there is one.
-fn page<T>(mut items: Vec<T>, size: i64, key: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+pub(super) fn page<T>(
+    mut items: Vec<T>,
+    size: i64,
+    key: impl Fn(&T) -> &str,
+) -> (Vec<T>, Option<String>) {
     let size = usize::try_from(size).unwrap_or(0);
     if items.len() <= size {
         return (items, None);
@@ -1108,7 +1164,7 @@ fn page<T>(mut items: Vec<T>, size: i64, key: impl Fn(&T) -> &str) -> (Vec<T>, O
 }
 
 /// Adds `NextToken` to a list response when another page follows.
-fn with_token(mut response: Value, next: Option<String>) -> Value {
+pub(super) fn with_token(mut response: Value, next: Option<String>) -> Value {
     if let Some(token) = next {
         response["NextToken"] = json!(token);
     }

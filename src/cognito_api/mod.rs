@@ -10,6 +10,7 @@ mod admin_users;
 mod auth;
 mod list_users;
 mod management;
+mod resource_servers;
 mod shapes;
 pub mod sigv4;
 pub mod srp;
@@ -296,6 +297,9 @@ async fn run(app: &Inner, addr: Option<IpAddr>, action: &str, request: &Value) -
         return result;
     }
     if let Some(result) = admin_users::run(app, action, request).await {
+        return result;
+    }
+    if let Some(result) = resource_servers::run(app, action, request).await {
         return result;
     }
     Err(CognitoError::new(

@@ -1,7 +1,9 @@
-//! `/oauth2/token` (RFC 6749 §4.1.3, §6; RFC 7636 §4.6). Codes are consumed atomically
-//! and a replay revokes what the first redemption issued; refresh tokens rotate on every
-//! use, and a reused one revokes its whole family (unless retried within the client's
-//! grace period). Claims are rebuilt at each refresh, for the granted scopes or fewer.
+//! `/oauth2/token` (RFC 6749 §4.1.3, §4.4, §6; RFC 7636 §4.6). Codes are consumed
+//! atomically and a replay revokes what the first redemption issued; refresh tokens
+//! rotate on every use unless the client turned rotation off, and a reused one revokes
+//! its whole family (unless retried within the client's grace period). Claims are
+//! rebuilt at each refresh, for the granted scopes or fewer. `client_credentials` gives a
+//! confidential client one access token for custom scopes, never an ID or refresh token.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -13,12 +15,13 @@ use axum::routing::post;
 use super::client_auth::authenticate;
 use super::params::Params;
 use super::pkce;
-use crate::clients::AppClient;
+use crate::clients::{AppClient, FLOW_CLIENT_CREDENTIALS};
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
+use crate::resource_servers;
 use crate::state::{AppState, Inner};
 use crate::store::{RedeemedCode, RefreshOutcome};
-use crate::tokens::issue::{Session, TokenSet, issue};
+use crate::tokens::issue::{Session, TokenSet, issue, issue_for_client};
 use crate::users::User;
 
 pub fn routes() -> Router<AppState> {
@@ -36,6 +39,7 @@ async fn token(
     let tokens = match form.get("grant_type") {
         Some("authorization_code") => authorization_code(&app, &client, &form).await?,
         Some("refresh_token") => refresh_token(&app, &client, &form).await?,
+        Some("client_credentials") => client_credentials(&app, &client, &form).await?,
         Some(other) => {
             return Err(OAuthError::unsupported_grant_type(format!(
                 "grant_type {other} is not supported"
@@ -184,28 +188,38 @@ async fn refresh_token(
     let now = app.clock.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
     let hash = sha256_hex(presented);
+    let rotate = client.refresh_token_rotation;
     // Another client's token, or a scope beyond the grant, is refused before the token
     // is used: such a request must not burn it (and so revoke the sign-in at its next
-    // refresh).
-    let scopes = match app.store.family_of_refresh_token(&hash).await? {
+    // refresh). Without rotation the token is never used up, so only live ones count.
+    let found = if rotate {
+        app.store.family_of_refresh_token(&hash).await?
+    } else {
+        app.store.family_of_live_refresh_token(&hash).await?
+    };
+    let (scopes, found) = match found {
         Some(f) if f.client_id == client.client_id && f.pool_id == client.pool_id => {
-            narrowed_scopes(&f.scopes, form.get("scope"))?
+            (narrowed_scopes(&f.scopes, form.get("scope"))?, f)
         }
         _ => return Err(invalid()),
     };
-    let family = match app
-        .store
-        .use_refresh_token(&hash, now, client.refresh_token_retry_grace)
-        .await?
-    {
-        RefreshOutcome::Rotated(family) => family,
-        RefreshOutcome::Reused => {
-            tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was already used; the sign-in it belongs to has been revoked",
-            ));
+    let family = if !rotate {
+        found
+    } else {
+        match app
+            .store
+            .use_refresh_token(&hash, now, client.refresh_token_retry_grace)
+            .await?
+        {
+            RefreshOutcome::Rotated(family) => family,
+            RefreshOutcome::Reused => {
+                tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
+                return Err(OAuthError::invalid_grant(
+                    "the refresh token was already used; the sign-in it belongs to has been revoked",
+                ));
+            }
+            RefreshOutcome::Unknown => return Err(invalid()),
         }
-        RefreshOutcome::Unknown => return Err(invalid()),
     };
     if family.client_id != client.client_id
         || family.pool_id != client.pool_id
@@ -227,12 +241,53 @@ async fn refresh_token(
         },
     )
     .await?;
-    let refresh = random_token(48);
-    app.store
-        .insert_refresh_token(&family.origin_jti, &sha256_hex(&refresh), now)
-        .await?;
-    tokens.refresh_token = Some(refresh);
+    if rotate {
+        let refresh = random_token(48);
+        app.store
+            .insert_refresh_token(&family.origin_jti, &sha256_hex(&refresh), now)
+            .await?;
+        tokens.refresh_token = Some(refresh);
+    }
     Ok(tokens)
+}
+
+/// RFC 6749 §4.4: a confidential client enabled for `client_credentials` gets an
+/// access token for the custom scopes it asks for (or all it is allowed), as itself.
+async fn client_credentials(
+    app: &Inner,
+    client: &AppClient,
+    form: &Params,
+) -> Result<TokenSet, OAuthError> {
+    if client.is_public() || !client.allows_flow(FLOW_CLIENT_CREDENTIALS) {
+        return Err(OAuthError::unauthorized_client(
+            "the client is not allowed the client_credentials grant",
+        ));
+    }
+    // Scopes whose resource server was deleted or changed no longer count.
+    let defined = resource_servers::pool_scopes(app, &client.pool_id).await?;
+    let allowed: Vec<&String> = client
+        .allowed_scopes
+        .iter()
+        .filter(|s| defined.contains(s))
+        .collect();
+    let scopes: Vec<String> = match form.get("scope") {
+        None => allowed.into_iter().cloned().collect(),
+        Some(requested) => {
+            let requested = split_scopes(requested);
+            if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {bad} is not allowed for client_credentials"
+                )));
+            }
+            requested
+        }
+    };
+    if scopes.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "the client has no custom scope to grant",
+        ));
+    }
+    Ok(issue_for_client(app, client, &scopes).await?)
 }
 
 /// The scopes of a refresh: those granted, or a subset the client asks for (RFC 6749

@@ -27,6 +27,7 @@ pub(super) struct ClientRow {
     created_at: i64,
     updated_at: i64,
     refresh_token_retry_grace: i64,
+    refresh_token_rotation: bool,
 }
 
 impl TryFrom<ClientRow> for AppClient {
@@ -56,6 +57,7 @@ impl TryFrom<ClientRow> for AppClient {
             supported_identity_providers: serde_json::from_str(&r.supported_identity_providers)?,
             explicit_auth_flows: serde_json::from_str(&r.explicit_auth_flows)?,
             refresh_token_retry_grace: r.refresh_token_retry_grace,
+            refresh_token_rotation: r.refresh_token_rotation,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -66,7 +68,7 @@ pub(super) const COLUMNS: &str = "client_id, pool_id, name, secret_digest, callb
      allowed_scopes, allowed_flows, id_token_validity, access_token_validity, \
      refresh_token_validity, return_to_allow_list, state_separator, state_encoding, \
      branding, write_attributes, supported_identity_providers, explicit_auth_flows, created_at, \
-     updated_at, refresh_token_retry_grace";
+     updated_at, refresh_token_retry_grace, refresh_token_rotation";
 
 impl Store {
     /// Inserts a client; `secret` is `(digest, sealed secret)` for confidential clients.
@@ -80,7 +82,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = format!(
             "insert into app_clients ({COLUMNS}, secret_enc) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $21, $20)"
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $21, $22, $20)"
         );
         let (digest, sealed) = secret.unzip();
         on_db!(&self.db, |p| sqlx::query(&sql)
@@ -105,6 +107,7 @@ impl Store {
             .bind(now)
             .bind(&sealed)
             .bind(new.refresh_token_retry_grace)
+            .bind(new.refresh_token_rotation)
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
@@ -124,7 +127,7 @@ impl Store {
              access_token_validity = $9, refresh_token_validity = $10, return_to_allow_list = $11, \
              state_separator = $12, state_encoding = $13, branding = $14, write_attributes = $15, \
              supported_identity_providers = $16, explicit_auth_flows = $17, updated_at = $18, \
-             refresh_token_retry_grace = $19 where pool_id = $1 and client_id = $2";
+             refresh_token_retry_grace = $19, refresh_token_rotation = $20 where pool_id = $1 and client_id = $2";
         on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(pool_id)
             .bind(client_id)
@@ -145,6 +148,7 @@ impl Store {
             .bind(json_list(&new.explicit_auth_flows))
             .bind(now)
             .bind(new.refresh_token_retry_grace)
+            .bind(new.refresh_token_rotation)
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;

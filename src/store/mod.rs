@@ -12,6 +12,7 @@ mod keys;
 mod management;
 mod outbox;
 mod pools;
+mod resource_servers;
 pub mod sessions;
 mod throttles;
 mod tokens;

@@ -31,6 +31,28 @@ pub struct Grant<'a> {
     pub now: i64,
 }
 
+/// A `client_credentials` access token's claims, Cognito's machine-to-machine shape.
+pub fn client_access_claims(
+    issuer: &str,
+    client: &AppClient,
+    scopes: &[String],
+    now: i64,
+    jti: &str,
+) -> Value {
+    json!({
+        "sub": client.client_id,
+        "token_use": "access",
+        "scope": scopes.join(" "),
+        "auth_time": now,
+        "iss": issuer,
+        "exp": now + client.access_token_validity,
+        "iat": now,
+        "version": 2,
+        "jti": jti,
+        "client_id": client.client_id,
+    })
+}
+
 impl Grant<'_> {
     fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)

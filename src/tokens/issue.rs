@@ -4,7 +4,7 @@
 use anyhow::Context;
 use serde::Serialize;
 
-use super::claims::Grant;
+use super::claims::{Grant, client_access_claims};
 use crate::clients::AppClient;
 use crate::error::AppError;
 use crate::state::Inner;
@@ -67,6 +67,34 @@ pub async fn issue(app: &Inner, s: &Session<'_>) -> Result<TokenSet, AppError> {
         access_token,
         refresh_token: None,
         expires_in: s.client.access_token_validity,
+        token_type: "Bearer",
+    })
+}
+
+/// Signs a `client_credentials` access token: the client acts for itself, so `sub` is
+/// its id and there is no ID or refresh token.
+pub async fn issue_for_client(
+    app: &Inner,
+    client: &AppClient,
+    scopes: &[String],
+) -> Result<TokenSet, AppError> {
+    let keys = app
+        .keys
+        .pool(&app.store, &client.pool_id)
+        .await?
+        .context("pool has no signing keys")?;
+    let claims = client_access_claims(
+        &app.issuer(&client.pool_id),
+        client,
+        scopes,
+        app.clock.now(),
+        &uuid::Uuid::new_v4().to_string(),
+    );
+    Ok(TokenSet {
+        id_token: None,
+        access_token: keys.sign(&claims),
+        refresh_token: None,
+        expires_in: client.access_token_validity,
         token_type: "Bearer",
     })
 }

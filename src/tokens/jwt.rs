@@ -13,16 +13,22 @@ impl PoolKeys {
     pub fn sign(&self, claims: &Value) -> String {
         let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
         let input = format!("{}.{payload}", self.header_b64);
+        let sig = self.sign_raw(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    /// The RS256 signature of `input` (the JWS signing input).
+    pub fn sign_raw(&self, input: &[u8]) -> Vec<u8> {
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
             .sign(
                 &aws_lc_rs::signature::RSA_PKCS1_SHA256,
                 &aws_lc_rs::rand::SystemRandom::new(),
-                input.as_bytes(),
+                input,
                 &mut sig,
             )
             .expect("RSA signing with a valid in-memory key cannot fail");
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
+        sig
     }
 
     /// The key id that signs new tokens.

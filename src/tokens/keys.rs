@@ -45,6 +45,23 @@ pub struct PoolKeys {
     pub jwks: Arc<str>,
 }
 
+/// A fresh pool key set built as a pool's is (for `cognate bench-bound`).
+pub fn bench_keys() -> anyhow::Result<PoolKeys> {
+    let master = MasterKey::from_base64(&MasterKey::generate_base64())?;
+    let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)?;
+    let der = private.to_pkcs8_der().context("encode PKCS#8")?;
+    let kid = random_token(16);
+    let stored = StoredKey {
+        private_enc: master.seal(&kid, der.as_bytes()),
+        jwk_n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
+        jwk_e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+        kid,
+        pool_id: "bench".into(),
+        created_at: 0,
+    };
+    KeyRing::new(master).build(&[stored])
+}
+
 /// How long an instance keeps a pool's keys before reading them again, by default.
 pub const DEFAULT_KEY_CACHE_SECONDS: u64 = 60;
 

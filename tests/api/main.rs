@@ -8,6 +8,7 @@ mod authorize;
 mod browser;
 mod browser_account;
 mod cli;
+mod client_credentials;
 mod federation;
 mod helpers;
 mod hosted_forms;

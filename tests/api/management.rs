@@ -38,6 +38,7 @@ const POOL_TABLES: &[&str] = &[
     "user_identities",
     "preregistrations",
     "outbox",
+    "resource_servers",
 ];
 
 #[tokio::test]
@@ -51,6 +52,9 @@ async fn deleting_a_pool_leaves_nothing_of_it_and_spares_other_pools() {
         .await
         .unwrap();
     cognate::groups::set_membership(state, pool_id, "admins", "alice", true)
+        .await
+        .unwrap();
+    cognate::resource_servers::create(state, pool_id, "api", "API", Vec::new())
         .await
         .unwrap();
     let google = NewProvider {

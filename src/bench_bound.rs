@@ -1,0 +1,52 @@
+//! `cognate bench-bound` (hidden): the cryptographic bound the benchmark harness
+//! (`bench/run`) compares every figure with, measured in-process with the exact
+//! backends and parameters the server uses: RS256 signatures (aws-lc-rs, a 2048-bit key
+//! parsed once, as pools sign) and argon2id hashes (the pool's parameters). Each is run
+//! on one thread for a fixed time and divided by that thread's CPU time.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// This thread's CPU time so far (`/proc/thread-self/schedstat`, in nanoseconds).
+fn thread_cpu() -> anyhow::Result<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat")?;
+    let ns: u64 = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .parse()?;
+    Ok(Duration::from_nanos(ns))
+}
+
+/// Runs `op` for about `seconds` of wall time; operations per CPU-second of this thread.
+fn per_cpu_second(seconds: f64, mut op: impl FnMut()) -> anyhow::Result<(u64, f64)> {
+    let (wall, cpu) = (Instant::now(), thread_cpu()?);
+    let mut n = 0u64;
+    while n == 0 || wall.elapsed().as_secs_f64() < seconds {
+        op();
+        n += 1;
+    }
+    let used = (thread_cpu()? - cpu).as_secs_f64();
+    Ok((n, n as f64 / used.max(1e-9)))
+}
+
+/// Both bounds as JSON: `rs256_sign_per_cpu_s` and `argon2id_hash_per_cpu_s`.
+pub fn run(seconds: f64) -> anyhow::Result<Value> {
+    let keys = crate::tokens::keys::bench_keys()?;
+    // A signing input the size of a typical ID token's header and payload.
+    let input = "x".repeat(900);
+    let (signs, sign_rate) = per_cpu_second(seconds, || {
+        std::hint::black_box(keys.sign_raw(input.as_bytes()));
+    })?;
+    let (hashes, hash_rate) = per_cpu_second(seconds, || {
+        std::hint::black_box(crate::users::password::hash_blocking("Correct-horse-9").ok());
+    })?;
+    Ok(json!({
+        "rs256_sign_per_cpu_s": sign_rate,
+        "rs256_signs": signs,
+        "argon2id_hash_per_cpu_s": hash_rate,
+        "argon2id_hashes": hashes,
+        "argon2id_params": crate::users::password::PARAMS_DESCRIPTION,
+    }))
+}
