@@ -106,7 +106,15 @@ def test_r1_kill_mid_signup(env):
         random.shuffle(threads)
         for t in threads:
             t.start()
-        time.sleep(random.uniform(0.01, 0.5))
+        # The matrix kills after a random 10-500 ms; a debug build on a busy 2-core
+        # machine often acknowledges nothing that soon. So the kill waits for a random
+        # number of acknowledgements (0 … all, at most 5 s), then 10-500 ms more or less:
+        # it lands before, among and after acknowledged writes.
+        target = random.randint(0, n)
+        deadline = time.time() + 5
+        while len(acked_signup) + len(acked_confirm) + len(acked_reset) < target and time.time() < deadline:
+            time.sleep(0.005)
+        time.sleep(random.uniform(0.01, 0.5) if target == 0 else random.uniform(0, 0.05))
         server.kill9()
         for t in threads:
             t.join(timeout=60)
