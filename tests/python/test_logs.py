@@ -45,12 +45,12 @@ def logged_server():
     env = new_server_env()
     env.update(COGNATE_API_KEYS=f"AKIDSE04:{api_secret}", RUST_LOG="trace")
     env["SE04_API_SECRET"] = api_secret
-    gen = run_server(env)
-    url = next(gen)
+    server = run_server(env)
+    url = next(server)
     try:
         yield url, env, pathlib.Path(env["COGNATE_PY_TMP"]) / "server.log"
     finally:
-        gen.close()
+        next(server, None)  # stops the server and waits for it
 
 
 def secret_hash(client_id, client_secret, username):
