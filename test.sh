@@ -53,3 +53,14 @@ fi
 echo "== fault tests (reduced)"
 cargo build --quiet
 COGNATE_TEST_PYTHON="$PWD/.venv/bin/python" tests/fault/run
+
+# The benchmark harness in smoke mode (about a second per part) on the debug build:
+# checks that bench/run works and every kind answers without errors, not the numbers
+# (BENCHMARKS.md has those, from the release build).
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "== installing wrk (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null ||
+    { echo "test.sh: could not install wrk with apt-get" >&2; exit 1; }
+fi
+echo "== benchmark harness (smoke, debug build)"
+bench/run --smoke --binary "${CARGO_TARGET_DIR:-target}/debug/cognate"

@@ -11,11 +11,7 @@ use serde_json::{Value, json};
 /// This thread's CPU time so far (`/proc/thread-self/schedstat`, in nanoseconds).
 fn thread_cpu() -> anyhow::Result<Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat")?;
-    let ns: u64 = text
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .parse()?;
+    let ns: u64 = text.split_whitespace().next().unwrap_or_default().parse()?;
     Ok(Duration::from_nanos(ns))
 }
 

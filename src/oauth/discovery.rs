@@ -1,15 +1,19 @@
 //! OpenID Provider metadata (OIDC Discovery §3) and the JWKS (RFC 7517), per pool.
-//! Discovery publishes every endpoint, so a client needs nothing but the issuer.
+//! Discovery publishes every endpoint, so a client needs nothing but the issuer. Both
+//! are served from memory, serialised once per key load, with an `ETag`.
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
 use crate::error::OAuthError;
 use crate::state::AppState;
+use crate::tokens::keys::{PoolKeys, Published};
 
 /// Clients may cache both documents for an hour; key rotation keeps old keys published
 /// longer than that.
@@ -27,27 +31,39 @@ pub fn routes() -> Router<AppState> {
 async fn jwks(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, OAuthError> {
-    if !crate::pool::is_pool_id(&pool_id) {
-        return Err(OAuthError::not_found());
-    }
-    let keys = app
-        .keys
-        .pool(&app.store, &pool_id)
-        .await?
-        .ok_or_else(OAuthError::not_found)?;
-    Ok(cached("application/json", keys.jwks.to_string()))
+    let keys = pool_keys(&app, &pool_id).await?;
+    Ok(published(&headers, &keys.jwks))
 }
 
 async fn openid_configuration(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, OAuthError> {
-    if !crate::pool::is_pool_id(&pool_id) || app.store.pool_by_id(&pool_id).await?.is_none() {
+    let keys = pool_keys(&app, &pool_id).await?;
+    let doc = keys
+        .discovery
+        .get_or_init(|| Published::new(document(&app.issuer(&pool_id))));
+    Ok(published(&headers, doc))
+}
+
+/// The pool's keys, from the in-memory cache: a pool has keys exactly when it exists
+/// (they are made with it and dropped from the cache when it is deleted).
+async fn pool_keys(app: &AppState, pool_id: &str) -> Result<Arc<PoolKeys>, OAuthError> {
+    if !crate::pool::is_pool_id(pool_id) {
         return Err(OAuthError::not_found());
     }
-    let issuer = app.issuer(&pool_id);
-    let doc = json!({
+    app.keys
+        .pool(&app.store, pool_id)
+        .await?
+        .ok_or_else(OAuthError::not_found)
+}
+
+/// The OpenID Provider metadata of the pool whose issuer is `issuer`.
+fn document(issuer: &str) -> String {
+    json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
         "token_endpoint": format!("{issuer}/oauth2/token"),
@@ -68,14 +84,33 @@ async fn openid_configuration(
             "cognito:groups", "email", "email_verified", "phone_number", "phone_number_verified",
             "name", "given_name", "family_name", "preferred_username"
         ],
-    });
-    Ok(cached("application/json", doc.to_string()))
+    })
+    .to_string()
 }
 
-fn cached(content_type: &'static str, body: String) -> Response {
-    let mut res = body.into_response();
+/// `doc` with its `ETag`, or `304 Not Modified` when the client already has it
+/// (RFC 9110 §13.1.2: `If-None-Match` is a list of tags, or `*`).
+fn published(request: &HeaderMap, doc: &Published) -> Response {
+    let fresh = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t.as_bytes() == doc.etag.as_bytes());
+    let mut res = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        doc.body.clone().into_response()
+    };
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if !fresh {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE));
+    h.insert(header::ETAG, doc.etag.clone());
     res
 }

@@ -27,7 +27,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 /// The two backends. Each query runs through [`on_db!`] on whichever is configured.
 #[derive(Clone, Debug)]
@@ -153,6 +155,10 @@ impl Store {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // WAL with NORMAL: a commit survives a crash of the process (kill -9,
+                // R-2), and is synced to disk at the next checkpoint rather than each
+                // time; only a power loss or OS crash can lose the last commits.
+                .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true);
             Db::Sqlite(

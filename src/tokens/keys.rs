@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -41,8 +41,29 @@ pub struct PoolKeys {
     /// The JWT header `{"kid":…,"alg":"RS256"}`, base64url, computed once.
     pub(super) header_b64: String,
     pub(super) verifiers: HashMap<String, DecodingKey>,
-    /// The serialised JWKS document.
-    pub jwks: Arc<str>,
+    /// The JWKS document, serialised once.
+    pub jwks: Published,
+    /// The discovery document, serialised at its first request (it needs the issuer).
+    pub discovery: OnceLock<Published>,
+}
+
+/// A public JSON document serialised once, with its entity tag (`ETag`), so requests
+/// cost neither serialisation nor, with `If-None-Match`, the body.
+pub struct Published {
+    pub body: axum::body::Bytes,
+    pub etag: axum::http::HeaderValue,
+}
+
+impl Published {
+    pub fn new(body: String) -> Self {
+        let digest = crate::crypto::sha256_hex(&body);
+        let etag = axum::http::HeaderValue::from_str(&format!("\"{}\"", &digest[..32]))
+            .expect("hex is a valid header value");
+        Self {
+            body: body.into(),
+            etag,
+        }
+    }
 }
 
 /// A fresh pool key set built as a pool's is (for `cognate bench-bound`).
@@ -276,7 +297,8 @@ impl KeyRing {
             pair,
             header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
             verifiers,
-            jwks: serde_json::json!({ "keys": jwks }).to_string().into(),
+            jwks: Published::new(serde_json::json!({ "keys": jwks }).to_string()),
+            discovery: OnceLock::new(),
         })
     }
 }

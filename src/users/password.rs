@@ -34,13 +34,14 @@ fn argon2() -> Argon2<'static> {
 /// The hashing slots: one per core.
 fn slots() -> &'static Semaphore {
     static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    SLOTS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
-    })
+    SLOTS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
 }
 
 /// Runs `work` (a hash) on the blocking pool once a slot is free.
-async fn in_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+async fn in_slot<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
     let _slot = slots().acquire().await?;
     Ok(tokio::task::spawn_blocking(work).await?)
 }

@@ -258,3 +258,45 @@ async fn discovery_publishes_every_endpoint_and_jwks_is_cacheable() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn discovery_and_jwks_carry_an_etag_and_answer_304_when_it_matches() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+    ] {
+        let first = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(first.status(), 200);
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        let body = first.text().await.unwrap();
+        // The same tag: 304 without a body; a list holding it, or a weak form, too.
+        for tags in [
+            etag.clone(),
+            format!("\"other\", {etag}"),
+            format!("W/{etag}"),
+        ] {
+            let again = app
+                .http
+                .get(app.url(path))
+                .header("if-none-match", tags)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(again.status(), 304, "{path}");
+            assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+            assert!(again.text().await.unwrap().is_empty());
+        }
+        // Another tag: the whole document again, unchanged.
+        let other = app
+            .http
+            .get(app.url(path))
+            .header("if-none-match", "\"stale\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 200);
+        assert_eq!(other.text().await.unwrap(), body);
+    }
+}
