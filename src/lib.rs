@@ -19,6 +19,8 @@ pub mod oauth;
 pub mod pool;
 pub mod rate_limit;
 pub mod server;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz_checks;
 pub mod state;
 pub mod store;
 pub mod test_clock;
