@@ -64,3 +64,12 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 echo "== benchmark harness (smoke, debug build)"
 bench/run --smoke --binary "${CARGO_TARGET_DIR:-target}/debug/cognate"
+
+# A short fuzz run of every parser of untrusted input (fuzz/README.md): 15 s per target,
+# after a sanitizer build of its own (several minutes the first time). The crash inputs
+# found so far are already replayed above by `cargo test` (fuzz_regressions).
+echo "== fuzzing (15 s per target)"
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
+FUZZ_SECONDS=15 fuzz/run.sh

@@ -124,9 +124,16 @@ pub struct ServeArgs {
     /// a rotation, this instance signs with the new key within this many seconds.
     #[arg(long, env = "COGNATE_KEY_CACHE_SECONDS", default_value_t = crate::tokens::keys::DEFAULT_KEY_CACHE_SECONDS)]
     pub key_cache_seconds: u64,
+    /// Seconds a client has to send a request's headers; a slower one (slowloris) is
+    /// disconnected.
+    #[arg(long, env = "COGNATE_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECONDS)]
+    pub header_read_timeout: u64,
     #[command(flatten)]
     pub mail: MailConfig,
 }
+
+/// The default of `--header-read-timeout`: ample for any real client on a slow link.
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
 
 /// The key pair `serve --dev` accepts when no keys are configured.
 pub const DEV_API_KEYS: &str = "cognate:cognate";
@@ -223,6 +230,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve `POST /_test/clock` (`serve --test-clock`).
     pub test_clock: bool,
+    /// How long a client has to send a request's headers (`--header-read-timeout`).
+    pub header_read_timeout: std::time::Duration,
 }
 
 /// The Cognito API's access-key spec, redacted in `Debug`.
@@ -251,6 +260,9 @@ impl Config {
             rate_limits: Default::default(),
             trusted_proxies: Vec::new(),
             test_clock: false,
+            header_read_timeout: std::time::Duration::from_secs(
+                DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
+            ),
         })
     }
 
@@ -277,7 +289,15 @@ impl Config {
         .with_api_keys(&spec)
         .with_rate_limits(args.rate_limits)
         .with_trusted_proxies(args.trusted_proxies.clone())
-        .with_test_clock(args.test_clock))
+        .with_test_clock(args.test_clock)
+        .with_header_read_timeout(std::time::Duration::from_secs(
+            args.header_read_timeout.max(1),
+        )))
+    }
+
+    pub fn with_header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
     }
 
     pub fn with_rate_limits(mut self, limits: crate::rate_limit::RateLimits) -> Self {

@@ -13,6 +13,8 @@ pub mod crypto;
 mod demo;
 pub mod error;
 pub mod federation;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz_checks;
 pub mod groups;
 pub mod hosted_ui;
 pub mod mail;
@@ -65,6 +67,35 @@ async fn size_limits(req: axum::extract::Request, next: axum::middleware::Next) 
         return StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE.into_response();
     }
     next.run(req).await
+}
+
+/// A 413 closes the connection: the client may still be sending the rest of a body the
+/// server will not read, and keeping the connection would mean reading it anyway.
+async fn close_after_413(mut res: Response) -> Response {
+    if res.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        res.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+    }
+    res
+}
+
+/// The last resort for a bug: a panicking handler answers a generic 500, with no panic
+/// message, path or stack in the response (the panic itself goes to the log).
+pub fn catch_panics<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            let body = r#"{"error":"server_error","error_description":"Internal error."}"#;
+            let mut res = (StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+            res.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            res
+        },
+    ))
 }
 
 /// The whole HTTP surface.
@@ -124,7 +155,10 @@ pub fn router(app: AppState) -> Router {
         let base = format!("{}/_standin", app.config.public_url);
         router = router.nest_service("/_standin", federation::standin::router(&base));
     }
-    router = router.layer(axum::middleware::from_fn(size_limits));
+    router = router
+        .layer(axum::middleware::from_fn(size_limits))
+        .layer(axum::middleware::map_response(close_after_413));
+    router = catch_panics(router);
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),

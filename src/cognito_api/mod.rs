@@ -8,7 +8,7 @@
 mod account;
 mod admin_users;
 mod auth;
-mod list_users;
+pub(crate) mod list_users;
 mod management;
 mod resource_servers;
 mod shapes;
@@ -206,8 +206,20 @@ async fn dispatch(
     ClientAddr(addr): ClientAddr,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            let mut res = CognitoError::new(
+                "SerializationException",
+                "The request body could not be read (at most 64 KiB).",
+            )
+            .into_response();
+            *res.status_mut() = e.status();
+            return res;
+        }
+    };
     match handle(&app, addr, &uri, &headers, &body).await {
         Ok(value) => {
             let mut res = value.to_string().into_response();
@@ -240,6 +252,12 @@ async fn handle(
             format!("Unknown target {target:?}."),
         )
     })?;
+    if !is_json(headers) {
+        return Err(CognitoError::new(
+            "SerializationException",
+            "The Content-Type must be application/x-amz-json-1.1.",
+        ));
+    }
     if !PUBLIC_ACTIONS.contains(&action) {
         authenticate(app, uri, headers, body)?;
     }
@@ -260,6 +278,24 @@ async fn handle(
         ));
     }
     run(app, addr, action, &request).await
+}
+
+/// Whether the body is declared as AWS JSON (1.1 as the SDKs send, 1.0, or plain JSON).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            [
+                "application/x-amz-json-1.1",
+                "application/x-amz-json-1.0",
+                "application/json",
+            ]
+            .iter()
+            .any(|t| v.eq_ignore_ascii_case(t))
+        })
 }
 
 /// Checks the caller's Signature V4 for the actions that need one.

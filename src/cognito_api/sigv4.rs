@@ -347,22 +347,22 @@ impl Verifier {
 }
 
 /// The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
-struct Authorization<'a> {
-    access_key_id: &'a str,
-    date: &'a str,
-    region: &'a str,
-    service: &'a str,
-    terminator: &'a str,
+pub(crate) struct Authorization<'a> {
+    pub(crate) access_key_id: &'a str,
+    pub(crate) date: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) service: &'a str,
+    pub(crate) terminator: &'a str,
     /// Lower-case, strictly ascending.
-    signed_headers: Vec<&'a str>,
-    signed_headers_raw: &'a str,
-    signature: [u8; 32],
+    pub(crate) signed_headers: Vec<&'a str>,
+    pub(crate) signed_headers_raw: &'a str,
+    pub(crate) signature: [u8; 32],
 }
 
 impl<'a> Authorization<'a> {
     /// Parses `AWS4-HMAC-SHA256 Credential=.., SignedHeaders=.., Signature=..` (parameters
     /// in any order, separated by commas and optional spaces, each exactly once).
-    fn parse(value: &'a str) -> Result<Self, SigV4Error> {
+    pub(crate) fn parse(value: &'a str) -> Result<Self, SigV4Error> {
         use SigV4Error::Malformed;
         if value.len() > MAX_AUTHORIZATION_LEN {
             return Err(Malformed("The Authorization header is too long."));

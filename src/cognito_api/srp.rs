@@ -42,7 +42,7 @@ const MAX_SECRET_BLOCK_B64: usize = 4096;
 const B_BYTES: usize = 32;
 
 /// The 3072-bit MODP prime of RFC 3526 §5, `initN` in `AuthenticationHelper`.
-const N_HEX: &str = concat!(
+pub(crate) const N_HEX: &str = concat!(
     "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD1",
     "29024E088A67CC74020BBEA63B139B22514A08798E3404DD",
     "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245",
@@ -304,7 +304,7 @@ fn claim_mac(
 
 /// SRP_A as hex (either case, no sign or separators); 0 < A < N, so also A mod N ≠ 0
 /// (RFC 5054 §2.5.4). Honest clients send g^a mod N, which is always below N.
-fn parse_srp_a(hex_a: &str) -> Result<BigUint, SrpError> {
+pub(crate) fn parse_srp_a(hex_a: &str) -> Result<BigUint, SrpError> {
     if hex_a.is_empty() || hex_a.len() > MAX_SRP_A_HEX {
         return Err(SrpError::BadA);
     }
@@ -322,19 +322,20 @@ fn parse_srp_a(hex_a: &str) -> Result<BigUint, SrpError> {
 }
 
 /// The state of one exchange, sealed into SECRET_BLOCK.
-struct SecretBlock {
-    expires: i64,
-    b: BigUint,
-    big_b: BigUint,
-    a: BigUint,
-    pool_id: String,
-    user: String,
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct SecretBlock {
+    pub(crate) expires: i64,
+    pub(crate) b: BigUint,
+    pub(crate) big_b: BigUint,
+    pub(crate) a: BigUint,
+    pub(crate) pool_id: String,
+    pub(crate) user: String,
 }
 
 impl SecretBlock {
     /// Version byte, expiry (i64 big-endian), then b, B, A, pool id and user id, each
     /// prefixed by its length (u32 big-endian).
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = vec![BLOCK_VERSION];
         out.extend_from_slice(&self.expires.to_be_bytes());
         for field in [
@@ -351,7 +352,7 @@ impl SecretBlock {
         out
     }
 
-    fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         let (&version, rest) = bytes.split_first()?;
         if version != BLOCK_VERSION {
             return None;
@@ -392,7 +393,7 @@ const MONTHS: [&str; 12] = [
 /// the day; a padded day ("Sep 05") is accepted too, since the HMAC covers the string as
 /// sent. The weekday must match the date. Its distance from our clock is not checked:
 /// the secret block's expiry already bounds replays, and client clocks drift.
-fn is_cognito_timestamp(ts: &str) -> bool {
+pub(crate) fn is_cognito_timestamp(ts: &str) -> bool {
     let parts: Vec<&str> = ts.split(' ').collect();
     let [weekday, month, day, clock, zone, year] = parts[..] else {
         return false;

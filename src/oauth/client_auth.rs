@@ -12,9 +12,9 @@ use crate::error::OAuthError;
 use crate::state::Inner;
 
 /// Credentials as presented.
-struct Presented {
-    client_id: String,
-    secret: Option<String>,
+pub(crate) struct Presented {
+    pub(crate) client_id: String,
+    pub(crate) secret: Option<String>,
 }
 
 fn presented(headers: &HeaderMap, form: &Params) -> Result<Presented, OAuthError> {
@@ -45,7 +45,7 @@ fn presented(headers: &HeaderMap, form: &Params) -> Result<Presented, OAuthError
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`.
-fn parse_basic(value: Option<&str>) -> Option<Presented> {
+pub(crate) fn parse_basic(value: Option<&str>) -> Option<Presented> {
     let encoded = value?.strip_prefix("Basic ")?.trim();
     let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;

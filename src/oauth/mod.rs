@@ -2,7 +2,7 @@
 //! `<public_url>/<pool_id>`.
 
 pub mod authorize;
-mod client_auth;
+pub(crate) mod client_auth;
 mod discovery;
 mod logout;
 pub mod params;

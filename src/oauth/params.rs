@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 /// Single-valued parameters.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Params(HashMap<String, String>);
 
 impl Params {
@@ -13,11 +13,12 @@ impl Params {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let mut map = HashMap::new();
         for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+            // Before the empty-value rule: an ignored parameter may not carry one either.
+            if k.contains('\0') || v.contains('\0') {
+                return Err("a parameter contains a NUL character".to_string());
+            }
             if v.is_empty() {
                 continue;
-            }
-            if k.contains('\0') || v.contains('\0') {
-                return Err(format!("parameter {k} contains a NUL character"));
             }
             if map.insert(k.to_string(), v.to_string()).is_some() {
                 return Err(format!("parameter {k} was sent more than once"));
@@ -57,6 +58,10 @@ mod tests {
     fn repeated_parameters_are_refused_and_empty_ones_ignored() {
         assert!(Params::parse("a=1&a=2").is_err());
         assert!(Params::parse("a=1%00").is_err());
+        assert!(
+            Params::parse("a%00=").is_err(),
+            "NUL in an ignored parameter"
+        );
         let p = Params::parse("a=1&b=&c=x%20y").unwrap();
         assert_eq!(p.get("a"), Some("1"));
         assert_eq!(p.get("b"), None);

@@ -7,8 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::ct_eq;
 
-/// RFC 7636 §4.1: 43 to 128 characters of `[A-Za-z0-9-._~]`. A challenge has the same
-/// alphabet (an S256 challenge is exactly 43 characters).
+/// RFC 7636 §4.1: a verifier is 43 to 128 characters of `[A-Za-z0-9-._~]`.
 fn is_well_formed(value: &str) -> bool {
     (43..=128).contains(&value.len())
         && value
@@ -16,9 +15,15 @@ fn is_well_formed(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-/// Whether a `code_challenge` is acceptable at the authorization endpoint.
+/// Whether a `code_challenge` is acceptable at the authorization endpoint: with S256
+/// the only method, exactly what `BASE64URL(SHA256(verifier))` can be (43 characters
+/// of base64url for 32 bytes, canonical trailing bits). Anything else could never match
+/// a verifier, and would only be stored.
 pub fn is_valid_challenge(challenge: &str) -> bool {
-    is_well_formed(challenge)
+    challenge.len() == 43
+        && URL_SAFE_NO_PAD
+            .decode(challenge)
+            .is_ok_and(|digest| digest.len() == 32)
 }
 
 /// RFC 7636 §4.6: `BASE64URL(SHA256(verifier)) == challenge`, in constant time.
@@ -41,6 +46,15 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(is_valid_challenge(challenge));
         assert!(verify(challenge, verifier));
+        // Longer, shorter, other alphabets, or non-canonical last characters: never a digest.
+        for bad in [
+            &format!("{challenge}A"),
+            &challenge[..42],
+            &challenge.replace('-', "."),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN",
+        ] {
+            assert!(!is_valid_challenge(bad), "{bad}");
+        }
         assert!(!verify(challenge, &verifier.replace('d', "e")));
     }
 

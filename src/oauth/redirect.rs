@@ -27,7 +27,16 @@ pub fn validate_registered(raw: &str) -> Result<(), String> {
     if url.fragment().is_some() {
         return refuse("it must not have a fragment");
     }
-    if !url.username().is_empty() || url.password().is_some() {
+    // An `@` in the authority as written, even with empty credentials
+    // (`https://@evil.example/cb`), shows a host that is not where the browser goes.
+    let authority = raw
+        .split_once(':')
+        .and_then(|(_, rest)| rest.strip_prefix("//"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || authority.is_some_and(|a| a.contains('@'))
+    {
         return refuse("it must not carry credentials");
     }
     // URLs match byte for byte, so a wildcard would never mean what its author meant.
@@ -236,6 +245,9 @@ mod tests {
             "http://app.example.com/cb",
             "https://app.example.com/cb#frag",
             "https://user:pw@app.example.com/cb",
+            "https://@evil.example/cb",
+            "https://:@evil.example/cb",
+            "myapp://@callback",
             "javascript:alert(1)",
             "https://app.example.com/a b",
             "https://app.example.com\\@evil.com/",

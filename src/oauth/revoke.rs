@@ -4,28 +4,30 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use serde_json::Value;
 
 use super::client_auth::authenticate;
-use super::token::parse_form;
+use super::token::{parse_form, post_only, read_body};
 use super::userinfo::verify_jwt;
 use crate::crypto::sha256_hex;
 use crate::error::OAuthError;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/{pool_id}/oauth2/revoke", post(revoke))
+    Router::new().route("/{pool_id}/oauth2/revoke", post(revoke).fallback(post_only))
 }
 
 async fn revoke(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(), OAuthError> {
+    let body = read_body(body)?;
     let form = parse_form(&headers, &body)?;
     let client = authenticate(&app, &pool_id, &headers, &form).await?;
     let token = form

@@ -7,8 +7,9 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
@@ -25,15 +26,42 @@ use crate::tokens::issue::{Session, TokenSet, issue, issue_for_client};
 use crate::users::User;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/{pool_id}/oauth2/token", post(token))
+    Router::new().route("/{pool_id}/oauth2/token", post(token).fallback(post_only))
+}
+
+/// Any method but POST at an endpoint that takes a form: a JSON error like every other
+/// answer there (RFC 6749 §3.2 requires POST), with `Allow`.
+pub async fn post_only() -> Response {
+    let mut res = OAuthError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "use POST with an application/x-www-form-urlencoded body",
+    )
+    .into_response();
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    res
+}
+
+/// The request body, or a JSON error: 413 for one over the body limit.
+pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, OAuthError> {
+    body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => OAuthError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "the request body is too large",
+        ),
+        _ => OAuthError::invalid_request("the request body could not be read"),
+    })
 }
 
 async fn token(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
+    let body = read_body(body)?;
     let form = parse_form(&headers, &body)?;
     let client = authenticate(&app, &pool_id, &headers, &form).await?;
     let tokens = match form.get("grant_type") {

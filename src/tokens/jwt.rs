@@ -90,7 +90,7 @@ fn check_times(claims: &Value, now: i64) -> bool {
 /// A base64url segment holding a JSON object without duplicate member names (two
 /// parsers could disagree on which one counts). Padding and non-canonical encodings are
 /// refused by the engine.
-fn json_object(segment: &str) -> Option<serde_json::Map<String, Value>> {
+pub(crate) fn json_object(segment: &str) -> Option<serde_json::Map<String, Value>> {
     let bytes = URL_SAFE_NO_PAD.decode(segment).ok()?;
     serde_json::from_slice::<UniqueObject>(&bytes)
         .ok()

@@ -156,18 +156,17 @@ impl TestApp {
 
     fn start(&mut self, listener: tokio::net::TcpListener) {
         let (tx, rx) = oneshot::channel::<()>();
+        // Through the server's own accept loop, so its timeouts are what tests meet.
         let router = cognate::router(self.state.clone());
-        self.server = Some(tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
+        let timeout = self.state.config.header_read_timeout;
+        self.server = Some(tokio::spawn(cognate::server::serve_http(
+            listener,
+            router,
+            timeout,
+            async {
                 let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        }));
+            },
+        )));
         self.shutdown = Some(tx);
     }
 

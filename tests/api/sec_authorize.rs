@@ -369,15 +369,29 @@ async fn malformed_or_missing_pkce_is_invalid_request() {
     // A public client without any challenge.
     let res = get(&app.browser, &app.authorize_url(&app.public, None, &[])).await;
     assert_error_redirect(&app, &res, "invalid_request", "st-1");
-    // Control: 43 and 128 characters are accepted.
-    for c in ["a".repeat(43), "a".repeat(128)] {
+    // With S256 the only method, a challenge is a SHA-256 digest in base64url: exactly
+    // 43 characters with canonical trailing bits (found by fuzz/authorize_query). 44 to
+    // 128 characters, valid for a verifier, could never match one.
+    for c in ["a".repeat(44), "a".repeat(128), "a".repeat(43)] {
         let url = app.authorize_url(
             &app.public,
             None,
             &[("code_challenge", &c), ("code_challenge_method", "S256")],
         );
-        assert!(query_param(&location(&get(&app.browser, &url).await), "code").is_some());
+        assert_error_redirect(
+            &app,
+            &get(&app.browser, &url).await,
+            "invalid_request",
+            "st-1",
+        );
     }
+    // Control: a real S256 challenge is accepted.
+    let url = app.authorize_url(
+        &app.public,
+        None,
+        &[("code_challenge", &good), ("code_challenge_method", "S256")],
+    );
+    assert!(query_param(&location(&get(&app.browser, &url).await), "code").is_some());
     // Not done: refusing a challenge a client reuses (optional in the row). PKCE binds
     // each code to its own challenge and every code is single-use, so a reused
     // challenge gains an attacker nothing a reused code would not.

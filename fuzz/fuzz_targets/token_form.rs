@@ -1,0 +1,6 @@
+//! See `cognate::fuzz_checks::check_token_form` for the properties checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(init: cognate::fuzz_checks::init(), |data: &[u8]| {
+    cognate::fuzz_checks::check_token_form(data)
+});
