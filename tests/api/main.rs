@@ -16,6 +16,7 @@ mod key_rotation;
 mod login;
 mod mail;
 mod management;
+mod matrix;
 mod migrations;
 mod oidc_flow;
 mod rate_limits;
