@@ -5,12 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// Each password hash allocates 19 MiB; glibc's malloc keeps such blocks once freed
-/// (its mmap threshold grows to their size), so an idle server would hold a block per
-/// thread that ever hashed. mimalloc gives them back to the OS.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cognate::cli::Cli::parse();
