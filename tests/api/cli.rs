@@ -268,3 +268,62 @@ async fn global_sign_out_needs_a_known_pool_and_a_readable_time() {
     let err = cognate(&app, &["pool", "global-sign-out"]).unwrap_err();
     assert!(err.contains("--pool"), "{err}");
 }
+
+/// The environment `cognate serve` runs with, read from /proc once it answers.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+async fn served_environment(extra: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/c.db", dir.path().display()),
+        )
+        .env_remove("GLIBC_TUNABLES")
+        .envs(extra.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let health = format!("http://127.0.0.1:{port}/health");
+    let mut up = false;
+    for _ in 0..200 {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap_or_default();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(up, "cognate serve did not answer");
+    String::from_utf8_lossy(&environ).replace('\0', "\n")
+}
+
+/// The server fixes glibc's mmap threshold (argon2id's 19 MiB blocks are unmapped when
+/// freed) by re-executing itself, in the same process, unless tunables are already set.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test]
+async fn serve_fixes_the_mmap_threshold_unless_the_operator_tuned_malloc() {
+    let env = served_environment(&[]).await;
+    assert!(
+        env.lines()
+            .any(|l| l == "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072"),
+        "{env}"
+    );
+    let env = served_environment(&[("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")]).await;
+    assert!(
+        env.lines()
+            .any(|l| l == "GLIBC_TUNABLES=glibc.malloc.arena_max=2"),
+        "{env}"
+    );
+}
