@@ -146,11 +146,17 @@ async fn release_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx:
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: Db,
+    /// SQLite: one connection held open for the process's lifetime, never used. When
+    /// the last connection to a WAL database closes, SQLite removes the WAL index; the
+    /// pool closes connections (idle ones, ones left inside a transaction), and on a
+    /// full disk the next one could not create the index again, so even reads failed.
+    _keeper: Option<std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>>,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite://path` creates the file if missing; `postgres://…`).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut keeper = None;
         let db = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -165,13 +171,14 @@ impl Store {
                 // what 10k users added to the resident size.
                 .pragma("cache_size", "-1024")
                 .foreign_keys(true);
-            Db::Sqlite(
-                SqlitePoolOptions::new()
-                    .max_connections(8)
-                    .after_release(|conn, _| Box::pin(release_sqlite(conn)))
-                    .connect_with(options)
-                    .await?,
-            )
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .after_release(|conn, _| Box::pin(release_sqlite(conn)))
+                .connect_with(options.clone())
+                .await?;
+            let conn = sqlx::ConnectOptions::connect(&options).await?;
+            keeper = Some(std::sync::Arc::new(tokio::sync::Mutex::new(conn)));
+            Db::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Db::Postgres(
                 PgPoolOptions::new()
@@ -196,7 +203,10 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            _keeper: keeper,
+        })
     }
 
     /// Applies pending migrations, including the session table.

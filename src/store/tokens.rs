@@ -299,8 +299,10 @@ impl Store {
             .await)?;
         match seen {
             // A retry within the client's grace period (a lost response): served again,
-            // and the token stays used.
-            Some((origin_jti, Some(used_at))) if now - used_at < retry_grace => {
+            // and the token stays used. Without a grace period never: another instance's
+            // clock may be a second behind the one that used the token, and a negative
+            // age is no retry.
+            Some((origin_jti, Some(used_at))) if retry_grace > 0 && now - used_at < retry_grace => {
                 Ok(match self.family(&origin_jti).await? {
                     Some(f) => RefreshOutcome::Rotated(f),
                     None => RefreshOutcome::Unknown,
