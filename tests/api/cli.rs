@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{CALLBACK, PASSWORD, Pkce, TestApp, assert_oauth_error, location};
+use crate::helpers::{PASSWORD, TestApp, assert_oauth_error};
 
 fn cognate(app: &TestApp, args: &[&str]) -> Result<Value, String> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
@@ -181,24 +181,13 @@ async fn the_cli_refuses_bad_input_with_a_clear_message() {
     assert!(err.contains("group not found"), "{err}");
 }
 
-/// Whether the test's browser is signed in on the hosted pages.
-async fn browser_signed_in(app: &TestApp) -> bool {
-    let res = app
-        .browser
-        .get(app.authorize_url(&app.public, Some(&Pkce::new()), &[]))
-        .send()
-        .await
-        .unwrap();
-    location(&res).starts_with(CALLBACK)
-}
-
 #[tokio::test]
 async fn global_sign_out_revokes_earlier_sign_ins_and_ends_sessions() {
     // Arrange: a sign-in with a refresh token and a hosted-UI session.
     let app = TestApp::spawn().await;
     let tokens = app.tokens().await;
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    assert!(browser_signed_in(&app).await);
+    assert!(app.signed_in(&app.browser).await);
 
     // Act: a cut-off before the sign-in (an RFC 3339 time in 2001) revokes nothing...
     let none = cognate(
@@ -223,7 +212,7 @@ async fn global_sign_out_revokes_earlier_sign_ins_and_ends_sessions() {
     // ... the default cut-off, now, revokes it.
     let all = cognate(&app, &["pool", "global-sign-out", "--pool", &app.pool_id]).unwrap();
 
-    // Assert: two sign-ins, the redeemed one and the code `browser_signed_in` got.
+    // Assert: two sign-ins, the redeemed one and the code `signed_in` got.
     assert_eq!(all["revoked_sign_ins"], 2);
     assert_oauth_error(
         app.refresh(&app.public, refresh).await,
@@ -232,7 +221,7 @@ async fn global_sign_out_revokes_earlier_sign_ins_and_ends_sessions() {
     )
     .await;
     assert!(
-        !browser_signed_in(&app).await,
+        !app.signed_in(&app.browser).await,
         "the hosted session survived"
     );
     // signing in again works

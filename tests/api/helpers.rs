@@ -344,6 +344,19 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// Whether browser `b` is signed in on the hosted pages: authorize answers with a
+    /// code at once (otherwise it shows the login page; anything else fails the test).
+    pub async fn signed_in(&self, b: &reqwest::Client) -> bool {
+        let res = b
+            .get(self.authorize_url(&self.public, Some(&Pkce::new()), &[]))
+            .send()
+            .await
+            .unwrap();
+        let to = location(&res);
+        assert!(to.starts_with(CALLBACK) || to.contains("/login?"), "{to}");
+        to.starts_with(CALLBACK)
+    }
+
     pub async fn userinfo(&self, access_token: &str) -> reqwest::Response {
         self.http
             .get(self.url("/oauth2/userInfo"))

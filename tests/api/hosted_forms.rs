@@ -111,16 +111,6 @@ async fn user(app: &TestApp, name: &str) -> Option<cognate::users::User> {
         .unwrap()
 }
 
-/// Whether the browser's session is signed in: authorize answers with a code.
-async fn signed_in(app: &TestApp, b: &reqwest::Client) -> bool {
-    let res = b
-        .get(app.authorize_url(&app.public, Some(&Pkce::new()), &[]))
-        .send()
-        .await
-        .unwrap();
-    location(&res).starts_with(CALLBACK)
-}
-
 // Matrix: HU-01
 #[tokio::test]
 async fn every_form_refuses_forged_posts_without_any_side_effect() {
@@ -131,12 +121,9 @@ async fn every_form_refuses_forged_posts_without_any_side_effect() {
     let b = browser();
     let page = get(&b, &app.page("login", &pkce, &[])).await;
     let fields = [("username", "alice"), ("password", PASSWORD)];
-    let res = forge_then_submit(&app, &b, &page, &fields, async || {
-        !signed_in(&app, &b).await
-    })
-    .await;
+    let res = forge_then_submit(&app, &b, &page, &fields, async || !app.signed_in(&b).await).await;
     assert!(location(&res).starts_with(CALLBACK));
-    assert!(signed_in(&app, &b).await);
+    assert!(app.signed_in(&b).await);
 
     // Sign-up: no user, no mail.
     let b = browser();

@@ -237,16 +237,6 @@ async fn logout(b: &reqwest::Client, app: &TestApp, params: &[(&str, &str)]) -> 
         .unwrap()
 }
 
-/// The browser is still signed in: authorize answers with a code at once.
-async fn signed_in(app: &TestApp, b: &reqwest::Client) -> bool {
-    let res = b
-        .get(app.authorize_url(&app.public, Some(&Pkce::new()), &[]))
-        .send()
-        .await
-        .unwrap();
-    location(&res).starts_with(CALLBACK)
-}
-
 // Matrix: LO-01
 #[tokio::test]
 async fn logout_redirects_only_to_a_registered_logout_url() {
@@ -283,7 +273,7 @@ async fn logout_redirects_only_to_a_registered_logout_url() {
         assert!(res.headers().get("location").is_none(), "{uri:?}");
     }
     // A refused logout did not end the session.
-    assert!(signed_in(&app, &b).await);
+    assert!(app.signed_in(&b).await);
     for params in [
         vec![("client_id", "nosuchclient"), ("logout_uri", LOGOUT)],
         vec![("logout_uri", LOGOUT)],
@@ -298,12 +288,12 @@ async fn logout_redirects_only_to_a_registered_logout_url() {
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{params:?}");
         assert!(res.headers().get("location").is_none());
     }
-    assert!(signed_in(&app, &b).await);
+    assert!(app.signed_in(&b).await);
     // The registered value: 302 to exactly it.
     let res = logout(&b, &app, &[("client_id", id), ("logout_uri", LOGOUT)]).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     assert_eq!(location(&res), LOGOUT);
-    assert!(!signed_in(&app, &b).await);
+    assert!(!app.signed_in(&b).await);
 }
 
 /// The session cookie's `name=value`.

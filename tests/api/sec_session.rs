@@ -276,17 +276,6 @@ async fn signed_in_browser(app: &TestApp, client: &cognate::clients::AppClient) 
     b
 }
 
-async fn still_signed_in(app: &TestApp, b: &reqwest::Client) -> bool {
-    let res = b
-        .get(app.authorize_url(&app.public, Some(&Pkce::new()), &[]))
-        .send()
-        .await
-        .unwrap();
-    let to = location(&res);
-    assert!(to.starts_with(CALLBACK) || to.contains("/login?"), "{to}");
-    to.starts_with(CALLBACK)
-}
-
 // Matrix: SS-03
 #[tokio::test]
 async fn sessions_expire_when_idle_and_absolutely() {
@@ -297,30 +286,21 @@ async fn sessions_expire_when_idle_and_absolutely() {
     // Idle: activity keeps the session; a gap longer than the idle timeout ends it.
     let b = signed_in_browser(&app, &app.public).await;
     app.state.clock.advance(idle - 60);
-    assert!(
-        still_signed_in(&app, &b).await,
-        "active within the idle timeout"
-    );
+    assert!(app.signed_in(&b).await, "active within the idle timeout");
     app.state.clock.advance(idle - 60);
-    assert!(
-        still_signed_in(&app, &b).await,
-        "activity slides the idle timeout"
-    );
+    assert!(app.signed_in(&b).await, "activity slides the idle timeout");
     app.state.clock.advance(idle + 1);
-    assert!(!still_signed_in(&app, &b).await, "idle too long");
+    assert!(!app.signed_in(&b).await, "idle too long");
     // Absolute: even a busy session ends.
     let b = signed_in_browser(&app, &app.public).await;
     let mut elapsed = 0;
     while elapsed + idle / 2 < absolute {
         app.state.clock.advance(idle / 2);
         elapsed += idle / 2;
-        assert!(still_signed_in(&app, &b).await, "after {elapsed} s");
+        assert!(app.signed_in(&b).await, "after {elapsed} s");
     }
     app.state.clock.advance(absolute - elapsed + 1);
-    assert!(
-        !still_signed_in(&app, &b).await,
-        "past the absolute lifetime"
-    );
+    assert!(!app.signed_in(&b).await, "past the absolute lifetime");
 }
 
 // Matrix: SS-03
@@ -346,7 +326,7 @@ async fn every_account_event_ends_the_hosted_session() {
     for event in events {
         let b = signed_in_browser(&app, &app.public).await;
         let other = signed_in_browser(&app, &app.public).await;
-        assert!(still_signed_in(&app, &b).await, "{event}: before");
+        assert!(app.signed_in(&b).await, "{event}: before");
         match event {
             "logout" => {
                 let res = b
@@ -359,11 +339,8 @@ async fn every_account_event_ends_the_hosted_session() {
                     .await
                     .unwrap();
                 assert_eq!(location(&res), LOGOUT);
-                assert!(!still_signed_in(&app, &b).await, "logout");
-                assert!(
-                    still_signed_in(&app, &other).await,
-                    "logout ends one session only"
-                );
+                assert!(!app.signed_in(&b).await, "logout");
+                assert!(app.signed_in(&other).await, "logout ends one session only");
                 continue;
             }
             "ChangePassword" | "GlobalSignOut" => {
@@ -413,7 +390,7 @@ async fn every_account_event_ends_the_hosted_session() {
                 cognate::users::admin::set_enabled(&app.state, &pool, "alice", false)
                     .await
                     .unwrap();
-                assert!(!still_signed_in(&app, &b).await, "disabled");
+                assert!(!app.signed_in(&b).await, "disabled");
                 // Enabling again does not bring old sessions back.
                 cognate::users::admin::set_enabled(&app.state, &pool, "alice", true)
                     .await
@@ -421,24 +398,18 @@ async fn every_account_event_ends_the_hosted_session() {
             }
             _ => unreachable!(),
         }
-        assert!(!still_signed_in(&app, &b).await, "{event}: this browser");
-        assert!(
-            !still_signed_in(&app, &other).await,
-            "{event}: every browser"
-        );
+        assert!(!app.signed_in(&b).await, "{event}: this browser");
+        assert!(!app.signed_in(&other).await, "{event}: every browser");
         // A fresh sign-in works again right away.
         let again = signed_in_browser(&app, &app.public).await;
-        assert!(
-            still_signed_in(&app, &again).await,
-            "{event}: signing in again"
-        );
+        assert!(app.signed_in(&again).await, "{event}: signing in again");
     }
     // Deleted: the session ends with the user.
     let b = signed_in_browser(&app, &app.public).await;
     cognate::users::admin::delete_user(&app.state, &pool, "alice")
         .await
         .unwrap();
-    assert!(!still_signed_in(&app, &b).await, "deleted");
+    assert!(!app.signed_in(&b).await, "deleted");
 }
 
 // Matrix: GN-01
