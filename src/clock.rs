@@ -11,6 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, Default)]
 pub struct Clock {
     offset: AtomicI64,
+    /// The wall-clock reading a test froze time at; 0 when time runs.
+    frozen: AtomicI64,
     /// The database clock minus the host clock, in seconds (see [`Clock::follow`]).
     db_offset: AtomicI64,
 }
@@ -18,24 +20,33 @@ pub struct Clock {
 impl Clock {
     /// Seconds since the Unix epoch.
     pub fn now(&self) -> i64 {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let wall = match self.frozen.load(Ordering::Relaxed) {
+            0 => wall(),
+            frozen => frozen,
+        };
         wall + self.offset.load(Ordering::Relaxed) + self.db_offset.load(Ordering::Relaxed)
     }
 
     /// Follows a reference clock (the database's) that reads `reference` now.
     pub fn follow(&self, reference: i64) {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        self.db_offset.store(reference - wall, Ordering::Relaxed);
+        self.db_offset.store(reference - wall(), Ordering::Relaxed);
+    }
+
+    /// Stops time, for tests that check a boundary to the second: from now on only
+    /// [`Clock::advance`] moves it, whatever the machine's speed.
+    pub fn freeze(&self) {
+        self.frozen.store(wall(), Ordering::Relaxed);
     }
 
     /// Moves this clock forward by `seconds` (tests of expiry).
     pub fn advance(&self, seconds: i64) {
         self.offset.fetch_add(seconds, Ordering::Relaxed);
     }
+}
+
+fn wall() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

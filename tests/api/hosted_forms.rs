@@ -793,6 +793,8 @@ fn browser_from(ip: &str) -> reqwest::Client {
 #[tokio::test]
 async fn guessing_one_password_in_any_case_locks_out_briefly_and_doubles() {
     let app = TestApp::spawn().await;
+    // Lockout waits are checked to the second.
+    app.state.clock.freeze();
     let pkce = Pkce::new();
     let b = browser_from("127.0.0.2");
     let login = get(&b, &app.page("login", &pkce, &[])).await;

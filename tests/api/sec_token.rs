@@ -211,6 +211,7 @@ async fn a_code_lives_at_most_its_lifetime() {
     let lifetime = cognate::oauth::authorize::CODE_LIFETIME;
     assert!(lifetime <= 600, "RFC 6749 §4.1.2: at most 10 minutes");
     let app = TestApp::spawn().await;
+    app.state.clock.freeze();
     // One second before the end it still redeems.
     let pkce = Pkce::new();
     let code = code_for(&app, &app.public, Some(&pkce)).await;
