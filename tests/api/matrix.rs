@@ -1,4 +1,4 @@
-//! The security matrix's coverage: every row of `../shared/SECURITY_MATRIX.md` is cited
+//! The security matrix's coverage: every row of `docs/SECURITY_MATRIX.md` is cited
 //! by a test (`Matrix: <ID>` in a comment right above it) or listed as pending in
 //! `docs/security.md`, never both, and the coverage table there is generated from the
 //! citations. `COGNATE_BLESS=1 cargo test --test api matrix` rewrites the table.
@@ -15,26 +15,52 @@ const REACH: usize = 25;
 const PENDING: (&str, &str) = ("<!-- pending:start -->", "<!-- pending:end -->");
 const COVERAGE: (&str, &str) = ("<!-- coverage:start -->", "<!-- coverage:end -->");
 
+/// The project's copy of the matrix: the shared reference's rows plus its own.
+const MATRIX: &str = "docs/SECURITY_MATRIX.md";
+/// The reference the copy started from, beside the project where it is laid out.
+const REFERENCE: &str = "../shared/SECURITY_MATRIX.md";
+
 /// The row IDs of the matrix, in its order (`AZ-01`, …, `R-11`).
 fn matrix_rows() -> Vec<String> {
-    let text = std::fs::read_to_string(format!("{ROOT}/../shared/SECURITY_MATRIX.md"))
-        .expect("the security matrix is in ../shared");
-    let mut rows = Vec::new();
-    for line in text.lines() {
-        let Some(cell) = line.strip_prefix("| ").and_then(|l| l.split(' ').next()) else {
-            continue;
-        };
+    let text = std::fs::read_to_string(format!("{ROOT}/{MATRIX}")).expect("the security matrix");
+    row_lines(&text).map(|(id, _)| id.to_string()).fold(Vec::new(), |mut rows, id| {
+        if !rows.contains(&id) {
+            rows.push(id);
+        }
+        rows
+    })
+}
+
+/// `(ID, line)` for each table row of a matrix text.
+fn row_lines(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.lines().filter_map(|line| {
+        let cell = line.strip_prefix("| ")?.split(' ').next()?;
         let is_id = cell.split_once('-').is_some_and(|(area, n)| {
             !area.is_empty()
                 && area.chars().all(|c| c.is_ascii_uppercase())
                 && !n.is_empty()
                 && n.chars().all(|c| c.is_ascii_digit())
         });
-        if is_id && !rows.iter().any(|r| r == cell) {
-            rows.push(cell.to_string());
-        }
-    }
-    rows
+        is_id.then_some((cell, line))
+    })
+}
+
+#[test]
+fn the_projects_matrix_keeps_every_row_of_the_reference() {
+    let Ok(reference) = std::fs::read_to_string(format!("{ROOT}/{REFERENCE}")) else {
+        eprintln!("SKIPPED: no {REFERENCE} beside the project");
+        return;
+    };
+    let ours = std::fs::read_to_string(format!("{ROOT}/{MATRIX}")).unwrap();
+    let ours: BTreeSet<&str> = row_lines(&ours).map(|(_, line)| line).collect();
+    let changed: Vec<&str> = row_lines(&reference)
+        .filter(|(_, line)| !ours.contains(line))
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "rows of {REFERENCE} missing or changed in {MATRIX}: {changed:?}"
+    );
 }
 
 /// Row → tests citing it, as `path::name`.
