@@ -148,6 +148,10 @@ pub enum PoolCmd {
         name: String,
         #[arg(long, default_value = "us-east-1")]
         region: String,
+        /// Declare a custom attribute: `team` or `custom:team`, `:immutable` after it for
+        /// one that cannot change once set (repeat). Undeclared ones are refused.
+        #[arg(long = "custom-attribute")]
+        custom_attributes: Vec<String>,
     },
     /// List pools.
     List,
@@ -389,7 +393,8 @@ pub struct BrandingArgs {
     /// A stylesheet file applied after the defaults (anything may be restyled).
     #[arg(long)]
     css_file: Option<std::path::PathBuf>,
-    /// A `custom:*` attribute offered at sign-up (repeat; replaces the list).
+    /// An attribute users of this client may write (repeat; replaces the list; none:
+    /// every attribute). The `custom:*` ones are offered at sign-up.
     #[arg(long = "write-attribute")]
     write_attributes: Vec<String>,
     /// An identity provider the client offers: COGNITO or a provider name (repeat;
@@ -453,11 +458,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `team`, `custom:team` or `team:immutable` as a declared string attribute.
+fn declaration(spec: &str) -> crate::users::schema::SchemaAttribute {
+    let spec = spec.strip_prefix("custom:").unwrap_or(spec);
+    let (name, immutable) = match spec.strip_suffix(":immutable") {
+        Some(name) => (name, true),
+        None => (spec, false),
+    };
+    let mut a = crate::users::schema::SchemaAttribute::string(&format!("custom:{name}"));
+    a.mutable = !immutable;
+    a
+}
+
 async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
     Ok(match command {
         Command::Serve(_) | Command::BenchBound { .. } => unreachable!("handled by run"),
-        Command::Pool(PoolCmd::Create { name, region }) => {
-            json!(crate::pool::create(app, &name, &region).await?)
+        Command::Pool(PoolCmd::Create {
+            name,
+            region,
+            custom_attributes,
+        }) => {
+            let schema: Vec<_> = custom_attributes.iter().map(|a| declaration(a)).collect();
+            json!(
+                crate::pool::create_with_settings(
+                    app,
+                    &name,
+                    &region,
+                    crate::pool::PoolSettings::default(),
+                    &schema
+                )
+                .await?
+            )
         }
         Command::Pool(PoolCmd::List) => json!(app.store.pools().await?),
         Command::Pool(PoolCmd::RotateKeys { pool, retire_after }) => json!(

@@ -13,6 +13,7 @@ pub mod crypto;
 mod demo;
 pub mod error;
 pub mod federation;
+pub mod flows;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz_checks;
 pub mod groups;

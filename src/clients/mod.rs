@@ -54,7 +54,8 @@ pub struct AppClient {
     /// Return-to allow-list and state grammar (overloaded `state`).
     pub state_relay: StateRelay,
     pub branding: Branding,
-    /// `custom:*` attributes this client may write, offered at sign-up.
+    /// The attributes users of this client may write (none listed: every one); the
+    /// `custom:*` ones among them are offered at sign-up.
     pub write_attributes: Vec<String>,
     /// `COGNITO` (the pool's own users) and the provider names this client offers.
     pub supported_identity_providers: Vec<String>,
@@ -186,12 +187,11 @@ impl NewClient {
             return Err(format!("unknown explicit auth flow {bad:?}"));
         }
         for name in &self.write_attributes {
-            if !name.starts_with("custom:") {
+            if !crate::users::is_known_attribute(name) {
                 return Err(format!(
-                    "write attribute {name:?} must be a custom:* attribute"
+                    "write attribute {name:?} must be a standard or custom:* attribute"
                 ));
             }
-            crate::users::validate_attribute(name, "")?;
         }
         let bounds = [
             (self.id_token_validity, 300, 86400, "ID token"),

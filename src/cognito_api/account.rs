@@ -15,7 +15,7 @@ use crate::crypto::sha256_hex;
 use crate::oauth::userinfo::verify_access_token;
 use crate::state::Inner;
 use crate::tokens::claims::ADMIN_SCOPE;
-use crate::users::{self, User, UserStatus, credentials, lifecycle, password};
+use crate::users::{User, UserStatus, credentials, lifecycle, password};
 
 pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
     Some(match action {
@@ -85,6 +85,7 @@ async fn sign_up(app: &Inner, request: &Value) -> ActionResult {
     match lifecycle::sign_up(
         app,
         &pool,
+        &client,
         &r.username,
         &r.password,
         attributes,
@@ -190,9 +191,10 @@ struct TokenRequest {
     proposed_password: Option<String>,
 }
 
-/// The user an access token from the API belongs to. The pool comes from the token's
-/// issuer; the token must be valid, unrevoked and carry the API's scope.
-async fn user_of_token(app: &Inner, token: &str) -> Result<User, CognitoError> {
+/// The user an access token from the API belongs to, and the client it was issued to.
+/// The pool comes from the token's issuer; the token must be valid, unrevoked and
+/// carry the API's scope.
+async fn user_of_token(app: &Inner, token: &str) -> Result<(User, String), CognitoError> {
     let invalid = || CognitoError::not_authorized("Invalid Access Token");
     let claims = crate::oauth::userinfo::peek_claims(token).ok_or_else(invalid)?;
     let issuer = claims
@@ -219,54 +221,38 @@ async fn user_of_token(app: &Inner, token: &str) -> Result<User, CognitoError> {
         .get("sub")
         .and_then(Value::as_str)
         .ok_or_else(invalid)?;
-    app.store
+    let client_id = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
+    let user = app
+        .store
         .user_by_id(pool_id, sub)
         .await?
         .filter(User::can_sign_in)
-        .ok_or_else(invalid)
+        .ok_or_else(invalid)?;
+    Ok((user, client_id.to_string()))
 }
 
 async fn get_user(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let user = user_of_token(app, &r.access_token).await?;
+    let (user, _) = user_of_token(app, &r.access_token).await?;
     Ok(json!({ "Username": user.username, "UserAttributes": shapes::attributes(&user, None) }))
 }
 
 async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let user = user_of_token(app, &r.access_token).await?;
-    let changes = attribute_map(r.user_attributes);
-    for (name, value) in &changes {
-        if matches!(
-            name.as_str(),
-            "sub" | "identities" | "email_verified" | "phone_number_verified"
-        ) {
-            return Err(CognitoError::not_authorized(format!(
-                "A client attempted to write unauthorized attribute {name}"
-            )));
-        }
-        users::validate_attribute(name, value).map_err(CognitoError::invalid)?;
-    }
-    for (name, value) in &changes {
-        app.store
-            .set_attribute(&user.pool_id, &user.user_id, name, value)
-            .await?;
-    }
-    // A new address must be verified again.
-    if changes
-        .get("email")
-        .is_some_and(|e| user.attributes.get("email") != Some(e))
-    {
-        app.store
-            .set_attribute(&user.pool_id, &user.user_id, "email_verified", "false")
-            .await?;
-    }
+    let (user, client_id) = user_of_token(app, &r.access_token).await?;
+    let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
+    lifecycle::update_own_attributes(app, &user, &client, attribute_map(r.user_attributes))
+        .await
+        .map_err(refusal_error)?;
     Ok(json!({ "CodeDeliveryDetailsList": [] }))
 }
 
 async fn change_password(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let user = user_of_token(app, &r.access_token).await?;
+    let (user, _) = user_of_token(app, &r.access_token).await?;
     let previous = r.previous_password.unwrap_or_default();
     let proposed = r
         .proposed_password
@@ -291,7 +277,7 @@ async fn change_password(app: &Inner, request: &Value) -> ActionResult {
 
 async fn global_sign_out(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let user = user_of_token(app, &r.access_token).await?;
+    let (user, _) = user_of_token(app, &r.access_token).await?;
     app.store
         .revoke_user_families(&user.user_id, app.clock.now())
         .await?;

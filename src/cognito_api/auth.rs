@@ -19,6 +19,7 @@ use super::srp;
 use super::{ActionResult, CognitoError, parse, refusal_error};
 use crate::clients::AppClient;
 use crate::crypto::{ct_eq, random_token, sha256_hex};
+use crate::flows;
 use crate::state::Inner;
 use crate::throttle;
 use crate::tokens::claims::ADMIN_SCOPE;
@@ -253,61 +254,47 @@ async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
     }))
 }
 
-/// `REFRESH_TOKEN_AUTH`: new ID and access tokens from the directory as it is now. As on
-/// Cognito, the refresh token stays valid and none is returned.
+/// `REFRESH_TOKEN_AUTH`: new ID and access tokens from the directory as it is now, by
+/// the same rules as `/oauth2/token` (`flows::refresh`). Without rotation (Cognito's
+/// default) the refresh token stays valid and none is returned; with it, a new one is.
 async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -> ActionResult {
     let token = require(p, "REFRESH_TOKEN")?;
-    let invalid = || CognitoError::not_authorized("Invalid Refresh Token");
-    let now = app.clock.now();
-    let family = app
-        .store
-        .family_of_live_refresh_token(&sha256_hex(token))
-        .await?
-        .ok_or_else(invalid)?;
-    if family.client_id != client.client_id
-        || family.revoked_at.is_some()
-        || family.expires_at <= now
-    {
-        return Err(invalid());
-    }
-    let user = app
-        .store
-        .user_by_id(&client.pool_id, &family.user_id)
-        .await?
-        .filter(User::can_sign_in)
-        .ok_or_else(invalid)?;
+    let found = flows::refresh::find(app, client, token)
+        .await
+        .map_err(refresh_error)?;
     if !client.is_public() {
         // Cognito computes this SECRET_HASH with the user's username or sub.
         let hash = p.get("SECRET_HASH").map(String::as_str);
-        if check_secret_hash(app, client, &user.username, hash)
+        if check_secret_hash(app, client, &found.user.username, hash)
             .await
             .is_err()
         {
-            check_secret_hash(app, client, &user.user_id, hash).await?;
+            check_secret_hash(app, client, &found.user.user_id, hash).await?;
         }
     }
-    let scopes: Vec<String> = family.scopes.split(' ').map(str::to_string).collect();
-    let set = issue(
-        app,
-        &Session {
-            client,
-            user: &user,
-            scopes: &scopes,
-            auth_time: family.auth_time,
-            origin_jti: &family.origin_jti,
-            nonce: None,
-        },
-    )
-    .await?;
-    Ok(json!({
-        "ChallengeParameters": {},
-        "AuthenticationResult": {
-            "AccessToken": set.access_token,
-            "ExpiresIn": set.expires_in,
-            "TokenType": "Bearer",
-            "IdToken": set.id_token,
-        },
-    }))
+    let scopes = crate::oauth::token::split_scopes(found.granted_scopes());
+    let set = flows::refresh::redeem(app, client, found, &scopes)
+        .await
+        .map_err(refresh_error)?;
+    let mut result = json!({
+        "AccessToken": set.access_token,
+        "ExpiresIn": set.expires_in,
+        "TokenType": "Bearer",
+        "IdToken": set.id_token,
+    });
+    if let Some(rotated) = set.refresh_token {
+        result["RefreshToken"] = rotated.into();
+    }
+    Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
+}
+
+fn refresh_error(refusal: flows::refresh::RefreshRefusal) -> CognitoError {
+    use flows::refresh::RefreshRefusal;
+    match refusal {
+        RefreshRefusal::Invalid => CognitoError::not_authorized("Invalid Refresh Token"),
+        RefreshRefusal::Reused => CognitoError::not_authorized("Refresh Token has been revoked"),
+        RefreshRefusal::Internal(e) => e.into(),
+    }
 }
 
 /// `USER_SRP_AUTH`: the `PASSWORD_VERIFIER` challenge. An unknown user gets a challenge

@@ -22,11 +22,11 @@
 //!   the setting only when it differs from that default.
 //! - Accepted and ignored: Lambda, SMS, email-sending, tags, add-ons, device,
 //!   recovery and tier settings, `AutoVerifiedAttributes` (email is always verified),
-//!   `ReadAttributes`, `DefaultRedirectURI` (checked, not stored),
+//!   `ReadAttributes`, `DefaultRedirectURI` (checked, not stored), custom attributes'
+//!   `StringAttributeConstraints`/`NumberAttributeConstraints`,
 //!   `PreventUserExistenceErrors` (a pool setting in cognate), token revocation (always
 //!   on), analytics and session validity.
-//! - Standard attributes are always writable, so `WriteAttributes` keeps only the
-//!   `custom:*` names; legacy `ExplicitAuthFlows` come back as their `ALLOW_*` forms.
+//! - Legacy `ExplicitAuthFlows` come back as their `ALLOW_*` forms.
 //! - Pools created through the API require only the attributes their `Schema` marks
 //!   `Required` (none by default), as on AWS; `cognate pool create` requires email.
 
@@ -47,6 +47,7 @@ use crate::pool::{self, PasswordPolicy, Pool, PoolSettings};
 use crate::resource_servers::{self, is_custom_scope};
 use crate::state::Inner;
 use crate::users::STANDARD_ATTRIBUTES;
+use crate::users::schema::SchemaAttribute;
 
 /// The region of pools created here (request regions are not passed down; a pool's
 /// region is read back from its id).
@@ -60,6 +61,7 @@ pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionRes
     Some(match action {
         "CreateUserPool" => create_user_pool(app, request).await,
         "DescribeUserPool" => describe_user_pool(app, request).await,
+        "AddCustomAttributes" => add_custom_attributes(app, request).await,
         "ListUserPools" => list_user_pools(app, request).await,
         "UpdateUserPool" => update_user_pool(app, request).await,
         "DeleteUserPool" => delete_user_pool(app, request).await,
@@ -136,9 +138,40 @@ struct VerificationMessageTemplate {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct SchemaAttribute {
+struct SchemaAttributeShape {
     name: String,
     required: Option<bool>,
+    attribute_data_type: Option<String>,
+    mutable: Option<bool>,
+    developer_only_attribute: Option<bool>,
+}
+
+impl SchemaAttributeShape {
+    /// The declaration, with a custom name in its full `custom:` form.
+    fn declaration(&self) -> Result<SchemaAttribute, CognitoError> {
+        let name = if STANDARD_ATTRIBUTES.contains(&self.name.as_str())
+            || self.name.starts_with("custom:")
+        {
+            self.name.clone()
+        } else {
+            format!("custom:{}", self.name)
+        };
+        if !crate::users::is_known_attribute(&name) {
+            return Err(CognitoError::invalid(format!(
+                "{:?} is not a valid attribute name.",
+                self.name
+            )));
+        }
+        Ok(SchemaAttribute {
+            name,
+            data_type: self
+                .attribute_data_type
+                .clone()
+                .unwrap_or_else(|| "String".into()),
+            mutable: self.mutable.unwrap_or(true),
+            developer_only: self.developer_only_attribute.unwrap_or(false),
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -147,9 +180,16 @@ struct CreateUserPoolRequest {
     pool_name: String,
     username_attributes: Option<Vec<String>>,
     alias_attributes: Option<Vec<String>>,
-    schema: Option<Vec<SchemaAttribute>>,
+    schema: Option<Vec<SchemaAttributeShape>>,
     #[serde(flatten)]
     config: PoolConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AddCustomAttributesRequest {
+    user_pool_id: String,
+    custom_attributes: Vec<SchemaAttributeShape>,
 }
 
 #[derive(Deserialize)]
@@ -280,34 +320,56 @@ async fn create_user_pool(app: &Inner, request: &Value) -> ActionResult {
             settings.username_attributes.push(name.clone());
         }
     }
+    let mut schema = Vec::new();
     for attribute in req.schema.iter().flatten() {
+        if attribute.name == "sub" {
+            continue;
+        }
+        let declared = attribute.declaration()?;
         let required = attribute.required.unwrap_or(false);
-        let name = attribute.name.as_str();
-        if STANDARD_ATTRIBUTES.contains(&name) {
-            if required && !settings.required_attributes.iter().any(|r| r == name) {
-                settings.required_attributes.push(name.to_string());
-            }
-            continue;
-        }
-        if name == "sub" {
-            continue;
-        }
-        // Custom attributes need no declaration in cognate; the name is still checked.
-        let custom = if name.starts_with("custom:") {
-            name.to_string()
-        } else {
-            format!("custom:{name}")
-        };
-        crate::users::validate_attribute(&custom, "").map_err(CognitoError::invalid)?;
-        if required {
+        if declared.name.starts_with("custom:") && required {
             return Err(CognitoError::invalid(
                 "Required custom attributes are not supported currently.",
             ));
         }
+        if required && !settings.required_attributes.contains(&declared.name) {
+            settings.required_attributes.push(declared.name.clone());
+        }
+        schema.push(declared);
     }
     apply_pool_config(&req.config, &mut settings)?;
-    let pool = pool::create_with_settings(app, &req.pool_name, REGION, settings).await?;
+    let pool = pool::create_with_settings(app, &req.pool_name, REGION, settings, &schema).await?;
     Ok(json!({ "UserPool": shapes::pool_type(&pool, region_of(&pool.pool_id)) }))
+}
+
+async fn add_custom_attributes(app: &Inner, request: &Value) -> ActionResult {
+    let req: AddCustomAttributesRequest = parse(request)?;
+    let pool = existing_pool(app, &req.user_pool_id).await?;
+    let mut declared = Vec::new();
+    for attribute in &req.custom_attributes {
+        let mut a = attribute.declaration()?;
+        // Every name here is custom, even one that matches a standard attribute.
+        if !a.name.starts_with("custom:") {
+            a.name = format!("custom:{}", attribute.name);
+        }
+        declared.push(a);
+    }
+    pool::add_custom_attributes(app, &pool.pool_id, &declared)
+        .await
+        .map_err(|e| match e {
+            AppError::Conflict(_) => CognitoError::invalid(
+                "Existing attribute already has name ".to_string()
+                    + &req
+                        .custom_attributes
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                    + ".",
+            ),
+            other => other.into(),
+        })?;
+    Ok(json!({}))
 }
 
 async fn describe_user_pool(app: &Inner, request: &Value) -> ActionResult {
@@ -524,13 +586,10 @@ fn apply_client_config(
         ));
     }
 
-    // Standard attributes are always writable in cognate; custom ones are listed.
+    // The attributes users of this client may write (none listed: all of them).
     s.write_attributes = Vec::new();
     for name in config.write_attributes.iter().flatten() {
-        if STANDARD_ATTRIBUTES.contains(&name.as_str()) {
-            continue;
-        }
-        if !name.starts_with("custom:") {
+        if !crate::users::is_known_attribute(name) {
             return Err(CognitoError::invalid(format!(
                 "Invalid write attribute {name:?}: not a standard or custom:* attribute."
             )));

@@ -31,6 +31,7 @@ use crate::error::AppError;
 use crate::state::{AppState, Inner};
 use crate::store::StoreError;
 use crate::users::lifecycle::Refusal;
+use crate::users::schema::AttributeRefusal;
 
 /// The target prefix of every action.
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
@@ -111,6 +112,10 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
         }
         Refusal::InvalidPassword(m) => CognitoError::new("InvalidPasswordException", m),
         Refusal::InvalidParameter(m) => CognitoError::invalid(m),
+        Refusal::Attribute(e @ AttributeRefusal::NotWritable(_)) => {
+            CognitoError::not_authorized(e.to_string())
+        }
+        Refusal::Attribute(e) => CognitoError::invalid(e.to_string()),
         Refusal::CodeMismatch => CognitoError::new(
             "CodeMismatchException",
             "Invalid verification code provided, please try again.",

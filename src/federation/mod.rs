@@ -270,14 +270,8 @@ impl NewProvider {
             return Err("an OIDC provider needs oidc_issuer".into());
         }
         for pool_attribute in self.attribute_mapping.keys() {
-            if pool_attribute != "username" {
-                crate::users::validate_attribute(pool_attribute, "x").or_else(|e| {
-                    if pool_attribute.ends_with("_verified") {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                })?;
+            if pool_attribute != "username" && !crate::users::is_known_attribute(pool_attribute) {
+                return Err(format!("unknown attribute {pool_attribute:?}"));
             }
         }
         Ok(())

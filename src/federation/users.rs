@@ -17,6 +17,7 @@ use super::{IdentityProvider, LinkingPolicy};
 use crate::error::AppError;
 use crate::state::Inner;
 use crate::store::StoreError;
+use crate::users::schema::Writer;
 use crate::users::{User, UserStatus};
 
 /// Why a provider identity may not sign in.
@@ -62,10 +63,17 @@ pub async fn resolve(
     profile: &Profile,
 ) -> Result<User, Denied> {
     let pool_id = &idp.pool_id;
-    let attributes = mapped_attributes(idp, profile);
+    let schema = app.store.schema(pool_id).await?;
+    let mut attributes = mapped_attributes(idp, profile);
+    // A mapping to an attribute the pool does not declare maps nothing.
+    attributes.retain(|name, _| schema.check_write(name, Writer::Admin).is_ok());
     if let Some(user) = linked_user(app, idp, &profile.subject).await? {
         if user.status == UserStatus::ExternalProvider {
             for (name, value) in &attributes {
+                // Immutable attributes keep the value of the first sign-in.
+                if schema.get(name).is_some_and(|a| !a.mutable) {
+                    continue;
+                }
                 app.store
                     .set_attribute(pool_id, &user.user_id, name, value)
                     .await?;
@@ -148,7 +156,10 @@ fn usable(user: User) -> Result<User, Denied> {
     }
 }
 
-/// A native (password) user whose verified email is `email`.
+/// A confirmed native (password) user whose email is `email` and was proven: by a code
+/// or link cognate sent, or vouched for by an administrator. An unconfirmed account is
+/// never a link target: whoever signed it up has not proven the address, and linking
+/// would hand the provider's user to them.
 async fn native_user_with_email(
     app: &Inner,
     pool_id: &str,
@@ -159,7 +170,7 @@ async fn native_user_with_email(
         .users_by_attribute(pool_id, "email", email)
         .await?;
     Ok(candidates.into_iter().find(|u| {
-        u.status != UserStatus::ExternalProvider
+        u.status == UserStatus::Confirmed
             && u.attributes.get("email_verified").map(String::as_str) == Some("true")
     }))
 }

@@ -85,6 +85,7 @@ fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
         Refusal::InvalidPassword(why) | Refusal::InvalidParameter(why) => {
             (StatusCode::BAD_REQUEST, why.clone())
         }
+        Refusal::Attribute(e) => (StatusCode::BAD_REQUEST, e.to_string()),
         Refusal::CodeMismatch => (StatusCode::BAD_REQUEST, t.bad_code.into()),
         Refusal::ExpiredCode => (StatusCode::BAD_REQUEST, t.expired_code.into()),
         Refusal::TooManyAttempts => (StatusCode::BAD_REQUEST, t.too_many_attempts.into()),

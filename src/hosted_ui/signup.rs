@@ -89,7 +89,8 @@ fn signup_fields(flow: &Flow, form: Option<&Fields>) -> Vec<Field> {
             autocomplete,
         });
     }
-    for name in &flow.req.client.write_attributes {
+    let custom = flow.req.client.write_attributes.iter();
+    for name in custom.filter(|n| n.starts_with("custom:")) {
         fields.push(Field {
             name: name.clone(),
             label: label(name.trim_start_matches("custom:")),
@@ -194,6 +195,7 @@ async fn post_signup(
     let user_id = match lifecycle::sign_up(
         &app,
         &flow.pool,
+        &flow.req.client,
         &username,
         password,
         attributes,

@@ -19,9 +19,10 @@ use super::pkce;
 use crate::clients::{AppClient, FLOW_CLIENT_CREDENTIALS};
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::OAuthError;
+use crate::flows::refresh;
 use crate::resource_servers;
 use crate::state::{AppState, Inner};
-use crate::store::{RedeemedCode, RefreshOutcome};
+use crate::store::RedeemedCode;
 use crate::tokens::issue::{Session, TokenSet, issue, issue_for_client};
 use crate::users::User;
 
@@ -213,70 +214,21 @@ async fn refresh_token(
     let presented = form
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
-    let now = app.clock.now();
-    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let hash = sha256_hex(presented);
-    let rotate = client.refresh_token_rotation;
-    // Another client's token, or a scope beyond the grant, is refused before the token
-    // is used: such a request must not burn it (and so revoke the sign-in at its next
-    // refresh). Without rotation the token is never used up, so only live ones count.
-    let found = if rotate {
-        app.store.family_of_refresh_token(&hash).await?
-    } else {
-        app.store.family_of_live_refresh_token(&hash).await?
-    };
-    let (scopes, found) = match found {
-        Some(f) if f.client_id == client.client_id && f.pool_id == client.pool_id => {
-            (narrowed_scopes(&f.scopes, form.get("scope"))?, f)
-        }
-        _ => return Err(invalid()),
-    };
-    let family = if !rotate {
-        found
-    } else {
-        match app
-            .store
-            .use_refresh_token(&hash, now, client.refresh_token_retry_grace)
-            .await?
-        {
-            RefreshOutcome::Rotated(family) => family,
-            RefreshOutcome::Reused => {
-                tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token was already used; the sign-in it belongs to has been revoked",
-                ));
-            }
-            RefreshOutcome::Unknown => return Err(invalid()),
-        }
-    };
-    if family.client_id != client.client_id
-        || family.pool_id != client.pool_id
-        || family.revoked_at.is_some()
-        || family.expires_at <= now
-    {
-        return Err(invalid());
+    let found = refresh::find(app, client, presented)
+        .await
+        .map_err(refresh_error)?;
+    // A scope beyond the grant is refused before the token is used.
+    let scopes = narrowed_scopes(found.granted_scopes(), form.get("scope"))?;
+    refresh::redeem(app, client, found, &scopes)
+        .await
+        .map_err(refresh_error)
+}
+
+fn refresh_error(refusal: refresh::RefreshRefusal) -> OAuthError {
+    match refusal {
+        refresh::RefreshRefusal::Internal(e) => e.into(),
+        other => OAuthError::invalid_grant(other.to_string()),
     }
-    let user = live_user(app, client, &family.user_id).await?;
-    let mut tokens = issue(
-        app,
-        &Session {
-            client,
-            user: &user,
-            scopes: &scopes,
-            auth_time: family.auth_time,
-            origin_jti: &family.origin_jti,
-            nonce: None,
-        },
-    )
-    .await?;
-    if rotate {
-        let refresh = random_token(48);
-        app.store
-            .insert_refresh_token(&family.origin_jti, &sha256_hex(&refresh), now)
-            .await?;
-        tokens.refresh_token = Some(refresh);
-    }
-    Ok(tokens)
 }
 
 /// RFC 6749 §4.4: a confidential client enabled for `client_credentials` gets an

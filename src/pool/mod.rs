@@ -4,6 +4,8 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::users::schema::SchemaAttribute;
+
 /// A user pool.
 #[derive(Clone, Debug, Serialize)]
 pub struct Pool {
@@ -200,15 +202,17 @@ pub async fn create(
     name: &str,
     region: &str,
 ) -> Result<Pool, crate::error::AppError> {
-    create_with_settings(app, name, region, PoolSettings::default()).await
+    create_with_settings(app, name, region, PoolSettings::default(), &[]).await
 }
 
-/// Creates a pool with the given settings, checked first, and its first signing key.
+/// Creates a pool with the given settings and declared attributes, checked first, and
+/// its first signing key.
 pub async fn create_with_settings(
     app: &crate::state::Inner,
     name: &str,
     region: &str,
     settings: PoolSettings,
+    schema: &[SchemaAttribute],
 ) -> Result<Pool, crate::error::AppError> {
     use crate::error::AppError;
     validate_name(name).map_err(AppError::Invalid)?;
@@ -222,16 +226,63 @@ pub async fn create_with_settings(
         ));
     }
     settings.validate().map_err(AppError::Invalid)?;
+    for attribute in schema {
+        validate_declaration(attribute).map_err(AppError::Invalid)?;
+    }
     let pool_id = new_pool_id(region);
     let now = app.clock.now();
     app.store
-        .insert_pool(&pool_id, name, &settings, now)
+        .insert_pool(&pool_id, name, &settings, schema, now)
         .await?;
     app.keys.generate(&app.store, &pool_id, now).await?;
     app.store
         .pool_by_id(&pool_id)
         .await?
         .ok_or(AppError::NotFound("user pool"))
+}
+
+/// Checks an attribute declaration: a standard attribute or a well-formed
+/// `custom:<name>` of one of Cognito's four types.
+fn validate_declaration(a: &SchemaAttribute) -> Result<(), String> {
+    if !crate::users::is_known_attribute(&a.name) {
+        return Err(format!("{} is not a valid attribute name", a.name));
+    }
+    if !["String", "Number", "DateTime", "Boolean"].contains(&a.data_type.as_str()) {
+        return Err(format!(
+            "AttributeDataType {:?} must be String, Number, DateTime or Boolean",
+            a.data_type
+        ));
+    }
+    Ok(())
+}
+
+/// Declares more custom attributes in a pool (Cognito's `AddCustomAttributes`); a name
+/// already declared is a conflict.
+pub async fn add_custom_attributes(
+    app: &crate::state::Inner,
+    pool_id: &str,
+    attributes: &[SchemaAttribute],
+) -> Result<(), crate::error::AppError> {
+    use crate::error::AppError;
+    if app.store.pool_by_id(pool_id).await?.is_none() {
+        return Err(AppError::NotFound("user pool"));
+    }
+    for a in attributes {
+        if !a.name.starts_with("custom:") {
+            return Err(AppError::Invalid(format!(
+                "{} is not a custom attribute",
+                a.name
+            )));
+        }
+        validate_declaration(a).map_err(AppError::Invalid)?;
+    }
+    app.store
+        .insert_schema_attributes(pool_id, attributes, app.clock.now())
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict => AppError::Conflict("an attribute with that name"),
+            other => other.into(),
+        })
 }
 
 /// Changes a pool's settings after checking them.

@@ -13,6 +13,7 @@ mod management;
 mod outbox;
 mod pools;
 mod resource_servers;
+mod schema;
 pub mod sessions;
 mod throttles;
 mod tokens;

@@ -2,6 +2,7 @@
 
 use super::{Store, StoreError, on_db};
 use crate::pool::{Pool, PoolSettings};
+use crate::users::schema::SchemaAttribute;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct PoolRow {
@@ -28,24 +29,32 @@ impl TryFrom<PoolRow> for Pool {
 pub(super) const COLUMNS: &str = "pool_id, name, settings, created_at, updated_at";
 
 impl Store {
+    /// Creates a pool with its declared attributes, in one transaction.
     pub async fn insert_pool(
         &self,
         pool_id: &str,
         name: &str,
         settings: &PoolSettings,
+        schema: &[SchemaAttribute],
         now: i64,
     ) -> Result<(), StoreError> {
         const SQL: &str = "insert into user_pools (pool_id, name, settings, created_at, updated_at) \
                            values ($1, $2, $3, $4, $4)";
         let settings = serde_json::to_string(settings)?;
-        on_db!(&self.db, |p| sqlx::query(SQL)
-            .bind(pool_id)
-            .bind(name)
-            .bind(&settings)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            sqlx::query(SQL)
+                .bind(pool_id)
+                .bind(name)
+                .bind(&settings)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for a in schema {
+                super::schema::insert!(&mut *tx, pool_id, a, now);
+            }
+            tx.commit().await
+        })?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use rand::seq::SliceRandom;
 
 use super::codes::Purpose;
 use super::lifecycle::{self, Refusal};
+use super::schema::{AttributeRefusal, When, Writer};
 use super::{User, UserStatus};
 use crate::error::AppError;
 use crate::groups::Group;
@@ -106,10 +107,20 @@ impl From<anyhow::Error> for AdminError {
     }
 }
 
+impl From<AttributeRefusal> for AdminError {
+    fn from(e: AttributeRefusal) -> Self {
+        match e {
+            AttributeRefusal::NotWritable(_) => AdminError::NotAuthorized(e.to_string()),
+            _ => AdminError::InvalidParameter(e.to_string()),
+        }
+    }
+}
+
 impl From<Refusal> for AdminError {
     fn from(e: Refusal) -> Self {
         match e {
             Refusal::InvalidParameter(why) => AdminError::InvalidParameter(why),
+            Refusal::Attribute(refusal) => refusal.into(),
             Refusal::InvalidPassword(why) => AdminError::InvalidPassword(why),
             Refusal::MailFailed => AdminError::DeliveryFailed,
             Refusal::UsernameExists => AdminError::UsernameExists,
@@ -147,27 +158,8 @@ async fn group(app: &Inner, pool: &Pool, name: &str) -> Result<Group, AdminError
 pub fn validate_attributes(attributes: &BTreeMap<String, String>) -> Result<(), AdminError> {
     for (name, value) in attributes {
         super::validate_attribute(name, value).map_err(AdminError::InvalidParameter)?;
-        if name == "email" && !lifecycle::is_email(value) {
-            return Err(AdminError::InvalidParameter(
-                "Invalid email address format.".into(),
-            ));
-        }
-        if name == "phone_number" && !is_phone_number(value) {
-            return Err(AdminError::InvalidParameter(
-                "Invalid phone number format: use E.164, e.g. +14325551212.".into(),
-            ));
-        }
     }
     Ok(())
-}
-
-/// E.164: `+` and 2 to 15 digits, the first not 0.
-fn is_phone_number(s: &str) -> bool {
-    s.strip_prefix('+').is_some_and(|digits| {
-        (2..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0')
-    })
 }
 
 /// A password that meets `policy`: at least 16 characters (more if the policy asks),
@@ -355,17 +347,13 @@ pub async fn update_attributes(
 ) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     validate_attributes(&attributes)?;
-    for (name, verified) in [
-        ("email", "email_verified"),
-        ("phone_number", "phone_number_verified"),
-    ] {
-        if let Some(value) = attributes.get(name)
-            && user.attributes.get(name) != Some(value)
-            && !attributes.contains_key(verified)
-        {
-            attributes.insert(verified.into(), "false".into());
-        }
-    }
+    app.store.schema(&pool.pool_id).await?.check_writes(
+        &attributes,
+        &user.attributes,
+        Writer::Admin,
+        When::Updating,
+    )?;
+    super::unverify_changed(&user.attributes, &mut attributes);
     app.store
         .update_user_attributes(
             &pool.pool_id,
@@ -386,12 +374,14 @@ pub async fn delete_attributes(
     names: &[String],
 ) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
+    let schema = app.store.schema(&pool.pool_id).await?;
     for name in names {
         if !super::is_known_attribute(name) {
             return Err(AdminError::InvalidParameter(format!(
                 "unknown attribute {name:?}"
             )));
         }
+        schema.check_delete(name, Writer::Admin)?;
         if pool.settings.required_attributes.contains(name)
             || (name == "email" && pool.settings.email_is_username())
         {
@@ -684,11 +674,11 @@ mod tests {
 
     #[test]
     fn phone_numbers_must_be_e164() {
-        assert!(is_phone_number("+14325551212"));
-        assert!(!is_phone_number("14325551212"));
-        assert!(!is_phone_number("+1 432 555"));
-        assert!(!is_phone_number("+0123"));
-        assert!(!is_phone_number("+1234567890123456"));
+        assert!(crate::users::is_phone_number("+14325551212"));
+        assert!(!crate::users::is_phone_number("14325551212"));
+        assert!(!crate::users::is_phone_number("+1 432 555"));
+        assert!(!crate::users::is_phone_number("+0123"));
+        assert!(!crate::users::is_phone_number("+1234567890123456"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::codes::{self, CodeError, Purpose};
+use super::schema::{AttributeRefusal, When, Writer};
 use super::{User, UserStatus, password};
 use crate::error::AppError;
 use crate::mail::{MessageKind, Outgoing};
@@ -33,6 +34,9 @@ pub enum Refusal {
     InvalidPassword(String),
     #[error("{0}")]
     InvalidParameter(String),
+    /// An attribute the writer may not set (undeclared, immutable, not the client's).
+    #[error(transparent)]
+    Attribute(#[from] AttributeRefusal),
     #[error("invalid verification code")]
     CodeMismatch,
     #[error("the code has expired")]
@@ -141,9 +145,14 @@ pub enum SignedUp {
 /// `SignUp` reports it, as Cognito's does. Sends (and a one-click link when `link_template` is given: its
 /// `{token}` is replaced by the link's token). If the message cannot be sent the user is removed again, so the
 /// person can simply retry.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the shared sign-up operation of issue 14 takes these as one request"
+)]
 pub async fn sign_up(
     app: &Inner,
     pool: &Pool,
+    client: &crate::clients::AppClient,
     username: &str,
     password: &str,
     attributes: BTreeMap<String, String>,
@@ -156,6 +165,17 @@ pub async fn sign_up(
         ));
     }
     super::validate_username(username).map_err(Refusal::InvalidParameter)?;
+    // What a person signing up may set: declared attributes their client may write,
+    // never a verification flag (an address is verified by its code, not by a claim).
+    let writer = Writer::User {
+        writable: &client.write_attributes,
+    };
+    app.store.schema(&pool.pool_id).await?.check_writes(
+        &attributes,
+        &BTreeMap::new(),
+        writer,
+        When::Creating,
+    )?;
     for required in &pool.settings.required_attributes {
         if attributes.get(required).is_none_or(|v| v.trim().is_empty()) {
             return Err(Refusal::InvalidParameter(format!(
@@ -216,6 +236,34 @@ pub async fn sign_up(
         return Err(e);
     }
     Ok(SignedUp::Created(user))
+}
+
+/// Sets attributes of a signed-in user through their app client (`UpdateUserAttributes`):
+/// only declared attributes the client may write, immutable ones never changed, and a
+/// changed address no longer verified. One transaction writes them all.
+pub async fn update_own_attributes(
+    app: &Inner,
+    user: &User,
+    client: &crate::clients::AppClient,
+    mut changes: BTreeMap<String, String>,
+) -> Result<(), Refusal> {
+    for (name, value) in &changes {
+        super::validate_attribute(name, value).map_err(Refusal::InvalidParameter)?;
+    }
+    let writer = Writer::User {
+        writable: &client.write_attributes,
+    };
+    app.store.schema(&user.pool_id).await?.check_writes(
+        &changes,
+        &user.attributes,
+        writer,
+        When::Updating,
+    )?;
+    super::unverify_changed(&user.attributes, &mut changes);
+    app.store
+        .update_user_attributes(&user.pool_id, &user.user_id, &changes, &[], app.clock.now())
+        .await?;
+    Ok(())
 }
 
 /// A plausible email address: one `@`, something on both sides, no spaces.

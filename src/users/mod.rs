@@ -5,6 +5,7 @@ pub mod codes;
 pub mod credentials;
 pub mod lifecycle;
 pub mod password;
+pub mod schema;
 
 use std::collections::BTreeMap;
 
@@ -154,7 +155,41 @@ pub fn validate_attribute(name: &str, value: &str) -> Result<(), String> {
     if name.ends_with("_verified") && value != "true" && value != "false" {
         return Err(format!("attribute {name} must be true or false"));
     }
+    if name == "email" && !lifecycle::is_email(value) {
+        return Err("Invalid email address format.".into());
+    }
+    if name == "phone_number" && !is_phone_number(value) {
+        return Err("Invalid phone number format: use E.164, e.g. +14325551212.".into());
+    }
     Ok(())
+}
+
+/// E.164: `+` and 2 to 15 digits, the first not 0.
+fn is_phone_number(s: &str) -> bool {
+    s.strip_prefix('+').is_some_and(|digits| {
+        (2..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+    })
+}
+
+/// A changed `email` or `phone_number` is no longer verified, unless `changes` itself
+/// sets the flag (only an administrator may).
+pub fn unverify_changed(
+    current: &BTreeMap<String, String>,
+    changes: &mut BTreeMap<String, String>,
+) {
+    for (name, verified) in [
+        ("email", "email_verified"),
+        ("phone_number", "phone_number_verified"),
+    ] {
+        if let Some(value) = changes.get(name)
+            && current.get(name) != Some(value)
+            && !changes.contains_key(verified)
+        {
+            changes.insert(verified.into(), "false".into());
+        }
+    }
 }
 
 impl User {
@@ -202,6 +237,17 @@ pub async fn create_with_code(
     for (name, value) in &attributes {
         validate_attribute(name, value).map_err(AppError::Invalid)?;
     }
+    // Whoever creates the user, custom attributes must be declared in the schema.
+    app.store
+        .schema(pool_id)
+        .await?
+        .check_writes(
+            &attributes,
+            &BTreeMap::new(),
+            schema::Writer::Admin,
+            schema::When::Creating,
+        )
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
     let password_hash = match password {
         Some(pw) => {
             pool.settings

@@ -115,9 +115,17 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = open(&backend, addr, configure).await;
-        let pool = cognate::pool::create(&state, "test pool", "us-east-1")
-            .await
-            .unwrap();
+        let pool = cognate::pool::create_with_settings(
+            &state,
+            "test pool",
+            "us-east-1",
+            cognate::pool::PoolSettings::default(),
+            &[cognate::users::schema::SchemaAttribute::string(
+                "custom:team",
+            )],
+        )
+        .await
+        .unwrap();
         let mut new = NewClient::new("Public App");
         new.callback_urls = vec![CALLBACK.into(), "https://app.example.com/cb".into()];
         new.logout_urls = vec![LOGOUT.into()];

@@ -114,7 +114,7 @@ async fn a_pools_own_template_is_used_for_its_messages() {
     };
     app.state
         .store
-        .insert_pool(&pool_id, "shop", &settings, app.state.clock.now())
+        .insert_pool(&pool_id, "shop", &settings, &[], app.state.clock.now())
         .await
         .unwrap();
     let msg = Outgoing {

@@ -177,8 +177,11 @@ def unsigned(server):
 
 @pytest.fixture
 def pool(idp):
-    """A fresh pool with a public client allowing every password flow."""
-    pool_id = idp.create_user_pool(PoolName=f"pool-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+    """A fresh pool (declaring `custom:team`) with a public client allowing every password flow."""
+    pool_id = idp.create_user_pool(
+        PoolName=f"pool-{uuid.uuid4().hex[:8]}",
+        Schema=[{"Name": "team", "AttributeDataType": "String", "Mutable": True}],
+    )["UserPool"]["Id"]
     client = idp.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="app",

@@ -29,7 +29,9 @@ ALL_ACTIONS_ON_A_USER = [
 
 
 def make_pool(server_env):
-    pool_id = cognate(server_env, "pool", "create", "--name", f"pool-{uuid.uuid4().hex[:8]}")["pool_id"]
+    pool_id = cognate(
+        server_env, "pool", "create", "--name", f"pool-{uuid.uuid4().hex[:8]}", "--custom-attribute", "team"
+    )["pool_id"]
     client = cognate(server_env, "client", "create", "--pool", pool_id, "--name", "app")
     return {"id": pool_id, "client_id": client["client_id"]}
 

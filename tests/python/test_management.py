@@ -296,7 +296,7 @@ def test_an_oauth_client_keeps_its_urls_flows_scopes_and_providers(idp):
     assert client["AllowedOAuthScopes"] == ["openid", "email", "aws.cognito.signin.user.admin"]
     assert client["SupportedIdentityProviders"] == ["COGNITO", "Google"]
     assert client["ExplicitAuthFlows"] == ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
-    assert client["WriteAttributes"] == ["custom:team"]
+    assert client["WriteAttributes"] == ["email", "custom:team"]
 
 
 def test_oauth_settings_cognito_refuses_are_refused(idp):

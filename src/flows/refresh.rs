@@ -1,0 +1,129 @@
+//! Refreshing a sign-in (RFC 6749 §6; Cognito's `REFRESH_TOKEN_AUTH`): one rule set for
+//! `/oauth2/token` and the API. A token is found and checked against the client before
+//! it is used, so another client's request or a wrong `SECRET_HASH` never burns it.
+//! With rotation (the client's `RefreshTokenRotation`) each use consumes the token and
+//! returns a new one; a used token presented again, on either surface, revokes the
+//! whole sign-in (RFC 9700 §4.14.2), unless it comes within the client's retry grace.
+//! Without rotation the token stays valid until it expires or is revoked.
+
+use crate::clients::AppClient;
+use crate::crypto::{random_token, sha256_hex};
+use crate::error::AppError;
+use crate::state::Inner;
+use crate::store::{Family, RefreshOutcome, StoreError};
+use crate::tokens::issue::{Session, TokenSet, issue};
+use crate::users::User;
+
+/// Why a refresh was refused. Each surface words these its own way.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshRefusal {
+    /// Unknown, expired, revoked, another client's, or its user may not sign in.
+    #[error("the refresh token is invalid, expired or revoked")]
+    Invalid,
+    /// A rotated-out token came back: its sign-in has just been revoked.
+    #[error("the refresh token was already used; the sign-in it belongs to has been revoked")]
+    Reused,
+    #[error(transparent)]
+    Internal(#[from] AppError),
+}
+
+impl From<StoreError> for RefreshRefusal {
+    fn from(e: StoreError) -> Self {
+        RefreshRefusal::Internal(e.into())
+    }
+}
+
+/// A presented refresh token, found and checked against the client, not used yet.
+pub struct Presented {
+    hash: String,
+    family: Family,
+    /// The user the sign-in is for, who may still sign in.
+    pub user: User,
+}
+
+impl Presented {
+    /// The scopes the sign-in was granted, space-separated.
+    pub fn granted_scopes(&self) -> &str {
+        &self.family.scopes
+    }
+}
+
+/// Finds `token` for `client`. With rotation a used token is found too, so that
+/// [`redeem`] can tell a replay from a stranger.
+pub async fn find(
+    app: &Inner,
+    client: &AppClient,
+    token: &str,
+) -> Result<Presented, RefreshRefusal> {
+    let hash = sha256_hex(token);
+    let found = if client.refresh_token_rotation {
+        app.store.family_of_refresh_token(&hash).await?
+    } else {
+        app.store.family_of_live_refresh_token(&hash).await?
+    };
+    let family = found
+        .filter(|f| f.client_id == client.client_id && f.pool_id == client.pool_id)
+        .ok_or(RefreshRefusal::Invalid)?;
+    let user = app
+        .store
+        .user_by_id(&client.pool_id, &family.user_id)
+        .await?
+        .filter(User::can_sign_in)
+        .ok_or(RefreshRefusal::Invalid)?;
+    Ok(Presented { hash, family, user })
+}
+
+/// Uses a found token: rotates it when the client rotates, then issues tokens for
+/// `scopes` (the grant or fewer) from the directory as it is now.
+pub async fn redeem(
+    app: &Inner,
+    client: &AppClient,
+    presented: Presented,
+    scopes: &[String],
+) -> Result<TokenSet, RefreshRefusal> {
+    let now = app.clock.now();
+    let rotate = client.refresh_token_rotation;
+    let family = if rotate {
+        match app
+            .store
+            .use_refresh_token(&presented.hash, now, client.refresh_token_retry_grace)
+            .await?
+        {
+            RefreshOutcome::Rotated(family) => family,
+            RefreshOutcome::Reused => {
+                tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
+                return Err(RefreshRefusal::Reused);
+            }
+            RefreshOutcome::Unknown => return Err(RefreshRefusal::Invalid),
+        }
+    } else {
+        presented.family
+    };
+    if family.client_id != client.client_id
+        || family.pool_id != client.pool_id
+        || family.revoked_at.is_some()
+        || family.expires_at <= now
+    {
+        return Err(RefreshRefusal::Invalid);
+    }
+    let mut tokens = issue(
+        app,
+        &Session {
+            client,
+            user: &presented.user,
+            scopes,
+            auth_time: family.auth_time,
+            origin_jti: &family.origin_jti,
+            nonce: None,
+        },
+    )
+    .await?;
+    if rotate {
+        let refresh = random_token(48);
+        app.store
+            .insert_refresh_token(&family.origin_jti, &sha256_hex(&refresh), now)
+            .await?;
+        tokens.refresh_token = Some(refresh);
+    }
+    Ok(tokens)
+}

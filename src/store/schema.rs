@@ -1,0 +1,71 @@
+//! `schema_attributes`: a pool's declared attributes.
+
+use super::{Store, StoreError, on_db};
+use crate::users::schema::{Schema, SchemaAttribute};
+
+#[derive(sqlx::FromRow)]
+struct SchemaRow {
+    name: String,
+    data_type: String,
+    mutable: bool,
+    developer_only: bool,
+}
+
+/// Declares attribute `$a` of `$pool_id` on `$conn` (inside a caller's transaction).
+macro_rules! insert {
+    ($conn:expr, $pool_id:expr, $a:expr, $now:expr) => {
+        sqlx::query(
+            "insert into schema_attributes \
+             (pool_id, name, data_type, mutable, developer_only, created_at) \
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind($pool_id)
+        .bind(&$a.name)
+        .bind(&$a.data_type)
+        .bind($a.mutable)
+        .bind($a.developer_only)
+        .bind($now)
+        .execute($conn)
+        .await?
+    };
+}
+pub(super) use insert;
+
+impl Store {
+    /// The attributes `pool_id` declares.
+    pub async fn schema(&self, pool_id: &str) -> Result<Schema, StoreError> {
+        const SQL: &str = "select name, data_type, mutable, developer_only from schema_attributes \
+                           where pool_id = $1 order by name";
+        let rows: Vec<SchemaRow> = on_db!(&self.db, |p| sqlx::query_as(SQL)
+            .bind(pool_id)
+            .fetch_all(p)
+            .await)?;
+        Ok(Schema::new(
+            rows.into_iter()
+                .map(|r| SchemaAttribute {
+                    name: r.name,
+                    data_type: r.data_type,
+                    mutable: r.mutable,
+                    developer_only: r.developer_only,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Declares attributes; a name already declared is a conflict.
+    pub async fn insert_schema_attributes(
+        &self,
+        pool_id: &str,
+        attributes: &[SchemaAttribute],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            for a in attributes {
+                insert!(&mut *tx, pool_id, a, now);
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+}
