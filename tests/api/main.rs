@@ -22,6 +22,7 @@ mod oidc_flow;
 mod rate_limits;
 mod restart;
 mod sec_authorize;
+mod sec_connections;
 mod sec_endpoints;
 mod sec_jwt;
 mod sec_robustness;
