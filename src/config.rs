@@ -128,12 +128,62 @@ pub struct ServeArgs {
     /// disconnected.
     #[arg(long, env = "COGNATE_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECONDS)]
     pub header_read_timeout: u64,
+    /// Seconds a client has, once its headers are in, to send the whole request body;
+    /// a slower one gets 408 and is disconnected.
+    #[arg(long, env = "COGNATE_BODY_READ_TIMEOUT", default_value_t = DEFAULT_BODY_READ_TIMEOUT_SECONDS)]
+    pub body_read_timeout: u64,
+    /// Open connections at most, all clients together; beyond it a new connection is
+    /// closed at once. Lowered at start to fit the open-file limit.
+    #[arg(long, env = "COGNATE_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Open connections at most from one client address (an IPv6 address counts by its
+    /// /64); beyond it a new connection gets 429 and is closed. Trusted proxies
+    /// (`--trusted-proxies`) are exempt: all their clients share their address.
+    #[arg(long, env = "COGNATE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
     #[command(flatten)]
     pub mail: MailConfig,
 }
 
 /// The default of `--header-read-timeout`: ample for any real client on a slow link.
 pub const DEFAULT_HEADER_READ_TIMEOUT_SECONDS: u64 = 10;
+
+/// The default of `--body-read-timeout`: bodies are small (64 KiB at most).
+pub const DEFAULT_BODY_READ_TIMEOUT_SECONDS: u64 = 10;
+
+/// The default of `--max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// The default of `--max-connections-per-address`: a browser opens about six, and an
+/// office behind one NAT address many more.
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 128;
+
+/// What the accept loop enforces on each connection ([`crate::server::serve_http`]).
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// How long a client has to send a request's headers.
+    pub header_read_timeout: std::time::Duration,
+    /// Open connections at most, all clients together.
+    pub max_total: usize,
+    /// Open connections at most from one client address (an IPv6 /64).
+    pub max_per_address: usize,
+    /// Peers exempt from the per-address limit: trusted proxies, whose address all
+    /// their clients share.
+    pub exempt: Vec<ipnet::IpNet>,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(
+                DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
+            ),
+            max_total: DEFAULT_MAX_CONNECTIONS,
+            max_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            exempt: Vec::new(),
+        }
+    }
+}
 
 /// The key pair `serve --dev` accepts when no keys are configured.
 pub const DEV_API_KEYS: &str = "cognate:cognate";
@@ -232,6 +282,12 @@ pub struct Config {
     pub test_clock: bool,
     /// How long a client has to send a request's headers (`--header-read-timeout`).
     pub header_read_timeout: std::time::Duration,
+    /// How long a client has to send a request's body (`--body-read-timeout`).
+    pub body_read_timeout: std::time::Duration,
+    /// Open connections at most (`--max-connections`).
+    pub max_connections: usize,
+    /// Open connections at most per client address (`--max-connections-per-address`).
+    pub max_connections_per_address: usize,
 }
 
 /// The Cognito API's access-key spec, redacted in `Debug`.
@@ -263,6 +319,9 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(
                 DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
             ),
+            body_read_timeout: std::time::Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECONDS),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
         })
     }
 
@@ -292,12 +351,39 @@ impl Config {
         .with_test_clock(args.test_clock)
         .with_header_read_timeout(std::time::Duration::from_secs(
             args.header_read_timeout.max(1),
-        )))
+        ))
+        .with_body_read_timeout(std::time::Duration::from_secs(
+            args.body_read_timeout.max(1),
+        ))
+        .with_connection_limits(args.max_connections, args.max_connections_per_address))
     }
 
     pub fn with_header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.header_read_timeout = timeout;
         self
+    }
+
+    pub fn with_body_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Sets the most open connections in all (`total`) and from one address; each is
+    /// at least 1.
+    pub fn with_connection_limits(mut self, total: usize, per_address: usize) -> Self {
+        self.max_connections = total.max(1);
+        self.max_connections_per_address = per_address.max(1);
+        self
+    }
+
+    /// What the accept loop enforces ([`crate::server::serve_http`]).
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_read_timeout: self.header_read_timeout,
+            max_total: self.max_connections,
+            max_per_address: self.max_connections_per_address,
+            exempt: self.trusted_proxies.clone(),
+        }
     }
 
     pub fn with_rate_limits(mut self, limits: crate::rate_limit::RateLimits) -> Self {

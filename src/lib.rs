@@ -3,6 +3,7 @@
 
 #[doc(hidden)]
 pub mod bench_bound;
+pub mod body_deadline;
 pub mod cli;
 pub mod client_addr;
 pub mod clients;
@@ -158,6 +159,10 @@ pub fn router(app: AppState) -> Router {
     }
     router = router
         .layer(axum::middleware::from_fn(size_limits))
+        .layer(axum::middleware::from_fn_with_state(
+            app.config.body_read_timeout,
+            body_deadline::enforce,
+        ))
         .layer(axum::middleware::map_response(close_after_413));
     router = catch_panics(router);
     for (name, value) in SECURITY_HEADERS {

@@ -1,10 +1,13 @@
 //! Opening the store and running the HTTP server.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::config::{Config, ServeArgs, StoreArgs};
+use crate::config::{Config, ConnectionLimits, ServeArgs, StoreArgs};
 use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::store::Store;
@@ -64,8 +67,9 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
     sync_clock(&app).await;
     tokio::spawn(follow_database_clock(app.clone()));
     tokio::spawn(clean_up(app.clone()));
-    let timeout = app.config.header_read_timeout;
-    serve_http(listener, crate::router(app), timeout, async {
+    let mut limits = app.config.connection_limits();
+    fit_open_file_limit(&mut limits);
+    serve_http(listener, crate::router(app), limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await;
@@ -74,12 +78,14 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
 
 /// Serves `router` on `listener` over HTTP/1.1 until `shutdown` completes, then lets
 /// requests in flight finish. Each connection must send a request's headers within
-/// `header_read_timeout` or is closed (slowloris); the handlers see the peer address
-/// as axum's `ConnectInfo`. The server and the tests both serve through here.
+/// `limits.header_read_timeout` or is closed (slowloris), and a connection over
+/// `limits.max_total` or `limits.max_per_address` is refused at once, so no client can
+/// hold every descriptor; the handlers see the peer address as axum's `ConnectInfo`.
+/// The server and the tests both serve through here.
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
     router: axum::Router,
-    header_read_timeout: Duration,
+    limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -87,7 +93,8 @@ pub async fn serve_http(
 
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout);
+    let open = Arc::new(OpenConnections::new(limits));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -102,6 +109,13 @@ pub async fn serve_http(
                 }
             },
             () = &mut shutdown => break,
+        };
+        let place = match open.admit(peer.ip()) {
+            Ok(place) => place,
+            Err(refused) => {
+                refuse(stream, refused);
+                continue;
+            }
         };
         let service = router
             .clone()
@@ -120,9 +134,140 @@ pub async fn serve_http(
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(place);
         });
     }
     graceful.shutdown().await;
+}
+
+/// Why a new connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// `max_total` connections are open.
+    Full,
+    /// `max_per_address` connections from this client are open.
+    Address,
+}
+
+/// Answers a refused connection with a short HTTP error if the socket takes it at once,
+/// then closes it: never waits, so the accept loop serves everyone else meanwhile.
+fn refuse(stream: tokio::net::TcpStream, refused: Refused) {
+    let answer: &[u8] = match refused {
+        Refused::Full => {
+            b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"
+        }
+        Refused::Address => {
+            b"HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"
+        }
+    };
+    let _ = stream.try_write(answer);
+    tracing::debug!(reason = ?refused, "connection refused");
+}
+
+/// The connections open now, in total and per client address.
+struct OpenConnections {
+    limits: ConnectionLimits,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+/// An admitted connection's place in the counts, given back when dropped.
+struct Place {
+    open: Arc<OpenConnections>,
+    /// The address counted, or `None` for an exempt peer (a trusted proxy).
+    address: Option<IpAddr>,
+}
+
+impl OpenConnections {
+    fn new(limits: ConnectionLimits) -> Self {
+        Self {
+            limits,
+            counts: Mutex::default(),
+        }
+    }
+
+    /// Counts a new connection from `peer`, or refuses it when a limit is reached.
+    fn admit(self: &Arc<Self>, peer: IpAddr) -> Result<Place, Refused> {
+        let peer = peer.to_canonical();
+        let exempt = self.limits.exempt.iter().any(|net| net.contains(&peer));
+        let address = (!exempt).then(|| address_key(peer));
+        let mut counts = self.counts();
+        if counts.total >= self.limits.max_total {
+            return Err(Refused::Full);
+        }
+        if let Some(address) = address {
+            let n = counts.by_address.entry(address).or_default();
+            if *n >= self.limits.max_per_address {
+                return Err(Refused::Address);
+            }
+            *n += 1;
+        }
+        counts.total += 1;
+        Ok(Place {
+            open: Arc::clone(self),
+            address,
+        })
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        // The counts stay consistent under any panic (each update is one statement).
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut counts = self.open.counts();
+        counts.total -= 1;
+        if let Some(address) = self.address
+            && let Some(n) = counts.by_address.get_mut(&address)
+        {
+            *n -= 1;
+            if *n == 0 {
+                counts.by_address.remove(&address);
+            }
+        }
+    }
+}
+
+/// The key a client's connections are counted under: its IPv4 address, or the /64 of
+/// its IPv6 address (one subscriber's usual allocation, which it can cycle through).
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u64::MAX as u128))),
+    }
+}
+
+/// Descriptors kept for everything but client connections: the database pool, outgoing
+/// HTTP and SMTP, files.
+const RESERVED_DESCRIPTORS: u64 = 256;
+
+/// Raises the soft open-file limit to the hard one, and lowers `max_total` when even
+/// that leaves too few descriptors: running out would fail accept() and database
+/// connections for everyone, where the cap only refuses the newest connections.
+fn fit_open_file_limit(limits: &mut ConnectionLimits) {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(soft) => {
+            let room = soft.saturating_sub(RESERVED_DESCRIPTORS).max(1);
+            let room = usize::try_from(room).unwrap_or(usize::MAX);
+            if limits.max_total > room {
+                tracing::warn!(
+                    open_file_limit = soft,
+                    max_connections = room,
+                    "the open-file limit is low: --max-connections lowered to fit it"
+                );
+                limits.max_total = room;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "reading the open-file limit failed"),
+    }
 }
 
 /// Reads the database clock once (PostgreSQL), so that every instance decides expiry
@@ -157,5 +302,62 @@ async fn clean_up(app: AppState) {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
         app.limiter.forget_idle();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(total: usize, per_address: usize, exempt: &[&str]) -> Arc<OpenConnections> {
+        Arc::new(OpenConnections::new(ConnectionLimits {
+            max_total: total,
+            max_per_address: per_address,
+            exempt: exempt.iter().map(|n| n.parse().unwrap()).collect(),
+            ..ConnectionLimits::default()
+        }))
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    // Matrix: PR-04
+    #[test]
+    fn connections_are_counted_per_address_and_in_total_and_given_back() {
+        let open = open(4, 2, &[]);
+        let a1 = open.admit(ip("192.0.2.1")).unwrap();
+        let _a2 = open.admit(ip("192.0.2.1")).unwrap();
+        assert_eq!(open.admit(ip("192.0.2.1")).err(), Some(Refused::Address));
+        // The same client over IPv4-mapped IPv6 is the same address.
+        assert_eq!(
+            open.admit(ip("::ffff:192.0.2.1")).err(),
+            Some(Refused::Address)
+        );
+        let _b1 = open.admit(ip("192.0.2.2")).unwrap();
+        let _c1 = open.admit(ip("192.0.2.3")).unwrap();
+        assert_eq!(open.admit(ip("192.0.2.4")).err(), Some(Refused::Full));
+        drop(a1);
+        let _a3 = open.admit(ip("192.0.2.1")).unwrap();
+        assert_eq!(open.counts().total, 4);
+    }
+
+    // Matrix: PR-04
+    #[test]
+    fn an_ipv6_client_counts_by_its_64_and_a_trusted_proxy_is_exempt() {
+        let open = open(100, 1, &["10.0.0.0/8"]);
+        let _a = open.admit(ip("2001:db8:1:2::1")).unwrap();
+        assert_eq!(
+            open.admit(ip("2001:db8:1:2:ffff::9")).err(),
+            Some(Refused::Address)
+        );
+        let _b = open.admit(ip("2001:db8:1:3::1")).unwrap();
+        let proxied: Vec<_> = (0..5)
+            .map(|_| open.admit(ip("10.1.2.3")).unwrap())
+            .collect();
+        assert_eq!(open.counts().total, 7);
+        drop(proxied);
+        assert_eq!(open.counts().total, 2);
+        assert!(open.counts().by_address.len() == 2);
     }
 }

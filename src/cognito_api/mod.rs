@@ -213,6 +213,17 @@ async fn dispatch(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    // Answers carry tokens, sessions and user attributes: never cached (finding PR-10).
+    crate::oauth::token::no_store(answer(&app, addr, &uri, &headers, body).await)
+}
+
+async fn answer(
+    app: &Inner,
+    addr: Option<IpAddr>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
     let body = match body {
         Ok(body) => body,
         Err(e) => {
@@ -225,7 +236,7 @@ async fn dispatch(
             return res;
         }
     };
-    match handle(&app, addr, &uri, &headers, &body).await {
+    match handle(app, addr, uri, headers, &body).await {
         Ok(value) => {
             let mut res = value.to_string().into_response();
             res.headers_mut().insert(

@@ -101,7 +101,8 @@ pub fn parse_form(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError
     Params::parse(text).map_err(OAuthError::invalid_request)
 }
 
-fn no_store(mut res: Response) -> Response {
+/// Marks a response carrying tokens or user data as never to be cached (RFC 6749 §5.1).
+pub(crate) fn no_store(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

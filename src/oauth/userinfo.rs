@@ -5,10 +5,11 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 
-use super::token::split_scopes;
+use super::token::{no_store, split_scopes};
 use crate::error::OAuthError;
 use crate::state::{AppState, Inner};
 use crate::tokens::claims;
@@ -21,7 +22,7 @@ async fn userinfo(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
     headers: HeaderMap,
-) -> Result<axum::Json<Value>, OAuthError> {
+) -> Result<Response, OAuthError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -45,7 +46,10 @@ async fn userinfo(
             .and_then(Value::as_str)
             .unwrap_or_default(),
     );
-    Ok(axum::Json(claims::userinfo(&user, &scopes)))
+    // The user's claims: never cached (errors already say so, OAuthError).
+    Ok(no_store(
+        axum::Json(claims::userinfo(&user, &scopes)).into_response(),
+    ))
 }
 
 /// Verifies an access token of `pool_id` and that its sign-in was not revoked.

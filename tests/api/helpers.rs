@@ -166,11 +166,11 @@ impl TestApp {
         let (tx, rx) = oneshot::channel::<()>();
         // Through the server's own accept loop, so its timeouts are what tests meet.
         let router = cognate::router(self.state.clone());
-        let timeout = self.state.config.header_read_timeout;
+        let limits = self.state.config.connection_limits();
         self.server = Some(tokio::spawn(cognate::server::serve_http(
             listener,
             router,
-            timeout,
+            limits,
             async {
                 let _ = rx.await;
             },

@@ -514,6 +514,8 @@ async fn many_open_connections_do_not_stop_others_being_served() {
     let app = TestApp::spawn_with(|c| {
         c.with_rate_limits(cognate::rate_limit::RateLimits::OFF)
             .with_header_read_timeout(Duration::from_secs(30))
+            // All 400 held, as if from many clients (one address is capped: PR-04).
+            .with_connection_limits(1000, 1000)
     })
     .await;
     let mut idle = Vec::new();
@@ -558,7 +560,7 @@ async fn a_panicking_handler_answers_a_generic_500() {
     let server = tokio::spawn(cognate::server::serve_http(
         listener,
         router,
-        Duration::from_secs(5),
+        cognate::config::ConnectionLimits::default(),
         async {
             let _ = rx.await;
         },
