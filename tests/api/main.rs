@@ -24,6 +24,7 @@ mod restart;
 mod sec_authorize;
 mod sec_endpoints;
 mod sec_jwt;
+mod sec_probe_browser;
 mod sec_robustness;
 mod sec_session;
 mod sec_token;
