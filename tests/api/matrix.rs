@@ -23,12 +23,14 @@ const REFERENCE: &str = "../shared/SECURITY_MATRIX.md";
 /// The row IDs of the matrix, in its order (`AZ-01`, …, `R-11`).
 fn matrix_rows() -> Vec<String> {
     let text = std::fs::read_to_string(format!("{ROOT}/{MATRIX}")).expect("the security matrix");
-    row_lines(&text).map(|(id, _)| id.to_string()).fold(Vec::new(), |mut rows, id| {
-        if !rows.contains(&id) {
-            rows.push(id);
-        }
-        rows
-    })
+    row_lines(&text)
+        .map(|(id, _)| id.to_string())
+        .fold(Vec::new(), |mut rows, id| {
+            if !rows.contains(&id) {
+                rows.push(id);
+            }
+            rows
+        })
 }
 
 /// `(ID, line)` for each table row of a matrix text.
