@@ -11,7 +11,7 @@ use tower_sessions::Session;
 use super::profile;
 use super::start::BINDING;
 use super::users::{self, Denied};
-use crate::crypto::{ct_eq, sha256_hex};
+use crate::crypto::sha256_hex;
 use crate::error::AppError;
 use crate::hosted_ui::session;
 use crate::oauth::authorize::{self, complete};
@@ -21,6 +21,11 @@ use crate::state::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new().route("/{pool_id}/oauth2/idpresponse", get(idpresponse))
 }
+
+/// Why a handle is refused: unknown, used, expired or another browser's, without
+/// telling which (that would confirm a guessed or leaked handle).
+const HANDLE_REFUSED: &str = "This sign-in was already completed, has expired or was started in another \
+     browser. Start again from the application.";
 
 fn stop(message: &str) -> Response {
     AppError::Invalid(message.to_string()).into_response()
@@ -38,26 +43,25 @@ async fn idpresponse(
     let Some(handle) = params.get("state") else {
         return stop("The provider's answer has no state. Start again from the application.");
     };
-    let request = match app.store.take_federation_request(&sha256_hex(handle)).await {
+    // The handle is consumed only together with this browser's binding (one atomic
+    // statement): another browser presenting it, say from a leaked URL, consumes
+    // nothing, and the browser that started the sign-in can still finish it. Both
+    // values are hashes of secrets, so the database's comparison tells nothing.
+    let binding: Option<String> = session.get(BINDING).await.ok().flatten();
+    let Some(binding) = binding else {
+        return stop(HANDLE_REFUSED);
+    };
+    let request = match app
+        .store
+        .take_federation_request(&sha256_hex(handle), &sha256_hex(&binding))
+        .await
+    {
         Ok(Some(r)) => r,
-        Ok(None) => {
-            return stop(
-                "This sign-in was already completed or has expired. Start again from the application.",
-            );
-        }
+        Ok(None) => return stop(HANDLE_REFUSED),
         Err(e) => return AppError::from(e).into_response(),
     };
-    let binding: Option<String> = session.get(BINDING).await.ok().flatten();
-    let same_browser = binding.is_some_and(|b| {
-        ct_eq(
-            sha256_hex(&b).as_bytes(),
-            request.browser_binding.as_bytes(),
-        )
-    });
-    if request.pool_id != pool_id || request.expires_at <= app.clock.now() || !same_browser {
-        return stop(
-            "This sign-in was started in another browser or has expired. Start again from the application.",
-        );
+    if request.pool_id != pool_id || request.expires_at <= app.clock.now() {
+        return stop(HANDLE_REFUSED);
     }
     let req = match authorize::validate(&app, &pool_id, &request.authorize_query).await {
         Ok(req) => req,

@@ -2,6 +2,8 @@
 //! token pattern), sent as a hidden field and compared in constant time. Posts that a
 //! browser says came from another origin are refused before any handler runs.
 
+use std::collections::HashMap;
+
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
@@ -15,32 +17,39 @@ use crate::state::AppState;
 const FOREIGN: &str =
     "This form has expired or did not come from this site. Go back, reload the page and try again.";
 
-const KEY: &str = "csrf";
+/// The session key of the tokens, one per pool. (The single token that the key `csrf`
+/// held before was shared by every pool, so it is simply no longer read.)
+const KEY: &str = "csrf_by_pool";
 
-/// The session's token, created on first use.
-pub async fn token(session: &Session) -> Result<String, AppError> {
-    let existing: Option<String> = session
+type Tokens = HashMap<String, String>;
+
+async fn tokens(session: &Session) -> Result<Tokens, AppError> {
+    let tokens: Option<Tokens> = session
         .get(KEY)
         .await
         .map_err(|e| anyhow::anyhow!("session: {e}"))?;
-    if let Some(token) = existing {
-        return Ok(token);
+    Ok(tokens.unwrap_or_default())
+}
+
+/// The session's token for `pool_id`'s forms, created on first use. Each pool has its
+/// own, so a form of one pool never accepts a token another pool's page showed.
+pub async fn token(session: &Session, pool_id: &str) -> Result<String, AppError> {
+    let mut all = tokens(session).await?;
+    if let Some(token) = all.get(pool_id) {
+        return Ok(token.clone());
     }
     let token = random_token(32);
+    all.insert(pool_id.to_string(), token.clone());
     session
-        .insert(KEY, &token)
+        .insert(KEY, &all)
         .await
         .map_err(|e| anyhow::anyhow!("session: {e}"))?;
     Ok(token)
 }
 
-/// Refuses a form whose token is missing or not this session's.
-pub async fn verify(session: &Session, presented: &str) -> Result<(), AppError> {
-    let expected: Option<String> = session
-        .get(KEY)
-        .await
-        .map_err(|e| anyhow::anyhow!("session: {e}"))?;
-    match expected {
+/// Refuses a form whose token is missing or not this session's token for `pool_id`.
+pub async fn verify(session: &Session, pool_id: &str, presented: &str) -> Result<(), AppError> {
+    match tokens(session).await?.get(pool_id) {
         Some(expected)
             if !presented.is_empty() && ct_eq(expected.as_bytes(), presented.as_bytes()) =>
         {
@@ -48,6 +57,17 @@ pub async fn verify(session: &Session, presented: &str) -> Result<(), AppError> 
         }
         _ => Err(AppError::Forbidden(FOREIGN)),
     }
+}
+
+/// Forgets every token, so each page shown from now on gets a new one: called when the
+/// session changes hands (its id is cycled at sign-in), so that a token read before,
+/// say from a page an attacker planted, is worthless afterwards.
+pub async fn rotate(session: &Session) -> Result<(), AppError> {
+    session
+        .remove_value(KEY)
+        .await
+        .map_err(|e| anyhow::anyhow!("session: {e}"))?;
+    Ok(())
 }
 
 /// Refuses a state-changing request that the browser says came from another site (a

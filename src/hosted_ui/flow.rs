@@ -39,7 +39,7 @@ impl Flow {
             .map_err(AppError::from)
             .and_then(|p| p.ok_or(AppError::NotFound("user pool")))
             .map_err(IntoResponse::into_response)?;
-        let csrf = csrf::token(session)
+        let csrf = csrf::token(session, pool_id)
             .await
             .map_err(IntoResponse::into_response)?;
         let t = texts(req.lang.as_deref());
@@ -52,9 +52,13 @@ impl Flow {
         session: &Session,
         presented: Option<&String>,
     ) -> Result<(), Response> {
-        csrf::verify(session, presented.map(String::as_str).unwrap_or_default())
-            .await
-            .map_err(IntoResponse::into_response)
+        csrf::verify(
+            session,
+            &self.req.pool_id,
+            presented.map(String::as_str).unwrap_or_default(),
+        )
+        .await
+        .map_err(IntoResponse::into_response)
     }
 
     /// Another hosted page of the same flow.

@@ -64,7 +64,13 @@ async fn post_login(
                 user_id: Some(user.user_id),
                 until: app.clock.now() + NEW_PASSWORD_WINDOW,
             };
-            match session::put(&session, NEW_PASSWORD, &pending).await {
+            // The pending step lets this session choose the password and sign in:
+            // it is a sign-in in all but name, so the session is renewed as for one.
+            let put = async {
+                session::renew(&session).await?;
+                session::put(&session, NEW_PASSWORD, &pending).await
+            };
+            match put.await {
                 Ok(()) => Redirect::to(&flow.url(&app, "newPassword")).into_response(),
                 Err(e) => e.into_response(),
             }

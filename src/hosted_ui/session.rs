@@ -181,8 +181,15 @@ pub async fn current_user(
     Ok(Some((user, auth_time)))
 }
 
-/// Records a sign-in. The session id changes first, so an id planted before sign-in
-/// (session fixation) is worthless afterwards.
+/// Gives the session a new id and new CSRF tokens, before it starts to hold a proof of
+/// who the browser is: an id or a token planted or read before (session fixation,
+/// a leaked form) is worthless afterwards.
+pub async fn renew(session: &Session) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    super::csrf::rotate(session).await
+}
+
+/// Records a sign-in, in a [`renew`]ed session.
 pub async fn sign_in(
     app: &Inner,
     session: &Session,
@@ -190,7 +197,7 @@ pub async fn sign_in(
     user_id: &str,
     auth_time: i64,
 ) -> Result<(), AppError> {
-    session.cycle_id().await.map_err(session_error)?;
+    renew(session).await?;
     let epoch = app.store.session_epoch(user_id).await?.unwrap_or_default();
     let mut all: HashMap<String, SignedIn> = get(session, SIGNED_IN).await?.unwrap_or_default();
     all.insert(

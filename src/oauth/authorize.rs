@@ -84,14 +84,23 @@ impl From<AppError> for Rejection {
 }
 
 impl AuthorizeRequest {
-    /// The redirect that reports `error` to the client, with its `state`.
+    /// The redirect that reports `error` to the client: where a code would have gone
+    /// (the validated return-to of an overloaded state, else the redirect URI), with
+    /// the `state` a code would have carried (the nonce, else the app's state).
     pub fn error_redirect(&self, error: &str, description: &str) -> Rejection {
         error_redirect(
-            &self.redirect_uri,
+            &self.landing,
             error,
             description,
-            self.state.as_deref(),
+            self.reply_state.as_deref(),
         )
+    }
+
+    /// Whether `prompt`, a space-separated list (OIDC Core §3.1.2.1), holds `value`.
+    pub fn prompts(&self, value: &str) -> bool {
+        self.prompt
+            .as_deref()
+            .is_some_and(|p| p.split(' ').any(|v| v == value))
     }
 }
 
@@ -305,12 +314,26 @@ pub async fn validate(
 
 /// Ends a successful sign-in: stores a single-use code bound to the client, redirect
 /// URI, PKCE challenge, nonce and scopes, and sends the browser to the callback.
+///
+/// Every path here (a live session, a password, a new password, a confirmation, a
+/// provider) loaded the user earlier in the request or in an earlier one; the user is
+/// read again so that one disabled meanwhile gets no code.
 pub async fn complete(
     app: &Inner,
     req: &AuthorizeRequest,
     user: &User,
     auth_time: i64,
 ) -> Result<Response, AppError> {
+    let may_sign_in = app
+        .store
+        .user_by_id(&req.pool_id, &user.user_id)
+        .await?
+        .is_some_and(|now| now.can_sign_in());
+    if !may_sign_in {
+        return Err(AppError::Forbidden(
+            "This account cannot sign in. Contact the application's administrator.",
+        ));
+    }
     let code = random_token(32);
     let code_hash = sha256_hex(&code);
     let origin_jti = uuid::Uuid::new_v4().to_string();
@@ -359,7 +382,9 @@ async fn authorize(
         Ok(req) => req,
         Err(rejection) => return rejection.into_response(),
     };
-    let fresh_sign_in = matches!(req.prompt.as_deref(), Some("login" | "select_account"));
+    // `login` (or `select_account`: the hosted UI has no chooser, so a sign-in form)
+    // anywhere in the list forces a new sign-in, whatever else the list asks for.
+    let fresh_sign_in = req.prompts("login") || req.prompts("select_account");
     if !fresh_sign_in {
         match session::current_user(&app, &session, &pool_id).await {
             Ok(Some((_, auth_time)))
@@ -373,7 +398,7 @@ async fn authorize(
             Err(e) => return e.into_response(),
         }
     }
-    if req.prompt.as_deref() == Some("none") {
+    if req.prompts("none") {
         return req
             .error_redirect("login_required", "the user is not signed in")
             .into_response();

@@ -159,15 +159,19 @@ impl Store {
         Ok(())
     }
 
-    /// Consumes a pending request: returned once, to one caller.
+    /// Consumes a pending request for the browser that started it: returned once, to
+    /// one caller. A handle presented with another browser's binding matches nothing
+    /// and stays usable, so whoever merely saw it cannot burn it.
     pub async fn take_federation_request(
         &self,
         handle_hash: &str,
+        browser_binding: &str,
     ) -> Result<Option<FederationRequest>, StoreError> {
-        const SQL: &str = "delete from federation_requests where handle_hash = $1 returning pool_id, provider_name, \
-             browser_binding, authorize_query, pkce_verifier, nonce, expires_at";
+        const SQL: &str = "delete from federation_requests where handle_hash = $1 and browser_binding = $2 \
+             returning pool_id, provider_name, browser_binding, authorize_query, pkce_verifier, nonce, expires_at";
         let row = on_db!(&self.db, |c| sqlx::query_as(SQL)
             .bind(handle_hash)
+            .bind(browser_binding)
             .fetch_optional(c)
             .await)?;
         Ok(row)

@@ -494,21 +494,34 @@ pub async fn confirm_forgot_password(
 }
 
 /// Replaces a temporary password (`FORCE_CHANGE_PASSWORD`) with the user's own.
+///
+/// The challenge began when the temporary password was proven, possibly minutes ago:
+/// the user is read again, and an administrator's disabling (or any other change of
+/// status) since then stops it before anything changes. The result is checked once
+/// more, so a user disabled while the password was being hashed gets no sign-in either.
 pub async fn set_required_password(
     app: &Inner,
     pool: &Pool,
     user: &User,
     new_password: &str,
 ) -> Result<User, Refusal> {
-    if user.status != UserStatus::ForceChangePassword {
-        return Err(Refusal::BadCredentials);
-    }
+    let user = still_signing_in(app, user, UserStatus::ForceChangePassword).await?;
     pool.settings
         .password_policy
         .check(new_password, &user.username)
         .map_err(Refusal::InvalidPassword)?;
-    set_password(app, user, new_password).await?;
-    reload(app, user).await
+    set_password(app, &user, new_password).await?;
+    still_signing_in(app, &user, UserStatus::Confirmed).await
+}
+
+/// The user as the database has it now, if it may still go on with a sign-in that
+/// found it in `status`: enabled, and in that status still.
+async fn still_signing_in(app: &Inner, user: &User, status: UserStatus) -> Result<User, Refusal> {
+    match app.store.user_by_id(&user.pool_id, &user.user_id).await? {
+        Some(now) if !now.enabled => Err(Refusal::Disabled),
+        Some(now) if now.status == status => Ok(now),
+        _ => Err(Refusal::BadCredentials),
+    }
 }
 
 async fn set_password(app: &Inner, user: &User, new_password: &str) -> Result<(), Refusal> {

@@ -621,10 +621,12 @@ async fn a_replayed_unknown_or_foreign_handle_is_refused() {
         .await
         .unwrap();
     let callback = location(&decided);
-    // Another browser cannot use it.
+    // Another browser cannot use it (nor burn it: see PR-07 below).
     let foreign = browser().get(&callback).send().await.unwrap();
     assert_eq!(foreign.status(), StatusCode::BAD_REQUEST);
-    // The handle was consumed by that attempt: the real browser cannot replay it.
+    // The real browser uses it once; a replay is refused.
+    let done = b.get(&callback).send().await.unwrap();
+    assert!(location(&done).starts_with(CALLBACK));
     let replay = b.get(&callback).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
     let unknown = b
@@ -633,7 +635,51 @@ async fn a_replayed_unknown_or_foreign_handle_is_refused() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(user_count(&app).await, 2, "alice and ada");
+}
+
+// Matrix: PR-07
+#[tokio::test]
+async fn a_handle_another_browser_presents_is_refused_and_its_owner_still_finishes() {
+    // Arrange: browser A is back from the provider with its handle; browser B has a
+    // session (and binding) of its own from a sign-in it started.
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let a = browser();
+    let pkce = Pkce::new();
+    let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", "Google")]);
+    let to_provider = location(&a.get(&url).send().await.unwrap());
+    let decided = browser()
+        .get(decide_url(&to_provider, "ada", None))
+        .send()
+        .await
+        .unwrap();
+    let callback = location(&decided);
+    let b = browser();
+    let started = b.get(&url).send().await.unwrap();
+    assert_eq!(started.status(), StatusCode::FOUND, "B has its own binding");
+
+    // Act: B presents A's handle, twice, and so does a browser without any session.
+    let mut refusals = Vec::new();
+    for jar in [&b, &b, &browser()] {
+        refusals.push(jar.get(&callback).send().await.unwrap());
+    }
+
+    // Assert: an error page each time, no redirect, nobody created; then A finishes.
+    for res in refusals {
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert!(res.headers().get("location").is_none());
+        let page = res.text().await.unwrap();
+        assert!(page.contains("started in another"), "{page}");
+    }
     assert_eq!(user_count(&app).await, 1, "only alice");
+    let back = a.get(&callback).send().await.unwrap();
+    assert_eq!(back.status(), StatusCode::FOUND);
+    let landed = location(&back);
+    assert!(landed.starts_with(CALLBACK), "{landed}");
+    let code = query_param(&landed, "code").unwrap();
+    let res = app.exchange(&client, &code, Some(&pkce.verifier)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(user_count(&app).await, 2, "ada signed in");
 }
 
 // Matrix: FD-06

@@ -998,8 +998,9 @@ async fn the_password_policy_has_no_truncation_no_folding_and_a_hard_cap() {
     let app = TestApp::spawn().await;
     let pool = admin::pool(&app.state, &app.pool_id).await.unwrap();
     let b = browser();
-    let login = get(&b, &app.page("login", &Pkce::new(), &[])).await;
     let sign_in = async |username: &str, password: &str| {
+        // A fresh page each time: a sign-in renews the session's CSRF token (PR-11).
+        let login = get(&b, &app.page("login", &Pkce::new(), &[])).await;
         let status = try_sign_in(&b, &login, username, password).await.0;
         app.state.clock.advance(cognate::throttle::WINDOW + 1);
         status
@@ -1053,6 +1054,7 @@ async fn the_password_policy_has_no_truncation_no_folding_and_a_hard_cap() {
         StatusCode::FOUND
     );
     // A megabyte is refused before anything is hashed or parsed.
+    let login = get(&b, &app.page("login", &Pkce::new(), &[])).await;
     let megabyte = "A".repeat(1 << 20);
     let mut fastest = Duration::MAX;
     for _ in 0..3 {
