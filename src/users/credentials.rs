@@ -145,3 +145,29 @@ pub async fn sealed_srp_verifier(
         .map_err(|e| anyhow::anyhow!("SRP verifier: {e}"))?;
     Ok(Some(seal(app.keys.master(), &user.user_id, &v)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stand_in_verifier_is_stable_per_pool_and_name_and_shaped_like_a_real_one() {
+        let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let v = stand_in_verifier(&master, "us-east-1_Pool", "alice");
+        assert_eq!(v, stand_in_verifier(&master, "us-east-1_Pool", "alice"));
+        assert_ne!(v, stand_in_verifier(&master, "us-east-1_Pool", "alicf"));
+        assert_ne!(v, stand_in_verifier(&master, "us-east-1_Other", "alice"));
+        let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        assert_ne!(v, stand_in_verifier(&other, "us-east-1_Pool", "alice"));
+        let real = srp::make_verifier("us-east-1_Pool", "alice", "Correct-horse-9");
+        assert_eq!(v.salt.len(), real.salt.len());
+        assert_eq!(v.verifier.len(), 384);
+    }
+
+    #[test]
+    fn the_srp_identity_is_the_lookup_key() {
+        assert_eq!(srp_identity("Alice"), "alice");
+        assert_eq!(srp_identity("ＡＬＩＣＥ"), "alice");
+        assert_eq!(srp_identity(&srp_identity("Ǆemal")), srp_identity("Ǆemal"));
+    }
+}
