@@ -7,6 +7,7 @@ on Cognito: a taken username is UsernameExistsException (docs/security.md).
 The module runs its own server: it records dozens of failed sign-ins from 127.0.0.1,
 which the session server's per-address throttle would carry into other modules."""
 import base64
+import json
 import re
 import statistics
 import time
@@ -184,7 +185,7 @@ def test_password_sign_in_answers_and_throttles_alike(api):
 # Matrix: PR-03
 def test_srp_challenges_have_the_same_fields_forms_and_stability(api):
     idp, unsigned, pool = api
-    real = real_user(idp, pool, "pue-srp-a")
+    real = real_user(idp, pool, "Pue-Srp-A")
     challenges = {}
     # Typed in another case: the echo must not reveal the stored spelling.
     # Names of one length: the secret block carries the name, so its length follows it.
@@ -200,6 +201,11 @@ def test_srp_challenges_have_the_same_fields_forms_and_stability(api):
         assert p1["USERNAME"] == p1["USER_ID_FOR_SRP"] == typed.lower()
     assert_same_forms(real_1["ChallengeParameters"], unknown_1["ChallengeParameters"])
     assert real_1["ChallengeParameters"]["SALT"] != unknown_1["ChallengeParameters"]["SALT"]
+    # The stored spelling still signs in, typed in any case, through the SDK.
+    srp = AWSSRP(username="pUE-sRP-a", password=PASSWORD, pool_id=pool["id"], client_id=pool["client_id"],
+                 client=unsigned)
+    id_token = srp.authenticate_user()["AuthenticationResult"]["IdToken"].split(".")[1]
+    assert json.loads(base64.urlsafe_b64decode(id_token + "=" * (-len(id_token) % 4)))["cognito:username"] == real
 
 
 # Matrix: PR-03
