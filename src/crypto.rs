@@ -1,10 +1,12 @@
 //! Small cryptographic building blocks used across the crate: random handles,
-//! digests for stored secrets, constant-time comparison, and sealing data at rest
-//! with the master key (AES-256-GCM through aws-lc-rs).
+//! digests for stored secrets, constant-time comparison, sealing data at rest
+//! with the master key (AES-256-GCM through aws-lc-rs), and keyed digests derived from
+//! it (HMAC-SHA256) for values that must be stable but unguessable.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -29,6 +31,9 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// The key that seals private keys and client secrets in the database.
 pub struct MasterKey {
     key: LessSafeKey,
+    /// A second key derived from the same secret, for [`MasterKey::keyed_digest`]: the
+    /// sealing key is never used for anything else.
+    digest_key: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -53,8 +58,13 @@ impl MasterKey {
             .decode(text.trim())
             .map_err(|_| KeyError::BadMasterKey)?;
         let unbound = UnboundKey::new(&AES_256_GCM, &raw).map_err(|_| KeyError::BadMasterKey)?;
+        let mut digest_key = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, &raw)
+            .expand(b"cognate keyed digests", &mut digest_key)
+            .expect("32 bytes is a valid HKDF-SHA256 length");
         Ok(Self {
             key: LessSafeKey::new(unbound),
+            digest_key,
         })
     }
 
@@ -81,6 +91,20 @@ impl MasterKey {
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&out);
         sealed
+    }
+
+    /// HMAC-SHA256 of `parts` under a key derived from the master key, separated by
+    /// `context`: the same input gives the same digest on every instance, and nobody
+    /// without the master key can compute or predict it. Each part is length-prefixed,
+    /// so `["ab", "c"]` and `["a", "bc"]` differ.
+    pub fn keyed_digest(&self, context: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.digest_key).expect("HMAC takes any key length");
+        for part in std::iter::once(context.as_bytes()).chain(parts.iter().copied()) {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
     }
 
     /// Opens what [`MasterKey::seal`] produced with the same `context`.
@@ -112,6 +136,20 @@ mod tests {
         let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         assert!(other.open("kid-1", &sealed).is_err());
         assert!(key.open("kid-1", &sealed[..5]).is_err());
+    }
+
+    #[test]
+    fn keyed_digests_are_stable_per_key_context_and_parts() {
+        let text = MasterKey::generate_base64();
+        let key = MasterKey::from_base64(&text).unwrap();
+        let again = MasterKey::from_base64(&text).unwrap();
+        let d = key.keyed_digest("srp", &[b"pool", b"alice"]);
+        assert_eq!(d, again.keyed_digest("srp", &[b"pool", b"alice"]));
+        assert_ne!(d, key.keyed_digest("srp", &[b"pool", b"alicf"]));
+        assert_ne!(d, key.keyed_digest("srp", &[b"poo", b"lalice"]));
+        assert_ne!(d, key.keyed_digest("other", &[b"pool", b"alice"]));
+        let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        assert_ne!(d, other.keyed_digest("srp", &[b"pool", b"alice"]));
     }
 
     #[test]

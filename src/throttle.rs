@@ -85,14 +85,31 @@ pub async fn allow_message(
     user_id: &str,
     now: i64,
 ) -> Result<Result<(), i64>, StoreError> {
-    let key = format!("mail:{user_id}");
-    let blocked = store.throttle_blocked_until(&key).await? - now;
+    allow_under(store, &format!("mail:{user_id}"), now).await
+}
+
+/// Counts a request for a code to `name` (ResendConfirmationCode, ForgotPassword) under
+/// the same cap as [`allow_message`], whether or not an account has that name and
+/// whether or not a message goes: the cap then falls on the same request for a real
+/// and an unknown name (`PreventUserExistenceErrors`).
+pub async fn allow_code_request(
+    store: &Store,
+    pool_id: &str,
+    name: &str,
+    now: i64,
+) -> Result<Result<(), i64>, StoreError> {
+    let name = crate::users::username_key(name).replace('\0', "\\0");
+    allow_under(store, &format!("mail:{pool_id}:{name}"), now).await
+}
+
+async fn allow_under(store: &Store, key: &str, now: i64) -> Result<Result<(), i64>, StoreError> {
+    let blocked = store.throttle_blocked_until(key).await? - now;
     if blocked > 0 {
         return Ok(Err(blocked));
     }
-    let sent = store.count_failure(&key, now, now - MESSAGE_WINDOW).await?;
+    let sent = store.count_failure(key, now, now - MESSAGE_WINDOW).await?;
     if sent > MESSAGES_PER_WINDOW {
-        store.block_until(&key, now + MESSAGE_WINDOW).await?;
+        store.block_until(key, now + MESSAGE_WINDOW).await?;
         return Ok(Err(MESSAGE_WINDOW));
     }
     Ok(Ok(()))

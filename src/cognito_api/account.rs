@@ -45,7 +45,8 @@ fn attribute_map(list: Vec<Attribute>) -> BTreeMap<String, String> {
     list.into_iter().map(|a| (a.name, a.value)).collect()
 }
 
-/// Where a code went, masked as Cognito masks it (`a***@e***`).
+/// Where a sign-up's code went, masked as Cognito masks it (`a***@e***`): the caller
+/// just gave the address, so its first letters tell nothing new.
 fn delivery(user_email: Option<&str>) -> Value {
     let masked = user_email
         .and_then(|e| e.split_once('@'))
@@ -58,6 +59,14 @@ fn delivery(user_email: Option<&str>) -> Value {
         })
         .unwrap_or_default();
     json!({ "Destination": masked, "DeliveryMedium": "EMAIL", "AttributeName": "email" })
+}
+
+/// Where a code for an existing account went, for `ResendConfirmationCode` and
+/// `ForgotPassword`: one fixed mask for every name, so whether an account exists, has an
+/// address, or was sent anything at all does not show (`PreventUserExistenceErrors`;
+/// Cognito's simulated destinations are plausible masks, this one reveals no letter).
+fn undisclosed_delivery() -> Value {
+    json!({ "Destination": "***@***", "DeliveryMedium": "EMAIL", "AttributeName": "email" })
 }
 
 #[derive(Deserialize)]
@@ -137,12 +146,7 @@ async fn resend_confirmation_code(app: &Inner, request: &Value) -> ActionResult 
     lifecycle::resend_sign_up_code(app, &client.pool_id, &r.username, None)
         .await
         .map_err(refusal_error)?;
-    let user = app.store.user_by_name(&client.pool_id, &r.username).await?;
-    let email = user
-        .as_ref()
-        .and_then(|u| u.attributes.get("email"))
-        .map(String::as_str);
-    Ok(json!({ "CodeDeliveryDetails": delivery(email) }))
+    Ok(json!({ "CodeDeliveryDetails": undisclosed_delivery() }))
 }
 
 async fn forgot_password(app: &Inner, request: &Value) -> ActionResult {
@@ -152,12 +156,7 @@ async fn forgot_password(app: &Inner, request: &Value) -> ActionResult {
     lifecycle::forgot_password(app, &client.pool_id, &r.username)
         .await
         .map_err(refusal_error)?;
-    let user = app.store.user_by_name(&client.pool_id, &r.username).await?;
-    let email = user
-        .as_ref()
-        .and_then(|u| u.attributes.get("email"))
-        .map(String::as_str);
-    Ok(json!({ "CodeDeliveryDetails": delivery(email) }))
+    Ok(json!({ "CodeDeliveryDetails": undisclosed_delivery() }))
 }
 
 async fn confirm_forgot_password(app: &Inner, request: &Value) -> ActionResult {

@@ -297,8 +297,11 @@ fn refresh_error(refusal: flows::refresh::RefreshRefusal) -> CognitoError {
     }
 }
 
-/// `USER_SRP_AUTH`: the `PASSWORD_VERIFIER` challenge. An unknown user gets a challenge
-/// from a throwaway verifier, so the answer does not reveal whether the account exists.
+/// `USER_SRP_AUTH`: the `PASSWORD_VERIFIER` challenge. A name without a verifier (no
+/// such user, or none kept) is answered from [`credentials::stand_in_verifier`], and
+/// `USERNAME`/`USER_ID_FOR_SRP` echo the name's SRP identity for every name, so nothing
+/// in the answer (its fields, their forms, a salt stable per name) or its cost reveals
+/// whether the account exists (`PreventUserExistenceErrors`).
 async fn start_srp(
     app: &Inner,
     client: &AppClient,
@@ -318,30 +321,12 @@ async fn start_srp(
     lifecycle::check_throttle(app, &keys)
         .await
         .map_err(refusal_error)?;
-    let user = app.store.user_by_name(&client.pool_id, username).await?;
-    let user_id_for_srp = user
-        .as_ref()
-        .map_or(username.to_string(), |u| u.username.clone());
-    let verifier = match &user {
-        Some(u) => credentials::srp_verifier(app, u).await?,
-        None => None,
-    };
-    let verifier = match verifier {
-        Some(v) => v,
-        None => {
-            let (pool_id, name) = (client.pool_id.clone(), user_id_for_srp.clone());
-            tokio::task::spawn_blocking(move || {
-                srp::make_verifier(&pool_id, &name, &random_token(24))
-            })
-            .await
-            .map_err(|e| anyhow::anyhow!("SRP: {e}"))?
-        }
-    };
+    let (_, credential) = srp_credential(app, &client.pool_id, username).await?;
     let challenge = srp::start(
         app.keys.master(),
         &client.pool_id,
-        &user_id_for_srp,
-        &verifier,
+        &credential.identity,
+        &credential.verifier,
         srp_a,
         app.clock.now(),
     )
@@ -352,10 +337,37 @@ async fn start_srp(
             "SALT": challenge.salt,
             "SRP_B": challenge.srp_b,
             "SECRET_BLOCK": challenge.secret_block,
-            "USERNAME": user_id_for_srp,
-            "USER_ID_FOR_SRP": user_id_for_srp,
+            "USERNAME": credential.identity,
+            "USER_ID_FOR_SRP": credential.identity,
         },
     }))
+}
+
+/// The verifier SRP runs against for `username`, with the user only when it is the
+/// user's own: for every other name (no such user, no password, SRP off) a stand-in,
+/// found with the same work, which can never sign anyone in.
+async fn srp_credential(
+    app: &Inner,
+    pool_id: &str,
+    username: &str,
+) -> Result<(Option<User>, credentials::SrpCredential), CognitoError> {
+    let user = app.store.user_by_name(pool_id, username).await?;
+    let own = match &user {
+        Some(u) => credentials::srp_verifier(app, u).await?,
+        None => {
+            // The read a real user costs, so the time does not tell either.
+            app.store.srp_verifier("").await?;
+            None
+        }
+    };
+    Ok(match own {
+        Some(credential) => (user, credential),
+        None => {
+            let identity = credentials::srp_identity(username);
+            let verifier = credentials::stand_in_verifier(app.keys.master(), pool_id, &identity);
+            (None, credentials::SrpCredential { verifier, identity })
+        }
+    })
 }
 
 async fn respond_to_auth_challenge(
@@ -381,40 +393,7 @@ async fn respond_to_auth_challenge(
     )
     .await?;
     match r.challenge_name.as_str() {
-        "PASSWORD_VERIFIER" => {
-            let keys = throttle::keys(&client.pool_id, username, addr);
-            lifecycle::check_throttle(app, &keys)
-                .await
-                .map_err(refusal_error)?;
-            let user = app.store.user_by_name(&client.pool_id, username).await?;
-            let verifier = match &user {
-                Some(u) => credentials::srp_verifier(app, u).await?,
-                None => None,
-            };
-            let proven = match (&user, &verifier) {
-                (Some(u), Some(v)) => srp::verify(
-                    app.keys.master(),
-                    &client.pool_id,
-                    &u.username,
-                    v,
-                    require(c, "PASSWORD_CLAIM_SECRET_BLOCK")?,
-                    require(c, "TIMESTAMP")?,
-                    require(c, "PASSWORD_CLAIM_SIGNATURE")?,
-                    app.clock.now(),
-                )
-                .is_ok(),
-                _ => false,
-            };
-            match user {
-                Some(user) if proven => {
-                    let outcome = lifecycle::admit(app, &keys, user)
-                        .await
-                        .map_err(refusal_error)?;
-                    signed_in(app, &client, outcome).await
-                }
-                _ => Err(refusal_error(lifecycle::failed(app, &keys).await)),
-            }
-        }
+        "PASSWORD_VERIFIER" => password_verifier(app, &client, c, username, addr).await,
         "NEW_PASSWORD_REQUIRED" => {
             let session = r
                 .session
@@ -440,6 +419,47 @@ async fn respond_to_auth_challenge(
         other => Err(CognitoError::invalid(format!(
             "Unsupported challenge {other}."
         ))),
+    }
+}
+
+/// `PASSWORD_VERIFIER`: checks the client's SRP proof. Every parameter is checked before
+/// the user is looked up, and a name without a verifier runs the same arithmetic
+/// against its stand-in, so real and unknown users get the same errors in the same
+/// time, and the same failures are counted.
+async fn password_verifier(
+    app: &Inner,
+    client: &AppClient,
+    c: &HashMap<String, String>,
+    username: &str,
+    addr: Option<IpAddr>,
+) -> ActionResult {
+    let secret_block = require(c, "PASSWORD_CLAIM_SECRET_BLOCK")?;
+    let timestamp = require(c, "TIMESTAMP")?;
+    let signature = require(c, "PASSWORD_CLAIM_SIGNATURE")?;
+    let keys = throttle::keys(&client.pool_id, username, addr);
+    lifecycle::check_throttle(app, &keys)
+        .await
+        .map_err(refusal_error)?;
+    let (user, credential) = srp_credential(app, &client.pool_id, username).await?;
+    let proven = srp::verify(
+        app.keys.master(),
+        &client.pool_id,
+        &credential.identity,
+        &credential.verifier,
+        secret_block,
+        timestamp,
+        signature,
+        app.clock.now(),
+    )
+    .is_ok();
+    match user {
+        Some(user) if proven => {
+            let outcome = lifecycle::admit(app, &keys, user)
+                .await
+                .map_err(refusal_error)?;
+            signed_in(app, client, outcome).await
+        }
+        _ => Err(refusal_error(lifecycle::failed(app, &keys).await)),
     }
 }
 

@@ -107,7 +107,7 @@ pub struct Challenge {
 /// Why an SRP exchange was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SrpError {
-    /// SRP_A is not hex, is too long, or is 0 or at least N.
+    /// SRP_A is not hex, is too long, or is 0, 1, N − 1 or at least N.
     #[error("SRP_A is invalid")]
     BadA,
     /// The secret block was not made by this server (or was altered).
@@ -303,7 +303,10 @@ fn claim_mac(
 }
 
 /// SRP_A as hex (either case, no sign or separators); 0 < A < N, so also A mod N ≠ 0
-/// (RFC 5054 §2.5.4). Honest clients send g^a mod N, which is always below N.
+/// (RFC 5054 §2.5.4). Honest clients send g^a mod N, which is always below N. A = 1 and
+/// A = N − 1 are refused too: with them S = (A·v^u)^b is 1 or ±1, so it no longer depends
+/// on the verifier and a client could finish the exchange without the password's
+/// verifier entering the key (a probe reported both as accepted).
 pub(crate) fn parse_srp_a(hex_a: &str) -> Result<BigUint, SrpError> {
     if hex_a.is_empty() || hex_a.len() > MAX_SRP_A_HEX {
         return Err(SrpError::BadA);
@@ -315,7 +318,8 @@ pub(crate) fn parse_srp_a(hex_a: &str) -> Result<BigUint, SrpError> {
     };
     let bytes = hex::decode(even).map_err(|_| SrpError::BadA)?;
     let a = BigUint::from_bytes_be(&bytes);
-    if a.bits() == 0 || a >= GROUP.n {
+    let one = BigUint::from(1u32);
+    if a.bits() == 0 || a >= GROUP.n || a == one || a == &GROUP.n - &one {
         return Err(SrpError::BadA);
     }
     Ok(a)
@@ -703,16 +707,23 @@ mod tests {
         }
     }
 
+    // Matrix: PR-12
     #[test]
-    fn srp_a_must_be_hex_between_zero_and_n() {
+    fn srp_a_must_be_hex_between_one_and_n_minus_one_exclusive() {
         let m = master();
         let v = make_verifier(POOL, USER, PASSWORD);
         let n = GROUP.n.to_str_radix(16);
         let n_plus_1 = (&GROUP.n + BigUint::from(1u32)).to_str_radix(16);
+        let n_minus_1 = (&GROUP.n - BigUint::from(1u32)).to_str_radix(16);
+        let two_n_minus_1 = (&GROUP.n * 2u32 - 1u32).to_str_radix(16);
         for bad in [
             "",
             "0",
             "000000",
+            "1",
+            "0001",
+            n_minus_1.as_str(),
+            two_n_minus_1.as_str(),
             n.as_str(),
             n_plus_1.as_str(),
             "+1f",
@@ -727,6 +738,8 @@ mod tests {
         // Upper case and zero padding are fine; A need not be large.
         assert!(start(&m, POOL, USER, &v, "00ABCDEF", NOW).is_ok());
         assert!(start(&m, POOL, USER, &v, "2", NOW).is_ok());
+        let n_minus_2 = (&GROUP.n - BigUint::from(2u32)).to_str_radix(16);
+        assert!(start(&m, POOL, USER, &v, &n_minus_2, NOW).is_ok());
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod throttles;
 mod tokens;
 mod users;
 
+pub use codes::CodeRow;
 pub use federation::{FederationRequest, LinkedIdentity};
 pub use keys::StoredKey;
 pub use outbox::OutboxMessage;

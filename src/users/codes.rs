@@ -121,6 +121,41 @@ pub async fn check(
     let Some(row) = store.user_code(user_id, purpose.as_str()).await? else {
         return Ok(Err(CodeError::Mismatch));
     };
+    check_row(store, user_id, purpose, code, now, row).await
+}
+
+/// Checks a code presented for the account named `name` (`PreventUserExistenceErrors`):
+/// against the code of `user_id` (the user `name` found, if that user may use such a
+/// code) when it has one, otherwise against the name's stand-in, which refuses it the
+/// way a real code refuses a wrong one. So an unknown name, and a user that was sent no
+/// code, answer exactly as an account with a live code would to the same wrong guesses.
+pub async fn check_for_name(
+    store: &Store,
+    pool_id: &str,
+    name: &str,
+    user_id: Option<&str>,
+    purpose: Purpose,
+    code: &str,
+    now: i64,
+) -> Result<Result<String, CodeError>, StoreError> {
+    if let Some(user_id) = user_id
+        && let Some(row) = store.user_code(user_id, purpose.as_str()).await?
+    {
+        return check_row(store, user_id, purpose, code, now, row).await;
+    }
+    Ok(Err(
+        check_stand_in(store, pool_id, name, purpose, now).await?
+    ))
+}
+
+async fn check_row(
+    store: &Store,
+    user_id: &str,
+    purpose: Purpose,
+    code: &str,
+    now: i64,
+    row: crate::store::CodeRow,
+) -> Result<Result<String, CodeError>, StoreError> {
     if row.attempts >= MAX_ATTEMPTS {
         return Ok(Err(CodeError::TooManyAttempts));
     }
@@ -137,6 +172,63 @@ pub async fn check(
         }));
     }
     Ok(Ok(presented))
+}
+
+/// Where the stand-in code of `name` lives: a `throttles` row whose `failures` is one
+/// more than its wrong attempts and whose `blocked_until` is its expiry.
+fn stand_in_key(pool_id: &str, name: &str, purpose: Purpose) -> String {
+    let name = crate::users::username_key(name).replace('\0', "\\0");
+    format!("code:{}:{pool_id}:{name}", purpose.as_str())
+}
+
+/// (Re)starts the stand-in code of a name that was just sent no code (an unknown name,
+/// or a user that may not have one), as sending a real code restarts that: no wrong
+/// attempts yet, expiring after the purpose's lifetime.
+pub async fn issue_stand_in(
+    store: &Store,
+    pool_id: &str,
+    name: &str,
+    purpose: Purpose,
+    now: i64,
+) -> Result<(), StoreError> {
+    let key = stand_in_key(pool_id, name, purpose);
+    store.clear_throttle(&key).await?;
+    store.count_failure(&key, now, now).await?;
+    store.block_until(&key, now + purpose.lifetime()).await
+}
+
+/// Refuses a code presented for a name's stand-in, in [`check_row`]'s order: too many
+/// wrong attempts, expired, else a counted mismatch. A name that never had a stand-in
+/// gets one now.
+async fn check_stand_in(
+    store: &Store,
+    pool_id: &str,
+    name: &str,
+    purpose: Purpose,
+    now: i64,
+) -> Result<CodeError, StoreError> {
+    let key = stand_in_key(pool_id, name, purpose);
+    let (failures, expires_at) = match store.throttle_state(&key).await? {
+        Some(state) => state,
+        None => {
+            issue_stand_in(store, pool_id, name, purpose, now).await?;
+            (1, now + purpose.lifetime())
+        }
+    };
+    // `failures` is the wrong attempts plus one.
+    if failures > MAX_ATTEMPTS {
+        return Ok(CodeError::TooManyAttempts);
+    }
+    if expires_at <= now {
+        return Ok(CodeError::Expired);
+    }
+    // Never restarted by time, as a real code's attempts are not.
+    let attempts = store.count_failure(&key, now, i64::MIN).await? - 1;
+    Ok(if attempts >= MAX_ATTEMPTS {
+        CodeError::TooManyAttempts
+    } else {
+        CodeError::Mismatch
+    })
 }
 
 /// The stored digest of a one-click sign-up link's token.

@@ -3,28 +3,52 @@
 //! with the master key. The trade-off: a verifier is a second, password-equivalent
 //! secret at rest (sealed, never returned); a pool that does not need SRP clients can
 //! turn it off (`pool update --allow-srp false`) and keep only the argon2 hash.
+//!
+//! The SRP identity (Cognito's `USER_ID_FOR_SRP`) is the username's lookup key
+//! ([`srp_identity`]), a function of what the caller typed, so the challenge names a
+//! user the same way whether or not the account exists (`PreventUserExistenceErrors`).
+//! A name with no verifier (no such user, no password, SRP off) gets a stand-in
+//! ([`stand_in_verifier`]) with a salt that is stable per name, as a real one is.
 
 use crate::cognito_api::srp::{self, Verifier};
 use crate::crypto::MasterKey;
 use crate::error::AppError;
 use crate::state::Inner;
 
-use super::{User, UserStatus, password};
+use super::{User, UserStatus, password, username_key};
 
 fn context(user_id: &str) -> String {
     format!("srp:{user_id}")
 }
 
-/// Seals a verifier as `salt length, salt, verifier`.
+/// Set on the sealed length byte of verifiers made for [`srp_identity`]; verifiers
+/// sealed before it existed were made for the username as stored.
+const KEYED_IDENTITY: u8 = 0x80;
+
+/// The identity SRP hashes for `username`: its lookup key (NFKC, lower case), so any
+/// spelling that finds the user, and a name that finds none, are named alike.
+pub fn srp_identity(username: &str) -> String {
+    username_key(username)
+}
+
+/// Seals a verifier made for [`srp_identity`] as `flag | salt length, salt, verifier`.
 fn seal(master: &MasterKey, user_id: &str, v: &Verifier) -> Vec<u8> {
-    let mut plain = vec![v.salt.len() as u8];
+    let mut plain = vec![KEYED_IDENTITY | v.salt.len() as u8];
     plain.extend_from_slice(&v.salt);
     plain.extend_from_slice(&v.verifier);
     master.seal(&context(user_id), &plain)
 }
 
+/// A verifier and the identity it was made for.
+pub struct SrpCredential {
+    pub verifier: Verifier,
+    /// `USER_ID_FOR_SRP`: [`srp_identity`] of the username, or for a verifier sealed
+    /// before that rule the username as stored (until the password is next set).
+    pub identity: String,
+}
+
 /// A user's SRP verifier, if the pool keeps one for it.
-pub async fn srp_verifier(app: &Inner, user: &User) -> Result<Option<Verifier>, AppError> {
+pub async fn srp_verifier(app: &Inner, user: &User) -> Result<Option<SrpCredential>, AppError> {
     let Some(sealed) = app.store.srp_verifier(&user.user_id).await? else {
         return Ok(None);
     };
@@ -33,14 +57,44 @@ pub async fn srp_verifier(app: &Inner, user: &User) -> Result<Option<Verifier>, 
         .master()
         .open(&context(&user.user_id), &sealed)
         .map_err(|e| anyhow::anyhow!("unseal SRP verifier: {e}"))?;
-    let (len, rest) = plain
+    let (first, rest) = plain
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("empty SRP verifier"))?;
-    let (salt, verifier) = rest.split_at((*len as usize).min(rest.len()));
-    Ok(Some(Verifier {
+    let len = usize::from(first & !KEYED_IDENTITY);
+    let (salt, verifier) = rest.split_at(len.min(rest.len()));
+    let identity = if first & KEYED_IDENTITY != 0 {
+        srp_identity(&user.username)
+    } else {
+        user.username.clone()
+    };
+    Ok(Some(SrpCredential {
+        verifier: Verifier {
+            salt: salt.to_vec(),
+            verifier: verifier.to_vec(),
+        },
+        identity,
+    }))
+}
+
+/// The verifier a name without one answers with: a 16-byte salt and a 384-byte value,
+/// both derived from the master key, the pool and the identity. Stable per name like a
+/// real verifier, unpredictable without the master key, and as cheap to get as a
+/// stored one (no exponentiation), so neither the values nor the time tell.
+pub fn stand_in_verifier(master: &MasterKey, pool_id: &str, identity: &str) -> Verifier {
+    let seed = master.keyed_digest(
+        "srp stand-in verifier",
+        &[pool_id.as_bytes(), identity.as_bytes()],
+    );
+    let mut out = [0u8; 16 + 384];
+    hkdf::Hkdf::<sha2::Sha256>::from_prk(&seed)
+        .expect("a 32-byte PRK is valid")
+        .expand(b"salt and verifier", &mut out)
+        .expect("400 bytes is a valid HKDF-SHA256 length");
+    let (salt, verifier) = out.split_at(16);
+    Verifier {
         salt: salt.to_vec(),
         verifier: verifier.to_vec(),
-    }))
+    }
 }
 
 /// Sets `password` (already checked against the policy) and `status`.
@@ -81,13 +135,39 @@ pub async fn sealed_srp_verifier(
     if !pool.settings.allow_srp {
         return Ok(None);
     }
-    let (pool_id, username, password) = (
+    let (pool_id, identity, password) = (
         user.pool_id.clone(),
-        user.username.clone(),
+        srp_identity(&user.username),
         password.to_string(),
     );
-    let v = tokio::task::spawn_blocking(move || srp::make_verifier(&pool_id, &username, &password))
+    let v = tokio::task::spawn_blocking(move || srp::make_verifier(&pool_id, &identity, &password))
         .await
         .map_err(|e| anyhow::anyhow!("SRP verifier: {e}"))?;
     Ok(Some(seal(app.keys.master(), &user.user_id, &v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stand_in_verifier_is_stable_per_pool_and_name_and_shaped_like_a_real_one() {
+        let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        let v = stand_in_verifier(&master, "us-east-1_Pool", "alice");
+        assert_eq!(v, stand_in_verifier(&master, "us-east-1_Pool", "alice"));
+        assert_ne!(v, stand_in_verifier(&master, "us-east-1_Pool", "alicf"));
+        assert_ne!(v, stand_in_verifier(&master, "us-east-1_Other", "alice"));
+        let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        assert_ne!(v, stand_in_verifier(&other, "us-east-1_Pool", "alice"));
+        let real = srp::make_verifier("us-east-1_Pool", "alice", "Correct-horse-9");
+        assert_eq!(v.salt.len(), real.salt.len());
+        assert_eq!(v.verifier.len(), 384);
+    }
+
+    #[test]
+    fn the_srp_identity_is_the_lookup_key() {
+        assert_eq!(srp_identity("Alice"), "alice");
+        assert_eq!(srp_identity("ＡＬＩＣＥ"), "alice");
+        assert_eq!(srp_identity(&srp_identity("Ǆemal")), srp_identity("Ǆemal"));
+    }
 }

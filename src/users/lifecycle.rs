@@ -355,8 +355,9 @@ async fn mail_code(
     })
 }
 
-/// Sends a new sign-up code if the user is still unconfirmed; otherwise does nothing,
-/// so the answer does not reveal the account's state.
+/// Sends a new sign-up code if the user is still unconfirmed; otherwise restarts the
+/// name's stand-in code, so neither the answer nor later wrong codes reveal whether the
+/// account exists or its state (`PreventUserExistenceErrors`).
 pub async fn resend_sign_up_code(
     app: &Inner,
     pool_id: &str,
@@ -364,14 +365,34 @@ pub async fn resend_sign_up_code(
     link_template: Option<&str>,
 ) -> Result<(), Refusal> {
     in_equal_time(async {
+        count_code_request(app, pool_id, username).await?;
         match app.store.user_by_name(pool_id, username).await? {
-            Some(user) if user.status == UserStatus::Unconfirmed => {
+            Some(user)
+                if user.status == UserStatus::Unconfirmed
+                    && user.attributes.contains_key("email") =>
+            {
                 send_code(app, &user, Purpose::SignUp, link_template).await
             }
-            _ => Ok(()),
+            _ => Ok(codes::issue_stand_in(
+                &app.store,
+                pool_id,
+                username,
+                Purpose::SignUp,
+                app.clock.now(),
+            )
+            .await?),
         }
     })
     .await
+}
+
+/// Counts a request for a code to `username` against the message cap, for every name
+/// alike, so the cap does not tell real from unknown names.
+async fn count_code_request(app: &Inner, pool_id: &str, username: &str) -> Result<(), Refusal> {
+    match throttle::allow_code_request(&app.store, pool_id, username, app.clock.now()).await? {
+        Ok(()) => Ok(()),
+        Err(wait) => Err(Refusal::MessageLimit(wait)),
+    }
 }
 
 /// The least time an answer that may or may not send a code takes.
@@ -395,12 +416,27 @@ pub async fn confirm_sign_up(
     username: &str,
     code: &str,
 ) -> Result<User, Refusal> {
-    let user = match app.store.user_by_name(pool_id, username).await? {
-        Some(user) if user.status == UserStatus::Unconfirmed => user,
-        _ => return Err(Refusal::CodeMismatch),
-    };
+    let user = app
+        .store
+        .user_by_name(pool_id, username)
+        .await?
+        .filter(|u| u.status == UserStatus::Unconfirmed);
     let now = app.clock.now();
-    let digest = codes::check(&app.store, &user.user_id, Purpose::SignUp, code, now).await??;
+    let user_id = user.as_ref().map(|u| u.user_id.as_str());
+    let digest = codes::check_for_name(
+        &app.store,
+        pool_id,
+        username,
+        user_id,
+        Purpose::SignUp,
+        code,
+        now,
+    )
+    .await??;
+    // A digest comes only from a user's own code.
+    let Some(user) = user else {
+        return Err(Refusal::CodeMismatch);
+    };
     // One transaction consumes the code and confirms the user; a concurrent use of
     // the same code loses here.
     if !app
@@ -436,9 +472,10 @@ async fn reload(app: &Inner, user: &User) -> Result<User, Refusal> {
 }
 
 /// Starts a password reset: mails a code if the account exists and may reset its
-/// password. Answers the same either way.
+/// password, else restarts the name's stand-in code. Answers the same either way.
 pub async fn forgot_password(app: &Inner, pool_id: &str, username: &str) -> Result<(), Refusal> {
     in_equal_time(async {
+        count_code_request(app, pool_id, username).await?;
         match app.store.user_by_name(pool_id, username).await? {
             Some(user)
                 if user.enabled
@@ -450,7 +487,14 @@ pub async fn forgot_password(app: &Inner, pool_id: &str, username: &str) -> Resu
             {
                 send_code(app, &user, Purpose::Reset, None).await
             }
-            _ => Ok(()),
+            _ => Ok(codes::issue_stand_in(
+                &app.store,
+                pool_id,
+                username,
+                Purpose::Reset,
+                app.clock.now(),
+            )
+            .await?),
         }
     })
     .await
@@ -469,11 +513,23 @@ pub async fn confirm_forgot_password(
         .password_policy
         .check(new_password, username)
         .map_err(Refusal::InvalidPassword)?;
-    let Some(user) = app.store.user_by_name(&pool.pool_id, username).await? else {
+    let user = app.store.user_by_name(&pool.pool_id, username).await?;
+    let now = app.clock.now();
+    let user_id = user.as_ref().map(|u| u.user_id.as_str());
+    let digest = codes::check_for_name(
+        &app.store,
+        &pool.pool_id,
+        username,
+        user_id,
+        Purpose::Reset,
+        code,
+        now,
+    )
+    .await??;
+    // A digest comes only from a user's own code.
+    let Some(user) = user else {
         return Err(Refusal::CodeMismatch);
     };
-    let now = app.clock.now();
-    let digest = codes::check(&app.store, &user.user_id, Purpose::Reset, code, now).await??;
     let hash = password::hash(new_password).await.map_err(AppError::from)?;
     let srp = super::credentials::sealed_srp_verifier(app, &user, new_password).await?;
     // One transaction consumes the code, sets the password and revokes the user's
