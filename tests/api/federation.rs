@@ -873,3 +873,52 @@ async fn only_an_enabled_provider_spelt_exactly_is_reached_and_hints_go_url_enco
         "the hint split into parameters"
     );
 }
+
+// Matrix: PR-02
+#[tokio::test]
+async fn an_unconfirmed_account_claiming_a_verified_address_is_never_a_link_target() {
+    // Mallory signed up with Ada's address and a stored claim that it is verified (what
+    // an unsigned SignUp could store before), but never confirmed it.
+    let (app, _s, client) = federated_app(LinkingPolicy::Link).await;
+    let attributes = BTreeMap::from([
+        ("email".to_string(), "ada@example.com".to_string()),
+        ("email_verified".to_string(), "true".to_string()),
+    ]);
+    let mallory = cognate::users::create(
+        &app.state,
+        &app.pool_id,
+        "mallory",
+        Some(crate::helpers::PASSWORD),
+        cognate::users::UserStatus::Unconfirmed,
+        attributes,
+    )
+    .await
+    .unwrap();
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "Google")],
+    );
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    assert_eq!(back.status(), StatusCode::FOUND);
+    assert!(location(&back).starts_with(CALLBACK), "Ada signs in");
+    let linked = app
+        .state
+        .store
+        .user_of_identity(&app.pool_id, "Google", ADA_GOOGLE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        linked, mallory.user_id,
+        "Ada's identity went to Mallory's account"
+    );
+    let ada = app
+        .state
+        .store
+        .user_by_id(&app.pool_id, &linked)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ada.username, format!("Google_{ADA_GOOGLE}"));
+}

@@ -26,6 +26,7 @@ mod sec_connections;
 mod sec_endpoints;
 mod sec_jwt;
 mod sec_no_store;
+mod sec_probe_attributes;
 mod sec_probe_browser;
 mod sec_robustness;
 mod sec_session;
