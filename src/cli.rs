@@ -162,10 +162,14 @@ pub enum PoolCmd {
         #[arg(long)]
         pool: String,
         /// Keep superseded keys published this long (at least the longest ID/access
-        /// token lifetime plus the key cache TTL).
+        /// token lifetime plus the key cache TTL; less than the TTL is refused).
         #[arg(long, default_value_t = crate::tokens::keys::DEFAULT_RETIRE_AFTER_SECONDS,
               value_parser = clap::value_parser!(i64).range(0..))]
         retire_after: i64,
+        /// The servers' key cache TTL (`serve --key-cache-seconds`).
+        #[arg(long, env = "COGNATE_KEY_CACHE_SECONDS",
+              default_value_t = crate::tokens::keys::DEFAULT_KEY_CACHE_SECONDS)]
+        key_cache_seconds: u64,
     },
     /// Sign everyone out: revoke the refresh tokens of sign-ins that began before
     /// --issued-before (default: now) and end all hosted-UI sessions. Run it after
@@ -491,12 +495,19 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             )
         }
         Command::Pool(PoolCmd::List) => json!(app.store.pools().await?),
-        Command::Pool(PoolCmd::RotateKeys { pool, retire_after }) => json!(
-            app.keys
-                .rotate(&app.store, &pool, app.clock.now(), retire_after)
-                .await?
-                .with_context(|| format!("no user pool {pool}"))?
-        ),
+        Command::Pool(PoolCmd::RotateKeys {
+            pool,
+            retire_after,
+            key_cache_seconds,
+        }) => {
+            app.keys.set_cache_ttl(key_cache_seconds);
+            json!(
+                app.keys
+                    .rotate(&app.store, &pool, app.clock.now(), retire_after)
+                    .await?
+                    .with_context(|| format!("no user pool {pool}"))?
+            )
+        }
         Command::Pool(PoolCmd::GlobalSignOut {
             pool,
             all_pools: _,

@@ -44,6 +44,17 @@ impl StoreArgs {
             (Some(path), _) => path.clone(),
             (None, Some(db)) => {
                 let path = PathBuf::from(format!("{}.master-key", db.display()));
+                // A key is made only with a new database: one that holds data and lost
+                // its key needs that key back, not a new one that opens nothing.
+                let has_data = std::fs::metadata(&db).is_ok_and(|m| m.len() > 0);
+                if !path.exists() && has_data {
+                    bail!(
+                        "{} is missing, but {} holds data sealed with it: restore the key file \
+                         (a new key would open none of its secrets)",
+                        path.display(),
+                        db.display()
+                    );
+                }
                 if !path.exists() {
                     write_new_key(&path)?;
                     eprintln!("generated a master key in {}", path.display());

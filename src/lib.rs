@@ -197,7 +197,22 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ),
 ];
 
-async fn health(State(app): State<AppState>) -> Result<&'static str, error::AppError> {
-    app.store.is_empty().await?;
-    Ok("ok")
+/// `ok` when the database answers and this instance's master key is the one its
+/// secrets are sealed with (a database restored or pointed elsewhere fails here).
+async fn health(State(app): State<AppState>) -> Response {
+    let expected = server::master_key_check_value(app.keys.master());
+    match app.store.master_key_check().await {
+        Ok(Some(recorded)) if crypto::ct_eq(recorded.as_bytes(), expected.as_bytes()) => {
+            "ok".into_response()
+        }
+        Ok(_) => {
+            tracing::error!("the database's secrets are sealed with another master key");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "sealed data cannot be opened",
+            )
+                .into_response()
+        }
+        Err(e) => error::AppError::from(e).into_response(),
+    }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::{Config, ConnectionLimits, ServeArgs, StoreArgs};
+use crate::crypto::MasterKey;
 use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::store::Store;
@@ -30,12 +31,44 @@ pub async fn open_with_mailer(
         .await
         .context("connect to the database")?;
     store.migrate().await.context("apply migrations")?;
+    check_master_key(&store, &master, crate::clock::Clock::default().now()).await?;
     Ok(AppState::with_mailer(
         config,
         store,
         KeyRing::new(master),
         mail,
     ))
+}
+
+/// Why a master key is refused.
+const WRONG_KEY: &str = "this master key does not open this database's sealed secrets \
+     (client secrets, signing keys): start with the key the database was created with \
+     (--master-key, --master-key-file or <database>.master-key)";
+
+/// The check value recorded for `master`: an HMAC of a constant, which tells keys apart
+/// and reveals nothing about them.
+pub fn master_key_check_value(master: &MasterKey) -> String {
+    hex::encode(master.keyed_digest("master key check", &[]))
+}
+
+/// Refuses to go on with a master key other than the database's, before anything is
+/// sealed with it (a wrong key would seal signing keys no correctly keyed instance
+/// opens). The first start records the key's check value; a database from before the
+/// check is taken to be sealed with a key that opens its signing keys.
+async fn check_master_key(store: &Store, master: &MasterKey, now: i64) -> anyhow::Result<()> {
+    let expected = master_key_check_value(master);
+    if store.master_key_check().await?.is_none() {
+        if let Some(key) = store.any_signing_key().await? {
+            master
+                .open(&key.kid, &key.private_enc)
+                .map_err(|_| anyhow::anyhow!(WRONG_KEY))?;
+        }
+        store.insert_master_key_check(&expected, now).await?;
+    }
+    match store.master_key_check().await? {
+        Some(recorded) if crate::crypto::ct_eq(recorded.as_bytes(), expected.as_bytes()) => Ok(()),
+        _ => anyhow::bail!(WRONG_KEY),
+    }
 }
 
 /// `cognate serve`: seed a demo on an empty database, then serve until Ctrl-C.

@@ -179,8 +179,10 @@ pub async fn fetch(
         Some(Value::Number(n)) => n.to_string(),
         _ => bail!("the profile has no {subject_attribute}"),
     };
-    // Facebook and Amazon only release addresses their owners confirmed.
-    let email_verified = claims.get("email").is_some();
+    // Neither Facebook's Graph API nor Amazon's profile asserts that the address was
+    // verified (no such field exists), so it never counts as verified: it cannot link,
+    // claim a pre-registration or set `email_verified` (docs/security.md).
+    let email_verified = false;
     Ok(Profile {
         subject,
         claims,

@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::state::Inner;
 use crate::store::StoreError;
 use crate::users::schema::Writer;
-use crate::users::{User, UserStatus};
+use crate::users::{NewUser, User, UserStatus};
 
 /// Why a provider identity may not sign in.
 #[derive(Debug, thiserror::Error)]
@@ -38,10 +38,16 @@ impl From<StoreError> for Denied {
 }
 
 /// The pool attributes a profile maps to (never `username`, `sub` or `identities`).
+/// Verification flags come only from the provider's own assertion, never a mapping:
+/// `email_verified` is the profile's (see [`Profile::email_verified`]), and a phone
+/// number is never taken as verified.
 pub fn mapped_attributes(idp: &IdentityProvider, profile: &Profile) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (pool_attribute, provider_attribute) in &idp.attribute_mapping {
-        if matches!(pool_attribute.as_str(), "username" | "sub" | "identities") {
+        if matches!(
+            pool_attribute.as_str(),
+            "username" | "sub" | "identities" | "email_verified" | "phone_number_verified"
+        ) {
             continue;
         }
         if let Some(value) = profile.get(provider_attribute)
@@ -50,7 +56,7 @@ pub fn mapped_attributes(idp: &IdentityProvider, profile: &Profile) -> BTreeMap<
             out.insert(pool_attribute.clone(), value);
         }
     }
-    if out.contains_key("email") && !out.contains_key("email_verified") {
+    if out.contains_key("email") {
         out.insert("email_verified".into(), profile.email_verified.to_string());
     }
     out
@@ -85,20 +91,19 @@ pub async fn resolve(
         .get("email")
         .filter(|_| profile.email_verified)
         .map(|e| e.to_lowercase());
-
-    let mut claimed = app
-        .store
-        .claim_preregistration(pool_id, &idp.provider_name, "subject", &profile.subject)
-        .await?;
-    if claimed.is_none()
-        && let Some(email) = &verified_email
-    {
-        claimed = app
+    let mut claims = vec![("subject", profile.subject.as_str())];
+    if let Some(email) = &verified_email {
+        claims.push(("email", email.as_str()));
+    }
+    // A waiting pre-registration wins over linking to a native user.
+    let mut preregistered = false;
+    for (kind, value) in &claims {
+        preregistered |= app
             .store
-            .claim_preregistration(pool_id, &idp.provider_name, "email", email)
+            .has_preregistration(pool_id, &idp.provider_name, kind, value)
             .await?;
     }
-    if claimed.is_none()
+    if !preregistered
         && let Some(email) = &verified_email
         && idp.linking_policy != LinkingPolicy::Separate
         && let Some(native) = native_user_with_email(app, pool_id, email).await?
@@ -117,10 +122,7 @@ pub async fn resolve(
             .await?;
         return usable(native);
     }
-    let (groups, extra) = claimed.unwrap_or_default();
-    let mut all = attributes;
-    all.extend(extra);
-    match create_external(app, idp, profile, all, &groups).await {
+    match create_external(app, idp, profile, attributes, &claims).await {
         Ok(user) => Ok(user),
         // Another first sign-in of the same identity won the race: use its user.
         Err(Denied::Internal(AppError::Conflict(_))) => {
@@ -175,50 +177,62 @@ async fn native_user_with_email(
     }))
 }
 
+/// Creates the external user `<ProviderName>_<subject>`, claiming the first waiting
+/// pre-registration of `claims` in the same transaction (so a failed creation leaves
+/// it waiting), in the group `<pool-id>_<ProviderName>` and the claimed groups.
 async fn create_external(
     app: &Inner,
     idp: &IdentityProvider,
     profile: &Profile,
     attributes: BTreeMap<String, String>,
-    groups: &[String],
+    claims: &[(&str, &str)],
 ) -> Result<User, Denied> {
     let pool_id = &idp.pool_id;
-    let username = format!("{}_{}", idp.provider_name, profile.subject);
-    let user = crate::users::create(
-        app,
-        pool_id,
-        &username,
-        None,
-        UserStatus::ExternalProvider,
+    let username = external_username(&idp.provider_name, &profile.subject);
+    crate::users::validate_username(&username).map_err(AppError::Invalid)?;
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let new = NewUser {
+        username,
+        password_hash: None,
+        status: UserStatus::ExternalProvider,
         attributes,
-    )
-    .await?;
-    let now = app.clock.now();
+        pending_code: None,
+    };
     app.store
-        .insert_identity(
+        .insert_external_user(
             pool_id,
+            &user_id,
+            &new,
             &idp.provider_name,
             &profile.subject,
-            &user.user_id,
-            now,
+            claims,
+            &[idp.group_name()],
+            app.clock.now(),
         )
         .await
-        .map_err(AppError::from)?;
-    let mut all_groups = vec![idp.group_name()];
-    all_groups.extend(groups.iter().cloned());
-    for group in &all_groups {
-        if app.store.group_by_name(pool_id, group).await?.is_none() {
-            match crate::groups::create(app, pool_id, group, None, None).await {
-                Ok(_) | Err(AppError::Conflict(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        app.store
-            .insert_membership(pool_id, group, &user.user_id)
-            .await?;
-    }
+        .map_err(|e| match e {
+            StoreError::Conflict => AppError::Conflict("a user for this identity"),
+            other => other.into(),
+        })?;
+    let user = app
+        .store
+        .user_by_id(pool_id, &user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
     tracing::info!(pool_id = %pool_id, user_id = %user.user_id, provider = %idp.provider_name, "external user created");
     Ok(user)
+}
+
+/// The username of an external user: `<ProviderName>_<subject>`.
+pub fn external_username(provider_name: &str, subject: &str) -> String {
+    format!("{provider_name}_{subject}")
+}
+
+/// Whether `username` has the external form of one of `providers` (compared as
+/// usernames are, case-insensitively), which only that provider's users may have.
+pub fn is_external_form<'a>(username: &str, mut providers: impl Iterator<Item = &'a str>) -> bool {
+    let key = crate::users::username_key(username);
+    providers.any(|p| key.starts_with(&crate::users::username_key(&external_username(p, ""))))
 }
 
 /// Links a provider identity to an existing user (Cognito's
@@ -285,6 +299,15 @@ pub async fn preregister(
     for (name, value) in attributes {
         crate::users::validate_attribute(name, value).map_err(AppError::Invalid)?;
     }
+    let schema = app.store.schema(pool_id).await?;
+    schema
+        .check_writes(
+            attributes,
+            &BTreeMap::new(),
+            Writer::Admin,
+            crate::users::schema::When::Creating,
+        )
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
     for group in groups {
         crate::groups::validate_name(group).map_err(AppError::Invalid)?;
     }

@@ -192,6 +192,12 @@ async fn check_code(
             "redirect_uri does not match the authorization request",
         ));
     }
+    // The callback may have been removed since the code was issued (on any instance).
+    if !super::redirect::is_registered(&client.callback_urls, redirect_uri) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri is no longer registered for the client",
+        ));
+    }
     match (&redeemed.code_challenge, form.get("code_verifier")) {
         (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
         (None, None) => {}

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{Store, StoreError, on_db};
 use crate::federation::{IdentityProvider, LinkingPolicy, NewProvider, ProviderType};
+use crate::users::NewUser;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ProviderRow {
@@ -265,25 +266,111 @@ impl Store {
         Ok(())
     }
 
-    /// Claims a pre-registration (once): its groups and attributes.
-    pub async fn claim_preregistration(
+    /// Whether a pre-registration waits for this identity (read only).
+    pub async fn has_preregistration(
         &self,
         pool_id: &str,
         provider: &str,
         match_kind: &str,
         match_value: &str,
-    ) -> Result<Option<(Vec<String>, BTreeMap<String, String>)>, StoreError> {
-        const SQL: &str = "delete from preregistrations \
-                           where pool_id = $1 and provider_name = $2 and match_kind = $3 and match_value = $4 \
-                           returning groups, attributes";
-        let row: Option<(String, String)> = on_db!(&self.db, |c| sqlx::query_as(SQL)
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "select 1 from preregistrations \
+                           where pool_id = $1 and provider_name = $2 and match_kind = $3 and match_value = $4";
+        let row: Option<(i32,)> = on_db!(&self.db, |c| sqlx::query_as(SQL)
             .bind(pool_id)
             .bind(provider)
             .bind(match_kind)
             .bind(match_value)
             .fetch_optional(c)
             .await)?;
-        row.map(|(g, a)| Ok((serde_json::from_str(&g)?, serde_json::from_str(&a)?)))
-            .transpose()
+        Ok(row.is_some())
     }
+
+    /// Creates an external user in one transaction: claims the first pre-registration
+    /// of `claims` (`(match_kind, match_value)`, in order) and adds its attributes, links
+    /// the identity, and puts the user in `groups` and the claimed ones (creating groups
+    /// that do not exist). A conflict (the username or identity taken) leaves everything,
+    /// the pre-registration included, as it was.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one transaction over the user, its identity, its claim and its groups"
+    )]
+    pub async fn insert_external_user(
+        &self,
+        pool_id: &str,
+        user_id: &str,
+        new: &NewUser,
+        provider: &str,
+        subject: &str,
+        claims: &[(&str, &str)],
+        groups: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const CLAIM: &str = "delete from preregistrations \
+                             where pool_id = $1 and provider_name = $2 and match_kind = $3 and match_value = $4 \
+                             returning groups, attributes";
+        const IDENTITY: &str = "insert into user_identities (pool_id, provider_name, provider_subject, user_id, created_at) \
+                                values ($1, $2, $3, $4, $5)";
+        const GROUP: &str = "insert into groups (pool_id, group_name, created_at, updated_at) \
+                             values ($1, $2, $3, $3) on conflict do nothing";
+        const MEMBER: &str = "insert into memberships (pool_id, group_name, user_id) values ($1, $2, $3) \
+                              on conflict do nothing";
+        on_db!(&self.db, |c| {
+            let mut tx = c.begin().await?;
+            let mut claimed = None;
+            for (kind, value) in claims {
+                let row: Option<(String, String)> = sqlx::query_as(CLAIM)
+                    .bind(pool_id)
+                    .bind(provider)
+                    .bind(kind)
+                    .bind(value)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if row.is_some() {
+                    claimed = row;
+                    break;
+                }
+            }
+            let (extra_groups, extra_attributes): (Vec<String>, BTreeMap<String, String>) =
+                match &claimed {
+                    Some((g, a)) => (
+                        serde_json::from_str(g).map_err(corrupt)?,
+                        serde_json::from_str(a).map_err(corrupt)?,
+                    ),
+                    None => Default::default(),
+                };
+            let mut new = new.clone();
+            new.attributes.extend(extra_attributes);
+            super::users::insert_user_rows!(&mut tx, pool_id, user_id, &new, now);
+            sqlx::query(IDENTITY)
+                .bind(pool_id)
+                .bind(provider)
+                .bind(subject)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for group in groups.iter().chain(&extra_groups) {
+                sqlx::query(GROUP)
+                    .bind(pool_id)
+                    .bind(group)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(MEMBER)
+                    .bind(pool_id)
+                    .bind(group)
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+}
+
+/// A stored JSON column that does not parse, as the database error it is.
+fn corrupt(e: serde_json::Error) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
 }

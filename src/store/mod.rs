@@ -8,6 +8,7 @@ mod clients;
 mod codes;
 mod federation;
 mod groups;
+mod key_check;
 mod keys;
 mod management;
 mod outbox;

@@ -21,6 +21,55 @@ pub(super) struct UserRow {
 pub(super) const COLUMNS: &str =
     "user_id, pool_id, username, status, enabled, password_hash, created_at, updated_at";
 
+/// Inserts the rows of a new user (the user, its attributes, its pending code) inside
+/// the caller's transaction `$tx`.
+macro_rules! insert_user_rows {
+    ($tx:expr, $pool_id:expr, $user_id:expr, $new:expr, $now:expr) => {{
+        let new: &crate::users::NewUser = $new;
+        let sql = format!(
+            "insert into users ({}, username_lc) values ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+            $crate::store::users::COLUMNS
+        );
+        sqlx::query(&sql)
+            .bind($user_id)
+            .bind($pool_id)
+            .bind(&new.username)
+            .bind(new.status.as_str())
+            .bind(true)
+            .bind(&new.password_hash)
+            .bind($now)
+            .bind(crate::users::username_key(&new.username))
+            .execute(&mut **$tx)
+            .await?;
+        for (name, value) in &new.attributes {
+            sqlx::query(
+                "insert into user_attributes (user_id, pool_id, name, value) values ($1, $2, $3, $4)",
+            )
+            .bind($user_id)
+            .bind($pool_id)
+            .bind(name)
+            .bind(value)
+            .execute(&mut **$tx)
+            .await?;
+        }
+        if let Some(c) = &new.pending_code {
+            sqlx::query(
+                "insert into user_codes (user_id, purpose, code_hash, link_hash, attempts, created_at, expires_at) \
+                 values ($1, $2, $3, $4, 0, $5, $6)",
+            )
+            .bind($user_id)
+            .bind(c.purpose)
+            .bind(&c.code_hash)
+            .bind(&c.link_hash)
+            .bind($now)
+            .bind(c.expires_at)
+            .execute(&mut **$tx)
+            .await?;
+        }
+    }};
+}
+pub(super) use insert_user_rows;
+
 impl Store {
     /// Inserts a user, its attributes and its pending code in one transaction.
     pub async fn insert_user(
@@ -30,46 +79,9 @@ impl Store {
         new: &NewUser,
         now: i64,
     ) -> Result<(), StoreError> {
-        let sql = format!(
-            "insert into users ({COLUMNS}, username_lc) values ($1, $2, $3, $4, $5, $6, $7, $7, $8)"
-        );
-        const ATTR: &str =
-            "insert into user_attributes (user_id, pool_id, name, value) values ($1, $2, $3, $4)";
-        const CODE: &str = "insert into user_codes (user_id, purpose, code_hash, link_hash, attempts, created_at, expires_at) \
-                            values ($1, $2, $3, $4, 0, $5, $6)";
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query(&sql)
-                .bind(user_id)
-                .bind(pool_id)
-                .bind(&new.username)
-                .bind(new.status.as_str())
-                .bind(true)
-                .bind(&new.password_hash)
-                .bind(now)
-                .bind(crate::users::username_key(&new.username))
-                .execute(&mut *tx)
-                .await?;
-            for (name, value) in &new.attributes {
-                sqlx::query(ATTR)
-                    .bind(user_id)
-                    .bind(pool_id)
-                    .bind(name)
-                    .bind(value)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if let Some(c) = &new.pending_code {
-                sqlx::query(CODE)
-                    .bind(user_id)
-                    .bind(c.purpose)
-                    .bind(&c.code_hash)
-                    .bind(&c.link_hash)
-                    .bind(now)
-                    .bind(c.expires_at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            insert_user_rows!(&mut tx, pool_id, user_id, new, now);
             tx.commit().await
         })?;
         Ok(())

@@ -185,6 +185,15 @@ impl KeyRing {
         now: i64,
         retire_after: i64,
     ) -> anyhow::Result<Option<Rotation>> {
+        // Until their cache expires, other instances sign with the key they hold: one
+        // deleted sooner would sign tokens that no instance can verify any more.
+        let ttl = self.ttl_seconds.load(std::sync::atomic::Ordering::Relaxed);
+        if retire_after < i64::try_from(ttl).unwrap_or(i64::MAX) {
+            anyhow::bail!(
+                "--retire-after {retire_after} is shorter than the key cache ({ttl} s, \
+                 --key-cache-seconds): instances could still sign with a key retired that soon"
+            );
+        }
         if store.signing_keys(pool_id).await?.is_empty() {
             return Ok(None);
         }

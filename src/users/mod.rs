@@ -234,6 +234,18 @@ pub async fn create_with_code(
         .await?
         .ok_or(AppError::NotFound("user pool"))?;
     validate_username(username).map_err(AppError::Invalid)?;
+    // `<Provider>_…` names belong to that provider's users: a native account taking one
+    // would block the real user's first sign-in (and take their pre-registration).
+    let providers = app.store.identity_providers(pool_id).await?;
+    if crate::federation::users::is_external_form(
+        username,
+        providers.iter().map(|p| p.provider_name.as_str()),
+    ) {
+        return Err(AppError::Invalid(
+            "Username cannot be in the form of an identity provider's users (<ProviderName>_…)."
+                .into(),
+        ));
+    }
     for (name, value) in &attributes {
         validate_attribute(name, value).map_err(AppError::Invalid)?;
     }

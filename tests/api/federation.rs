@@ -472,7 +472,7 @@ async fn a_preregistered_identity_gets_its_groups_and_attributes_at_first_sign_i
     cognate::federation::users::preregister(
         &app.state,
         &app.pool_id,
-        "Facebook",
+        "Corp",
         None,
         Some("ada@example.com"),
         &["editors".into()],
@@ -480,7 +480,7 @@ async fn a_preregistered_identity_gets_its_groups_and_attributes_at_first_sign_i
     )
     .await
     .unwrap();
-    for (provider, claimed_by) in [("Google", "subject"), ("Facebook", "verified email")] {
+    for (provider, claimed_by) in [("Google", "subject"), ("Corp", "verified email")] {
         let pkce = Pkce::new();
         let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", provider)]);
         let (back, _) = federate(&browser(), &url, "ada", None).await;
@@ -921,4 +921,223 @@ async fn an_unconfirmed_account_claiming_a_verified_address_is_never_a_link_targ
         .unwrap()
         .unwrap();
     assert_eq!(ada.username, format!("Google_{ADA_GOOGLE}"));
+}
+
+/// An unsigned Cognito API call to `app`: (status, JSON body).
+async fn api(app: &TestApp, action: &str, body: Value) -> (StatusCode, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/", app.base()))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            format!("AWSCognitoIdentityProviderService.{action}"),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.json().await.unwrap())
+}
+
+// Matrix: PS-06
+#[tokio::test]
+async fn facebook_and_amazon_addresses_never_count_as_verified() {
+    // Ada's native account has her verified address; her Facebook and Amazon profiles
+    // carry it too, but neither provider asserts that it was verified.
+    let (app, _s, client) = federated_app(LinkingPolicy::Link).await;
+    let native =
+        crate::account::create_user_with_email(&app, "ada-native", "ada@example.com").await;
+    cognate::groups::create(&app.state, &app.pool_id, "editors", None, None)
+        .await
+        .unwrap();
+    for (provider, subject) in [("Facebook", ADA_FACEBOOK), ("LoginWithAmazon", ADA_AMAZON)] {
+        cognate::federation::users::preregister(
+            &app.state,
+            &app.pool_id,
+            provider,
+            None,
+            Some("ada@example.com"),
+            &["editors".into()],
+            &BTreeMap::new(),
+        )
+        .await
+        .unwrap();
+        let url = app.authorize_url(
+            &client,
+            Some(&Pkce::new()),
+            &[("identity_provider", provider)],
+        );
+        let (back, _) = federate(&browser(), &url, "ada", None).await;
+        assert!(
+            location(&back).starts_with(CALLBACK),
+            "{provider}: signs in"
+        );
+        let store = &app.state.store;
+        let linked = store
+            .user_of_identity(&app.pool_id, provider, subject)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(
+            linked, native.user_id,
+            "{provider} linked by an unasserted address"
+        );
+        let user = store
+            .user_by_id(&app.pool_id, &linked)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.username, format!("{provider}_{subject}"));
+        assert_eq!(user.attributes["email"], "ada@example.com");
+        assert_eq!(user.attributes["email_verified"], "false", "{provider}");
+        let groups = store.groups_of_user(&user.user_id).await.unwrap();
+        assert!(
+            !groups.iter().any(|g| g.group_name == "editors"),
+            "{provider} claimed a pre-registration by an unasserted address"
+        );
+    }
+}
+
+// Matrix: PS-07
+#[tokio::test]
+async fn a_native_sign_up_cannot_take_a_providers_username_form() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    cognate::groups::create(&app.state, &app.pool_id, "buyers", None, None)
+        .await
+        .unwrap();
+    let attrs = BTreeMap::from([("custom:team".to_string(), "gold".to_string())]);
+    cognate::federation::users::preregister(
+        &app.state,
+        &app.pool_id,
+        "LoginWithAmazon",
+        Some(ADA_AMAZON),
+        None,
+        &["buyers".into()],
+        &attrs,
+    )
+    .await
+    .unwrap();
+    // The external form of a configured provider, in any case, is refused.
+    for username in [
+        format!("loginwithamazon_{ADA_AMAZON}"),
+        format!("LoginWithAmazon_{ADA_AMAZON}"),
+        "GOOGLE_1".to_string(),
+    ] {
+        let (status, body) = api(
+            &app,
+            "SignUp",
+            serde_json::json!({
+                "ClientId": app.public.client_id,
+                "Username": username,
+                "Password": crate::helpers::PASSWORD,
+                "UserAttributes": [{"Name": "email", "Value": "mallory@example.com"}],
+            }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{username}: {body}");
+        assert_eq!(body["__type"], "InvalidParameterException", "{username}");
+    }
+    // A name that only looks alike for a provider the pool does not have is a name.
+    let (status, body) = api(
+        &app,
+        "SignUp",
+        serde_json::json!({
+            "ClientId": app.public.client_id,
+            "Username": "SignInWithApple_1",
+            "Password": crate::helpers::PASSWORD,
+            "UserAttributes": [{"Name": "email", "Value": "apple@example.com"}],
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // The real Amazon user's first sign-in works and gets what was pre-registered.
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "LoginWithAmazon")],
+    );
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    assert!(location(&back).starts_with(CALLBACK));
+    let ada = app
+        .state
+        .store
+        .user_by_name(&app.pool_id, &format!("LoginWithAmazon_{ADA_AMAZON}"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ada.attributes["custom:team"], "gold");
+    let groups = app.state.store.groups_of_user(&ada.user_id).await.unwrap();
+    assert!(
+        groups.iter().any(|g| g.group_name == "buyers"),
+        "{groups:?}"
+    );
+}
+
+// Matrix: PS-07
+#[tokio::test]
+async fn a_failed_first_sign_in_leaves_the_preregistration_waiting() {
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    cognate::groups::create(&app.state, &app.pool_id, "buyers", None, None)
+        .await
+        .unwrap();
+    cognate::federation::users::preregister(
+        &app.state,
+        &app.pool_id,
+        "LoginWithAmazon",
+        Some(ADA_AMAZON),
+        None,
+        &["buyers".into()],
+        &BTreeMap::new(),
+    )
+    .await
+    .unwrap();
+    // A user that already holds the external name (created before the provider rule,
+    // or by another path) makes the creation fail…
+    let new = cognate::users::NewUser {
+        username: format!("LoginWithAmazon_{ADA_AMAZON}"),
+        password_hash: None,
+        status: cognate::users::UserStatus::Confirmed,
+        attributes: BTreeMap::new(),
+        pending_code: None,
+    };
+    app.state
+        .store
+        .insert_user(&app.pool_id, "squatter", &new, 0)
+        .await
+        .unwrap();
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "LoginWithAmazon")],
+    );
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    let went = back
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    assert!(went.is_none_or(|l| !l.contains("code=")), "no sign-in");
+    // …and the pre-registration is still there for when the name is free again.
+    assert!(
+        app.state
+            .store
+            .has_preregistration(&app.pool_id, "LoginWithAmazon", "subject", ADA_AMAZON)
+            .await
+            .unwrap()
+    );
+    app.state.store.delete_user("squatter").await.unwrap();
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    assert!(location(&back).starts_with(CALLBACK));
+    let ada = app
+        .state
+        .store
+        .user_by_name(&app.pool_id, &format!("LoginWithAmazon_{ADA_AMAZON}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let groups = app.state.store.groups_of_user(&ada.user_id).await.unwrap();
+    assert!(
+        groups.iter().any(|g| g.group_name == "buyers"),
+        "{groups:?}"
+    );
 }

@@ -39,7 +39,7 @@ async fn published(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
-// Matrix: JW-07
+// Matrix: JW-07, PS-10
 #[tokio::test]
 async fn a_rotation_on_another_instance_reaches_this_one_and_old_tokens_verify_until_retired() {
     let app = TestApp::spawn().await;
@@ -106,6 +106,13 @@ async fn a_rotation_on_another_instance_reaches_this_one_and_old_tokens_verify_u
     // Retiring: a key superseded longer ago than retire_after leaves the JWKS, and its
     // tokens are refused.
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // A window shorter than the key cache is refused; with no cache, none is needed.
+    let refused = other
+        .keys
+        .rotate(&other.store, &app.pool_id, other.clock.now(), 0)
+        .await;
+    assert!(refused.is_err(), "retire-after 0 under a 60 s key cache");
+    other.keys.set_cache_ttl(0);
     let later = other
         .keys
         .rotate(&other.store, &app.pool_id, other.clock.now(), 0)

@@ -25,6 +25,7 @@ mod sec_authorize;
 mod sec_connections;
 mod sec_endpoints;
 mod sec_jwt;
+mod sec_master_key;
 mod sec_no_store;
 mod sec_probe_attributes;
 mod sec_probe_browser;

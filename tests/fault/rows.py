@@ -746,9 +746,16 @@ def test_r8_key_rotation(env):
         t.join()
         check(all(s == 200 for s in served), f"old token refused during rotation: {set(served)}")
         log(f"rotation {rep}: B signs with the new key after {took:.1f}s (TTL {ttl}s)")
-    # Retirement: keys superseded long enough ago leave the JWKS, and their tokens stop verifying.
-    time.sleep(1.1)
-    retired = env.cli("pool", "rotate-keys", "--pool", env.pool, "--retire-after", "0")
+    # Retirement: keys superseded long enough ago leave the JWKS, and their tokens stop
+    # verifying. A window shorter than the key cache is refused (PS-10).
+    try:
+        env.cli("pool", "rotate-keys", "--pool", env.pool, "--retire-after", "0", "--key-cache-seconds", str(ttl))
+        raise Fail("a retire window shorter than the key cache was accepted")
+    except Fail as e:
+        check("shorter than the key cache" in str(e), f"unexpected refusal: {e}")
+    time.sleep(ttl + 1.1)
+    retired = env.cli("pool", "rotate-keys", "--pool", env.pool, "--retire-after", str(ttl),
+                      "--key-cache-seconds", str(ttl))
     check(retired["retired"], f"nothing retired: {retired}")
     time.sleep(ttl + 1)
     published = kids(api_a)
