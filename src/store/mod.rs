@@ -17,6 +17,7 @@ mod schema;
 pub mod sessions;
 mod throttles;
 mod tokens;
+mod upgrades;
 mod users;
 
 pub use codes::CodeRow;
@@ -217,7 +218,7 @@ impl Store {
             Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
-        self.session_store().migrate().await?;
+        self.migrate_sessions().await?;
         Ok(())
     }
 
