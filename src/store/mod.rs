@@ -174,12 +174,13 @@ fn keep_private(path: &std::path::Path) {
         if mode & 0o077 == 0 {
             continue;
         }
+        let file_path = file.display();
         match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700)) {
             Ok(()) => {
-                tracing::warn!(path = %file.display(), "the database file was readable by other users: made owner-only")
+                tracing::warn!(path = %file_path, "a database file readable by others made owner-only")
             }
             Err(e) => {
-                tracing::warn!(path = %file.display(), error = %e, "the database file is readable by other users and could not be made owner-only")
+                tracing::warn!(path = %file_path, error = %e, "a database file is readable by others")
             }
         }
     }
