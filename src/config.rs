@@ -15,6 +15,8 @@ pub struct StoreArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
+        // It may carry the database password: `--help` must not print it.
+        hide_env_values = true,
         default_value = "sqlite://cognate.db",
         global = true
     )]

@@ -1,7 +1,8 @@
 //! Small cryptographic building blocks used across the crate: random handles,
 //! digests for stored secrets, constant-time comparison, sealing data at rest
 //! with the master key (AES-256-GCM through aws-lc-rs), and keyed digests derived from
-//! it (HMAC-SHA256) for values that must be stable but unguessable.
+//! it (HMAC-SHA256) for values that must be stable but unguessable, among them the
+//! digests under which session ids, codes, handles and refresh tokens are stored.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine;
@@ -17,8 +18,9 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
-/// Hex SHA-256, the form in which codes, refresh tokens and client secrets are stored:
-/// they are high-entropy random values, so a fast digest is enough (no password hash).
+/// Hex SHA-256, the form in which client secrets are stored (high-entropy random values,
+/// so a fast digest is enough, no password hash), and the inner step of
+/// [`Digests::secret`].
 pub fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
@@ -31,9 +33,89 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 /// The key that seals private keys and client secrets in the database.
 pub struct MasterKey {
     key: LessSafeKey,
-    /// A second key derived from the same secret, for [`MasterKey::keyed_digest`]: the
-    /// sealing key is never used for anything else.
-    digest_key: [u8; 32],
+    /// Keyed digests under a second key derived from the same secret: the sealing key is
+    /// never used for anything else.
+    digests: Digests,
+}
+
+/// A secret the database keeps only as a keyed digest, each kind in its own domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secret {
+    /// A hosted-UI session id (the cookie's value).
+    SessionId,
+    /// An authorization code (`/oauth2/token`).
+    AuthCode,
+    /// A refresh token.
+    RefreshToken,
+    /// A confirmation or reset code, given as `<user_id>:<code>`.
+    UserCode,
+    /// A one-click sign-up confirmation link's token.
+    LinkToken,
+    /// The handle of a sign-in pending at an identity provider (its `state`).
+    FederationHandle,
+}
+
+impl Secret {
+    fn context(self) -> &'static str {
+        match self {
+            Secret::SessionId => "at-rest:session-id",
+            Secret::AuthCode => "at-rest:auth-code",
+            Secret::RefreshToken => "at-rest:refresh-token",
+            Secret::UserCode => "at-rest:user-code",
+            Secret::LinkToken => "at-rest:link-token",
+            Secret::FederationHandle => "at-rest:federation-handle",
+        }
+    }
+}
+
+/// HMAC-SHA256 under a key derived from the master key. Cheap to clone, so the session
+/// store and the domain functions can hold one without the rest of the key ring.
+#[derive(Clone)]
+pub struct Digests {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Digests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Digests(<redacted>)")
+    }
+}
+
+impl Digests {
+    /// HMAC-SHA256 of `parts`, separated by `context`: the same input gives the same
+    /// digest on every instance, and nobody without the master key can compute or
+    /// predict it. Each part is length-prefixed, so `["ab", "c"]` and `["a", "bc"]` differ.
+    pub fn keyed_digest(&self, context: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        for part in std::iter::once(context.as_bytes()).chain(parts.iter().copied()) {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The digest under which a secret of `kind` is stored: a reader of the database
+    /// (a backup, a replica) can neither present it as the secret nor test guesses
+    /// against it offline, which matters for six-digit codes. It is the keyed digest of
+    /// the secret's SHA-256, so rows stored as plain SHA-256 digests before can be
+    /// converted without the secret ([`Digests::upgrade`]).
+    pub fn secret_bytes(&self, kind: Secret, value: &str) -> [u8; 32] {
+        self.upgrade_bytes(kind, &sha256_hex(value))
+    }
+
+    /// [`Digests::secret_bytes`] in hex, the form stored in text columns.
+    pub fn secret(&self, kind: Secret, value: &str) -> String {
+        hex::encode(self.secret_bytes(kind, value))
+    }
+
+    /// Converts a digest stored as hex SHA-256 into [`Digests::secret`]'s form.
+    pub fn upgrade(&self, kind: Secret, sha256_hex: &str) -> String {
+        hex::encode(self.upgrade_bytes(kind, sha256_hex))
+    }
+
+    fn upgrade_bytes(&self, kind: Secret, sha256_hex: &str) -> [u8; 32] {
+        self.keyed_digest(kind.context(), &[sha256_hex.as_bytes()])
+    }
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -64,7 +146,7 @@ impl MasterKey {
             .expect("32 bytes is a valid HKDF-SHA256 length");
         Ok(Self {
             key: LessSafeKey::new(unbound),
-            digest_key,
+            digests: Digests { key: digest_key },
         })
     }
 
@@ -93,18 +175,14 @@ impl MasterKey {
         sealed
     }
 
-    /// HMAC-SHA256 of `parts` under a key derived from the master key, separated by
-    /// `context`: the same input gives the same digest on every instance, and nobody
-    /// without the master key can compute or predict it. Each part is length-prefixed,
-    /// so `["ab", "c"]` and `["a", "bc"]` differ.
+    /// See [`Digests::keyed_digest`].
     pub fn keyed_digest(&self, context: &str, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.digest_key).expect("HMAC takes any key length");
-        for part in std::iter::once(context.as_bytes()).chain(parts.iter().copied()) {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+        self.digests.keyed_digest(context, parts)
+    }
+
+    /// The keyed digests derived from this key.
+    pub fn digests(&self) -> &Digests {
+        &self.digests
     }
 
     /// Opens what [`MasterKey::seal`] produced with the same `context`.
@@ -150,6 +228,23 @@ mod tests {
         assert_ne!(d, key.keyed_digest("other", &[b"pool", b"alice"]));
         let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
         assert_ne!(d, other.keyed_digest("srp", &[b"pool", b"alice"]));
+    }
+
+    #[test]
+    fn a_stored_secret_digest_is_keyed_per_kind_and_upgrades_a_plain_one() {
+        let text = MasterKey::generate_base64();
+        let digests = MasterKey::from_base64(&text).unwrap().digests().clone();
+        let d = digests.secret(Secret::RefreshToken, "token");
+        assert_eq!(d.len(), 64);
+        assert_ne!(d, sha256_hex("token"));
+        assert_ne!(d, digests.secret(Secret::AuthCode, "token"));
+        assert_eq!(
+            d,
+            digests.upgrade(Secret::RefreshToken, &sha256_hex("token"))
+        );
+        let other = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
+        assert_ne!(d, other.digests().secret(Secret::RefreshToken, "token"));
+        assert_eq!(format!("{digests:?}"), "Digests(<redacted>)");
     }
 
     #[test]

@@ -106,7 +106,7 @@ pub fn router(app: AppState) -> Router {
         true => hosted_ui::session::SECURE_COOKIE,
         false => hosted_ui::session::COOKIE,
     };
-    let sessions = SessionManagerLayer::new(app.store.session_store())
+    let sessions = SessionManagerLayer::new(app.store.session_store(app.keys.digests()))
         .with_name(cookie_name)
         .with_secure(app.config.secure_cookies)
         .with_http_only(true)

@@ -31,7 +31,20 @@ pub async fn open_with_mailer(
         .await
         .context("connect to the database")?;
     store.migrate().await.context("apply migrations")?;
-    check_master_key(&store, &master, crate::clock::Clock::default().now()).await?;
+    let now = crate::clock::Clock::default().now();
+    // The key is checked before anything is converted or sealed with it.
+    check_master_key(&store, &master, now).await?;
+    let changed = store
+        .upgrade_digests(master.digests(), now)
+        .await
+        .context("convert stored digests to keyed digests")?;
+    if changed > 0 {
+        tracing::info!(
+            rows = changed,
+            "stored codes, tokens and handles converted to keyed digests; hosted-UI \
+             sessions ended"
+        );
+    }
     Ok(AppState::with_mailer(
         config,
         store,
@@ -331,7 +344,12 @@ async fn clean_up(app: AppState) {
         if let Err(e) = app.store.delete_expired(app.clock.now()).await {
             tracing::warn!(error = %e, "deleting expired rows failed");
         }
-        if let Err(e) = app.store.session_store().delete_expired().await {
+        if let Err(e) = app
+            .store
+            .session_store(app.keys.digests())
+            .delete_expired()
+            .await
+        {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
         app.limiter.forget_idle();

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::auth::{check_secret_hash, client_for};
 use super::{ActionResult, CognitoError, parse, refusal_error, shapes};
-use crate::crypto::sha256_hex;
+use crate::crypto::Secret;
 use crate::oauth::userinfo::verify_access_token;
 use crate::state::Inner;
 use crate::tokens::claims::ADMIN_SCOPE;
@@ -306,7 +306,7 @@ async fn revoke_token(app: &Inner, request: &Value) -> ActionResult {
     }
     if let Some(family) = app
         .store
-        .family_of_refresh_token(&sha256_hex(&r.token))
+        .family_of_refresh_token(&app.keys.digests().secret(Secret::RefreshToken, &r.token))
         .await?
     {
         if family.client_id != client.client_id {

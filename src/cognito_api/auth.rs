@@ -18,7 +18,7 @@ use sha2::Sha256;
 use super::srp;
 use super::{ActionResult, CognitoError, parse, refusal_error};
 use crate::clients::AppClient;
-use crate::crypto::{ct_eq, random_token, sha256_hex};
+use crate::crypto::{Secret, ct_eq, random_token};
 use crate::flows;
 use crate::state::Inner;
 use crate::throttle;
@@ -238,7 +238,7 @@ async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
             ADMIN_SCOPE,
             auth_time,
             auth_time + client.refresh_token_validity,
-            &sha256_hex(&refresh),
+            &app.keys.digests().secret(Secret::RefreshToken, &refresh),
         )
         .await?;
     tracing::info!(pool_id = %client.pool_id, user_id = %user.user_id, "signed in through the API");

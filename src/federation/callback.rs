@@ -11,7 +11,7 @@ use tower_sessions::Session;
 use super::profile;
 use super::start::BINDING;
 use super::users::{self, Denied};
-use crate::crypto::sha256_hex;
+use crate::crypto::{Secret, sha256_hex};
 use crate::error::AppError;
 use crate::hosted_ui::session;
 use crate::oauth::authorize::{self, complete};
@@ -53,7 +53,10 @@ async fn idpresponse(
     };
     let request = match app
         .store
-        .take_federation_request(&sha256_hex(handle), &sha256_hex(&binding))
+        .take_federation_request(
+            &app.keys.digests().secret(Secret::FederationHandle, handle),
+            &sha256_hex(&binding),
+        )
         .await
     {
         Ok(Some(r)) => r,

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
 use super::profile::resolve_endpoints;
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::{Secret, random_token, sha256_hex};
 use crate::error::AppError;
 use crate::oauth::authorize::{AuthorizeRequest, Rejection};
 use crate::oauth::redirect::with_params;
@@ -85,7 +85,11 @@ pub async fn start(
         expires_at: now + REQUEST_LIFETIME,
     };
     app.store
-        .insert_federation_request(&sha256_hex(&handle), &pending, now)
+        .insert_federation_request(
+            &app.keys.digests().secret(Secret::FederationHandle, &handle),
+            &pending,
+            now,
+        )
         .await
         .map_err(AppError::from)?;
 

@@ -7,7 +7,7 @@
 //! Without rotation the token stays valid until it expires or is revoked.
 
 use crate::clients::AppClient;
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
 use crate::state::Inner;
 use crate::store::{Family, RefreshOutcome, StoreError};
@@ -55,7 +55,7 @@ pub async fn find(
     client: &AppClient,
     token: &str,
 ) -> Result<Presented, RefreshRefusal> {
-    let hash = sha256_hex(token);
+    let hash = app.keys.digests().secret(Secret::RefreshToken, token);
     let found = if client.refresh_token_rotation {
         app.store.family_of_refresh_token(&hash).await?
     } else {
@@ -121,7 +121,11 @@ pub async fn redeem(
     if rotate {
         let refresh = random_token(48);
         app.store
-            .insert_refresh_token(&family.origin_jti, &sha256_hex(&refresh), now)
+            .insert_refresh_token(
+                &family.origin_jti,
+                &app.keys.digests().secret(Secret::RefreshToken, &refresh),
+                now,
+            )
             .await?;
         tokens.refresh_token = Some(refresh);
     }

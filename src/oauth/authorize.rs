@@ -14,7 +14,7 @@ use super::pkce;
 use super::redirect::{is_registered, with_params};
 use super::state_split::Split;
 use crate::clients::{AppClient, FLOW_CODE};
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
 use crate::hosted_ui::session;
 use crate::state::{AppState, Inner};
@@ -335,7 +335,7 @@ pub async fn complete(
         ));
     }
     let code = random_token(32);
-    let code_hash = sha256_hex(&code);
+    let code_hash = app.keys.digests().secret(Secret::AuthCode, &code);
     let origin_jti = uuid::Uuid::new_v4().to_string();
     let scopes = req.scopes.join(" ");
     let now = app.clock.now();

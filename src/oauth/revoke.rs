@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::client_auth::authenticate;
 use super::token::{parse_form, post_only, read_body};
 use super::userinfo::verify_jwt;
-use crate::crypto::sha256_hex;
+use crate::crypto::Secret;
 use crate::error::OAuthError;
 use crate::state::AppState;
 
@@ -35,7 +35,7 @@ async fn revoke(
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
     let family = match app
         .store
-        .family_of_refresh_token(&sha256_hex(token))
+        .family_of_refresh_token(&app.keys.digests().secret(Secret::RefreshToken, token))
         .await?
     {
         Some(f) => Some(f),

@@ -17,7 +17,7 @@ use super::client_auth::authenticate;
 use super::params::Params;
 use super::pkce;
 use crate::clients::{AppClient, FLOW_CLIENT_CREDENTIALS};
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::{Secret, random_token};
 use crate::error::OAuthError;
 use crate::flows::refresh;
 use crate::resource_servers;
@@ -123,7 +123,7 @@ async fn authorization_code(
     let now = app.clock.now();
     let invalid =
         || OAuthError::invalid_grant("the authorization code is invalid, expired or already used");
-    let code_hash = sha256_hex(code);
+    let code_hash = app.keys.digests().secret(Secret::AuthCode, code);
     let Some(redeemed) = app.store.unconsumed_code(&code_hash).await? else {
         // Unknown, or a replay: burning it revokes the first redemption's sign-in.
         app.store.consume_code(&code_hash, now).await?;
@@ -148,7 +148,7 @@ async fn authorization_code(
             .await?;
             let refresh = random_token(48);
             let expires_at = redeemed.auth_time + client.refresh_token_validity;
-            let refresh_hash = sha256_hex(&refresh);
+            let refresh_hash = app.keys.digests().secret(Secret::RefreshToken, &refresh);
             let origin = &redeemed.origin_jti;
             if !app
                 .store

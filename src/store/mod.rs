@@ -18,6 +18,7 @@ mod schema;
 pub mod sessions;
 mod throttles;
 mod tokens;
+mod upgrades;
 mod users;
 
 pub use codes::CodeRow;
@@ -145,6 +146,47 @@ async fn release_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx:
     }
 }
 
+/// Makes the SQLite database at `path` readable by its owner only (0600), creating it
+/// empty if missing, before SQLite opens it: SQLite gives the `-wal` and `-shm` files it
+/// creates the database file's permissions, and all three hold codes' and tokens'
+/// digests and session data. A file left readable by others (created by an earlier
+/// version) is tightened. Failures are logged: SQLite reports a file it cannot open.
+#[cfg(unix)]
+fn keep_private(path: &std::path::Path) {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let name = path.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return;
+    }
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    if created.is_ok() {
+        return;
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{name}{suffix}"));
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 == 0 {
+            continue;
+        }
+        let file_path = file.display();
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700)) {
+            Ok(()) => {
+                tracing::warn!(path = %file_path, "a database file readable by others made owner-only")
+            }
+            Err(e) => {
+                tracing::warn!(path = %file_path, error = %e, "a database file is readable by others")
+            }
+        }
+    }
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -174,6 +216,10 @@ impl Store {
                 // what 10k users added to the resident size.
                 .pragma("cache_size", "-1024")
                 .foreign_keys(true);
+            #[cfg(unix)]
+            if !url.contains("mode=memory") {
+                keep_private(options.get_filename());
+            }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .after_release(|conn, _| Box::pin(release_sqlite(conn)))
@@ -218,7 +264,7 @@ impl Store {
             Db::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
         }
-        self.session_store().migrate().await?;
+        self.migrate_sessions().await?;
         Ok(())
     }
 

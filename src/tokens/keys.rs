@@ -142,6 +142,12 @@ impl KeyRing {
         &self.master
     }
 
+    /// The keyed digests under which secrets are stored (session ids, codes, handles,
+    /// refresh tokens).
+    pub fn digests(&self) -> &crate::crypto::Digests {
+        self.master.digests()
+    }
+
     /// Generates a new signing key for `pool_id` and stores it; it signs from the next
     /// load on, while older keys stay published for verification.
     pub async fn generate(&self, store: &Store, pool_id: &str, now: i64) -> anyhow::Result<String> {

@@ -1,10 +1,11 @@
 //! One-time codes for confirming a sign-up and resetting a password: six random
-//! digits, stored hashed with the user id, single-use, expiring, and dead after a few
-//! wrong attempts (then a new code must be requested).
+//! digits, stored as a keyed digest with the user id (a reader of the database cannot
+//! try the million codes offline), single-use, expiring, and dead after a few wrong
+//! attempts (then a new code must be requested).
 
 use rand::Rng;
 
-use crate::crypto::{ct_eq, random_token, sha256_hex};
+use crate::crypto::{Digests, Secret, ct_eq, random_token};
 use crate::store::{Store, StoreError};
 
 /// Wrong attempts a code survives.
@@ -49,8 +50,8 @@ pub struct Issued {
     pub link_token: Option<String>,
 }
 
-fn digest(user_id: &str, code: &str) -> String {
-    sha256_hex(&format!("{user_id}:{code}"))
+fn digest(digests: &Digests, user_id: &str, code: &str) -> String {
+    digests.secret(Secret::UserCode, &format!("{user_id}:{code}"))
 }
 
 /// A code to store with a new user, in the same transaction (a sign-up never leaves an
@@ -63,7 +64,7 @@ pub struct PendingCode {
     pub expires_at: i64,
 }
 
-/// Shows the purpose only: even a code's hash is guessable (a million codes).
+/// Shows the purpose only: a code's digest is not for logs.
 impl std::fmt::Debug for PendingCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PendingCode")
@@ -73,13 +74,18 @@ impl std::fmt::Debug for PendingCode {
 }
 
 /// A new code for a user not stored yet: what to mail, and what to store.
-pub fn prepare(user_id: &str, purpose: Purpose, now: i64) -> (Issued, PendingCode) {
+pub fn prepare(
+    digests: &Digests,
+    user_id: &str,
+    purpose: Purpose,
+    now: i64,
+) -> (Issued, PendingCode) {
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
     let link_token = (purpose == Purpose::SignUp).then(|| random_token(32));
     let pending = PendingCode {
         purpose: purpose.as_str(),
-        code_hash: digest(user_id, &code),
-        link_hash: link_token.as_deref().map(sha256_hex),
+        code_hash: digest(digests, user_id, &code),
+        link_hash: link_token.as_deref().map(|t| link_digest(digests, t)),
         expires_at: now + purpose.lifetime(),
     };
     (Issued { code, link_token }, pending)
@@ -88,18 +94,19 @@ pub fn prepare(user_id: &str, purpose: Purpose, now: i64) -> (Issued, PendingCod
 /// Issues a new code for `user_id`, replacing any earlier one.
 pub async fn issue(
     store: &Store,
+    digests: &Digests,
     user_id: &str,
     purpose: Purpose,
     now: i64,
 ) -> Result<Issued, StoreError> {
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
     let link_token = (purpose == Purpose::SignUp).then(|| random_token(32));
-    let link_hash = link_token.as_deref().map(sha256_hex);
+    let link_hash = link_token.as_deref().map(|t| link_digest(digests, t));
     store
         .replace_code(
             user_id,
             purpose.as_str(),
-            &digest(user_id, &code),
+            &digest(digests, user_id, &code),
             link_hash.as_deref(),
             now,
             now + purpose.lifetime(),
@@ -113,6 +120,7 @@ pub async fn issue(
 /// counts as an attempt.
 pub async fn check(
     store: &Store,
+    digests: &Digests,
     user_id: &str,
     purpose: Purpose,
     code: &str,
@@ -121,7 +129,7 @@ pub async fn check(
     let Some(row) = store.user_code(user_id, purpose.as_str()).await? else {
         return Ok(Err(CodeError::Mismatch));
     };
-    check_row(store, user_id, purpose, code, now, row).await
+    check_row(store, digests, user_id, purpose, code, now, row).await
 }
 
 /// Checks a code presented for the account named `name` (`PreventUserExistenceErrors`):
@@ -129,8 +137,13 @@ pub async fn check(
 /// code) when it has one, otherwise against the name's stand-in, which refuses it the
 /// way a real code refuses a wrong one. So an unknown name, and a user that was sent no
 /// code, answer exactly as an account with a live code would to the same wrong guesses.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the store and digest handles, then the question"
+)]
 pub async fn check_for_name(
     store: &Store,
+    digests: &Digests,
     pool_id: &str,
     name: &str,
     user_id: Option<&str>,
@@ -141,7 +154,7 @@ pub async fn check_for_name(
     if let Some(user_id) = user_id
         && let Some(row) = store.user_code(user_id, purpose.as_str()).await?
     {
-        return check_row(store, user_id, purpose, code, now, row).await;
+        return check_row(store, digests, user_id, purpose, code, now, row).await;
     }
     Ok(Err(
         check_stand_in(store, pool_id, name, purpose, now).await?
@@ -150,6 +163,7 @@ pub async fn check_for_name(
 
 async fn check_row(
     store: &Store,
+    digests: &Digests,
     user_id: &str,
     purpose: Purpose,
     code: &str,
@@ -162,7 +176,7 @@ async fn check_row(
     if row.expires_at <= now {
         return Ok(Err(CodeError::Expired));
     }
-    let presented = digest(user_id, code.trim());
+    let presented = digest(digests, user_id, code.trim());
     if !ct_eq(presented.as_bytes(), row.code_hash.as_bytes()) {
         let attempts = store.count_code_attempt(user_id, purpose.as_str()).await?;
         return Ok(Err(if attempts >= MAX_ATTEMPTS {
@@ -232,6 +246,6 @@ async fn check_stand_in(
 }
 
 /// The stored digest of a one-click sign-up link's token.
-pub fn link_digest(token: &str) -> String {
-    sha256_hex(token)
+pub fn link_digest(digests: &Digests, token: &str) -> String {
+    digests.secret(Secret::LinkToken, token)
 }

@@ -306,7 +306,14 @@ pub async fn send_code(
         ));
     }
     count_message(app, user).await?;
-    let issued = codes::issue(&app.store, &user.user_id, purpose, app.clock.now()).await?;
+    let issued = codes::issue(
+        &app.store,
+        app.keys.digests(),
+        &user.user_id,
+        purpose,
+        app.clock.now(),
+    )
+    .await?;
     mail_code(app, user, purpose, &issued, link_template).await
 }
 
@@ -425,6 +432,7 @@ pub async fn confirm_sign_up(
     let user_id = user.as_ref().map(|u| u.user_id.as_str());
     let digest = codes::check_for_name(
         &app.store,
+        app.keys.digests(),
         pool_id,
         username,
         user_id,
@@ -453,7 +461,11 @@ pub async fn confirm_sign_up(
 pub async fn confirm_by_link(app: &Inner, pool_id: &str, token: &str) -> Result<User, Refusal> {
     let user_id = app
         .store
-        .confirm_user_by_link(pool_id, &codes::link_digest(token), app.clock.now())
+        .confirm_user_by_link(
+            pool_id,
+            &codes::link_digest(app.keys.digests(), token),
+            app.clock.now(),
+        )
         .await?
         .ok_or(Refusal::CodeMismatch)?;
     Ok(app
@@ -518,6 +530,7 @@ pub async fn confirm_forgot_password(
     let user_id = user.as_ref().map(|u| u.user_id.as_str());
     let digest = codes::check_for_name(
         &app.store,
+        app.keys.digests(),
         &pool.pool_id,
         username,
         user_id,

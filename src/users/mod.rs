@@ -274,7 +274,7 @@ pub async fn create_with_code(
     let now = app.clock.now();
     let (issued, pending_code) = match purpose {
         Some(p) => {
-            let (issued, pending) = codes::prepare(&user_id, p, now);
+            let (issued, pending) = codes::prepare(app.keys.digests(), &user_id, p, now);
             (Some(issued), Some(pending))
         }
         None => (None, None),

@@ -21,6 +21,7 @@ mod migrations;
 mod oidc_flow;
 mod rate_limits;
 mod restart;
+mod sec_at_rest;
 mod sec_authorize;
 mod sec_connections;
 mod sec_endpoints;
