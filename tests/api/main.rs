@@ -23,6 +23,7 @@ mod rate_limits;
 mod restart;
 mod sec_authorize;
 mod sec_connections;
+mod sec_credentials;
 mod sec_endpoints;
 mod sec_jwt;
 mod sec_no_store;
