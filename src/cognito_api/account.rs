@@ -190,10 +190,20 @@ struct TokenRequest {
     proposed_password: Option<String>,
 }
 
-/// The user an access token from the API belongs to, and the client it was issued to.
-/// The pool comes from the token's issuer; the token must be valid, unrevoked and
-/// carry the API's scope.
-async fn user_of_token(app: &Inner, token: &str) -> Result<(User, String), CognitoError> {
+/// Who presented an access token from the API.
+struct Caller {
+    user: User,
+    /// The client the token was issued to.
+    client_id: String,
+    /// The sign-in the token belongs to.
+    origin_jti: String,
+}
+
+/// The user an access token from the API belongs to, the client it was issued to and
+/// its sign-in. The pool comes from the token's issuer; the token must be valid,
+/// unrevoked (its sign-in still at the user's credential version) and carry the API's
+/// scope.
+async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError> {
     let invalid = || CognitoError::not_authorized("Invalid Access Token");
     let claims = crate::oauth::userinfo::peek_claims(token).ok_or_else(invalid)?;
     let issuer = claims
@@ -220,28 +230,38 @@ async fn user_of_token(app: &Inner, token: &str) -> Result<(User, String), Cogni
         .get("sub")
         .and_then(Value::as_str)
         .ok_or_else(invalid)?;
-    let client_id = claims
-        .get("client_id")
-        .and_then(Value::as_str)
-        .ok_or_else(invalid)?;
+    let claim = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(invalid)
+    };
+    let (client_id, origin_jti) = (claim("client_id")?, claim("origin_jti")?);
     let user = app
         .store
         .user_by_id(pool_id, sub)
         .await?
         .filter(User::can_sign_in)
         .ok_or_else(invalid)?;
-    Ok((user, client_id.to_string()))
+    Ok(Caller {
+        user,
+        client_id,
+        origin_jti,
+    })
 }
 
 async fn get_user(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let (user, _) = user_of_token(app, &r.access_token).await?;
+    let user = user_of_token(app, &r.access_token).await?.user;
     Ok(json!({ "Username": user.username, "UserAttributes": shapes::attributes(&user, None) }))
 }
 
 async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let (user, client_id) = user_of_token(app, &r.access_token).await?;
+    let Caller {
+        user, client_id, ..
+    } = user_of_token(app, &r.access_token).await?;
     let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
     lifecycle::update_own_attributes(app, &user, &client, attribute_map(r.user_attributes))
         .await
@@ -249,9 +269,13 @@ async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
     Ok(json!({ "CodeDeliveryDetailsList": [] }))
 }
 
+/// `ChangePassword`: the caller proves the current password and keeps its own sign-in;
+/// every other sign-in of the user ends with the old password.
 async fn change_password(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let (user, _) = user_of_token(app, &r.access_token).await?;
+    let Caller {
+        user, origin_jti, ..
+    } = user_of_token(app, &r.access_token).await?;
     let previous = r.previous_password.unwrap_or_default();
     let proposed = r
         .proposed_password
@@ -270,13 +294,17 @@ async fn change_password(app: &Inner, request: &Value) -> ActionResult {
         .password_policy
         .check(&proposed, &user.username)
         .map_err(|m| CognitoError::new("InvalidPasswordException", m))?;
-    credentials::set_password(app, &user, &proposed, UserStatus::Confirmed).await?;
+    let status = UserStatus::Confirmed;
+    // Only over the password just proven: a reset that came in between wins.
+    credentials::replace_password(app, &user, &proposed, status, Some(&origin_jti))
+        .await?
+        .ok_or_else(|| CognitoError::not_authorized("Incorrect username or password."))?;
     Ok(json!({}))
 }
 
 async fn global_sign_out(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let (user, _) = user_of_token(app, &r.access_token).await?;
+    let user = user_of_token(app, &r.access_token).await?.user;
     app.store
         .revoke_user_families(&user.user_id, app.clock.now())
         .await?;

@@ -211,7 +211,8 @@ async fn signed_in(app: &Inner, client: &AppClient, outcome: SignedIn) -> Action
     }
 }
 
-/// Signs the user in: a new sign-in family with a refresh token, and its tokens.
+/// Signs the user in: a new sign-in family with a refresh token, and its tokens, if the
+/// user's credentials are still those the sign-in proved (`user.credential_version`).
 async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
     let origin_jti = uuid::Uuid::new_v4().to_string();
     let scopes = vec![ADMIN_SCOPE.to_string()];
@@ -229,7 +230,8 @@ async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
     )
     .await?;
     let refresh = random_token(48);
-    app.store
+    let opened = app
+        .store
         .insert_family(
             &origin_jti,
             &client.pool_id,
@@ -239,8 +241,14 @@ async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
             auth_time,
             auth_time + client.refresh_token_validity,
             &app.keys.digests().secret(Secret::RefreshToken, &refresh),
+            user.credential_version,
         )
         .await?;
+    if !opened {
+        // The password changed (or the user was signed out everywhere) after it was
+        // checked: the credential this sign-in proved is no longer the user's.
+        return Err(refusal_error(lifecycle::Refusal::BadCredentials));
+    }
     tracing::info!(pool_id = %client.pool_id, user_id = %user.user_id, "signed in through the API");
     Ok(json!({
         "ChallengeParameters": {},
@@ -399,7 +407,7 @@ async fn respond_to_auth_challenge(
                 .session
                 .as_deref()
                 .ok_or_else(|| CognitoError::invalid("Missing required parameter Session"))?;
-            let user = open_session(app, &client, session).await?;
+            let (user, challenged_at) = open_session(app, &client, session).await?;
             if !user.username.eq_ignore_ascii_case(username) {
                 return Err(CognitoError::not_authorized(
                     "Invalid session for the user.",
@@ -410,10 +418,21 @@ async fn respond_to_auth_challenge(
                 .pool_by_id(&client.pool_id)
                 .await?
                 .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
-            let user =
-                lifecycle::set_required_password(app, &pool, &user, require(c, "NEW_PASSWORD")?)
-                    .await
-                    .map_err(refusal_error)?;
+            let new_password = require(c, "NEW_PASSWORD")?;
+            let user = lifecycle::set_required_password(
+                app,
+                &pool,
+                &user.user_id,
+                challenged_at,
+                new_password,
+            )
+            .await
+            .map_err(|refusal| match refusal {
+                // Overtaken by a change of the user's password or status: the session
+                // no longer stands for the credential it proved.
+                lifecycle::Refusal::BadCredentials => expired_session(),
+                other => refusal_error(other),
+            })?;
             tokens(app, &client, &user).await
         }
         other => Err(CognitoError::invalid(format!(
@@ -471,6 +490,11 @@ struct ChallengeSession {
     client_id: String,
     user_id: String,
     expires_at: i64,
+    /// The user's credential version when the password was proven: any change of the
+    /// password or status since ends the challenge. Sessions sealed before it existed
+    /// have none and are refused.
+    #[serde(default)]
+    credential_version: Option<i64>,
 }
 
 fn seal_session(app: &Inner, client: &AppClient, user: &User) -> String {
@@ -479,18 +503,23 @@ fn seal_session(app: &Inner, client: &AppClient, user: &User) -> String {
         client_id: client.client_id.clone(),
         user_id: user.user_id.clone(),
         expires_at: app.clock.now() + SESSION_LIFETIME,
+        credential_version: Some(user.credential_version),
     };
     let plain = serde_json::to_vec(&s).expect("a session serialises");
     URL_SAFE_NO_PAD.encode(app.keys.master().seal("auth-session", &plain))
 }
 
+fn expired_session() -> CognitoError {
+    CognitoError::not_authorized("Invalid session for the user, session is expired.")
+}
+
+/// The user a challenge session is for, and the credential version it proved.
 async fn open_session(
     app: &Inner,
     client: &AppClient,
     session: &str,
-) -> Result<User, CognitoError> {
-    let invalid =
-        || CognitoError::not_authorized("Invalid session for the user, session is expired.");
+) -> Result<(User, i64), CognitoError> {
+    let invalid = expired_session;
     let sealed = URL_SAFE_NO_PAD.decode(session).map_err(|_| invalid())?;
     let plain = app
         .keys
@@ -498,14 +527,19 @@ async fn open_session(
         .open("auth-session", &sealed)
         .map_err(|_| invalid())?;
     let s: ChallengeSession = serde_json::from_slice(&plain).map_err(|_| invalid())?;
+    let Some(version) = s.credential_version else {
+        return Err(invalid());
+    };
     if s.client_id != client.client_id
         || s.pool_id != client.pool_id
         || s.expires_at <= app.clock.now()
     {
         return Err(invalid());
     }
-    app.store
+    let user = app
+        .store
         .user_by_id(&s.pool_id, &s.user_id)
         .await?
-        .ok_or_else(invalid)
+        .ok_or_else(invalid)?;
+    Ok((user, version))
 }

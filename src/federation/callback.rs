@@ -115,7 +115,7 @@ async fn idpresponse(
             .into_response(),
         };
     let auth_time = app.clock.now();
-    if let Err(e) = session::sign_in(&app, &session, &pool_id, &user.user_id, auth_time).await {
+    if let Err(e) = session::sign_in(&app, &session, &pool_id, &user, auth_time).await {
         return e.into_response();
     }
     tracing::info!(pool_id = %pool_id, user_id = %user.user_id, provider = %idp.provider_name, "signed in through a provider");

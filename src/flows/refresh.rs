@@ -4,7 +4,9 @@
 //! With rotation (the client's `RefreshTokenRotation`) each use consumes the token and
 //! returns a new one; a used token presented again, on either surface, revokes the
 //! whole sign-in (RFC 9700 §4.14.2), unless it comes within the client's retry grace.
-//! Without rotation the token stays valid until it expires or is revoked.
+//! Without rotation the token stays valid until it expires or is revoked; a change of
+//! the user's credentials after the sign-in began (its family's credential version is
+//! no longer the user's) revokes it too.
 
 use crate::clients::AppClient;
 use crate::crypto::{Secret, random_token};
@@ -101,7 +103,7 @@ pub async fn redeem(
     };
     if family.client_id != client.client_id
         || family.pool_id != client.pool_id
-        || family.revoked_at.is_some()
+        || family.is_revoked()
         || family.expires_at <= now
     {
         return Err(RefreshRefusal::Invalid);

@@ -12,7 +12,7 @@ use tower_sessions::Session;
 use super::flow::Flow;
 use super::open_flow;
 use super::pages::{LoginPage, ProviderButton, render};
-use super::session::{self, NEW_PASSWORD, Pending};
+use super::session::{self, NEW_PASSWORD, NewPasswordStep, Pending};
 use super::{Fields, explain, field, with_retry_after};
 use crate::client_addr::ClientAddr;
 use crate::clients::COGNITO;
@@ -58,11 +58,14 @@ async fn post_login(
             .await
             .into_response(),
         Ok(SignedIn::NewPasswordRequired(user)) => {
-            let pending = Pending {
-                pool_id,
-                username: user.username,
-                user_id: Some(user.user_id),
-                until: app.clock.now() + NEW_PASSWORD_WINDOW,
+            let pending = NewPasswordStep {
+                step: Pending {
+                    pool_id,
+                    username: user.username,
+                    user_id: Some(user.user_id),
+                    until: app.clock.now() + NEW_PASSWORD_WINDOW,
+                },
+                credential_version: Some(user.credential_version),
             };
             // The pending step lets this session choose the password and sign in:
             // it is a sign-in in all but name, so the session is renewed as for one.
@@ -93,7 +96,7 @@ pub async fn signed_in(
     user: &crate::users::User,
 ) -> Result<Response, AppError> {
     let auth_time = app.clock.now();
-    session::sign_in(app, session, &flow.req.pool_id, &user.user_id, auth_time).await?;
+    session::sign_in(app, session, &flow.req.pool_id, user, auth_time).await?;
     tracing::info!(pool_id = %flow.req.pool_id, user_id = %user.user_id, "signed in");
     complete(app, &flow.req, user, auth_time).await
 }

@@ -1,5 +1,7 @@
 //! The new password an administrator-created user (`FORCE_CHANGE_PASSWORD`) must
-//! choose after signing in with the temporary one; then on to the app.
+//! choose after signing in with the temporary one; then on to the app. The step holds
+//! the credential version the temporary password was proven at, so an administrator's
+//! new password or a status change since ends it.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -15,7 +17,7 @@ use super::pages::{NewPasswordPage, render};
 use super::session::{self, NEW_PASSWORD};
 use super::{Fields, explain, field};
 use crate::state::{AppState, Inner};
-use crate::users::lifecycle;
+use crate::users::lifecycle::{self, Refusal};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(
@@ -51,7 +53,7 @@ async fn get_new_password(
     RawQuery(query): RawQuery,
 ) -> Response {
     let flow = open_flow!(app, pool_id, session, query);
-    match session::pending(&session, NEW_PASSWORD, &pool_id, app.clock.now()).await {
+    match session::pending_new_password(&session, &pool_id, app.clock.now()).await {
         Ok(Some(_)) => page(&app, &flow, None, StatusCode::OK),
         Ok(None) => Redirect::to(&flow.url(&app, "login")).into_response(),
         Err(e) => e.into_response(),
@@ -66,7 +68,7 @@ async fn post_new_password(
     Form(form): Form<Fields>,
 ) -> Response {
     let flow = open_flow!(app, pool_id, session, query, form);
-    let pending = match session::pending(&session, NEW_PASSWORD, &pool_id, app.clock.now()).await {
+    let pending = match session::pending_new_password(&session, &pool_id, app.clock.now()).await {
         Ok(Some(p)) => p,
         Ok(None) => return Redirect::to(&flow.url(&app, "login")).into_response(),
         Err(e) => return e.into_response(),
@@ -80,16 +82,13 @@ async fn post_new_password(
             StatusCode::BAD_REQUEST,
         );
     }
-    let user = match app
-        .store
-        .user_by_id(&pool_id, pending.user_id.as_deref().unwrap_or_default())
-        .await
-    {
-        Ok(Some(user)) => user,
-        Ok(None) => return Redirect::to(&flow.url(&app, "login")).into_response(),
-        Err(e) => return crate::error::AppError::from(e).into_response(),
+    let (Some(user_id), Some(challenged_at)) =
+        (pending.step.user_id.as_deref(), pending.credential_version)
+    else {
+        return Redirect::to(&flow.url(&app, "login")).into_response();
     };
-    match lifecycle::set_required_password(&app, &flow.pool, &user, password).await {
+    match lifecycle::set_required_password(&app, &flow.pool, user_id, challenged_at, password).await
+    {
         Ok(user) => {
             if let Err(e) = session::remove(&session, NEW_PASSWORD).await {
                 return e.into_response();
@@ -99,6 +98,13 @@ async fn post_new_password(
                 .into_response()
         }
         Err(refusal) => {
+            // Overtaken by a change of the user's password or status: the step is over
+            // for good, and says so as the login page refuses a password.
+            if matches!(refusal, Refusal::BadCredentials)
+                && let Err(e) = session::remove(&session, NEW_PASSWORD).await
+            {
+                return e.into_response();
+            }
             let (status, message) = explain(flow.t, &refusal);
             page(&app, &flow, Some(message), status)
         }

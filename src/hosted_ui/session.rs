@@ -59,6 +59,10 @@ struct SignedIn {
     /// The user's session epoch at sign-in; a later one means "signed out everywhere".
     #[serde(default)]
     epoch: i64,
+    /// The user's credential version when the password was proven; a later one means
+    /// the password changed (or the user was signed out) since, even concurrently.
+    #[serde(default)]
+    credential_version: i64,
     /// The last time the session was used.
     #[serde(default)]
     seen: i64,
@@ -73,6 +77,17 @@ pub struct Pending {
     /// then continue to the app without signing in again.
     pub user_id: Option<String>,
     pub until: i64,
+}
+
+/// The new-password step: a [`Pending`] with the credential version at which the
+/// temporary password was proven. Any change of the password or status since ends it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NewPasswordStep {
+    #[serde(flatten)]
+    pub step: Pending,
+    /// `None` for a step stored before versions existed: refused.
+    #[serde(default)]
+    pub credential_version: Option<i64>,
 }
 
 /// Session keys of the pending steps.
@@ -136,6 +151,16 @@ pub async fn pending(
     Ok(p.filter(|p| p.pool_id == pool_id && p.until > now))
 }
 
+/// The new-password step for `pool_id`, if it has not expired.
+pub async fn pending_new_password(
+    session: &Session,
+    pool_id: &str,
+    now: i64,
+) -> Result<Option<NewPasswordStep>, AppError> {
+    let p: Option<NewPasswordStep> = get(session, NEW_PASSWORD).await?;
+    Ok(p.filter(|p| p.step.pool_id == pool_id && p.step.until > now))
+}
+
 /// Leaves a message for the next page shown.
 pub async fn set_notice(session: &Session, notice: &str) -> Result<(), AppError> {
     put(session, NOTICE, &notice).await
@@ -147,8 +172,9 @@ pub async fn take_notice(session: &Session) -> Result<Option<String>, AppError> 
 }
 
 /// The user signed in to `pool_id` in this session, with the time it authenticated:
-/// if the user still may sign in, was not signed out everywhere since, and the session
-/// is neither idle nor too old. A use of the session counts as a visit.
+/// if the user still may sign in, was not signed out everywhere since, has the
+/// credentials it proved, and the session is neither idle nor too old. A use of the
+/// session counts as a visit.
 pub async fn current_user(
     app: &Inner,
     session: &Session,
@@ -167,7 +193,7 @@ pub async fn current_user(
             .store
             .user_by_id(pool_id, &signed.user_id)
             .await?
-            .filter(User::can_sign_in),
+            .filter(|u| u.can_sign_in() && u.credential_version == signed.credential_version),
         false => None,
     };
     let Some(user) = user else {
@@ -189,23 +215,29 @@ pub async fn renew(session: &Session) -> Result<(), AppError> {
     super::csrf::rotate(session).await
 }
 
-/// Records a sign-in, in a [`renew`]ed session.
+/// Records a sign-in of `user` (as read when its credentials were proven), in a
+/// [`renew`]ed session.
 pub async fn sign_in(
     app: &Inner,
     session: &Session,
     pool_id: &str,
-    user_id: &str,
+    user: &User,
     auth_time: i64,
 ) -> Result<(), AppError> {
     renew(session).await?;
-    let epoch = app.store.session_epoch(user_id).await?.unwrap_or_default();
+    let epoch = app
+        .store
+        .session_epoch(&user.user_id)
+        .await?
+        .unwrap_or_default();
     let mut all: HashMap<String, SignedIn> = get(session, SIGNED_IN).await?.unwrap_or_default();
     all.insert(
         pool_id.to_string(),
         SignedIn {
-            user_id: user_id.to_string(),
+            user_id: user.user_id.clone(),
             auth_time,
             epoch,
+            credential_version: user.credential_version,
             seen: auth_time,
         },
     );

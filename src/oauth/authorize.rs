@@ -339,7 +339,8 @@ pub async fn complete(
     let origin_jti = uuid::Uuid::new_v4().to_string();
     let scopes = req.scopes.join(" ");
     let now = app.clock.now();
-    app.store
+    let stored = app
+        .store
         .insert_code(
             &NewCode {
                 code_hash: &code_hash,
@@ -353,10 +354,18 @@ pub async fn complete(
                 auth_time,
                 origin_jti: &origin_jti,
                 expires_at: now + CODE_LIFETIME,
+                credential_version: user.credential_version,
             },
             now,
         )
         .await?;
+    if !stored {
+        // The user's credentials changed after `user` proved them (a reset racing this
+        // sign-in): the code would stand for a credential that is no longer the user's.
+        return Err(AppError::Forbidden(
+            "This account cannot sign in. Contact the application's administrator.",
+        ));
+    }
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &req.reply_state {
         params.push(("state", state));

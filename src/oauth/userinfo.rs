@@ -1,6 +1,7 @@
 //! `/oauth2/userInfo` (OIDC Core §5.3): a Bearer access token of this pool, not
-//! expired, not revoked (its sign-in family is checked through `origin_jti`), for a user
-//! who still exists and may sign in.
+//! expired, not revoked (its sign-in family is checked through `origin_jti`, and must
+//! still be at the user's credential version), for a user who still exists and may sign
+//! in.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -52,7 +53,8 @@ async fn userinfo(
     ))
 }
 
-/// Verifies an access token of `pool_id` and that its sign-in was not revoked.
+/// Verifies an access token of `pool_id` and that its sign-in was not revoked, nor
+/// overtaken by a change of the user's credentials.
 pub async fn verify_access_token(
     app: &Inner,
     pool_id: &str,
@@ -68,7 +70,7 @@ pub async fn verify_access_token(
         .and_then(Value::as_str)
         .ok_or_else(refused)?;
     match app.store.family(origin).await? {
-        Some(f) if f.revoked_at.is_none() && f.pool_id == pool_id => Ok(claims),
+        Some(f) if !f.is_revoked() && f.pool_id == pool_id => Ok(claims),
         _ => Err(refused()),
     }
 }

@@ -176,8 +176,8 @@ impl Store {
         const CONSUME: &str = "delete from user_codes where user_id = $1 and purpose = 'reset' \
                                and code_hash = $2 returning user_id";
         const PASSWORD: &str = "update users set password_hash = $2, srp_verifier = $3, \
-                                status = 'CONFIRMED', updated_at = $4, session_epoch = session_epoch + 1 \
-                                where user_id = $1";
+                                status = 'CONFIRMED', updated_at = $4, session_epoch = session_epoch + 1, \
+                                credential_version = credential_version + 1 where user_id = $1";
         const REVOKE: &str =
             "update token_families set revoked_at = $2 where user_id = $1 and revoked_at is null";
         on_db!(&self.db, |p| {

@@ -26,6 +26,7 @@ pub use federation::{FederationRequest, LinkedIdentity};
 pub use keys::StoredKey;
 pub use outbox::OutboxMessage;
 pub use tokens::{Family, NewCode, RedeemedCode, RefreshOutcome};
+pub use users::PasswordChange;
 
 use std::str::FromStr;
 use std::time::Duration;

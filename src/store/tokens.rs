@@ -2,7 +2,7 @@
 //! one conditional `update … returning`, which both backends run atomically, and kept
 //! afterwards so a replay can be recognised and the tokens it produced revoked.
 
-use super::{Store, StoreError, on_db};
+use super::{Db, Store, StoreError, on_db};
 
 /// A code to store; only its hash is kept.
 pub struct NewCode<'a> {
@@ -17,6 +17,8 @@ pub struct NewCode<'a> {
     pub auth_time: i64,
     pub origin_jti: &'a str,
     pub expires_at: i64,
+    /// The user's credential version when the password was checked.
+    pub credential_version: i64,
 }
 
 /// What a consumed code was bound to.
@@ -45,6 +47,16 @@ pub struct Family {
     pub auth_time: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// Whether the sign-in's credential version is still the user's: false once the
+    /// password changed or the user was signed out everywhere after it began.
+    pub is_current: bool,
+}
+
+impl Family {
+    /// Whether the sign-in has ended: revoked, or overtaken by a credential change.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some() || !self.is_current
+    }
 }
 
 /// The result of presenting a refresh token.
@@ -58,18 +70,39 @@ pub enum RefreshOutcome {
     Unknown,
 }
 
-const FAMILY_COLUMNS: &str =
-    "origin_jti, pool_id, client_id, user_id, scopes, auth_time, expires_at, revoked_at";
+/// A [`Family`] with its user's current credential version, in the one query that
+/// finds it (the refresh path stays one round trip).
+const FAMILY_SELECT: &str = "select f.origin_jti, f.pool_id, f.client_id, f.user_id, f.scopes, \
+     f.auth_time, f.expires_at, f.revoked_at, f.credential_version = u.credential_version as is_current \
+     from token_families f join users u on u.user_id = f.user_id";
+
+/// Opens a family (`$1`..`$8`: its columns) only while the user's credential version is
+/// `$9`, the one the sign-in's password was checked at. On PostgreSQL the
+/// user row is locked for share, so a concurrent credential change either waits for
+/// this sign-in to commit (and then ends it) or is seen here (and nothing is opened);
+/// SQLite runs one writer at a time.
+fn insert_family_sql(db: &Db) -> String {
+    let lock = match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => " for share",
+    };
+    format!(
+        "insert into token_families (origin_jti, pool_id, client_id, user_id, scopes, auth_time, \
+         created_at, expires_at, credential_version) \
+         select $1, $2, $3, $4, $5, $6, $7, $8, credential_version from users \
+         where user_id = $4 and credential_version = $9{lock}"
+    )
+}
 
 impl Store {
     /// Stores a code and opens its (not yet usable) token family, so that a replay of
-    /// the code can always find the family to revoke.
-    pub async fn insert_code(&self, c: &NewCode<'_>, now: i64) -> Result<(), StoreError> {
+    /// the code can always find the family to revoke. False (nothing stored) if the
+    /// user's credentials changed since its password was checked.
+    pub async fn insert_code(&self, c: &NewCode<'_>, now: i64) -> Result<bool, StoreError> {
         const CODE: &str = "insert into auth_codes (code_hash, pool_id, client_id, user_id, \
              redirect_uri, scopes, nonce, code_challenge, auth_time, origin_jti, created_at, expires_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
-        const FAMILY: &str = "insert into token_families (origin_jti, pool_id, client_id, user_id, \
-             scopes, auth_time, created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8)";
+        let family = insert_family_sql(&self.db);
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
             sqlx::query(CODE)
@@ -87,7 +120,7 @@ impl Store {
                 .bind(c.expires_at)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(FAMILY)
+            let opened = sqlx::query(&family)
                 .bind(c.origin_jti)
                 .bind(c.pool_id)
                 .bind(c.client_id)
@@ -96,11 +129,15 @@ impl Store {
                 .bind(c.auth_time)
                 .bind(now)
                 .bind(c.expires_at)
+                .bind(c.credential_version)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await
-        })?;
-        Ok(())
+            if opened.rows_affected() == 0 {
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Consumes a code without redeeming it (burns it). `Ok(None)` if it does not exist
@@ -134,7 +171,9 @@ impl Store {
     }
 
     /// Opens a family for a sign-in that needs no code (the Cognito API) with its first
-    /// refresh token, in one transaction.
+    /// refresh token, in one transaction. False (nothing stored) if the user's
+    /// credentials are no longer at `credential_version`, the version its password was
+    /// checked at.
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_family(
         &self,
@@ -146,32 +185,37 @@ impl Store {
         auth_time: i64,
         expires_at: i64,
         refresh_hash: &str,
-    ) -> Result<(), StoreError> {
-        const FAMILY: &str = "insert into token_families (origin_jti, pool_id, client_id, user_id, \
-             scopes, auth_time, created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $6, $7)";
+        credential_version: i64,
+    ) -> Result<bool, StoreError> {
+        let family = insert_family_sql(&self.db);
         const REFRESH: &str =
             "insert into refresh_tokens (token_hash, origin_jti, created_at) values ($1, $2, $3)";
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query(FAMILY)
+            let opened = sqlx::query(&family)
                 .bind(origin_jti)
                 .bind(pool_id)
                 .bind(client_id)
                 .bind(user_id)
                 .bind(scopes)
                 .bind(auth_time)
+                .bind(auth_time)
                 .bind(expires_at)
+                .bind(credential_version)
                 .execute(&mut *tx)
                 .await?;
+            if opened.rows_affected() == 0 {
+                return Ok(false);
+            }
             sqlx::query(REFRESH)
                 .bind(refresh_hash)
                 .bind(origin_jti)
                 .bind(auth_time)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await
-        })?;
-        Ok(())
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// The family of a refresh token that has not been used (rotated) yet.
@@ -180,7 +224,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<Family>, StoreError> {
         let sql = format!(
-            "select {FAMILY_COLUMNS} from token_families where origin_jti = \
+            "{FAMILY_SELECT} where f.origin_jti = \
              (select origin_jti from refresh_tokens where token_hash = $1 and used_at is null)"
         );
         let row = on_db!(&self.db, |p| sqlx::query_as(&sql)
@@ -208,7 +252,7 @@ impl Store {
     /// Redeems a checked code in one transaction: consumes it, makes its family usable
     /// until `expires_at` and stores the family's first refresh token. False (and
     /// nothing changed) if another redemption consumed the code first or the family was
-    /// revoked meanwhile. A redemption that fails (a full disk) leaves the code
+    /// revoked meanwhile, by itself or by a change of the user's credentials. A redemption that fails (a full disk) leaves the code
     /// redeemable, and a concurrent replay finds the winner's family open to revoke.
     pub async fn redeem_code(
         &self,
@@ -221,7 +265,9 @@ impl Store {
         const CONSUME: &str = "update auth_codes set consumed_at = $2 \
                                where code_hash = $1 and consumed_at is null returning origin_jti";
         const OPEN: &str = "update token_families set expires_at = $2 \
-                            where origin_jti = $1 and revoked_at is null returning origin_jti";
+                            where origin_jti = $1 and revoked_at is null and credential_version = \
+                            (select u.credential_version from users u where u.user_id = token_families.user_id) \
+                            returning origin_jti";
         const REFRESH: &str =
             "insert into refresh_tokens (token_hash, origin_jti, created_at) values ($1, $2, $3)";
         on_db!(&self.db, |p| {
@@ -322,7 +368,7 @@ impl Store {
         token_hash: &str,
     ) -> Result<Option<Family>, StoreError> {
         let sql = format!(
-            "select {FAMILY_COLUMNS} from token_families where origin_jti = \
+            "{FAMILY_SELECT} where f.origin_jti = \
              (select origin_jti from refresh_tokens where token_hash = $1)"
         );
         let row = on_db!(&self.db, |p| sqlx::query_as(&sql)
@@ -333,7 +379,7 @@ impl Store {
     }
 
     pub async fn family(&self, origin_jti: &str) -> Result<Option<Family>, StoreError> {
-        let sql = format!("select {FAMILY_COLUMNS} from token_families where origin_jti = $1");
+        let sql = format!("{FAMILY_SELECT} where f.origin_jti = $1");
         let row = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(origin_jti)
             .fetch_optional(p)
@@ -342,12 +388,14 @@ impl Store {
     }
 
     /// Signs a user out everywhere (global sign-out, password reset, disabling,
-    /// deletion): revokes every live sign-in and ends the user's hosted-UI sessions.
+    /// deletion): revokes every live sign-in and ends the user's hosted-UI sessions and
+    /// pending challenges. Bumping the credential version also ends a sign-in that
+    /// commits concurrently, which the first statement cannot see yet.
     pub async fn revoke_user_families(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
         const SQL: &str =
             "update token_families set revoked_at = $2 where user_id = $1 and revoked_at is null";
-        const SESSIONS: &str =
-            "update users set session_epoch = session_epoch + 1 where user_id = $1";
+        const SESSIONS: &str = "update users set session_epoch = session_epoch + 1, \
+                                credential_version = credential_version + 1 where user_id = $1";
         on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(user_id)
             .bind(now)

@@ -16,9 +16,11 @@ pub(super) struct UserRow {
     password_hash: Option<String>,
     created_at: i64,
     updated_at: i64,
+    credential_version: i64,
 }
 
-pub(super) const COLUMNS: &str =
+/// The columns a new user is inserted with.
+pub(super) const INSERT_COLUMNS: &str =
     "user_id, pool_id, username, status, enabled, password_hash, created_at, updated_at";
 
 /// Inserts the rows of a new user (the user, its attributes, its pending code) inside
@@ -28,7 +30,7 @@ macro_rules! insert_user_rows {
         let new: &crate::users::NewUser = $new;
         let sql = format!(
             "insert into users ({}, username_lc) values ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
-            $crate::store::users::COLUMNS
+            $crate::store::users::INSERT_COLUMNS
         );
         sqlx::query(&sql)
             .bind($user_id)
@@ -69,6 +71,26 @@ macro_rules! insert_user_rows {
     }};
 }
 pub(super) use insert_user_rows;
+
+/// The columns a [`UserRow`] is read from.
+pub(super) const COLUMNS: &str = "user_id, pool_id, username, status, enabled, password_hash, \
+                                  created_at, updated_at, credential_version";
+
+/// A new password for [`Store::update_password`].
+pub struct PasswordChange<'a> {
+    pub user_id: &'a str,
+    pub password_hash: &'a str,
+    /// The sealed SRP verifier; `None` clears it (a pool without SRP).
+    pub srp_verifier: Option<&'a [u8]>,
+    pub status: UserStatus,
+    /// Write only while the user's credential version is still this one (the version a
+    /// challenge or a signed-in caller proved the old password at); `None` writes
+    /// whatever it is (an administrator).
+    pub expected_version: Option<i64>,
+    /// A sign-in (`origin_jti`) of the user that survives the change: the caller of
+    /// `ChangePassword`, who just proved the old password and chose the new one.
+    pub keep_sign_in: Option<&'a str>,
+}
 
 impl Store {
     /// Inserts a user, its attributes and its pending code in one transaction.
@@ -175,21 +197,62 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a user's password hash and status together.
+    /// Sets a user's password (hash and SRP verifier) and status, and bumps the
+    /// credential version and session epoch in the same statement: every sign-in, hosted
+    /// session and pending challenge begun with the old password ends, including one
+    /// committing concurrently (it carries the old version). The new version, or `None`
+    /// (nothing changed) when `expected_version` is no longer current.
     pub async fn update_password(
         &self,
-        user_id: &str,
-        password_hash: &str,
-        status: UserStatus,
+        change: &PasswordChange<'_>,
         now: i64,
-    ) -> Result<(), StoreError> {
-        // A new password ends the user's hosted-UI sessions (see `session_epoch`).
-        const SQL: &str = "update users set password_hash = $2, status = $3, updated_at = $4, \
-                           session_epoch = session_epoch + 1 where user_id = $1";
+    ) -> Result<Option<i64>, StoreError> {
+        // -1 stands for "any version": one statement for both backends, no typed NULL.
+        const SQL: &str = "update users set password_hash = $2, srp_verifier = $3, status = $4, \
+                           updated_at = $5, session_epoch = session_epoch + 1, \
+                           credential_version = credential_version + 1 \
+                           where user_id = $1 and ($6 < 0 or credential_version = $6) \
+                           returning credential_version";
+        // The kept sign-in moves to the new version only from the one just replaced.
+        const KEEP: &str = "update token_families set credential_version = $3 \
+                            where origin_jti = $1 and user_id = $2 and revoked_at is null \
+                            and credential_version = $3 - 1";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            let version: Option<i64> = sqlx::query_scalar(SQL)
+                .bind(change.user_id)
+                .bind(change.password_hash)
+                .bind(change.srp_verifier)
+                .bind(change.status.as_str())
+                .bind(now)
+                .bind(change.expected_version.unwrap_or(-1))
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(version) = version else {
+                return Ok(None);
+            };
+            if let Some(origin_jti) = change.keep_sign_in {
+                sqlx::query(KEEP)
+                    .bind(origin_jti)
+                    .bind(change.user_id)
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(Some(version))
+        })
+    }
+
+    /// An administrator's password reset (`AdminResetUserPassword`): the user must set
+    /// a new password by code, and every sign-in and pending challenge begun with the
+    /// old one ends (the credential version and session epoch are bumped).
+    pub async fn require_password_reset(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        const SQL: &str = "update users set status = 'RESET_REQUIRED', updated_at = $2, \
+                           session_epoch = session_epoch + 1, \
+                           credential_version = credential_version + 1 where user_id = $1";
         on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(user_id)
-            .bind(password_hash)
-            .bind(status.as_str())
             .bind(now)
             .execute(p)
             .await
@@ -296,6 +359,7 @@ impl UserRow {
             attributes,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            credential_version: self.credential_version,
         })
     }
 }

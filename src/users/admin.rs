@@ -403,8 +403,9 @@ pub async fn delete_attributes(
 }
 
 /// Sets a user's password: permanent (`CONFIRMED`) or temporary
-/// (`FORCE_CHANGE_PASSWORD`). Failed sign-ins counted against the username are
-/// forgiven, since an administrator vouched for the new password.
+/// (`FORCE_CHANGE_PASSWORD`). Every sign-in and pending challenge begun with the old
+/// password ends. Failed sign-ins counted against the username are forgiven, since an
+/// administrator vouched for the new password.
 pub async fn set_password(
     app: &Inner,
     pool: &Pool,
@@ -438,7 +439,8 @@ pub async fn set_password(
 }
 
 /// Requires a new password: mails a reset code, then sets `RESET_REQUIRED` (so a
-/// message that cannot be sent changes nothing). The old password no longer signs in.
+/// message that cannot be sent changes nothing). The old password no longer signs in,
+/// and every sign-in and pending challenge begun with it ends.
 pub async fn reset_password(app: &Inner, pool: &Pool, username: &str) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     if !matches!(
@@ -456,7 +458,7 @@ pub async fn reset_password(app: &Inner, pool: &Pool, username: &str) -> Result<
     }
     lifecycle::send_code(app, &user, Purpose::Reset, None).await?;
     app.store
-        .update_user_status(&user.user_id, UserStatus::ResetRequired, app.clock.now())
+        .require_password_reset(&user.user_id, app.clock.now())
         .await?;
     Ok(())
 }

@@ -14,6 +14,7 @@ use crate::cognito_api::srp::{self, Verifier};
 use crate::crypto::MasterKey;
 use crate::error::AppError;
 use crate::state::Inner;
+use crate::store::PasswordChange;
 
 use super::{User, UserStatus, password, username_key};
 
@@ -97,18 +98,59 @@ pub fn stand_in_verifier(master: &MasterKey, pool_id: &str, identity: &str) -> V
     }
 }
 
-/// Sets `password` (already checked against the policy) and `status`.
+/// Sets `password` (already checked against the policy) and `status`, whatever the
+/// user's credentials are now (an administrator): every sign-in, hosted session and
+/// pending challenge begun with the old password ends.
 pub async fn set_password(
     app: &Inner,
     user: &User,
     password: &str,
     status: UserStatus,
 ) -> Result<(), AppError> {
+    // Unconditional: nothing is written only when the user is gone (deleted meanwhile).
+    match write_password(app, user, password, status, None, None).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::NotFound("user")),
+    }
+}
+
+/// Replaces the password of a user who proved the current one at
+/// `user.credential_version` (a pending challenge, or `ChangePassword`'s caller), only
+/// if no other change came in between. The sign-in `keep_sign_in` survives; every other
+/// one ends. The new credential version, or `None` (nothing changed) when the
+/// credentials changed since they were proven.
+pub async fn replace_password(
+    app: &Inner,
+    user: &User,
+    password: &str,
+    status: UserStatus,
+    keep_sign_in: Option<&str>,
+) -> Result<Option<i64>, AppError> {
+    let expected = Some(user.credential_version);
+    write_password(app, user, password, status, expected, keep_sign_in).await
+}
+
+/// One place writes passwords: the argon2 hash and the SRP verifier together, in the
+/// statement that bumps the credential version.
+async fn write_password(
+    app: &Inner,
+    user: &User,
+    password: &str,
+    status: UserStatus,
+    expected_version: Option<i64>,
+    keep_sign_in: Option<&str>,
+) -> Result<Option<i64>, AppError> {
     let hash = password::hash(password).await?;
-    app.store
-        .update_password(&user.user_id, &hash, status, app.clock.now())
-        .await?;
-    store_srp_verifier(app, user, password).await
+    let srp = sealed_srp_verifier(app, user, password).await?;
+    let change = PasswordChange {
+        user_id: &user.user_id,
+        password_hash: &hash,
+        srp_verifier: srp.as_deref(),
+        status,
+        expected_version,
+        keep_sign_in,
+    };
+    Ok(app.store.update_password(&change, app.clock.now()).await?)
 }
 
 /// Stores (or clears) the SRP verifier for a password just set.

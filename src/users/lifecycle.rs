@@ -77,6 +77,9 @@ pub enum SignedIn {
 
 /// Checks a username and password, throttling failures per username and address.
 /// Unknown users and wrong passwords are indistinguishable, in message and in time.
+/// The user comes with the credential version read with its password hash: whatever
+/// the sign-in leads to (tokens, a session, a challenge) lives only while that version
+/// is current, so a reset committing meanwhile ends it.
 pub async fn sign_in(
     app: &Inner,
     pool_id: &str,
@@ -564,36 +567,53 @@ pub async fn confirm_forgot_password(
 
 /// Replaces a temporary password (`FORCE_CHANGE_PASSWORD`) with the user's own.
 ///
-/// The challenge began when the temporary password was proven, possibly minutes ago:
-/// the user is read again, and an administrator's disabling (or any other change of
-/// status) since then stops it before anything changes. The result is checked once
-/// more, so a user disabled while the password was being hashed gets no sign-in either.
+/// The challenge began when the temporary password was proven, possibly minutes ago,
+/// at the user's credential version `challenged_at`: the user is read again, and an
+/// administrator's disabling, a new password (temporary or not) or any other change of
+/// status or credentials since then stops it before anything changes. The password is
+/// written only while the version is still the challenge's, and the result is checked
+/// once more, so a user disabled or reset while the password was being hashed gets no
+/// sign-in either.
 pub async fn set_required_password(
     app: &Inner,
     pool: &Pool,
-    user: &User,
+    user_id: &str,
+    challenged_at: i64,
     new_password: &str,
 ) -> Result<User, Refusal> {
-    let user = still_signing_in(app, user, UserStatus::ForceChangePassword).await?;
+    let user = still_signing_in(
+        app,
+        pool,
+        user_id,
+        UserStatus::ForceChangePassword,
+        challenged_at,
+    )
+    .await?;
     pool.settings
         .password_policy
         .check(new_password, &user.username)
         .map_err(Refusal::InvalidPassword)?;
-    set_password(app, &user, new_password).await?;
-    still_signing_in(app, &user, UserStatus::Confirmed).await
+    let status = UserStatus::Confirmed;
+    let Some(version) =
+        super::credentials::replace_password(app, &user, new_password, status, None).await?
+    else {
+        return Err(Refusal::BadCredentials);
+    };
+    still_signing_in(app, pool, user_id, status, version).await
 }
 
 /// The user as the database has it now, if it may still go on with a sign-in that
-/// found it in `status`: enabled, and in that status still.
-async fn still_signing_in(app: &Inner, user: &User, status: UserStatus) -> Result<User, Refusal> {
-    match app.store.user_by_id(&user.pool_id, &user.user_id).await? {
+/// found it in `status` at credential version `version`: enabled, and unchanged since.
+async fn still_signing_in(
+    app: &Inner,
+    pool: &Pool,
+    user_id: &str,
+    status: UserStatus,
+    version: i64,
+) -> Result<User, Refusal> {
+    match app.store.user_by_id(&pool.pool_id, user_id).await? {
         Some(now) if !now.enabled => Err(Refusal::Disabled),
-        Some(now) if now.status == status => Ok(now),
+        Some(now) if now.status == status && now.credential_version == version => Ok(now),
         _ => Err(Refusal::BadCredentials),
     }
-}
-
-async fn set_password(app: &Inner, user: &User, new_password: &str) -> Result<(), Refusal> {
-    super::credentials::set_password(app, user, new_password, UserStatus::Confirmed).await?;
-    Ok(())
 }

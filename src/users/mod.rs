@@ -64,6 +64,11 @@ pub struct User {
     pub attributes: BTreeMap<String, String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The version of the user's credentials, as read with `password_hash`: a sign-in
+    /// carries the version its password was checked at and is valid only while that is
+    /// still current (`credential_version` in the store).
+    #[serde(skip)]
+    pub credential_version: i64,
 }
 
 /// What is needed to create a user.

@@ -24,6 +24,7 @@ mod restart;
 mod sec_at_rest;
 mod sec_authorize;
 mod sec_connections;
+mod sec_credentials;
 mod sec_endpoints;
 mod sec_jwt;
 mod sec_master_key;

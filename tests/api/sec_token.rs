@@ -709,7 +709,7 @@ async fn refresh_fails_after_every_event_that_ends_a_sign_in() {
 /// A second instance on the test's database, as behind a load balancer: its own
 /// process state (caches, connection pool) and the same public URL. Its base URL, and
 /// the task serving it.
-async fn second_instance(app: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
+pub(crate) async fn second_instance(app: &TestApp) -> (String, tokio::task::JoinHandle<()>) {
     let config = cognate::config::Config::new(&app.base(), None)
         .unwrap()
         .with_rate_limits(cognate::rate_limit::RateLimits::OFF);
