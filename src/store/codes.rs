@@ -74,6 +74,7 @@ impl Store {
         Ok(())
     }
 
+    /// The stored code of `(user, purpose)`, without counting an attempt.
     pub async fn user_code(
         &self,
         user_id: &str,
@@ -88,20 +89,52 @@ impl Store {
         Ok(row)
     }
 
-    /// Counts a wrong attempt; returns the new count.
-    pub async fn count_code_attempt(
+    /// Counts an attempt at the code of `(user, purpose)` if fewer than `limit` were
+    /// counted, and returns the code as it is after counting; `None` if there is no
+    /// code or no attempt left. One statement, so concurrent attempts (on any instance)
+    /// are counted one by one and never more than `limit` are let through to compare.
+    pub async fn attempt_code(
         &self,
         user_id: &str,
         purpose: &str,
-    ) -> Result<i64, StoreError> {
+        limit: i64,
+    ) -> Result<Option<CodeRow>, StoreError> {
         const SQL: &str = "update user_codes set attempts = attempts + 1 \
-                           where user_id = $1 and purpose = $2 returning attempts";
-        let n: Option<i64> = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+                           where user_id = $1 and purpose = $2 and attempts < $3 \
+                           returning code_hash, attempts, expires_at";
+        let row = on_db!(&self.db, |p| sqlx::query_as(SQL)
             .bind(user_id)
             .bind(purpose)
+            .bind(limit)
             .fetch_optional(p)
             .await)?;
-        Ok(n.unwrap_or(i64::MAX))
+        Ok(row)
+    }
+
+    /// [`Store::attempt_code`] for a stand-in code kept in `throttles` under `key`
+    /// (`failures` is one more than its attempts, `blocked_until` its expiry): starts
+    /// it, expiring at `expires_at`, when it does not exist. Returns its attempts and
+    /// expiry after counting; `None` if it had no attempt left.
+    pub async fn attempt_stand_in(
+        &self,
+        key: &str,
+        now: i64,
+        expires_at: i64,
+        limit: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        const SQL: &str = "insert into throttles (throttle_key, failures, first_at, blocked_until) \
+                           values ($1, 2, $2, $3) \
+                           on conflict (throttle_key) do update set failures = throttles.failures + 1 \
+                           where throttles.failures <= $4 \
+                           returning failures - 1, blocked_until";
+        let row = on_db!(&self.db, |p| sqlx::query_as(SQL)
+            .bind(key)
+            .bind(now)
+            .bind(expires_at)
+            .bind(limit)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row)
     }
 
     /// Confirms a sign-up with its code, in one transaction: the code is consumed, the

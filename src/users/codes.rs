@@ -1,13 +1,15 @@
 //! One-time codes for confirming a sign-up and resetting a password: six random
-//! digits, stored hashed with the user id, single-use, expiring, and dead after a few
-//! wrong attempts (then a new code must be requested).
+//! digits, stored hashed with the user id, single-use,
+//! expiring, and dead after a few attempts (then a new code must be requested). An
+//! attempt is counted in the same statement that checks that one is left, so
+//! concurrent guesses on any number of instances get no more than the limit.
 
 use rand::Rng;
 
 use crate::crypto::{ct_eq, random_token, sha256_hex};
 use crate::store::{Store, StoreError};
 
-/// Wrong attempts a code survives.
+/// Attempts a code allows: the fifth wrong one kills it.
 pub const MAX_ATTEMPTS: i64 = 5;
 
 /// What a code is for, and how long it lives.
@@ -27,6 +29,7 @@ impl Purpose {
         }
     }
 
+    /// Seconds a code for this purpose lives.
     pub fn lifetime(self) -> i64 {
         match self {
             Purpose::SignUp => 24 * 3600,
@@ -109,8 +112,8 @@ pub async fn issue(
 }
 
 /// Checks a presented code without consuming it: its digest, with which the caller
-/// consumes it in the same transaction as the change the code authorises. A wrong code
-/// counts as an attempt.
+/// consumes it in the same transaction as the change the code authorises. Every
+/// presentation counts as an attempt (a right one is then consumed).
 pub async fn check(
     store: &Store,
     user_id: &str,
@@ -118,10 +121,9 @@ pub async fn check(
     code: &str,
     now: i64,
 ) -> Result<Result<String, CodeError>, StoreError> {
-    let Some(row) = store.user_code(user_id, purpose.as_str()).await? else {
-        return Ok(Err(CodeError::Mismatch));
-    };
-    check_row(store, user_id, purpose, code, now, row).await
+    Ok(attempt(store, user_id, purpose, code, now)
+        .await?
+        .unwrap_or(Err(CodeError::Mismatch)))
 }
 
 /// Checks a code presented for the account named `name` (`PreventUserExistenceErrors`):
@@ -139,39 +141,52 @@ pub async fn check_for_name(
     now: i64,
 ) -> Result<Result<String, CodeError>, StoreError> {
     if let Some(user_id) = user_id
-        && let Some(row) = store.user_code(user_id, purpose.as_str()).await?
+        && let Some(checked) = attempt(store, user_id, purpose, code, now).await?
     {
-        return check_row(store, user_id, purpose, code, now, row).await;
+        return Ok(checked);
     }
     Ok(Err(
         check_stand_in(store, pool_id, name, purpose, now).await?
     ))
 }
 
-async fn check_row(
+/// Counts an attempt at the code of `user_id` and checks it: `None` if the user has no
+/// such code. In Cognito's order: no attempt left, expired, then the digest compared
+/// in constant time; the attempt that uses up the last one answers `TooManyAttempts`.
+async fn attempt(
     store: &Store,
     user_id: &str,
     purpose: Purpose,
     code: &str,
     now: i64,
-    row: crate::store::CodeRow,
-) -> Result<Result<String, CodeError>, StoreError> {
-    if row.attempts >= MAX_ATTEMPTS {
-        return Ok(Err(CodeError::TooManyAttempts));
-    }
+) -> Result<Option<Result<String, CodeError>>, StoreError> {
+    let Some(row) = store
+        .attempt_code(user_id, purpose.as_str(), MAX_ATTEMPTS)
+        .await?
+    else {
+        // Nothing counted: no code, or one with no attempt left.
+        return Ok(store
+            .user_code(user_id, purpose.as_str())
+            .await?
+            .map(|_| Err(CodeError::TooManyAttempts)));
+    };
     if row.expires_at <= now {
-        return Ok(Err(CodeError::Expired));
+        return Ok(Some(Err(CodeError::Expired)));
     }
     let presented = digest(user_id, code.trim());
     if !ct_eq(presented.as_bytes(), row.code_hash.as_bytes()) {
-        let attempts = store.count_code_attempt(user_id, purpose.as_str()).await?;
-        return Ok(Err(if attempts >= MAX_ATTEMPTS {
-            CodeError::TooManyAttempts
-        } else {
-            CodeError::Mismatch
-        }));
+        return Ok(Some(Err(wrong(row.attempts))));
     }
-    Ok(Ok(presented))
+    Ok(Some(Ok(presented)))
+}
+
+/// The refusal of a wrong code after `attempts` were counted.
+fn wrong(attempts: i64) -> CodeError {
+    if attempts >= MAX_ATTEMPTS {
+        CodeError::TooManyAttempts
+    } else {
+        CodeError::Mismatch
+    }
 }
 
 /// Where the stand-in code of `name` lives: a `throttles` row whose `failures` is one
@@ -197,9 +212,9 @@ pub async fn issue_stand_in(
     store.block_until(&key, now + purpose.lifetime()).await
 }
 
-/// Refuses a code presented for a name's stand-in, in [`check_row`]'s order: too many
-/// wrong attempts, expired, else a counted mismatch. A name that never had a stand-in
-/// gets one now.
+/// Refuses a code presented for a name's stand-in, counted and in the order of a
+/// real code's [`attempt`]: no attempt left, expired, else a wrong code. A name that
+/// never had a stand-in gets one now.
 async fn check_stand_in(
     store: &Store,
     pool_id: &str,
@@ -208,26 +223,13 @@ async fn check_stand_in(
     now: i64,
 ) -> Result<CodeError, StoreError> {
     let key = stand_in_key(pool_id, name, purpose);
-    let (failures, expires_at) = match store.throttle_state(&key).await? {
-        Some(state) => state,
-        None => {
-            issue_stand_in(store, pool_id, name, purpose, now).await?;
-            (1, now + purpose.lifetime())
-        }
-    };
-    // `failures` is the wrong attempts plus one.
-    if failures > MAX_ATTEMPTS {
-        return Ok(CodeError::TooManyAttempts);
-    }
-    if expires_at <= now {
-        return Ok(CodeError::Expired);
-    }
-    // Never restarted by time, as a real code's attempts are not.
-    let attempts = store.count_failure(&key, now, i64::MIN).await? - 1;
-    Ok(if attempts >= MAX_ATTEMPTS {
-        CodeError::TooManyAttempts
-    } else {
-        CodeError::Mismatch
+    let counted = store
+        .attempt_stand_in(&key, now, now + purpose.lifetime(), MAX_ATTEMPTS)
+        .await?;
+    Ok(match counted {
+        None => CodeError::TooManyAttempts,
+        Some((_, expires_at)) if expires_at <= now => CodeError::Expired,
+        Some((attempts, _)) => wrong(attempts),
     })
 }
 
