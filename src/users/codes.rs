@@ -1,5 +1,5 @@
-//! One-time codes for confirming a sign-up and resetting a password: six random
-//! digits, stored hashed with the user id, single-use,
+//! One-time codes for confirming a sign-up, resetting a password and verifying an
+//! email address: six random digits, stored hashed with the user id, single-use,
 //! expiring, and dead after a few attempts (then a new code must be requested). An
 //! attempt is counted in the same statement that checks that one is left, so
 //! concurrent guesses on any number of instances get no more than the limit.
@@ -19,20 +19,24 @@ pub enum Purpose {
     SignUp,
     /// Resetting a password: 1 hour.
     Reset,
+    /// Verifying a user's (changed) email address: 24 hours, as Cognito's.
+    VerifyEmail,
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    /// The purpose as stored (`user_codes.purpose`).
+    pub fn as_str(self) -> &'static str {
         match self {
             Purpose::SignUp => "signup",
             Purpose::Reset => "reset",
+            Purpose::VerifyEmail => "verify_email",
         }
     }
 
     /// Seconds a code for this purpose lives.
     pub fn lifetime(self) -> i64 {
         match self {
-            Purpose::SignUp => 24 * 3600,
+            Purpose::SignUp | Purpose::VerifyEmail => 24 * 3600,
             Purpose::Reset => 3600,
         }
     }
@@ -88,11 +92,13 @@ pub fn prepare(user_id: &str, purpose: Purpose, now: i64) -> (Issued, PendingCod
     (Issued { code, link_token }, pending)
 }
 
-/// Issues a new code for `user_id`, replacing any earlier one.
+/// Issues a new code for `user_id`, to be sent to `destination`, replacing any
+/// earlier one.
 pub async fn issue(
     store: &Store,
     user_id: &str,
     purpose: Purpose,
+    destination: &str,
     now: i64,
 ) -> Result<Issued, StoreError> {
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
@@ -104,6 +110,7 @@ pub async fn issue(
             purpose.as_str(),
             &digest(user_id, &code),
             link_hash.as_deref(),
+            destination,
             now,
             now + purpose.lifetime(),
         )

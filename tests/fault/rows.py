@@ -100,7 +100,8 @@ def test_r1_kill_mid_signup(env):
 
         for name in resets:
             env.cli("user", "create", "--pool", env.pool, "--username", name,
-                    "--password", PASSWORD, "--attribute", f"email={name}@example.com")
+                    "--password", PASSWORD, "--attribute", f"email={name}@example.com",
+                    "--attribute", "email_verified=true")
         threads = [threading.Thread(target=one, args=(u,), daemon=True) for u in names]
         threads += [threading.Thread(target=reset, args=(u,), daemon=True) for u in resets]
         random.shuffle(threads)
