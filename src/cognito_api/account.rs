@@ -1,6 +1,7 @@
 //! A user's own account through the API, with Cognito's public actions: `SignUp`,
 //! `ConfirmSignUp`, `ResendConfirmationCode`, `ForgotPassword`, `ConfirmForgotPassword`
-//! (by client id), and `GetUser`, `UpdateUserAttributes`, `ChangePassword`,
+//! (by client id), and `GetUser`, `UpdateUserAttributes`,
+//! `GetUserAttributeVerificationCode`, `VerifyUserAttribute`, `ChangePassword`,
 //! `GlobalSignOut` (by access token), `RevokeToken` (by refresh token). The rules are
 //! the hosted pages' (`users::lifecycle`).
 
@@ -26,6 +27,10 @@ pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionRes
         "ConfirmForgotPassword" => confirm_forgot_password(app, request).await,
         "GetUser" => get_user(app, request).await,
         "UpdateUserAttributes" => update_user_attributes(app, request).await,
+        "GetUserAttributeVerificationCode" => {
+            get_user_attribute_verification_code(app, request).await
+        }
+        "VerifyUserAttribute" => verify_user_attribute(app, request).await,
         "ChangePassword" => change_password(app, request).await,
         "GlobalSignOut" => global_sign_out(app, request).await,
         "RevokeToken" => revoke_token(app, request).await,
@@ -45,8 +50,9 @@ fn attribute_map(list: Vec<Attribute>) -> BTreeMap<String, String> {
     list.into_iter().map(|a| (a.name, a.value)).collect()
 }
 
-/// Where a sign-up's code went, masked as Cognito masks it (`a***@e***`): the caller
-/// just gave the address, so its first letters tell nothing new.
+/// Where a sign-up's or verification's code went, masked as Cognito masks it
+/// (`a***@e***`): the caller just gave the address, or holds the account's token, so
+/// its first letters tell nothing new.
 fn delivery(user_email: Option<&str>) -> Value {
     let masked = user_email
         .and_then(|e| e.split_once('@'))
@@ -263,10 +269,41 @@ async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
         user, client_id, ..
     } = user_of_token(app, &r.access_token).await?;
     let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
-    lifecycle::update_own_attributes(app, &user, &client, attribute_map(r.user_attributes))
+    let sent =
+        lifecycle::update_own_attributes(app, &user, &client, attribute_map(r.user_attributes))
+            .await
+            .map_err(refusal_error)?;
+    let details: Vec<Value> = sent.iter().map(|to| delivery(Some(to))).collect();
+    Ok(json!({ "CodeDeliveryDetailsList": details }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VerificationRequest {
+    access_token: String,
+    attribute_name: String,
+    code: Option<String>,
+}
+
+async fn get_user_attribute_verification_code(app: &Inner, request: &Value) -> ActionResult {
+    let r: VerificationRequest = parse(request)?;
+    let user = user_of_token(app, &r.access_token).await?.user;
+    let to = lifecycle::send_attribute_code(app, &user, &r.attribute_name)
         .await
         .map_err(refusal_error)?;
-    Ok(json!({ "CodeDeliveryDetailsList": [] }))
+    Ok(json!({ "CodeDeliveryDetails": delivery(Some(&to)) }))
+}
+
+async fn verify_user_attribute(app: &Inner, request: &Value) -> ActionResult {
+    let r: VerificationRequest = parse(request)?;
+    let user = user_of_token(app, &r.access_token).await?.user;
+    let code = r
+        .code
+        .ok_or_else(|| CognitoError::invalid("Missing required parameter Code"))?;
+    lifecycle::verify_attribute(app, &user, &r.attribute_name, &code)
+        .await
+        .map_err(refusal_error)?;
+    Ok(json!({}))
 }
 
 /// `ChangePassword`: the caller proves the current password and keeps its own sign-in;

@@ -43,6 +43,7 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
     "ConfirmSignUp",
     "ForgotPassword",
     "GetUser",
+    "GetUserAttributeVerificationCode",
     "GlobalSignOut",
     "InitiateAuth",
     "ResendConfirmationCode",
@@ -50,6 +51,7 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
     "RevokeToken",
     "SignUp",
     "UpdateUserAttributes",
+    "VerifyUserAttribute",
 ];
 
 pub fn routes() -> Router<AppState> {

@@ -40,19 +40,25 @@ pub struct CodeRow {
 }
 
 impl Store {
-    /// Stores a new code for `(user, purpose)`, replacing any earlier one.
+    /// Stores a new code for `(user, purpose)`, sent to `destination`, replacing any
+    /// earlier one.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one row's columns; a struct would only rename them"
+    )]
     pub async fn replace_code(
         &self,
         user_id: &str,
         purpose: &str,
         code_hash: &str,
         link_hash: Option<&str>,
+        destination: &str,
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
         const DELETE: &str = "delete from user_codes where user_id = $1 and purpose = $2";
-        const INSERT: &str = "insert into user_codes (user_id, purpose, code_hash, link_hash, attempts, created_at, expires_at) \
-                              values ($1, $2, $3, $4, 0, $5, $6)";
+        const INSERT: &str = "insert into user_codes (user_id, purpose, code_hash, link_hash, attempts, created_at, expires_at, destination) \
+                              values ($1, $2, $3, $4, 0, $5, $6, $7)";
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
             sqlx::query(DELETE)
@@ -67,6 +73,7 @@ impl Store {
                 .bind(link_hash)
                 .bind(now)
                 .bind(expires_at)
+                .bind(destination)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await
@@ -74,6 +81,7 @@ impl Store {
         Ok(())
     }
 
+    /// The stored code of `(user, purpose)`, without counting an attempt.
     pub async fn user_code(
         &self,
         user_id: &str,
@@ -88,20 +96,109 @@ impl Store {
         Ok(row)
     }
 
-    /// Counts a wrong attempt; returns the new count.
-    pub async fn count_code_attempt(
+    /// Counts an attempt at the code of `(user, purpose)` if fewer than `limit` were
+    /// counted, and returns the code as it is after counting; `None` if there is no
+    /// code or no attempt left. One statement, so concurrent attempts (on any instance)
+    /// are counted one by one and never more than `limit` are let through to compare.
+    pub async fn attempt_code(
         &self,
         user_id: &str,
         purpose: &str,
-    ) -> Result<i64, StoreError> {
+        limit: i64,
+    ) -> Result<Option<CodeRow>, StoreError> {
         const SQL: &str = "update user_codes set attempts = attempts + 1 \
-                           where user_id = $1 and purpose = $2 returning attempts";
-        let n: Option<i64> = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+                           where user_id = $1 and purpose = $2 and attempts < $3 \
+                           returning code_hash, attempts, expires_at";
+        let row = on_db!(&self.db, |p| sqlx::query_as(SQL)
             .bind(user_id)
             .bind(purpose)
+            .bind(limit)
             .fetch_optional(p)
             .await)?;
-        Ok(n.unwrap_or(i64::MAX))
+        Ok(row)
+    }
+
+    /// [`Store::attempt_code`] for a stand-in code kept in `throttles` under `key`
+    /// (`failures` is one more than its attempts, `blocked_until` its expiry): starts
+    /// it, expiring at `expires_at`, when it does not exist. Returns its attempts and
+    /// expiry after counting; `None` if it had no attempt left.
+    pub async fn attempt_stand_in(
+        &self,
+        key: &str,
+        now: i64,
+        expires_at: i64,
+        limit: i64,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        const SQL: &str = "insert into throttles (throttle_key, failures, first_at, blocked_until) \
+                           values ($1, 2, $2, $3) \
+                           on conflict (throttle_key) do update set failures = throttles.failures + 1 \
+                           where throttles.failures <= $4 \
+                           returning failures - 1, blocked_until";
+        let row = on_db!(&self.db, |p| sqlx::query_as(SQL)
+            .bind(key)
+            .bind(now)
+            .bind(expires_at)
+            .bind(limit)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row)
+    }
+
+    /// Verifies the email address of `user_id` with its code, in one transaction: the
+    /// code is consumed and `email_verified` set, only while the address is still the
+    /// one the code was sent to, or nothing happens (false). The address's row is
+    /// locked first, so a concurrent change of address waits for this and unverifies
+    /// after it, never the other way round.
+    pub async fn verify_email(
+        &self,
+        pool_id: &str,
+        user_id: &str,
+        purpose: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const CONSUME: &str = "delete from user_codes where user_id = $1 and purpose = $2 \
+                               and code_hash = $3 returning destination";
+        // A no-op write: takes the row lock, and (PostgreSQL) re-reads a row changed
+        // concurrently before matching it.
+        const STILL: &str = "update user_attributes set value = value \
+                             where user_id = $1 and name = 'email' and value = $2 returning user_id";
+        const VERIFIED: &str = "insert into user_attributes (user_id, pool_id, name, value) \
+                                values ($1, $2, 'email_verified', 'true') \
+                                on conflict (user_id, name) do update set value = excluded.value";
+        const TOUCH: &str = "update users set updated_at = $2 where user_id = $1";
+        on_db!(&self.db, |p| {
+            let mut tx = p.begin().await?;
+            let destination: Option<Option<String>> = sqlx::query_scalar(CONSUME)
+                .bind(user_id)
+                .bind(purpose)
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(Some(destination)) = destination else {
+                return Ok(false);
+            };
+            let still: Option<String> = sqlx::query_scalar(STILL)
+                .bind(user_id)
+                .bind(&destination)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if still.is_none() {
+                return Ok(false);
+            }
+            sqlx::query(VERIFIED)
+                .bind(user_id)
+                .bind(pool_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(TOUCH)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Confirms a sign-up with its code, in one transaction: the code is consumed, the

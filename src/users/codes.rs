@@ -1,14 +1,16 @@
-//! One-time codes for confirming a sign-up and resetting a password: six random
-//! digits, stored as a keyed digest with the user id (a reader of the database cannot
-//! try the million codes offline), single-use, expiring, and dead after a few wrong
-//! attempts (then a new code must be requested).
+//! One-time codes for confirming a sign-up, resetting a password and verifying an
+//! email address: six random digits, stored as a keyed digest with the user id (a
+//! reader of the database cannot try the million codes offline), single-use, expiring,
+//! and dead after a few attempts (then a new code must be requested). An attempt is
+//! counted in the same statement that checks that one is left, so concurrent guesses on
+//! any number of instances get no more than the limit.
 
 use rand::Rng;
 
 use crate::crypto::{Digests, Secret, ct_eq, random_token};
 use crate::store::{Store, StoreError};
 
-/// Wrong attempts a code survives.
+/// Attempts a code allows: the fifth wrong one kills it.
 pub const MAX_ATTEMPTS: i64 = 5;
 
 /// What a code is for, and how long it lives.
@@ -18,19 +20,24 @@ pub enum Purpose {
     SignUp,
     /// Resetting a password: 1 hour.
     Reset,
+    /// Verifying a user's (changed) email address: 24 hours, as Cognito's.
+    VerifyEmail,
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    /// The purpose as stored (`user_codes.purpose`).
+    pub fn as_str(self) -> &'static str {
         match self {
             Purpose::SignUp => "signup",
             Purpose::Reset => "reset",
+            Purpose::VerifyEmail => "verify_email",
         }
     }
 
+    /// Seconds a code for this purpose lives.
     pub fn lifetime(self) -> i64 {
         match self {
-            Purpose::SignUp => 24 * 3600,
+            Purpose::SignUp | Purpose::VerifyEmail => 24 * 3600,
             Purpose::Reset => 3600,
         }
     }
@@ -91,12 +98,14 @@ pub fn prepare(
     (Issued { code, link_token }, pending)
 }
 
-/// Issues a new code for `user_id`, replacing any earlier one.
+/// Issues a new code for `user_id`, to be sent to `destination`, replacing any
+/// earlier one.
 pub async fn issue(
     store: &Store,
     digests: &Digests,
     user_id: &str,
     purpose: Purpose,
+    destination: &str,
     now: i64,
 ) -> Result<Issued, StoreError> {
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
@@ -108,6 +117,7 @@ pub async fn issue(
             purpose.as_str(),
             &digest(digests, user_id, &code),
             link_hash.as_deref(),
+            destination,
             now,
             now + purpose.lifetime(),
         )
@@ -116,8 +126,8 @@ pub async fn issue(
 }
 
 /// Checks a presented code without consuming it: its digest, with which the caller
-/// consumes it in the same transaction as the change the code authorises. A wrong code
-/// counts as an attempt.
+/// consumes it in the same transaction as the change the code authorises. Every
+/// presentation counts as an attempt (a right one is then consumed).
 pub async fn check(
     store: &Store,
     digests: &Digests,
@@ -126,10 +136,9 @@ pub async fn check(
     code: &str,
     now: i64,
 ) -> Result<Result<String, CodeError>, StoreError> {
-    let Some(row) = store.user_code(user_id, purpose.as_str()).await? else {
-        return Ok(Err(CodeError::Mismatch));
-    };
-    check_row(store, digests, user_id, purpose, code, now, row).await
+    Ok(attempt(store, digests, user_id, purpose, code, now)
+        .await?
+        .unwrap_or(Err(CodeError::Mismatch)))
 }
 
 /// Checks a code presented for the account named `name` (`PreventUserExistenceErrors`):
@@ -152,40 +161,53 @@ pub async fn check_for_name(
     now: i64,
 ) -> Result<Result<String, CodeError>, StoreError> {
     if let Some(user_id) = user_id
-        && let Some(row) = store.user_code(user_id, purpose.as_str()).await?
+        && let Some(checked) = attempt(store, digests, user_id, purpose, code, now).await?
     {
-        return check_row(store, digests, user_id, purpose, code, now, row).await;
+        return Ok(checked);
     }
     Ok(Err(
         check_stand_in(store, pool_id, name, purpose, now).await?
     ))
 }
 
-async fn check_row(
+/// Counts an attempt at the code of `user_id` and checks it: `None` if the user has no
+/// such code. In Cognito's order: no attempt left, expired, then the digest compared
+/// in constant time; the attempt that uses up the last one answers `TooManyAttempts`.
+async fn attempt(
     store: &Store,
     digests: &Digests,
     user_id: &str,
     purpose: Purpose,
     code: &str,
     now: i64,
-    row: crate::store::CodeRow,
-) -> Result<Result<String, CodeError>, StoreError> {
-    if row.attempts >= MAX_ATTEMPTS {
-        return Ok(Err(CodeError::TooManyAttempts));
-    }
+) -> Result<Option<Result<String, CodeError>>, StoreError> {
+    let Some(row) = store
+        .attempt_code(user_id, purpose.as_str(), MAX_ATTEMPTS)
+        .await?
+    else {
+        // Nothing counted: no code, or one with no attempt left.
+        return Ok(store
+            .user_code(user_id, purpose.as_str())
+            .await?
+            .map(|_| Err(CodeError::TooManyAttempts)));
+    };
     if row.expires_at <= now {
-        return Ok(Err(CodeError::Expired));
+        return Ok(Some(Err(CodeError::Expired)));
     }
     let presented = digest(digests, user_id, code.trim());
     if !ct_eq(presented.as_bytes(), row.code_hash.as_bytes()) {
-        let attempts = store.count_code_attempt(user_id, purpose.as_str()).await?;
-        return Ok(Err(if attempts >= MAX_ATTEMPTS {
-            CodeError::TooManyAttempts
-        } else {
-            CodeError::Mismatch
-        }));
+        return Ok(Some(Err(wrong(row.attempts))));
     }
-    Ok(Ok(presented))
+    Ok(Some(Ok(presented)))
+}
+
+/// The refusal of a wrong code after `attempts` were counted.
+fn wrong(attempts: i64) -> CodeError {
+    if attempts >= MAX_ATTEMPTS {
+        CodeError::TooManyAttempts
+    } else {
+        CodeError::Mismatch
+    }
 }
 
 /// Where the stand-in code of `name` lives: a `throttles` row whose `failures` is one
@@ -211,9 +233,9 @@ pub async fn issue_stand_in(
     store.block_until(&key, now + purpose.lifetime()).await
 }
 
-/// Refuses a code presented for a name's stand-in, in [`check_row`]'s order: too many
-/// wrong attempts, expired, else a counted mismatch. A name that never had a stand-in
-/// gets one now.
+/// Refuses a code presented for a name's stand-in, counted and in the order of a
+/// real code's [`attempt`]: no attempt left, expired, else a wrong code. A name that
+/// never had a stand-in gets one now.
 async fn check_stand_in(
     store: &Store,
     pool_id: &str,
@@ -222,26 +244,13 @@ async fn check_stand_in(
     now: i64,
 ) -> Result<CodeError, StoreError> {
     let key = stand_in_key(pool_id, name, purpose);
-    let (failures, expires_at) = match store.throttle_state(&key).await? {
-        Some(state) => state,
-        None => {
-            issue_stand_in(store, pool_id, name, purpose, now).await?;
-            (1, now + purpose.lifetime())
-        }
-    };
-    // `failures` is the wrong attempts plus one.
-    if failures > MAX_ATTEMPTS {
-        return Ok(CodeError::TooManyAttempts);
-    }
-    if expires_at <= now {
-        return Ok(CodeError::Expired);
-    }
-    // Never restarted by time, as a real code's attempts are not.
-    let attempts = store.count_failure(&key, now, i64::MIN).await? - 1;
-    Ok(if attempts >= MAX_ATTEMPTS {
-        CodeError::TooManyAttempts
-    } else {
-        CodeError::Mismatch
+    let counted = store
+        .attempt_stand_in(&key, now, now + purpose.lifetime(), MAX_ATTEMPTS)
+        .await?;
+    Ok(match counted {
+        None => CodeError::TooManyAttempts,
+        Some((_, expires_at)) if expires_at <= now => CodeError::Expired,
+        Some((attempts, _)) => wrong(attempts),
     })
 }
 

@@ -186,12 +186,12 @@ pub async fn sign_up(
             )));
         }
     }
-    let Some(email) = attributes.get("email") else {
+    let Some(email) = attributes.get("email").cloned() else {
         return Err(Refusal::InvalidParameter(
             "an email address is required to confirm the account".into(),
         ));
     };
-    if !is_email(email) {
+    if !is_email(&email) {
         return Err(Refusal::InvalidParameter(
             "the email address is not valid".into(),
         ));
@@ -234,7 +234,7 @@ pub async fn sign_up(
         Err(e) => return Err(e.into()),
     };
     count_message(app, &user).await?;
-    if let Err(e) = mail_code(app, &user, Purpose::SignUp, &issued, link_template).await {
+    if let Err(e) = mail_code(app, &user, Purpose::SignUp, &email, &issued, link_template).await {
         app.store.delete_user(&user.user_id).await?;
         return Err(e);
     }
@@ -243,13 +243,20 @@ pub async fn sign_up(
 
 /// Sets attributes of a signed-in user through their app client (`UpdateUserAttributes`):
 /// only declared attributes the client may write, immutable ones never changed, and a
-/// changed address no longer verified. One transaction writes them all.
+/// changed address no longer verified. One transaction writes them all. A changed
+/// email address is then sent a verification code, as Cognito sends one; the address
+/// it went to is returned (`None` if none went: the change stands, and
+/// `GetUserAttributeVerificationCode` asks again).
+///
+/// The new address is in force at once, unverified: it cannot receive a password
+/// reset until verified. (Cognito's `AttributesRequireVerificationBeforeUpdate`, which
+/// keeps the old address until then, is a pool setting cognate does not have yet.)
 pub async fn update_own_attributes(
     app: &Inner,
     user: &User,
     client: &crate::clients::AppClient,
     mut changes: BTreeMap<String, String>,
-) -> Result<(), Refusal> {
+) -> Result<Option<String>, Refusal> {
     for (name, value) in &changes {
         super::validate_attribute(name, value).map_err(Refusal::InvalidParameter)?;
     }
@@ -266,6 +273,71 @@ pub async fn update_own_attributes(
     app.store
         .update_user_attributes(&user.pool_id, &user.user_id, &changes, &[], app.clock.now())
         .await?;
+    if changes.get("email_verified").map(String::as_str) != Some("false") {
+        return Ok(None);
+    }
+    let user = reload(app, user).await?;
+    match send_attribute_code(app, &user, "email").await {
+        Ok(to) => Ok(Some(to)),
+        Err(refusal) => {
+            tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %refusal, "no verification code for a changed address");
+            Ok(None)
+        }
+    }
+}
+
+/// Mails a code verifying the user's current address `name`
+/// (`GetUserAttributeVerificationCode`); the address it went to.
+pub async fn send_attribute_code(app: &Inner, user: &User, name: &str) -> Result<String, Refusal> {
+    verifiable(name)?;
+    send_code(app, user, Purpose::VerifyEmail, None).await?;
+    Ok(user.attributes.get("email").cloned().unwrap_or_default())
+}
+
+/// Only `email` is verified by code: cognate sends no SMS.
+fn verifiable(name: &str) -> Result<(), Refusal> {
+    if name == "email" {
+        return Ok(());
+    }
+    Err(Refusal::InvalidParameter(format!(
+        "Attribute {name} cannot be verified: only email is verified by code."
+    )))
+}
+
+/// Verifies the user's email address with the code sent to it (`VerifyUserAttribute`).
+/// Only `email` has codes; the code counts attempts as every code does, and verifies
+/// the address only if it is still the one the code went to.
+pub async fn verify_attribute(
+    app: &Inner,
+    user: &User,
+    name: &str,
+    code: &str,
+) -> Result<(), Refusal> {
+    verifiable(name)?;
+    let now = app.clock.now();
+    let digest = codes::check(
+        &app.store,
+        app.keys.digests(),
+        &user.user_id,
+        Purpose::VerifyEmail,
+        code,
+        now,
+    )
+    .await??;
+    if !app
+        .store
+        .verify_email(
+            &user.pool_id,
+            &user.user_id,
+            Purpose::VerifyEmail.as_str(),
+            &digest,
+            now,
+        )
+        .await?
+    {
+        // Used concurrently, or the address changed since the code went out.
+        return Err(Refusal::CodeMismatch);
+    }
     Ok(())
 }
 
@@ -296,28 +368,47 @@ pub fn is_email(s: &str) -> bool {
         && domain.split('.').all(label_ok)
 }
 
-/// Issues a code for `purpose` and mails it to the user's email address.
+/// Cognito's refusal of a reset for an account without a verified address.
+pub const NO_VERIFIED_ADDRESS: &str =
+    "Cannot reset password for the user as there is no registered/verified email or phone_number";
+
+/// Where a code for `purpose` may go: a password reset only to a verified address
+/// (an unverified one may be anybody's, set with a stolen token), the others to the
+/// address they verify.
+pub fn code_destination(user: &User, purpose: Purpose) -> Option<&str> {
+    let email = user.attributes.get("email").map(String::as_str);
+    match purpose {
+        Purpose::Reset => email
+            .filter(|_| user.attributes.get("email_verified").map(String::as_str) == Some("true")),
+        Purpose::SignUp | Purpose::VerifyEmail => email,
+    }
+}
+
+/// Issues a code for `purpose` and mails it to the user's email address (for a reset,
+/// only a verified one).
 pub async fn send_code(
     app: &Inner,
     user: &User,
     purpose: Purpose,
     link_template: Option<&str>,
 ) -> Result<(), Refusal> {
-    if !user.attributes.contains_key("email") {
-        return Err(Refusal::InvalidParameter(
-            "the user has no email address".into(),
-        ));
-    }
+    let Some(to) = code_destination(user, purpose) else {
+        return Err(Refusal::InvalidParameter(match purpose {
+            Purpose::Reset => NO_VERIFIED_ADDRESS.into(),
+            _ => "the user has no email address".into(),
+        }));
+    };
     count_message(app, user).await?;
     let issued = codes::issue(
         &app.store,
         app.keys.digests(),
         &user.user_id,
         purpose,
+        to,
         app.clock.now(),
     )
     .await?;
-    mail_code(app, user, purpose, &issued, link_template).await
+    mail_code(app, user, purpose, to, &issued, link_template).await
 }
 
 /// Counts a code message against the user's cap, before its code is issued, so a
@@ -329,31 +420,27 @@ async fn count_message(app: &Inner, user: &User) -> Result<(), Refusal> {
     }
 }
 
-/// Mails an issued code (and its one-click link) to the user's email address.
+/// Mails an issued code (and its one-click link) to `to`.
 async fn mail_code(
     app: &Inner,
     user: &User,
     purpose: Purpose,
+    to: &str,
     issued: &codes::Issued,
     link_template: Option<&str>,
 ) -> Result<(), Refusal> {
-    let Some(email) = user.attributes.get("email") else {
-        return Err(Refusal::InvalidParameter(
-            "the user has no email address".into(),
-        ));
-    };
     let now = app.clock.now();
     let link = match (link_template, &issued.link_token) {
         (Some(template), Some(token)) => Some(template.replace("{token}", token)),
         _ => None,
     };
     let kind = match purpose {
-        Purpose::SignUp => MessageKind::Verification,
+        Purpose::SignUp | Purpose::VerifyEmail => MessageKind::Verification,
         Purpose::Reset => MessageKind::Reset,
     };
     let message = Outgoing {
         pool_id: &user.pool_id,
-        to: email,
+        to,
         kind,
         username: &user.username,
         code: &issued.code,
@@ -383,14 +470,7 @@ pub async fn resend_sign_up_code(
             {
                 send_code(app, &user, Purpose::SignUp, link_template).await
             }
-            _ => Ok(codes::issue_stand_in(
-                &app.store,
-                pool_id,
-                username,
-                Purpose::SignUp,
-                app.clock.now(),
-            )
-            .await?),
+            _ => stand_in(app, pool_id, username, Purpose::SignUp).await,
         }
     })
     .await
@@ -486,8 +566,11 @@ async fn reload(app: &Inner, user: &User) -> Result<User, Refusal> {
         .ok_or(AppError::NotFound("user"))?)
 }
 
-/// Starts a password reset: mails a code if the account exists and may reset its
-/// password, else restarts the name's stand-in code. Answers the same either way.
+/// Starts a password reset: mails a code if the account exists, may reset its
+/// password and has a verified address to send it to, else restarts the name's
+/// stand-in code. Answers the same either way; only a pool with
+/// `PreventUserExistenceErrors` off tells an account without a verified address so,
+/// as Cognito does.
 pub async fn forgot_password(app: &Inner, pool_id: &str, username: &str) -> Result<(), Refusal> {
     in_equal_time(async {
         count_code_request(app, pool_id, username).await?;
@@ -497,22 +580,35 @@ pub async fn forgot_password(app: &Inner, pool_id: &str, username: &str) -> Resu
                     && matches!(
                         user.status,
                         UserStatus::Confirmed | UserStatus::ResetRequired
-                    )
-                    && user.attributes.contains_key("email") =>
+                    ) =>
             {
-                send_code(app, &user, Purpose::Reset, None).await
+                if code_destination(&user, Purpose::Reset).is_some() {
+                    return send_code(app, &user, Purpose::Reset, None).await;
+                }
+                let hide = app
+                    .store
+                    .pool_by_id(pool_id)
+                    .await?
+                    .is_none_or(|p| p.settings.prevent_user_existence_errors);
+                if !hide {
+                    return Err(Refusal::InvalidParameter(NO_VERIFIED_ADDRESS.into()));
+                }
+                stand_in(app, pool_id, username, Purpose::Reset).await
             }
-            _ => Ok(codes::issue_stand_in(
-                &app.store,
-                pool_id,
-                username,
-                Purpose::Reset,
-                app.clock.now(),
-            )
-            .await?),
+            _ => stand_in(app, pool_id, username, Purpose::Reset).await,
         }
     })
     .await
+}
+
+/// Restarts the stand-in code of a name that is sent no code.
+async fn stand_in(
+    app: &Inner,
+    pool_id: &str,
+    username: &str,
+    purpose: Purpose,
+) -> Result<(), Refusal> {
+    Ok(codes::issue_stand_in(&app.store, pool_id, username, purpose, app.clock.now()).await?)
 }
 
 /// Finishes a password reset: the code, then the new password. Every sign-in of the

@@ -192,6 +192,47 @@ impl TestApp {
         self.start(listener);
     }
 
+    /// A second instance on this app's database, as behind a load balancer: its own
+    /// process state (caches, connection pool) and the same public URL, without
+    /// request-rate limits. Its address, and the task serving it (abort to stop).
+    pub async fn second_instance(&self) -> (SocketAddr, JoinHandle<()>) {
+        let config = Config::new(&self.base(), None)
+            .unwrap()
+            .with_rate_limits(cognate::rate_limit::RateLimits::OFF);
+        let state = cognate::server::open(&self.backend.store_args(), config)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = cognate::router(state);
+        let limits = self.state.config.connection_limits();
+        let task = tokio::spawn(cognate::server::serve_http(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+        ));
+        (addr, task)
+    }
+
+    /// One Cognito API call (unsigned: the public actions): its status and JSON body.
+    pub async fn api_call(&self, action: &str, body: &Value) -> (StatusCode, Value) {
+        let res = self
+            .http
+            .post(format!("{}/", self.base()))
+            .header(
+                "x-amz-target",
+                format!("AWSCognitoIdentityProviderService.{action}"),
+            )
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn create_user(&self, username: &str, status: UserStatus) -> cognate::users::User {
         let attributes = BTreeMap::from([
             ("email".to_string(), format!("{username}@example.com")),
@@ -452,6 +493,58 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
 }
 
 /// Decodes a JWT's payload without verifying it (tests verify separately).
+/// A raw HTTP/1.1 request for a Cognito API action, closing its connection after the
+/// answer.
+pub fn raw_api_request(action: &str, body: &Value) -> Vec<u8> {
+    let body = body.to_string();
+    format!(
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: AWSCognitoIdentityProviderService.{action}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Sends every request to its address on a connection of its own, holding back each
+/// one's last byte until all the rest are written, then sends the last bytes together,
+/// so the servers receive the requests at once. The raw answers, in `requests`' order.
+/// Bounded: panics after 60 s.
+pub async fn release_together(requests: Vec<(SocketAddr, Vec<u8>)>) -> Vec<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let run = async {
+        let mut held = Vec::new();
+        for (addr, request) in requests {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (body, last) = request.split_at(request.len() - 1);
+            stream.write_all(body).await.unwrap();
+            held.push((stream, last[0]));
+        }
+        let release = std::sync::Arc::new(tokio::sync::Barrier::new(held.len()));
+        let tasks: Vec<_> = held
+            .into_iter()
+            .map(|(mut stream, last)| {
+                let release = release.clone();
+                tokio::spawn(async move {
+                    release.wait().await;
+                    stream.write_all(&[last]).await.unwrap();
+                    let mut answer = Vec::new();
+                    stream.read_to_end(&mut answer).await.unwrap();
+                    String::from_utf8_lossy(&answer).into_owned()
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("the released requests were answered within 60 s")
+}
+
 pub fn jwt_claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()

@@ -481,7 +481,12 @@ async fn stored_markup_in_usernames_and_attributes_is_escaped_in_pages_and_mail(
             &pool,
             admin::Invitation {
                 username: probe.clone(),
-                attributes: [("email".to_string(), email.clone())].into(),
+                // Verified, so the reset below mails a code (PS-02).
+                attributes: [
+                    ("email".to_string(), email.clone()),
+                    ("email_verified".to_string(), "true".to_string()),
+                ]
+                .into(),
                 temporary_password: Some(PASSWORD.into()),
                 send: true,
             },

@@ -31,6 +31,7 @@ mod sec_master_key;
 mod sec_no_store;
 mod sec_probe_attributes;
 mod sec_probe_browser;
+mod sec_probe_codes;
 mod sec_robustness;
 mod sec_session;
 mod sec_token;

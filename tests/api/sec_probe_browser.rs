@@ -191,7 +191,8 @@ async fn prompt_none_without_a_session_sends_only_the_nonce_to_the_return_to() {
     assert!(query_param(&to, "code").is_none());
 }
 
-/// A second pool with a client for the same callback and a user `bob` with an email.
+/// A second pool with a client for the same callback and a user `bob` with a verified
+/// email address.
 async fn second_pool(app: &TestApp) -> (String, AppClient) {
     let pool = cognate::pool::create(&app.state, "pool b", "us-east-1")
         .await
@@ -201,7 +202,11 @@ async fn second_pool(app: &TestApp) -> (String, AppClient) {
     let (client, _) = cognate::clients::create(&app.state, &pool.pool_id, &new)
         .await
         .unwrap();
-    let attributes = BTreeMap::from([("email".to_string(), "bob@example.com".to_string())]);
+    // Verified: a reset code goes only to a verified address (PS-02).
+    let attributes = BTreeMap::from([
+        ("email".to_string(), "bob@example.com".to_string()),
+        ("email_verified".to_string(), "true".to_string()),
+    ]);
     cognate::users::create(
         &app.state,
         &pool.pool_id,

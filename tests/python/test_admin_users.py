@@ -246,7 +246,7 @@ def test_a_password_against_the_pool_policy_is_refused(idp, pool, password):
 
 def test_a_reset_requires_a_new_password_and_mails_a_code(idp, pool, server_env):
     email = f"{uuid.uuid4().hex[:8]}@example.com"
-    invite(idp, pool, "rita", email=email)
+    invite(idp, pool, "rita", email=email, email_verified="true")
     with pytest.raises(idp.exceptions.NotAuthorizedException):
         idp.admin_reset_user_password(UserPoolId=pool["id"], Username="rita")
     idp.admin_set_user_password(UserPoolId=pool["id"], Username="rita", Password=PASSWORD, Permanent=True)

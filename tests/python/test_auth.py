@@ -109,7 +109,7 @@ def test_sign_up_confirm_and_the_typed_exceptions(unsigned, pool):
 
 def test_forgot_password_through_the_api(unsigned, idp, pool):
     email = f"{uuid.uuid4().hex[:8]}@example.com"
-    create_user(idp, pool, "fay", email=email)
+    create_user(idp, pool, "fay", email=email, email_verified="true")
     unsigned.forgot_password(ClientId=pool["client_id"], Username="fay")
     new = "Brand-new-pass-7"
     unsigned.confirm_forgot_password(ClientId=pool["client_id"], Username="fay", ConfirmationCode=outbox_code(email), Password=new)

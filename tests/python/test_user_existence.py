@@ -45,8 +45,9 @@ def api(existence_server):
 
 
 def real_user(idp, pool, name):
-    """A confirmed user with a password and an email address."""
-    create_user(idp, pool, name, email=f"{uuid.uuid4().hex[:10]}@example.com")
+    """A confirmed user with a password and a verified email address (a reset goes
+    only to a verified one)."""
+    create_user(idp, pool, name, email=f"{uuid.uuid4().hex[:10]}@example.com", email_verified="true")
     return name
 
 
