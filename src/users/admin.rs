@@ -123,6 +123,9 @@ impl From<Refusal> for AdminError {
             Refusal::Attribute(refusal) => refusal.into(),
             Refusal::InvalidPassword(why) => AdminError::InvalidPassword(why),
             Refusal::MailFailed => AdminError::DeliveryFailed,
+            Refusal::MessageLimit(_) => AdminError::LimitExceeded(
+                "Attempt limit exceeded, please try after some time.".into(),
+            ),
             Refusal::UsernameExists => AdminError::UsernameExists,
             Refusal::Internal(e) => AdminError::Internal(e),
             other => AdminError::Internal(anyhow::anyhow!("unexpected refusal: {other}").into()),

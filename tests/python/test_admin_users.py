@@ -257,6 +257,14 @@ def test_a_reset_requires_a_new_password_and_mails_a_code(idp, pool, server_env)
     assert re.search(r"reset code is \d{6}", message["body_text"])
 
 
+def test_resets_past_the_message_cap_are_limit_exceeded_not_a_server_error(idp, pool):
+    invite(idp, pool, "cap", email=f"{uuid.uuid4().hex[:8]}@example.com", email_verified="true")
+    idp.admin_set_user_password(UserPoolId=pool["id"], Username="cap", Password=PASSWORD, Permanent=True)
+    with pytest.raises(idp.exceptions.LimitExceededException):
+        for _ in range(10):
+            idp.admin_reset_user_password(UserPoolId=pool["id"], Username="cap")
+
+
 def test_a_reset_needs_an_email_address(idp, pool):
     invite(idp, pool, "mute")
     idp.admin_set_user_password(UserPoolId=pool["id"], Username="mute", Password=PASSWORD, Permanent=True)
