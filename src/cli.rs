@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 use crate::clients::NewClient;
+use crate::clients::state_split::{StateEncoding, StateRelay};
 use crate::config::{Config, ServeArgs, StoreArgs};
-use crate::oauth::state_split::{StateEncoding, StateRelay};
 use crate::state::AppState;
 use crate::users::UserStatus;
 

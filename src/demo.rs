@@ -45,7 +45,7 @@ pub async fn seed(app: &AppState, standins: bool) -> anyhow::Result<()> {
     let issuer = app.issuer(&pool.pool_id);
     let verifier = random_token(32);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let authorize = crate::oauth::redirect::with_params(
+    let authorize = crate::clients::redirect::with_params(
         &format!("{issuer}/oauth2/authorize"),
         &[
             ("response_type", "code"),

@@ -12,17 +12,17 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use num_bigint_dig::BigUint;
 
+use crate::clients::redirect::{
+    AllowEntry, is_registered, match_target, validate_registered, with_params,
+};
+use crate::clients::state_split::{Split, StateEncoding, split};
 use crate::cognito_api::list_users;
 use crate::cognito_api::sigv4::{Authorization, Keys, Verifier};
-use crate::cognito_api::srp::{self, SecretBlock};
 use crate::oauth::authorize::{self, Rejection};
 use crate::oauth::client_auth::parse_basic;
 use crate::oauth::params::Params;
-use crate::oauth::redirect::{
-    AllowEntry, is_registered, match_target, validate_registered, with_params,
-};
-use crate::oauth::state_split::{Split, StateEncoding, split};
 use crate::users::admin::{Match, UserFilter};
+use crate::users::srp::{self, SecretBlock};
 
 /// A property check over one fuzz input.
 pub type Check = fn(&[u8]);

@@ -3,11 +3,14 @@
 //! SHA-256 digest and compared in constant time, plus sealed with the master key
 //! because the Cognito API returns them.
 
+pub mod redirect;
+pub mod state_split;
+
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{ct_eq, sha256_hex};
-use crate::oauth::state_split::StateRelay;
 use crate::pool::random_alnum;
+use state_split::StateRelay;
 
 /// OAuth flows a client may use (Cognito's `AllowedOAuthFlows`).
 pub const FLOW_CODE: &str = "code";
@@ -175,7 +178,7 @@ impl NewClient {
             return Err("client name must be 1 to 128 characters".into());
         }
         for u in self.callback_urls.iter().chain(&self.logout_urls) {
-            crate::oauth::redirect::validate_registered(u)?;
+            redirect::validate_registered(u)?;
         }
         self.state_relay.validate()?;
         self.branding.validate()?;

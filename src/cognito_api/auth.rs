@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::srp;
 use super::{ActionResult, CognitoError, parse, refusal_error};
 use crate::clients::AppClient;
 use crate::crypto::{Secret, ct_eq, random_token};
@@ -25,6 +24,7 @@ use crate::throttle;
 use crate::tokens::claims::ADMIN_SCOPE;
 use crate::tokens::issue::{Session, issue};
 use crate::users::lifecycle::{self, SignedIn};
+use crate::users::srp;
 use crate::users::{User, credentials};
 
 /// How long a `NEW_PASSWORD_REQUIRED` session lasts (Cognito: 3 minutes).

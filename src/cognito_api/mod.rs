@@ -13,7 +13,6 @@ mod management;
 mod resource_servers;
 mod shapes;
 pub mod sigv4;
-pub mod srp;
 
 use std::net::IpAddr;
 

@@ -158,7 +158,7 @@ pub async fn fetch(
             fields.extend(idp.attribute_mapping.values().map(String::as_str));
             fields.sort();
             fields.dedup();
-            crate::oauth::redirect::with_params(&attributes_url, &[("fields", &fields.join(","))])
+            crate::clients::redirect::with_params(&attributes_url, &[("fields", &fields.join(","))])
         }
         _ => attributes_url,
     };

@@ -9,10 +9,10 @@ use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
 use super::profile::resolve_endpoints;
+use crate::clients::redirect::with_params;
 use crate::crypto::{Secret, random_token, sha256_hex};
 use crate::error::AppError;
 use crate::oauth::authorize::{AuthorizeRequest, Rejection};
-use crate::oauth::redirect::with_params;
 use crate::state::Inner;
 use crate::store::FederationRequest;
 

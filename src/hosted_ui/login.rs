@@ -16,9 +16,9 @@ use super::session::{self, NEW_PASSWORD, NewPasswordStep, Pending};
 use super::{Fields, explain, field, with_retry_after};
 use crate::client_addr::ClientAddr;
 use crate::clients::COGNITO;
+use crate::clients::redirect::with_params;
 use crate::error::AppError;
 use crate::oauth::authorize::complete;
-use crate::oauth::redirect::with_params;
 use crate::state::{AppState, Inner};
 use crate::users::lifecycle::{self, SignedIn};
 

@@ -11,8 +11,8 @@ use tower_sessions::Session;
 
 use super::params::Params;
 use super::pkce;
-use super::redirect::{is_registered, with_params};
-use super::state_split::Split;
+use crate::clients::redirect::{is_registered, with_params};
+use crate::clients::state_split::Split;
 use crate::clients::{AppClient, FLOW_CODE};
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;

@@ -8,7 +8,7 @@ use axum::routing::get;
 use tower_sessions::Session;
 
 use super::params::Params;
-use super::redirect::is_registered;
+use crate::clients::redirect::is_registered;
 use crate::error::AppError;
 use crate::state::AppState;
 

@@ -7,9 +7,7 @@ mod discovery;
 mod logout;
 pub mod params;
 pub mod pkce;
-pub mod redirect;
 mod revoke;
-pub mod state_split;
 pub mod token;
 pub mod userinfo;
 

@@ -193,7 +193,7 @@ async fn check_code(
         ));
     }
     // The callback may have been removed since the code was issued (on any instance).
-    if !super::redirect::is_registered(&client.callback_urls, redirect_uri) {
+    if !crate::clients::redirect::is_registered(&client.callback_urls, redirect_uri) {
         return Err(OAuthError::invalid_grant(
             "redirect_uri is no longer registered for the client",
         ));

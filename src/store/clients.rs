@@ -1,8 +1,8 @@
 //! `app_clients`.
 
 use super::{Store, StoreError, json_list, on_db};
+use crate::clients::state_split::{StateEncoding, StateRelay};
 use crate::clients::{AppClient, NewClient};
-use crate::oauth::state_split::{StateEncoding, StateRelay};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ClientRow {

@@ -10,7 +10,7 @@
 //! A name with no verifier (no such user, no password, SRP off) gets a stand-in
 //! ([`stand_in_verifier`]) with a salt that is stable per name, as a real one is.
 
-use crate::cognito_api::srp::{self, Verifier};
+use super::srp::{self, Verifier};
 use crate::crypto::MasterKey;
 use crate::error::AppError;
 use crate::state::Inner;

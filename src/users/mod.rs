@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod lifecycle;
 pub mod password;
 pub mod schema;
+pub mod srp;
 
 use std::collections::BTreeMap;
 

@@ -287,7 +287,7 @@ impl TestApp {
             params.retain(|(key, _)| key != k);
             params.push((k, v));
         }
-        cognate::oauth::redirect::with_params(&self.url("/oauth2/authorize"), &params)
+        cognate::clients::redirect::with_params(&self.url("/oauth2/authorize"), &params)
     }
 
     /// Signs `username` in through the hosted page and returns the callback's code.

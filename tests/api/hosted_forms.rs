@@ -579,7 +579,7 @@ async fn probes_in_authorize_and_provider_parameters_are_escaped() {
             }
         }
         // An upstream provider's error parameters on the callback.
-        let url = cognate::oauth::redirect::with_params(
+        let url = cognate::clients::redirect::with_params(
             &app.url("/oauth2/idpresponse"),
             &[
                 ("error", probe.as_str()),

@@ -165,7 +165,7 @@ async fn cookie_signs_in(app: &TestApp, cookie: &str) -> bool {
 /// and the provider's "user cancelled" answer: a known handle goes back to the app,
 /// anything else is refused there.
 async fn federation_state_accepted(app: &TestApp, b: &reqwest::Client, state: &str) -> bool {
-    let url = cognate::oauth::redirect::with_params(
+    let url = cognate::clients::redirect::with_params(
         &app.url("/oauth2/idpresponse"),
         &[("state", state), ("error", "access_denied")],
     );

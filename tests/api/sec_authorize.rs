@@ -458,7 +458,7 @@ async fn state_comes_back_once_byte_exact_and_is_never_reflected_raw() {
     ];
     params.reverse();
     params.rotate_left(3);
-    let url = cognate::oauth::redirect::with_params(&app.url("/oauth2/authorize"), &params);
+    let url = cognate::clients::redirect::with_params(&app.url("/oauth2/authorize"), &params);
     let callback = app.sign_in(&browser(), &url, "alice", PASSWORD).await;
     assert_eq!(query_param(&callback, "state").as_deref(), Some("ordered"));
     let code = query_param(&callback, "code").unwrap();

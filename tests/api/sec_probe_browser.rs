@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use cognate::clients::redirect::with_params;
 use cognate::clients::{AppClient, NewClient};
-use cognate::oauth::redirect::with_params;
 use cognate::users::UserStatus;
 use reqwest::StatusCode;
 

@@ -4,8 +4,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use cognate::clients::redirect::{AllowEntry, match_target, with_params};
 use cognate::clients::{AppClient, NewClient};
-use cognate::oauth::redirect::{AllowEntry, match_target, with_params};
 use reqwest::StatusCode;
 
 use crate::helpers::{CALLBACK, PASSWORD, Pkce, TestApp, location, query_param};

@@ -14,9 +14,9 @@ use super::identities::{IDENTITIES, Identity, identity};
 use super::memory::Grant;
 use super::quirks::Quirk;
 use super::{Inner, Provider, StandIn};
+use crate::clients::redirect::with_params;
 use crate::hosted_ui::pages::{Chrome, error_page, render};
 use crate::oauth::params::Params;
-use crate::oauth::redirect::with_params;
 use crate::oauth::{found, pkce};
 
 /// Longest parameter value accepted; grants are kept in memory.
