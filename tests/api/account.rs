@@ -499,9 +499,7 @@ async fn every_account_form_refuses_a_missing_csrf_token() {
 }
 
 pub(crate) fn xss_probes() -> Vec<String> {
-    let path = format!("{}/../shared/payloads/xss.txt", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(path)
-        .unwrap()
+    crate::payloads::read("xss.txt")
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_string)

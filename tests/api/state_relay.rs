@@ -1,4 +1,4 @@
-//! Overloaded `state` end to end, driven by the shared payload files: every refused
+//! Overloaded `state` end to end, driven by the payload files: every refused
 //! target stops at an error page with no `Location` at all; every accepted one lands
 //! exactly on its WHATWG serialisation with the code and the nonce.
 
@@ -14,9 +14,8 @@ const ORIGIN: &str = "https://app.example.com";
 
 /// Lines of a payload file: comments skipped, `b64:` lines decoded, nothing trimmed.
 pub(crate) fn payload(name: &str) -> Vec<String> {
-    let path = format!("{}/../shared/payloads/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    text.split('\n')
+    crate::payloads::read(name)
+        .split('\n')
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| match l.strip_prefix("b64:") {
             Some(b) => String::from_utf8(STANDARD.decode(b).unwrap()).unwrap(),
