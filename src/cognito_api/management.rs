@@ -38,7 +38,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ActionResult, CognitoError, parse, shapes};
-use crate::clients::{self, AppClient, NewClient};
+use crate::clients::{self, AppClient, ClientSettings, NewSecret};
 use crate::error::AppError;
 use crate::federation::{self, LinkingPolicy, NewProvider, ProviderDetails, ProviderType};
 use crate::groups;
@@ -535,7 +535,7 @@ fn validity(
 /// `pool_scopes` are the custom scopes the pool's resource servers define.
 fn apply_client_config(
     config: &ClientConfig,
-    s: &mut NewClient,
+    s: &mut ClientSettings,
     pool_scopes: &[String],
 ) -> Result<(), CognitoError> {
     let units = config.token_validity_units.as_ref();
@@ -712,7 +712,7 @@ fn explicit_auth_flows(flows: &[String]) -> Result<Vec<String>, CognitoError> {
 }
 
 /// `client_credentials` authenticates the client itself, so it needs a secret.
-fn check_secret_for_flows(s: &NewClient, has_secret: bool) -> Result<(), CognitoError> {
+fn check_secret_for_flows(s: &ClientSettings, has_secret: bool) -> Result<(), CognitoError> {
     if s.allowed_flows
         .iter()
         .any(|f| f == clients::FLOW_CLIENT_CREDENTIALS)
@@ -735,22 +735,23 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
 async fn create_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
     let req: CreateUserPoolClientRequest = parse(request)?;
     let pool = existing_pool(app, &req.user_pool_id).await?;
-    let mut new = NewClient::new(&req.client_name);
+    let mut settings = ClientSettings::new(&req.client_name);
     let pool_scopes = resource_servers::pool_scopes(app, &pool.pool_id).await?;
-    apply_client_config(&req.config, &mut new, &pool_scopes)?;
-    clients::check_identity_providers(app, &pool.pool_id, &new.supported_identity_providers)
+    apply_client_config(&req.config, &mut settings, &pool_scopes)?;
+    clients::check_identity_providers(app, &pool.pool_id, &settings.supported_identity_providers)
         .await?;
-    new.generate_secret = req.generate_secret.unwrap_or(false);
-    check_secret_for_flows(&new, new.generate_secret || req.client_secret.is_some())?;
-    let (client, secret) = match &req.client_secret {
-        Some(_) if new.generate_secret => {
+    let secret = match (&req.client_secret, req.generate_secret.unwrap_or(false)) {
+        (Some(_), true) => {
             return Err(CognitoError::invalid(
                 "You cannot specify both GenerateSecret as true and provide a ClientSecret value.",
             ));
         }
-        Some(chosen) => clients::create_with_secret(app, &pool.pool_id, &new, chosen).await?,
-        None => clients::create(app, &pool.pool_id, &new).await?,
+        (Some(chosen), false) => NewSecret::Chosen(chosen),
+        (None, true) => NewSecret::Generate,
+        (None, false) => NewSecret::None,
     };
+    check_secret_for_flows(&settings, !matches!(secret, NewSecret::None))?;
+    let (client, secret) = clients::create(app, &pool.pool_id, &settings, secret).await?;
     Ok(json!({ "UserPoolClient": shapes::client_type(&client, secret.as_deref()) }))
 }
 
@@ -766,7 +767,7 @@ async fn update_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
     let client = existing_client(app, &req.user_pool_id, &req.client_id).await?;
     // Start from the stored client so cognate's own settings (branding, state relay)
     // survive; every Cognito setting is then set from the request or its default.
-    let mut settings = NewClient::from(&client);
+    let mut settings = client.settings.clone();
     if let Some(name) = &req.client_name {
         settings.name = name.clone();
     }

@@ -255,8 +255,3 @@ impl Store {
         Ok(())
     }
 }
-
-/// Encodes a list as the JSON text stored in list columns.
-fn json_list(items: &[String]) -> String {
-    serde_json::to_string(items).expect("a list of strings always serialises")
-}

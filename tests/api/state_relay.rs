@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use cognate::clients::{AppClient, NewClient};
+use cognate::clients::{AppClient, ClientSettings};
 use cognate::oauth::redirect::{AllowEntry, match_target, with_params};
 use reqwest::StatusCode;
 
@@ -35,13 +35,18 @@ fn whatwg(line: &str) -> String {
 
 /// A public client whose allow-list permits only the app's origin.
 async fn relay_client(app: &TestApp) -> AppClient {
-    let mut new = NewClient::new("Relay App");
+    let mut new = ClientSettings::new("Relay App");
     new.callback_urls = vec![CALLBACK.into()];
     new.state_relay.allow_list = vec![ORIGIN.into()];
-    cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap()
-        .0
+    cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 /// The authorize URL for `client` with `state`.
