@@ -412,9 +412,13 @@ pub async fn update(
     let mut settings = client.settings;
     change(&mut settings);
     settings.validate().map_err(AppError::Invalid)?;
-    app.store
+    if !app
+        .store
         .update_client(pool_id, client_id, &settings, app.clock.now())
-        .await?;
+        .await?
+    {
+        return Err(AppError::NotFound("client"));
+    }
     app.store
         .client_by_id(pool_id, client_id)
         .await?

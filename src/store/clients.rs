@@ -9,9 +9,9 @@ pub(super) struct ClientRow {
     client_id: String,
     pool_id: String,
     secret_digest: Option<String>,
-    settings: String,
     created_at: i64,
     updated_at: i64,
+    settings: String,
 }
 
 impl TryFrom<ClientRow> for AppClient {
@@ -55,30 +55,30 @@ impl Store {
             .bind(now)
             .execute(p)
             .await
-            .map(|r| r.rows_affected()))?;
+            .map(|_| ()))?;
         Ok(())
     }
 
-    /// Replaces a client's settings.
+    /// Replaces a client's settings; false if there is no such client.
     pub async fn update_client(
         &self,
         pool_id: &str,
         client_id: &str,
         settings: &ClientSettings,
         now: i64,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "update app_clients set settings = $3, updated_at = $4 \
-                           where pool_id = $1 and client_id = $2";
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "update app_clients set settings = $1, updated_at = $2 \
+                           where pool_id = $3 and client_id = $4";
         let settings = serde_json::to_string(settings)?;
-        on_db!(&self.db, |p| sqlx::query(SQL)
-            .bind(pool_id)
-            .bind(client_id)
+        let updated = on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(&settings)
             .bind(now)
+            .bind(pool_id)
+            .bind(client_id)
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        Ok(())
+        Ok(updated > 0)
     }
 
     pub async fn client_by_id(

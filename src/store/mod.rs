@@ -23,6 +23,7 @@ mod users;
 pub use codes::CodeRow;
 pub use federation::{FederationRequest, LinkedIdentity};
 pub use keys::StoredKey;
+pub use management::PageAt;
 pub use outbox::OutboxMessage;
 pub use tokens::{Family, NewCode, RedeemedCode, RefreshOutcome};
 
