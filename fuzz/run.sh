@@ -27,8 +27,8 @@ if [ "${FUZZ_NO_BUILD:-}" != 1 ]; then
   fi
 fi
 
-# Seeds: the committed ones, the kept crash inputs, and the shared payload files.
-payloads=../../shared/payloads
+# Seeds: the committed ones, the kept crash inputs, and the project's payload files.
+payloads=../tests/payloads
 seed() { # target file-of-lines prefix
   local i=0
   while IFS= read -r line; do

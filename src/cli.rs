@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::clients::NewClient;
 use crate::clients::state_split::{StateEncoding, StateRelay};
+use crate::clients::{ClientSettings, NewSecret};
 use crate::config::{Config, ServeArgs, StoreArgs};
 use crate::state::AppState;
 use crate::users::UserStatus;
@@ -216,39 +216,18 @@ pub enum PoolCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum ClientCmd {
-    /// Create an app client.
+    /// Create an app client; settings not given take their defaults.
     Create {
         #[arg(long)]
         pool: String,
         #[arg(long)]
         name: String,
-        /// Callback URL (repeat for several).
-        #[arg(long = "callback-url")]
-        callback_urls: Vec<String>,
-        /// Logout URL (repeat for several).
-        #[arg(long = "logout-url")]
-        logout_urls: Vec<String>,
-        /// Allowed scopes, space-separated.
-        #[arg(long, default_value = "openid email profile")]
-        scopes: String,
         /// Generate a client secret (a confidential client); without it the client is
         /// public and must use PKCE.
         #[arg(long)]
         secret: bool,
-        #[arg(long, default_value_t = 3600)]
-        id_token_validity: i64,
-        #[arg(long, default_value_t = 3600)]
-        access_token_validity: i64,
-        #[arg(long, default_value_t = 30 * 86400)]
-        refresh_token_validity: i64,
-        /// Seconds a used refresh token may be retried (0 to 60; 0: a second use
-        /// revokes the sign-in).
-        #[arg(long, default_value_t = 0)]
-        refresh_retry_grace: i64,
         #[command(flatten)]
-        relay: RelayArgs,
-        #[command(flatten)]
-        branding: BrandingArgs,
+        settings: ClientSettingsArgs,
     },
     /// Change an app client's settings; options not given keep their value.
     Update {
@@ -256,25 +235,8 @@ pub enum ClientCmd {
         pool: String,
         #[arg(long)]
         client_id: String,
-        /// Replace the callback URLs (repeat for several).
-        #[arg(long = "callback-url")]
-        callback_urls: Vec<String>,
-        /// Replace the logout URLs (repeat for several).
-        #[arg(long = "logout-url")]
-        logout_urls: Vec<String>,
-        /// Replace the allowed scopes, space-separated.
-        #[arg(long)]
-        scopes: Option<String>,
-        /// Seconds a used refresh token may be retried (0 to 60).
-        #[arg(long)]
-        refresh_retry_grace: Option<i64>,
-        /// Remove the return-to allow-list (the state becomes opaque again).
-        #[arg(long, conflicts_with = "return_to")]
-        clear_return_to: bool,
         #[command(flatten)]
-        relay: RelayArgs,
-        #[command(flatten)]
-        branding: BrandingArgs,
+        settings: ClientSettingsArgs,
     },
     /// List a pool's clients.
     List {
@@ -346,6 +308,80 @@ pub enum GroupCmd {
     },
 }
 
+/// The app-client settings `client create` and `client update` set, applied onto
+/// [`ClientSettings`] in one place: an option not given keeps the default (create)
+/// or the current value (update); a list option replaces the whole list.
+#[derive(clap::Args, Debug)]
+pub struct ClientSettingsArgs {
+    /// Callback URL (repeat for several).
+    #[arg(long = "callback-url")]
+    callback_urls: Vec<String>,
+    /// Logout URL (repeat for several).
+    #[arg(long = "logout-url")]
+    logout_urls: Vec<String>,
+    /// Allowed scopes, space-separated (default "openid email profile").
+    #[arg(long)]
+    scopes: Option<String>,
+    /// ID token validity in seconds (default 3600).
+    #[arg(long)]
+    id_token_validity: Option<i64>,
+    /// Access token validity in seconds (default 3600).
+    #[arg(long)]
+    access_token_validity: Option<i64>,
+    /// Refresh token validity in seconds (default 30 days).
+    #[arg(long)]
+    refresh_token_validity: Option<i64>,
+    /// Seconds a used refresh token may be retried (0 to 60; default 0: a second use
+    /// revokes the sign-in).
+    #[arg(long)]
+    refresh_retry_grace: Option<i64>,
+    #[command(flatten)]
+    relay: RelayArgs,
+    #[command(flatten)]
+    branding: BrandingArgs,
+}
+
+impl ClientSettingsArgs {
+    /// The change these options make, once the files they name are read.
+    fn into_change(self) -> anyhow::Result<impl FnOnce(&mut ClientSettings)> {
+        let css = self
+            .branding
+            .css_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))
+            })
+            .transpose()?;
+        Ok(move |s: &mut ClientSettings| {
+            replace_list(&mut s.callback_urls, self.callback_urls);
+            replace_list(&mut s.logout_urls, self.logout_urls);
+            if let Some(scopes) = self.scopes {
+                s.allowed_scopes = scopes.split_whitespace().map(str::to_string).collect();
+            }
+            let validities = [
+                (&mut s.id_token_validity, self.id_token_validity),
+                (&mut s.access_token_validity, self.access_token_validity),
+                (&mut s.refresh_token_validity, self.refresh_token_validity),
+                (&mut s.refresh_token_retry_grace, self.refresh_retry_grace),
+            ];
+            for (setting, given) in validities {
+                if let Some(value) = given {
+                    *setting = value;
+                }
+            }
+            self.relay.apply(&mut s.state_relay);
+            self.branding.apply(s, css);
+        })
+    }
+}
+
+/// A list option replaces the list when given at all.
+fn replace_list(list: &mut Vec<String>, given: Vec<String>) {
+    if !given.is_empty() {
+        *list = given;
+    }
+}
+
 /// Overloaded-state settings of a client.
 #[derive(clap::Args, Debug)]
 pub struct RelayArgs {
@@ -353,6 +389,9 @@ pub struct RelayArgs {
     /// (repeat for several; replaces the list).
     #[arg(long = "return-to")]
     return_to: Vec<String>,
+    /// Remove the return-to allow-list (the state becomes opaque again).
+    #[arg(long, conflicts_with = "return_to")]
+    clear_return_to: bool,
     /// The character between the nonce and the return-to (default `_`).
     #[arg(long)]
     state_separator: Option<char>,
@@ -363,9 +402,10 @@ pub struct RelayArgs {
 
 impl RelayArgs {
     fn apply(self, relay: &mut StateRelay) {
-        if !self.return_to.is_empty() {
-            relay.allow_list = self.return_to;
+        if self.clear_return_to {
+            relay.allow_list.clear();
         }
+        replace_list(&mut relay.allow_list, self.return_to);
         if let Some(sep) = self.state_separator {
             relay.separator = sep;
         }
@@ -408,25 +448,16 @@ pub struct BrandingArgs {
 }
 
 impl BrandingArgs {
-    fn apply(self, client: &mut NewClient) -> anyhow::Result<()> {
-        let b = &mut client.branding;
+    /// Applies the options; `css` is the stylesheet file's text, read beforehand.
+    fn apply(self, s: &mut ClientSettings, css: Option<String>) {
+        let b = &mut s.branding;
         b.page_title = self.page_title.or(b.page_title.take());
         b.logo_url = self.logo_url.or(b.logo_url.take());
         b.primary_color = self.primary_color.or(b.primary_color.take());
         b.background_color = self.background_color.or(b.background_color.take());
-        if let Some(path) = self.css_file {
-            b.css = Some(
-                std::fs::read_to_string(&path)
-                    .with_context(|| format!("read {}", path.display()))?,
-            );
-        }
-        if !self.write_attributes.is_empty() {
-            client.write_attributes = self.write_attributes;
-        }
-        if !self.identity_providers.is_empty() {
-            client.supported_identity_providers = self.identity_providers;
-        }
-        Ok(())
+        b.css = css.or(b.css.take());
+        replace_list(&mut s.write_attributes, self.write_attributes);
+        replace_list(&mut s.supported_identity_providers, self.identity_providers);
     }
 }
 
@@ -631,31 +662,17 @@ async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Valu
         ClientCmd::Create {
             pool,
             name,
-            callback_urls,
-            logout_urls,
-            scopes,
             secret,
-            id_token_validity,
-            access_token_validity,
-            refresh_token_validity,
-            refresh_retry_grace,
-            relay,
-            branding,
+            settings,
         } => {
-            let mut new = NewClient {
-                generate_secret: secret,
-                callback_urls,
-                logout_urls,
-                allowed_scopes: scopes.split_whitespace().map(str::to_string).collect(),
-                id_token_validity,
-                access_token_validity,
-                refresh_token_validity,
-                refresh_token_retry_grace: refresh_retry_grace,
-                ..NewClient::new(&name)
+            let mut new = ClientSettings::new(&name);
+            (settings.into_change()?)(&mut new);
+            let secret = if secret {
+                NewSecret::Generate
+            } else {
+                NewSecret::None
             };
-            relay.apply(&mut new.state_relay);
-            branding.apply(&mut new)?;
-            let (client, secret) = crate::clients::create(app, &pool, &new).await?;
+            let (client, secret) = crate::clients::create(app, &pool, &new, secret).await?;
             let mut out = json!(client);
             out["client_secret"] = json!(secret);
             out
@@ -663,42 +680,8 @@ async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Valu
         ClientCmd::Update {
             pool,
             client_id,
-            callback_urls,
-            logout_urls,
-            scopes,
-            refresh_retry_grace,
-            clear_return_to,
-            relay,
-            branding,
-        } => {
-            let mut branding_error = None;
-            let client = crate::clients::update(app, &pool, &client_id, |c| {
-                if let Err(e) = branding.apply(c) {
-                    branding_error = Some(e);
-                }
-                if !callback_urls.is_empty() {
-                    c.callback_urls = callback_urls;
-                }
-                if !logout_urls.is_empty() {
-                    c.logout_urls = logout_urls;
-                }
-                if let Some(scopes) = scopes {
-                    c.allowed_scopes = scopes.split_whitespace().map(str::to_string).collect();
-                }
-                if let Some(grace) = refresh_retry_grace {
-                    c.refresh_token_retry_grace = grace;
-                }
-                if clear_return_to {
-                    c.state_relay.allow_list.clear();
-                }
-                relay.apply(&mut c.state_relay);
-            })
-            .await;
-            if let Some(e) = branding_error {
-                return Err(e);
-            }
-            json!(client?)
-        }
+            settings,
+        } => json!(crate::clients::update(app, &pool, &client_id, settings.into_change()?).await?),
         ClientCmd::List { pool } => json!(app.store.clients(&pool).await?),
     })
 }

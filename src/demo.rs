@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use crate::clients::NewClient;
+use crate::clients::{ClientSettings, NewSecret};
 use crate::crypto::random_token;
 use crate::state::AppState;
 use crate::users::UserStatus;
@@ -17,14 +17,14 @@ pub const CALLBACK: &str = "http://localhost:3000/callback";
 /// the stand-ins (`serve --dev`), offered by the demo client.
 pub async fn seed(app: &AppState, standins: bool) -> anyhow::Result<()> {
     let pool = crate::pool::create(app, "demo", "us-east-1").await?;
-    let mut new = NewClient::new("demo-app");
+    let mut new = ClientSettings::new("demo-app");
     new.callback_urls = vec![CALLBACK.to_string()];
     new.logout_urls = vec!["http://localhost:3000/".to_string()];
     if standins {
         new.supported_identity_providers
             .extend(standin_providers(app, &pool.pool_id).await?);
     }
-    let (client, _) = crate::clients::create(app, &pool.pool_id, &new).await?;
+    let (client, _) = crate::clients::create(app, &pool.pool_id, &new, NewSecret::None).await?;
     // Random, so a demo left running somewhere is not open to a published password.
     let password = format!("Demo-{}-1a", random_token(9));
     let attributes = BTreeMap::from([

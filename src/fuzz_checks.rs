@@ -116,13 +116,14 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         let pool = crate::pool::create(&app, "fuzz", "us-east-1")
             .await
             .unwrap();
-        let mut new = crate::clients::NewClient::new("fuzz");
+        let mut new = crate::clients::ClientSettings::new("fuzz");
         new.callback_urls = CALLBACKS.map(String::from).to_vec();
         new.allowed_scopes = ["openid", "email", "profile"].map(String::from).to_vec();
         new.state_relay.allow_list = ALLOW_LIST.map(String::from).to_vec();
-        let (client, _) = crate::clients::create(&app, &pool.pool_id, &new)
-            .await
-            .unwrap();
+        let (client, _) =
+            crate::clients::create(&app, &pool.pool_id, &new, crate::clients::NewSecret::None)
+                .await
+                .unwrap();
         (app, pool.pool_id, client)
     });
     Fixture {

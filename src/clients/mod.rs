@@ -38,14 +38,52 @@ pub const MAX_REFRESH_RETRY_GRACE: i64 = 60;
 /// Scopes a client may be granted when none are configured.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
 
-/// An app client.
+/// An app client: its identity, its secret's digest and its settings. It reads as
+/// its settings (`client.callback_urls`), which are what the operator sets.
 #[derive(Clone, Debug, Serialize)]
 pub struct AppClient {
     pub client_id: String,
     pub pool_id: String,
-    pub name: String,
     #[serde(skip)]
     pub secret_digest: Option<String>,
+    #[serde(flatten)]
+    pub settings: ClientSettings,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::ops::Deref for AppClient {
+    type Target = ClientSettings;
+
+    fn deref(&self) -> &ClientSettings {
+        &self.settings
+    }
+}
+
+impl AppClient {
+    /// A client without a secret must prove possession with PKCE instead.
+    pub fn is_public(&self) -> bool {
+        self.secret_digest.is_none()
+    }
+
+    /// Constant-time check of a presented secret.
+    pub fn verify_secret(&self, presented: &str) -> bool {
+        match &self.secret_digest {
+            Some(digest) => ct_eq(sha256_hex(presented).as_bytes(), digest.as_bytes()),
+            None => false,
+        }
+    }
+}
+
+/// Everything an operator sets on an app client, defined once: the store keeps it as
+/// one JSON document, the Cognito API and the CLI change it, and the domain reads it.
+/// A new setting is a field here with its default in [`Default`] (which also fills it
+/// in for clients stored before it existed), its check in [`Self::validate`], and
+/// the surfaces that expose it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientSettings {
+    pub name: String,
     pub callback_urls: Vec<String>,
     pub logout_urls: Vec<String>,
     pub allowed_scopes: Vec<String>,
@@ -71,89 +109,14 @@ pub struct AppClient {
     /// `RefreshTokenRotation` `Feature`). On unless turned off; when off, the token
     /// stays valid until it expires and no new one is returned.
     pub refresh_token_rotation: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
 }
 
-impl AppClient {
-    /// A client without a secret must prove possession with PKCE instead.
-    pub fn is_public(&self) -> bool {
-        self.secret_digest.is_none()
-    }
-
-    /// Constant-time check of a presented secret.
-    pub fn verify_secret(&self, presented: &str) -> bool {
-        match &self.secret_digest {
-            Some(digest) => ct_eq(sha256_hex(presented).as_bytes(), digest.as_bytes()),
-            None => false,
-        }
-    }
-
-    /// Whether the client offers sign-in through `provider` (`COGNITO` for the pool's
-    /// own users).
-    pub fn supports_provider(&self, provider: &str) -> bool {
-        self.supported_identity_providers
-            .iter()
-            .any(|p| p == provider)
-    }
-
-    pub fn allows_flow(&self, flow: &str) -> bool {
-        self.allowed_flows.iter().any(|f| f == flow)
-    }
-}
-
-/// What an operator gives to create a client.
-#[derive(Clone, Debug)]
-pub struct NewClient {
-    pub name: String,
-    pub generate_secret: bool,
-    pub callback_urls: Vec<String>,
-    pub logout_urls: Vec<String>,
-    pub allowed_scopes: Vec<String>,
-    pub allowed_flows: Vec<String>,
-    pub id_token_validity: i64,
-    pub access_token_validity: i64,
-    pub refresh_token_validity: i64,
-    pub state_relay: StateRelay,
-    pub branding: Branding,
-    pub write_attributes: Vec<String>,
-    pub supported_identity_providers: Vec<String>,
-    pub explicit_auth_flows: Vec<String>,
-    pub refresh_token_retry_grace: i64,
-    pub refresh_token_rotation: bool,
-}
-
-impl From<&AppClient> for NewClient {
-    /// A client's current settings, to change and store again.
-    fn from(c: &AppClient) -> Self {
-        Self {
-            name: c.name.clone(),
-            generate_secret: false,
-            callback_urls: c.callback_urls.clone(),
-            logout_urls: c.logout_urls.clone(),
-            allowed_scopes: c.allowed_scopes.clone(),
-            allowed_flows: c.allowed_flows.clone(),
-            id_token_validity: c.id_token_validity,
-            access_token_validity: c.access_token_validity,
-            refresh_token_validity: c.refresh_token_validity,
-            state_relay: c.state_relay.clone(),
-            branding: c.branding.clone(),
-            write_attributes: c.write_attributes.clone(),
-            supported_identity_providers: c.supported_identity_providers.clone(),
-            explicit_auth_flows: c.explicit_auth_flows.clone(),
-            refresh_token_retry_grace: c.refresh_token_retry_grace,
-            refresh_token_rotation: c.refresh_token_rotation,
-        }
-    }
-}
-
-impl NewClient {
+impl Default for ClientSettings {
     /// A code-flow client with Cognito's default validities (ID and access 60 minutes,
-    /// refresh 30 days) and the default scopes.
-    pub fn new(name: &str) -> Self {
+    /// refresh 30 days) and the default scopes; it has no name yet.
+    fn default() -> Self {
         Self {
-            name: name.to_string(),
-            generate_secret: false,
+            name: String::new(),
             callback_urls: Vec::new(),
             logout_urls: Vec::new(),
             allowed_scopes: DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
@@ -169,6 +132,28 @@ impl NewClient {
             refresh_token_retry_grace: 0,
             refresh_token_rotation: true,
         }
+    }
+}
+
+impl ClientSettings {
+    /// The default settings of a client named `name`.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the client offers sign-in through `provider` (`COGNITO` for the pool's
+    /// own users).
+    pub fn supports_provider(&self, provider: &str) -> bool {
+        self.supported_identity_providers
+            .iter()
+            .any(|p| p == provider)
+    }
+
+    pub fn allows_flow(&self, flow: &str) -> bool {
+        self.allowed_flows.iter().any(|f| f == flow)
     }
 
     /// Checks what the store cannot: every URL is absolute and has no fragment
@@ -312,26 +297,34 @@ pub fn new_client_secret() -> String {
     random_alnum(52, true)
 }
 
+/// Whether a new client gets a secret, and which.
+#[derive(Clone, Copy, Debug)]
+pub enum NewSecret<'a> {
+    /// A public client, which must use PKCE.
+    None,
+    /// A confidential client with a random secret.
+    Generate,
+    /// A confidential client with a secret of the operator's choosing (Cognito's
+    /// `ClientSecret`, e.g. to keep a secret when moving a client from elsewhere).
+    Chosen(&'a str),
+}
+
 /// Creates a client; returns it with its secret, which is shown only here.
 pub async fn create(
     app: &crate::state::Inner,
     pool_id: &str,
-    new: &NewClient,
+    settings: &ClientSettings,
+    secret: NewSecret<'_>,
 ) -> Result<(AppClient, Option<String>), crate::error::AppError> {
-    let secret = new.generate_secret.then(new_client_secret);
-    insert(app, pool_id, new, secret).await
-}
-
-/// Creates a confidential client with a secret of the operator's choosing (Cognito's
-/// `ClientSecret`, e.g. to keep a secret when moving a client from elsewhere).
-pub async fn create_with_secret(
-    app: &crate::state::Inner,
-    pool_id: &str,
-    new: &NewClient,
-    secret: &str,
-) -> Result<(AppClient, Option<String>), crate::error::AppError> {
-    validate_custom_secret(secret).map_err(crate::error::AppError::Invalid)?;
-    insert(app, pool_id, new, Some(secret.to_string())).await
+    let secret = match secret {
+        NewSecret::None => None,
+        NewSecret::Generate => Some(new_client_secret()),
+        NewSecret::Chosen(chosen) => {
+            validate_custom_secret(chosen).map_err(crate::error::AppError::Invalid)?;
+            Some(chosen.to_string())
+        }
+    };
+    insert(app, pool_id, settings, secret).await
 }
 
 /// Cognito's rule for a chosen secret: 24 to 64 letters, digits, `_` or `+`.
@@ -349,11 +342,11 @@ pub fn validate_custom_secret(secret: &str) -> Result<(), String> {
 async fn insert(
     app: &crate::state::Inner,
     pool_id: &str,
-    new: &NewClient,
+    settings: &ClientSettings,
     secret: Option<String>,
 ) -> Result<(AppClient, Option<String>), crate::error::AppError> {
     use crate::error::AppError;
-    new.validate().map_err(AppError::Invalid)?;
+    settings.validate().map_err(AppError::Invalid)?;
     if app.store.pool_by_id(pool_id).await?.is_none() {
         return Err(AppError::NotFound("user pool"));
     }
@@ -365,7 +358,7 @@ async fn insert(
         )
     });
     app.store
-        .insert_client(pool_id, &client_id, new, stored, app.clock.now())
+        .insert_client(pool_id, &client_id, settings, stored, app.clock.now())
         .await?;
     let client = app
         .store
@@ -411,7 +404,7 @@ pub async fn update(
     app: &crate::state::Inner,
     pool_id: &str,
     client_id: &str,
-    change: impl FnOnce(&mut NewClient),
+    change: impl FnOnce(&mut ClientSettings),
 ) -> Result<AppClient, crate::error::AppError> {
     use crate::error::AppError;
     let client = app
@@ -419,12 +412,16 @@ pub async fn update(
         .client_by_id(pool_id, client_id)
         .await?
         .ok_or(AppError::NotFound("client"))?;
-    let mut settings = NewClient::from(&client);
+    let mut settings = client.settings;
     change(&mut settings);
     settings.validate().map_err(AppError::Invalid)?;
-    app.store
+    if !app
+        .store
         .update_client(pool_id, client_id, &settings, app.clock.now())
-        .await?;
+        .await?
+    {
+        return Err(AppError::NotFound("client"));
+    }
     app.store
         .client_by_id(pool_id, client_id)
         .await?

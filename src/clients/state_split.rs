@@ -47,7 +47,8 @@ impl StateEncoding {
 }
 
 /// A client's state grammar and allow-list.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StateRelay {
     /// Absolute URLs; empty means the state is opaque.
     pub allow_list: Vec<String>,

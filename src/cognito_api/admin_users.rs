@@ -3,20 +3,18 @@
 //! in [`crate::users::admin`]; this module parses requests, shapes answers and names
 //! the exceptions.
 //!
-//! Listings page by key: a token is the last username (its comparison key) or group
-//! name of the page, sealed with the master key and bound to the listing it came from
-//! (action, pool, filter or group), and a page continues strictly after it. A token
-//! that was altered, or comes from another pool or filter, is refused.
+//! Listings page by key, as every list does ([`super::paging`]): a page continues
+//! strictly after the last username (its comparison key) or group name of the one
+//! before, and its token is bound to the action, the pool and the filter, group or
+//! user listed.
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::paging::Paging;
 use super::{ActionResult, CognitoError, parse, shapes};
-use crate::crypto::MasterKey;
 use crate::pool::Pool;
 use crate::state::Inner;
 use crate::users::admin::{self, AdminError, Invitation};
@@ -116,26 +114,6 @@ fn limit(limit: Option<i64>) -> Result<usize, CognitoError> {
             "Limit must be between 1 and {MAX_LIMIT}, not {n}."
         ))),
     }
-}
-
-fn encode_token(master: &MasterKey, listing: &str, key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(master.seal(listing, key.as_bytes()))
-}
-
-fn decode_token(
-    master: &MasterKey,
-    listing: &str,
-    token: Option<&str>,
-) -> Result<Option<String>, CognitoError> {
-    let Some(token) = token else { return Ok(None) };
-    URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|sealed| master.open(listing, &sealed).ok())
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|key| !key.is_empty())
-        .map(Some)
-        .ok_or_else(|| CognitoError::invalid("Invalid pagination token."))
 }
 
 #[derive(Deserialize)]
@@ -300,29 +278,53 @@ async fn admin_remove_user_from_group(app: &Inner, request: &Value) -> ActionRes
     Ok(json!({}))
 }
 
+/// A listing of one side of the memberships: the pool, whose groups or which group's
+/// users (`S`), and the page.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct AdminListGroupsForUserRequest {
+struct MembersRequest<S> {
     user_pool_id: String,
-    username: String,
+    #[serde(flatten)]
+    of: S,
     limit: Option<i64>,
     next_token: Option<String>,
 }
 
-async fn admin_list_groups_for_user(app: &Inner, request: &Value) -> ActionResult {
-    let req: AdminListGroupsForUserRequest = parse(request)?;
-    let pool = pool(app, &req.user_pool_id).await?;
-    let limit = limit(req.limit)?;
-    let listing = format!("AdminListGroupsForUser\n{}\n{}", pool.pool_id, req.username);
-    let master = app.keys.master();
-    let after = decode_token(master, &listing, req.next_token.as_deref())?;
-    let page = admin::groups_of_user(app, &pool, &req.username, after.as_deref(), limit).await?;
-    let mut out =
-        json!({ "Groups": page.items.iter().map(shapes::group_type).collect::<Vec<_>>() });
-    if let Some(key) = page.next {
-        out["NextToken"] = json!(encode_token(master, &listing, &key));
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct OfUser {
+    username: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct OfGroup {
+    group_name: String,
+}
+
+impl<S> MembersRequest<S> {
+    /// The pool, and the page of `action`'s listing of `of`.
+    async fn open<'a>(
+        &self,
+        app: &'a Inner,
+        action: &str,
+        of: &str,
+    ) -> Result<(Pool, Paging<'a>), CognitoError> {
+        let pool = pool(app, &self.user_pool_id).await?;
+        let listing = [action, &pool.pool_id, of];
+        let token = self.next_token.as_deref();
+        let paging = Paging::new(app.keys.master(), &listing, token, limit(self.limit)?)?;
+        Ok((pool, paging))
     }
-    Ok(out)
+}
+
+async fn admin_list_groups_for_user(app: &Inner, request: &Value) -> ActionResult {
+    let req: MembersRequest<OfUser> = parse(request)?;
+    let user = &req.of.username;
+    let (pool, page) = req.open(app, "AdminListGroupsForUser", user).await?;
+    let read = admin::groups_of_user(app, &pool, user, page.after(), page.size()).await?;
+    let groups = read.items.iter().map(shapes::group_type).collect();
+    Ok(page.answer("Groups", groups, read.next.as_deref()))
 }
 
 #[derive(Deserialize)]
@@ -339,57 +341,33 @@ async fn list_users(app: &Inner, request: &Value) -> ActionResult {
     let req: ListUsersRequest = parse(request)?;
     let pool = pool(app, &req.user_pool_id).await?;
     let limit = limit(req.limit)?;
-    let filter = super::list_users::parse(req.filter.as_deref().unwrap_or_default())
-        .map_err(CognitoError::invalid)?;
-    let listing = format!(
-        "ListUsers\n{}\n{}",
-        pool.pool_id,
-        req.filter.as_deref().unwrap_or_default()
-    );
-    let master = app.keys.master();
-    let after = decode_token(master, &listing, req.pagination_token.as_deref())?;
-    let page = admin::list_users(app, &pool, filter.as_ref(), after.as_deref(), limit).await?;
+    let filter_text = req.filter.as_deref().unwrap_or_default();
+    let filter = super::list_users::parse(filter_text).map_err(CognitoError::invalid)?;
+    let listing = ["ListUsers", &pool.pool_id, filter_text];
+    let token = req.pagination_token.as_deref();
+    let paging =
+        Paging::new(app.keys.master(), &listing, token, limit)?.token_in("PaginationToken");
+    let page = admin::list_users(app, &pool, filter.as_ref(), paging.after(), limit).await?;
     let only = req.attributes_to_get.as_deref();
-    let users: Vec<Value> = page
-        .items
-        .iter()
-        .map(|u| shapes::user_type(u, only))
-        .collect();
-    let mut out = json!({ "Users": users });
-    if let Some(key) = page.next {
-        out["PaginationToken"] = json!(encode_token(master, &listing, &key));
-    }
-    Ok(out)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListUsersInGroupRequest {
-    user_pool_id: String,
-    group_name: String,
-    limit: Option<i64>,
-    next_token: Option<String>,
+    let users = page.items.iter().map(|u| shapes::user_type(u, only));
+    Ok(paging.answer("Users", users.collect(), page.next.as_deref()))
 }
 
 async fn list_users_in_group(app: &Inner, request: &Value) -> ActionResult {
-    let req: ListUsersInGroupRequest = parse(request)?;
-    let pool = pool(app, &req.user_pool_id).await?;
-    let limit = limit(req.limit)?;
-    let listing = format!("ListUsersInGroup\n{}\n{}", pool.pool_id, req.group_name);
-    let master = app.keys.master();
-    let after = decode_token(master, &listing, req.next_token.as_deref())?;
-    let page =
-        admin::list_users_in_group(app, &pool, &req.group_name, after.as_deref(), limit).await?;
-    let users: Vec<Value> = page
-        .items
-        .iter()
-        .map(|u| shapes::user_type(u, None))
-        .collect();
-    let mut out = json!({ "Users": users });
-    if let Some(key) = page.next {
-        out["NextToken"] = json!(encode_token(master, &listing, &key));
-    }
-    Ok(out)
+    let req: MembersRequest<OfGroup> = parse(request)?;
+    let group = &req.of.group_name;
+    let (pool, page) = req.open(app, "ListUsersInGroup", group).await?;
+    let read = admin::list_users_in_group(app, &pool, group, page.after(), page.size()).await?;
+    Ok(page.answer(
+        "Users",
+        read.items.iter().map(user_type).collect(),
+        read.next.as_deref(),
+    ))
+}
+
+/// A user with all of its attributes.
+fn user_type(user: &crate::users::User) -> Value {
+    shapes::user_type(user, None)
 }
 
 /// `ProviderUserIdentifierType`.
@@ -485,28 +463,6 @@ async fn admin_user_global_sign_out(app: &Inner, request: &Value) -> ActionResul
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    // Matrix: LU-03
-    #[test]
-    fn a_token_round_trips_only_for_its_listing_and_garbage_is_refused() {
-        let master = MasterKey::from_base64(&MasterKey::generate_base64()).unwrap();
-        let key = "ünïcode-user";
-        let token = encode_token(&master, "ListUsers\npool-a\n", key);
-        let decoded = decode_token(&master, "ListUsers\npool-a\n", Some(&token)).unwrap();
-        assert_eq!(decoded.as_deref(), Some(key));
-        assert_eq!(decode_token(&master, "x", None).unwrap(), None);
-        let other = URL_SAFE_NO_PAD.encode(key);
-        for (listing, bad) in [
-            ("ListUsers\npool-b\n", token.as_str()),
-            ("ListUsers\npool-a\nusername = \"x\"", token.as_str()),
-            ("ListUsers\npool-a\n", "***"),
-            ("ListUsers\npool-a\n", ""),
-            ("ListUsers\npool-a\n", other.as_str()),
-        ] {
-            let err = decode_token(&master, listing, Some(bad)).unwrap_err();
-            assert_eq!(err.kind, "InvalidParameterException", "{bad}");
-        }
-    }
 
     #[test]
     fn limits_default_to_sixty_and_stay_within_one_to_sixty() {

@@ -10,6 +10,7 @@ mod admin_users;
 mod auth;
 pub(crate) mod list_users;
 mod management;
+mod paging;
 mod resource_servers;
 mod shapes;
 pub mod sigv4;

@@ -1,18 +1,19 @@
 //! The Cognito API's resource-server actions: create, describe, list, update and
-//! delete an API's identifier and its custom scopes. Lists are keyset pages by
-//! identifier, as the other management lists.
+//! delete an API's identifier and its custom scopes. Lists page by identifier, as
+//! every list does ([`super::paging`]).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::management::{existing_pool, not_found_as, page, page_start, with_token};
+use super::management::{existing_pool, not_found_as};
+use super::paging::PoolListing;
 use super::{ActionResult, CognitoError, parse};
 use crate::error::AppError;
 use crate::resource_servers::{self, MAX_PER_POOL, ResourceServer, Scope};
 use crate::state::Inner;
 
-/// `ListResourceServers`' largest page (its `MaxResults` is 1 to 50).
-const MAX_PAGE: i64 = 50;
+/// `ListResourceServers`' pages: `MaxResults` 1 to 50.
+const LISTING: PoolListing = PoolListing::new("ListResourceServers", "MaxResults", 1, 50);
 
 pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
     Some(match action {
@@ -47,14 +48,6 @@ struct ServerRequest {
 struct IdentifierRequest {
     user_pool_id: String,
     identifier: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListRequest {
-    user_pool_id: String,
-    max_results: Option<i64>,
-    next_token: Option<String>,
 }
 
 fn scopes(shapes: Option<Vec<ScopeShape>>) -> Vec<Scope> {
@@ -126,28 +119,12 @@ async fn describe(app: &Inner, request: &Value) -> ActionResult {
 }
 
 async fn list(app: &Inner, request: &Value) -> ActionResult {
-    let req: ListRequest = parse(request)?;
-    let pool = existing_pool(app, &req.user_pool_id).await?;
-    let size = match req.max_results {
-        None => MAX_PAGE,
-        Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-        Some(n) => {
-            return Err(CognitoError::invalid(format!(
-                "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy \
-                 constraint: Member must have value between 1 and {MAX_PAGE}"
-            )));
-        }
-    };
-    let after = page_start(req.next_token.as_deref(), |k| {
-        resource_servers::validate(k, "n", &[]).is_ok()
-    })?;
-    let found = app
+    let (pool, page) = LISTING.open(app, request).await?;
+    let read = app
         .store
-        .resource_servers_page(&pool.pool_id, &after, size + 1)
+        .resource_servers_page(page.at(Some(&pool.pool_id)))
         .await?;
-    let (found, next) = page(found, size, |s| &s.identifier);
-    let list: Vec<Value> = found.iter().map(server_type).collect();
-    Ok(with_token(json!({ "ResourceServers": list }), next))
+    Ok(page.answer_read("ResourceServers", read, |s| &s.identifier, server_type))
 }
 
 async fn update(app: &Inner, request: &Value) -> ActionResult {

@@ -1,6 +1,6 @@
 //! What the management API needs beyond the per-table files: keyset pages over
-//! `user_pools`, `app_clients`, `groups` and `identity_providers` (ordered by their
-//! key, so a page token is just the last key), renames and updates, and deletes that
+//! `user_pools`, `app_clients`, `groups`, `identity_providers` and `resource_servers`
+//! (ordered by their key, so a page continues after the last key), renames and updates, and deletes that
 //! also remove the rows no foreign key cascades to (codes, token families, pending
 //! federation sign-ins, the outbox and throttle counters carry ids without one).
 
@@ -14,82 +14,110 @@ use crate::federation::{IdentityProvider, NewProvider};
 use crate::groups::Group;
 use crate::pool::{Pool, PoolSettings};
 
+/// A row both drivers can read.
+pub(super) trait AnyRow:
+    Send
+    + Unpin
+    + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+
+impl<R> AnyRow for R where
+    R: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+
+/// Which page of a keyset listing to read: the rows of one pool (none for the pools
+/// themselves) whose key sorts after `after` (every key is non-empty, so `""` starts
+/// at the beginning), at most `limit` of them, by key.
+#[derive(Clone, Copy, Debug)]
+pub struct PageAt<'a> {
+    pub pool_id: Option<&'a str>,
+    pub after: &'a str,
+    pub limit: i64,
+}
+
+/// Where a keyset listing reads: the table, its columns and the key it is ordered by.
+pub(super) struct Keyset {
+    table: &'static str,
+    columns: &'static str,
+    key: &'static str,
+}
+
+impl Keyset {
+    pub(super) const fn new(table: &'static str, columns: &'static str, key: &'static str) -> Self {
+        Self {
+            table,
+            columns,
+            key,
+        }
+    }
+}
+
+const POOLS: Keyset = Keyset::new("user_pools", POOL_COLUMNS, "pool_id");
+const CLIENTS: Keyset = Keyset::new("app_clients", CLIENT_COLUMNS, "client_id");
+const GROUPS: Keyset = Keyset::new("groups", GROUP_COLUMNS, "group_name");
+const PROVIDERS: Keyset = Keyset::new("identity_providers", PROVIDER_COLUMNS, "provider_name");
+
 impl Store {
-    /// Up to `limit` pools whose id sorts after `after` (every id is non-empty, so `""`
-    /// starts at the beginning), by id.
-    pub async fn pools_page(&self, after: &str, limit: i64) -> Result<Vec<Pool>, StoreError> {
-        let sql = format!(
-            "select {POOL_COLUMNS} from user_pools where pool_id > $1 order by pool_id limit $2"
-        );
-        let rows: Vec<PoolRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(p)
-            .await)?;
-        rows.into_iter().map(Pool::try_from).collect()
-    }
-
-    /// Up to `limit` clients of a pool whose id sorts after `after`, by id.
-    pub async fn clients_page(
+    /// The page `at` of the listing `from`.
+    pub(super) async fn keyset_page<R: AnyRow>(
         &self,
-        pool_id: &str,
-        after: &str,
-        limit: i64,
-    ) -> Result<Vec<AppClient>, StoreError> {
+        from: &Keyset,
+        at: PageAt<'_>,
+    ) -> Result<Vec<R>, StoreError> {
+        let Keyset {
+            table,
+            columns,
+            key,
+        } = from;
+        let scope = if at.pool_id.is_some() {
+            "pool_id = $3 and "
+        } else {
+            ""
+        };
         let sql = format!(
-            "select {CLIENT_COLUMNS} from app_clients where pool_id = $1 and client_id > $2 \
-             order by client_id limit $3"
+            "select {columns} from {table} where {scope}{key} > $1 order by {key} limit $2"
         );
-        let rows: Vec<ClientRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(pool_id)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(p)
-            .await)?;
-        rows.into_iter().map(AppClient::try_from).collect()
-    }
-
-    /// Up to `limit` groups of a pool whose name sorts after `after`, by name.
-    pub async fn groups_page(
-        &self,
-        pool_id: &str,
-        after: &str,
-        limit: i64,
-    ) -> Result<Vec<Group>, StoreError> {
-        let sql = format!(
-            "select {GROUP_COLUMNS} from groups where pool_id = $1 and group_name > $2 \
-             order by group_name limit $3"
-        );
-        let rows = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(pool_id)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(p)
-            .await)?;
+        let rows = on_db!(&self.db, |p| {
+            let query = sqlx::query_as(&sql).bind(at.after).bind(at.limit);
+            match at.pool_id {
+                Some(pool_id) => query.bind(pool_id).fetch_all(p).await,
+                None => query.fetch_all(p).await,
+            }
+        })?;
         Ok(rows)
     }
 
-    /// Up to `limit` providers of a pool whose name sorts after `after`, by name
-    /// (secrets not included).
+    /// A page of pools, by id.
+    pub async fn pools_page(&self, at: PageAt<'_>) -> Result<Vec<Pool>, StoreError> {
+        let rows: Vec<PoolRow> = self.keyset_page(&POOLS, at).await?;
+        rows.into_iter().map(Pool::try_from).collect()
+    }
+
+    /// A page of a pool's clients, by id.
+    pub async fn clients_page(&self, at: PageAt<'_>) -> Result<Vec<AppClient>, StoreError> {
+        let rows: Vec<ClientRow> = self.keyset_page(&CLIENTS, at).await?;
+        rows.into_iter().map(AppClient::try_from).collect()
+    }
+
+    /// A page of a pool's groups, by name.
+    pub async fn groups_page(&self, at: PageAt<'_>) -> Result<Vec<Group>, StoreError> {
+        self.keyset_page(&GROUPS, at).await
+    }
+
+    /// A page of a pool's identity providers, by name (secrets not included).
     pub async fn identity_providers_page(
         &self,
-        pool_id: &str,
-        after: &str,
-        limit: i64,
+        at: PageAt<'_>,
     ) -> Result<Vec<IdentityProvider>, StoreError> {
-        let sql = format!(
-            "select {PROVIDER_COLUMNS} from identity_providers \
-             where pool_id = $1 and provider_name > $2 order by provider_name limit $3"
-        );
-        let rows: Vec<ProviderRow> = on_db!(&self.db, |c| sqlx::query_as(&sql)
-            .bind(pool_id)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(c)
-            .await)?;
-        rows.into_iter()
-            .map(|r| r.into_provider().map(|(p, _)| p))
-            .collect()
+        let rows: Vec<ProviderRow> = self.keyset_page(&PROVIDERS, at).await?;
+        let providers = rows.into_iter().map(|r| r.into_provider().map(|(p, _)| p));
+        providers.collect()
     }
 
     /// Replaces a pool's name and settings in one statement.

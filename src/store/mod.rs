@@ -24,6 +24,7 @@ mod users;
 pub use codes::CodeRow;
 pub use federation::{FederationRequest, LinkedIdentity};
 pub use keys::StoredKey;
+pub use management::PageAt;
 pub use outbox::OutboxMessage;
 pub use tokens::{Family, NewCode, RedeemedCode, RefreshOutcome};
 pub use users::PasswordChange;
@@ -301,9 +302,4 @@ impl Store {
         })?;
         Ok(())
     }
-}
-
-/// Encodes a list as the JSON text stored in list columns.
-fn json_list(items: &[String]) -> String {
-    serde_json::to_string(items).expect("a list of strings always serialises")
 }

@@ -1,5 +1,6 @@
 //! `resource_servers`.
 
+use super::management::{Keyset, PageAt};
 use super::{Store, StoreError, on_db};
 use crate::resource_servers::{ResourceServer, Scope};
 
@@ -28,6 +29,7 @@ impl TryFrom<Row> for ResourceServer {
 }
 
 const COLUMNS: &str = "pool_id, identifier, name, scopes, created_at, updated_at";
+const KEYSET: Keyset = Keyset::new("resource_servers", COLUMNS, "identifier");
 
 fn scopes_json(server: &ResourceServer) -> String {
     serde_json::to_string(&server.scopes).expect("scopes always serialise")
@@ -68,26 +70,20 @@ impl Store {
 
     /// A pool's resource servers in identifier order, all of them.
     pub async fn resource_servers(&self, pool_id: &str) -> Result<Vec<ResourceServer>, StoreError> {
-        self.resource_servers_page(pool_id, "", i64::MAX).await
+        let all = PageAt {
+            pool_id: Some(pool_id),
+            after: "",
+            limit: i64::MAX,
+        };
+        self.resource_servers_page(all).await
     }
 
-    /// Up to `limit` resource servers whose identifier sorts after `after`.
+    /// A page of a pool's resource servers, by identifier.
     pub async fn resource_servers_page(
         &self,
-        pool_id: &str,
-        after: &str,
-        limit: i64,
+        at: PageAt<'_>,
     ) -> Result<Vec<ResourceServer>, StoreError> {
-        let sql = format!(
-            "select {COLUMNS} from resource_servers where pool_id = $1 and identifier > $2 \
-             order by identifier limit $3"
-        );
-        let rows: Vec<Row> = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(pool_id)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(p)
-            .await)?;
+        let rows: Vec<Row> = self.keyset_page(&KEYSET, at).await?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 

@@ -499,9 +499,7 @@ async fn every_account_form_refuses_a_missing_csrf_token() {
 }
 
 pub(crate) fn xss_probes() -> Vec<String> {
-    let path = format!("{}/../shared/payloads/xss.txt", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(path)
-        .unwrap()
+    crate::payloads::read("xss.txt")
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_string)
@@ -529,12 +527,17 @@ async fn every_xss_probe_is_escaped_on_every_page() {
     let app = TestApp::spawn().await;
     let pkce = Pkce::new();
     // A client whose stored name and branding title carry a probe too.
-    let mut new = cognate::clients::NewClient::new("<script>alert('xss01')</script>");
+    let mut new = cognate::clients::ClientSettings::new("<script>alert('xss01')</script>");
     new.callback_urls = vec![CALLBACK.into()];
     new.branding.page_title = Some("\"><img src=x onerror=alert('xss05')>".into());
-    let (evil, _) = cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap();
+    let (evil, _) = cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap();
     let html = get(
         &browser(),
         &app.authorize_url(&evil, Some(&pkce), &[])

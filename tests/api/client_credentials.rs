@@ -3,7 +3,7 @@
 //! itself; nothing else gets one. And refresh-token rotation turned off (Cognito's
 //! `RefreshTokenRotation` `DISABLED`): the refresh token stays valid, none is returned.
 
-use cognate::clients::{AppClient, FLOW_CLIENT_CREDENTIALS, NewClient};
+use cognate::clients::{AppClient, ClientSettings, FLOW_CLIENT_CREDENTIALS};
 use cognate::resource_servers::Scope;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -29,13 +29,17 @@ async fn machine_client(app: &TestApp) -> (AppClient, String) {
     )
     .await
     .unwrap();
-    let mut new = NewClient::new("Machine");
-    new.generate_secret = true;
+    let mut new = ClientSettings::new("Machine");
     new.allowed_flows = vec![FLOW_CLIENT_CREDENTIALS.into()];
     new.allowed_scopes = vec![READ.into(), WRITE.into()];
-    let (client, secret) = cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap();
+    let (client, secret) = cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::Generate,
+    )
+    .await
+    .unwrap();
     (client, secret.unwrap())
 }
 

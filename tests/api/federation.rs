@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use cognate::clients::{AppClient, NewClient};
+use cognate::clients::{AppClient, ClientSettings};
 use cognate::federation::{LinkingPolicy, NewProvider, ProviderDetails, ProviderType};
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
@@ -748,7 +748,7 @@ async fn a_provider_the_client_does_not_offer_is_refused() {
         query_param(&to, "error").as_deref(),
         Some("invalid_request")
     );
-    let _ = NewClient::new("unused");
+    let _ = ClientSettings::new("unused");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cognate::clients::{AppClient, NewClient};
+use cognate::clients::{AppClient, ClientSettings};
 use cognate::config::{Config, StoreArgs};
 use cognate::crypto::{MasterKey, random_token};
 use cognate::state::AppState;
@@ -32,7 +32,7 @@ pub struct Backend {
 impl Backend {
     /// A temp SQLite file, or a fresh PostgreSQL database when
     /// `COGNATE_TEST_POSTGRES_URL` is set.
-    async fn fresh() -> Self {
+    pub async fn fresh() -> Self {
         let master_key = MasterKey::generate_base64();
         match std::env::var("COGNATE_TEST_POSTGRES_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
@@ -126,20 +126,29 @@ impl TestApp {
         )
         .await
         .unwrap();
-        let mut new = NewClient::new("Public App");
+        let mut new = ClientSettings::new("Public App");
         new.callback_urls = vec![CALLBACK.into(), "https://app.example.com/cb".into()];
         new.logout_urls = vec![LOGOUT.into()];
         new.allowed_scopes = ["openid", "email", "profile", "phone"]
             .map(String::from)
             .to_vec();
-        let (public, _) = cognate::clients::create(&state, &pool.pool_id, &new)
-            .await
-            .unwrap();
+        let (public, _) = cognate::clients::create(
+            &state,
+            &pool.pool_id,
+            &new,
+            cognate::clients::NewSecret::None,
+        )
+        .await
+        .unwrap();
         new.name = "Confidential App".into();
-        new.generate_secret = true;
-        let (confidential, secret) = cognate::clients::create(&state, &pool.pool_id, &new)
-            .await
-            .unwrap();
+        let (confidential, secret) = cognate::clients::create(
+            &state,
+            &pool.pool_id,
+            &new,
+            cognate::clients::NewSecret::Generate,
+        )
+        .await
+        .unwrap();
         let mut app = Self {
             addr,
             backend,

@@ -19,6 +19,7 @@ mod management;
 mod matrix;
 mod migrations;
 mod oidc_flow;
+mod payloads;
 mod rate_limits;
 mod restart;
 mod sec_at_rest;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use cognate::clients::NewClient;
+use cognate::clients::ClientSettings;
 use cognate::federation::{LinkingPolicy, NewProvider, ProviderDetails, ProviderType};
 use cognate::store::{Db, FederationRequest, OutboxMessage};
 use cognate::users::UserStatus;
@@ -125,9 +125,14 @@ async fn deleting_a_pool_leaves_nothing_of_it_and_spares_other_pools() {
     let other = cognate::pool::create(state, "other", "us-east-1")
         .await
         .unwrap();
-    let (other_client, _) = cognate::clients::create(state, &other.pool_id, &NewClient::new("o"))
-        .await
-        .unwrap();
+    let (other_client, _) = cognate::clients::create(
+        state,
+        &other.pool_id,
+        &ClientSettings::new("o"),
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap();
     cognate::users::create(
         state,
         &other.pool_id,

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use cognate::clients::{AppClient, NewClient};
+use cognate::clients::{AppClient, ClientSettings};
 use reqwest::StatusCode;
 
 use crate::helpers::{
@@ -65,15 +65,20 @@ async fn get(b: &reqwest::Client, url: &str) -> reqwest::Response {
 /// A client registering a trailing-slash callback and one with a query, for the
 /// "slash removed" and "query reordered" variants.
 async fn strict_client(app: &TestApp) -> AppClient {
-    let mut new = NewClient::new("Strict App");
+    let mut new = ClientSettings::new("Strict App");
     new.callback_urls = vec![
         "https://app.example.com/a/".into(),
         "https://app.example.com/cb?b=2&a=1".into(),
     ];
-    cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap()
-        .0
+    cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 // Matrix: AZ-01
@@ -313,12 +318,17 @@ async fn implicit_hybrid_and_other_response_modes_are_refused() {
     assert!(query_param(&location(&res), "code").is_some());
 
     // A client not enabled for the code flow.
-    let mut new = NewClient::new("No Code Flow");
+    let mut new = ClientSettings::new("No Code Flow");
     new.callback_urls = vec![CALLBACK.into()];
     new.allowed_flows = vec![];
-    let (client, _) = cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap();
+    let (client, _) = cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap();
     let url = app.authorize_url(&client, Some(&pkce), &[]);
     assert_error_redirect(
         &app,

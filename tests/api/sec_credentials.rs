@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use cognate::clients::{AppClient, NewClient};
+use cognate::clients::{AppClient, ClientSettings, NewSecret};
 use cognate::users::UserStatus;
 use reqwest::StatusCode;
 use reqwest::cookie::{CookieStore, Jar};
@@ -23,12 +23,12 @@ const NEW_PASSWORD: &str = "Reset-horse-42";
 
 /// A public client allowed password sign-ins and refreshes through the API.
 async fn password_client(app: &TestApp) -> AppClient {
-    let mut new = NewClient::new("Password App");
+    let mut new = ClientSettings::new("Password App");
     new.callback_urls = vec![CALLBACK.into()];
     new.explicit_auth_flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
         .map(String::from)
         .to_vec();
-    cognate::clients::create(&app.state, &app.pool_id, &new)
+    cognate::clients::create(&app.state, &app.pool_id, &new, NewSecret::None)
         .await
         .unwrap()
         .0

@@ -20,13 +20,18 @@ async fn api_and_userinfo_answers_are_never_cached() {
     // Arrange: a client that may sign in with a password, and a user who must choose a
     // new one (so RespondToAuthChallenge has a challenge to answer).
     let app = TestApp::spawn().await;
-    let mut new = cognate::clients::NewClient::new("Password App");
+    let mut new = cognate::clients::ClientSettings::new("Password App");
     new.explicit_auth_flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
         .map(String::from)
         .to_vec();
-    let (client, _) = cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap();
+    let (client, _) = cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap();
     app.create_user("gina", cognate::users::UserStatus::ForceChangePassword)
         .await;
     let sign_in = |username: &str, password: &str| {

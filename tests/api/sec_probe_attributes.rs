@@ -2,7 +2,7 @@
 //! PR-02), in headless Chromium: what a person submits is checked by the same rules as
 //! the API's `SignUp`, and fields the page does not offer are never stored.
 
-use cognate::clients::NewClient;
+use cognate::clients::ClientSettings;
 
 use crate::helpers::{Browser, CALLBACK, PASSWORD, Pkce, TestApp};
 
@@ -28,15 +28,20 @@ async fn the_hosted_sign_up_form_stores_only_what_the_client_may_write() {
         return;
     };
     let app = TestApp::spawn().await;
-    let mut new = NewClient::new("Team App");
+    let mut new = ClientSettings::new("Team App");
     new.callback_urls = vec![CALLBACK.into()];
     new.allowed_scopes = vec!["openid".into(), "email".into()];
     new.write_attributes = ["email", "custom:team", "custom:ghost"]
         .map(String::from)
         .to_vec();
-    let (client, _) = cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap();
+    let (client, _) = cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap();
     let url = app.authorize_url(&client, Some(&Pkce::new()), &[("scope", "openid email")]);
     let sign_up = |username: &'static str| {
         let browser = &browser;

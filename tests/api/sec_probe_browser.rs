@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use cognate::clients::redirect::with_params;
-use cognate::clients::{AppClient, NewClient};
+use cognate::clients::{AppClient, ClientSettings};
 use cognate::users::UserStatus;
 use reqwest::StatusCode;
 
@@ -159,13 +159,18 @@ async fn login_anywhere_in_a_prompt_list_forces_a_new_sign_in() {
 
 /// A public client whose state relay allows `https://app.example.com`.
 async fn relay_client(app: &TestApp) -> AppClient {
-    let mut new = NewClient::new("Relay App");
+    let mut new = ClientSettings::new("Relay App");
     new.callback_urls = vec![CALLBACK.into()];
     new.state_relay.allow_list = vec!["https://app.example.com".into()];
-    cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap()
-        .0
+    cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 // Matrix: PR-06
@@ -197,11 +202,16 @@ async fn second_pool(app: &TestApp) -> (String, AppClient) {
     let pool = cognate::pool::create(&app.state, "pool b", "us-east-1")
         .await
         .unwrap();
-    let mut new = NewClient::new("Pool B App");
+    let mut new = ClientSettings::new("Pool B App");
     new.callback_urls = vec![CALLBACK.into()];
-    let (client, _) = cognate::clients::create(&app.state, &pool.pool_id, &new)
-        .await
-        .unwrap();
+    let (client, _) = cognate::clients::create(
+        &app.state,
+        &pool.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap();
     // Verified: a reset code goes only to a verified address (PS-02).
     let attributes = BTreeMap::from([
         ("email".to_string(), "bob@example.com".to_string()),

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use cognate::clients::{AppClient, NewClient};
+use cognate::clients::{AppClient, ClientSettings};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -65,12 +65,16 @@ async fn a_code_replayed_thirty_seconds_later_is_refused_and_revokes_the_first_t
 
 /// A second confidential client of the same pool, with its secret.
 async fn second_confidential(app: &TestApp) -> (AppClient, String) {
-    let mut new = NewClient::new("Confidential B");
+    let mut new = ClientSettings::new("Confidential B");
     new.callback_urls = vec![CALLBACK.into()];
-    new.generate_secret = true;
-    let (client, secret) = cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap();
+    let (client, secret) = cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::Generate,
+    )
+    .await
+    .unwrap();
     (client, secret.unwrap())
 }
 
@@ -431,14 +435,19 @@ async fn every_successful_grant_is_no_store_json_bearer() {
 
 /// A public client whose refresh tokens may be retried for `grace` seconds after use.
 async fn client_with_grace(app: &TestApp, grace: i64) -> AppClient {
-    let mut new = NewClient::new("Retrying App");
+    let mut new = ClientSettings::new("Retrying App");
     new.callback_urls = vec![CALLBACK.into()];
     new.allowed_scopes = ["openid", "email", "profile"].map(String::from).to_vec();
     new.refresh_token_retry_grace = grace;
-    cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap()
-        .0
+    cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 // Matrix: TK-08
@@ -493,13 +502,18 @@ async fn without_a_grace_period_an_immediate_reuse_revokes_the_family() {
     // RT2 after the reuse was detected: refused, AT2 dead.
     assert_revoked(&app, &app.public, &second).await;
     // The grace period is bounded as Cognito bounds RetryGracePeriodSeconds.
-    let mut new = NewClient::new("Too Graceful");
+    let mut new = ClientSettings::new("Too Graceful");
     new.callback_urls = vec![CALLBACK.into()];
     new.refresh_token_retry_grace = 61;
     assert!(
-        cognate::clients::create(&app.state, &app.pool_id, &new)
-            .await
-            .is_err()
+        cognate::clients::create(
+            &app.state,
+            &app.pool_id,
+            &new,
+            cognate::clients::NewSecret::None
+        )
+        .await
+        .is_err()
     );
 }
 
@@ -579,7 +593,7 @@ async fn another_clients_refresh_token_and_scope_escalation_are_refused() {
 
 /// A public client that may also ask for the Cognito API's own scope.
 pub(crate) async fn account_client(app: &TestApp) -> AppClient {
-    let mut new = NewClient::new("Account App");
+    let mut new = ClientSettings::new("Account App");
     new.callback_urls = vec![CALLBACK.into()];
     new.logout_urls = vec![crate::helpers::LOGOUT.into()];
     new.allowed_scopes = [
@@ -590,10 +604,15 @@ pub(crate) async fn account_client(app: &TestApp) -> AppClient {
     ]
     .map(String::from)
     .to_vec();
-    cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap()
-        .0
+    cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 /// Calls an unsigned action of the Cognito JSON API.

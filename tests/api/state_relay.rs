@@ -1,11 +1,11 @@
-//! Overloaded `state` end to end, driven by the shared payload files: every refused
+//! Overloaded `state` end to end, driven by the payload files: every refused
 //! target stops at an error page with no `Location` at all; every accepted one lands
 //! exactly on its WHATWG serialisation with the code and the nonce.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cognate::clients::redirect::{AllowEntry, match_target, with_params};
-use cognate::clients::{AppClient, NewClient};
+use cognate::clients::{AppClient, ClientSettings};
 use reqwest::StatusCode;
 
 use crate::helpers::{CALLBACK, PASSWORD, Pkce, TestApp, location, query_param};
@@ -14,9 +14,8 @@ const ORIGIN: &str = "https://app.example.com";
 
 /// Lines of a payload file: comments skipped, `b64:` lines decoded, nothing trimmed.
 pub(crate) fn payload(name: &str) -> Vec<String> {
-    let path = format!("{}/../shared/payloads/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    text.split('\n')
+    crate::payloads::read(name)
+        .split('\n')
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| match l.strip_prefix("b64:") {
             Some(b) => String::from_utf8(STANDARD.decode(b).unwrap()).unwrap(),
@@ -36,13 +35,18 @@ fn whatwg(line: &str) -> String {
 
 /// A public client whose allow-list permits only the app's origin.
 async fn relay_client(app: &TestApp) -> AppClient {
-    let mut new = NewClient::new("Relay App");
+    let mut new = ClientSettings::new("Relay App");
     new.callback_urls = vec![CALLBACK.into()];
     new.state_relay.allow_list = vec![ORIGIN.into()];
-    cognate::clients::create(&app.state, &app.pool_id, &new)
-        .await
-        .unwrap()
-        .0
+    cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &new,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 /// The authorize URL for `client` with `state`.

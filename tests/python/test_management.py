@@ -367,6 +367,33 @@ def test_list_user_pool_clients_pages_through_every_client(idp):
         idp.list_user_pool_clients(UserPoolId=pool["Id"], NextToken="@@@")
 
 
+
+def test_a_page_token_is_refused_by_every_other_listing(idp):
+    # Arrange: a token from pool A's client listing; pool B has clients, and pool A
+    # groups, that the key inside it would page into.
+    a, b = new_pool(idp), new_pool(idp)
+    for pool in (a, b):
+        for i in range(3):
+            idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName=f"app-{i}")
+    for name in ("a", "z"):
+        idp.create_group(UserPoolId=a["Id"], GroupName=name)
+    token = idp.list_user_pool_clients(UserPoolId=a["Id"], MaxResults=1)["NextToken"]
+    # Act / Assert: another pool, and every other action, refuse it...
+    others = [
+        lambda: idp.list_user_pool_clients(UserPoolId=b["Id"], MaxResults=1, NextToken=token),
+        lambda: idp.list_groups(UserPoolId=a["Id"], NextToken=token),
+        lambda: idp.list_identity_providers(UserPoolId=a["Id"], NextToken=token),
+        lambda: idp.list_resource_servers(UserPoolId=a["Id"], MaxResults=1, NextToken=token),
+        lambda: idp.list_user_pools(MaxResults=1, NextToken=token),
+        lambda: idp.list_users(UserPoolId=a["Id"], PaginationToken=token),
+    ]
+    for call in others:
+        with pytest.raises(idp.exceptions.InvalidParameterException):
+            call()
+    # ...while the listing it came from continues with it.
+    second = idp.list_user_pool_clients(UserPoolId=a["Id"], MaxResults=1, NextToken=token)
+    assert len(second["UserPoolClients"]) == 1
+
 def test_a_deleted_client_is_gone(idp):
     pool = new_pool(idp)
     client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="app")["UserPoolClient"]

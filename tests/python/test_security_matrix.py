@@ -298,7 +298,7 @@ def test_limits_and_tampered_or_foreign_pagination_tokens_are_refused(idp, pool,
 
 # --- UN-01: usernames.txt ---------------------------------------------------------------
 
-PAYLOADS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "payloads" / "usernames.txt"
+PAYLOADS = pathlib.Path(__file__).resolve().parents[1] / "payloads" / "usernames.txt"
 
 
 def username_groups():

@@ -1,0 +1,471 @@
+//! `CreateUserPoolClient`, `DescribeUserPoolClient`, `UpdateUserPoolClient`,
+//! `ListUserPoolClients` and `DeleteUserPoolClient`: Cognito's client members applied
+//! onto [`ClientSettings`] with Cognito's defaults.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{existing_pool, not_found_as};
+use crate::clients::{self, AppClient, ClientSettings, NewSecret};
+use crate::cognito_api::paging::{MAX_PAGE, PoolListing};
+use crate::cognito_api::{ActionResult, CognitoError, parse, shapes};
+use crate::resource_servers::{self, is_custom_scope};
+use crate::state::Inner;
+
+/// The client settings `CreateUserPoolClient` and `UpdateUserPoolClient` share.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ClientConfig {
+    refresh_token_validity: Option<i64>,
+    access_token_validity: Option<i64>,
+    id_token_validity: Option<i64>,
+    token_validity_units: Option<TokenValidityUnits>,
+    write_attributes: Option<Vec<String>>,
+    explicit_auth_flows: Option<Vec<String>>,
+    supported_identity_providers: Option<Vec<String>>,
+    #[serde(rename = "CallbackURLs")]
+    callback_urls: Option<Vec<String>>,
+    #[serde(rename = "LogoutURLs")]
+    logout_urls: Option<Vec<String>>,
+    #[serde(rename = "DefaultRedirectURI")]
+    default_redirect_uri: Option<String>,
+    #[serde(rename = "AllowedOAuthFlows")]
+    allowed_oauth_flows: Option<Vec<String>>,
+    #[serde(rename = "AllowedOAuthScopes")]
+    allowed_oauth_scopes: Option<Vec<String>>,
+    #[serde(rename = "AllowedOAuthFlowsUserPoolClient")]
+    allowed_oauth_flows_user_pool_client: Option<bool>,
+    prevent_user_existence_errors: Option<String>,
+    refresh_token_rotation: Option<RefreshTokenRotation>,
+}
+
+/// Cognito's `RefreshTokenRotationType`: whether `/oauth2/token` rotates refresh
+/// tokens, and how long a rotated one may be retried.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RefreshTokenRotation {
+    feature: String,
+    retry_grace_period_seconds: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TokenValidityUnits {
+    access_token: Option<String>,
+    id_token: Option<String>,
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateUserPoolClientRequest {
+    user_pool_id: String,
+    client_name: String,
+    generate_secret: Option<bool>,
+    client_secret: Option<String>,
+    #[serde(flatten)]
+    config: ClientConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ClientIdRequest {
+    user_pool_id: String,
+    client_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateUserPoolClientRequest {
+    user_pool_id: String,
+    client_id: String,
+    client_name: Option<String>,
+    #[serde(flatten)]
+    config: ClientConfig,
+}
+
+/// `ListUserPoolClients`' pages: `MaxResults` 1 to 60.
+const LISTING: PoolListing = PoolListing::new("ListUserPoolClients", "MaxResults", 1, MAX_PAGE);
+
+/// Scopes a client may be allowed besides its pool's custom scopes.
+const STANDARD_SCOPES: &[&str] = &[
+    "openid",
+    "email",
+    "phone",
+    "profile",
+    "aws.cognito.signin.user.admin",
+];
+
+/// A validity in seconds: `value` in `unit` (or `default_unit`), or `default` seconds.
+fn validity(
+    field: &str,
+    value: Option<i64>,
+    unit: Option<&str>,
+    default_unit: &str,
+    default: i64,
+) -> Result<i64, CognitoError> {
+    let seconds = match unit.unwrap_or(default_unit) {
+        "seconds" => 1,
+        "minutes" => 60,
+        "hours" => 3600,
+        "days" => 86400,
+        other => {
+            return Err(CognitoError::invalid(format!(
+                "TokenValidityUnits {other:?} for {field} must be seconds, minutes, hours or days."
+            )));
+        }
+    };
+    match value {
+        None => Ok(default),
+        Some(v) if v <= 0 => Err(CognitoError::invalid(format!(
+            "{field} must be a positive number."
+        ))),
+        Some(v) => v
+            .checked_mul(seconds)
+            .ok_or_else(|| CognitoError::invalid(format!("{field} is too large."))),
+    }
+}
+
+/// Sets the client settings `config` covers, omitted ones to Cognito's defaults;
+/// `pool_scopes` are the custom scopes the pool's resource servers define.
+fn apply_client_config(
+    config: &ClientConfig,
+    s: &mut ClientSettings,
+    pool_scopes: &[String],
+) -> Result<(), CognitoError> {
+    let units = config.token_validity_units.as_ref();
+    s.access_token_validity = validity(
+        "AccessTokenValidity",
+        config.access_token_validity,
+        units.and_then(|u| u.access_token.as_deref()),
+        "hours",
+        3600,
+    )?;
+    s.id_token_validity = validity(
+        "IdTokenValidity",
+        config.id_token_validity,
+        units.and_then(|u| u.id_token.as_deref()),
+        "hours",
+        3600,
+    )?;
+    s.refresh_token_validity = validity(
+        "RefreshTokenValidity",
+        // Cognito reads 0 as "the default".
+        config.refresh_token_validity.filter(|v| *v != 0),
+        units.and_then(|u| u.refresh_token.as_deref()),
+        "days",
+        30 * 86400,
+    )?;
+
+    let rotation = config.refresh_token_rotation.as_ref();
+    s.refresh_token_rotation = match rotation.map(|r| r.feature.as_str()) {
+        None | Some("ENABLED") => true,
+        Some("DISABLED") => false,
+        Some(other) => {
+            return Err(CognitoError::invalid(format!(
+                "RefreshTokenRotation Feature {other:?} must be ENABLED or DISABLED."
+            )));
+        }
+    };
+    s.refresh_token_retry_grace = rotation
+        .and_then(|r| r.retry_grace_period_seconds)
+        .unwrap_or(0);
+    if !(0..=clients::MAX_REFRESH_RETRY_GRACE).contains(&s.refresh_token_retry_grace) {
+        return Err(CognitoError::invalid(
+            "RetryGracePeriodSeconds must be 0 to 60.",
+        ));
+    }
+    if !s.refresh_token_rotation && s.refresh_token_retry_grace > 0 {
+        return Err(CognitoError::invalid(
+            "RetryGracePeriodSeconds needs RefreshTokenRotation Feature ENABLED.",
+        ));
+    }
+
+    // The attributes users of this client may write (none listed: all of them).
+    s.write_attributes = Vec::new();
+    for name in config.write_attributes.iter().flatten() {
+        if !crate::users::is_known_attribute(name) {
+            return Err(CognitoError::invalid(format!(
+                "Invalid write attribute {name:?}: not a standard or custom:* attribute."
+            )));
+        }
+        push_unique(&mut s.write_attributes, name);
+    }
+
+    s.explicit_auth_flows = match &config.explicit_auth_flows {
+        None => clients::DEFAULT_AUTH_FLOWS
+            .iter()
+            .map(|f| f.to_string())
+            .collect(),
+        Some(flows) => explicit_auth_flows(flows)?,
+    };
+
+    s.supported_identity_providers = Vec::new();
+    for name in config.supported_identity_providers.iter().flatten() {
+        push_unique(&mut s.supported_identity_providers, name);
+    }
+    s.callback_urls = config.callback_urls.clone().unwrap_or_default();
+    s.logout_urls = config.logout_urls.clone().unwrap_or_default();
+    if let Some(uri) = &config.default_redirect_uri
+        && !s.callback_urls.contains(uri)
+    {
+        return Err(CognitoError::invalid(
+            "DefaultRedirectURI must be one of the CallbackURLs.",
+        ));
+    }
+
+    let oauth = config.allowed_oauth_flows_user_pool_client.unwrap_or(false);
+    let flows = config.allowed_oauth_flows.as_deref().unwrap_or_default();
+    let scopes = config.allowed_oauth_scopes.as_deref().unwrap_or_default();
+    for flow in flows {
+        match flow.as_str() {
+            "code" | "implicit" | clients::FLOW_CLIENT_CREDENTIALS => {}
+            other => {
+                return Err(CognitoError::invalid(format!(
+                    "AllowedOAuthFlows {other:?} must be code, implicit or client_credentials."
+                )));
+            }
+        }
+    }
+    if !oauth && (!flows.is_empty() || !scopes.is_empty()) {
+        return Err(CognitoError::invalid(
+            "AllowedOAuthFlows and AllowedOAuthScopes need AllowedOAuthFlowsUserPoolClient true.",
+        ));
+    }
+    if oauth && flows.is_empty() {
+        return Err(CognitoError::new(
+            "InvalidOAuthFlowException",
+            "AllowedOAuthFlows must not be empty when AllowedOAuthFlowsUserPoolClient is true.",
+        ));
+    }
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !STANDARD_SCOPES.contains(&s.as_str()) && !pool_scopes.contains(s))
+    {
+        return Err(CognitoError::new(
+            "ScopeDoesNotExistException",
+            format!("Invalid scope requested: {bad}"),
+        ));
+    }
+    if flows.iter().any(|f| f == clients::FLOW_CLIENT_CREDENTIALS) {
+        // Machine tokens carry no user, so neither user flows nor user scopes mix in.
+        if flows.len() > 1 {
+            return Err(CognitoError::new(
+                "InvalidOAuthFlowException",
+                "client_credentials flow can not be selected along with code flow or implicit flow.",
+            ));
+        }
+        if scopes.is_empty() || scopes.iter().any(|s| !is_custom_scope(s)) {
+            return Err(CognitoError::new(
+                "InvalidOAuthFlowException",
+                "client_credentials flow needs AllowedOAuthScopes of custom scopes only.",
+            ));
+        }
+    }
+    s.allowed_flows = Vec::new();
+    for flow in flows {
+        push_unique(&mut s.allowed_flows, flow);
+    }
+    s.allowed_scopes = Vec::new();
+    for scope in scopes {
+        push_unique(&mut s.allowed_scopes, scope);
+    }
+
+    match config.prevent_user_existence_errors.as_deref() {
+        None | Some("ENABLED" | "LEGACY") => Ok(()),
+        Some(other) => Err(CognitoError::invalid(format!(
+            "PreventUserExistenceErrors {other:?} must be ENABLED or LEGACY."
+        ))),
+    }
+}
+
+/// `ExplicitAuthFlows` in their `ALLOW_*` forms. The legacy values always allowed SRP
+/// and refresh tokens besides what they name, and may not be mixed with the new ones.
+fn explicit_auth_flows(flows: &[String]) -> Result<Vec<String>, CognitoError> {
+    let legacy = |f: &str| match f {
+        "ADMIN_NO_SRP_AUTH" => Some("ALLOW_ADMIN_USER_PASSWORD_AUTH"),
+        "USER_PASSWORD_AUTH" => Some("ALLOW_USER_PASSWORD_AUTH"),
+        "CUSTOM_AUTH_FLOW_ONLY" => Some("ALLOW_CUSTOM_AUTH"),
+        _ => None,
+    };
+    let legacy_count = flows.iter().filter(|f| legacy(f).is_some()).count();
+    let mut out = Vec::new();
+    if legacy_count > 0 {
+        if legacy_count < flows.len() {
+            return Err(CognitoError::invalid(
+                "ExplicitAuthFlows cannot mix legacy values with ALLOW_* values.",
+            ));
+        }
+        out.push("ALLOW_USER_SRP_AUTH".to_string());
+        out.push("ALLOW_REFRESH_TOKEN_AUTH".to_string());
+    }
+    for flow in flows {
+        // Unknown values are refused by the client's own validation.
+        push_unique(&mut out, legacy(flow).unwrap_or(flow));
+    }
+    Ok(out)
+}
+
+/// `client_credentials` authenticates the client itself, so it needs a secret.
+fn check_secret_for_flows(s: &ClientSettings, has_secret: bool) -> Result<(), CognitoError> {
+    if s.allowed_flows
+        .iter()
+        .any(|f| f == clients::FLOW_CLIENT_CREDENTIALS)
+        && !has_secret
+    {
+        return Err(CognitoError::new(
+            "InvalidOAuthFlowException",
+            "client_credentials flow can not be selected if client does not have a client secret.",
+        ));
+    }
+    Ok(())
+}
+
+fn push_unique(list: &mut Vec<String>, item: &str) {
+    if !list.iter().any(|i| i == item) {
+        list.push(item.to_string());
+    }
+}
+
+pub(super) async fn create_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
+    let req: CreateUserPoolClientRequest = parse(request)?;
+    let pool = existing_pool(app, &req.user_pool_id).await?;
+    let mut settings = ClientSettings::new(&req.client_name);
+    let pool_scopes = resource_servers::pool_scopes(app, &pool.pool_id).await?;
+    apply_client_config(&req.config, &mut settings, &pool_scopes)?;
+    clients::check_identity_providers(app, &pool.pool_id, &settings.supported_identity_providers)
+        .await?;
+    let secret = match (&req.client_secret, req.generate_secret.unwrap_or(false)) {
+        (Some(_), true) => {
+            return Err(CognitoError::invalid(
+                "You cannot specify both GenerateSecret as true and provide a ClientSecret value.",
+            ));
+        }
+        (Some(chosen), false) => NewSecret::Chosen(chosen),
+        (None, true) => NewSecret::Generate,
+        (None, false) => NewSecret::None,
+    };
+    check_secret_for_flows(&settings, !matches!(secret, NewSecret::None))?;
+    let (client, secret) = clients::create(app, &pool.pool_id, &settings, secret).await?;
+    Ok(json!({ "UserPoolClient": shapes::client_type(&client, secret.as_deref()) }))
+}
+
+pub(super) async fn describe_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
+    let req: ClientIdRequest = parse(request)?;
+    let client = existing_client(app, &req.user_pool_id, &req.client_id).await?;
+    let secret = client_secret(app, &client).await?;
+    Ok(json!({ "UserPoolClient": shapes::client_type(&client, secret.as_deref()) }))
+}
+
+pub(super) async fn update_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
+    let req: UpdateUserPoolClientRequest = parse(request)?;
+    let client = existing_client(app, &req.user_pool_id, &req.client_id).await?;
+    // Start from the stored client so cognate's own settings (branding, state relay)
+    // survive; every Cognito setting is then set from the request or its default.
+    let mut settings = client.settings.clone();
+    if let Some(name) = &req.client_name {
+        settings.name = name.clone();
+    }
+    let pool_scopes = resource_servers::pool_scopes(app, &client.pool_id).await?;
+    apply_client_config(&req.config, &mut settings, &pool_scopes)?;
+    clients::check_identity_providers(app, &client.pool_id, &settings.supported_identity_providers)
+        .await?;
+    check_secret_for_flows(&settings, !client.is_public())?;
+    let updated = clients::update(app, &client.pool_id, &client.client_id, move |s| {
+        *s = settings
+    })
+    .await
+    .map_err(|e| not_found_as(e, || client_not_found(&req.client_id)))?;
+    let secret = client_secret(app, &updated).await?;
+    Ok(json!({ "UserPoolClient": shapes::client_type(&updated, secret.as_deref()) }))
+}
+
+pub(super) async fn list_user_pool_clients(app: &Inner, request: &Value) -> ActionResult {
+    let (pool, page) = LISTING.open(app, request).await?;
+    let read = app.store.clients_page(page.at(Some(&pool.pool_id))).await?;
+    Ok(page.answer_read(
+        "UserPoolClients",
+        read,
+        |c| &c.client_id,
+        shapes::client_description,
+    ))
+}
+
+pub(super) async fn delete_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
+    let req: ClientIdRequest = parse(request)?;
+    let pool = existing_pool(app, &req.user_pool_id).await?;
+    clients::delete(app, &pool.pool_id, &req.client_id)
+        .await
+        .map_err(|e| not_found_as(e, || client_not_found(&req.client_id)))?;
+    Ok(json!({}))
+}
+
+/// The client of `pool_id` named `client_id`, or Cognito's error.
+async fn existing_client(
+    app: &Inner,
+    pool_id: &str,
+    client_id: &str,
+) -> Result<AppClient, CognitoError> {
+    let pool = existing_pool(app, pool_id).await?;
+    app.store
+        .client_by_id(&pool.pool_id, client_id)
+        .await?
+        .ok_or_else(|| client_not_found(client_id))
+}
+
+/// A confidential client's secret, unsealed (the API returns it, as Cognito's does).
+async fn client_secret(app: &Inner, client: &AppClient) -> Result<Option<String>, CognitoError> {
+    if client.is_public() {
+        return Ok(None);
+    }
+    let Some(sealed) = app.store.client_secret_sealed(&client.client_id).await? else {
+        return Ok(None);
+    };
+    let plain = app
+        .keys
+        .master()
+        .open(&client.client_id, &sealed)
+        .map_err(|e| anyhow::anyhow!("unseal client secret: {e}"))?;
+    let secret = String::from_utf8(plain).map_err(|e| anyhow::anyhow!("client secret: {e}"))?;
+    Ok(Some(secret))
+}
+
+fn client_not_found(client_id: &str) -> CognitoError {
+    CognitoError::not_found(format!("User pool client {client_id} does not exist."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validities_convert_cognito_units_to_seconds() {
+        assert_eq!(validity("A", Some(2), None, "hours", 3600).unwrap(), 7200);
+        assert_eq!(
+            validity("A", Some(5), Some("minutes"), "hours", 0).unwrap(),
+            300
+        );
+        assert_eq!(validity("R", Some(30), None, "days", 0).unwrap(), 2_592_000);
+        assert_eq!(validity("R", None, Some("days"), "days", 42).unwrap(), 42);
+        assert!(validity("A", Some(1), Some("weeks"), "hours", 0).is_err());
+        assert!(validity("A", Some(-1), None, "hours", 0).is_err());
+        assert!(validity("A", Some(i64::MAX), Some("days"), "hours", 0).is_err());
+    }
+
+    #[test]
+    fn legacy_auth_flows_become_their_allow_forms() {
+        let flows = explicit_auth_flows(&["ADMIN_NO_SRP_AUTH".into()]).unwrap();
+        assert_eq!(
+            flows,
+            [
+                "ALLOW_USER_SRP_AUTH",
+                "ALLOW_REFRESH_TOKEN_AUTH",
+                "ALLOW_ADMIN_USER_PASSWORD_AUTH"
+            ]
+        );
+        assert!(
+            explicit_auth_flows(&["USER_PASSWORD_AUTH".into(), "ALLOW_USER_SRP_AUTH".into()])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! The Cognito API's management actions (botocore `cognito-idp`): user pools, app
+//! clients, identity providers and groups; create, describe, list, update, delete.
+//! Each request is parsed into its typed shape, turned into the domain's types with
+//! Cognito's defaults, and answered through [`super::shapes`]. One file per resource;
+//! every list pages as [`super::paging`] says.
+//!
+//! Where cognate differs from AWS:
+//! - Token validities are stored in seconds, so clients report them with
+//!   `TokenValidityUnits` of `seconds` whatever units were sent.
+//! - `UpdateUserPool` and `UpdateUserPoolClient` reset omitted Cognito settings to
+//!   Cognito's defaults, as AWS does; names are kept when omitted, and cognate's own
+//!   settings (branding, state relay, mail for password resets) are never touched.
+//!   `UpdateGroup` and `UpdateIdentityProvider` change only what is sent, and a
+//!   provider's secret is kept unless `ProviderDetails` carries a new one.
+//! - `DescribeIdentityProvider` never returns the provider's `client_secret`.
+//! - Not supported, so refused with `InvalidParameterException`: alias attributes,
+//!   phone numbers as usernames, MFA, required custom attributes, SAML and Sign in
+//!   with Apple providers. `implicit` is kept but the authorization endpoint serves
+//!   only `code`.
+//! - `RefreshTokenRotation` defaults to `ENABLED` (Cognito's default is `DISABLED`):
+//!   cognate rotates refresh tokens unless a client turns it off, and clients report
+//!   the setting only when it differs from that default.
+//! - Accepted and ignored: Lambda, SMS, email-sending, tags, add-ons, device,
+//!   recovery and tier settings, `AutoVerifiedAttributes` (email is always verified),
+//!   `ReadAttributes`, `DefaultRedirectURI` (checked, not stored), custom attributes'
+//!   `StringAttributeConstraints`/`NumberAttributeConstraints`,
+//!   `PreventUserExistenceErrors` (a pool setting in cognate), token revocation (always
+//!   on), analytics and session validity.
+//! - Legacy `ExplicitAuthFlows` come back as their `ALLOW_*` forms.
+//! - Pools created through the API require only the attributes their `Schema` marks
+//!   `Required` (none by default), as on AWS; `cognate pool create` requires email.
+
+mod clients;
+mod groups;
+mod pools;
+mod providers;
+
+use serde_json::Value;
+
+use super::{ActionResult, CognitoError};
+use crate::error::AppError;
+use crate::pool::{self, Pool};
+use crate::state::Inner;
+
+/// Runs `action` if it is a management action.
+pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
+    Some(match action {
+        "CreateUserPool" => pools::create_user_pool(app, request).await,
+        "DescribeUserPool" => pools::describe_user_pool(app, request).await,
+        "AddCustomAttributes" => pools::add_custom_attributes(app, request).await,
+        "ListUserPools" => pools::list_user_pools(app, request).await,
+        "UpdateUserPool" => pools::update_user_pool(app, request).await,
+        "DeleteUserPool" => pools::delete_user_pool(app, request).await,
+        "CreateUserPoolClient" => clients::create_user_pool_client(app, request).await,
+        "DescribeUserPoolClient" => clients::describe_user_pool_client(app, request).await,
+        "UpdateUserPoolClient" => clients::update_user_pool_client(app, request).await,
+        "ListUserPoolClients" => clients::list_user_pool_clients(app, request).await,
+        "DeleteUserPoolClient" => clients::delete_user_pool_client(app, request).await,
+        "CreateIdentityProvider" => providers::create_identity_provider(app, request).await,
+        "DescribeIdentityProvider" => providers::describe_identity_provider(app, request).await,
+        "UpdateIdentityProvider" => providers::update_identity_provider(app, request).await,
+        "ListIdentityProviders" => providers::list_identity_providers(app, request).await,
+        "DeleteIdentityProvider" => providers::delete_identity_provider(app, request).await,
+        "CreateGroup" => groups::create_group(app, request).await,
+        "GetGroup" => groups::get_group(app, request).await,
+        "UpdateGroup" => groups::update_group(app, request).await,
+        "ListGroups" => groups::list_groups(app, request).await,
+        "DeleteGroup" => groups::delete_group(app, request).await,
+        _ => return None,
+    })
+}
+
+/// The pool `pool_id` names, or Cognito's error: a malformed id is a bad parameter,
+/// an unknown one a missing resource.
+pub(super) async fn existing_pool(app: &Inner, pool_id: &str) -> Result<Pool, CognitoError> {
+    if !pool::is_pool_id(pool_id) {
+        return Err(CognitoError::invalid(
+            "1 validation error detected: Value at 'userPoolId' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: [\\w-]+_[0-9a-zA-Z]+",
+        ));
+    }
+    app.store
+        .pool_by_id(pool_id)
+        .await?
+        .ok_or_else(|| pool_not_found(pool_id))
+}
+
+pub(super) fn pool_not_found(pool_id: &str) -> CognitoError {
+    CognitoError::not_found(format!("User pool {pool_id} does not exist."))
+}
+
+/// A domain error with its `NotFound` in Cognito's words.
+pub(super) fn not_found_as(e: AppError, not_found: impl FnOnce() -> CognitoError) -> CognitoError {
+    match e {
+        AppError::NotFound(_) => not_found(),
+        other => other.into(),
+    }
+}
