@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::api_keys::ApiKeys;
 use crate::crypto::MasterKey;
 
 /// Where the data lives and the key that seals secrets in it; shared by `serve` and the
@@ -287,7 +288,7 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Development mode (`serve --dev`): enables `/dev/outbox` with the outbox mailer.
     pub dev: bool,
-    /// Access keys for the Cognito API's signed actions (`AKID:SECRET,…`).
+    /// Access keys for the Cognito API's signed actions, parsed from `AKID:SECRET,…`.
     pub api_keys: ApiKeys,
     pub rate_limits: crate::rate_limit::RateLimits,
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -301,16 +302,6 @@ pub struct Config {
     pub max_connections: usize,
     /// Open connections at most per client address (`--max-connections-per-address`).
     pub max_connections_per_address: usize,
-}
-
-/// The Cognito API's access-key spec, redacted in `Debug`.
-#[derive(Clone, Default)]
-pub struct ApiKeys(pub String);
-
-impl std::fmt::Debug for ApiKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ApiKeys(<redacted>)")
-    }
 }
 
 impl Config {
@@ -351,14 +342,14 @@ impl Config {
             // A known key pair for local SDKs in development mode only.
             spec = DEV_API_KEYS.to_string();
         }
-        crate::cognito_api::sigv4::Keys::parse(&spec)
-            .map_err(|e| anyhow::anyhow!("COGNATE_API_KEYS: {e}"))?;
+        let api_keys =
+            ApiKeys::parse(&spec).map_err(|e| anyhow::anyhow!("COGNATE_API_KEYS: {e}"))?;
         Ok(Self::new(
             args.public_url.as_deref().unwrap_or(&default),
             args.secure_cookies,
         )?
         .with_dev(args.dev)
-        .with_api_keys(&spec)
+        .with_api_keys(api_keys)
         .with_rate_limits(args.rate_limits)
         .with_trusted_proxies(args.trusted_proxies.clone())
         .with_test_clock(args.test_clock)
@@ -414,9 +405,9 @@ impl Config {
         self
     }
 
-    /// Sets the Cognito API's access keys (`AKID:SECRET,…`).
-    pub fn with_api_keys(mut self, spec: &str) -> Self {
-        self.api_keys = ApiKeys(spec.to_string());
+    /// Sets the Cognito API's access keys.
+    pub fn with_api_keys(mut self, keys: ApiKeys) -> Self {
+        self.api_keys = keys;
         self
     }
 }

@@ -12,12 +12,13 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use num_bigint_dig::BigUint;
 
+use crate::api_keys::ApiKeys;
 use crate::clients::redirect::{
     AllowEntry, is_registered, match_target, validate_registered, with_params,
 };
 use crate::clients::state_split::{Split, StateEncoding, split};
 use crate::cognito_api::list_users;
-use crate::cognito_api::sigv4::{Authorization, Keys, Verifier};
+use crate::cognito_api::sigv4::{Authorization, Verifier};
 use crate::oauth::authorize::{self, Rejection};
 use crate::oauth::client_auth::parse_basic;
 use crate::oauth::params::Params;
@@ -366,8 +367,8 @@ pub fn check_sigv4_header(data: &[u8]) {
     }
     static VERIFIERS: LazyLock<(Verifier, Verifier)> = LazyLock::new(|| {
         (
-            Verifier::new(Keys::parse("AKIDEXAMPLE:secret").unwrap()),
-            Verifier::new(Keys::parse("AKIDEXAMPLE:other").unwrap()),
+            Verifier::new(ApiKeys::parse("AKIDEXAMPLE:secret").unwrap()),
+            Verifier::new(ApiKeys::parse("AKIDEXAMPLE:other").unwrap()),
         )
     });
     let now = 1_767_225_600; // 2026-01-01T00:00:00Z

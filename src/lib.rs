@@ -1,6 +1,7 @@
 //! cognate: a self-hosted, Cognito-compatible user pool and hosted-login OAuth 2.0 /
 //! OpenID Connect authorization server.
 
+pub mod api_keys;
 #[doc(hidden)]
 pub mod bench_bound;
 pub mod body_deadline;

@@ -38,13 +38,8 @@ impl AppState {
 
     /// State that delivers messages through `mail`.
     pub fn with_mailer(config: Config, store: Store, keys: KeyRing, mail: Mailer) -> Self {
-        // The spec was checked when the config was built; a bad one admits nobody.
-        let api_keys =
-            crate::cognito_api::sigv4::Keys::parse(&config.api_keys.0).unwrap_or_else(|_| {
-                crate::cognito_api::sigv4::Keys::parse("").expect("empty spec parses")
-            });
         Self(Arc::new(Inner {
-            api_auth: crate::cognito_api::sigv4::Verifier::new(api_keys),
+            api_auth: crate::cognito_api::sigv4::Verifier::new(config.api_keys.clone()),
             limiter: crate::rate_limit::Limiter::new(&config.rate_limits),
             config,
             store,

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use super::auth::{check_secret_hash, client_for};
 use super::{ActionResult, CognitoError, parse, refusal_error, shapes};
 use crate::crypto::Secret;
-use crate::oauth::userinfo::verify_access_token;
 use crate::state::Inner;
 use crate::tokens::claims::ADMIN_SCOPE;
+use crate::tokens::verify;
 use crate::users::{User, UserStatus, credentials, lifecycle, password};
 
 pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
@@ -211,7 +211,7 @@ struct Caller {
 /// scope.
 async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError> {
     let invalid = || CognitoError::not_authorized("Invalid Access Token");
-    let claims = crate::oauth::userinfo::peek_claims(token).ok_or_else(invalid)?;
+    let claims = verify::peek_claims(token).ok_or_else(invalid)?;
     let issuer = claims
         .get("iss")
         .and_then(Value::as_str)
@@ -220,9 +220,11 @@ async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError>
         .strip_prefix(&format!("{}/", app.config.public_url))
         .filter(|p| crate::pool::is_pool_id(p))
         .ok_or_else(invalid)?;
-    let claims = verify_access_token(app, pool_id, token)
-        .await
-        .map_err(|_| invalid())?;
+    let claims = match verify::access_token(app, pool_id, token).await {
+        Ok(claims) => claims,
+        Err(verify::Unverified::Refused) => return Err(invalid()),
+        Err(verify::Unverified::Internal(e)) => return Err(e.into()),
+    };
     let scopes = claims
         .get("scope")
         .and_then(Value::as_str)

@@ -6,13 +6,13 @@
 //! client signed from the client's own `SignedHeaders` list and compare in constant time.
 //! Written by hand because `aws-sigv4` only signs; it is the reference signer in the tests.
 
-use std::fmt;
-
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::api_keys::ApiKeys;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -22,7 +22,6 @@ const TERMINATOR: &str = "aws4_request";
 const MAX_AUTHORIZATION_LEN: usize = 4096;
 const MAX_SIGNED_HEADERS: usize = 64;
 const MAX_HEADER_NAME_LEN: usize = 128;
-const MAX_ACCESS_KEY_ID_LEN: usize = 128;
 const MAX_SCOPE_PART_LEN: usize = 64;
 
 /// RFC 3986 unreserved characters stay as they are; AWS encodes everything else.
@@ -34,107 +33,11 @@ const AWS_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// The same for paths, where `/` separates segments.
 const AWS_ENCODE_PATH: &AsciiSet = &AWS_ENCODE.remove(b'/');
 
-/// The API's access keys: access key id -> secret access key.
-pub struct Keys {
-    entries: Vec<KeyEntry>,
-}
-
-struct KeyEntry {
-    access_key_id: String,
-    secret: String,
-}
-
-impl Keys {
-    /// Parses "AKID:SECRET[,AKID2:SECRET2...]" (the COGNATE_API_KEYS format); errors name the bad entry without printing secrets.
-    ///
-    /// A blank spec gives no keys. Entries are trimmed; inside an entry the first `:`
-    /// separates the access key id (ASCII letters and digits) from the secret.
-    pub fn parse(spec: &str) -> Result<Self, String> {
-        let mut entries: Vec<KeyEntry> = Vec::new();
-        if spec.trim().is_empty() {
-            return Ok(Keys { entries });
-        }
-        for (i, entry) in spec.split(',').enumerate() {
-            let n = i + 1;
-            let entry = entry.trim();
-            if entry.is_empty() {
-                return Err(format!("API key entry {n} is empty"));
-            }
-            // The entry itself is never echoed: without a ':' it may be a pasted secret.
-            let Some((id, secret)) = entry.split_once(':') else {
-                return Err(format!(
-                    "API key entry {n} has no ':' (expected ACCESS_KEY_ID:SECRET)"
-                ));
-            };
-            if id.is_empty() {
-                return Err(format!("API key entry {n} has an empty access key id"));
-            }
-            if !is_access_key_id(id) {
-                return Err(format!(
-                    "API key entry {n}: the access key id must be 1 to \
-                     {MAX_ACCESS_KEY_ID_LEN} ASCII letters and digits"
-                ));
-            }
-            if secret.is_empty() {
-                return Err(format!("API key entry {n} ({id}) has an empty secret"));
-            }
-            if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(format!(
-                    "API key entry {n} ({id}): the secret contains whitespace"
-                ));
-            }
-            if entries.iter().any(|e| e.access_key_id == id) {
-                return Err(format!("API key entry {n} ({id}) repeats an access key id"));
-            }
-            entries.push(KeyEntry {
-                access_key_id: id.to_owned(),
-                secret: secret.to_owned(),
-            });
-        }
-        Ok(Keys { entries })
-    }
-
-    /// True when no key is configured (the signed API is then closed).
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The secret for `access_key_id`. Every entry is compared, in constant time, so the
-    /// time taken does not tell which configured id shares a prefix with the one sent.
-    fn secret_for(&self, access_key_id: &str) -> Option<&str> {
-        let mut found = None;
-        for entry in &self.entries {
-            let same = entry
-                .access_key_id
-                .as_bytes()
-                .ct_eq(access_key_id.as_bytes());
-            if bool::from(same) && found.is_none() {
-                found = Some(entry.secret.as_str());
-            }
-        }
-        found
-    }
-}
-
-impl fmt::Debug for Keys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids: Vec<&str> = self
-            .entries
-            .iter()
-            .map(|e| e.access_key_id.as_str())
-            .collect();
-        f.debug_struct("Keys")
-            .field("access_key_ids", &ids)
-            .field("secrets", &"<redacted>")
-            .finish()
-    }
-}
-
 /// Checks SigV4-signed requests against the configured keys.
 #[derive(Debug)]
 pub struct Verifier {
     /// Accepted access keys.
-    pub keys: Keys,
+    pub keys: ApiKeys,
     /// The service name the credential scope must carry: "cognito-idp".
     pub service: String,
     /// Regions the credential scope may name; `None` accepts any.
@@ -207,7 +110,7 @@ impl SigV4Error {
 
 impl Verifier {
     /// A verifier for service "cognito-idp" in any region, with a 300 s clock skew.
-    pub fn new(keys: Keys) -> Self {
+    pub fn new(keys: ApiKeys) -> Self {
         Verifier {
             keys,
             service: "cognito-idp".to_owned(),
@@ -413,7 +316,7 @@ impl<'a> Authorization<'a> {
                 "Credential must have the form AKID/YYYYMMDD/region/service/aws4_request.",
             ));
         };
-        if !is_access_key_id(access_key_id) {
+        if !crate::api_keys::is_access_key_id(access_key_id) {
             return Err(Malformed("Credential has an invalid access key id."));
         }
         if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
@@ -457,12 +360,6 @@ impl<'a> Authorization<'a> {
             signature: sig,
         })
     }
-}
-
-fn is_access_key_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_ACCESS_KEY_ID_LEN
-        && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// Region, service and terminator: `us-east-1`, `cognito-idp`, `aws4_request`.
@@ -689,7 +586,7 @@ mod tests {
     const BODY: &[u8] = br#"{"UserPoolId":"us-east-1_abc","Username":"alice"}"#;
 
     fn verifier() -> Verifier {
-        Verifier::new(Keys::parse(&format!("{AKID}:{SECRET},AKIDOTHER:othersecret")).unwrap())
+        Verifier::new(ApiKeys::parse(&format!("{AKID}:{SECRET},AKIDOTHER:othersecret")).unwrap())
     }
 
     /// What the reference signer is asked to sign.
@@ -967,7 +864,7 @@ mod tests {
     #[test]
     fn the_aws_test_suite_get_vanilla_vector_verifies() {
         let verifier = Verifier {
-            keys: Keys::parse("AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY").unwrap(),
+            keys: ApiKeys::parse("AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY").unwrap(),
             service: "service".to_owned(),
             regions: Some(vec!["us-east-1".to_owned()]),
             max_skew: 300,
@@ -1441,44 +1338,6 @@ mod tests {
         let mut out = Vec::new();
         push_trimmed(&mut out, b"  a   b\tc  ");
         assert_eq!(out, b"a b\tc");
-    }
-
-    // --- keys ---
-
-    #[test]
-    fn keys_parse_several_pairs() {
-        let keys = Keys::parse(" AKID1:secret/one+x , AKID2:s:with:colons,AKID3:three\n").unwrap();
-        assert!(!keys.is_empty());
-        assert_eq!(keys.secret_for("AKID1"), Some("secret/one+x"));
-        assert_eq!(keys.secret_for("AKID2"), Some("s:with:colons"));
-        assert_eq!(keys.secret_for("AKID3"), Some("three"));
-        assert_eq!(keys.secret_for("AKID"), None);
-        assert!(Keys::parse("").unwrap().is_empty());
-        assert!(Keys::parse("  ").unwrap().is_empty());
-    }
-
-    #[test]
-    fn keys_parse_refuses_bad_entries_without_printing_secrets() {
-        for bad in [
-            "nocolon",
-            ":topsecret",
-            "AKID:",
-            "AKID1:topsecret,,AKID2:topsecret",
-            "AKID1:topsecret,",
-            ",AKID1:topsecret",
-            "AK/ID:topsecret",
-            "AKID:top secret",
-            "AKID:topsecret,AKID:topsecret",
-        ] {
-            let error = Keys::parse(bad)
-                .err()
-                .unwrap_or_else(|| panic!("{bad} parsed"));
-            assert!(!error.contains("topsecret"), "{error}");
-            assert!(!error.contains("top secret"), "{error}");
-        }
-        let error = Keys::parse("AKID1:a,nocolonsecret").err().unwrap();
-        assert!(error.contains("entry 2"), "{error}");
-        assert!(!error.contains("nocolonsecret"), "{error}");
     }
 
     #[test]

@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use super::client_auth::authenticate;
 use super::token::{parse_form, post_only, read_body};
-use super::userinfo::verify_jwt;
 use crate::crypto::Secret;
 use crate::error::OAuthError;
 use crate::state::AppState;
+use crate::tokens::verify;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/{pool_id}/oauth2/revoke", post(revoke).fallback(post_only))
@@ -40,7 +40,7 @@ async fn revoke(
     {
         Some(f) => Some(f),
         // An access token (never an ID token: it is neither kind RFC 7009 revokes).
-        None => match verify_jwt(&app, &pool_id, token).await? {
+        None => match verify::jwt(&app, &pool_id, token).await? {
             Some(claims) if claims.get("token_use").and_then(Value::as_str) == Some("access") => {
                 match claims.get("origin_jti").and_then(Value::as_str) {
                     Some(origin) => app.store.family(origin).await?,
