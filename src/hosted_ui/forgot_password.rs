@@ -1,18 +1,17 @@
 //! Forgot password: ask for a code by email, then set a new password with it. Both
 //! steps answer the same whether or not the account exists.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Form, Router};
 use tower_sessions::Session;
 
-use super::flow::Flow;
-use super::open_flow;
+use super::flow::{Flow, FlowForm, PageError, Step};
 use super::pages::{ForgotPasswordPage, NewPasswordPage, render};
-use super::session::{self, Pending, RESET};
-use super::{Fields, explain, field};
+use super::session::{self, Pending, Reset};
+use super::{explain, field};
 use crate::state::{AppState, Inner};
 use crate::users::codes::Purpose;
 use crate::users::lifecycle::{self, Refusal};
@@ -49,44 +48,33 @@ fn forgot_page(app: &Inner, flow: &Flow, error: Option<String>, status: StatusCo
     )
 }
 
-async fn get_forgot(
-    State(app): State<AppState>,
-    Path(pool_id): Path<String>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
+async fn get_forgot(State(app): State<AppState>, flow: Flow) -> Response {
     forgot_page(&app, &flow, None, StatusCode::OK)
 }
 
 async fn post_forgot(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
     session: Session,
-    RawQuery(query): RawQuery,
-    Form(form): Form<Fields>,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query, form);
+    FlowForm { flow, form }: FlowForm,
+) -> Result<Response, PageError> {
     let username = field(&form, "username").trim().to_string();
-    match lifecycle::forgot_password(&app, &pool_id, &username).await {
+    match lifecycle::forgot_password(&app, &flow.req.pool_id, &username).await {
         // Only an existing account reaches its message cap: the page answers as if a
         // code went out, so the cap does not reveal the account.
         Ok(()) | Err(Refusal::MessageLimit(_)) => {}
         Err(refusal) => {
             let (status, message) = explain(flow.t, &refusal);
-            return forgot_page(&app, &flow, Some(message), status);
+            return Ok(forgot_page(&app, &flow, Some(message), status));
         }
     }
     let pending = Pending {
-        pool_id,
+        pool_id: flow.req.pool_id.clone(),
         username,
         user_id: None,
         until: app.clock.now() + Purpose::Reset.lifetime(),
     };
-    match session::put(&session, RESET, &pending).await {
-        Ok(()) => Redirect::to(&flow.url(&app, "confirmForgotPassword")).into_response(),
-        Err(e) => e.into_response(),
-    }
+    session::put_step::<Reset>(&session, &pending).await?;
+    Ok(flow.go(&app, "confirmForgotPassword"))
 }
 
 fn reset_page(
@@ -117,38 +105,27 @@ fn reset_page(
 
 async fn get_reset(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
-    session: Session,
-    RawQuery(query): RawQuery,
+    flow: Flow,
+    Step(pending): Step<Reset>,
 ) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    match session::pending(&session, RESET, &pool_id, app.clock.now()).await {
-        Ok(pending) => reset_page(&app, &flow, pending.as_ref(), None, StatusCode::OK),
-        Err(e) => e.into_response(),
-    }
+    reset_page(&app, &flow, pending.as_ref(), None, StatusCode::OK)
 }
 
 async fn post_reset(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
     session: Session,
-    RawQuery(query): RawQuery,
-    Form(form): Form<Fields>,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query, form);
-    let pending = match session::pending(&session, RESET, &pool_id, app.clock.now()).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
+    Step(pending): Step<Reset>,
+    FlowForm { flow, form }: FlowForm,
+) -> Result<Response, PageError> {
     let password = field(&form, "password");
     if password != field(&form, "confirm_password") {
-        return reset_page(
+        return Ok(reset_page(
             &app,
             &flow,
             pending.as_ref(),
             Some(flow.t.passwords_differ.into()),
             StatusCode::BAD_REQUEST,
-        );
+        ));
     }
     let username = super::pending_username(pending.as_ref(), &form);
     match lifecycle::confirm_forgot_password(
@@ -161,18 +138,19 @@ async fn post_reset(
     .await
     {
         Ok(_) => {
-            let done = async {
-                session::remove(&session, RESET).await?;
-                session::set_notice(&session, flow.t.password_changed).await
-            };
-            match done.await {
-                Ok(()) => Redirect::to(&flow.url(&app, "login")).into_response(),
-                Err(e) => e.into_response(),
-            }
+            session::remove_step::<Reset>(&session).await?;
+            session::set_notice(&session, flow.t.password_changed).await?;
+            Ok(flow.go(&app, "login"))
         }
         Err(refusal) => {
             let (status, message) = explain(flow.t, &refusal);
-            reset_page(&app, &flow, pending.as_ref(), Some(message), status)
+            Ok(reset_page(
+                &app,
+                &flow,
+                pending.as_ref(),
+                Some(message),
+                status,
+            ))
         }
     }
 }

@@ -2,18 +2,17 @@
 //! (as Cognito's `/login` does), so nothing is stored before the user signs in; on
 //! success it records the session and completes the authorization.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Form, Router};
 use tower_sessions::Session;
 
-use super::flow::Flow;
-use super::open_flow;
+use super::flow::{Flow, FlowForm, PageError};
 use super::pages::{LoginPage, ProviderButton, render};
-use super::session::{self, NEW_PASSWORD, NewPasswordStep, Pending};
-use super::{Fields, explain, field, with_retry_after};
+use super::session::{self, NewPassword, NewPasswordStep, Pending};
+use super::{explain, field, with_retry_after};
 use crate::client_addr::ClientAddr;
 use crate::clients::COGNITO;
 use crate::clients::redirect::with_params;
@@ -31,36 +30,27 @@ pub fn routes() -> Router<AppState> {
 
 async fn get_login(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
     session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    let notice = match session::take_notice(&session).await {
-        Ok(notice) => notice,
-        Err(e) => return e.into_response(),
-    };
-    login_page(&app, &flow, "", None, notice, StatusCode::OK)
+    flow: Flow,
+) -> Result<Response, PageError> {
+    let notice = session::take_notice(&session).await?;
+    Ok(login_page(&app, &flow, "", None, notice, StatusCode::OK))
 }
 
 async fn post_login(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
     session: Session,
     ClientAddr(addr): ClientAddr,
-    RawQuery(query): RawQuery,
-    Form(form): Form<Fields>,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query, form);
+    FlowForm { flow, form }: FlowForm,
+) -> Result<Response, PageError> {
+    let pool_id = &flow.req.pool_id;
     let username = field(&form, "username").trim();
-    match lifecycle::sign_in(&app, &pool_id, username, field(&form, "password"), addr).await {
-        Ok(SignedIn::Ready(user)) => signed_in(&app, &flow, &session, &user)
-            .await
-            .into_response(),
+    match lifecycle::sign_in(&app, pool_id, username, field(&form, "password"), addr).await {
+        Ok(SignedIn::Ready(user)) => Ok(signed_in(&app, &flow, &session, &user).await?),
         Ok(SignedIn::NewPasswordRequired(user)) => {
             let pending = NewPasswordStep {
                 step: Pending {
-                    pool_id,
+                    pool_id: pool_id.clone(),
                     username: user.username,
                     user_id: Some(user.user_id),
                     until: app.clock.now() + NEW_PASSWORD_WINDOW,
@@ -69,21 +59,16 @@ async fn post_login(
             };
             // The pending step lets this session choose the password and sign in:
             // it is a sign-in in all but name, so the session is renewed as for one.
-            let put = async {
-                session::renew(&session).await?;
-                session::put(&session, NEW_PASSWORD, &pending).await
-            };
-            match put.await {
-                Ok(()) => Redirect::to(&flow.url(&app, "newPassword")).into_response(),
-                Err(e) => e.into_response(),
-            }
+            session::renew(&session).await?;
+            session::put_step::<NewPassword>(&session, &pending).await?;
+            Ok(flow.go(&app, "newPassword"))
         }
         Err(refusal) => {
             let (status, message) = explain(flow.t, &refusal);
-            with_retry_after(
+            Ok(with_retry_after(
                 login_page(&app, &flow, username, Some(message), None, status),
                 &refusal,
-            )
+            ))
         }
     }
 }

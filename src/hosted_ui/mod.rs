@@ -32,27 +32,6 @@ pub fn routes() -> Router<AppState> {
         .merge(branding::routes())
 }
 
-/// Opens a page's [`flow::Flow`], or returns the response that refuses it; given the
-/// posted form too, also checks its CSRF token.
-macro_rules! open_flow {
-    ($app:expr, $pool_id:expr, $session:expr, $query:expr) => {
-        match $crate::hosted_ui::flow::Flow::open(&$app, &$pool_id, &$session, $query.as_deref())
-            .await
-        {
-            Ok(flow) => flow,
-            Err(res) => return res,
-        }
-    };
-    ($app:expr, $pool_id:expr, $session:expr, $query:expr, $form:expr) => {{
-        let flow = open_flow!($app, $pool_id, $session, $query);
-        if let Err(res) = flow.check_csrf(&$session, $form.get("csrf_token")).await {
-            return res;
-        }
-        flow
-    }};
-}
-use open_flow;
-
 /// A posted form's fields.
 type Fields = HashMap<String, String>;
 

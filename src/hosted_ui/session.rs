@@ -90,10 +90,45 @@ pub struct NewPasswordStep {
     pub credential_version: Option<i64>,
 }
 
-/// Session keys of the pending steps.
-pub const SIGNUP: &str = "pending_signup";
-pub const RESET: &str = "pending_reset";
-pub const NEW_PASSWORD: &str = "pending_new_password";
+/// A kind of pending step: the session key it is kept under, and what it holds.
+pub trait StepKind {
+    const KEY: &'static str;
+    type Step: Serialize + DeserializeOwned + Send;
+    /// The step's common part.
+    fn pending(step: &Self::Step) -> &Pending;
+}
+
+/// A sign-up awaiting its confirmation code.
+pub enum SignUp {}
+/// A password reset awaiting its code and new password.
+pub enum Reset {}
+/// A temporary password proven, awaiting the new password.
+pub enum NewPassword {}
+
+impl StepKind for SignUp {
+    const KEY: &'static str = "pending_signup";
+    type Step = Pending;
+    fn pending(step: &Pending) -> &Pending {
+        step
+    }
+}
+
+impl StepKind for Reset {
+    const KEY: &'static str = "pending_reset";
+    type Step = Pending;
+    fn pending(step: &Pending) -> &Pending {
+        step
+    }
+}
+
+impl StepKind for NewPassword {
+    const KEY: &'static str = "pending_new_password";
+    type Step = NewPasswordStep;
+    fn pending(step: &NewPasswordStep) -> &Pending {
+        &step.step
+    }
+}
+
 const NOTICE: &str = "notice";
 
 /// The session store is the database: a backend failure there is the database being
@@ -127,7 +162,7 @@ pub async fn unavailable_store(res: axum::response::Response) -> axum::response:
     res
 }
 
-pub async fn put<T: Serialize>(session: &Session, key: &str, value: &T) -> Result<(), AppError> {
+async fn put<T: Serialize>(session: &Session, key: &str, value: &T) -> Result<(), AppError> {
     session.insert(key, value).await.map_err(session_error)
 }
 
@@ -135,30 +170,28 @@ async fn get<T: DeserializeOwned>(session: &Session, key: &str) -> Result<Option
     session.get(key).await.map_err(session_error)
 }
 
-pub async fn remove(session: &Session, key: &str) -> Result<(), AppError> {
-    session.remove_value(key).await.map_err(session_error)?;
+/// The pending step of kind `K` for `pool_id`, if it has not expired.
+pub async fn step<K: StepKind>(
+    session: &Session,
+    pool_id: &str,
+    now: i64,
+) -> Result<Option<K::Step>, AppError> {
+    let step: Option<K::Step> = get(session, K::KEY).await?;
+    Ok(step.filter(|s| {
+        let p = K::pending(s);
+        p.pool_id == pool_id && p.until > now
+    }))
+}
+
+/// Remembers a step of kind `K`, in place of any earlier one.
+pub async fn put_step<K: StepKind>(session: &Session, step: &K::Step) -> Result<(), AppError> {
+    put(session, K::KEY, step).await
+}
+
+/// Ends the step of kind `K`.
+pub async fn remove_step<K: StepKind>(session: &Session) -> Result<(), AppError> {
+    session.remove_value(K::KEY).await.map_err(session_error)?;
     Ok(())
-}
-
-/// A pending step for `pool_id` that has not expired.
-pub async fn pending(
-    session: &Session,
-    key: &str,
-    pool_id: &str,
-    now: i64,
-) -> Result<Option<Pending>, AppError> {
-    let p: Option<Pending> = get(session, key).await?;
-    Ok(p.filter(|p| p.pool_id == pool_id && p.until > now))
-}
-
-/// The new-password step for `pool_id`, if it has not expired.
-pub async fn pending_new_password(
-    session: &Session,
-    pool_id: &str,
-    now: i64,
-) -> Result<Option<NewPasswordStep>, AppError> {
-    let p: Option<NewPasswordStep> = get(session, NEW_PASSWORD).await?;
-    Ok(p.filter(|p| p.step.pool_id == pool_id && p.step.until > now))
 }
 
 /// Leaves a message for the next page shown.

@@ -4,18 +4,17 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::Router;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
 use tower_sessions::Session;
 
-use super::flow::Flow;
+use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
-use super::open_flow;
 use super::pages::{ConfirmPage, Field, SignUpPage, render};
-use super::session::{self, Pending, SIGNUP};
+use super::session::{self, Pending, SignUp};
 use super::{Fields, explain, field};
 use crate::error::AppError;
 use crate::state::{AppState, Inner};
@@ -139,24 +138,15 @@ fn signup_page(
     )
 }
 
-async fn get_signup(
-    State(app): State<AppState>,
-    Path(pool_id): Path<String>,
-    session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
+async fn get_signup(State(app): State<AppState>, flow: Flow) -> Response {
     signup_page(&app, &flow, None, None, StatusCode::OK)
 }
 
 async fn post_signup(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
     session: Session,
-    RawQuery(query): RawQuery,
-    Form(form): Form<Fields>,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query, form);
+    FlowForm { flow, form }: FlowForm,
+) -> Result<Response, PageError> {
     let t = flow.t;
     let fail =
         |message: String, status| signup_page(&app, &flow, Some(&form), Some(message), status);
@@ -171,7 +161,7 @@ async fn post_signup(
     if flow.pool.settings.email_is_username() {
         username = username.to_lowercase();
         if !lifecycle::is_email(&username) {
-            return fail(t.invalid_email.into(), StatusCode::BAD_REQUEST);
+            return Ok(fail(t.invalid_email.into(), StatusCode::BAD_REQUEST));
         }
         attributes.insert("email".into(), username.clone());
     }
@@ -179,19 +169,16 @@ async fn post_signup(
         .iter()
         .find(|f| f.required && field(&form, &f.name).trim().is_empty())
     {
-        return fail(
+        return Ok(fail(
             super::i18n::fill(t.required, &missing.label),
             StatusCode::BAD_REQUEST,
-        );
+        ));
     }
     let password = field(&form, "password");
     if password != field(&form, "confirm_password") {
-        return fail(t.passwords_differ.into(), StatusCode::BAD_REQUEST);
+        return Ok(fail(t.passwords_differ.into(), StatusCode::BAD_REQUEST));
     }
-    let link = format!(
-        "{}/{}/confirmLink/{{token}}?{}",
-        app.config.public_url, pool_id, flow.req.query
-    );
+    let link = confirm_link_template(&app, &flow);
     let user_id = match lifecycle::sign_up(
         &app,
         &flow.pool,
@@ -208,19 +195,26 @@ async fn post_signup(
         Ok(SignedUp::Hidden) => None,
         Err(refusal) => {
             let (status, message) = explain(t, &refusal);
-            return fail(message, status);
+            return Ok(fail(message, status));
         }
     };
     let pending = Pending {
-        pool_id,
+        pool_id: flow.req.pool_id.clone(),
         username,
         user_id,
         until: app.clock.now() + Purpose::SignUp.lifetime(),
     };
-    match session::put(&session, SIGNUP, &pending).await {
-        Ok(()) => Redirect::to(&flow.url(&app, "confirm")).into_response(),
-        Err(e) => e.into_response(),
-    }
+    session::put_step::<SignUp>(&session, &pending).await?;
+    Ok(flow.go(&app, "confirm"))
+}
+
+/// The link a confirmation email carries, `{token}` to be filled in: it continues
+/// this flow.
+fn confirm_link_template(app: &Inner, flow: &Flow) -> String {
+    format!(
+        "{}/{}/confirmLink/{{token}}?{}",
+        app.config.public_url, flow.req.pool_id, flow.req.query
+    )
 }
 
 fn confirm_page(
@@ -248,65 +242,70 @@ fn confirm_page(
     )
 }
 
+/// The confirmation page again, saying why the code was refused.
+fn confirm_refused(
+    app: &Inner,
+    flow: &Flow,
+    pending: Option<&Pending>,
+    refusal: &Refusal,
+) -> Response {
+    let (status, message) = explain(flow.t, refusal);
+    confirm_page(app, flow, pending, Some(message), None, status)
+}
+
 async fn get_confirm(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
     session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    let (pending, notice) = match (
-        session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await,
-        session::take_notice(&session).await,
-    ) {
-        (Ok(p), Ok(n)) => (p, n),
-        (Err(e), _) | (_, Err(e)) => return e.into_response(),
-    };
+    flow: Flow,
+    Step(pending): Step<SignUp>,
+) -> Result<Response, PageError> {
+    let notice = session::take_notice(&session).await?;
     let notice = notice.or_else(|| pending.as_ref().map(|_| flow.t.code_sent.to_string()));
-    confirm_page(&app, &flow, pending.as_ref(), None, notice, StatusCode::OK)
+    Ok(confirm_page(
+        &app,
+        &flow,
+        pending.as_ref(),
+        None,
+        notice,
+        StatusCode::OK,
+    ))
 }
 
 async fn post_confirm(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
     session: Session,
-    RawQuery(query): RawQuery,
-    Form(form): Form<Fields>,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query, form);
-    let pending = match session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
+    Step(pending): Step<SignUp>,
+    FlowForm { flow, form }: FlowForm,
+) -> Result<Response, PageError> {
+    let pool_id = &flow.req.pool_id;
     let username = super::pending_username(pending.as_ref(), &form);
-    match lifecycle::confirm_sign_up(&app, &pool_id, &username, field(&form, "code")).await {
-        Ok(user) => confirmed(&app, &flow, &session, pending.as_ref(), &user)
-            .await
-            .into_response(),
-        Err(refusal) => {
-            let (status, message) = explain(flow.t, &refusal);
-            confirm_page(&app, &flow, pending.as_ref(), Some(message), None, status)
-        }
+    match lifecycle::confirm_sign_up(&app, pool_id, &username, field(&form, "code")).await {
+        Ok(user) => Ok(confirmed(&app, &flow, &session, pending.as_ref(), &user).await?),
+        Err(refusal) => Ok(confirm_refused(&app, &flow, pending.as_ref(), &refusal)),
     }
 }
 
 async fn confirm_link(
     State(app): State<AppState>,
-    Path((pool_id, token)): Path<(String, String)>,
     session: Session,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query);
-    let pending = match session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    match lifecycle::confirm_by_link(&app, &pool_id, &token).await {
-        Ok(user) => confirmed(&app, &flow, &session, pending.as_ref(), &user).await.into_response(),
-        Err(Refusal::Internal(e)) => e.into_response(),
-        Err(_) => AppError::Invalid("This confirmation link is invalid, used or expired. Sign in, or sign up again to get a new code.".into())
-            .into_response(),
+    flow: Flow,
+    Step(pending): Step<SignUp>,
+    Path(LinkPath { token }): Path<LinkPath>,
+) -> Result<Response, PageError> {
+    match lifecycle::confirm_by_link(&app, &flow.req.pool_id, &token).await {
+        Ok(user) => Ok(confirmed(&app, &flow, &session, pending.as_ref(), &user).await?),
+        Err(Refusal::Internal(e)) => Err(e.into()),
+        Err(_) => Err(AppError::Invalid(
+            "This confirmation link is invalid, used or expired. Sign in, or sign up again to get a new code.".into(),
+        )
+        .into()),
     }
+}
+
+/// The token of a `confirmLink` path.
+#[derive(serde::Deserialize)]
+struct LinkPath {
+    token: String,
 }
 
 /// After confirmation: the browser that signed up goes on to the app; any other is
@@ -318,39 +317,27 @@ async fn confirmed(
     pending: Option<&Pending>,
     user: &User,
 ) -> Result<Response, AppError> {
-    session::remove(session, SIGNUP).await?;
+    session::remove_step::<SignUp>(session).await?;
     if pending.and_then(|p| p.user_id.as_deref()) == Some(user.user_id.as_str()) {
         return signed_in(app, flow, session, user).await;
     }
     session::set_notice(session, flow.t.confirmed_sign_in).await?;
-    Ok(Redirect::to(&flow.url(app, "login")).into_response())
+    Ok(flow.go(app, "login"))
 }
 
 async fn resend_code(
     State(app): State<AppState>,
-    Path(pool_id): Path<String>,
     session: Session,
-    RawQuery(query): RawQuery,
-    Form(form): Form<Fields>,
-) -> Response {
-    let flow = open_flow!(app, pool_id, session, query, form);
-    let pending = match session::pending(&session, SIGNUP, &pool_id, app.clock.now()).await {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
+    Step(pending): Step<SignUp>,
+    FlowForm { flow, form }: FlowForm,
+) -> Result<Response, PageError> {
     let username = super::pending_username(pending.as_ref(), &form);
-    let link = format!(
-        "{}/{}/confirmLink/{{token}}?{}",
-        app.config.public_url, pool_id, flow.req.query
-    );
-    match lifecycle::resend_sign_up_code(&app, &pool_id, &username, Some(&link)).await {
-        Ok(()) => match session::set_notice(&session, flow.t.code_resent).await {
-            Ok(()) => Redirect::to(&flow.url(&app, "confirm")).into_response(),
-            Err(e) => e.into_response(),
-        },
-        Err(refusal) => {
-            let (status, message) = explain(flow.t, &refusal);
-            confirm_page(&app, &flow, pending.as_ref(), Some(message), None, status)
+    let link = confirm_link_template(&app, &flow);
+    match lifecycle::resend_sign_up_code(&app, &flow.req.pool_id, &username, Some(&link)).await {
+        Ok(()) => {
+            session::set_notice(&session, flow.t.code_resent).await?;
+            Ok(flow.go(&app, "confirm"))
         }
+        Err(refusal) => Ok(confirm_refused(&app, &flow, pending.as_ref(), &refusal)),
     }
 }
