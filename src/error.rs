@@ -1,5 +1,5 @@
-//! The application error and two of its wire formats: an HTML error page for browsers
-//! and OAuth JSON (RFC 6749 §5.2) for OAuth endpoints. 500 details are logged once,
+//! The application error and the OAuth JSON wire format (RFC 6749 §5.2); browsers' HTML
+//! error page is the hosted pages' (`hosted_ui::pages`). 500 details are logged once,
 //! here, and never sent.
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -48,7 +48,7 @@ impl AppError {
                 || cause
                     .downcast_ref::<sqlx::Error>()
                     .is_some_and(crate::store::is_transient)
-                || cause.is::<crate::hosted_ui::session::StoreUnavailable>()
+                || cause.is::<crate::store::sessions::StoreUnavailable>()
         })
     }
 
@@ -82,22 +82,11 @@ impl AppError {
     }
 }
 
-/// Browsers get an HTML page.
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = self.public_message();
-        let mut res = crate::hosted_ui::pages::error_page(status, &message);
-        retry_after(&mut res);
-        res
-    }
-}
-
 /// Seconds a client should wait after a 503 (the database was unavailable).
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// Adds `Retry-After` to a 503.
-fn retry_after(res: &mut Response) {
+pub fn retry_after(res: &mut Response) {
     if res.status() == StatusCode::SERVICE_UNAVAILABLE {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));

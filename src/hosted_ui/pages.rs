@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::i18n::{EN, Texts};
+use crate::error::AppError;
 
 /// The frame shared by every page: language, title, the client's name, logo and
 /// stylesheet.
@@ -160,6 +161,17 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
             message,
         },
     )
+}
+
+/// Browsers get an HTML page for an application error.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = self.public_message();
+        let mut res = error_page(status, &message);
+        crate::error::retry_after(&mut res);
+        res
+    }
 }
 
 /// The stylesheet, embedded in the binary.

@@ -11,6 +11,7 @@ use tower_sessions::Session;
 
 use crate::error::AppError;
 use crate::state::Inner;
+use crate::store::sessions::StoreUnavailable;
 use crate::users::User;
 
 const SIGNED_IN: &str = "signed_in";
@@ -141,11 +142,6 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
         other => AppError::Internal(anyhow::anyhow!("session store: {other}")),
     }
 }
-
-/// The session store's backend (the database) failed; see [`AppError::is_transient`].
-#[derive(Debug, thiserror::Error)]
-#[error("session store: {0}")]
-pub struct StoreUnavailable(pub String);
 
 /// tower-sessions answers a bare 500 (no body) when it cannot save a session after the
 /// handler ran, i.e. when the database is unavailable: browsers get the retryable 503

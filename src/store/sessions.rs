@@ -139,3 +139,9 @@ impl SessionStore for Sessions {
         self.delete_row(&self.row_id(id)).await
     }
 }
+
+/// The session store's backend (the database) failed: the database is unavailable for a
+/// while (see `AppError::is_transient`), not a bug.
+#[derive(Debug, thiserror::Error)]
+#[error("session store: {0}")]
+pub struct StoreUnavailable(pub String);
