@@ -22,6 +22,7 @@ pub mod groups;
 pub mod hosted_ui;
 pub mod mail;
 pub mod metrics;
+pub mod model;
 pub mod oauth;
 pub mod pool;
 pub mod rate_limit;

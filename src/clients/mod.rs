@@ -6,9 +6,8 @@
 pub mod redirect;
 pub mod state_split;
 
-use serde::{Deserialize, Serialize};
-
 use crate::crypto::{ct_eq, sha256_hex};
+pub use crate::model::clients::{AppClient, Branding, ClientSettings};
 use crate::pool::random_alnum;
 use state_split::StateRelay;
 
@@ -38,20 +37,6 @@ pub const MAX_REFRESH_RETRY_GRACE: i64 = 60;
 /// Scopes a client may be granted when none are configured.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
 
-/// An app client: its identity, its secret's digest and its settings. It reads as
-/// its settings (`client.callback_urls`), which are what the operator sets.
-#[derive(Clone, Debug, Serialize)]
-pub struct AppClient {
-    pub client_id: String,
-    pub pool_id: String,
-    #[serde(skip)]
-    pub secret_digest: Option<String>,
-    #[serde(flatten)]
-    pub settings: ClientSettings,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
 impl std::ops::Deref for AppClient {
     type Target = ClientSettings;
 
@@ -73,42 +58,6 @@ impl AppClient {
             None => false,
         }
     }
-}
-
-/// Everything an operator sets on an app client, defined once: the store keeps it as
-/// one JSON document, the Cognito API and the CLI change it, and the domain reads it.
-/// A new setting is a field here with its default in [`Default`] (which also fills it
-/// in for clients stored before it existed), its check in [`Self::validate`], and
-/// the surfaces that expose it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ClientSettings {
-    pub name: String,
-    pub callback_urls: Vec<String>,
-    pub logout_urls: Vec<String>,
-    pub allowed_scopes: Vec<String>,
-    pub allowed_flows: Vec<String>,
-    /// Validities in seconds.
-    pub id_token_validity: i64,
-    pub access_token_validity: i64,
-    pub refresh_token_validity: i64,
-    /// Return-to allow-list and state grammar (overloaded `state`).
-    pub state_relay: StateRelay,
-    pub branding: Branding,
-    /// The attributes users of this client may write (none listed: every one); the
-    /// `custom:*` ones among them are offered at sign-up.
-    pub write_attributes: Vec<String>,
-    /// `COGNITO` (the pool's own users) and the provider names this client offers.
-    pub supported_identity_providers: Vec<String>,
-    /// The Cognito API's sign-in flows (`ALLOW_USER_SRP_AUTH`, …).
-    pub explicit_auth_flows: Vec<String>,
-    /// Seconds a rotated refresh token may still be retried (Cognito's
-    /// `RetryGracePeriodSeconds`, 0 to 60; 0 = a second use revokes the sign-in).
-    pub refresh_token_retry_grace: i64,
-    /// Whether `/oauth2/token` replaces a refresh token at each use (Cognito's
-    /// `RefreshTokenRotation` `Feature`). On unless turned off; when off, the token
-    /// stays valid until it expires and no new one is returned.
-    pub refresh_token_rotation: bool,
 }
 
 impl Default for ClientSettings {
@@ -204,19 +153,6 @@ impl ClientSettings {
         }
         Ok(())
     }
-}
-
-/// How a client's hosted pages look. Colours are CSS hex colours; the stylesheet is
-/// the operator's own CSS, served from cognate's origin after the defaults, so it can
-/// restyle anything (the content security policy keeps it to stylesheets and images).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Branding {
-    pub page_title: Option<String>,
-    pub logo_url: Option<String>,
-    pub primary_color: Option<String>,
-    pub background_color: Option<String>,
-    pub css: Option<String>,
 }
 
 /// Largest custom stylesheet.

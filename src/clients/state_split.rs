@@ -7,25 +7,15 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::redirect::{AllowEntry, TargetRefusal, match_target};
+pub use crate::model::clients::{StateEncoding, StateRelay};
 
 /// Longest state accepted from a client with an allow-list.
 pub const MAX_STATE_LEN: usize = 2048;
 /// Longest nonce part.
 pub const MAX_NONCE_LEN: usize = 256;
-
-/// How a client encodes the return-to part of its state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StateEncoding {
-    #[default]
-    Plain,
-    Hex,
-    Base64url,
-}
 
 impl StateEncoding {
     pub fn parse(s: &str) -> Option<Self> {
@@ -44,16 +34,6 @@ impl StateEncoding {
             Self::Base64url => "base64url",
         }
     }
-}
-
-/// A client's state grammar and allow-list.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
-pub struct StateRelay {
-    /// Absolute URLs; empty means the state is opaque.
-    pub allow_list: Vec<String>,
-    pub separator: char,
-    pub encoding: StateEncoding,
 }
 
 impl Default for StateRelay {

@@ -12,20 +12,11 @@ pub mod users;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::AppError;
+pub use crate::model::federation::{
+    IdentityProvider, LinkingPolicy, NewProvider, ProviderDetails, ProviderType,
+};
 use crate::state::Inner;
-
-/// The provider types Cognito knows (SAML is not supported).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ProviderType {
-    Google,
-    Facebook,
-    LoginWithAmazon,
-    #[serde(rename = "OIDC")]
-    Oidc,
-}
 
 impl ProviderType {
     pub fn parse(s: &str) -> Option<Self> {
@@ -77,33 +68,6 @@ impl ProviderType {
     }
 }
 
-/// Cognito's `ProviderDetails`, with the real providers' endpoints as defaults. Every
-/// endpoint may be overridden (stand-ins, regional endpoints, proxies).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ProviderDetails {
-    pub client_id: String,
-    pub authorize_scopes: String,
-    pub authorize_url: Option<String>,
-    pub token_url: Option<String>,
-    pub attributes_url: Option<String>,
-    pub oidc_issuer: Option<String>,
-    pub jwks_uri: Option<String>,
-}
-
-/// What happens when a provider's verified email matches an existing native user.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkingPolicy {
-    /// Create a separate external user (Cognito's behaviour).
-    #[default]
-    Separate,
-    /// Sign in as the native user and link the identity to it.
-    Link,
-    /// Refuse the sign-in.
-    Deny,
-}
-
 impl LinkingPolicy {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
@@ -121,23 +85,6 @@ impl LinkingPolicy {
             Self::Deny => "deny",
         }
     }
-}
-
-/// A pool's identity provider.
-#[derive(Clone, Debug, Serialize)]
-pub struct IdentityProvider {
-    pub pool_id: String,
-    pub provider_name: String,
-    pub provider_type: ProviderType,
-    pub details: ProviderDetails,
-    #[serde(skip)]
-    pub client_secret: Option<String>,
-    pub attribute_mapping: BTreeMap<String, String>,
-    pub linking_policy: LinkingPolicy,
-    /// Names an app may pass as `idp_identifier` to pick this provider.
-    pub idp_identifiers: Vec<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
 }
 
 /// A provider's endpoints, defaults applied.
@@ -213,19 +160,6 @@ impl IdentityProvider {
     pub fn group_name(&self) -> String {
         format!("{}_{}", self.pool_id, self.provider_name)
     }
-}
-
-/// What an operator gives to create or replace a provider.
-#[derive(Clone, Debug)]
-pub struct NewProvider {
-    pub provider_name: String,
-    pub provider_type: ProviderType,
-    pub details: ProviderDetails,
-    pub client_secret: Option<String>,
-    /// Empty means Cognito's default for the type.
-    pub attribute_mapping: BTreeMap<String, String>,
-    pub linking_policy: LinkingPolicy,
-    pub idp_identifiers: Vec<String>,
 }
 
 impl NewProvider {

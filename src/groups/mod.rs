@@ -1,20 +1,6 @@
 //! Groups: named sets of users that appear in tokens as `cognito:groups`, ordered by
 //! precedence (lowest first), as Cognito orders them.
 
-use serde::Serialize;
-
-/// A group of a pool.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
-pub struct Group {
-    pub pool_id: String,
-    pub group_name: String,
-    pub description: Option<String>,
-    pub precedence: Option<i64>,
-    pub role_arn: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
 /// Checks a group name as Cognito does: 1 to 128 characters, no whitespace.
 pub fn validate_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_whitespace) {
@@ -24,6 +10,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
 }
 
 use crate::error::AppError;
+pub use crate::model::groups::Group;
 use crate::state::Inner;
 
 /// Checks a group's optional fields as Cognito does: a description of at most 2048

@@ -4,31 +4,14 @@
 //! (Cognito `VerificationMessageTemplate` and `InviteMessageTemplate`).
 
 use askama::Template;
-use serde::{Deserialize, Serialize};
 
 use super::{MessageKind, Outgoing, Rendered};
+pub use crate::model::pool::{MessageTemplates, Override};
 
 /// Where an override puts the code (or temporary password).
 pub const CODE_PLACEHOLDER: &str = "{####}";
 /// Where an override puts the username.
 pub const USERNAME_PLACEHOLDER: &str = "{username}";
-
-/// A pool's own messages, kept in its settings; a kind left out uses the default template.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MessageTemplates {
-    pub verification: Option<Override>,
-    pub reset: Option<Override>,
-    pub temporary_password: Option<Override>,
-}
-
-/// A plain-text subject and message replacing the default template of one kind. The
-/// HTML part is the message, escaped, with its line breaks kept.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Override {
-    pub subject: String,
-    pub body: String,
-}
 
 impl MessageTemplates {
     /// The override for `kind`, if the pool has one.

@@ -2,43 +2,9 @@
 //! policy, users, groups and app clients. Ids look like Cognito's: `<region>_<9 chars>`.
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 
+pub use crate::model::pool::{PasswordPolicy, Pool, PoolSettings};
 use crate::users::schema::SchemaAttribute;
-
-/// A user pool.
-#[derive(Clone, Debug, Serialize)]
-pub struct Pool {
-    pub pool_id: String,
-    pub name: String,
-    pub settings: PoolSettings,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// Pool options kept as one JSON document, so new options need no schema change.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PoolSettings {
-    pub password_policy: PasswordPolicy,
-    /// `["email"]`: the email address is the username (Cognito's `UsernameAttributes`).
-    pub username_attributes: Vec<String>,
-    /// Standard attributes sign-up must collect (Cognito's schema `Required`).
-    pub required_attributes: Vec<String>,
-    /// Whether people may sign themselves up (Cognito's `AllowAdminCreateUserOnly`
-    /// inverted).
-    pub allow_self_signup: bool,
-    /// Answer sign-up, sign-in and password reset alike whether or not an account
-    /// exists (Cognito's `PreventUserExistenceErrors`).
-    pub prevent_user_existence_errors: bool,
-    /// Keep an SRP verifier for each password, for `USER_SRP_AUTH` (Amplify, pycognito).
-    pub allow_srp: bool,
-    /// The pool's own mail subjects and messages (`{####}` and `{username}`).
-    #[serde(default)]
-    pub messages: crate::mail::MessageTemplates,
-    /// Refuse to delete the pool (Cognito's `DeletionProtection: ACTIVE`).
-    pub deletion_protection: bool,
-}
 
 impl Default for PoolSettings {
     fn default() -> Self {
@@ -60,17 +26,6 @@ impl PoolSettings {
     pub fn email_is_username(&self) -> bool {
         self.username_attributes.iter().any(|a| a == "email")
     }
-}
-
-/// Cognito's password policy; the defaults are Cognito's.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PasswordPolicy {
-    pub minimum_length: usize,
-    pub require_uppercase: bool,
-    pub require_lowercase: bool,
-    pub require_numbers: bool,
-    pub require_symbols: bool,
 }
 
 impl Default for PasswordPolicy {

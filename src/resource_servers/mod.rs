@@ -2,33 +2,14 @@
 //! defines. App clients are granted them as `<identifier>/<scope>`, and the
 //! `client_credentials` grant issues access tokens for nothing else.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::AppError;
+pub use crate::model::resource_servers::{ResourceServer, Scope};
 use crate::state::Inner;
 use crate::store::StoreError;
 
 /// Cognito's quotas: resource servers per pool, scopes per resource server.
 pub const MAX_PER_POOL: usize = 25;
 pub const MAX_SCOPES: usize = 100;
-
-/// A resource server of a pool.
-#[derive(Clone, Debug, Serialize)]
-pub struct ResourceServer {
-    pub pool_id: String,
-    pub identifier: String,
-    pub name: String,
-    pub scopes: Vec<Scope>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// A custom scope; clients see it as `<identifier>/<name>`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scope {
-    pub name: String,
-    pub description: String,
-}
 
 impl ResourceServer {
     /// The scopes as clients are granted them: `<identifier>/<name>`.

@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 
 use super::users::{COLUMNS, UserRow};
 use super::{Db, Store, StoreError, on_db};
-use crate::groups::Group;
-use crate::users::User;
-use crate::users::admin::{Match, UserFilter};
+use crate::model::groups::Group;
+use crate::model::users::User;
+use crate::model::users::{Match, UserFilter};
 
 /// A value bound to a dynamically built query.
 enum Arg {
@@ -199,9 +199,12 @@ impl Store {
         };
         match filter {
             // `username_lc` holds `username_key` of the name, so fold the value alike.
-            UserFilter::Username(m) => {
-                compare("username_lc", m, crate::users::username_key, &mut next)
-            }
+            UserFilter::Username(m) => compare(
+                "username_lc",
+                m,
+                crate::model::users::username_key,
+                &mut next,
+            ),
             UserFilter::Sub(m) => compare("user_id", m, str::to_ascii_lowercase, &mut next),
             // Stored in upper case; Cognito compares statuses case-insensitively.
             UserFilter::Status(m) => compare("status", m, str::to_ascii_uppercase, &mut next),

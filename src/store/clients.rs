@@ -2,7 +2,7 @@
 //! ([`ClientSettings`]) as one JSON document, so a new setting needs no new column.
 
 use super::{Store, StoreError, on_db};
-use crate::clients::{AppClient, ClientSettings};
+use crate::model::clients::{AppClient, ClientSettings};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ClientRow {

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::{Store, StoreError, on_db};
-use crate::federation::{IdentityProvider, LinkingPolicy, NewProvider, ProviderType};
-use crate::users::NewUser;
+use crate::model::federation::{IdentityProvider, LinkingPolicy, NewProvider, ProviderType};
+use crate::model::users::NewUser;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ProviderRow {

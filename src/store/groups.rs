@@ -1,7 +1,7 @@
 //! `groups`, `memberships`.
 
 use super::{Store, StoreError, on_db};
-use crate::groups::Group;
+use crate::model::groups::Group;
 
 pub(super) const COLUMNS: &str =
     "pool_id, group_name, description, precedence, role_arn, created_at, updated_at";

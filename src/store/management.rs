@@ -9,10 +9,10 @@ use super::federation::{PROVIDER_COLUMNS, ProviderRow};
 use super::groups::COLUMNS as GROUP_COLUMNS;
 use super::pools::{COLUMNS as POOL_COLUMNS, PoolRow};
 use super::{Store, StoreError, on_db};
-use crate::clients::AppClient;
-use crate::federation::{IdentityProvider, NewProvider};
-use crate::groups::Group;
-use crate::pool::{Pool, PoolSettings};
+use crate::model::clients::AppClient;
+use crate::model::federation::{IdentityProvider, NewProvider};
+use crate::model::groups::Group;
+use crate::model::pool::{Pool, PoolSettings};
 
 /// A row both drivers can read.
 pub(super) trait AnyRow:

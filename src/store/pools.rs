@@ -1,8 +1,8 @@
 //! `user_pools`.
 
 use super::{Store, StoreError, on_db};
-use crate::pool::{Pool, PoolSettings};
-use crate::users::schema::SchemaAttribute;
+use crate::model::pool::{Pool, PoolSettings};
+use crate::model::schema::SchemaAttribute;
 
 #[derive(sqlx::FromRow)]
 pub(super) struct PoolRow {

@@ -2,7 +2,7 @@
 
 use super::management::{Keyset, PageAt};
 use super::{Store, StoreError, on_db};
-use crate::resource_servers::{ResourceServer, Scope};
+use crate::model::resource_servers::{ResourceServer, Scope};
 
 #[derive(sqlx::FromRow)]
 struct Row {

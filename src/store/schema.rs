@@ -1,7 +1,7 @@
 //! `schema_attributes`: a pool's declared attributes.
 
 use super::{Store, StoreError, on_db};
-use crate::users::schema::{Schema, SchemaAttribute};
+use crate::model::schema::{Schema, SchemaAttribute};
 
 #[derive(sqlx::FromRow)]
 struct SchemaRow {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Store, StoreError, on_db};
-use crate::users::{NewUser, User, UserStatus};
+use crate::model::users::{NewUser, User, UserStatus};
 
 /// A `users` row; [`UserRow::into_user`] adds its attributes.
 #[derive(sqlx::FromRow)]
@@ -27,7 +27,7 @@ pub(super) const INSERT_COLUMNS: &str =
 /// the caller's transaction `$tx`.
 macro_rules! insert_user_rows {
     ($tx:expr, $pool_id:expr, $user_id:expr, $new:expr, $now:expr) => {{
-        let new: &crate::users::NewUser = $new;
+        let new: &crate::model::users::NewUser = $new;
         let sql = format!(
             "insert into users ({}, username_lc) values ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
             $crate::store::users::INSERT_COLUMNS
@@ -40,7 +40,7 @@ macro_rules! insert_user_rows {
             .bind(true)
             .bind(&new.password_hash)
             .bind($now)
-            .bind(crate::users::username_key(&new.username))
+            .bind(crate::model::users::username_key(&new.username))
             .execute(&mut **$tx)
             .await?;
         for (name, value) in &new.attributes {
@@ -123,7 +123,7 @@ impl Store {
         let sql = format!("select {COLUMNS} from users where pool_id = $1 and username_lc = $2");
         let row: Option<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(pool_id)
-            .bind(crate::users::username_key(name))
+            .bind(crate::model::users::username_key(name))
             .fetch_optional(p)
             .await)?;
         self.with_attributes(row).await

@@ -19,6 +19,7 @@ use super::{User, UserStatus};
 use crate::error::AppError;
 use crate::groups::Group;
 use crate::mail::{MessageKind, Outgoing};
+pub use crate::model::users::{Match, UserFilter};
 use crate::pool::{PasswordPolicy, Pool};
 use crate::state::Inner;
 use crate::store::StoreError;
@@ -26,30 +27,6 @@ use crate::throttle;
 
 /// How many provider identities may be linked to one user (Cognito's limit).
 pub const MAX_IDENTITIES: i64 = 5;
-
-/// How a filter compares a value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Match {
-    Exact(String),
-    Prefix(String),
-}
-
-/// A user-listing filter (Cognito's `ListUsers` `Filter`), already checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UserFilter {
-    /// The username, case-insensitively.
-    Username(Match),
-    /// A standard attribute, ASCII letters compared case-insensitively.
-    Attribute(&'static str, Match),
-    /// `cognito:user_status`, case-insensitively.
-    Status(Match),
-    /// `status`: `Enabled` or `Disabled`.
-    Enabled(bool),
-    /// The `sub`.
-    Sub(Match),
-    /// A filter no user can match (e.g. `status = "Archived"`).
-    Nothing,
-}
 
 /// One page of a listing; `next` is the key to continue after, if there may be more.
 #[derive(Debug)]

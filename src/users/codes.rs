@@ -8,6 +8,7 @@
 use rand::Rng;
 
 use crate::crypto::{Digests, Secret, ct_eq, random_token};
+pub use crate::model::users::PendingCode;
 use crate::store::{Store, StoreError};
 
 /// Attempts a code allows: the fifth wrong one kills it.
@@ -59,16 +60,6 @@ pub struct Issued {
 
 fn digest(digests: &Digests, user_id: &str, code: &str) -> String {
     digests.secret(Secret::UserCode, &format!("{user_id}:{code}"))
-}
-
-/// A code to store with a new user, in the same transaction (a sign-up never leaves an
-/// unconfirmed user without its code, even if the process dies in between).
-#[derive(Clone)]
-pub struct PendingCode {
-    pub purpose: &'static str,
-    pub code_hash: String,
-    pub link_hash: Option<String>,
-    pub expires_at: i64,
 }
 
 /// Shows the purpose only: a code's digest is not for logs.

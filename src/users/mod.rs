@@ -5,28 +5,13 @@ pub mod codes;
 pub mod credentials;
 pub mod lifecycle;
 pub mod password;
-pub mod schema;
+pub use crate::model::schema;
 pub mod srp;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+pub use crate::model::users::{NewUser, User, UserStatus, username_key};
 use unicode_normalization::UnicodeNormalization;
-
-/// Cognito's user statuses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum UserStatus {
-    #[serde(rename = "UNCONFIRMED")]
-    Unconfirmed,
-    #[serde(rename = "CONFIRMED")]
-    Confirmed,
-    #[serde(rename = "FORCE_CHANGE_PASSWORD")]
-    ForceChangePassword,
-    #[serde(rename = "RESET_REQUIRED")]
-    ResetRequired,
-    #[serde(rename = "EXTERNAL_PROVIDER")]
-    ExternalProvider,
-}
 
 impl UserStatus {
     pub fn as_str(self) -> &'static str {
@@ -52,37 +37,6 @@ impl UserStatus {
     }
 }
 
-/// A user with its attributes (`sub` is `user_id`, not stored as an attribute).
-#[derive(Clone, Debug, Serialize)]
-pub struct User {
-    pub user_id: String,
-    pub pool_id: String,
-    pub username: String,
-    pub status: UserStatus,
-    pub enabled: bool,
-    #[serde(skip)]
-    pub password_hash: Option<String>,
-    pub attributes: BTreeMap<String, String>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    /// The version of the user's credentials, as read with `password_hash`: a sign-in
-    /// carries the version its password was checked at and is valid only while that is
-    /// still current (`credential_version` in the store).
-    #[serde(skip)]
-    pub credential_version: i64,
-}
-
-/// What is needed to create a user.
-#[derive(Clone, Debug)]
-pub struct NewUser {
-    pub username: String,
-    pub password_hash: Option<String>,
-    pub status: UserStatus,
-    pub attributes: BTreeMap<String, String>,
-    /// A code stored with the user (sign-up).
-    pub pending_code: Option<codes::PendingCode>,
-}
-
 /// Checks a username as Cognito does: 1 to 128 characters (counted after NFC), no
 /// whitespace, control or invisible format characters (zero-width spaces, bidi
 /// overrides, BOM, soft hyphen), which would let two names look alike.
@@ -103,18 +57,6 @@ fn is_invisible_format(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
-}
-
-/// The one key usernames are compared by, at every entry point (sign-up, sign-in,
-/// forgot password, the admin API, `ListUsers` filters, throttling): NFKC, so
-/// canonically equal (NFC/NFD) and compatibility forms (fullwidth, ligatures,
-/// superscripts) are one name, then lower-cased (Cognito's `CaseSensitive=false`).
-pub fn username_key(name: &str) -> String {
-    name.nfkc()
-        .collect::<String>()
-        .to_lowercase()
-        .nfkc()
-        .collect()
 }
 
 /// Standard attribute names (OIDC Core §5.1) a pool accepts besides `custom:*`.
