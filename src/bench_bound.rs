@@ -29,7 +29,7 @@ fn per_cpu_second(seconds: f64, mut op: impl FnMut()) -> anyhow::Result<(u64, f6
 
 /// Both bounds as JSON: `rs256_sign_per_cpu_s` and `argon2id_hash_per_cpu_s`.
 pub fn run(seconds: f64) -> anyhow::Result<Value> {
-    let keys = crate::tokens::keys::bench_keys()?;
+    let keys = crate::keys::bench_keys()?;
     // A signing input the size of a typical ID token's header and payload.
     let input = "x".repeat(900);
     let (signs, sign_rate) = per_cpu_second(seconds, || {

@@ -163,12 +163,12 @@ pub enum PoolCmd {
         pool: String,
         /// Keep superseded keys published this long (at least the longest ID/access
         /// token lifetime plus the key cache TTL; less than the TTL is refused).
-        #[arg(long, default_value_t = crate::tokens::keys::DEFAULT_RETIRE_AFTER_SECONDS,
+        #[arg(long, default_value_t = crate::keys::DEFAULT_RETIRE_AFTER_SECONDS,
               value_parser = clap::value_parser!(i64).range(0..))]
         retire_after: i64,
         /// The servers' key cache TTL (`serve --key-cache-seconds`).
         #[arg(long, env = "COGNATE_KEY_CACHE_SECONDS",
-              default_value_t = crate::tokens::keys::DEFAULT_KEY_CACHE_SECONDS)]
+              default_value_t = crate::keys::DEFAULT_KEY_CACHE_SECONDS)]
         key_cache_seconds: u64,
     },
     /// Sign everyone out: revoke the refresh tokens of sign-ins that began before

@@ -136,7 +136,7 @@ pub struct ServeArgs {
     pub test_clock: bool,
     /// How long each pool's signing keys are cached before they are read again: after
     /// a rotation, this instance signs with the new key within this many seconds.
-    #[arg(long, env = "COGNATE_KEY_CACHE_SECONDS", default_value_t = crate::tokens::keys::DEFAULT_KEY_CACHE_SECONDS)]
+    #[arg(long, env = "COGNATE_KEY_CACHE_SECONDS", default_value_t = crate::keys::DEFAULT_KEY_CACHE_SECONDS)]
     pub key_cache_seconds: u64,
     /// Seconds a client has to send a request's headers; a slower one (slowloris) is
     /// disconnected.
@@ -172,7 +172,7 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// office behind one NAT address many more.
 pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 128;
 
-/// What the accept loop enforces on each connection ([`crate::server::serve_http`]).
+/// What the accept loop enforces on each connection (`server::serve_http`).
 #[derive(Clone, Debug)]
 pub struct ConnectionLimits {
     /// How long a client has to send a request's headers.
@@ -380,7 +380,7 @@ impl Config {
         self
     }
 
-    /// What the accept loop enforces ([`crate::server::serve_http`]).
+    /// What the accept loop enforces (`server::serve_http`).
     pub fn connection_limits(&self) -> ConnectionLimits {
         ConnectionLimits {
             header_read_timeout: self.header_read_timeout,

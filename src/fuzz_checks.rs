@@ -448,7 +448,7 @@ pub fn check_basic_auth(data: &[u8]) {
 
 /// A pool's keys and a token they signed, valid at [`JWT_NOW`].
 struct Signed {
-    keys: std::sync::Arc<crate::tokens::keys::PoolKeys>,
+    keys: std::sync::Arc<crate::keys::PoolKeys>,
     issuer: String,
     token: String,
 }

@@ -20,6 +20,7 @@ pub mod flows;
 pub mod fuzz_checks;
 pub mod groups;
 pub mod hosted_ui;
+pub mod keys;
 pub mod mail;
 pub mod metrics;
 pub mod model;
@@ -37,7 +38,7 @@ pub mod users;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -85,6 +86,41 @@ async fn close_after_413(mut res: Response) -> Response {
     res
 }
 
+/// Refuses a request over its address's limit in the category's own wire
+/// format, with `Retry-After`. Only POSTs count as form posts.
+async fn rate_limited(
+    State((app, category)): State<(AppState, rate_limit::Category)>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if category == rate_limit::Category::Form && req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let addr = client_addr::ClientAddr::of(&req, &app).0;
+    let Err(wait) = app.limiter.check(category, addr) else {
+        return next.run(req).await;
+    };
+    app.metrics.rate_limited(category.name());
+    let message = format!("Too many requests. Try again in {wait} seconds.");
+    let mut res = match category {
+        rate_limit::Category::Token => error::OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            message,
+        )
+        .into_response(),
+        rate_limit::Category::Form => {
+            hosted_ui::pages::error_page(StatusCode::TOO_MANY_REQUESTS, &message)
+        }
+        rate_limit::Category::Api => {
+            cognito_api::CognitoError::new("TooManyRequestsException", "Rate exceeded").into_response()
+        }
+    };
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    res
+}
+
 /// The last resort for a bug: a panicking handler answers a generic 500, with no panic
 /// message, path or stack in the response (the panic itself goes to the log).
 pub fn catch_panics<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
@@ -116,7 +152,7 @@ pub fn router(app: AppState) -> Router {
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
     let limit = |category| {
-        axum::middleware::from_fn_with_state((app.clone(), category), rate_limit::enforce)
+        axum::middleware::from_fn_with_state((app.clone(), category), rate_limited)
     };
     let mut browser = Router::new()
         .merge(oauth::browser_routes())
@@ -148,7 +184,7 @@ pub fn router(app: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     // The development outbox shows codes: only with `serve --dev` and no SMTP server.
     if app.config.dev && app.mail.is_outbox() {
-        router = router.merge(mail::dev_page::routes());
+        router = router.merge(hosted_ui::dev_outbox::routes());
     }
     if app.config.test_clock {
         router = router.merge(test_clock::routes());

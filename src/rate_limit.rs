@@ -2,7 +2,7 @@
 //! hosted pages' form posts, and the Cognito JSON API. Each is a GCRA bucket (a
 //! sustained rate plus a burst) kept in memory by `governor`, so a limit applies per
 //! instance: N instances admit up to N times the rate. Guessing passwords is limited
-//! separately and across instances by [`crate::throttle`], which counts failures in the
+//! separately and across instances by `throttle`, which counts failures in the
 //! database; these limits only stop floods.
 
 use std::net::IpAddr;
@@ -10,17 +10,9 @@ use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::client_addr::ClientAddr;
-use crate::cognito_api::CognitoError;
-use crate::error::OAuthError;
-use crate::state::AppState;
 
 /// What a limit applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,41 +178,6 @@ impl Limiter {
             bucket.shrink_to_fit();
         }
     }
-}
-
-/// Middleware: refuses a request over its address's limit in the category's own wire
-/// format, with `Retry-After`. Only POSTs count as form posts.
-pub async fn enforce(
-    State((app, category)): State<(AppState, Category)>,
-    req: Request,
-    next: Next,
-) -> Response {
-    if category == Category::Form && req.method() != Method::POST {
-        return next.run(req).await;
-    }
-    let addr = ClientAddr::of(&req, &app).0;
-    let Err(wait) = app.limiter.check(category, addr) else {
-        return next.run(req).await;
-    };
-    app.metrics.rate_limited(category.name());
-    let message = format!("Too many requests. Try again in {wait} seconds.");
-    let mut res = match category {
-        Category::Token => OAuthError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "temporarily_unavailable",
-            message,
-        )
-        .into_response(),
-        Category::Form => {
-            crate::hosted_ui::pages::error_page(StatusCode::TOO_MANY_REQUESTS, &message)
-        }
-        Category::Api => {
-            CognitoError::new("TooManyRequestsException", "Rate exceeded").into_response()
-        }
-    };
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-    res
 }
 
 #[cfg(test)]

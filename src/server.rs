@@ -12,7 +12,7 @@ use crate::crypto::MasterKey;
 use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::store::Store;
-use crate::tokens::KeyRing;
+use crate::keys::KeyRing;
 
 /// Connects to the database, applies migrations and loads the master key; messages go
 /// to the outbox.

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::tokens::KeyRing;
+use crate::keys::KeyRing;
 
 /// Cheap to clone; derefs to [`Inner`].
 #[derive(Clone)]

@@ -23,7 +23,7 @@ pub fn keys(pool_id: &str, username: &str, address: Option<std::net::IpAddr>) ->
     let mut keys = vec![format!(
         "user:{pool_id}:{}",
         // PostgreSQL text cannot hold NUL, which a refused name may carry.
-        crate::users::username_key(username).replace('\0', "\\0")
+        crate::model::users::username_key(username).replace('\0', "\\0")
     )];
     if let Some(ip) = address {
         keys.push(format!("{ADDRESS_PREFIX}{ip}"));
@@ -98,7 +98,7 @@ pub async fn allow_code_request(
     name: &str,
     now: i64,
 ) -> Result<Result<(), i64>, StoreError> {
-    let name = crate::users::username_key(name).replace('\0', "\\0");
+    let name = crate::model::users::username_key(name).replace('\0', "\\0");
     allow_under(store, &format!("mail:{pool_id}:{name}"), now).await
 }
 

@@ -3,6 +3,7 @@
 //! confirmation, password reset, and the new password an administrator may require.
 
 mod branding;
+pub mod dev_outbox;
 pub mod csrf;
 mod flow;
 mod forgot_password;

@@ -3,7 +3,6 @@
 //! configured; otherwise they are kept in the database's outbox, which `cognate outbox`
 //! prints and, in development mode, `/dev/outbox` shows.
 
-pub mod dev_page;
 mod render;
 mod smtp;
 

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::error::OAuthError;
 use crate::state::AppState;
-use crate::tokens::keys::{PoolKeys, Published};
+use crate::keys::{PoolKeys, Published};
 
 /// Clients may cache both documents for an hour; key rotation keeps old keys published
 /// longer than that.

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::Value;
 
-use super::keys::PoolKeys;
+use crate::keys::PoolKeys;
 
 impl PoolKeys {
     /// Signs `claims` as a compact JWS with the pool's newest key.

@@ -1,10 +1,8 @@
-//! Tokens: per-pool RSA keys (generated with `rsa`, sealed at rest, signing through
-//! aws-lc-rs with the parsed key kept in memory), RS256 JWTs, and Cognito's claims.
+//! Tokens: RS256 JWTs signed with the pool's keys (`crate::keys`), Cognito's claims,
+//! issuing a token set and verifying the pool's own tokens.
 
 pub mod claims;
 pub mod issue;
 pub mod jwt;
-pub mod keys;
 pub mod verify;
 
-pub use keys::{KeyRing, PoolKeys};

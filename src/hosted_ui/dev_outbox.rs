@@ -1,13 +1,10 @@
 //! `GET /dev/outbox`: the newest kept messages, for development without an SMTP server.
 //! It shows codes and temporary passwords, so `lib.rs` mounts it only with
 //! `serve --dev` and the outbox mailer; everywhere else the path is a 404.
-//!
-//! The handler lives here rather than in `hosted_ui/` because it belongs to mail and is
-//! not part of any sign-in flow.
+//! A page of the server's own, beside the hosted pages whose chrome it shares; the mail
+//! itself (`crate::mail`) knows nothing of HTTP.
 
 use askama::Template;
-
-use crate::hosted_ui::pages::Chrome;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,6 +13,7 @@ use axum::routing::get;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::pages::Chrome;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::OutboxMessage;
@@ -79,5 +77,5 @@ async fn get_dev_outbox(State(app): State<AppState>) -> Result<Response, AppErro
         limit: LIMIT,
         messages: messages.iter().map(DevOutboxRow::from).collect(),
     };
-    Ok(crate::hosted_ui::pages::render(StatusCode::OK, &page))
+    Ok(super::pages::render(StatusCode::OK, &page))
 }
