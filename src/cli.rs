@@ -735,7 +735,8 @@ async fn idp_admin(app: &AppState, command: IdpCmd) -> anyhow::Result<Value> {
             provider,
             subject,
         } => {
-            let user = federation::users::link(app, &pool, &username, &provider, &subject).await?;
+            let user =
+                crate::users::link_identity(app, &pool, &username, &provider, &subject).await?;
             json!({ "username": user.username, "provider_name": provider, "provider_subject": subject })
         }
         IdpCmd::Preregister {

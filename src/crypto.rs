@@ -8,6 +8,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKe
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
+use rand::Rng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -199,6 +200,17 @@ impl MasterKey {
             .map_err(|_| KeyError::Unseal)?;
         Ok(plain.to_vec())
     }
+}
+
+/// Random letters and digits (lower-case only, or mixed), the alphabet of generated ids.
+pub fn random_alnum(len: usize, lower_only: bool) -> String {
+    const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    const MIXED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let set = if lower_only { LOWER } else { MIXED };
+    let mut rng = rand::thread_rng();
+    (0..len)
+        .map(|_| set[rng.gen_range(0..set.len())] as char)
+        .collect()
 }
 
 #[cfg(test)]

@@ -18,10 +18,10 @@ use crate::clients::redirect::{
 };
 use crate::clients::state_split::{Split, StateEncoding, split};
 use crate::cognito_api::list_users;
-use crate::cognito_api::sigv4::{Authorization, Verifier};
 use crate::oauth::authorize::{self, Rejection};
 use crate::oauth::client_auth::parse_basic;
 use crate::oauth::params::Params;
+use crate::sigv4::{Authorization, Verifier};
 use crate::users::admin::{Match, UserFilter};
 use crate::users::srp::{self, SecretBlock};
 

@@ -29,6 +29,10 @@ pub mod pool;
 pub mod rate_limit;
 pub mod resource_servers;
 pub mod server;
+pub mod services;
+pub mod session;
+pub mod sigv4;
+pub mod standin;
 pub mod state;
 pub mod store;
 pub mod test_clock;
@@ -113,7 +117,8 @@ async fn rate_limited(
             hosted_ui::pages::error_page(StatusCode::TOO_MANY_REQUESTS, &message)
         }
         rate_limit::Category::Api => {
-            cognito_api::CognitoError::new("TooManyRequestsException", "Rate exceeded").into_response()
+            cognito_api::CognitoError::new("TooManyRequestsException", "Rate exceeded")
+                .into_response()
         }
     };
     res.headers_mut()
@@ -141,8 +146,8 @@ pub fn catch_panics<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Rout
 /// The whole HTTP surface.
 pub fn router(app: AppState) -> Router {
     let cookie_name = match app.config.secure_cookies {
-        true => hosted_ui::session::SECURE_COOKIE,
-        false => hosted_ui::session::COOKIE,
+        true => session::SECURE_COOKIE,
+        false => session::COOKIE,
     };
     let sessions = SessionManagerLayer::new(app.store.session_store(app.keys.digests()))
         .with_name(cookie_name)
@@ -151,9 +156,8 @@ pub fn router(app: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(1)));
-    let limit = |category| {
-        axum::middleware::from_fn_with_state((app.clone(), category), rate_limited)
-    };
+    let limit =
+        |category| axum::middleware::from_fn_with_state((app.clone(), category), rate_limited);
     let mut browser = Router::new()
         .merge(oauth::browser_routes())
         .merge(
@@ -165,12 +169,10 @@ pub fn router(app: AppState) -> Router {
                 .route_layer(limit(rate_limit::Category::Form)),
         )
         .layer(sessions)
-        .layer(axum::middleware::map_response(
-            hosted_ui::session::unavailable_store,
-        ));
+        .layer(axum::middleware::map_response(session::unavailable_store));
     if app.config.secure_cookies {
         browser = browser.layer(axum::middleware::map_response(
-            hosted_ui::session::complete_removal_cookie,
+            session::complete_removal_cookie,
         ));
     }
     let mut router = Router::new()
@@ -179,7 +181,7 @@ pub fn router(app: AppState) -> Router {
         .merge(oauth::token_routes().route_layer(limit(rate_limit::Category::Token)))
         .merge(cognito_api::routes().route_layer(limit(rate_limit::Category::Api)))
         .route("/health", get(health))
-        .route("/metrics", get(metrics::get_metrics))
+        .route("/metrics", get(get_metrics))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     // The development outbox shows codes: only with `serve --dev` and no SMTP server.
@@ -193,7 +195,7 @@ pub fn router(app: AppState) -> Router {
     // sign in as anyone there: development only.
     if app.config.dev {
         let base = format!("{}/_standin", app.config.public_url);
-        router = router.nest_service("/_standin", federation::standin::router(&base));
+        router = router.nest_service("/_standin", standin::router(&base));
     }
     router = router
         .layer(axum::middleware::from_fn(size_limits))
@@ -234,6 +236,15 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
         "default-src 'none'; style-src 'self'; img-src 'self' data: https:; base-uri 'none'; frame-ancestors 'none'",
     ),
 ];
+
+/// The counters, in Prometheus' text format.
+async fn get_metrics(State(app): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
+        .into_response()
+}
 
 /// `ok` when the database answers and this instance's master key is the one its
 /// secrets are sealed with (a database restored or pointed elsewhere fails here).

@@ -5,12 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-
-use crate::state::AppState;
-
 /// Event counters, labelled by a fixed set of reasons.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -34,7 +28,8 @@ impl Metrics {
         bump(&self.rate_limited, category);
     }
 
-    fn render(&self) -> String {
+    /// The counters in Prometheus' text format.
+    pub fn render(&self) -> String {
         let mut out = String::new();
         render_counter(
             &mut out,
@@ -78,11 +73,4 @@ fn render_counter(out: &mut String, name: &str, help: &str, label: &str, counter
     for (value, n) in counter.lock().expect("metrics lock").iter() {
         let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
     }
-}
-
-pub async fn get_metrics(State(app): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
-    )
 }

@@ -9,10 +9,10 @@ use anyhow::Context;
 
 use crate::config::{Config, ConnectionLimits, ServeArgs, StoreArgs};
 use crate::crypto::MasterKey;
+use crate::keys::KeyRing;
 use crate::mail::Mailer;
 use crate::state::AppState;
 use crate::store::Store;
-use crate::keys::KeyRing;
 
 /// Connects to the database, applies migrations and loads the master key; messages go
 /// to the outbox.

@@ -6,9 +6,9 @@
 pub mod redirect;
 pub mod state_split;
 
+use crate::crypto::random_alnum;
 use crate::crypto::{ct_eq, sha256_hex};
 pub use crate::model::clients::{AppClient, Branding, ClientSettings};
-use crate::pool::random_alnum;
 use state_split::StateRelay;
 
 /// OAuth flows a client may use (Cognito's `AllowedOAuthFlows`).
@@ -124,7 +124,7 @@ impl ClientSettings {
             return Err(format!("unknown explicit auth flow {bad:?}"));
         }
         for name in &self.write_attributes {
-            if !crate::users::is_known_attribute(name) {
+            if !crate::model::users::is_known_attribute(name) {
                 return Err(format!(
                     "write attribute {name:?} must be a standard or custom:* attribute"
                 ));
@@ -247,7 +247,7 @@ pub enum NewSecret<'a> {
 
 /// Creates a client; returns it with its secret, which is shown only here.
 pub async fn create(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     settings: &ClientSettings,
     secret: NewSecret<'_>,
@@ -276,7 +276,7 @@ pub fn validate_custom_secret(secret: &str) -> Result<(), String> {
 }
 
 async fn insert(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     settings: &ClientSettings,
     secret: Option<String>,
@@ -307,7 +307,7 @@ async fn insert(
 /// Checks that every provider a client offers is `COGNITO` or one of the pool's
 /// identity providers.
 pub async fn check_identity_providers(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     names: &[String],
 ) -> Result<(), crate::error::AppError> {
@@ -324,7 +324,7 @@ pub async fn check_identity_providers(
 
 /// Deletes a client; its codes and refresh tokens stop working with it.
 pub async fn delete(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     client_id: &str,
 ) -> Result<(), crate::error::AppError> {
@@ -337,7 +337,7 @@ pub async fn delete(
 
 /// Replaces a client's settings (not its id or secret) after validating them.
 pub async fn update(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     client_id: &str,
     change: impl FnOnce(&mut ClientSettings),

@@ -13,7 +13,6 @@ mod management;
 mod paging;
 mod resource_servers;
 mod shapes;
-pub mod sigv4;
 
 use std::net::IpAddr;
 

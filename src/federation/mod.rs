@@ -4,10 +4,7 @@
 //! provider with cognate's own state, `callback` verifies what comes back, and `users`
 //! turns a provider identity into a user-pool user.
 
-pub mod callback;
 pub mod profile;
-pub mod standin;
-pub mod start;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -16,7 +13,7 @@ use crate::error::AppError;
 pub use crate::model::federation::{
     IdentityProvider, LinkingPolicy, NewProvider, ProviderDetails, ProviderType,
 };
-use crate::state::Inner;
+use crate::services::Services;
 
 impl ProviderType {
     pub fn parse(s: &str) -> Option<Self> {
@@ -230,7 +227,7 @@ impl From<&IdentityProvider> for NewProvider {
 
 /// Checks a provider for `pool_id`, fills in the default mapping, and seals its secret.
 async fn prepare(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     new: &mut NewProvider,
 ) -> Result<Option<Vec<u8>>, AppError> {
@@ -250,7 +247,7 @@ async fn prepare(
 
 /// Creates or replaces a provider of a pool.
 pub async fn put_provider(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     mut new: NewProvider,
 ) -> Result<IdentityProvider, AppError> {
@@ -265,7 +262,7 @@ pub async fn put_provider(
 
 /// Creates a provider; `Conflict` if the pool has one of that name.
 pub async fn create_provider(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     mut new: NewProvider,
 ) -> Result<IdentityProvider, AppError> {
@@ -284,7 +281,7 @@ pub async fn create_provider(
 
 /// Changes an existing provider (not its name or type).
 pub async fn update_provider(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     name: &str,
     change: impl FnOnce(&mut NewProvider),
@@ -301,7 +298,7 @@ pub async fn update_provider(
 
 /// Deletes a provider. Users who signed in through it stay, with their links, as on
 /// Cognito; they can no longer sign in through it.
-pub async fn delete_provider(app: &Inner, pool_id: &str, name: &str) -> Result<(), AppError> {
+pub async fn delete_provider(app: &Services, pool_id: &str, name: &str) -> Result<(), AppError> {
     if !app.store.delete_identity_provider(pool_id, name).await? {
         return Err(AppError::NotFound("identity provider"));
     }
@@ -311,7 +308,7 @@ pub async fn delete_provider(app: &Inner, pool_id: &str, name: &str) -> Result<(
 
 /// The provider an `idp_identifier` names, if any.
 pub async fn provider_by_identifier(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     identifier: &str,
 ) -> Result<Option<String>, AppError> {
@@ -333,7 +330,7 @@ pub(crate) fn secret_context(pool_id: &str, provider_name: &str) -> String {
 
 /// A provider with its client secret unsealed.
 pub async fn provider(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     name: &str,
 ) -> Result<Option<IdentityProvider>, AppError> {
@@ -350,4 +347,9 @@ pub async fn provider(
             Some(String::from_utf8(plain).map_err(|e| anyhow::anyhow!("provider secret: {e}"))?);
     }
     Ok(Some(idp))
+}
+
+/// Where providers send the browser back.
+pub fn redirect_uri(app: &Services, pool_id: &str) -> String {
+    format!("{}/oauth2/idpresponse", app.issuer(pool_id))
 }

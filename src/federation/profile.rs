@@ -16,7 +16,7 @@ use openidconnect::{IssuerUrl, JsonWebKeySetUrl, Nonce};
 use serde_json::{Map, Value};
 
 use super::{Endpoints, IdentityProvider, ProviderType};
-use crate::state::Inner;
+use crate::services::Services;
 use crate::store::FederationRequest;
 
 /// What a provider says about the person who signed in.
@@ -42,7 +42,10 @@ impl Profile {
 }
 
 /// The provider's endpoints: configured, defaulted, or discovered from the issuer.
-pub async fn resolve_endpoints(app: &Inner, idp: &IdentityProvider) -> anyhow::Result<Endpoints> {
+pub async fn resolve_endpoints(
+    app: &Services,
+    idp: &IdentityProvider,
+) -> anyhow::Result<Endpoints> {
     if let Some(e) = idp.endpoints() {
         return Ok(e);
     }
@@ -76,13 +79,13 @@ pub async fn resolve_endpoints(app: &Inner, idp: &IdentityProvider) -> anyhow::R
 
 /// Redeems `code` and returns the verified profile.
 pub async fn fetch(
-    app: &Inner,
+    app: &Services,
     idp: &IdentityProvider,
     code: &str,
     request: &FederationRequest,
 ) -> anyhow::Result<Profile> {
     let endpoints = resolve_endpoints(app, idp).await?;
-    let redirect = RedirectUrl::new(super::start::redirect_uri(app, &idp.pool_id))?;
+    let redirect = RedirectUrl::new(super::redirect_uri(app, &idp.pool_id))?;
     let secret = idp.client_secret.clone().map(ClientSecret::new);
     let verifier = PkceCodeVerifier::new(request.pkce_verifier.clone());
     if idp.provider_type.is_oidc() {

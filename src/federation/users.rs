@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use super::profile::Profile;
 use super::{IdentityProvider, LinkingPolicy};
 use crate::error::AppError;
-use crate::state::Inner;
+use crate::services::Services;
 use crate::store::StoreError;
 use crate::users::schema::Writer;
 use crate::users::{NewUser, User, UserStatus};
@@ -64,7 +64,7 @@ pub fn mapped_attributes(idp: &IdentityProvider, profile: &Profile) -> BTreeMap<
 
 /// The user this identity signs in as.
 pub async fn resolve(
-    app: &Inner,
+    app: &Services,
     idp: &IdentityProvider,
     profile: &Profile,
 ) -> Result<User, Denied> {
@@ -136,7 +136,7 @@ pub async fn resolve(
 }
 
 async fn linked_user(
-    app: &Inner,
+    app: &Services,
     idp: &IdentityProvider,
     subject: &str,
 ) -> Result<Option<User>, Denied> {
@@ -163,7 +163,7 @@ fn usable(user: User) -> Result<User, Denied> {
 /// never a link target: whoever signed it up has not proven the address, and linking
 /// would hand the provider's user to them.
 async fn native_user_with_email(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     email: &str,
 ) -> Result<Option<User>, Denied> {
@@ -181,14 +181,14 @@ async fn native_user_with_email(
 /// pre-registration of `claims` in the same transaction (so a failed creation leaves
 /// it waiting), in the group `<pool-id>_<ProviderName>` and the claimed groups.
 async fn create_external(
-    app: &Inner,
+    app: &Services,
     idp: &IdentityProvider,
     profile: &Profile,
     attributes: BTreeMap<String, String>,
     claims: &[(&str, &str)],
 ) -> Result<User, Denied> {
     let pool_id = &idp.pool_id;
-    let username = external_username(&idp.provider_name, &profile.subject);
+    let username = crate::users::external_username(&idp.provider_name, &profile.subject);
     crate::users::validate_username(&username).map_err(AppError::Invalid)?;
     let user_id = uuid::Uuid::new_v4().to_string();
     let new = NewUser {
@@ -223,57 +223,9 @@ async fn create_external(
     Ok(user)
 }
 
-/// The username of an external user: `<ProviderName>_<subject>`.
-pub fn external_username(provider_name: &str, subject: &str) -> String {
-    format!("{provider_name}_{subject}")
-}
-
-/// Whether `username` has the external form of one of `providers` (compared as
-/// usernames are, case-insensitively), which only that provider's users may have.
-pub fn is_external_form<'a>(username: &str, mut providers: impl Iterator<Item = &'a str>) -> bool {
-    let key = crate::users::username_key(username);
-    providers.any(|p| key.starts_with(&crate::users::username_key(&external_username(p, ""))))
-}
-
-/// Links a provider identity to an existing user (Cognito's
-/// `AdminLinkProviderForUser`): later sign-ins through it yield that user.
-pub async fn link(
-    app: &Inner,
-    pool_id: &str,
-    username: &str,
-    provider_name: &str,
-    subject: &str,
-) -> Result<User, AppError> {
-    let user = app
-        .store
-        .user_by_name(pool_id, username)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    if super::provider(app, pool_id, provider_name)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::NotFound("identity provider"));
-    }
-    app.store
-        .insert_identity(
-            pool_id,
-            provider_name,
-            subject,
-            &user.user_id,
-            app.clock.now(),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict => AppError::Conflict("a link for this identity"),
-            other => other.into(),
-        })?;
-    Ok(user)
-}
-
 /// Registers an identity before its first sign-in, by subject or by verified email.
 pub async fn preregister(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     provider_name: &str,
     subject: Option<&str>,

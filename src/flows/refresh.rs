@@ -11,7 +11,7 @@
 use crate::clients::AppClient;
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
-use crate::state::Inner;
+use crate::services::Services;
 use crate::store::{Family, RefreshOutcome, StoreError};
 use crate::tokens::issue::{Session, TokenSet, issue};
 use crate::users::User;
@@ -53,7 +53,7 @@ impl Presented {
 /// Finds `token` for `client`. With rotation a used token is found too, so that
 /// [`redeem`] can tell a replay from a stranger.
 pub async fn find(
-    app: &Inner,
+    app: &Services,
     client: &AppClient,
     token: &str,
 ) -> Result<Presented, RefreshRefusal> {
@@ -78,7 +78,7 @@ pub async fn find(
 /// Uses a found token: rotates it when the client rotates, then issues tokens for
 /// `scopes` (the grant or fewer) from the directory as it is now.
 pub async fn redeem(
-    app: &Inner,
+    app: &Services,
     client: &AppClient,
     presented: Presented,
     scopes: &[String],

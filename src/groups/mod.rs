@@ -11,7 +11,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
 
 use crate::error::AppError;
 pub use crate::model::groups::Group;
-use crate::state::Inner;
+use crate::services::Services;
 
 /// Checks a group's optional fields as Cognito does: a description of at most 2048
 /// characters, a precedence of 0 to 2^31-1, a role that looks like an IAM role ARN.
@@ -42,7 +42,7 @@ pub fn validate_details(g: &Group) -> Result<(), String> {
 
 /// Creates a group.
 pub async fn create(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     name: &str,
     description: Option<&str>,
@@ -54,7 +54,7 @@ pub async fn create(
 /// Creates a group with an IAM role (Cognito's `RoleArn`, shown in tokens as
 /// `cognito:roles`).
 pub async fn create_with_role(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     name: &str,
     description: Option<&str>,
@@ -85,7 +85,7 @@ pub async fn create_with_role(
 
 /// Changes a group's description, precedence or role (not its name).
 pub async fn update(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     name: &str,
     change: impl FnOnce(&mut Group),
@@ -108,7 +108,7 @@ pub async fn update(
 }
 
 /// Deletes a group; its members stay in the pool, without it.
-pub async fn delete(app: &Inner, pool_id: &str, name: &str) -> Result<(), AppError> {
+pub async fn delete(app: &Services, pool_id: &str, name: &str) -> Result<(), AppError> {
     if !app.store.delete_group(pool_id, name).await? {
         return Err(AppError::NotFound("group"));
     }
@@ -118,7 +118,7 @@ pub async fn delete(app: &Inner, pool_id: &str, name: &str) -> Result<(), AppErr
 /// Adds or removes a user's membership in a group; the change shows in tokens at the
 /// user's next refresh.
 pub async fn set_membership(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     group: &str,
     username: &str,

@@ -19,7 +19,7 @@ const FOREIGN: &str =
 
 /// The session key of the tokens, one per pool. (The single token that the key `csrf`
 /// held before was shared by every pool, so it is simply no longer read.)
-const KEY: &str = "csrf_by_pool";
+use crate::session::CSRF_KEY as KEY;
 
 type Tokens = HashMap<String, String>;
 
@@ -57,17 +57,6 @@ pub async fn verify(session: &Session, pool_id: &str, presented: &str) -> Result
         }
         _ => Err(AppError::Forbidden(FOREIGN)),
     }
-}
-
-/// Forgets every token, so each page shown from now on gets a new one: called when the
-/// session changes hands (its id is cycled at sign-in), so that a token read before,
-/// say from a page an attacker planted, is worthless afterwards.
-pub async fn rotate(session: &Session) -> Result<(), AppError> {
-    session
-        .remove_value(KEY)
-        .await
-        .map_err(|e| anyhow::anyhow!("session: {e}"))?;
-    Ok(())
 }
 
 /// Refuses a state-changing request that the browser says came from another site (a

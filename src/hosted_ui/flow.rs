@@ -13,11 +13,11 @@ use tower_sessions::Session;
 use super::csrf;
 use super::i18n::{Texts, texts};
 use super::pages::Chrome;
-use super::session::{self, StepKind};
 use super::{Fields, field};
 use crate::error::AppError;
 use crate::oauth::authorize::{self, AuthorizeRequest, Rejection, page_url};
 use crate::pool::Pool;
+use crate::session::{self, StepKind};
 use crate::state::{AppState, Inner};
 
 /// Why a hosted page answers with something other than itself.

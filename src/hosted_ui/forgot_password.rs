@@ -10,8 +10,8 @@ use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError, Step};
 use super::pages::{ForgotPasswordPage, NewPasswordPage, render};
-use super::session::{self, Pending, Reset};
 use super::{explain, field};
+use crate::session::{self, Pending, Reset};
 use crate::state::{AppState, Inner};
 use crate::users::codes::Purpose;
 use crate::users::lifecycle::{self, Refusal};

@@ -11,13 +11,13 @@ use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError};
 use super::pages::{LoginPage, ProviderButton, render};
-use super::session::{self, NewPassword, NewPasswordStep, Pending};
 use super::{explain, field, with_retry_after};
 use crate::client_addr::ClientAddr;
 use crate::clients::COGNITO;
 use crate::clients::redirect::with_params;
 use crate::error::AppError;
 use crate::oauth::authorize::complete;
+use crate::session::{self, NewPassword, NewPasswordStep, Pending};
 use crate::state::{AppState, Inner};
 use crate::users::lifecycle::{self, SignedIn};
 

@@ -3,15 +3,14 @@
 //! confirmation, password reset, and the new password an administrator may require.
 
 mod branding;
-pub mod dev_outbox;
 pub mod csrf;
+pub mod dev_outbox;
 mod flow;
 mod forgot_password;
 pub mod i18n;
 mod login;
 mod new_password;
 pub mod pages;
-pub mod session;
 mod signup;
 
 use std::collections::HashMap;
@@ -42,7 +41,7 @@ fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
 }
 
 /// Who a step is for: the pending step's user, else the posted `username`.
-fn pending_username(pending: Option<&session::Pending>, form: &Fields) -> String {
+fn pending_username(pending: Option<&crate::session::Pending>, form: &Fields) -> String {
     pending.map_or_else(
         || field(form, "username").trim().to_string(),
         |p| p.username.clone(),

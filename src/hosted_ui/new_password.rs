@@ -13,8 +13,8 @@ use tower_sessions::Session;
 use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
 use super::pages::{NewPasswordPage, render};
-use super::session::{self, NewPassword};
 use super::{explain, field};
+use crate::session::{self, NewPassword};
 use crate::state::{AppState, Inner};
 use crate::users::lifecycle::{self, Refusal};
 

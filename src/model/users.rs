@@ -96,3 +96,35 @@ pub enum UserFilter {
     /// A filter no user can match (e.g. `status = "Archived"`).
     Nothing,
 }
+
+/// Standard attribute names (OIDC Core §5.1) a pool accepts besides `custom:*`.
+pub const STANDARD_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "email_verified",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "phone_number_verified",
+    "picture",
+    "preferred_username",
+    "profile",
+    "website",
+    "zoneinfo",
+];
+
+/// Whether `name` is a standard attribute or a well-formed `custom:<name>`.
+pub fn is_known_attribute(name: &str) -> bool {
+    STANDARD_ATTRIBUTES.contains(&name)
+        || name.strip_prefix("custom:").is_some_and(|n| {
+            !n.is_empty()
+                && n.len() <= 20
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}

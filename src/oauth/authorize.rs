@@ -16,7 +16,7 @@ use crate::clients::state_split::Split;
 use crate::clients::{AppClient, FLOW_CODE};
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
-use crate::hosted_ui::session;
+use crate::session;
 use crate::state::{AppState, Inner};
 use crate::store::NewCode;
 use crate::users::User;
@@ -417,7 +417,7 @@ async fn authorize(
         .clone()
         .filter(|p| p != crate::clients::COGNITO)
     {
-        return match crate::federation::start::start(&app, &session, &req, &provider).await {
+        return match super::idp_start::start(&app, &session, &req, &provider).await {
             Ok(res) => res,
             Err(rejection) => rejection.into_response(),
         };

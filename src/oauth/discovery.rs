@@ -12,8 +12,8 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::error::OAuthError;
-use crate::state::AppState;
 use crate::keys::{PoolKeys, Published};
+use crate::state::AppState;
 
 /// Clients may cache both documents for an hour; key rotation keeps old keys published
 /// longer than that.

@@ -4,6 +4,8 @@
 pub mod authorize;
 pub(crate) mod client_auth;
 mod discovery;
+mod idp_response;
+pub(crate) mod idp_start;
 mod logout;
 pub mod params;
 pub mod pkce;
@@ -23,7 +25,7 @@ pub fn browser_routes() -> Router<AppState> {
     Router::new()
         .merge(authorize::routes())
         .merge(logout::routes())
-        .merge(crate::federation::callback::routes())
+        .merge(idp_response::routes())
 }
 
 /// Endpoints called by apps; no session.

@@ -1,10 +1,11 @@
 //! User pools: the directory's top-level unit, with its own issuer, keys, password
 //! policy, users, groups and app clients. Ids look like Cognito's: `<region>_<9 chars>`.
 
-use rand::Rng;
-
 pub use crate::model::pool::{PasswordPolicy, Pool, PoolSettings};
-use crate::users::schema::SchemaAttribute;
+
+/// Longest password accepted anywhere (Cognito's limit), checked before any hashing.
+pub const MAX_PASSWORD_LENGTH: usize = 256;
+use crate::model::schema::SchemaAttribute;
 
 impl Default for PoolSettings {
     fn default() -> Self {
@@ -59,10 +60,10 @@ impl PasswordPolicy {
 
     /// Checks `password` against the policy; the error says what is missing.
     pub fn check(&self, password: &str, username: &str) -> Result<(), String> {
-        if password.chars().count() > crate::users::password::MAX_LENGTH {
+        if password.chars().count() > MAX_PASSWORD_LENGTH {
             return Err(format!(
                 "Password must be at most {} characters.",
-                crate::users::password::MAX_LENGTH
+                MAX_PASSWORD_LENGTH
             ));
         }
         let mut missing = Vec::new();
@@ -95,20 +96,9 @@ impl PasswordPolicy {
     }
 }
 
-/// Lower-case letters and digits, the alphabet of generated ids.
-pub(crate) fn random_alnum(len: usize, lower_only: bool) -> String {
-    const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    const MIXED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let set = if lower_only { LOWER } else { MIXED };
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| set[rng.gen_range(0..set.len())] as char)
-        .collect()
-}
-
 /// A new pool id in Cognito's shape, e.g. `us-east-1_AbC123xYz`.
 pub fn new_pool_id(region: &str) -> String {
-    format!("{region}_{}", random_alnum(9, false))
+    format!("{region}_{}", crate::crypto::random_alnum(9, false))
 }
 
 /// Whether `id` has the shape of a pool id (guards paths before any lookup).
@@ -137,7 +127,7 @@ impl PoolSettings {
     /// the pool's own messages.
     pub fn validate(&self) -> Result<(), String> {
         for name in &self.required_attributes {
-            if !crate::users::STANDARD_ATTRIBUTES.contains(&name.as_str()) {
+            if !crate::model::users::STANDARD_ATTRIBUTES.contains(&name.as_str()) {
                 return Err(format!("{name} is not a standard attribute"));
             }
         }
@@ -153,7 +143,7 @@ impl PoolSettings {
 
 /// Creates a pool and its first signing key.
 pub async fn create(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     name: &str,
     region: &str,
 ) -> Result<Pool, crate::error::AppError> {
@@ -163,7 +153,7 @@ pub async fn create(
 /// Creates a pool with the given settings and declared attributes, checked first, and
 /// its first signing key.
 pub async fn create_with_settings(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     name: &str,
     region: &str,
     settings: PoolSettings,
@@ -199,7 +189,7 @@ pub async fn create_with_settings(
 /// Checks an attribute declaration: a standard attribute or a well-formed
 /// `custom:<name>` of one of Cognito's four types.
 fn validate_declaration(a: &SchemaAttribute) -> Result<(), String> {
-    if !crate::users::is_known_attribute(&a.name) {
+    if !crate::model::users::is_known_attribute(&a.name) {
         return Err(format!("{} is not a valid attribute name", a.name));
     }
     if !["String", "Number", "DateTime", "Boolean"].contains(&a.data_type.as_str()) {
@@ -214,7 +204,7 @@ fn validate_declaration(a: &SchemaAttribute) -> Result<(), String> {
 /// Declares more custom attributes in a pool (Cognito's `AddCustomAttributes`); a name
 /// already declared is a conflict.
 pub async fn add_custom_attributes(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     attributes: &[SchemaAttribute],
 ) -> Result<(), crate::error::AppError> {
@@ -242,7 +232,7 @@ pub async fn add_custom_attributes(
 
 /// Changes a pool's settings after checking them.
 pub async fn update(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     change: impl FnOnce(&mut PoolSettings),
 ) -> Result<Pool, crate::error::AppError> {
@@ -251,7 +241,7 @@ pub async fn update(
 
 /// Changes a pool's settings and, when `name` is given, its name, after checking both.
 pub async fn update_named(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     name: Option<&str>,
     change: impl FnOnce(&mut PoolSettings),
@@ -280,7 +270,7 @@ pub async fn update_named(
 /// Deletes a pool with its users, clients, groups, providers, keys, codes and tokens,
 /// unless deletion protection is on.
 pub async fn delete(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
 ) -> Result<(), crate::error::AppError> {
     use crate::error::AppError;

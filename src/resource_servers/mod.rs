@@ -4,7 +4,7 @@
 
 use crate::error::AppError;
 pub use crate::model::resource_servers::{ResourceServer, Scope};
-use crate::state::Inner;
+use crate::services::Services;
 use crate::store::StoreError;
 
 /// Cognito's quotas: resource servers per pool, scopes per resource server.
@@ -67,7 +67,7 @@ pub fn validate(identifier: &str, name: &str, scopes: &[Scope]) -> Result<(), St
 
 /// Creates a resource server in `pool_id` (the caller checks [`MAX_PER_POOL`]).
 pub async fn create(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     identifier: &str,
     name: &str,
@@ -99,7 +99,7 @@ pub async fn create(
 /// Replaces a resource server's name and scopes. Clients keep the scope names they
 /// were allowed; tokens carry only scopes that still exist.
 pub async fn update(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     identifier: &str,
     name: &str,
@@ -120,7 +120,7 @@ pub async fn update(
     Ok(server)
 }
 
-pub async fn delete(app: &Inner, pool_id: &str, identifier: &str) -> Result<(), AppError> {
+pub async fn delete(app: &Services, pool_id: &str, identifier: &str) -> Result<(), AppError> {
     if !app
         .store
         .delete_resource_server(pool_id, identifier)
@@ -132,7 +132,7 @@ pub async fn delete(app: &Inner, pool_id: &str, identifier: &str) -> Result<(), 
 }
 
 /// Every custom scope `pool_id` defines, as `<identifier>/<name>`.
-pub async fn pool_scopes(app: &Inner, pool_id: &str) -> Result<Vec<String>, AppError> {
+pub async fn pool_scopes(app: &Services, pool_id: &str) -> Result<Vec<String>, AppError> {
     Ok(app
         .store
         .resource_servers(pool_id)

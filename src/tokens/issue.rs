@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::claims::{Grant, client_access_claims};
 use crate::clients::AppClient;
 use crate::error::AppError;
-use crate::state::Inner;
+use crate::services::Services;
 use crate::users::User;
 
 /// The token endpoint's success body (RFC 6749 §5.1).
@@ -34,7 +34,7 @@ pub struct Session<'a> {
 
 /// Signs an access token (and an ID token for `openid`) from the directory as it is
 /// now: groups and attributes are read fresh on every call.
-pub async fn issue(app: &Inner, s: &Session<'_>) -> Result<TokenSet, AppError> {
+pub async fn issue(app: &Services, s: &Session<'_>) -> Result<TokenSet, AppError> {
     let pool_id = &s.client.pool_id;
     let keys = app
         .keys
@@ -74,7 +74,7 @@ pub async fn issue(app: &Inner, s: &Session<'_>) -> Result<TokenSet, AppError> {
 /// Signs a `client_credentials` access token: the client acts for itself, so `sub` is
 /// its id and there is no ID or refresh token.
 pub async fn issue_for_client(
-    app: &Inner,
+    app: &Services,
     client: &AppClient,
     scopes: &[String],
 ) -> Result<TokenSet, AppError> {

@@ -5,4 +5,3 @@ pub mod claims;
 pub mod issue;
 pub mod jwt;
 pub mod verify;
-

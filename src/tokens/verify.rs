@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::error::AppError;
-use crate::state::Inner;
+use crate::services::Services;
 
 /// Why a token was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +25,7 @@ impl From<crate::store::StoreError> for Unverified {
 
 /// Verifies an access token of `pool_id` and that its sign-in was not revoked, nor
 /// overtaken by a change of the user's credentials; its claims.
-pub async fn access_token(app: &Inner, pool_id: &str, token: &str) -> Result<Value, Unverified> {
+pub async fn access_token(app: &Services, pool_id: &str, token: &str) -> Result<Value, Unverified> {
     let claims = jwt(app, pool_id, token).await?.ok_or(Unverified::Refused)?;
     if claims.get("token_use").and_then(Value::as_str) != Some("access") {
         return Err(Unverified::Refused);
@@ -54,7 +54,7 @@ pub fn peek_claims(token: &str) -> Option<Value> {
 /// Verifies a JWT signed by `pool_id`; its claims, or `None` for one that is not. A
 /// `kid` this instance has not loaded may come from a key another instance just
 /// created, so the keys are reloaded once before refusing.
-pub async fn jwt(app: &Inner, pool_id: &str, token: &str) -> Result<Option<Value>, AppError> {
+pub async fn jwt(app: &Services, pool_id: &str, token: &str) -> Result<Option<Value>, AppError> {
     if !crate::pool::is_pool_id(pool_id) {
         return Ok(None);
     }

@@ -21,7 +21,7 @@ use crate::groups::Group;
 use crate::mail::{MessageKind, Outgoing};
 pub use crate::model::users::{Match, UserFilter};
 use crate::pool::{PasswordPolicy, Pool};
-use crate::state::Inner;
+use crate::services::Services;
 use crate::store::StoreError;
 use crate::throttle;
 
@@ -111,7 +111,7 @@ impl From<Refusal> for AdminError {
 }
 
 /// The pool, or `NotFound` in Cognito's words.
-pub async fn pool(app: &Inner, pool_id: &str) -> Result<Pool, AdminError> {
+pub async fn pool(app: &Services, pool_id: &str) -> Result<Pool, AdminError> {
     app.store
         .pool_by_id(pool_id)
         .await?
@@ -119,14 +119,14 @@ pub async fn pool(app: &Inner, pool_id: &str) -> Result<Pool, AdminError> {
 }
 
 /// A user of the pool by username (case-insensitive).
-pub async fn user(app: &Inner, pool: &Pool, username: &str) -> Result<User, AdminError> {
+pub async fn user(app: &Services, pool: &Pool, username: &str) -> Result<User, AdminError> {
     app.store
         .user_by_name(&pool.pool_id, username)
         .await?
         .ok_or(AdminError::UserNotFound)
 }
 
-async fn group(app: &Inner, pool: &Pool, name: &str) -> Result<Group, AdminError> {
+async fn group(app: &Services, pool: &Pool, name: &str) -> Result<Group, AdminError> {
     app.store
         .group_by_name(&pool.pool_id, name)
         .await?
@@ -175,7 +175,7 @@ pub struct Invitation {
 /// Creates a user with a temporary password (`FORCE_CHANGE_PASSWORD`) and, unless
 /// suppressed, mails it. If the message cannot be sent the user is removed again.
 pub async fn create_user(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     mut invite: Invitation,
 ) -> Result<User, AdminError> {
@@ -225,7 +225,7 @@ pub async fn create_user(
 /// `AdminCreateUser` with `RESEND`: a new temporary password for a user who has not
 /// chosen one yet, mailed again.
 pub async fn resend_invitation(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     given_password: Option<String>,
@@ -273,7 +273,7 @@ fn temporary_password(
 }
 
 async fn send_temporary_password(
-    app: &Inner,
+    app: &Services,
     user: &User,
     temporary: &str,
 ) -> Result<(), AdminError> {
@@ -299,7 +299,7 @@ async fn send_temporary_password(
         })
 }
 
-async fn reload(app: &Inner, user: &User) -> Result<User, AdminError> {
+async fn reload(app: &Services, user: &User) -> Result<User, AdminError> {
     app.store
         .user_by_id(&user.pool_id, &user.user_id)
         .await?
@@ -307,7 +307,7 @@ async fn reload(app: &Inner, user: &User) -> Result<User, AdminError> {
 }
 
 /// Deletes a user, revoking its sign-ins first.
-pub async fn delete_user(app: &Inner, pool: &Pool, username: &str) -> Result<(), AdminError> {
+pub async fn delete_user(app: &Services, pool: &Pool, username: &str) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     app.store
         .revoke_user_families(&user.user_id, app.clock.now())
@@ -320,7 +320,7 @@ pub async fn delete_user(app: &Inner, pool: &Pool, username: &str) -> Result<(),
 /// Sets attributes. A new `email` or `phone_number` is unverified unless the same
 /// request says otherwise (Cognito sends no code here; see `GetUserAttributeVerificationCode`).
 pub async fn update_attributes(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     mut attributes: BTreeMap<String, String>,
@@ -348,7 +348,7 @@ pub async fn update_attributes(
 
 /// Removes attributes; a pool's required attributes stay.
 pub async fn delete_attributes(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     names: &[String],
@@ -387,7 +387,7 @@ pub async fn delete_attributes(
 /// password ends. Failed sign-ins counted against the username are forgiven, since an
 /// administrator vouched for the new password.
 pub async fn set_password(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     new_password: &str,
@@ -421,7 +421,7 @@ pub async fn set_password(
 /// Requires a new password: mails a reset code, then sets `RESET_REQUIRED` (so a
 /// message that cannot be sent changes nothing). The old password no longer signs in,
 /// and every sign-in and pending challenge begun with it ends.
-pub async fn reset_password(app: &Inner, pool: &Pool, username: &str) -> Result<(), AdminError> {
+pub async fn reset_password(app: &Services, pool: &Pool, username: &str) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     if !matches!(
         user.status,
@@ -445,7 +445,11 @@ pub async fn reset_password(app: &Inner, pool: &Pool, username: &str) -> Result<
 
 /// Confirms an unconfirmed sign-up without its code (the email stays as verified as
 /// it was).
-pub async fn confirm_sign_up(app: &Inner, pool: &Pool, username: &str) -> Result<(), AdminError> {
+pub async fn confirm_sign_up(
+    app: &Services,
+    pool: &Pool,
+    username: &str,
+) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     if user.status != UserStatus::Unconfirmed {
         return Err(AdminError::NotAuthorized(format!(
@@ -462,7 +466,7 @@ pub async fn confirm_sign_up(app: &Inner, pool: &Pool, username: &str) -> Result
 /// Enables or disables a user; disabling also revokes every sign-in, so refresh
 /// tokens stop working at once rather than at their expiry.
 pub async fn set_enabled(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     enabled: bool,
@@ -479,7 +483,11 @@ pub async fn set_enabled(
 }
 
 /// Revokes every sign-in of a user.
-pub async fn global_sign_out(app: &Inner, pool: &Pool, username: &str) -> Result<(), AdminError> {
+pub async fn global_sign_out(
+    app: &Services,
+    pool: &Pool,
+    username: &str,
+) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     app.store
         .revoke_user_families(&user.user_id, app.clock.now())
@@ -489,7 +497,7 @@ pub async fn global_sign_out(app: &Inner, pool: &Pool, username: &str) -> Result
 
 /// Adds or removes a group membership.
 pub async fn set_membership(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     group_name: &str,
@@ -511,7 +519,7 @@ pub async fn set_membership(
 
 /// Links a provider identity to a user: later sign-ins through it yield that user.
 pub async fn link_provider(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     provider_name: &str,
@@ -523,7 +531,7 @@ pub async fn link_provider(
             "A user can be linked to at most {MAX_IDENTITIES} identities."
         )));
     }
-    crate::federation::users::link(app, &pool.pool_id, &user.username, provider_name, subject)
+    super::link_identity(app, &pool.pool_id, &user.username, provider_name, subject)
         .await
         .map_err(|e| match e {
             AppError::NotFound("identity provider") => {
@@ -543,7 +551,7 @@ pub async fn link_provider(
 /// sign in as it any more, and its username would keep the identity's next sign-in
 /// from creating the new user Cognito promises.
 pub async fn unlink_provider(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     provider_name: &str,
     subject: &str,
@@ -571,7 +579,7 @@ pub async fn unlink_provider(
 
 /// A page of a pool's users after the key `after`, optionally filtered.
 pub async fn list_users(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     filter: Option<&UserFilter>,
     after: Option<&str>,
@@ -586,7 +594,7 @@ pub async fn list_users(
 
 /// A page of a group's members.
 pub async fn list_users_in_group(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     group_name: &str,
     after: Option<&str>,
@@ -602,7 +610,7 @@ pub async fn list_users_in_group(
 
 /// A page of a user's groups, by name.
 pub async fn groups_of_user(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     after: Option<&str>,

@@ -13,7 +13,7 @@
 use super::srp::{self, Verifier};
 use crate::crypto::MasterKey;
 use crate::error::AppError;
-use crate::state::Inner;
+use crate::services::Services;
 use crate::store::PasswordChange;
 
 use super::{User, UserStatus, password, username_key};
@@ -49,7 +49,7 @@ pub struct SrpCredential {
 }
 
 /// A user's SRP verifier, if the pool keeps one for it.
-pub async fn srp_verifier(app: &Inner, user: &User) -> Result<Option<SrpCredential>, AppError> {
+pub async fn srp_verifier(app: &Services, user: &User) -> Result<Option<SrpCredential>, AppError> {
     let Some(sealed) = app.store.srp_verifier(&user.user_id).await? else {
         return Ok(None);
     };
@@ -102,7 +102,7 @@ pub fn stand_in_verifier(master: &MasterKey, pool_id: &str, identity: &str) -> V
 /// user's credentials are now (an administrator): every sign-in, hosted session and
 /// pending challenge begun with the old password ends.
 pub async fn set_password(
-    app: &Inner,
+    app: &Services,
     user: &User,
     password: &str,
     status: UserStatus,
@@ -120,7 +120,7 @@ pub async fn set_password(
 /// one ends. The new credential version, or `None` (nothing changed) when the
 /// credentials changed since they were proven.
 pub async fn replace_password(
-    app: &Inner,
+    app: &Services,
     user: &User,
     password: &str,
     status: UserStatus,
@@ -133,7 +133,7 @@ pub async fn replace_password(
 /// One place writes passwords: the argon2 hash and the SRP verifier together, in the
 /// statement that bumps the credential version.
 async fn write_password(
-    app: &Inner,
+    app: &Services,
     user: &User,
     password: &str,
     status: UserStatus,
@@ -154,7 +154,11 @@ async fn write_password(
 }
 
 /// Stores (or clears) the SRP verifier for a password just set.
-pub async fn store_srp_verifier(app: &Inner, user: &User, password: &str) -> Result<(), AppError> {
+pub async fn store_srp_verifier(
+    app: &Services,
+    user: &User,
+    password: &str,
+) -> Result<(), AppError> {
     let sealed = sealed_srp_verifier(app, user, password).await?;
     app.store
         .set_srp_verifier(&user.user_id, sealed.as_deref())
@@ -165,7 +169,7 @@ pub async fn store_srp_verifier(app: &Inner, user: &User, password: &str) -> Res
 /// The sealed SRP verifier to store with a new password; `None` where the pool keeps
 /// none (SRP turned off).
 pub async fn sealed_srp_verifier(
-    app: &Inner,
+    app: &Services,
     user: &User,
     password: &str,
 ) -> Result<Option<Vec<u8>>, AppError> {

@@ -12,7 +12,7 @@ use super::{User, UserStatus, password};
 use crate::error::AppError;
 use crate::mail::{MessageKind, Outgoing};
 use crate::pool::Pool;
-use crate::state::Inner;
+use crate::services::Services;
 use crate::throttle;
 
 /// Why an account operation did not happen.
@@ -81,7 +81,7 @@ pub enum SignedIn {
 /// the sign-in leads to (tokens, a session, a challenge) lives only while that version
 /// is current, so a reset committing meanwhile ends it.
 pub async fn sign_in(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     username: &str,
     password: &str,
@@ -90,7 +90,7 @@ pub async fn sign_in(
     let keys = throttle::keys(pool_id, username, addr);
     check_throttle(app, &keys).await?;
     // No password is that long: refuse before spending a hash on it.
-    if password.chars().count() > password::MAX_LENGTH {
+    if password.chars().count() > crate::pool::MAX_PASSWORD_LENGTH {
         return Err(failed(app, &keys).await);
     }
     let user = app.store.user_by_name(pool_id, username).await?;
@@ -103,7 +103,7 @@ pub async fn sign_in(
 }
 
 /// Refuses while any of `keys` is blocked.
-pub async fn check_throttle(app: &Inner, keys: &[String]) -> Result<(), Refusal> {
+pub async fn check_throttle(app: &Services, keys: &[String]) -> Result<(), Refusal> {
     match throttle::blocked_for(&app.store, keys, app.clock.now()).await? {
         Some(wait) => Err(Refusal::Throttled(wait)),
         None => Ok(()),
@@ -111,7 +111,7 @@ pub async fn check_throttle(app: &Inner, keys: &[String]) -> Result<(), Refusal>
 }
 
 /// Counts a failed proof of the password; the refusal to give.
-pub async fn failed(app: &Inner, keys: &[String]) -> Refusal {
+pub async fn failed(app: &Services, keys: &[String]) -> Refusal {
     match throttle::record_failure(&app.store, keys, app.clock.now()).await {
         Ok(()) => Refusal::BadCredentials,
         Err(e) => e.into(),
@@ -120,7 +120,7 @@ pub async fn failed(app: &Inner, keys: &[String]) -> Refusal {
 
 /// After the password was proven (by hash or by SRP): clears the username's failures
 /// and decides by the account's state. Naming that state leaks nothing any more.
-pub async fn admit(app: &Inner, keys: &[String], user: User) -> Result<SignedIn, Refusal> {
+pub async fn admit(app: &Services, keys: &[String], user: User) -> Result<SignedIn, Refusal> {
     throttle::record_success(&app.store, keys).await?;
     if !user.enabled {
         return Err(Refusal::Disabled);
@@ -153,7 +153,7 @@ pub enum SignedUp {
     reason = "the shared sign-up operation of issue 14 takes these as one request"
 )]
 pub async fn sign_up(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     client: &crate::clients::AppClient,
     username: &str,
@@ -252,7 +252,7 @@ pub async fn sign_up(
 /// reset until verified. (Cognito's `AttributesRequireVerificationBeforeUpdate`, which
 /// keeps the old address until then, is a pool setting cognate does not have yet.)
 pub async fn update_own_attributes(
-    app: &Inner,
+    app: &Services,
     user: &User,
     client: &crate::clients::AppClient,
     mut changes: BTreeMap<String, String>,
@@ -288,7 +288,11 @@ pub async fn update_own_attributes(
 
 /// Mails a code verifying the user's current address `name`
 /// (`GetUserAttributeVerificationCode`); the address it went to.
-pub async fn send_attribute_code(app: &Inner, user: &User, name: &str) -> Result<String, Refusal> {
+pub async fn send_attribute_code(
+    app: &Services,
+    user: &User,
+    name: &str,
+) -> Result<String, Refusal> {
     verifiable(name)?;
     send_code(app, user, Purpose::VerifyEmail, None).await?;
     Ok(user.attributes.get("email").cloned().unwrap_or_default())
@@ -308,7 +312,7 @@ fn verifiable(name: &str) -> Result<(), Refusal> {
 /// Only `email` has codes; the code counts attempts as every code does, and verifies
 /// the address only if it is still the one the code went to.
 pub async fn verify_attribute(
-    app: &Inner,
+    app: &Services,
     user: &User,
     name: &str,
     code: &str,
@@ -387,7 +391,7 @@ pub fn code_destination(user: &User, purpose: Purpose) -> Option<&str> {
 /// Issues a code for `purpose` and mails it to the user's email address (for a reset,
 /// only a verified one).
 pub async fn send_code(
-    app: &Inner,
+    app: &Services,
     user: &User,
     purpose: Purpose,
     link_template: Option<&str>,
@@ -413,7 +417,7 @@ pub async fn send_code(
 
 /// Counts a code message against the user's cap, before its code is issued, so a
 /// refused resend leaves the previous code working.
-async fn count_message(app: &Inner, user: &User) -> Result<(), Refusal> {
+async fn count_message(app: &Services, user: &User) -> Result<(), Refusal> {
     match throttle::allow_message(&app.store, &user.user_id, app.clock.now()).await? {
         Ok(()) => Ok(()),
         Err(wait) => Err(Refusal::MessageLimit(wait)),
@@ -422,7 +426,7 @@ async fn count_message(app: &Inner, user: &User) -> Result<(), Refusal> {
 
 /// Mails an issued code (and its one-click link) to `to`.
 async fn mail_code(
-    app: &Inner,
+    app: &Services,
     user: &User,
     purpose: Purpose,
     to: &str,
@@ -456,7 +460,7 @@ async fn mail_code(
 /// name's stand-in code, so neither the answer nor later wrong codes reveal whether the
 /// account exists or its state (`PreventUserExistenceErrors`).
 pub async fn resend_sign_up_code(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     username: &str,
     link_template: Option<&str>,
@@ -478,7 +482,7 @@ pub async fn resend_sign_up_code(
 
 /// Counts a request for a code to `username` against the message cap, for every name
 /// alike, so the cap does not tell real from unknown names.
-async fn count_code_request(app: &Inner, pool_id: &str, username: &str) -> Result<(), Refusal> {
+async fn count_code_request(app: &Services, pool_id: &str, username: &str) -> Result<(), Refusal> {
     match throttle::allow_code_request(&app.store, pool_id, username, app.clock.now()).await? {
         Ok(()) => Ok(()),
         Err(wait) => Err(Refusal::MessageLimit(wait)),
@@ -501,7 +505,7 @@ async fn in_equal_time<T>(work: impl std::future::Future<Output = T>) -> T {
 
 /// Confirms a sign-up with its code.
 pub async fn confirm_sign_up(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     username: &str,
     code: &str,
@@ -541,7 +545,7 @@ pub async fn confirm_sign_up(
 }
 
 /// Confirms a sign-up from the one-click link in its email.
-pub async fn confirm_by_link(app: &Inner, pool_id: &str, token: &str) -> Result<User, Refusal> {
+pub async fn confirm_by_link(app: &Services, pool_id: &str, token: &str) -> Result<User, Refusal> {
     let user_id = app
         .store
         .confirm_user_by_link(
@@ -558,7 +562,7 @@ pub async fn confirm_by_link(app: &Inner, pool_id: &str, token: &str) -> Result<
         .ok_or(AppError::NotFound("user"))?)
 }
 
-async fn reload(app: &Inner, user: &User) -> Result<User, Refusal> {
+async fn reload(app: &Services, user: &User) -> Result<User, Refusal> {
     Ok(app
         .store
         .user_by_id(&user.pool_id, &user.user_id)
@@ -571,7 +575,7 @@ async fn reload(app: &Inner, user: &User) -> Result<User, Refusal> {
 /// stand-in code. Answers the same either way; only a pool with
 /// `PreventUserExistenceErrors` off tells an account without a verified address so,
 /// as Cognito does.
-pub async fn forgot_password(app: &Inner, pool_id: &str, username: &str) -> Result<(), Refusal> {
+pub async fn forgot_password(app: &Services, pool_id: &str, username: &str) -> Result<(), Refusal> {
     in_equal_time(async {
         count_code_request(app, pool_id, username).await?;
         match app.store.user_by_name(pool_id, username).await? {
@@ -603,7 +607,7 @@ pub async fn forgot_password(app: &Inner, pool_id: &str, username: &str) -> Resu
 
 /// Restarts the stand-in code of a name that is sent no code.
 async fn stand_in(
-    app: &Inner,
+    app: &Services,
     pool_id: &str,
     username: &str,
     purpose: Purpose,
@@ -614,7 +618,7 @@ async fn stand_in(
 /// Finishes a password reset: the code, then the new password. Every sign-in of the
 /// user is revoked, since whoever held the old password may hold tokens too.
 pub async fn confirm_forgot_password(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     username: &str,
     code: &str,
@@ -671,7 +675,7 @@ pub async fn confirm_forgot_password(
 /// once more, so a user disabled or reset while the password was being hashed gets no
 /// sign-in either.
 pub async fn set_required_password(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     user_id: &str,
     challenged_at: i64,
@@ -701,7 +705,7 @@ pub async fn set_required_password(
 /// The user as the database has it now, if it may still go on with a sign-in that
 /// found it in `status` at credential version `version`: enabled, and unchanged since.
 async fn still_signing_in(
-    app: &Inner,
+    app: &Services,
     pool: &Pool,
     user_id: &str,
     status: UserStatus,

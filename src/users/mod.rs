@@ -10,8 +10,13 @@ pub mod srp;
 
 use std::collections::BTreeMap;
 
-pub use crate::model::users::{NewUser, User, UserStatus, username_key};
 use unicode_normalization::UnicodeNormalization;
+
+use crate::error::AppError;
+pub use crate::model::users::{
+    NewUser, STANDARD_ATTRIBUTES, User, UserStatus, is_known_attribute, username_key,
+};
+use crate::services::Services;
 
 impl UserStatus {
     pub fn as_str(self) -> &'static str {
@@ -57,38 +62,6 @@ fn is_invisible_format(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
-}
-
-/// Standard attribute names (OIDC Core §5.1) a pool accepts besides `custom:*`.
-pub const STANDARD_ATTRIBUTES: &[&str] = &[
-    "address",
-    "birthdate",
-    "email",
-    "email_verified",
-    "family_name",
-    "gender",
-    "given_name",
-    "locale",
-    "middle_name",
-    "name",
-    "nickname",
-    "phone_number",
-    "phone_number_verified",
-    "picture",
-    "preferred_username",
-    "profile",
-    "website",
-    "zoneinfo",
-];
-
-/// Whether `name` is a standard attribute or a well-formed `custom:<name>`.
-pub fn is_known_attribute(name: &str) -> bool {
-    STANDARD_ATTRIBUTES.contains(&name)
-        || name.strip_prefix("custom:").is_some_and(|n| {
-            !n.is_empty()
-                && n.len() <= 20
-                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
 }
 
 /// Checks an attribute name and value: a standard attribute or `custom:<name>`,
@@ -153,7 +126,7 @@ impl User {
 
 /// Creates a user, checking the username, attributes and the pool's password policy.
 pub async fn create(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     username: &str,
     password: Option<&str>,
@@ -167,7 +140,7 @@ pub async fn create(
 
 /// [`create`], storing a new code for `purpose` with the user in one transaction.
 pub async fn create_with_code(
-    app: &crate::state::Inner,
+    app: &crate::services::Services,
     pool_id: &str,
     username: &str,
     password: Option<&str>,
@@ -185,10 +158,7 @@ pub async fn create_with_code(
     // `<Provider>_…` names belong to that provider's users: a native account taking one
     // would block the real user's first sign-in (and take their pre-registration).
     let providers = app.store.identity_providers(pool_id).await?;
-    if crate::federation::users::is_external_form(
-        username,
-        providers.iter().map(|p| p.provider_name.as_str()),
-    ) {
+    if is_external_form(username, providers.iter().map(|p| p.provider_name.as_str())) {
         return Err(AppError::Invalid(
             "Username cannot be in the form of an identity provider's users (<ProviderName>_…)."
                 .into(),
@@ -250,4 +220,54 @@ pub async fn create_with_code(
         credentials::store_srp_verifier(app, &user, pw).await?;
     }
     Ok((user, issued))
+}
+
+/// The username of an external user: `<ProviderName>_<subject>`.
+pub fn external_username(provider_name: &str, subject: &str) -> String {
+    format!("{provider_name}_{subject}")
+}
+
+/// Whether `username` has the external form of one of `providers` (compared as
+/// usernames are, case-insensitively), which only that provider's users may have.
+pub fn is_external_form<'a>(username: &str, mut providers: impl Iterator<Item = &'a str>) -> bool {
+    let key = username_key(username);
+    providers.any(|p| key.starts_with(&username_key(&external_username(p, ""))))
+}
+
+/// Links a provider identity to an existing user (Cognito's
+/// `AdminLinkProviderForUser`): later sign-ins through it yield that user.
+pub async fn link_identity(
+    app: &Services,
+    pool_id: &str,
+    username: &str,
+    provider_name: &str,
+    subject: &str,
+) -> Result<User, AppError> {
+    let user = app
+        .store
+        .user_by_name(pool_id, username)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if app
+        .store
+        .identity_provider(pool_id, provider_name)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound("identity provider"));
+    }
+    app.store
+        .insert_identity(
+            pool_id,
+            provider_name,
+            subject,
+            &user.user_id,
+            app.clock.now(),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict => AppError::Conflict("a link for this identity"),
+            other => other.into(),
+        })?;
+    Ok(user)
 }

@@ -15,9 +15,6 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
 
-/// Longest password accepted anywhere (Cognito's limit), checked before any hashing.
-pub const MAX_LENGTH: usize = 256;
-
 /// What is hashed for `password`.
 fn normalized(password: &str) -> String {
     password.nfkc().collect()

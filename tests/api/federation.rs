@@ -30,8 +30,7 @@ impl Standins {
     async fn spawn() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/_standin", listener.local_addr().unwrap());
-        let router =
-            axum::Router::new().nest("/_standin", cognate::federation::standin::router(&base));
+        let router = axum::Router::new().nest("/_standin", cognate::standin::router(&base));
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         Self { base }
     }
@@ -374,7 +373,7 @@ async fn the_login_page_button_and_idp_identifier_both_reach_the_provider() {
 #[tokio::test]
 async fn a_linked_identity_signs_in_as_the_native_user() {
     let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
-    cognate::federation::users::link(&app.state, &app.pool_id, "alice", "Google", ADA_GOOGLE)
+    cognate::users::link_identity(&app.state, &app.pool_id, "alice", "Google", ADA_GOOGLE)
         .await
         .unwrap();
     let pkce = Pkce::new();

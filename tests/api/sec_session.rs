@@ -279,8 +279,8 @@ async fn signed_in_browser(app: &TestApp, client: &cognate::clients::AppClient) 
 // Matrix: SS-03
 #[tokio::test]
 async fn sessions_expire_when_idle_and_absolutely() {
-    let idle = cognate::hosted_ui::session::IDLE_TIMEOUT;
-    let absolute = cognate::hosted_ui::session::ABSOLUTE_TIMEOUT;
+    let idle = cognate::session::IDLE_TIMEOUT;
+    let absolute = cognate::session::ABSOLUTE_TIMEOUT;
     assert!(idle <= 3600 && absolute <= 86400 && idle < absolute);
     let app = TestApp::spawn().await;
     // Idle: activity keeps the session; a gap longer than the idle timeout ends it.

@@ -4,7 +4,7 @@
 //! with Amazon, cancellation, and malformed requests.
 
 use axum::Router;
-use cognate::federation::standin;
+use cognate::standin;
 use openidconnect::core::{
     CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken,
     CoreProviderMetadata, CoreTokenResponse, CoreUserInfoClaims,

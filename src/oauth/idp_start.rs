@@ -8,10 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
-use super::profile::resolve_endpoints;
 use crate::clients::redirect::with_params;
 use crate::crypto::{Secret, random_token, sha256_hex};
 use crate::error::AppError;
+use crate::federation::profile::resolve_endpoints;
 use crate::oauth::authorize::{AuthorizeRequest, Rejection};
 use crate::state::Inner;
 use crate::store::FederationRequest;
@@ -20,12 +20,6 @@ use crate::store::FederationRequest;
 const REQUEST_LIFETIME: i64 = 600;
 /// The session key of the value binding pending requests to this browser.
 pub const BINDING: &str = "federation_binding";
-
-/// Where providers send the browser back.
-pub fn redirect_uri(app: &Inner, pool_id: &str) -> String {
-    format!("{}/oauth2/idpresponse", app.issuer(pool_id))
-}
-
 /// This browser's binding value, created on first use.
 pub async fn binding(session: &Session) -> Result<String, AppError> {
     let existing: Option<String> = session
@@ -56,7 +50,7 @@ pub async fn start(
             "the identity provider is not enabled for this client",
         ));
     }
-    let Some(idp) = super::provider(app, &req.pool_id, provider_name).await? else {
+    let Some(idp) = crate::federation::provider(app, &req.pool_id, provider_name).await? else {
         return Err(req.error_redirect(
             "invalid_request",
             "the identity provider is not enabled for this client",
@@ -94,7 +88,7 @@ pub async fn start(
         .map_err(AppError::from)?;
 
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let redirect = redirect_uri(app, &req.pool_id);
+    let redirect = crate::federation::redirect_uri(app, &req.pool_id);
     let scopes = idp.scopes();
     let mut params = vec![
         ("client_id", idp.details.client_id.as_str()),

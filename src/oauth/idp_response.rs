@@ -8,14 +8,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_sessions::Session;
 
-use super::profile;
-use super::start::BINDING;
-use super::users::{self, Denied};
+use super::idp_start::BINDING;
 use crate::crypto::{Secret, sha256_hex};
 use crate::error::AppError;
-use crate::hosted_ui::session;
+use crate::federation::profile;
+use crate::federation::users::{self, Denied};
 use crate::oauth::authorize::{self, complete};
 use crate::oauth::params::Params;
+use crate::session;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -87,7 +87,7 @@ async fn idpresponse(
     let Some(code) = params.get("code") else {
         return stop("The provider's answer has no code.");
     };
-    let idp = match super::provider(&app, &pool_id, &request.provider_name).await {
+    let idp = match crate::federation::provider(&app, &pool_id, &request.provider_name).await {
         Ok(Some(idp)) => idp,
         Ok(None) => return stop("This identity provider is no longer configured."),
         Err(e) => return e.into_response(),

@@ -10,11 +10,14 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::state::Inner;
+use crate::services::Services;
 use crate::store::sessions::StoreUnavailable;
 use crate::users::User;
 
 const SIGNED_IN: &str = "signed_in";
+
+/// Where the hosted pages' CSRF tokens live (`hosted_ui::csrf`), one per pool.
+pub const CSRF_KEY: &str = "csrf_by_pool";
 
 /// The session cookie's name over plain http (development).
 pub const COOKIE: &str = "cognate_session";
@@ -205,7 +208,7 @@ pub async fn take_notice(session: &Session) -> Result<Option<String>, AppError> 
 /// credentials it proved, and the session is neither idle nor too old. A use of the
 /// session counts as a visit.
 pub async fn current_user(
-    app: &Inner,
+    app: &Services,
     session: &Session,
     pool_id: &str,
 ) -> Result<Option<(User, i64)>, AppError> {
@@ -241,13 +244,19 @@ pub async fn current_user(
 /// a leaked form) is worthless afterwards.
 pub async fn renew(session: &Session) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
-    super::csrf::rotate(session).await
+    // Forget every CSRF token, so each page shown from now on gets a new one: a token
+    // read before (say from a page an attacker planted) is worthless afterwards.
+    session
+        .remove_value(CSRF_KEY)
+        .await
+        .map_err(|e| anyhow::anyhow!("session: {e}"))?;
+    Ok(())
 }
 
 /// Records a sign-in of `user` (as read when its credentials were proven), in a
 /// [`renew`]ed session.
 pub async fn sign_in(
-    app: &Inner,
+    app: &Services,
     session: &Session,
     pool_id: &str,
     user: &User,
