@@ -13,6 +13,7 @@ mod federation;
 mod helpers;
 mod hosted_forms;
 mod key_rotation;
+mod layers;
 mod login;
 mod mail;
 mod management;
