@@ -1,4 +1,4 @@
-"""pycognito's SRP client, driven offline, for the cross-check in src/cognito_api/srp.rs.
+"""pycognito's SRP client, driven offline, for the cross-check in src/users/srp.rs.
 
     srp_client.py POOL_ID USERNAME PASSWORD
         Prints {"SRP_A": hex} (what pycognito sends in InitiateAuth), then reads one JSON
