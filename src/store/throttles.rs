@@ -13,16 +13,6 @@ impl Store {
         Ok(v.unwrap_or(0))
     }
 
-    /// The failures counted for `key` and its `blocked_until`, if it has a row.
-    pub async fn throttle_state(&self, key: &str) -> Result<Option<(i64, i64)>, StoreError> {
-        const SQL: &str = "select failures, blocked_until from throttles where throttle_key = $1";
-        let row: Option<(i64, i64)> = on_db!(&self.db, |p| sqlx::query_as(SQL)
-            .bind(key)
-            .fetch_optional(p)
-            .await)?;
-        Ok(row)
-    }
-
     /// Counts a failure for `key`; a count older than `window_start` starts over.
     /// Returns the failures counted in the current window.
     pub async fn count_failure(
