@@ -200,3 +200,26 @@ def create_user(idp, pool, username, password=PASSWORD, **attributes):
     attrs = [{"Name": k, "Value": v} for k, v in attributes.items()]
     idp.admin_create_user(UserPoolId=pool["id"], Username=username, UserAttributes=attrs, MessageAction="SUPPRESS")
     idp.admin_set_user_password(UserPoolId=pool["id"], Username=username, Password=password, Permanent=True)
+
+
+def start_new_password_challenge(idp, unsigned, pool, username, password, surface):
+    """InitiateAuth (or, for surface "admin", AdminInitiateAuth) with a temporary password."""
+    params = {"USERNAME": username, "PASSWORD": password}
+    if surface == "admin":
+        return idp.admin_initiate_auth(
+            UserPoolId=pool["id"], ClientId=pool["client_id"], AuthFlow="ADMIN_USER_PASSWORD_AUTH", AuthParameters=params
+        )
+    return unsigned.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
+
+
+def answer_new_password(idp, unsigned, pool, username, session, new_password, surface):
+    """Answers NEW_PASSWORD_REQUIRED through the user's or the administrator's API."""
+    args = dict(
+        ClientId=pool["client_id"],
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        Session=session,
+        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": new_password},
+    )
+    if surface == "admin":
+        return idp.admin_respond_to_auth_challenge(UserPoolId=pool["id"], **args)
+    return unsigned.respond_to_auth_challenge(**args)

@@ -5,31 +5,10 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+from conftest import answer_new_password, start_new_password_challenge
+
 TEMPORARY = "Temp-pass-123"
 CHOSEN = "Chosen-pass-123"
-
-
-def start_challenge(idp, unsigned, pool, username, surface):
-    """InitiateAuth (or AdminInitiateAuth) with the temporary password."""
-    params = {"USERNAME": username, "PASSWORD": TEMPORARY}
-    if surface == "admin":
-        return idp.admin_initiate_auth(
-            UserPoolId=pool["id"], ClientId=pool["client_id"], AuthFlow="ADMIN_USER_PASSWORD_AUTH", AuthParameters=params
-        )
-    return unsigned.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
-
-
-def answer(idp, unsigned, pool, username, session, surface):
-    """Answers NEW_PASSWORD_REQUIRED with a new password."""
-    args = dict(
-        ClientId=pool["client_id"],
-        ChallengeName="NEW_PASSWORD_REQUIRED",
-        Session=session,
-        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": CHOSEN},
-    )
-    if surface == "admin":
-        return idp.admin_respond_to_auth_challenge(UserPoolId=pool["id"], **args)
-    return unsigned.respond_to_auth_challenge(**args)
 
 
 # Matrix: PR-05
@@ -38,13 +17,13 @@ def test_a_user_disabled_mid_challenge_cannot_finish_it(idp, unsigned, pool, sur
     # Arrange: an administrator-created user at the new-password challenge.
     username = f"gus-{uuid.uuid4().hex[:6]}"
     idp.admin_create_user(UserPoolId=pool["id"], Username=username, TemporaryPassword=TEMPORARY, MessageAction="SUPPRESS")
-    challenge = start_challenge(idp, unsigned, pool, username, surface)
+    challenge = start_new_password_challenge(idp, unsigned, pool, username, TEMPORARY, surface)
     assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
 
     # Act: disabled, then the challenge is answered.
     idp.admin_disable_user(UserPoolId=pool["id"], Username=username)
     with pytest.raises(ClientError) as refused:
-        answer(idp, unsigned, pool, username, challenge["Session"], surface)
+        answer_new_password(idp, unsigned, pool, username, challenge["Session"], CHOSEN, surface)
 
     # Assert: refused as Cognito refuses a disabled user, with no tokens; nothing changed.
     error = refused.value.response["Error"]
@@ -57,7 +36,7 @@ def test_a_user_disabled_mid_challenge_cannot_finish_it(idp, unsigned, pool, sur
     # Once enabled again, the temporary password still leads to the challenge, and the
     # password that was refused was never stored.
     idp.admin_enable_user(UserPoolId=pool["id"], Username=username)
-    assert start_challenge(idp, unsigned, pool, username, surface)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    assert start_new_password_challenge(idp, unsigned, pool, username, TEMPORARY, surface)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
     with pytest.raises(ClientError) as wrong:
         unsigned.initiate_auth(
             ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": username, "PASSWORD": CHOSEN}

@@ -6,32 +6,11 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+from conftest import answer_new_password, start_new_password_challenge
+
 TEMPORARY = "Temp-pass-123"
 ADMINS = "Admins-pass-456"
 CHOSEN = "Chosen-pass-789"
-
-
-def start_challenge(idp, unsigned, pool, username, surface):
-    """InitiateAuth (or AdminInitiateAuth) with the temporary password."""
-    params = {"USERNAME": username, "PASSWORD": TEMPORARY}
-    if surface == "admin":
-        return idp.admin_initiate_auth(
-            UserPoolId=pool["id"], ClientId=pool["client_id"], AuthFlow="ADMIN_USER_PASSWORD_AUTH", AuthParameters=params
-        )
-    return unsigned.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
-
-
-def answer(idp, unsigned, pool, username, session, surface):
-    """Answers NEW_PASSWORD_REQUIRED with the attacker's password."""
-    args = dict(
-        ClientId=pool["client_id"],
-        ChallengeName="NEW_PASSWORD_REQUIRED",
-        Session=session,
-        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": CHOSEN},
-    )
-    if surface == "admin":
-        return idp.admin_respond_to_auth_challenge(UserPoolId=pool["id"], **args)
-    return unsigned.respond_to_auth_challenge(**args)
 
 
 def signs_in(unsigned, pool, username, password):
@@ -65,14 +44,14 @@ def test_a_pending_new_password_challenge_ends_at_an_administrators_change(idp, 
     # Arrange: a leaked temporary password taken to the new-password challenge.
     username = f"gus-{uuid.uuid4().hex[:6]}"
     idp.admin_create_user(UserPoolId=pool["id"], Username=username, TemporaryPassword=TEMPORARY, MessageAction="SUPPRESS")
-    challenge = start_challenge(idp, unsigned, pool, username, surface)
+    challenge = start_new_password_challenge(idp, unsigned, pool, username, TEMPORARY, surface)
     assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
     status_before = "CONFIRMED" if change == "permanent" else "FORCE_CHANGE_PASSWORD"
 
     # Act: the administrator acts, then the challenge is answered.
     admin_change(idp, pool, username, change)
     with pytest.raises(ClientError) as refused:
-        answer(idp, unsigned, pool, username, challenge["Session"], surface)
+        answer_new_password(idp, unsigned, pool, username, challenge["Session"], CHOSEN, surface)
 
     # Assert: refused as Cognito refuses an expired session, with no tokens; the
     # attacker's password was never stored and the administrator's change stands.
