@@ -9,8 +9,9 @@ use subtle::ConstantTimeEq;
 /// The longest access key id accepted.
 const MAX_ACCESS_KEY_ID_LEN: usize = 128;
 
-/// The API's access keys: access key id -> secret access key.
-#[derive(Clone)]
+/// The API's access keys: access key id -> secret access key. None (the default)
+/// closes the signed API.
+#[derive(Clone, Default)]
 pub struct ApiKeys {
     entries: Vec<KeyEntry>,
 }
@@ -104,15 +105,6 @@ impl fmt::Debug for ApiKeys {
             .field("access_key_ids", &ids)
             .field("secrets", &"<redacted>")
             .finish()
-    }
-}
-
-impl Default for ApiKeys {
-    /// No keys: the signed API is closed.
-    fn default() -> Self {
-        ApiKeys {
-            entries: Vec::new(),
-        }
     }
 }
 
