@@ -477,14 +477,11 @@ async fn state_comes_back_once_byte_exact_and_is_never_reflected_raw() {
 }
 
 /// The `auth_time` of the ID token a callback's code redeems to.
-async fn auth_time(app: &TestApp, callback: &str, pkce: &Pkce) -> i64 {
+pub(crate) async fn auth_time(app: &TestApp, callback: &str, pkce: &Pkce) -> i64 {
     let code = query_param(callback, "code").expect("a code");
-    let tokens: serde_json::Value = app
-        .exchange(&app.public, &code, Some(&pkce.verifier))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let res = app.exchange(&app.public, &code, Some(&pkce.verifier)).await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let tokens: serde_json::Value = res.json().await.unwrap();
     jwt_claims(tokens["id_token"].as_str().unwrap())["auth_time"]
         .as_i64()
         .unwrap()

@@ -12,9 +12,8 @@ use cognate::users::UserStatus;
 use reqwest::StatusCode;
 
 use crate::account::{get, submit};
-use crate::helpers::{
-    Browser, CALLBACK, PASSWORD, Pkce, TestApp, browser, jwt_claims, location, query_param,
-};
+use crate::helpers::{Browser, CALLBACK, PASSWORD, Pkce, TestApp, browser, location, query_param};
+use crate::sec_authorize::auth_time;
 
 const NEW_PASSWORD: &str = "Brand-new-pass-7";
 
@@ -110,17 +109,6 @@ async fn in_chromium_a_user_disabled_on_the_new_password_page_sees_the_refusal()
     let paula = user(&app, "paula").await;
     assert_eq!(paula.status, UserStatus::ForceChangePassword);
     assert_eq!(paula.password_hash, hash_before);
-}
-
-/// The `auth_time` of the ID token a callback's code redeems to.
-async fn auth_time(app: &TestApp, callback: &str, pkce: &Pkce) -> i64 {
-    let code = query_param(callback, "code").expect("a code");
-    let res = app.exchange(&app.public, &code, Some(&pkce.verifier)).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let tokens: serde_json::Value = res.json().await.unwrap();
-    jwt_claims(tokens["id_token"].as_str().unwrap())["auth_time"]
-        .as_i64()
-        .unwrap()
 }
 
 // Matrix: PR-06
