@@ -748,7 +748,7 @@ async fn idp_admin(app: &AppState, command: IdpCmd) -> anyhow::Result<Value> {
             attributes,
         } => {
             let attributes: BTreeMap<_, _> = attributes.into_iter().collect();
-            federation::users::preregister(
+            crate::flows::external::preregister(
                 app,
                 &pool,
                 &provider,

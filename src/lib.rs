@@ -25,6 +25,7 @@ pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod oauth;
+pub mod pkce;
 pub mod pool;
 pub mod rate_limit;
 pub mod resource_servers;

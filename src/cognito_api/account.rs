@@ -3,7 +3,7 @@
 //! (by client id), and `GetUser`, `UpdateUserAttributes`,
 //! `GetUserAttributeVerificationCode`, `VerifyUserAttribute`, `ChangePassword`,
 //! `GlobalSignOut` (by access token), `RevokeToken` (by refresh token). The rules are
-//! the hosted pages' (`users::lifecycle`).
+//! the hosted pages' (`flows`).
 
 use std::collections::BTreeMap;
 
@@ -13,10 +13,11 @@ use serde_json::{Value, json};
 use super::auth::{check_secret_hash, client_for};
 use super::{ActionResult, CognitoError, parse, refusal_error, shapes};
 use crate::crypto::Secret;
+use crate::flows::{attributes, recovery, sign_up};
 use crate::state::Inner;
 use crate::tokens::claims::ADMIN_SCOPE;
 use crate::tokens::verify;
-use crate::users::{User, UserStatus, credentials, lifecycle, password};
+use crate::users::{User, UserStatus, credentials, password};
 
 pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionResult> {
     Some(match action {
@@ -97,7 +98,7 @@ async fn sign_up(app: &Inner, request: &Value) -> ActionResult {
         .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
     let attributes = attribute_map(r.user_attributes);
     let email = attributes.get("email").cloned();
-    match lifecycle::sign_up(
+    match sign_up::sign_up(
         app,
         &pool,
         &client,
@@ -109,12 +110,12 @@ async fn sign_up(app: &Inner, request: &Value) -> ActionResult {
     )
     .await
     {
-        Ok(lifecycle::SignedUp::Created(user)) => Ok(json!({
+        Ok(sign_up::SignedUp::Created(user)) => Ok(json!({
             "UserConfirmed": false,
             "UserSub": user.user_id,
             "CodeDeliveryDetails": delivery(email.as_deref()),
         })),
-        Ok(lifecycle::SignedUp::Hidden) => Err(CognitoError::new(
+        Ok(sign_up::SignedUp::Hidden) => Err(CognitoError::new(
             "UsernameExistsException",
             "User already exists",
         )),
@@ -139,7 +140,7 @@ async fn confirm_sign_up(app: &Inner, request: &Value) -> ActionResult {
     let code = r
         .confirmation_code
         .ok_or_else(|| CognitoError::invalid("Missing required parameter ConfirmationCode"))?;
-    lifecycle::confirm_sign_up(app, &client.pool_id, &r.username, &code)
+    sign_up::confirm_sign_up(app, &client.pool_id, &r.username, &code)
         .await
         .map_err(refusal_error)?;
     Ok(json!({}))
@@ -149,7 +150,7 @@ async fn resend_confirmation_code(app: &Inner, request: &Value) -> ActionResult 
     let r: CodeRequest = parse(request)?;
     let client = client_for(app, &r.client_id, None).await?;
     check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
-    lifecycle::resend_sign_up_code(app, &client.pool_id, &r.username, None)
+    sign_up::resend_sign_up_code(app, &client.pool_id, &r.username, None)
         .await
         .map_err(refusal_error)?;
     Ok(json!({ "CodeDeliveryDetails": undisclosed_delivery() }))
@@ -159,7 +160,7 @@ async fn forgot_password(app: &Inner, request: &Value) -> ActionResult {
     let r: CodeRequest = parse(request)?;
     let client = client_for(app, &r.client_id, None).await?;
     check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
-    lifecycle::forgot_password(app, &client.pool_id, &r.username)
+    recovery::forgot_password(app, &client.pool_id, &r.username)
         .await
         .map_err(refusal_error)?;
     Ok(json!({ "CodeDeliveryDetails": undisclosed_delivery() }))
@@ -180,7 +181,7 @@ async fn confirm_forgot_password(app: &Inner, request: &Value) -> ActionResult {
     let password = r
         .password
         .ok_or_else(|| CognitoError::invalid("Missing required parameter Password"))?;
-    lifecycle::confirm_forgot_password(app, &pool, &r.username, &code, &password)
+    recovery::confirm_forgot_password(app, &pool, &r.username, &code, &password)
         .await
         .map_err(refusal_error)?;
     Ok(json!({}))
@@ -272,7 +273,7 @@ async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
     } = user_of_token(app, &r.access_token).await?;
     let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
     let sent =
-        lifecycle::update_own_attributes(app, &user, &client, attribute_map(r.user_attributes))
+        attributes::update_own_attributes(app, &user, &client, attribute_map(r.user_attributes))
             .await
             .map_err(refusal_error)?;
     let details: Vec<Value> = sent.iter().map(|to| delivery(Some(to))).collect();
@@ -290,7 +291,7 @@ struct VerificationRequest {
 async fn get_user_attribute_verification_code(app: &Inner, request: &Value) -> ActionResult {
     let r: VerificationRequest = parse(request)?;
     let user = user_of_token(app, &r.access_token).await?.user;
-    let to = lifecycle::send_attribute_code(app, &user, &r.attribute_name)
+    let to = attributes::send_attribute_code(app, &user, &r.attribute_name)
         .await
         .map_err(refusal_error)?;
     Ok(json!({ "CodeDeliveryDetails": delivery(Some(&to)) }))
@@ -302,7 +303,7 @@ async fn verify_user_attribute(app: &Inner, request: &Value) -> ActionResult {
     let code = r
         .code
         .ok_or_else(|| CognitoError::invalid("Missing required parameter Code"))?;
-    lifecycle::verify_attribute(app, &user, &r.attribute_name, &code)
+    attributes::verify_attribute(app, &user, &r.attribute_name, &code)
         .await
         .map_err(refusal_error)?;
     Ok(json!({}))

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::paging::Paging;
-use super::{ActionResult, CognitoError, parse, shapes};
+use super::{ActionResult, CognitoError, attribute_error, parse, shapes};
 use crate::pool::Pool;
 use crate::state::Inner;
 use crate::users::admin::{self, AdminError, Invitation};
@@ -69,6 +69,7 @@ impl From<AdminError> for CognitoError {
             }
             AdminError::LimitExceeded(_) => Self::new("LimitExceededException", message),
             AdminError::DeliveryFailed => Self::new("CodeDeliveryFailureException", message),
+            AdminError::Attribute(refusal) => attribute_error(&refusal),
             AdminError::Internal(e) => e.into(),
         }
     }

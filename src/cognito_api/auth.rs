@@ -17,15 +17,12 @@ use sha2::Sha256;
 
 use super::{ActionResult, CognitoError, parse, refusal_error};
 use crate::clients::AppClient;
-use crate::crypto::{Secret, ct_eq, random_token};
+use crate::crypto::ct_eq;
 use crate::flows;
+use crate::flows::sign_in::{self, SignedIn};
 use crate::state::Inner;
-use crate::throttle;
-use crate::tokens::claims::ADMIN_SCOPE;
-use crate::tokens::issue::{Session, issue};
-use crate::users::lifecycle::{self, SignedIn};
-use crate::users::srp;
-use crate::users::{User, credentials};
+use crate::users::Refusal;
+use crate::users::User;
 
 /// How long a `NEW_PASSWORD_REQUIRED` session lasts (Cognito: 3 minutes).
 const SESSION_LIFETIME: i64 = 180;
@@ -182,7 +179,7 @@ async fn initiate_auth(
             )
             .await?;
             let password = require(p, "PASSWORD")?;
-            let outcome = lifecycle::sign_in(app, &client.pool_id, username, password, addr).await;
+            let outcome = sign_in::sign_in(app, &client.pool_id, username, password, addr).await;
             signed_in(app, &client, outcome.map_err(refusal_error)?).await
         }
     }
@@ -211,44 +208,11 @@ async fn signed_in(app: &Inner, client: &AppClient, outcome: SignedIn) -> Action
     }
 }
 
-/// Signs the user in: a new sign-in family with a refresh token, and its tokens, if the
-/// user's credentials are still those the sign-in proved (`user.credential_version`).
+/// Signs the user in (`flows::sign_in::open_api_session`), in the API's words.
 async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
-    let origin_jti = uuid::Uuid::new_v4().to_string();
-    let scopes = vec![ADMIN_SCOPE.to_string()];
-    let auth_time = app.clock.now();
-    let set = issue(
-        app,
-        &Session {
-            client,
-            user,
-            scopes: &scopes,
-            auth_time,
-            origin_jti: &origin_jti,
-            nonce: None,
-        },
-    )
-    .await?;
-    let refresh = random_token(48);
-    let opened = app
-        .store
-        .insert_family(
-            &origin_jti,
-            &client.pool_id,
-            &client.client_id,
-            &user.user_id,
-            ADMIN_SCOPE,
-            auth_time,
-            auth_time + client.refresh_token_validity,
-            &app.keys.digests().secret(Secret::RefreshToken, &refresh),
-            user.credential_version,
-        )
-        .await?;
-    if !opened {
-        // The password changed (or the user was signed out everywhere) after it was
-        // checked: the credential this sign-in proved is no longer the user's.
-        return Err(refusal_error(lifecycle::Refusal::BadCredentials));
-    }
+    let set = sign_in::open_api_session(app, client, user)
+        .await
+        .map_err(refusal_error)?;
     tracing::info!(pool_id = %client.pool_id, user_id = %user.user_id, "signed in through the API");
     Ok(json!({
         "ChallengeParameters": {},
@@ -256,7 +220,7 @@ async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
             "AccessToken": set.access_token,
             "ExpiresIn": set.expires_in,
             "TokenType": "Bearer",
-            "RefreshToken": refresh,
+            "RefreshToken": set.refresh_token,
             "IdToken": set.id_token,
         },
     }))
@@ -280,7 +244,7 @@ async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -
             check_secret_hash(app, client, &found.user.user_id, hash).await?;
         }
     }
-    let scopes = crate::oauth::token::split_scopes(found.granted_scopes());
+    let scopes = found.granted();
     let set = flows::refresh::redeem(app, client, found, &scopes)
         .await
         .map_err(refresh_error)?;
@@ -305,11 +269,9 @@ fn refresh_error(refusal: flows::refresh::RefreshRefusal) -> CognitoError {
     }
 }
 
-/// `USER_SRP_AUTH`: the `PASSWORD_VERIFIER` challenge. A name without a verifier (no
-/// such user, or none kept) is answered from [`credentials::stand_in_verifier`], and
-/// `USERNAME`/`USER_ID_FOR_SRP` echo the name's SRP identity for every name, so nothing
-/// in the answer (its fields, their forms, a salt stable per name) or its cost reveals
-/// whether the account exists (`PreventUserExistenceErrors`).
+/// `USER_SRP_AUTH`: the `PASSWORD_VERIFIER` challenge (`flows::sign_in::start_srp`).
+/// `USERNAME`/`USER_ID_FOR_SRP` echo the name's SRP identity for every name, real or
+/// not, so the answer's fields do not tell whether the account exists.
 async fn start_srp(
     app: &Inner,
     client: &AppClient,
@@ -325,57 +287,22 @@ async fn start_srp(
     )
     .await?;
     let srp_a = require(p, "SRP_A")?;
-    let keys = throttle::keys(&client.pool_id, username, addr);
-    lifecycle::check_throttle(app, &keys)
+    let (challenge, identity) = sign_in::start_srp(app, &client.pool_id, username, srp_a, addr)
         .await
-        .map_err(refusal_error)?;
-    let (_, credential) = srp_credential(app, &client.pool_id, username).await?;
-    let challenge = srp::start(
-        app.keys.master(),
-        &client.pool_id,
-        &credential.identity,
-        &credential.verifier,
-        srp_a,
-        app.clock.now(),
-    )
-    .map_err(|_| CognitoError::invalid("SRP_A is not valid."))?;
+        .map_err(|e| match e {
+            sign_in::SrpRefusal::BadA => CognitoError::invalid("SRP_A is not valid."),
+            sign_in::SrpRefusal::Refused(refusal) => refusal_error(refusal),
+        })?;
     Ok(json!({
         "ChallengeName": "PASSWORD_VERIFIER",
         "ChallengeParameters": {
             "SALT": challenge.salt,
             "SRP_B": challenge.srp_b,
             "SECRET_BLOCK": challenge.secret_block,
-            "USERNAME": credential.identity,
-            "USER_ID_FOR_SRP": credential.identity,
+            "USERNAME": identity,
+            "USER_ID_FOR_SRP": identity,
         },
     }))
-}
-
-/// The verifier SRP runs against for `username`, with the user only when it is the
-/// user's own: for every other name (no such user, no password, SRP off) a stand-in,
-/// found with the same work, which can never sign anyone in.
-async fn srp_credential(
-    app: &Inner,
-    pool_id: &str,
-    username: &str,
-) -> Result<(Option<User>, credentials::SrpCredential), CognitoError> {
-    let user = app.store.user_by_name(pool_id, username).await?;
-    let own = match &user {
-        Some(u) => credentials::srp_verifier(app, u).await?,
-        None => {
-            // The read a real user costs, so the time does not tell either.
-            app.store.srp_verifier("").await?;
-            None
-        }
-    };
-    Ok(match own {
-        Some(credential) => (user, credential),
-        None => {
-            let identity = credentials::srp_identity(username);
-            let verifier = credentials::stand_in_verifier(app.keys.master(), pool_id, &identity);
-            (None, credentials::SrpCredential { verifier, identity })
-        }
-    })
 }
 
 async fn respond_to_auth_challenge(
@@ -419,7 +346,7 @@ async fn respond_to_auth_challenge(
                 .await?
                 .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
             let new_password = require(c, "NEW_PASSWORD")?;
-            let user = lifecycle::set_required_password(
+            let user = sign_in::set_required_password(
                 app,
                 &pool,
                 &user.user_id,
@@ -430,7 +357,7 @@ async fn respond_to_auth_challenge(
             .map_err(|refusal| match refusal {
                 // Overtaken by a change of the user's password or status: the session
                 // no longer stands for the credential it proved.
-                lifecycle::Refusal::BadCredentials => expired_session(),
+                Refusal::BadCredentials => expired_session(),
                 other => refusal_error(other),
             })?;
             tokens(app, &client, &user).await
@@ -441,10 +368,8 @@ async fn respond_to_auth_challenge(
     }
 }
 
-/// `PASSWORD_VERIFIER`: checks the client's SRP proof. Every parameter is checked before
-/// the user is looked up, and a name without a verifier runs the same arithmetic
-/// against its stand-in, so real and unknown users get the same errors in the same
-/// time, and the same failures are counted.
+/// `PASSWORD_VERIFIER`: every parameter is required before the user is looked up, then
+/// `flows::sign_in::verify_srp` checks the proof.
 async fn password_verifier(
     app: &Inner,
     client: &AppClient,
@@ -455,31 +380,20 @@ async fn password_verifier(
     let secret_block = require(c, "PASSWORD_CLAIM_SECRET_BLOCK")?;
     let timestamp = require(c, "TIMESTAMP")?;
     let signature = require(c, "PASSWORD_CLAIM_SIGNATURE")?;
-    let keys = throttle::keys(&client.pool_id, username, addr);
-    lifecycle::check_throttle(app, &keys)
-        .await
-        .map_err(refusal_error)?;
-    let (user, credential) = srp_credential(app, &client.pool_id, username).await?;
-    let proven = srp::verify(
-        app.keys.master(),
+    let outcome = sign_in::verify_srp(
+        app,
         &client.pool_id,
-        &credential.identity,
-        &credential.verifier,
-        secret_block,
-        timestamp,
-        signature,
-        app.clock.now(),
+        username,
+        &sign_in::SrpProof {
+            secret_block,
+            timestamp,
+            signature,
+        },
+        addr,
     )
-    .is_ok();
-    match user {
-        Some(user) if proven => {
-            let outcome = lifecycle::admit(app, &keys, user)
-                .await
-                .map_err(refusal_error)?;
-            signed_in(app, client, outcome).await
-        }
-        _ => Err(refusal_error(lifecycle::failed(app, &keys).await)),
-    }
+    .await
+    .map_err(refusal_error)?;
+    signed_in(app, client, outcome).await
 }
 
 /// What a challenge session carries, sealed with the master key so any instance can

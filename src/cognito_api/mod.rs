@@ -29,7 +29,7 @@ use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::state::{AppState, Inner};
 use crate::store::StoreError;
-use crate::users::lifecycle::Refusal;
+use crate::users::Refusal;
 use crate::users::schema::AttributeRefusal;
 
 /// The target prefix of every action.
@@ -113,10 +113,7 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
         }
         Refusal::InvalidPassword(m) => CognitoError::new("InvalidPasswordException", m),
         Refusal::InvalidParameter(m) => CognitoError::invalid(m),
-        Refusal::Attribute(e @ AttributeRefusal::NotWritable(_)) => {
-            CognitoError::not_authorized(e.to_string())
-        }
-        Refusal::Attribute(e) => CognitoError::invalid(e.to_string()),
+        Refusal::Attribute(e) => attribute_error(&e),
         Refusal::CodeMismatch => CognitoError::new(
             "CodeMismatchException",
             "Invalid verification code provided, please try again.",
@@ -141,6 +138,21 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
             "The message could not be sent; try again.",
         ),
         Refusal::Internal(e) => e.into(),
+    }
+}
+
+/// An attribute write refused, in Cognito's words and exceptions.
+pub fn attribute_error(refusal: &AttributeRefusal) -> CognitoError {
+    match refusal {
+        AttributeRefusal::NotWritable(_) => {
+            CognitoError::not_authorized("A client attempted to write unauthorized attribute")
+        }
+        AttributeRefusal::Immutable(name) => CognitoError::invalid(format!(
+            "Invalid user attributes: {name}: Attribute cannot be updated. (changing an immutable attribute)"
+        )),
+        AttributeRefusal::Undeclared(name) => CognitoError::invalid(format!(
+            "Attributes did not conform to the schema: Type for attribute {{{name}}} could not be determined"
+        )),
     }
 }
 

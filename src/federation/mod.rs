@@ -5,7 +5,6 @@
 //! turns a provider identity into a user-pool user.
 
 pub mod profile;
-pub mod users;
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,13 @@
 //! The operations every surface performs, whatever its wire format: the hosted pages,
 //! the federation callback, `/oauth2/token` and the Cognito API adapt these and add no
-//! rules of their own.
+//! rules of their own. Each is the one place where what happens before and after it
+//! (the triggers) is decided.
 
+pub mod attributes;
+pub mod client_credentials;
+pub mod code;
+pub mod external;
+pub mod recovery;
 pub mod refresh;
+pub mod sign_in;
+pub mod sign_up;

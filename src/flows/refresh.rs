@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::services::Services;
 use crate::store::{Family, RefreshOutcome, StoreError};
 use crate::tokens::issue::{Session, TokenSet, issue};
+use crate::tokens::split_scopes;
 use crate::users::User;
 
 /// Why a refresh was refused. Each surface words these its own way.
@@ -44,9 +45,27 @@ pub struct Presented {
 }
 
 impl Presented {
-    /// The scopes the sign-in was granted, space-separated.
-    pub fn granted_scopes(&self) -> &str {
-        &self.family.scopes
+    /// The scopes the sign-in was granted.
+    pub fn granted(&self) -> Vec<String> {
+        split_scopes(&self.family.scopes)
+    }
+
+    /// The scopes of this refresh: those granted, or the subset `requested` (RFC 6749
+    /// §6), which applies to the tokens issued now; the sign-in keeps its grant. A
+    /// scope beyond the grant is named, and the token is not used.
+    pub fn scopes(&self, requested: Option<&str>) -> Result<Vec<String>, String> {
+        let granted = self.granted();
+        let Some(requested) = requested else {
+            return Ok(granted);
+        };
+        let requested = split_scopes(requested);
+        if let Some(extra) = requested.iter().find(|s| !granted.contains(s)) {
+            return Err(extra.clone());
+        }
+        Ok(granted
+            .into_iter()
+            .filter(|s| requested.contains(s))
+            .collect())
     }
 }
 

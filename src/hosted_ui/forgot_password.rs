@@ -11,10 +11,11 @@ use tower_sessions::Session;
 use super::flow::{Flow, FlowForm, PageError, Step};
 use super::pages::{ForgotPasswordPage, NewPasswordPage, render};
 use super::{explain, field};
+use crate::flows::recovery;
 use crate::session::{self, Pending, Reset};
 use crate::state::{AppState, Inner};
+use crate::users::Refusal;
 use crate::users::codes::Purpose;
-use crate::users::lifecycle::{self, Refusal};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,7 +59,7 @@ async fn post_forgot(
     FlowForm { flow, form }: FlowForm,
 ) -> Result<Response, PageError> {
     let username = field(&form, "username").trim().to_string();
-    match lifecycle::forgot_password(&app, &flow.req.pool_id, &username).await {
+    match recovery::forgot_password(&app, &flow.req.pool_id, &username).await {
         // Only an existing account reaches its message cap: the page answers as if a
         // code went out, so the cap does not reveal the account.
         Ok(()) | Err(Refusal::MessageLimit(_)) => {}
@@ -128,7 +129,7 @@ async fn post_reset(
         ));
     }
     let username = super::pending_username(pending.as_ref(), &form);
-    match lifecycle::confirm_forgot_password(
+    match recovery::confirm_forgot_password(
         &app,
         &flow.pool,
         &username,

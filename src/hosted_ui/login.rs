@@ -16,10 +16,10 @@ use crate::client_addr::ClientAddr;
 use crate::clients::COGNITO;
 use crate::clients::redirect::with_params;
 use crate::error::AppError;
+use crate::flows::sign_in::{self, SignedIn};
 use crate::oauth::authorize::complete;
 use crate::session::{self, NewPassword, NewPasswordStep, Pending};
 use crate::state::{AppState, Inner};
-use crate::users::lifecycle::{self, SignedIn};
 
 /// How long a temporary password's holder has to choose a new one.
 const NEW_PASSWORD_WINDOW: i64 = 600;
@@ -45,7 +45,7 @@ async fn post_login(
 ) -> Result<Response, PageError> {
     let pool_id = &flow.req.pool_id;
     let username = field(&form, "username").trim();
-    match lifecycle::sign_in(&app, pool_id, username, field(&form, "password"), addr).await {
+    match sign_in::sign_in(&app, pool_id, username, field(&form, "password"), addr).await {
         Ok(SignedIn::Ready(user)) => Ok(signed_in(&app, &flow, &session, &user).await?),
         Ok(SignedIn::NewPasswordRequired(user)) => {
             let pending = NewPasswordStep {

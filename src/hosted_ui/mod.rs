@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use crate::state::AppState;
-use crate::users::lifecycle::Refusal;
+use crate::users::Refusal;
 use i18n::{Texts, fill};
 
 pub fn routes() -> Router<AppState> {

@@ -14,9 +14,10 @@ use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
 use super::pages::{NewPasswordPage, render};
 use super::{explain, field};
+use crate::flows::sign_in;
 use crate::session::{self, NewPassword};
 use crate::state::{AppState, Inner};
-use crate::users::lifecycle::{self, Refusal};
+use crate::users::Refusal;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(
@@ -79,8 +80,7 @@ async fn post_new_password(
     else {
         return Ok(flow.go(&app, "login"));
     };
-    match lifecycle::set_required_password(&app, &flow.pool, user_id, challenged_at, password).await
-    {
+    match sign_in::set_required_password(&app, &flow.pool, user_id, challenged_at, password).await {
         Ok(user) => {
             session::remove_step::<NewPassword>(&session).await?;
             Ok(signed_in(&app, &flow, &session, &user).await?)

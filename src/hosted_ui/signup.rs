@@ -16,11 +16,12 @@ use super::login::signed_in;
 use super::pages::{ConfirmPage, Field, SignUpPage, render};
 use super::{Fields, explain, field};
 use crate::error::AppError;
+use crate::flows::sign_up::{self, SignedUp};
 use crate::session::{self, Pending, SignUp};
 use crate::state::{AppState, Inner};
 use crate::users::User;
 use crate::users::codes::Purpose;
-use crate::users::lifecycle::{self, Refusal, SignedUp};
+use crate::users::{self, Refusal};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -160,7 +161,7 @@ async fn post_signup(
     }
     if flow.pool.settings.email_is_username() {
         username = username.to_lowercase();
-        if !lifecycle::is_email(&username) {
+        if !users::is_email(&username) {
             return Ok(fail(t.invalid_email.into(), StatusCode::BAD_REQUEST));
         }
         attributes.insert("email".into(), username.clone());
@@ -179,7 +180,7 @@ async fn post_signup(
         return Ok(fail(t.passwords_differ.into(), StatusCode::BAD_REQUEST));
     }
     let link = confirm_link_template(&app, &flow);
-    let user_id = match lifecycle::sign_up(
+    let user_id = match sign_up::sign_up(
         &app,
         &flow.pool,
         &flow.req.client,
@@ -279,7 +280,7 @@ async fn post_confirm(
 ) -> Result<Response, PageError> {
     let pool_id = &flow.req.pool_id;
     let username = super::pending_username(pending.as_ref(), &form);
-    match lifecycle::confirm_sign_up(&app, pool_id, &username, field(&form, "code")).await {
+    match sign_up::confirm_sign_up(&app, pool_id, &username, field(&form, "code")).await {
         Ok(user) => Ok(confirmed(&app, &flow, &session, pending.as_ref(), &user).await?),
         Err(refusal) => Ok(confirm_refused(&app, &flow, pending.as_ref(), &refusal)),
     }
@@ -292,7 +293,7 @@ async fn confirm_link(
     Step(pending): Step<SignUp>,
     Path(LinkPath { token }): Path<LinkPath>,
 ) -> Result<Response, PageError> {
-    match lifecycle::confirm_by_link(&app, &flow.req.pool_id, &token).await {
+    match sign_up::confirm_by_link(&app, &flow.req.pool_id, &token).await {
         Ok(user) => Ok(confirmed(&app, &flow, &session, pending.as_ref(), &user).await?),
         Err(Refusal::Internal(e)) => Err(e.into()),
         Err(_) => Err(AppError::Invalid(
@@ -333,7 +334,7 @@ async fn resend_code(
 ) -> Result<Response, PageError> {
     let username = super::pending_username(pending.as_ref(), &form);
     let link = confirm_link_template(&app, &flow);
-    match lifecycle::resend_sign_up_code(&app, &flow.req.pool_id, &username, Some(&link)).await {
+    match sign_up::resend_sign_up_code(&app, &flow.req.pool_id, &username, Some(&link)).await {
         Ok(()) => {
             session::set_notice(&session, flow.t.code_resent).await?;
             Ok(flow.go(&app, "confirm"))

@@ -47,21 +47,15 @@ pub enum When {
     Updating,
 }
 
-/// Why an attribute may not be written; each maps to Cognito's error.
+/// Why an attribute may not be written. The Cognito API words each as Cognito does
+/// (`cognito_api::attribute_error`).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AttributeRefusal {
-    /// `NotAuthorizedException`.
-    #[error("A client attempted to write unauthorized attribute")]
+    #[error("this application may not set the attribute {0}")]
     NotWritable(String),
-    /// `InvalidParameterException`.
-    #[error(
-        "Invalid user attributes: {0}: Attribute cannot be updated. (changing an immutable attribute)"
-    )]
+    #[error("the attribute {0} cannot be changed once set")]
     Immutable(String),
-    /// `InvalidParameterException`.
-    #[error(
-        "Attributes did not conform to the schema: Type for attribute {{{0}}} could not be determined"
-    )]
+    #[error("the attribute {0} is not part of this user pool")]
     Undeclared(String),
 }
 

@@ -10,19 +10,16 @@ use axum::routing::get;
 use tower_sessions::Session;
 
 use super::params::Params;
-use super::pkce;
 use crate::clients::redirect::{is_registered, with_params};
 use crate::clients::state_split::Split;
 use crate::clients::{AppClient, FLOW_CODE};
-use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
+use crate::flows::code;
+use crate::pkce;
 use crate::session;
 use crate::state::{AppState, Inner};
-use crate::store::NewCode;
 use crate::users::User;
 
-/// How long an authorization code lives (RFC 6749 §4.1.2 recommends at most 10 minutes).
-pub const CODE_LIFETIME: i64 = 300;
 /// Longest accepted value of any authorization parameter.
 const MAX_PARAM_LEN: usize = 2048;
 
@@ -312,60 +309,26 @@ pub async fn validate(
     })
 }
 
-/// Ends a successful sign-in: stores a single-use code bound to the client, redirect
-/// URI, PKCE challenge, nonce and scopes, and sends the browser to the callback.
-///
-/// Every path here (a live session, a password, a new password, a confirmation, a
-/// provider) loaded the user earlier in the request or in an earlier one; the user is
-/// read again so that one disabled meanwhile gets no code.
+/// Ends a successful sign-in: a single-use code for the request (`flows::code`), and
+/// the browser sent to the callback with it.
 pub async fn complete(
     app: &Inner,
     req: &AuthorizeRequest,
     user: &User,
     auth_time: i64,
 ) -> Result<Response, AppError> {
-    let may_sign_in = app
-        .store
-        .user_by_id(&req.pool_id, &user.user_id)
-        .await?
-        .is_some_and(|now| now.can_sign_in());
-    if !may_sign_in {
+    let grant = code::Grant {
+        client: &req.client,
+        redirect_uri: &req.redirect_uri,
+        scopes: &req.scopes,
+        nonce: req.nonce.as_deref(),
+        code_challenge: req.code_challenge.as_deref(),
+    };
+    let Some(code) = code::issue_code(app, &grant, user, auth_time).await? else {
         return Err(AppError::Forbidden(
             "This account cannot sign in. Contact the application's administrator.",
         ));
-    }
-    let code = random_token(32);
-    let code_hash = app.keys.digests().secret(Secret::AuthCode, &code);
-    let origin_jti = uuid::Uuid::new_v4().to_string();
-    let scopes = req.scopes.join(" ");
-    let now = app.clock.now();
-    let stored = app
-        .store
-        .insert_code(
-            &NewCode {
-                code_hash: &code_hash,
-                pool_id: &req.pool_id,
-                client_id: &req.client.client_id,
-                user_id: &user.user_id,
-                redirect_uri: &req.redirect_uri,
-                scopes: &scopes,
-                nonce: req.nonce.as_deref(),
-                code_challenge: req.code_challenge.as_deref(),
-                auth_time,
-                origin_jti: &origin_jti,
-                expires_at: now + CODE_LIFETIME,
-                credential_version: user.credential_version,
-            },
-            now,
-        )
-        .await?;
-    if !stored {
-        // The user's credentials changed after `user` proved them (a reset racing this
-        // sign-in): the code would stand for a credential that is no longer the user's.
-        return Err(AppError::Forbidden(
-            "This account cannot sign in. Contact the application's administrator.",
-        ));
-    }
+    };
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = &req.reply_state {
         params.push(("state", state));

@@ -12,7 +12,7 @@ use super::idp_start::BINDING;
 use crate::crypto::{Secret, sha256_hex};
 use crate::error::AppError;
 use crate::federation::profile;
-use crate::federation::users::{self, Denied};
+use crate::flows::external::{self, Denied};
 use crate::oauth::authorize::{self, complete};
 use crate::oauth::params::Params;
 use crate::session;
@@ -103,7 +103,7 @@ async fn idpresponse(
         }
     };
     let user =
-        match users::resolve(&app, &idp, &profile).await {
+        match external::resolve(&app, &idp, &profile).await {
             Ok(user) => user,
             Err(Denied::Internal(e)) => return e.into_response(),
             Err(denied) => return AppError::Forbidden(match denied {

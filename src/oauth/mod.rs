@@ -8,7 +8,6 @@ mod idp_response;
 pub(crate) mod idp_start;
 mod logout;
 pub mod params;
-pub mod pkce;
 mod revoke;
 pub mod token;
 pub mod userinfo;

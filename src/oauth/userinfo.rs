@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 
-use super::token::{no_store, split_scopes};
+use super::token::no_store;
 use crate::error::OAuthError;
 use crate::state::AppState;
+use crate::tokens::split_scopes;
 use crate::tokens::{claims, verify};
 
 pub fn routes() -> Router<AppState> {

@@ -16,8 +16,9 @@ use super::quirks::Quirk;
 use super::{Inner, Provider, StandIn};
 use crate::clients::redirect::with_params;
 use crate::hosted_ui::pages::{Chrome, error_page, render};
+use crate::oauth::found;
 use crate::oauth::params::Params;
-use crate::oauth::{found, pkce};
+use crate::pkce;
 
 /// Longest parameter value accepted; grants are kept in memory.
 const MAX_PARAM: usize = 4096;

@@ -13,7 +13,7 @@ use super::Provider;
 use super::memory::{Grant, Memory};
 use crate::error::OAuthError;
 use crate::oauth::params::Params;
-use crate::oauth::pkce;
+use crate::pkce;
 
 /// Why a token request is refused, in RFC 6749 §5.2 terms.
 #[derive(Debug)]

@@ -13,8 +13,8 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 
 use super::codes::Purpose;
-use super::lifecycle::{self, Refusal};
 use super::schema::{AttributeRefusal, When, Writer};
+use super::{Refusal, code_mail};
 use super::{User, UserStatus};
 use crate::error::AppError;
 use crate::groups::Group;
@@ -58,6 +58,8 @@ pub enum AdminError {
     #[error("The message could not be delivered.")]
     DeliveryFailed,
     #[error(transparent)]
+    Attribute(AttributeRefusal),
+    #[error(transparent)]
     Internal(AppError),
 }
 
@@ -86,10 +88,7 @@ impl From<anyhow::Error> for AdminError {
 
 impl From<AttributeRefusal> for AdminError {
     fn from(e: AttributeRefusal) -> Self {
-        match e {
-            AttributeRefusal::NotWritable(_) => AdminError::NotAuthorized(e.to_string()),
-            _ => AdminError::InvalidParameter(e.to_string()),
-        }
+        AdminError::Attribute(e)
     }
 }
 
@@ -182,7 +181,7 @@ pub async fn create_user(
     if pool.settings.email_is_username() {
         // The email address is the username, as the hosted sign-up makes it.
         let email = invite.username.to_lowercase();
-        if !lifecycle::is_email(&email) {
+        if !super::is_email(&email) {
             return Err(AdminError::InvalidParameter(
                 "Username should be an email.".into(),
             ));
@@ -436,7 +435,7 @@ pub async fn reset_password(app: &Services, pool: &Pool, username: &str) -> Resu
             "Cannot reset password for the user as there is no registered email.".into(),
         ));
     }
-    lifecycle::send_code(app, &user, Purpose::Reset, None).await?;
+    code_mail::send_code(app, &user, Purpose::Reset, None).await?;
     app.store
         .require_password_reset(&user.user_id, app.clock.now())
         .await?;

@@ -1,12 +1,15 @@
 //! Users of a pool: username, status, enabled flag, attributes and password hash.
 
 pub mod admin;
+pub mod code_mail;
 pub mod codes;
 pub mod credentials;
-pub mod lifecycle;
 pub mod password;
+mod refusal;
 pub use crate::model::schema;
 pub mod srp;
+
+pub use refusal::Refusal;
 
 use std::collections::BTreeMap;
 
@@ -76,7 +79,7 @@ pub fn validate_attribute(name: &str, value: &str) -> Result<(), String> {
     if name.ends_with("_verified") && value != "true" && value != "false" {
         return Err(format!("attribute {name} must be true or false"));
     }
-    if name == "email" && !lifecycle::is_email(value) {
+    if name == "email" && !is_email(value) {
         return Err("Invalid email address format.".into());
     }
     if name == "phone_number" && !is_phone_number(value) {
@@ -270,4 +273,39 @@ pub async fn link_identity(
             other => other.into(),
         })?;
     Ok(user)
+}
+
+/// A plausible email address: one `@`, something on both sides, no spaces.
+pub fn is_email(s: &str) -> bool {
+    // A plain `local@domain` (RFC 5321 sizes): a dot-atom local part, a domain of
+    // letter/digit/hyphen labels. No display names, lists, quoted or address literals,
+    // so nothing that a mail header could read as more than one address.
+    const LOCAL_SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-.";
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    s.len() <= 254
+        && (1..=64).contains(&local.len())
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || LOCAL_SPECIALS.contains(c))
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(label_ok)
+}
+
+/// The user as the database has it now.
+pub async fn reload(app: &Services, user: &User) -> Result<User, AppError> {
+    app.store
+        .user_by_id(&user.pool_id, &user.user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))
 }

@@ -457,7 +457,7 @@ async fn a_preregistered_identity_gets_its_groups_and_attributes_at_first_sign_i
         .await
         .unwrap();
     let attrs = BTreeMap::from([("custom:team".to_string(), "red".to_string())]);
-    cognate::federation::users::preregister(
+    cognate::flows::external::preregister(
         &app.state,
         &app.pool_id,
         "Google",
@@ -468,7 +468,7 @@ async fn a_preregistered_identity_gets_its_groups_and_attributes_at_first_sign_i
     )
     .await
     .unwrap();
-    cognate::federation::users::preregister(
+    cognate::flows::external::preregister(
         &app.state,
         &app.pool_id,
         "Corp",
@@ -950,7 +950,7 @@ async fn facebook_and_amazon_addresses_never_count_as_verified() {
         .await
         .unwrap();
     for (provider, subject) in [("Facebook", ADA_FACEBOOK), ("LoginWithAmazon", ADA_AMAZON)] {
-        cognate::federation::users::preregister(
+        cognate::flows::external::preregister(
             &app.state,
             &app.pool_id,
             provider,
@@ -1005,7 +1005,7 @@ async fn a_native_sign_up_cannot_take_a_providers_username_form() {
         .await
         .unwrap();
     let attrs = BTreeMap::from([("custom:team".to_string(), "gold".to_string())]);
-    cognate::federation::users::preregister(
+    cognate::flows::external::preregister(
         &app.state,
         &app.pool_id,
         "LoginWithAmazon",
@@ -1080,7 +1080,7 @@ async fn a_failed_first_sign_in_leaves_the_preregistration_waiting() {
     cognate::groups::create(&app.state, &app.pool_id, "buyers", None, None)
         .await
         .unwrap();
-    cognate::federation::users::preregister(
+    cognate::flows::external::preregister(
         &app.state,
         &app.pool_id,
         "LoginWithAmazon",

@@ -17,6 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "crypto",
             "metrics",
             "model",
+            "pkce",
             "rate_limit",
             "sigv4",
         ],

@@ -63,7 +63,7 @@ async fn the_hosted_sign_up_form_stores_only_what_the_client_may_write() {
     sign_up("ghost").await;
     browser.fill("custom:ghost", "boo").await;
     browser.click_button("Sign up").await;
-    browser.wait_for_text("could not be determined").await;
+    browser.wait_for_text("is not part of this user pool").await;
     browser.screenshot("pr01-signup-undeclared").await;
     let store = &app.state.store;
     assert!(

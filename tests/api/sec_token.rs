@@ -212,7 +212,7 @@ async fn every_bad_code_verifier_is_refused() {
 // Matrix: TK-05
 #[tokio::test]
 async fn a_code_lives_at_most_its_lifetime() {
-    let lifetime = cognate::oauth::authorize::CODE_LIFETIME;
+    let lifetime = cognate::flows::code::CODE_LIFETIME;
     assert!(lifetime <= 600, "RFC 6749 §4.1.2: at most 10 minutes");
     let app = TestApp::spawn().await;
     app.state.clock.freeze();

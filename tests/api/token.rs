@@ -90,7 +90,7 @@ async fn an_expired_code_is_refused() {
     let code = app.login_and_authorize(&app.public, Some(&pkce)).await;
     app.state
         .clock
-        .advance(cognate::oauth::authorize::CODE_LIFETIME + 1);
+        .advance(cognate::flows::code::CODE_LIFETIME + 1);
     let res = app.exchange(&app.public, &code, Some(&pkce.verifier)).await;
     assert_oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }

@@ -1,4 +1,4 @@
-//! Turning a verified provider identity into a user-pool user, in this order:
+//! External sign-in: a verified provider identity becomes a user-pool user, in this order:
 //! 1. an identity already linked: its user (a native user it was linked to, or the
 //!    external user, whose mapped attributes are refreshed);
 //! 2. a pre-registration, by subject or by verified email: claimed once, atomically,
@@ -12,9 +12,9 @@
 
 use std::collections::BTreeMap;
 
-use super::profile::Profile;
-use super::{IdentityProvider, LinkingPolicy};
 use crate::error::AppError;
+use crate::federation::profile::Profile;
+use crate::federation::{IdentityProvider, LinkingPolicy};
 use crate::services::Services;
 use crate::store::StoreError;
 use crate::users::schema::Writer;
@@ -233,7 +233,7 @@ pub async fn preregister(
     groups: &[String],
     attributes: &BTreeMap<String, String>,
 ) -> Result<(), AppError> {
-    if super::provider(app, pool_id, provider_name)
+    if crate::federation::provider(app, pool_id, provider_name)
         .await?
         .is_none()
     {

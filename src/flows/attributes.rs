@@ -1,0 +1,115 @@
+//! A signed-in user's own attributes (`UpdateUserAttributes`,
+//! `GetUserAttributeVerificationCode`, `VerifyUserAttribute`).
+
+use std::collections::BTreeMap;
+
+use crate::clients::AppClient;
+use crate::services::Services;
+use crate::users::code_mail::send_code;
+use crate::users::codes::{self, Purpose};
+use crate::users::schema::{When, Writer};
+use crate::users::{self, Refusal, User, reload};
+
+/// Sets attributes of a signed-in user through their app client (`UpdateUserAttributes`):
+/// only declared attributes the client may write, immutable ones never changed, and a
+/// changed address no longer verified. One transaction writes them all. A changed
+/// email address is then sent a verification code, as Cognito sends one; the address
+/// it went to is returned (`None` if none went: the change stands, and
+/// `GetUserAttributeVerificationCode` asks again).
+///
+/// The new address is in force at once, unverified: it cannot receive a password
+/// reset until verified. (Cognito's `AttributesRequireVerificationBeforeUpdate`, which
+/// keeps the old address until then, is a pool setting cognate does not have yet.)
+pub async fn update_own_attributes(
+    app: &Services,
+    user: &User,
+    client: &AppClient,
+    mut changes: BTreeMap<String, String>,
+) -> Result<Option<String>, Refusal> {
+    for (name, value) in &changes {
+        users::validate_attribute(name, value).map_err(Refusal::InvalidParameter)?;
+    }
+    let writer = Writer::User {
+        writable: &client.write_attributes,
+    };
+    app.store.schema(&user.pool_id).await?.check_writes(
+        &changes,
+        &user.attributes,
+        writer,
+        When::Updating,
+    )?;
+    users::unverify_changed(&user.attributes, &mut changes);
+    app.store
+        .update_user_attributes(&user.pool_id, &user.user_id, &changes, &[], app.clock.now())
+        .await?;
+    if changes.get("email_verified").map(String::as_str) != Some("false") {
+        return Ok(None);
+    }
+    let user = reload(app, user).await?;
+    match send_attribute_code(app, &user, "email").await {
+        Ok(to) => Ok(Some(to)),
+        Err(refusal) => {
+            tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %refusal, "no verification code for a changed address");
+            Ok(None)
+        }
+    }
+}
+
+/// Mails a code verifying the user's current address `name`
+/// (`GetUserAttributeVerificationCode`); the address it went to.
+pub async fn send_attribute_code(
+    app: &Services,
+    user: &User,
+    name: &str,
+) -> Result<String, Refusal> {
+    verifiable(name)?;
+    send_code(app, user, Purpose::VerifyEmail, None).await?;
+    Ok(user.attributes.get("email").cloned().unwrap_or_default())
+}
+
+/// Only `email` is verified by code: cognate sends no SMS.
+fn verifiable(name: &str) -> Result<(), Refusal> {
+    if name == "email" {
+        return Ok(());
+    }
+    Err(Refusal::InvalidParameter(format!(
+        "Attribute {name} cannot be verified: only email is verified by code."
+    )))
+}
+
+/// Verifies the user's email address with the code sent to it (`VerifyUserAttribute`).
+/// Only `email` has codes; the code counts attempts as every code does, and verifies
+/// the address only if it is still the one the code went to.
+pub async fn verify_attribute(
+    app: &Services,
+    user: &User,
+    name: &str,
+    code: &str,
+) -> Result<(), Refusal> {
+    verifiable(name)?;
+    let now = app.clock.now();
+    let digest = codes::check(
+        &app.store,
+        app.keys.digests(),
+        &user.user_id,
+        Purpose::VerifyEmail,
+        code,
+        now,
+    )
+    .await??;
+    if !app
+        .store
+        .verify_email(
+            &user.pool_id,
+            &user.user_id,
+            Purpose::VerifyEmail.as_str(),
+            &digest,
+            now,
+        )
+        .await?
+    {
+        // Used concurrently, or the address changed since the code went out.
+        return Err(Refusal::CodeMismatch);
+    }
+    Ok(())
+}

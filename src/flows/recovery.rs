@@ -1,0 +1,97 @@
+//! Password reset by a code to a verified address, shared by the hosted
+//! forgot-password pages and the API's `ForgotPassword` and `ConfirmForgotPassword`.
+
+use crate::error::AppError;
+use crate::pool::Pool;
+use crate::services::Services;
+use crate::throttle;
+use crate::users::code_mail::{
+    NO_VERIFIED_ADDRESS, code_destination, count_code_request, in_equal_time, send_code, stand_in,
+};
+use crate::users::codes::{self, Purpose};
+use crate::users::{Refusal, User, UserStatus, credentials, password, reload};
+
+/// Starts a password reset: mails a code if the account exists, may reset its
+/// password and has a verified address to send it to, else restarts the name's
+/// stand-in code. Answers the same either way; only a pool with
+/// `PreventUserExistenceErrors` off tells an account without a verified address so,
+/// as Cognito does.
+pub async fn forgot_password(app: &Services, pool_id: &str, username: &str) -> Result<(), Refusal> {
+    in_equal_time(async {
+        count_code_request(app, pool_id, username).await?;
+        match app.store.user_by_name(pool_id, username).await? {
+            Some(user)
+                if user.enabled
+                    && matches!(
+                        user.status,
+                        UserStatus::Confirmed | UserStatus::ResetRequired
+                    ) =>
+            {
+                if code_destination(&user, Purpose::Reset).is_some() {
+                    return send_code(app, &user, Purpose::Reset, None).await;
+                }
+                let hide = app
+                    .store
+                    .pool_by_id(pool_id)
+                    .await?
+                    .is_none_or(|p| p.settings.prevent_user_existence_errors);
+                if !hide {
+                    return Err(Refusal::InvalidParameter(NO_VERIFIED_ADDRESS.into()));
+                }
+                stand_in(app, pool_id, username, Purpose::Reset).await
+            }
+            _ => stand_in(app, pool_id, username, Purpose::Reset).await,
+        }
+    })
+    .await
+}
+
+/// Finishes a password reset: the code, then the new password. Every sign-in of the
+/// user is revoked, since whoever held the old password may hold tokens too.
+pub async fn confirm_forgot_password(
+    app: &Services,
+    pool: &Pool,
+    username: &str,
+    code: &str,
+    new_password: &str,
+) -> Result<User, Refusal> {
+    pool.settings
+        .password_policy
+        .check(new_password, username)
+        .map_err(Refusal::InvalidPassword)?;
+    let user = app.store.user_by_name(&pool.pool_id, username).await?;
+    let now = app.clock.now();
+    let user_id = user.as_ref().map(|u| u.user_id.as_str());
+    let digest = codes::check_for_name(
+        &app.store,
+        app.keys.digests(),
+        &pool.pool_id,
+        username,
+        user_id,
+        Purpose::Reset,
+        code,
+        now,
+    )
+    .await??;
+    // A digest comes only from a user's own code.
+    let Some(user) = user else {
+        return Err(Refusal::CodeMismatch);
+    };
+    let hash = password::hash(new_password).await.map_err(AppError::from)?;
+    let srp = credentials::sealed_srp_verifier(app, &user, new_password).await?;
+    // One transaction consumes the code, sets the password and revokes the user's
+    // sign-ins: a crash never leaves the code used up and the old password in place.
+    if !app
+        .store
+        .reset_password(&user.user_id, &digest, &hash, srp.as_deref(), now)
+        .await?
+    {
+        return Err(Refusal::CodeMismatch);
+    }
+    throttle::record_success(
+        &app.store,
+        &throttle::keys(&pool.pool_id, &user.username, None),
+    )
+    .await?;
+    Ok(reload(app, &user).await?)
+}

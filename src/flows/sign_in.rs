@@ -1,0 +1,285 @@
+//! Password sign-in, shared by the hosted login page and the API's password and SRP
+//! flows: throttling per username and address, the account's status, the new password
+//! an administrator-created user must choose, and the token set an API sign-in opens.
+//! Each surface words [`Refusal`] its own way.
+
+use std::net::IpAddr;
+
+use crate::clients::AppClient;
+use crate::crypto::{Secret, random_token};
+use crate::error::AppError;
+use crate::pool::Pool;
+use crate::services::Services;
+use crate::throttle;
+use crate::tokens::claims::ADMIN_SCOPE;
+use crate::tokens::issue::{Session, TokenSet, issue};
+use crate::users::{Refusal, User, UserStatus, credentials, password, srp};
+
+/// A password sign-in's outcome when the password was right.
+pub enum SignedIn {
+    /// The user may have tokens.
+    Ready(User),
+    /// An administrator-created user must choose a password first.
+    NewPasswordRequired(User),
+}
+
+/// Checks a username and password, throttling failures per username and address.
+/// Unknown users and wrong passwords are indistinguishable, in message and in time.
+/// The user comes with the credential version read with its password hash: whatever
+/// the sign-in leads to (tokens, a session, a challenge) lives only while that version
+/// is current, so a reset committing meanwhile ends it.
+pub async fn sign_in(
+    app: &Services,
+    pool_id: &str,
+    username: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> Result<SignedIn, Refusal> {
+    let keys = throttle::keys(pool_id, username, addr);
+    check_throttle(app, &keys).await?;
+    // No password is that long: refuse before spending a hash on it.
+    if password.chars().count() > crate::pool::MAX_PASSWORD_LENGTH {
+        return Err(failed(app, &keys).await);
+    }
+    let user = app.store.user_by_name(pool_id, username).await?;
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let verified = password::verify(hash, password).await;
+    match user {
+        Some(user) if verified => admit(app, &keys, user).await,
+        _ => Err(failed(app, &keys).await),
+    }
+}
+
+/// Refuses while any of `keys` is blocked.
+pub async fn check_throttle(app: &Services, keys: &[String]) -> Result<(), Refusal> {
+    match throttle::blocked_for(&app.store, keys, app.clock.now()).await? {
+        Some(wait) => Err(Refusal::Throttled(wait)),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed proof of the password; the refusal to give.
+pub async fn failed(app: &Services, keys: &[String]) -> Refusal {
+    match throttle::record_failure(&app.store, keys, app.clock.now()).await {
+        Ok(()) => Refusal::BadCredentials,
+        Err(e) => e.into(),
+    }
+}
+
+/// After the password was proven (by hash or by SRP): clears the username's failures
+/// and decides by the account's state. Naming that state leaks nothing any more.
+pub async fn admit(app: &Services, keys: &[String], user: User) -> Result<SignedIn, Refusal> {
+    throttle::record_success(&app.store, keys).await?;
+    if !user.enabled {
+        return Err(Refusal::Disabled);
+    }
+    match user.status {
+        UserStatus::Confirmed => Ok(SignedIn::Ready(user)),
+        UserStatus::ForceChangePassword => Ok(SignedIn::NewPasswordRequired(user)),
+        UserStatus::Unconfirmed => Err(Refusal::NotConfirmed),
+        UserStatus::ResetRequired => Err(Refusal::ResetRequired),
+        UserStatus::ExternalProvider => Err(Refusal::BadCredentials),
+    }
+}
+
+/// Replaces a temporary password (`FORCE_CHANGE_PASSWORD`) with the user's own.
+///
+/// The challenge began when the temporary password was proven, possibly minutes ago,
+/// at the user's credential version `challenged_at`: the user is read again, and an
+/// administrator's disabling, a new password (temporary or not) or any other change of
+/// status or credentials since then stops it before anything changes. The password is
+/// written only while the version is still the challenge's, and the result is checked
+/// once more, so a user disabled or reset while the password was being hashed gets no
+/// sign-in either.
+pub async fn set_required_password(
+    app: &Services,
+    pool: &Pool,
+    user_id: &str,
+    challenged_at: i64,
+    new_password: &str,
+) -> Result<User, Refusal> {
+    let user = still_signing_in(
+        app,
+        pool,
+        user_id,
+        UserStatus::ForceChangePassword,
+        challenged_at,
+    )
+    .await?;
+    pool.settings
+        .password_policy
+        .check(new_password, &user.username)
+        .map_err(Refusal::InvalidPassword)?;
+    let status = UserStatus::Confirmed;
+    let Some(version) =
+        credentials::replace_password(app, &user, new_password, status, None).await?
+    else {
+        return Err(Refusal::BadCredentials);
+    };
+    still_signing_in(app, pool, user_id, status, version).await
+}
+
+/// The user as the database has it now, if it may still go on with a sign-in that
+/// found it in `status` at credential version `version`: enabled, and unchanged since.
+async fn still_signing_in(
+    app: &Services,
+    pool: &Pool,
+    user_id: &str,
+    status: UserStatus,
+    version: i64,
+) -> Result<User, Refusal> {
+    match app.store.user_by_id(&pool.pool_id, user_id).await? {
+        Some(now) if !now.enabled => Err(Refusal::Disabled),
+        Some(now) if now.status == status && now.credential_version == version => Ok(now),
+        _ => Err(Refusal::BadCredentials),
+    }
+}
+
+/// Opens an API sign-in (`InitiateAuth`, `RespondToAuthChallenge`): a new sign-in
+/// family with a refresh token, and its tokens with the API's scope, if the user's
+/// credentials are still those the sign-in proved (`user.credential_version`).
+pub async fn open_api_session(
+    app: &Services,
+    client: &AppClient,
+    user: &User,
+) -> Result<TokenSet, Refusal> {
+    let origin_jti = uuid::Uuid::new_v4().to_string();
+    let scopes = vec![ADMIN_SCOPE.to_string()];
+    let auth_time = app.clock.now();
+    let mut set = issue(
+        app,
+        &Session {
+            client,
+            user,
+            scopes: &scopes,
+            auth_time,
+            origin_jti: &origin_jti,
+            nonce: None,
+        },
+    )
+    .await?;
+    let refresh = random_token(48);
+    let opened = app
+        .store
+        .insert_family(
+            &origin_jti,
+            &client.pool_id,
+            &client.client_id,
+            &user.user_id,
+            ADMIN_SCOPE,
+            auth_time,
+            auth_time + client.refresh_token_validity,
+            &app.keys.digests().secret(Secret::RefreshToken, &refresh),
+            user.credential_version,
+        )
+        .await?;
+    if !opened {
+        // The password changed (or the user was signed out everywhere) after it was
+        // checked: the credential this sign-in proved is no longer the user's.
+        return Err(Refusal::BadCredentials);
+    }
+    set.refresh_token = Some(refresh);
+    Ok(set)
+}
+
+/// Why an SRP sign-in could not start.
+pub enum SrpRefusal {
+    /// `SRP_A` is not a valid public value.
+    BadA,
+    Refused(Refusal),
+}
+
+/// `USER_SRP_AUTH`'s first step: the `PASSWORD_VERIFIER` challenge and the SRP identity
+/// to name in it. A name without a verifier (no such user, or none kept) is answered
+/// from [`credentials::stand_in_verifier`], so nothing in the answer (its fields, their
+/// forms, a salt stable per name) or its cost reveals whether the account exists
+/// (`PreventUserExistenceErrors`).
+pub async fn start_srp(
+    app: &Services,
+    pool_id: &str,
+    username: &str,
+    srp_a: &str,
+    addr: Option<IpAddr>,
+) -> Result<(srp::Challenge, String), SrpRefusal> {
+    let keys = throttle::keys(pool_id, username, addr);
+    check_throttle(app, &keys)
+        .await
+        .map_err(SrpRefusal::Refused)?;
+    let (_, credential) = srp_credential(app, pool_id, username)
+        .await
+        .map_err(|e| SrpRefusal::Refused(e.into()))?;
+    let challenge = srp::start(
+        app.keys.master(),
+        pool_id,
+        &credential.identity,
+        &credential.verifier,
+        srp_a,
+        app.clock.now(),
+    )
+    .map_err(|_| SrpRefusal::BadA)?;
+    Ok((challenge, credential.identity))
+}
+
+/// The client's answer to `PASSWORD_VERIFIER`.
+pub struct SrpProof<'a> {
+    pub secret_block: &'a str,
+    pub timestamp: &'a str,
+    pub signature: &'a str,
+}
+
+/// Checks the client's SRP proof. A name without a verifier runs the same arithmetic
+/// against its stand-in, so real and unknown users get the same errors in the same
+/// time, and the same failures are counted.
+pub async fn verify_srp(
+    app: &Services,
+    pool_id: &str,
+    username: &str,
+    proof: &SrpProof<'_>,
+    addr: Option<IpAddr>,
+) -> Result<SignedIn, Refusal> {
+    let keys = throttle::keys(pool_id, username, addr);
+    check_throttle(app, &keys).await?;
+    let (user, credential) = srp_credential(app, pool_id, username).await?;
+    let proven = srp::verify(
+        app.keys.master(),
+        pool_id,
+        &credential.identity,
+        &credential.verifier,
+        proof.secret_block,
+        proof.timestamp,
+        proof.signature,
+        app.clock.now(),
+    )
+    .is_ok();
+    match user {
+        Some(user) if proven => admit(app, &keys, user).await,
+        _ => Err(failed(app, &keys).await),
+    }
+}
+
+/// The verifier SRP runs against for `username`, with the user only when it is the
+/// user's own: for every other name (no such user, no password, SRP off) a stand-in,
+/// found with the same work, which can never sign anyone in.
+async fn srp_credential(
+    app: &Services,
+    pool_id: &str,
+    username: &str,
+) -> Result<(Option<User>, credentials::SrpCredential), AppError> {
+    let user = app.store.user_by_name(pool_id, username).await?;
+    let own = match &user {
+        Some(u) => credentials::srp_verifier(app, u).await?,
+        None => {
+            // The read a real user costs, so the time does not tell either.
+            app.store.srp_verifier("").await?;
+            None
+        }
+    };
+    Ok(match own {
+        Some(credential) => (user, credential),
+        None => {
+            let identity = credentials::srp_identity(username);
+            let verifier = credentials::stand_in_verifier(app.keys.master(), pool_id, &identity);
+            (None, credentials::SrpCredential { verifier, identity })
+        }
+    })
+}

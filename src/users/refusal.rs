@@ -1,0 +1,58 @@
+//! Why an account operation did not happen: one set of outcomes, which each surface
+//! words its own way.
+
+use super::codes::CodeError;
+use super::schema::AttributeRefusal;
+use crate::error::AppError;
+
+/// Why an account operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("incorrect username or password")]
+    BadCredentials,
+    #[error("too many failed attempts; retry in {0} s")]
+    Throttled(i64),
+    #[error("user is not confirmed")]
+    NotConfirmed,
+    #[error("user is disabled")]
+    Disabled,
+    #[error("the password must be reset")]
+    ResetRequired,
+    #[error("an account with the given username already exists")]
+    UsernameExists,
+    #[error("{0}")]
+    InvalidPassword(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    /// An attribute the writer may not set (undeclared, immutable, not the client's).
+    #[error(transparent)]
+    Attribute(#[from] AttributeRefusal),
+    #[error("invalid verification code")]
+    CodeMismatch,
+    #[error("the code has expired")]
+    ExpiredCode,
+    #[error("too many wrong codes")]
+    TooManyAttempts,
+    #[error("too many messages to this user; retry in {0} s")]
+    MessageLimit(i64),
+    #[error("the message could not be sent")]
+    MailFailed,
+    #[error(transparent)]
+    Internal(#[from] AppError),
+}
+
+impl From<crate::store::StoreError> for Refusal {
+    fn from(e: crate::store::StoreError) -> Self {
+        Refusal::Internal(e.into())
+    }
+}
+
+impl From<CodeError> for Refusal {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::Mismatch => Refusal::CodeMismatch,
+            CodeError::Expired => Refusal::ExpiredCode,
+            CodeError::TooManyAttempts => Refusal::TooManyAttempts,
+        }
+    }
+}
