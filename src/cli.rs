@@ -331,6 +331,11 @@ pub struct ClientSettingsArgs {
     /// Refresh token validity in seconds (default 30 days).
     #[arg(long)]
     refresh_token_validity: Option<i64>,
+    /// Rotate refresh tokens: each use returns a new one, and a used one presented
+    /// again revokes the sign-in (default off, as on Cognito; turn it on for public
+    /// clients).
+    #[arg(long, value_parser = ["enabled", "disabled"])]
+    refresh_token_rotation: Option<String>,
     /// Seconds a used refresh token may be retried (0 to 60; default 0: a second use
     /// revokes the sign-in).
     #[arg(long)]
@@ -368,6 +373,9 @@ impl ClientSettingsArgs {
                 if let Some(value) = given {
                     *setting = value;
                 }
+            }
+            if let Some(rotation) = self.refresh_token_rotation {
+                s.refresh_token_rotation = rotation == "enabled";
             }
             self.relay.apply(&mut s.state_relay);
             self.branding.apply(s, css);
@@ -673,6 +681,14 @@ async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Valu
                 NewSecret::None
             };
             let (client, secret) = crate::clients::create(app, &pool, &new, secret).await?;
+            if client.is_public() && !client.refresh_token_rotation {
+                eprintln!(
+                    "warning: {} is a public client without refresh-token rotation: a leaked \
+                     refresh token stays usable until it expires. Consider \
+                     --refresh-token-rotation enabled.",
+                    client.client_id
+                );
+            }
             let mut out = json!(client);
             out["client_secret"] = json!(secret);
             out

@@ -20,6 +20,9 @@ pub async fn seed(app: &AppState, standins: bool) -> anyhow::Result<()> {
     let mut new = ClientSettings::new("demo-app");
     new.callback_urls = vec![CALLBACK.to_string()];
     new.logout_urls = vec!["http://localhost:3000/".to_string()];
+    // A browser app is a public client: a leaked refresh token should be caught when
+    // used twice (RFC 9700 §4.14.2), so the demo rotates, as public clients should.
+    new.refresh_token_rotation = true;
     if standins {
         new.supported_identity_providers
             .extend(standin_providers(app, &pool.pool_id).await?);

@@ -79,7 +79,7 @@ impl Default for ClientSettings {
             supported_identity_providers: vec![COGNITO.to_string()],
             explicit_auth_flows: DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect(),
             refresh_token_retry_grace: 0,
-            refresh_token_rotation: true,
+            refresh_token_rotation: false,
         }
     }
 }
@@ -150,6 +150,9 @@ impl ClientSettings {
             if !(min..=max).contains(&value) {
                 return Err(format!("{what} validity must be {min} to {max} seconds"));
             }
+        }
+        if !self.refresh_token_rotation && self.refresh_token_retry_grace > 0 {
+            return Err("a refresh token retry grace period needs refresh token rotation".into());
         }
         Ok(())
     }

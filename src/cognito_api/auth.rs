@@ -21,6 +21,7 @@ use crate::crypto::ct_eq;
 use crate::flows;
 use crate::flows::sign_in::{self, SignedIn};
 use crate::state::Inner;
+use crate::tokens::issue::Endpoint;
 use crate::users::Refusal;
 use crate::users::User;
 
@@ -41,6 +42,7 @@ pub async fn run(
         "AdminInitiateAuth" => initiate_auth(app, request, true, None).await,
         "RespondToAuthChallenge" => respond_to_auth_challenge(app, request, false, addr).await,
         "AdminRespondToAuthChallenge" => respond_to_auth_challenge(app, request, true, None).await,
+        "GetTokensFromRefreshToken" => get_tokens_from_refresh_token(app, request).await,
         _ => return None,
     })
 }
@@ -227,9 +229,16 @@ async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
 }
 
 /// `REFRESH_TOKEN_AUTH`: new ID and access tokens from the directory as it is now, by
-/// the same rules as `/oauth2/token` (`flows::refresh`). Without rotation (Cognito's
-/// default) the refresh token stays valid and none is returned; with it, a new one is.
+/// the same rules as `/oauth2/token` (`flows::refresh`); the refresh token stays valid
+/// and none is returned. A client that rotates its refresh tokens must use
+/// `GetTokensFromRefreshToken`, as on Cognito: this flow has no way to hand back the
+/// new token.
 async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -> ActionResult {
+    if client.refresh_token_rotation {
+        return Err(CognitoError::not_authorized(
+            "Refresh token rotation is enabled for this app client: use GetTokensFromRefreshToken.",
+        ));
+    }
     let token = require(p, "REFRESH_TOKEN")?;
     let found = flows::refresh::find(app, client, token)
         .await
@@ -244,8 +253,52 @@ async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -
             check_secret_hash(app, client, &found.user.user_id, hash).await?;
         }
     }
+    let result = redeem_refresh(app, client, found).await?;
+    Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetTokensFromRefreshTokenRequest {
+    refresh_token: String,
+    client_id: String,
+    client_secret: Option<String>,
+}
+
+/// `GetTokensFromRefreshToken`: a refresh by `flows::refresh`, with rotation and reuse
+/// detection when the client rotates (a rotated-out token presented again, after the
+/// client's grace period, revokes the sign-in and is `RefreshTokenReuseException`). A
+/// client with a secret sends it as `ClientSecret`.
+async fn get_tokens_from_refresh_token(app: &Inner, request: &Value) -> ActionResult {
+    let r: GetTokensFromRefreshTokenRequest = parse(request)?;
+    let client = client_for(app, &r.client_id, None).await?;
+    if !client.is_public()
+        && !r
+            .client_secret
+            .as_deref()
+            .is_some_and(|secret| client.verify_secret(secret))
+    {
+        return Err(CognitoError::not_authorized(format!(
+            "Unable to verify secret for client {}",
+            client.client_id
+        )));
+    }
+    let found = flows::refresh::find(app, &client, &r.refresh_token)
+        .await
+        .map_err(refresh_error)?;
+    let result = redeem_refresh(app, &client, found).await?;
+    Ok(json!({ "AuthenticationResult": result }))
+}
+
+/// Uses a found refresh token for the sign-in's whole grant; the API's
+/// `AuthenticationResult`, with the new refresh token when the client rotates.
+async fn redeem_refresh(
+    app: &Inner,
+    client: &AppClient,
+    found: flows::refresh::Presented,
+) -> Result<Value, CognitoError> {
     let scopes = found.granted();
-    let set = flows::refresh::redeem(app, client, found, &scopes)
+    let set = flows::refresh::redeem(app, client, found, &scopes, Endpoint::Api)
         .await
         .map_err(refresh_error)?;
     let mut result = json!({
@@ -257,14 +310,17 @@ async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -
     if let Some(rotated) = set.refresh_token {
         result["RefreshToken"] = rotated.into();
     }
-    Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
+    Ok(result)
 }
 
 fn refresh_error(refusal: flows::refresh::RefreshRefusal) -> CognitoError {
     use flows::refresh::RefreshRefusal;
     match refusal {
         RefreshRefusal::Invalid => CognitoError::not_authorized("Invalid Refresh Token"),
-        RefreshRefusal::Reused => CognitoError::not_authorized("Refresh Token has been revoked"),
+        RefreshRefusal::Reused => CognitoError::new(
+            "RefreshTokenReuseException",
+            "Refresh Token has been revoked",
+        ),
         RefreshRefusal::Internal(e) => e.into(),
     }
 }

@@ -42,6 +42,7 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
     "ConfirmSignUp",
     "ForgotPassword",
     "GetUser",
+    "GetTokensFromRefreshToken",
     "GetUserAttributeVerificationCode",
     "GlobalSignOut",
     "InitiateAuth",

@@ -80,10 +80,8 @@ pub fn client_type(c: &AppClient, secret: Option<&str>) -> Value {
         "PreventUserExistenceErrors": "ENABLED",
         "EnableTokenRevocation": true,
     });
-    // Reported when it differs from cognate's default (rotation on, no grace).
-    if !c.refresh_token_rotation {
-        v["RefreshTokenRotation"] = json!({ "Feature": "DISABLED", "RetryGracePeriodSeconds": 0 });
-    } else if c.refresh_token_retry_grace > 0 {
+    // Reported when it differs from the default (Cognito's: no rotation).
+    if c.refresh_token_rotation {
         v["RefreshTokenRotation"] =
             json!({ "Feature": "ENABLED", "RetryGracePeriodSeconds": c.refresh_token_retry_grace });
     }

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::pkce;
 use crate::services::Services;
 use crate::store::{NewCode, RedeemedCode, StoreError};
-use crate::tokens::issue::{Session, TokenSet, issue};
+use crate::tokens::issue::{Endpoint, Session, TokenSet, issue};
 use crate::tokens::split_scopes;
 use crate::users::User;
 
@@ -135,6 +135,7 @@ pub async fn redeem(
     let mut tokens = issue(
         app,
         &Session {
+            endpoint: Endpoint::Token,
             client,
             user: &user,
             scopes: &scopes,

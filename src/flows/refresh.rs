@@ -13,7 +13,7 @@ use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
 use crate::services::Services;
 use crate::store::{Family, RefreshOutcome, StoreError};
-use crate::tokens::issue::{Session, TokenSet, issue};
+use crate::tokens::issue::{Endpoint, Session, TokenSet, issue};
 use crate::tokens::split_scopes;
 use crate::users::User;
 
@@ -95,12 +95,14 @@ pub async fn find(
 }
 
 /// Uses a found token: rotates it when the client rotates, then issues tokens for
-/// `scopes` (the grant or fewer) from the directory as it is now.
+/// `scopes` (the grant or fewer) from the directory as it is now, as `endpoint` issues
+/// them.
 pub async fn redeem(
     app: &Services,
     client: &AppClient,
     presented: Presented,
     scopes: &[String],
+    endpoint: Endpoint,
 ) -> Result<TokenSet, RefreshRefusal> {
     let now = app.clock.now();
     let rotate = client.refresh_token_rotation;
@@ -130,6 +132,7 @@ pub async fn redeem(
     let mut tokens = issue(
         app,
         &Session {
+            endpoint,
             client,
             user: &presented.user,
             scopes,

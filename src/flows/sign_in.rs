@@ -12,7 +12,7 @@ use crate::pool::Pool;
 use crate::services::Services;
 use crate::throttle;
 use crate::tokens::claims::ADMIN_SCOPE;
-use crate::tokens::issue::{Session, TokenSet, issue};
+use crate::tokens::issue::{Endpoint, Session, TokenSet, issue};
 use crate::users::{Refusal, User, UserStatus, credentials, password, srp};
 
 /// A password sign-in's outcome when the password was right.
@@ -149,6 +149,7 @@ pub async fn open_api_session(
     let mut set = issue(
         app,
         &Session {
+            endpoint: Endpoint::Api,
             client,
             user,
             scopes: &scopes,

@@ -17,7 +17,7 @@ use crate::error::OAuthError;
 use crate::flows::client_credentials::{self, GrantRefusal};
 use crate::flows::{code, refresh};
 use crate::state::{AppState, Inner};
-use crate::tokens::issue::TokenSet;
+use crate::tokens::issue::{Endpoint, TokenSet};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/{pool_id}/oauth2/token", post(token).fallback(post_only))
@@ -141,7 +141,7 @@ async fn refresh_token(
             "scope {extra} was not granted to this refresh token"
         ))
     })?;
-    refresh::redeem(app, client, found, &scopes)
+    refresh::redeem(app, client, found, &scopes, Endpoint::Token)
         .await
         .map_err(refresh_error)
 }

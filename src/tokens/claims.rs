@@ -94,8 +94,9 @@ impl Grant<'_> {
         Value::Object(c)
     }
 
-    /// The ID token's claims; `access_token` adds `at_hash` (OIDC Core §3.1.3.6).
-    pub fn id_claims(&self, jti: &str, event_id: &str, access_token: &str) -> Value {
+    /// The ID token's claims; `access_token`, if given, adds `at_hash` (OIDC Core
+    /// §3.1.3.6).
+    pub fn id_claims(&self, jti: &str, event_id: &str, access_token: Option<&str>) -> Value {
         let mut c = Map::new();
         c.insert("sub".into(), self.user.user_id.clone().into());
         if let Some(groups) = self.group_names() {
@@ -114,7 +115,9 @@ impl Grant<'_> {
         );
         c.insert("iat".into(), self.now.into());
         c.insert("jti".into(), jti.into());
-        c.insert("at_hash".into(), at_hash(access_token).into());
+        if let Some(access_token) = access_token {
+            c.insert("at_hash".into(), at_hash(access_token).into());
+        }
         if let Some(nonce) = self.nonce {
             c.insert("nonce".into(), nonce.into());
         }

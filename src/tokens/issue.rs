@@ -22,8 +22,20 @@ pub struct TokenSet {
     pub token_type: &'static str,
 }
 
+/// Where tokens are asked for. Cognito puts `at_hash` only in ID tokens from
+/// `/oauth2/token`; ID tokens from the API have none (and some clients, pycognito with
+/// current PyJWT, refuse an `at_hash` they were not given the means to check).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `/oauth2/token`.
+    Token,
+    /// The Cognito API (`InitiateAuth`, `RespondToAuthChallenge`, …).
+    Api,
+}
+
 /// What a sign-in granted, independent of how it was proven.
 pub struct Session<'a> {
+    pub endpoint: Endpoint,
     pub client: &'a AppClient,
     pub user: &'a User,
     pub scopes: &'a [String],
@@ -60,7 +72,8 @@ pub async fn issue(app: &Services, s: &Session<'_>) -> Result<TokenSet, AppError
     let access_token =
         keys.sign(&grant.access_claims(&uuid::Uuid::new_v4().to_string(), &event_id));
     let id_token = grant.wants_id_token().then(|| {
-        keys.sign(&grant.id_claims(&uuid::Uuid::new_v4().to_string(), &event_id, &access_token))
+        let hashed = (s.endpoint == Endpoint::Token).then_some(access_token.as_str());
+        keys.sign(&grant.id_claims(&uuid::Uuid::new_v4().to_string(), &event_id, hashed))
     });
     Ok(TokenSet {
         id_token,

@@ -132,6 +132,9 @@ impl TestApp {
         new.allowed_scopes = ["openid", "email", "profile", "phone"]
             .map(String::from)
             .to_vec();
+        // Rotating, as the demo client and every public client should (the default is
+        // Cognito's: no rotation; tests that want that say so).
+        new.refresh_token_rotation = true;
         let (public, _) = cognate::clients::create(
             &state,
             &pool.pool_id,

@@ -438,6 +438,7 @@ async fn client_with_grace(app: &TestApp, grace: i64) -> AppClient {
     let mut new = ClientSettings::new("Retrying App");
     new.callback_urls = vec![CALLBACK.into()];
     new.allowed_scopes = ["openid", "email", "profile"].map(String::from).to_vec();
+    new.refresh_token_rotation = true;
     new.refresh_token_retry_grace = grace;
     cognate::clients::create(
         &app.state,
@@ -486,9 +487,8 @@ async fn a_refresh_token_may_be_retried_within_the_grace_period_and_a_later_reus
 // Matrix: TK-08
 #[tokio::test]
 async fn without_a_grace_period_an_immediate_reuse_revokes_the_family() {
-    // Cognito's own default at /oauth2/token is no rotation (the refresh token stays
-    // valid); cognate always rotates there, as its README says, and its default grace
-    // period is 0 s: the strictest reading of RFC 9700 §4.14.2.
+    // A rotating client (the test app's, like the demo's) with the default grace
+    // period of 0 s: the strictest reading of RFC 9700 §4.14.2.
     let app = TestApp::spawn().await;
     let first = fresh_tokens(&app, &app.public, "openid").await;
     let rt1 = s(&first, "refresh_token");
@@ -594,6 +594,7 @@ async fn another_clients_refresh_token_and_scope_escalation_are_refused() {
 /// A public client that may also ask for the Cognito API's own scope.
 pub(crate) async fn account_client(app: &TestApp) -> AppClient {
     let mut new = ClientSettings::new("Account App");
+    new.refresh_token_rotation = true;
     new.callback_urls = vec![CALLBACK.into()];
     new.logout_urls = vec![crate::helpers::LOGOUT.into()];
     new.allowed_scopes = [

@@ -346,3 +346,39 @@ async fn tokens_carry_cognitos_claims() {
     assert_ne!(access["jti"], id["jti"]);
     assert!(access.get("aud").is_none());
 }
+
+/// `at_hash` (OIDC Core §3.1.3.6) is in ID tokens from `/oauth2/token`, for the code
+/// and for a refresh alike, and matches the access token issued with it. (ID tokens
+/// from the Cognito API carry none, as Cognito's: tests/python/test_auth.py.)
+#[tokio::test]
+async fn id_tokens_from_the_token_endpoint_carry_a_matching_at_hash() {
+    use base64::Engine;
+    use sha2::Digest;
+    let at_hash = |access: &str| {
+        let digest = sha2::Sha256::digest(access.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    };
+    let app = TestApp::spawn().await;
+    let pkce = Pkce::new();
+    let code = app.login_and_authorize(&app.public, Some(&pkce)).await;
+    let tokens: Value = app
+        .exchange(&app.public, &code, Some(&pkce.verifier))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refreshed: Value = app
+        .refresh(&app.public, tokens["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    for set in [&tokens, &refreshed] {
+        let claims = jwt_claims(set["id_token"].as_str().unwrap());
+        assert_eq!(
+            claims["at_hash"],
+            at_hash(set["access_token"].as_str().unwrap()),
+            "{set}"
+        );
+    }
+}

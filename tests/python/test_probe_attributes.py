@@ -197,18 +197,26 @@ def oauth_refresh(url, pool_id, client_id, token):
 
 
 def api_refresh(unsigned, client_id, token):
+    """REFRESH_TOKEN_AUTH: the API's refresh for a client that does not rotate."""
     return unsigned.initiate_auth(
         ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": token}
     )["AuthenticationResult"]
 
 
+def api_rotate(unsigned, client_id, token):
+    """GetTokensFromRefreshToken: the API's refresh for a client that rotates."""
+    return unsigned.get_tokens_from_refresh_token(ClientId=client_id, RefreshToken=token)["AuthenticationResult"]
+
+
 def refresh_pool(idp, rotation):
+    """A pool with the user rita and a public client; `rotation` None leaves
+    RefreshTokenRotation out (Cognito's default)."""
     pool_id = idp.create_user_pool(PoolName=f"refresh-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+    extra = {}
+    if rotation is not None:
+        extra["RefreshTokenRotation"] = {"Feature": "ENABLED" if rotation else "DISABLED", "RetryGracePeriodSeconds": 0}
     client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="app",
-        ExplicitAuthFlows=FLOWS,
-        RefreshTokenRotation={"Feature": "ENABLED" if rotation else "DISABLED", "RetryGracePeriodSeconds": 0},
+        UserPoolId=pool_id, ClientName="app", ExplicitAuthFlows=FLOWS, **extra
     )["UserPoolClient"]["ClientId"]
     create_user(idp, {"id": pool_id}, "rita")
     return pool_id, client_id
@@ -217,43 +225,59 @@ def refresh_pool(idp, rotation):
 # Matrix: PR-09
 def test_a_rotated_out_token_replayed_on_either_surface_revokes_the_sign_in(server, idp, unsigned):
     pool_id, client_id = refresh_pool(idp, rotation=True)
+    reused = unsigned.exceptions.RefreshTokenReuseException
+    revoked = unsigned.exceptions.NotAuthorizedException
 
     # Rotated at /oauth2/token, replayed through the API.
     first = sign_in(unsigned, client_id, "rita")["RefreshToken"]
     status, body = oauth_refresh(server, pool_id, client_id, first)
     assert status == 200 and body["refresh_token"] != first
     second = body["refresh_token"]
-    with pytest.raises(unsigned.exceptions.NotAuthorizedException):
-        api_refresh(unsigned, client_id, first)
+    with pytest.raises(reused):
+        api_rotate(unsigned, client_id, first)
     status, body = oauth_refresh(server, pool_id, client_id, second)
     assert (status, body["error"]) == (400, "invalid_grant"), "the replay revoked the whole sign-in"
 
     # Rotated through the API, replayed at /oauth2/token.
     first = sign_in(unsigned, client_id, "rita")["RefreshToken"]
-    second = api_refresh(unsigned, client_id, first)["RefreshToken"]
+    second = api_rotate(unsigned, client_id, first)["RefreshToken"]
     assert second != first
     status, body = oauth_refresh(server, pool_id, client_id, first)
     assert (status, body["error"]) == (400, "invalid_grant")
-    with pytest.raises(unsigned.exceptions.NotAuthorizedException):
-        api_refresh(unsigned, client_id, second)
+    with pytest.raises(revoked):
+        api_rotate(unsigned, client_id, second)
 
     # Replayed through the API twice: the API's own reuse detection.
     first = sign_in(unsigned, client_id, "rita")["RefreshToken"]
-    second = api_refresh(unsigned, client_id, first)["RefreshToken"]
-    with pytest.raises(unsigned.exceptions.NotAuthorizedException):
-        api_refresh(unsigned, client_id, first)
-    with pytest.raises(unsigned.exceptions.NotAuthorizedException):
-        api_refresh(unsigned, client_id, second)
+    second = api_rotate(unsigned, client_id, first)["RefreshToken"]
+    with pytest.raises(reused):
+        api_rotate(unsigned, client_id, first)
+    with pytest.raises(revoked):
+        api_rotate(unsigned, client_id, second)
+
+
+# Matrix: PR-09
+def test_a_rotating_client_refreshes_only_through_get_tokens_from_refresh_token(idp, unsigned):
+    _, client_id = refresh_pool(idp, rotation=True)
+    token = sign_in(unsigned, client_id, "rita")["RefreshToken"]
+    # REFRESH_TOKEN_AUTH cannot hand back the new token: refused, as on Cognito, and
+    # the token is not used up by the refusal.
+    with pytest.raises(unsigned.exceptions.NotAuthorizedException, match="GetTokensFromRefreshToken"):
+        api_refresh(unsigned, client_id, token)
+    assert api_rotate(unsigned, client_id, token)["RefreshToken"] != token
 
 
 # Matrix: PR-09
 def test_without_rotation_both_surfaces_keep_the_token_and_return_none(server, idp, unsigned):
-    pool_id, client_id = refresh_pool(idp, rotation=False)
-    token = sign_in(unsigned, client_id, "rita")["RefreshToken"]
-    for _ in range(2):
-        assert "RefreshToken" not in api_refresh(unsigned, client_id, token)
-        status, body = oauth_refresh(server, pool_id, client_id, token)
-        assert status == 200 and "refresh_token" not in body
+    # Left out (Cognito's default) and turned off explicitly alike.
+    for rotation in (None, False):
+        pool_id, client_id = refresh_pool(idp, rotation=rotation)
+        token = sign_in(unsigned, client_id, "rita")["RefreshToken"]
+        for _ in range(2):
+            assert "RefreshToken" not in api_refresh(unsigned, client_id, token)
+            assert "RefreshToken" not in api_rotate(unsigned, client_id, token)
+            status, body = oauth_refresh(server, pool_id, client_id, token)
+            assert status == 200 and "refresh_token" not in body
 
 
 # Matrix: PR-09
@@ -262,14 +286,14 @@ def test_both_surfaces_refuse_another_pools_client_and_a_revoked_sign_in(server,
     other_pool, other_client = refresh_pool(idp, rotation=True)
     token = sign_in(unsigned, client_id, "rita")["RefreshToken"]
     with pytest.raises(unsigned.exceptions.NotAuthorizedException):
-        api_refresh(unsigned, other_client, token)
+        api_rotate(unsigned, other_client, token)
     status, body = oauth_refresh(server, other_pool, other_client, token)
     assert (status, body["error"]) == (400, "invalid_grant")
     # Another client's attempt did not burn the token.
-    token = api_refresh(unsigned, client_id, token)["RefreshToken"]
+    token = api_rotate(unsigned, client_id, token)["RefreshToken"]
     unsigned.revoke_token(Token=token, ClientId=client_id)
     with pytest.raises(unsigned.exceptions.NotAuthorizedException):
-        api_refresh(unsigned, client_id, token)
+        api_rotate(unsigned, client_id, token)
     status, body = oauth_refresh(server, pool_id, client_id, token)
     assert (status, body["error"]) == (400, "invalid_grant")
 

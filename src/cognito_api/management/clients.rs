@@ -159,8 +159,9 @@ fn apply_client_config(
 
     let rotation = config.refresh_token_rotation.as_ref();
     s.refresh_token_rotation = match rotation.map(|r| r.feature.as_str()) {
-        None | Some("ENABLED") => true,
-        Some("DISABLED") => false,
+        Some("ENABLED") => true,
+        // Cognito's default: the refresh token stays valid until it expires.
+        None | Some("DISABLED") => false,
         Some(other) => {
             return Err(CognitoError::invalid(format!(
                 "RefreshTokenRotation Feature {other:?} must be ENABLED or DISABLED."
@@ -173,11 +174,6 @@ fn apply_client_config(
     if !(0..=clients::MAX_REFRESH_RETRY_GRACE).contains(&s.refresh_token_retry_grace) {
         return Err(CognitoError::invalid(
             "RetryGracePeriodSeconds must be 0 to 60.",
-        ));
-    }
-    if !s.refresh_token_rotation && s.refresh_token_retry_grace > 0 {
-        return Err(CognitoError::invalid(
-            "RetryGracePeriodSeconds needs RefreshTokenRotation Feature ENABLED.",
         ));
     }
 
