@@ -34,6 +34,17 @@ pub const AUTH_FLOWS: &[&str] = &[
 /// Cognito's upper bound for `RetryGracePeriodSeconds`.
 pub const MAX_REFRESH_RETRY_GRACE: i64 = 60;
 
+/// Seconds in one of Cognito's `TimeUnitsType` units.
+pub fn unit_seconds(unit: &str) -> Option<i64> {
+    match unit {
+        "seconds" => Some(1),
+        "minutes" => Some(60),
+        "hours" => Some(3600),
+        "days" => Some(86400),
+        _ => None,
+    }
+}
+
 /// Scopes a client may be granted when none are configured.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
 
@@ -80,6 +91,7 @@ impl Default for ClientSettings {
             explicit_auth_flows: DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect(),
             refresh_token_retry_grace: 0,
             refresh_token_rotation: false,
+            reported: Default::default(),
         }
     }
 }

@@ -154,6 +154,9 @@ pub fn attribute_error(refusal: &AttributeRefusal) -> CognitoError {
         AttributeRefusal::Undeclared(name) => CognitoError::invalid(format!(
             "Attributes did not conform to the schema: Type for attribute {{{name}}} could not be determined"
         )),
+        AttributeRefusal::OutOfBounds(name, why) => CognitoError::invalid(format!(
+            "Invalid user attributes: {name}: the value is {why}."
+        )),
     }
 }
 

@@ -17,6 +17,7 @@ use super::{Fields, field};
 use crate::error::AppError;
 use crate::oauth::authorize::{self, AuthorizeRequest, Rejection, page_url};
 use crate::pool::Pool;
+use crate::pool::ui::{self, UiCustomization};
 use crate::session::{self, StepKind};
 use crate::state::{AppState, Inner};
 
@@ -84,6 +85,8 @@ pub struct Flow {
     pub pool: Pool,
     pub t: &'static Texts,
     pub csrf: String,
+    /// The Cognito UI customization in force for the client, if any.
+    pub ui: Option<UiCustomization>,
 }
 
 impl FromRequestParts<AppState> for Flow {
@@ -150,7 +153,14 @@ impl Flow {
             .ok_or(AppError::NotFound("user pool"))?;
         let csrf = csrf::token(session, pool_id).await?;
         let t = texts(req.lang.as_deref());
-        Ok(Self { req, pool, t, csrf })
+        let ui = ui::effective(app, pool_id, &req.client.client_id).await?;
+        Ok(Self {
+            req,
+            pool,
+            t,
+            csrf,
+            ui,
+        })
     }
 
     /// Checks a posted form's CSRF token.
@@ -175,16 +185,27 @@ impl Flow {
             Some(title) => title.clone(),
             None => format!("{heading} · {}", client.name),
         };
+        let custom = self.ui.as_ref();
+        // A logo set through the Cognito API wins over cognate's own branding.
+        let logo_url = match custom.filter(|u| u.image_type.is_some()) {
+            Some(u) => Some(ui::image_url(&app.config.public_url, u)),
+            None => client.branding.logo_url.clone(),
+        };
+        let has_css = client.branding.has_stylesheet() || custom.is_some_and(|u| u.css.is_some());
         Chrome {
             base: &app.config.public_url,
             lang: self.t.lang,
             title,
             client_name: &client.name,
-            logo_url: client.branding.logo_url.as_deref(),
-            client_css: client.branding.has_stylesheet().then(|| {
+            logo_url,
+            client_css: has_css.then(|| {
                 format!(
-                    "{}/{}/branding/{}.css?v={}",
-                    app.config.public_url, self.req.pool_id, client.client_id, client.updated_at
+                    "{}/{}/branding/{}.css?v={}.{}",
+                    app.config.public_url,
+                    self.req.pool_id,
+                    client.client_id,
+                    client.updated_at,
+                    custom.map_or(0, |u| u.updated_at)
                 )
             }),
         }

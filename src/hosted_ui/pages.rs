@@ -15,7 +15,7 @@ pub struct Chrome<'a> {
     pub lang: &'a str,
     pub title: String,
     pub client_name: &'a str,
-    pub logo_url: Option<&'a str>,
+    pub logo_url: Option<String>,
     pub client_css: Option<String>,
 }
 

@@ -50,6 +50,37 @@ pub struct ClientSettings {
     /// `RefreshTokenRotation` `Feature`). On unless turned off; when off, the token
     /// stays valid until it expires and no new one is returned.
     pub refresh_token_rotation: bool,
+    /// What the Cognito API was sent for settings it reports back only when they were
+    /// set (Cognito leaves unset blocks out of its answers).
+    pub reported: ReportedClientSettings,
+}
+
+/// The Cognito API's client settings as sent, for those it reports only when set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportedClientSettings {
+    /// `TokenValidityUnits`, with Cognito's defaults for the units not sent; the
+    /// validities are reported in these units (hours, hours and days when `None`).
+    pub token_validity_units: Option<TokenValidityUnits>,
+    /// `RefreshTokenRotation` exactly as sent.
+    pub refresh_token_rotation: Option<RefreshTokenRotation>,
+    /// `DefaultRedirectURI`, one of the callback URLs.
+    pub default_redirect_uri: Option<String>,
+}
+
+/// Cognito's `TokenValidityUnitsType`: `seconds`, `minutes`, `hours` or `days`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenValidityUnits {
+    pub access_token: String,
+    pub id_token: String,
+    pub refresh_token: String,
+}
+
+/// Cognito's `RefreshTokenRotationType`, as sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshTokenRotation {
+    pub feature: String,
+    pub retry_grace_period_seconds: Option<i64>,
 }
 
 /// How a client's hosted pages look. Colours are CSS hex colours; the stylesheet is

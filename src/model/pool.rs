@@ -1,6 +1,9 @@
 //! User pools and their settings, the password policy and the pool's own messages.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// A user pool.
 #[derive(Clone, Debug, Serialize)]
@@ -34,6 +37,39 @@ pub struct PoolSettings {
     pub messages: MessageTemplates,
     /// Refuse to delete the pool (Cognito's `DeletionProtection: ACTIVE`).
     pub deletion_protection: bool,
+    /// The pool's tags (Cognito's `UserPoolTags`, `TagResource`, `UntagResource`).
+    pub tags: BTreeMap<String, String>,
+    /// Cognito settings that only describe configuration cognate has no behaviour for,
+    /// kept as they were sent so `DescribeUserPool` reports them back.
+    pub reported: ReportedSettings,
+}
+
+/// Cognito pool settings kept only to be reported back, each exactly as it was sent
+/// (after the API checked that it asks for nothing cognate does differently). `None`:
+/// never set, so not reported, as Cognito leaves unset optional blocks out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportedSettings {
+    pub auto_verified_attributes: Option<Vec<String>>,
+    pub sms_authentication_message: Option<String>,
+    pub sms_verification_message: Option<String>,
+    /// `VerificationMessageTemplate`'s parts cognate does not send: `DefaultEmailOption`,
+    /// `EmailMessageByLink`, `EmailSubjectByLink`, `SmsMessage`.
+    pub verification_template_extras: BTreeMap<String, Value>,
+    /// `AdminCreateUserConfig.InviteMessageTemplate.SMSMessage`.
+    pub invite_sms_message: Option<String>,
+    pub user_pool_add_ons: Option<Value>,
+    pub username_configuration: Option<Value>,
+    pub email_configuration: Option<Value>,
+    pub account_recovery_setting: Option<Value>,
+    pub user_attribute_update_settings: Option<Value>,
+    /// `Policies.SignInPolicy`.
+    pub sign_in_policy: Option<Value>,
+    pub user_pool_tier: Option<String>,
+    /// `SetUserPoolMfaConfig`'s factor settings that enable nothing while MFA is off.
+    pub software_token_mfa_configuration: Option<Value>,
+    pub web_authn_configuration: Option<Value>,
+    pub email_mfa_configuration: Option<Value>,
 }
 
 /// Cognito's password policy; the defaults are Cognito's.
@@ -45,6 +81,12 @@ pub struct PasswordPolicy {
     pub require_lowercase: bool,
     pub require_numbers: bool,
     pub require_symbols: bool,
+    /// How many earlier passwords a new one may not repeat (Cognito's
+    /// `PasswordHistorySize`, 0 to 24).
+    pub password_history_size: u32,
+    /// Days an administrator's temporary password stays usable (Cognito's
+    /// `TemporaryPasswordValidityDays`).
+    pub temporary_password_validity_days: u32,
 }
 
 /// A pool's own messages, kept in its settings; a kind left out uses the default template.
@@ -62,4 +104,19 @@ pub struct MessageTemplates {
 pub struct Override {
     pub subject: String,
     pub body: String,
+}
+
+/// A pool's hosted-page look for every client (`client_id` `ALL`) or for one client
+/// (Cognito's `UICustomizationType`), without the logo's bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UiCustomization {
+    pub pool_id: String,
+    /// `ALL` or a client's id.
+    pub client_id: String,
+    /// The stylesheet, verbatim.
+    pub css: Option<String>,
+    /// The logo's media type (`image/png`, `image/jpeg`), if there is a logo.
+    pub image_type: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }

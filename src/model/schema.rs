@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 /// One declared attribute.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchemaAttribute {
@@ -15,6 +17,130 @@ pub struct SchemaAttribute {
     /// Whether the value may change after the user is created.
     pub mutable: bool,
     pub developer_only: bool,
+    /// The bounds declared with it, exactly as declared (Cognito reports them back so).
+    pub constraints: Constraints,
+}
+
+/// Cognito's `StringAttributeConstraints` and `NumberAttributeConstraints`, in their
+/// wire form: the bounds are decimal strings, each optional. Stored as this JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constraints {
+    #[serde(
+        rename = "StringAttributeConstraints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub string: Option<StringConstraints>,
+    #[serde(
+        rename = "NumberAttributeConstraints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub number: Option<NumberConstraints>,
+}
+
+/// The length bounds of a `String` attribute, in characters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StringConstraints {
+    #[serde(rename = "MinLength", default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<String>,
+    #[serde(rename = "MaxLength", default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<String>,
+}
+
+/// The value bounds of a `Number` attribute.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberConstraints {
+    #[serde(rename = "MinValue", default, skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<String>,
+    #[serde(rename = "MaxValue", default, skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<String>,
+}
+
+impl Constraints {
+    /// Checks the declared bounds themselves: integers, the lower not above the upper,
+    /// and only the kind that fits `data_type`.
+    pub fn validate(&self, data_type: &str) -> Result<(), String> {
+        if let Some(c) = &self.string {
+            if data_type != "String" {
+                return Err(format!(
+                    "StringAttributeConstraints do not apply to a {data_type} attribute"
+                ));
+            }
+            let min = bound(c.min_length.as_deref(), "MinLength")?;
+            let max = bound(c.max_length.as_deref(), "MaxLength")?;
+            if min.is_some_and(|m| m < 0) || max.is_some_and(|m| !(0..=2048).contains(&m)) {
+                return Err("string lengths must be 0 to 2048".into());
+            }
+            if let (Some(lo), Some(hi)) = (min, max)
+                && lo > hi
+            {
+                return Err("MinLength must not exceed MaxLength".into());
+            }
+        }
+        if let Some(c) = &self.number {
+            if data_type != "Number" {
+                return Err(format!(
+                    "NumberAttributeConstraints do not apply to a {data_type} attribute"
+                ));
+            }
+            let min = bound(c.min_value.as_deref(), "MinValue")?;
+            let max = bound(c.max_value.as_deref(), "MaxValue")?;
+            if let (Some(lo), Some(hi)) = (min, max)
+                && lo > hi
+            {
+                return Err("MinValue must not exceed MaxValue".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a value against the bounds (a bound that does not parse, which
+    /// [`Self::validate`] refuses, bounds nothing).
+    fn check_value(&self, name: &str, value: &str) -> Result<(), AttributeRefusal> {
+        let out_of = |why: String| AttributeRefusal::OutOfBounds(name.to_string(), why);
+        if let Some(c) = &self.string {
+            let len = i64::try_from(value.chars().count()).unwrap_or(i64::MAX);
+            if let Ok(Some(min)) = bound(c.min_length.as_deref(), "")
+                && len < min
+            {
+                return Err(out_of(format!("shorter than {min} characters")));
+            }
+            if let Ok(Some(max)) = bound(c.max_length.as_deref(), "")
+                && len > max
+            {
+                return Err(out_of(format!("longer than {max} characters")));
+            }
+        }
+        if let Some(c) = &self.number {
+            let n: i64 = value
+                .trim()
+                .parse()
+                .map_err(|_| out_of("not a whole number".into()))?;
+            if let Ok(Some(min)) = bound(c.min_value.as_deref(), "")
+                && n < min
+            {
+                return Err(out_of(format!("less than {min}")));
+            }
+            if let Ok(Some(max)) = bound(c.max_value.as_deref(), "")
+                && n > max
+            {
+                return Err(out_of(format!("greater than {max}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An optional decimal bound.
+fn bound(value: Option<&str>, what: &str) -> Result<Option<i64>, String> {
+    value
+        .map(|v| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| format!("{what} {v:?} is not a whole number"))
+        })
+        .transpose()
 }
 
 impl SchemaAttribute {
@@ -25,6 +151,7 @@ impl SchemaAttribute {
             data_type: "String".into(),
             mutable: true,
             developer_only: false,
+            constraints: Constraints::default(),
         }
     }
 }
@@ -57,6 +184,9 @@ pub enum AttributeRefusal {
     Immutable(String),
     #[error("the attribute {0} is not part of this user pool")]
     Undeclared(String),
+    /// Outside the bounds the schema declares; the second part says how.
+    #[error("the attribute {0} is {1}")]
+    OutOfBounds(String, String),
 }
 
 /// The verification flags only cognate (a proven code or link), a provider's assertion
@@ -81,6 +211,11 @@ impl Schema {
         }
     }
 
+    /// Every declaration, by name.
+    pub fn attributes(&self) -> impl Iterator<Item = &SchemaAttribute> {
+        self.declared.values()
+    }
+
     /// The declaration of `name`, if any.
     pub fn get(&self, name: &str) -> Option<&SchemaAttribute> {
         self.declared.get(name)
@@ -98,6 +233,9 @@ impl Schema {
     ) -> Result<(), AttributeRefusal> {
         for (name, value) in changes {
             self.check_write(name, writer)?;
+            if let Some(a) = self.get(name) {
+                a.constraints.check_value(name, value)?;
+            }
             let immutable = self.get(name).is_some_and(|a| !a.mutable);
             if immutable && when == When::Updating && current.get(name) != Some(value) {
                 return Err(AttributeRefusal::Immutable(name.clone()));
@@ -214,5 +352,45 @@ mod tests {
             s.check_writes(&set, &set, Writer::Admin, When::Updating)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn declared_bounds_are_checked_and_then_enforced() {
+        let bounded = |string, number| Constraints { string, number };
+        let length = |min: &str, max: &str| {
+            Some(StringConstraints {
+                min_length: Some(min.into()),
+                max_length: Some(max.into()),
+            })
+        };
+        assert!(bounded(length("1", "5"), None).validate("String").is_ok());
+        assert!(bounded(length("6", "5"), None).validate("String").is_err());
+        assert!(bounded(length("x", "5"), None).validate("String").is_err());
+        assert!(bounded(length("0", "5"), None).validate("Number").is_err());
+        let mut team = SchemaAttribute::string("custom:team");
+        team.constraints = bounded(length("2", "4"), None);
+        let mut level = SchemaAttribute::string("custom:level");
+        level.data_type = "Number".into();
+        level.constraints = bounded(
+            None,
+            Some(NumberConstraints {
+                min_value: Some("0".into()),
+                max_value: None,
+            }),
+        );
+        let s = Schema::new(vec![team, level]);
+        let none = BTreeMap::new();
+        let write = |name: &str, value: &str| {
+            s.check_writes(&map(&[(name, value)]), &none, Writer::Admin, When::Creating)
+        };
+        assert!(write("custom:team", "abc").is_ok());
+        assert!(matches!(
+            write("custom:team", "a"),
+            Err(AttributeRefusal::OutOfBounds(..))
+        ));
+        assert!(write("custom:team", "abcde").is_err());
+        assert!(write("custom:level", "42").is_ok());
+        assert!(write("custom:level", "-1").is_err());
+        assert!(write("custom:level", "4.5").is_err());
     }
 }

@@ -1,6 +1,8 @@
 //! User pools: the directory's top-level unit, with its own issuer, keys, password
 //! policy, users, groups and app clients. Ids look like Cognito's: `<region>_<9 chars>`.
 
+pub mod ui;
+
 pub use crate::model::pool::{PasswordPolicy, Pool, PoolSettings};
 
 /// Longest password accepted anywhere (Cognito's limit), checked before any hashing.
@@ -18,6 +20,8 @@ impl Default for PoolSettings {
             allow_srp: true,
             messages: crate::mail::MessageTemplates::default(),
             deletion_protection: false,
+            tags: Default::default(),
+            reported: Default::default(),
         }
     }
 }
@@ -37,6 +41,8 @@ impl Default for PasswordPolicy {
             require_lowercase: true,
             require_numbers: true,
             require_symbols: true,
+            password_history_size: 0,
+            temporary_password_validity_days: 7,
         }
     }
 }
@@ -137,8 +143,40 @@ impl PoolSettings {
         if !(6..=99).contains(&self.password_policy.minimum_length) {
             return Err("the minimum password length must be 6 to 99".into());
         }
+        if self.password_policy.password_history_size > 24 {
+            return Err("the password history size must be 0 to 24".into());
+        }
+        if self.password_policy.temporary_password_validity_days > 365 {
+            return Err("temporary passwords must be valid for 0 to 365 days".into());
+        }
+        validate_tags(&self.tags)?;
         self.messages.check()
     }
+}
+
+/// Cognito's most tags on one pool.
+pub const MAX_TAGS: usize = 50;
+
+/// Checks tags as AWS does: at most 50, keys of 1 to 128 characters not starting with
+/// `aws:` (AWS's own), values of at most 256 characters.
+pub fn validate_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<(), String> {
+    if tags.len() > MAX_TAGS {
+        return Err(format!("a pool has at most {MAX_TAGS} tags"));
+    }
+    for (key, value) in tags {
+        if !(1..=128).contains(&key.chars().count()) {
+            return Err("tag keys must be 1 to 128 characters".into());
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(format!("tag key {key:?}: the aws: prefix is reserved"));
+        }
+        if value.chars().count() > 256 {
+            return Err(format!(
+                "tag {key:?}: values must be at most 256 characters"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Creates a pool and its first signing key.
@@ -198,7 +236,9 @@ fn validate_declaration(a: &SchemaAttribute) -> Result<(), String> {
             a.data_type
         ));
     }
-    Ok(())
+    a.constraints
+        .validate(&a.data_type)
+        .map_err(|e| format!("{}: {e}", a.name))
 }
 
 /// Declares more custom attributes in a pool (Cognito's `AddCustomAttributes`); a name

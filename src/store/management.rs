@@ -185,6 +185,7 @@ impl Store {
         const CHILDREN: &[&str] = &[
             "delete from auth_codes where pool_id = $1 and client_id = $2",
             "delete from token_families where pool_id = $1 and client_id = $2",
+            "delete from ui_customizations where pool_id = $1 and client_id = $2",
             "delete from app_clients where pool_id = $1 and client_id = $2",
         ];
         let deleted = on_db!(&self.db, |p| {

@@ -18,6 +18,7 @@ mod schema;
 pub mod sessions;
 mod throttles;
 mod tokens;
+mod ui_customizations;
 mod upgrades;
 mod users;
 

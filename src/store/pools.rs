@@ -86,6 +86,15 @@ impl Store {
         row.map(Pool::try_from).transpose()
     }
 
+    /// How many users `pool_id` has (Cognito's `EstimatedNumberOfUsers`).
+    pub async fn count_users(&self, pool_id: &str) -> Result<i64, StoreError> {
+        const SQL: &str = "select count(*) from users where pool_id = $1";
+        Ok(on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+            .bind(pool_id)
+            .fetch_one(p)
+            .await)?)
+    }
+
     pub async fn pools(&self) -> Result<Vec<Pool>, StoreError> {
         let sql = format!("select {COLUMNS} from user_pools order by created_at, pool_id");
         let rows: Vec<PoolRow> = on_db!(&self.db, |p| sqlx::query_as(&sql).fetch_all(p).await)?;

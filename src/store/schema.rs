@@ -9,6 +9,7 @@ struct SchemaRow {
     data_type: String,
     mutable: bool,
     developer_only: bool,
+    constraints: String,
 }
 
 /// Declares attribute `$a` of `$pool_id` on `$conn` (inside a caller's transaction).
@@ -16,14 +17,15 @@ macro_rules! insert {
     ($conn:expr, $pool_id:expr, $a:expr, $now:expr) => {
         sqlx::query(
             "insert into schema_attributes \
-             (pool_id, name, data_type, mutable, developer_only, created_at) \
-             values ($1, $2, $3, $4, $5, $6)",
+             (pool_id, name, data_type, mutable, developer_only, constraints, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind($pool_id)
         .bind(&$a.name)
         .bind(&$a.data_type)
         .bind($a.mutable)
         .bind($a.developer_only)
+        .bind(serde_json::to_string(&$a.constraints).unwrap_or_else(|_| "{}".into()))
         .bind($now)
         .execute($conn)
         .await?
@@ -34,8 +36,8 @@ pub(super) use insert;
 impl Store {
     /// The attributes `pool_id` declares.
     pub async fn schema(&self, pool_id: &str) -> Result<Schema, StoreError> {
-        const SQL: &str = "select name, data_type, mutable, developer_only from schema_attributes \
-                           where pool_id = $1 order by name";
+        const SQL: &str = "select name, data_type, mutable, developer_only, constraints \
+                           from schema_attributes where pool_id = $1 order by name";
         let rows: Vec<SchemaRow> = on_db!(&self.db, |p| sqlx::query_as(SQL)
             .bind(pool_id)
             .fetch_all(p)
@@ -47,6 +49,8 @@ impl Store {
                     data_type: r.data_type,
                     mutable: r.mutable,
                     developer_only: r.developer_only,
+                    // Bounds that do not read (written by hand) bound nothing.
+                    constraints: serde_json::from_str(&r.constraints).unwrap_or_default(),
                 })
                 .collect(),
         ))

@@ -157,7 +157,13 @@ async fn client_settings_stored_in_columns_survive_the_move_into_one_document() 
             "supported_identity_providers": ["COGNITO", "Google"],
             "explicit_auth_flows": ["ALLOW_USER_PASSWORD_AUTH"],
             "refresh_token_retry_grace": 0,
-            "refresh_token_rotation": false
+            "refresh_token_rotation": false,
+            // Settings added later take their defaults.
+            "reported": {
+                "token_validity_units": null,
+                "refresh_token_rotation": null,
+                "default_redirect_uri": null
+            }
         })
     );
     client.settings.validate().unwrap();

@@ -194,10 +194,12 @@ def test_a_client_made_without_settings_has_cognitos_defaults(idp):
     pool = new_pool(idp)
     client = idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="app")["UserPoolClient"]
     assert "ClientSecret" not in client
-    assert client["AccessTokenValidity"] == 3600
-    assert client["IdTokenValidity"] == 3600
-    assert client["RefreshTokenValidity"] == 30 * 86400
-    assert client["TokenValidityUnits"] == {"AccessToken": "seconds", "IdToken": "seconds", "RefreshToken": "seconds"}
+    # Cognito's defaults in Cognito's default units (hours, hours, days), which are
+    # not reported as TokenValidityUnits since none were sent.
+    assert client["AccessTokenValidity"] == 1
+    assert client["IdTokenValidity"] == 1
+    assert client["RefreshTokenValidity"] == 30
+    assert "TokenValidityUnits" not in client
     assert client["AllowedOAuthFlowsUserPoolClient"] is False
     assert client["AllowedOAuthFlows"] == []
     assert "ALLOW_REFRESH_TOKEN_AUTH" in client["ExplicitAuthFlows"]
@@ -250,7 +252,8 @@ def test_a_chosen_secret_is_kept_and_cannot_be_combined_with_generate_secret(idp
         idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="x", ClientSecret="not allowed: spaces and !" + "x" * 10)
 
 
-def test_token_validities_are_converted_from_their_units_to_seconds(idp):
+def test_token_validities_come_back_in_their_units_and_set_the_tokens_lifetimes(idp):
+    # Arrange
     pool = new_pool(idp)
     client = idp.create_user_pool_client(
         UserPoolId=pool["Id"],
@@ -259,10 +262,25 @@ def test_token_validities_are_converted_from_their_units_to_seconds(idp):
         IdTokenValidity=2,
         RefreshTokenValidity=7,
         TokenValidityUnits={"AccessToken": "minutes", "RefreshToken": "days"},
+        ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]
-    assert client["AccessTokenValidity"] == 30 * 60
-    assert client["IdTokenValidity"] == 2 * 3600  # hours by default
-    assert client["RefreshTokenValidity"] == 7 * 86400
+    idp.admin_create_user(UserPoolId=pool["Id"], Username="val", MessageAction="SUPPRESS")
+    idp.admin_set_user_password(UserPoolId=pool["Id"], Username="val", Password="Correct-horse-9", Permanent=True)
+    # Act
+    tokens = idp.admin_initiate_auth(
+        UserPoolId=pool["Id"], ClientId=client["ClientId"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "val", "PASSWORD": "Correct-horse-9"},
+    )["AuthenticationResult"]
+    # Assert: reported as sent (an unsent unit is Cognito's default, hours)...
+    assert (client["AccessTokenValidity"], client["IdTokenValidity"], client["RefreshTokenValidity"]) == (30, 2, 7)
+    assert client["TokenValidityUnits"] == {"AccessToken": "minutes", "IdToken": "hours", "RefreshToken": "days"}
+    # ...and in force in those units.
+    def lifetime(jwt):
+        payload = jwt.split(".")[1]
+        c = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return c["exp"] - c["iat"]
+    assert lifetime(tokens["AccessToken"]) == 30 * 60
+    assert lifetime(tokens["IdToken"]) == 2 * 3600
     with pytest.raises(idp.exceptions.InvalidParameterException):
         idp.create_user_pool_client(UserPoolId=pool["Id"], ClientName="app", AccessTokenValidity=2,
                                     TokenValidityUnits={"AccessToken": "days"})
@@ -344,8 +362,8 @@ def test_updating_a_client_resets_omitted_settings_and_keeps_its_secret(idp):
     assert updated == described
     assert described["ClientName"] == "app"
     assert described["ClientSecret"] == created["ClientSecret"]
-    assert described["AccessTokenValidity"] == 3600
-    assert described["RefreshTokenValidity"] == 10 * 86400
+    assert described["AccessTokenValidity"] == 1  # hours: Cognito's default
+    assert described["RefreshTokenValidity"] == 10
     assert described["CallbackURLs"] == []
     assert described["AllowedOAuthFlowsUserPoolClient"] is False
     renamed = idp.update_user_pool_client(UserPoolId=pool["Id"], ClientId=created["ClientId"], ClientName="renamed")

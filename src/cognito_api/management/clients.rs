@@ -9,6 +9,10 @@ use super::{existing_pool, not_found_as};
 use crate::clients::{self, AppClient, ClientSettings, NewSecret};
 use crate::cognito_api::paging::{MAX_PAGE, PoolListing};
 use crate::cognito_api::{ActionResult, CognitoError, parse, shapes};
+use crate::model::clients::{
+    RefreshTokenRotation as ReportedRotation, TokenValidityUnits as ReportedUnits,
+};
+use crate::pool::Pool;
 use crate::resource_servers::{self, is_custom_scope};
 use crate::state::Inner;
 
@@ -37,19 +41,24 @@ struct ClientConfig {
     allowed_oauth_flows_user_pool_client: Option<bool>,
     prevent_user_existence_errors: Option<String>,
     refresh_token_rotation: Option<RefreshTokenRotation>,
+    read_attributes: Option<Vec<String>>,
+    analytics_configuration: Option<Value>,
+    enable_token_revocation: Option<bool>,
+    enable_propagate_additional_user_context_data: Option<bool>,
+    auth_session_validity: Option<i64>,
 }
 
 /// Cognito's `RefreshTokenRotationType`: whether `/oauth2/token` rotates refresh
 /// tokens, and how long a rotated one may be retried.
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct RefreshTokenRotation {
     feature: String,
     retry_grace_period_seconds: Option<i64>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 struct TokenValidityUnits {
     access_token: Option<String>,
     id_token: Option<String>,
@@ -104,17 +113,12 @@ fn validity(
     default_unit: &str,
     default: i64,
 ) -> Result<i64, CognitoError> {
-    let seconds = match unit.unwrap_or(default_unit) {
-        "seconds" => 1,
-        "minutes" => 60,
-        "hours" => 3600,
-        "days" => 86400,
-        other => {
-            return Err(CognitoError::invalid(format!(
-                "TokenValidityUnits {other:?} for {field} must be seconds, minutes, hours or days."
-            )));
-        }
-    };
+    let unit = unit.unwrap_or(default_unit);
+    let seconds = clients::unit_seconds(unit).ok_or_else(|| {
+        CognitoError::invalid(format!(
+            "TokenValidityUnits {unit:?} for {field} must be seconds, minutes, hours or days."
+        ))
+    })?;
     match value {
         None => Ok(default),
         Some(v) if v <= 0 => Err(CognitoError::invalid(format!(
@@ -126,14 +130,77 @@ fn validity(
     }
 }
 
+/// `field` is refused: cognate does not do what it asks for (yet).
+fn unsupported(field: &str, why: &str) -> CognitoError {
+    CognitoError::invalid(format!("{field} is not supported: {why}."))
+}
+
+/// Refuses the settings that ask for something cognate does not do; the values that
+/// describe what it does are accepted (and reported back as Cognito's defaults).
+fn refuse_unsupported(config: &ClientConfig) -> Result<(), CognitoError> {
+    if config
+        .read_attributes
+        .as_ref()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(unsupported(
+            "ReadAttributes",
+            "every attribute is readable; leave ReadAttributes out",
+        ));
+    }
+    if config
+        .analytics_configuration
+        .as_ref()
+        .is_some_and(|a| !a.is_null())
+    {
+        return Err(unsupported(
+            "AnalyticsConfiguration",
+            "there is no Pinpoint analytics",
+        ));
+    }
+    if config.enable_token_revocation == Some(false) {
+        return Err(unsupported(
+            "EnableTokenRevocation false",
+            "refresh tokens can always be revoked",
+        ));
+    }
+    if config.enable_propagate_additional_user_context_data == Some(true) {
+        return Err(unsupported(
+            "EnablePropagateAdditionalUserContextData",
+            "there is no threat protection to pass context data to",
+        ));
+    }
+    if config
+        .auth_session_validity
+        .is_some_and(|m| m != AUTH_SESSION_MINUTES)
+    {
+        return Err(unsupported(
+            "AuthSessionValidity other than 3",
+            "sign-in sessions last Cognito's default 3 minutes",
+        ));
+    }
+    Ok(())
+}
+
+/// How long a sign-in challenge's session lasts, in minutes (Cognito's default).
+const AUTH_SESSION_MINUTES: i64 = 3;
+
 /// Sets the client settings `config` covers, omitted ones to Cognito's defaults;
-/// `pool_scopes` are the custom scopes the pool's resource servers define.
+/// `pool_scopes` are the custom scopes the pool's resource servers define, and `pool`
+/// the client's pool, whose `PreventUserExistenceErrors` setting the client reports.
 fn apply_client_config(
     config: &ClientConfig,
     s: &mut ClientSettings,
     pool_scopes: &[String],
+    pool: &Pool,
 ) -> Result<(), CognitoError> {
+    refuse_unsupported(config)?;
     let units = config.token_validity_units.as_ref();
+    s.reported.token_validity_units = units.map(|u| ReportedUnits {
+        access_token: u.access_token.clone().unwrap_or_else(|| "hours".into()),
+        id_token: u.id_token.clone().unwrap_or_else(|| "hours".into()),
+        refresh_token: u.refresh_token.clone().unwrap_or_else(|| "days".into()),
+    });
     s.access_token_validity = validity(
         "AccessTokenValidity",
         config.access_token_validity,
@@ -171,6 +238,10 @@ fn apply_client_config(
     s.refresh_token_retry_grace = rotation
         .and_then(|r| r.retry_grace_period_seconds)
         .unwrap_or(0);
+    s.reported.refresh_token_rotation = rotation.map(|r| ReportedRotation {
+        feature: r.feature.clone(),
+        retry_grace_period_seconds: r.retry_grace_period_seconds,
+    });
     if !(0..=clients::MAX_REFRESH_RETRY_GRACE).contains(&s.refresh_token_retry_grace) {
         return Err(CognitoError::invalid(
             "RetryGracePeriodSeconds must be 0 to 60.",
@@ -209,6 +280,7 @@ fn apply_client_config(
             "DefaultRedirectURI must be one of the CallbackURLs.",
         ));
     }
+    s.reported.default_redirect_uri = config.default_redirect_uri.clone();
 
     let oauth = config.allowed_oauth_flows_user_pool_client.unwrap_or(false);
     let flows = config.allowed_oauth_flows.as_deref().unwrap_or_default();
@@ -267,8 +339,15 @@ fn apply_client_config(
         push_unique(&mut s.allowed_scopes, scope);
     }
 
+    // A pool setting in cognate: a client may state it, not change it.
+    let pools = shapes::prevent_user_existence_errors(pool);
     match config.prevent_user_existence_errors.as_deref() {
-        None | Some("ENABLED" | "LEGACY") => Ok(()),
+        None => Ok(()),
+        Some(value) if value == pools => Ok(()),
+        Some(value @ ("ENABLED" | "LEGACY")) => Err(unsupported(
+            &format!("PreventUserExistenceErrors {value}"),
+            &format!("it is set for the whole pool in cognate, and this pool's is {pools}"),
+        )),
         Some(other) => Err(CognitoError::invalid(format!(
             "PreventUserExistenceErrors {other:?} must be ENABLED or LEGACY."
         ))),
@@ -328,7 +407,7 @@ pub(super) async fn create_user_pool_client(app: &Inner, request: &Value) -> Act
     let pool = existing_pool(app, &req.user_pool_id).await?;
     let mut settings = ClientSettings::new(&req.client_name);
     let pool_scopes = resource_servers::pool_scopes(app, &pool.pool_id).await?;
-    apply_client_config(&req.config, &mut settings, &pool_scopes)?;
+    apply_client_config(&req.config, &mut settings, &pool_scopes, &pool)?;
     clients::check_identity_providers(app, &pool.pool_id, &settings.supported_identity_providers)
         .await?;
     let secret = match (&req.client_secret, req.generate_secret.unwrap_or(false)) {
@@ -343,19 +422,19 @@ pub(super) async fn create_user_pool_client(app: &Inner, request: &Value) -> Act
     };
     check_secret_for_flows(&settings, !matches!(secret, NewSecret::None))?;
     let (client, secret) = clients::create(app, &pool.pool_id, &settings, secret).await?;
-    Ok(json!({ "UserPoolClient": shapes::client_type(&client, secret.as_deref()) }))
+    Ok(json!({ "UserPoolClient": shapes::client_type(&client, secret.as_deref(), &pool) }))
 }
 
 pub(super) async fn describe_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
     let req: ClientIdRequest = parse(request)?;
-    let client = existing_client(app, &req.user_pool_id, &req.client_id).await?;
+    let (pool, client) = existing_client(app, &req.user_pool_id, &req.client_id).await?;
     let secret = client_secret(app, &client).await?;
-    Ok(json!({ "UserPoolClient": shapes::client_type(&client, secret.as_deref()) }))
+    Ok(json!({ "UserPoolClient": shapes::client_type(&client, secret.as_deref(), &pool) }))
 }
 
 pub(super) async fn update_user_pool_client(app: &Inner, request: &Value) -> ActionResult {
     let req: UpdateUserPoolClientRequest = parse(request)?;
-    let client = existing_client(app, &req.user_pool_id, &req.client_id).await?;
+    let (pool, client) = existing_client(app, &req.user_pool_id, &req.client_id).await?;
     // Start from the stored client so cognate's own settings (branding, state relay)
     // survive; every Cognito setting is then set from the request or its default.
     let mut settings = client.settings.clone();
@@ -363,7 +442,7 @@ pub(super) async fn update_user_pool_client(app: &Inner, request: &Value) -> Act
         settings.name = name.clone();
     }
     let pool_scopes = resource_servers::pool_scopes(app, &client.pool_id).await?;
-    apply_client_config(&req.config, &mut settings, &pool_scopes)?;
+    apply_client_config(&req.config, &mut settings, &pool_scopes, &pool)?;
     clients::check_identity_providers(app, &client.pool_id, &settings.supported_identity_providers)
         .await?;
     check_secret_for_flows(&settings, !client.is_public())?;
@@ -373,7 +452,7 @@ pub(super) async fn update_user_pool_client(app: &Inner, request: &Value) -> Act
     .await
     .map_err(|e| not_found_as(e, || client_not_found(&req.client_id)))?;
     let secret = client_secret(app, &updated).await?;
-    Ok(json!({ "UserPoolClient": shapes::client_type(&updated, secret.as_deref()) }))
+    Ok(json!({ "UserPoolClient": shapes::client_type(&updated, secret.as_deref(), &pool) }))
 }
 
 pub(super) async fn list_user_pool_clients(app: &Inner, request: &Value) -> ActionResult {
@@ -396,17 +475,19 @@ pub(super) async fn delete_user_pool_client(app: &Inner, request: &Value) -> Act
     Ok(json!({}))
 }
 
-/// The client of `pool_id` named `client_id`, or Cognito's error.
+/// The client of `pool_id` named `client_id` with its pool, or Cognito's error.
 async fn existing_client(
     app: &Inner,
     pool_id: &str,
     client_id: &str,
-) -> Result<AppClient, CognitoError> {
+) -> Result<(Pool, AppClient), CognitoError> {
     let pool = existing_pool(app, pool_id).await?;
-    app.store
+    let client = app
+        .store
         .client_by_id(&pool.pool_id, client_id)
         .await?
-        .ok_or_else(|| client_not_found(client_id))
+        .ok_or_else(|| client_not_found(client_id))?;
+    Ok((pool, client))
 }
 
 /// A confidential client's secret, unsealed (the API returns it, as Cognito's does).

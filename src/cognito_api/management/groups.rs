@@ -67,15 +67,18 @@ pub(super) async fn update_group(app: &Inner, request: &Value) -> ActionResult {
     let req: GroupRequest = parse(request)?;
     let pool = existing_pool(app, &req.user_pool_id).await?;
     let (description, precedence, role_arn) = (req.description, req.precedence, req.role_arn);
+    // Only what is sent changes (Terraform sends only what changed); a description or
+    // role sent empty is removed, as Terraform clears one.
+    let cleared = |v: String| Some(v).filter(|v| !v.is_empty());
     let group = groups::update(app, &pool.pool_id, &req.group_name, move |g| {
-        if description.is_some() {
-            g.description = description;
+        if let Some(d) = description {
+            g.description = cleared(d);
         }
         if precedence.is_some() {
             g.precedence = precedence;
         }
-        if role_arn.is_some() {
-            g.role_arn = role_arn;
+        if let Some(r) = role_arn {
+            g.role_arn = cleared(r);
         }
     })
     .await

@@ -1,39 +1,47 @@
-//! The Cognito API's management actions (botocore `cognito-idp`): user pools, app
-//! clients, identity providers and groups; create, describe, list, update, delete.
-//! Each request is parsed into its typed shape, turned into the domain's types with
-//! Cognito's defaults, and answered through [`super::shapes`]. One file per resource;
-//! every list pages as [`super::paging`] says.
+//! The Cognito API's management actions (botocore `cognito-idp`): user pools (with
+//! their MFA settings, tags and hosted-page customization), app clients, identity
+//! providers and groups; create, describe, list, update, delete. Each request is parsed
+//! into its typed shape, turned into the domain's types with Cognito's defaults, and
+//! answered through [`super::shapes`]. One file per resource; every list pages as
+//! [`super::paging`] says. The call sequences Terraform's AWS provider makes are
+//! replayed by `tests/python/test_terraform.py`.
+//!
+//! Every setting is honoured, kept as sent to be reported back (configuration that
+//! only describes something cognate has no behaviour for), or refused with
+//! `InvalidParameterException` naming it and saying it is not supported. Answers
+//! report what was set, and leave out the optional blocks that were not.
 //!
 //! Where cognate differs from AWS:
-//! - Token validities are stored in seconds, so clients report them with
-//!   `TokenValidityUnits` of `seconds` whatever units were sent.
 //! - `UpdateUserPool` and `UpdateUserPoolClient` reset omitted Cognito settings to
-//!   Cognito's defaults, as AWS does; names are kept when omitted, and cognate's own
-//!   settings (branding, state relay, mail for password resets) are never touched.
-//!   `UpdateGroup` and `UpdateIdentityProvider` change only what is sent, and a
-//!   provider's secret is kept unless `ProviderDetails` carries a new one.
+//!   Cognito's defaults, as AWS does; names and tags are kept when omitted, and
+//!   cognate's own settings (branding, state relay, mail for password resets) are never
+//!   touched. `UpdateGroup` and `UpdateIdentityProvider` change only what is sent, and
+//!   a provider's secret is kept unless `ProviderDetails` carries a new one.
 //! - `DescribeIdentityProvider` never returns the provider's `client_secret`.
-//! - Not supported, so refused with `InvalidParameterException`: alias attributes,
-//!   phone numbers as usernames, MFA, required custom attributes, SAML and Sign in
-//!   with Apple providers. `implicit` is kept but the authorization endpoint serves
-//!   only `code`.
+//! - Refused with `InvalidParameterException`: MFA other than `OFF` (and any factor
+//!   setting that would turn one on), Lambda triggers, SMS settings, device tracking,
+//!   threat protection, alias attributes, phone numbers as usernames, case-sensitive
+//!   usernames, required custom attributes, email sent as `DEVELOPER`, link
+//!   verification by default, `AttributesRequireVerificationBeforeUpdate`, a client's
+//!   `ReadAttributes`, `AnalyticsConfiguration`, `AuthSessionValidity` other than 3,
+//!   `EnableTokenRevocation: false`, and SAML and Sign in with Apple providers.
+//!   `implicit` is kept but the authorization endpoint serves only `code`.
+//! - `PreventUserExistenceErrors` is a pool setting in cognate: a client reports its
+//!   pool's, and may be sent only that value.
 //! - `RefreshTokenRotation` defaults to `ENABLED` (Cognito's default is `DISABLED`):
-//!   cognate rotates refresh tokens unless a client turns it off, and clients report
-//!   the setting only when it differs from that default.
-//! - Accepted and ignored: Lambda, SMS, email-sending, tags, add-ons, device,
-//!   recovery and tier settings, `AutoVerifiedAttributes` (email is always verified),
-//!   `ReadAttributes`, `DefaultRedirectURI` (checked, not stored), custom attributes'
-//!   `StringAttributeConstraints`/`NumberAttributeConstraints`,
-//!   `PreventUserExistenceErrors` (a pool setting in cognate), token revocation (always
-//!   on), analytics and session validity.
+//!   cognate rotates refresh tokens unless a client turns it off; clients report the
+//!   block only when it was sent.
 //! - Legacy `ExplicitAuthFlows` come back as their `ALLOW_*` forms.
 //! - Pools created through the API require only the attributes their `Schema` marks
 //!   `Required` (none by default), as on AWS; `cognate pool create` requires email.
 
 mod clients;
 mod groups;
+mod mfa;
 mod pools;
 mod providers;
+mod tags;
+mod ui;
 
 use serde_json::Value;
 
@@ -51,6 +59,13 @@ pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionRes
         "ListUserPools" => pools::list_user_pools(app, request).await,
         "UpdateUserPool" => pools::update_user_pool(app, request).await,
         "DeleteUserPool" => pools::delete_user_pool(app, request).await,
+        "SetUserPoolMfaConfig" => mfa::set_user_pool_mfa_config(app, request).await,
+        "GetUserPoolMfaConfig" => mfa::get_user_pool_mfa_config(app, request).await,
+        "TagResource" => tags::tag_resource(app, request).await,
+        "UntagResource" => tags::untag_resource(app, request).await,
+        "ListTagsForResource" => tags::list_tags_for_resource(app, request).await,
+        "SetUICustomization" => ui::set_ui_customization(app, request).await,
+        "GetUICustomization" => ui::get_ui_customization(app, request).await,
         "CreateUserPoolClient" => clients::create_user_pool_client(app, request).await,
         "DescribeUserPoolClient" => clients::describe_user_pool_client(app, request).await,
         "UpdateUserPoolClient" => clients::update_user_pool_client(app, request).await,
