@@ -1,5 +1,6 @@
 //! The Cognito API's management actions (botocore `cognito-idp`): user pools, app
-//! clients, identity providers and groups; create, describe, list, update, delete.
+//! clients, domains, identity providers and groups; create, describe, list, update,
+//! delete.
 //! Each request is parsed into its typed shape, turned into the domain's types with
 //! Cognito's defaults, and answered through [`super::shapes`]. One file per resource;
 //! every list pages as [`super::paging`] says.
@@ -31,6 +32,7 @@
 //!   `Required` (none by default), as on AWS; `cognate pool create` requires email.
 
 mod clients;
+mod domains;
 mod groups;
 mod pools;
 mod providers;
@@ -56,6 +58,10 @@ pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionRes
         "UpdateUserPoolClient" => clients::update_user_pool_client(app, request).await,
         "ListUserPoolClients" => clients::list_user_pool_clients(app, request).await,
         "DeleteUserPoolClient" => clients::delete_user_pool_client(app, request).await,
+        "CreateUserPoolDomain" => domains::create_user_pool_domain(app, request).await,
+        "DescribeUserPoolDomain" => domains::describe_user_pool_domain(app, request).await,
+        "UpdateUserPoolDomain" => domains::update_user_pool_domain(app, request).await,
+        "DeleteUserPoolDomain" => domains::delete_user_pool_domain(app, request).await,
         "CreateIdentityProvider" => providers::create_identity_provider(app, request).await,
         "DescribeIdentityProvider" => providers::describe_identity_provider(app, request).await,
         "UpdateIdentityProvider" => providers::update_identity_provider(app, request).await,

@@ -307,7 +307,9 @@ pub(super) async fn add_custom_attributes(app: &Inner, request: &Value) -> Actio
 pub(super) async fn describe_user_pool(app: &Inner, request: &Value) -> ActionResult {
     let req: UserPoolIdRequest = parse(request)?;
     let pool = existing_pool(app, &req.user_pool_id).await?;
-    Ok(json!({ "UserPool": shapes::pool_type(&pool, region_of(&pool.pool_id)) }))
+    let mut user_pool = shapes::pool_type(&pool, region_of(&pool.pool_id));
+    super::domains::add_to_pool(app, &pool.pool_id, &mut user_pool).await?;
+    Ok(json!({ "UserPool": user_pool }))
 }
 
 pub(super) async fn list_user_pools(app: &Inner, request: &Value) -> ActionResult {
