@@ -40,10 +40,15 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
+/// Whether `peer` is one of the `trusted` proxies, whose forwarded headers count.
+pub fn is_trusted_proxy(peer: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&peer))
+}
+
 /// The client behind `peer`: walks `X-Forwarded-For` from the right (the entry the
 /// nearest proxy appended) while the hop is a trusted proxy.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let is_trusted = |ip: &IpAddr| is_trusted_proxy(*ip, trusted);
     if !is_trusted(&peer) {
         return peer;
     }

@@ -75,6 +75,25 @@ impl StoreArgs {
     }
 }
 
+/// Whether `name` is a lower-case DNS host name: labels of 1 to 63 letters, digits and
+/// inner hyphens, at most 253 characters, and not an IPv4 address (its last label has
+/// a letter).
+pub fn is_host_name(name: &str) -> bool {
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    name.len() <= 253
+        && name.split('.').all(label_ok)
+        && name
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.bytes().any(|b| b.is_ascii_lowercase()))
+}
+
 /// The file behind a `sqlite:` URL, if it names one.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite:")?;
@@ -126,10 +145,21 @@ pub struct ServeArgs {
     /// api=25/200.
     #[arg(long, env = "COGNATE_RATE_LIMITS", default_value = "")]
     pub rate_limits: crate::rate_limit::RateLimits,
-    /// Proxies whose `X-Forwarded-For` names the client, as CIDR ranges
-    /// (`10.0.0.0/8,127.0.0.1/32`). From anyone else the header is ignored.
+    /// Proxies whose `X-Forwarded-For` names the client (and whose `X-Forwarded-Host`
+    /// names the host asked for), as CIDR ranges (`10.0.0.0/8,127.0.0.1/32`). From
+    /// anyone else those headers are ignored.
     #[arg(long, env = "COGNATE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The base domain of prefix domains (`CreateUserPoolDomain` without a certificate):
+    /// the prefix `myapp` is served at `myapp.auth.<base>`. Without it, prefix domains
+    /// are recorded but not served.
+    #[arg(long, env = "COGNATE_DOMAIN_BASE")]
+    pub domain_base: Option<String>,
+    /// Issue tokens with Cognito's issuer, `https://cognito-idp.<region>.amazonaws.com/
+    /// <pool-id>`, for apps that hard-code it. That issuer's discovery document is not
+    /// served at that address.
+    #[arg(long, env = "COGNATE_COGNITO_ISSUER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub cognito_issuer: bool,
     /// Tests only: serve `POST /_test/clock`, which moves this server's clock forward
     /// so expiry and lockout can be tested without waiting. Never in production.
     #[arg(long, env = "COGNATE_TEST_CLOCK", value_parser = clap::builder::BoolishValueParser::new())]
@@ -292,6 +322,11 @@ pub struct Config {
     pub api_keys: ApiKeys,
     pub rate_limits: crate::rate_limit::RateLimits,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The base domain of prefix domains (`--domain-base`), lower case, without dots at
+    /// either end: the prefix `myapp` is served at `myapp.auth.<domain_base>`.
+    pub domain_base: Option<String>,
+    /// Tokens name Cognito's issuer (`--cognito-issuer`).
+    pub cognito_issuer: bool,
     /// Serve `POST /_test/clock` (`serve --test-clock`).
     pub test_clock: bool,
     /// How long a client has to send a request's headers (`--header-read-timeout`).
@@ -319,6 +354,8 @@ impl Config {
             api_keys: ApiKeys::default(),
             rate_limits: Default::default(),
             trusted_proxies: Vec::new(),
+            domain_base: None,
+            cognito_issuer: false,
             test_clock: false,
             header_read_timeout: std::time::Duration::from_secs(
                 DEFAULT_HEADER_READ_TIMEOUT_SECONDS,
@@ -352,6 +389,8 @@ impl Config {
         .with_api_keys(api_keys)
         .with_rate_limits(args.rate_limits)
         .with_trusted_proxies(args.trusted_proxies.clone())
+        .with_domain_base(args.domain_base.as_deref())?
+        .with_cognito_issuer(args.cognito_issuer)
         .with_test_clock(args.test_clock)
         .with_header_read_timeout(std::time::Duration::from_secs(
             args.header_read_timeout.max(1),
@@ -397,6 +436,26 @@ impl Config {
 
     pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
         self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Sets the base domain of prefix domains; it must be a host name (`example.com`,
+    /// or `localhost`, which browsers resolve to loopback with any prefix). `None` or
+    /// an empty name leaves prefix domains unserved.
+    pub fn with_domain_base(mut self, base: Option<&str>) -> anyhow::Result<Self> {
+        let base = base.map(|b| b.trim().trim_matches('.').to_ascii_lowercase());
+        self.domain_base = match base {
+            None => None,
+            Some(b) if b.is_empty() => None,
+            Some(b) if is_host_name(&b) => Some(b),
+            Some(b) => bail!("the domain base {b:?} is not a host name (e.g. example.com)"),
+        };
+        Ok(self)
+    }
+
+    /// Issues tokens with Cognito's own issuer (`--cognito-issuer`).
+    pub fn with_cognito_issuer(mut self, on: bool) -> Self {
+        self.cognito_issuer = on;
         self
     }
 
@@ -450,6 +509,34 @@ mod tests {
             crate::cli::Command::Serve(args) => Ok(args),
             other => panic!("not serve: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_domain_base_must_be_a_host_name() {
+        let c = Config::new("http://127.0.0.1:9229", None).unwrap();
+        let with = |b: &str| c.clone().with_domain_base(Some(b));
+        assert_eq!(
+            with(".Example.COM.").unwrap().domain_base.as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(
+            with("localhost").unwrap().domain_base.as_deref(),
+            Some("localhost")
+        );
+        assert_eq!(with("").unwrap().domain_base, None);
+        for bad in [
+            "https://example.com",
+            "exa mple.com",
+            "-x.example",
+            "10.0.0.1",
+            "a..b",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+        let args = serve_args(&["--domain-base", "example.test", "--cognito-issuer"]).unwrap();
+        let config = Config::from_serve_args(&args).unwrap();
+        assert_eq!(config.domain_base.as_deref(), Some("example.test"));
+        assert!(config.cognito_issuer);
     }
 
     #[test]

@@ -45,11 +45,13 @@ pub async fn seed(app: &AppState, standins: bool) -> anyhow::Result<()> {
     )
     .await?;
 
-    let issuer = app.issuer(&pool.pool_id);
+    let issuer = app.issuer(&pool.pool_id).await?;
+    // The routes are under the path form whatever the issuer (`--cognito-issuer`).
+    let base = app.hosts.path_base(&pool.pool_id);
     let verifier = random_token(32);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let authorize = crate::clients::redirect::with_params(
-        &format!("{issuer}/oauth2/authorize"),
+        &format!("{base}/oauth2/authorize"),
         &[
             ("response_type", "code"),
             ("client_id", &client.client_id),
@@ -68,7 +70,7 @@ pub async fn seed(app: &AppState, standins: bool) -> anyhow::Result<()> {
          \n  password      {password}{standin_note}\
          \n\nOpen this URL to sign in:\n\n  {authorize}\n\
          \nThen redeem the code from the callback URL:\n\
-         \n  curl -s {issuer}/oauth2/token -d grant_type=authorization_code -d client_id={client_id} \\\
+         \n  curl -s {base}/oauth2/token -d grant_type=authorization_code -d client_id={client_id} \\\
          \n       -d redirect_uri={CALLBACK} -d code_verifier={verifier} -d code=<code>\n",
         client_id = client.client_id,
         standin_note = if standins {

@@ -158,7 +158,7 @@ pub fn check_authorize_query(data: &[u8]) {
     };
     let result = f
         .runtime
-        .block_on(authorize::validate(&f.app, &f.pool_id, &query));
+        .block_on(authorize::validate(&f.app, &f.pool_id, None, &query));
     let landing_ok = |landing: &str| {
         CALLBACKS.contains(&landing) || url::Url::parse(landing).is_ok_and(|u| on_allow_list(&u))
     };
@@ -462,7 +462,7 @@ static SIGNED: LazyLock<Signed> = LazyLock::new(|| {
         .block_on(f.app.keys.pool(&f.app.store, &f.pool_id))
         .unwrap()
         .unwrap();
-    let issuer = f.app.issuer(&f.pool_id);
+    let issuer = f.runtime.block_on(f.app.issuer(&f.pool_id)).unwrap();
     let claims =
         serde_json::json!({ "iss": issuer, "sub": "u", "iat": JWT_NOW, "exp": JWT_NOW + 3600 });
     let token = keys.sign(&claims);
@@ -479,7 +479,10 @@ static SIGNED: LazyLock<Signed> = LazyLock::new(|| {
 pub fn check_jwt_header(data: &[u8]) {
     let s = &*SIGNED;
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Some(claims) = s.keys.verify(text, &s.issuer, JWT_NOW) {
+        if let Some(claims) = s
+            .keys
+            .verify(text, std::slice::from_ref(&s.issuer), JWT_NOW)
+        {
             assert_eq!(
                 text, s.token,
                 "a token cognate did not sign verified: {claims}"
@@ -493,7 +496,10 @@ pub fn check_jwt_header(data: &[u8]) {
     }
     let (header, rest) = s.token.split_once('.').unwrap();
     let forged = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(data));
-    if s.keys.verify(&forged, &s.issuer, JWT_NOW).is_some() {
+    if s.keys
+        .verify(&forged, std::slice::from_ref(&s.issuer), JWT_NOW)
+        .is_some()
+    {
         assert_eq!(
             URL_SAFE_NO_PAD.encode(data),
             header,

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -43,8 +43,30 @@ pub struct PoolKeys {
     pub(super) verifiers: HashMap<String, DecodingKey>,
     /// The JWKS document, serialised once.
     pub jwks: Published,
-    /// The discovery document, serialised at its first request (it needs the issuer).
-    pub discovery: OnceLock<Published>,
+    /// The discovery documents, each serialised at its first request, by issuer and
+    /// endpoint base (a pool reached through a domain publishes endpoints there).
+    discovery: RwLock<HashMap<String, Arc<Published>>>,
+}
+
+/// Endpoint bases a pool has at most (the path form, a prefix and a custom domain,
+/// each under the issuers it had within one key load): beyond it the cache restarts.
+const MAX_DISCOVERY_DOCUMENTS: usize = 16;
+
+impl PoolKeys {
+    /// The discovery document for `key` (its issuer and base), made by `make` the first
+    /// time.
+    pub fn discovery(&self, key: &str, make: impl FnOnce() -> String) -> Arc<Published> {
+        if let Some(doc) = self.discovery.read().expect("discovery lock").get(key) {
+            return doc.clone();
+        }
+        let doc = Arc::new(Published::new(make()));
+        let mut docs = self.discovery.write().expect("discovery lock");
+        if docs.len() >= MAX_DISCOVERY_DOCUMENTS {
+            docs.clear();
+        }
+        docs.insert(key.to_string(), doc.clone());
+        doc
+    }
 }
 
 /// A public JSON document serialised once, with its entity tag (`ETag`), so requests
@@ -313,7 +335,7 @@ impl KeyRing {
             header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
             verifiers,
             jwks: Published::new(serde_json::json!({ "keys": jwks }).to_string()),
-            discovery: OnceLock::new(),
+            discovery: RwLock::default(),
         })
     }
 }

@@ -13,13 +13,16 @@ pub mod cognito_api;
 pub mod config;
 pub mod crypto;
 mod demo;
+pub mod domains;
 pub mod error;
 pub mod federation;
 pub mod flows;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz_checks;
 pub mod groups;
+pub mod host_routing;
 pub mod hosted_ui;
+pub mod hosts;
 pub mod keys;
 pub mod mail;
 pub mod metrics;
@@ -218,12 +221,16 @@ pub fn router(app: AppState) -> Router {
             HeaderValue::from_static("max-age=31536000"),
         ));
     }
-    router
+    let router = router
         // Spans name the method and path only: queries carry codes and state.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
         }))
-        .with_state(app)
+        .with_state(app.clone());
+    // A pool's domain serves its routes at the root: the path is rewritten before
+    // routing, so this wraps the whole router rather than being one of its layers.
+    let by_host = axum::middleware::from_fn_with_state(app, host_routing::route_by_host);
+    Router::new().fallback_service(tower::Layer::layer(&by_host, router))
 }
 
 /// Sent on every response. No form-action directive: Chrome applies it to the redirect

@@ -37,7 +37,16 @@ impl AppState {
         Self(Arc::new(Inner {
             api_auth: crate::sigv4::Verifier::new(config.api_keys.clone()),
             limiter: crate::rate_limit::Limiter::new(&config.rate_limits),
-            services: Services::new(store, keys, mail, &config.public_url),
+            services: Services::new(
+                store,
+                keys,
+                mail,
+                crate::hosts::Hosts::new(
+                    &config.public_url,
+                    config.domain_base.as_deref(),
+                    config.cognito_issuer,
+                ),
+            ),
             config,
             metrics: Metrics::default(),
         }))

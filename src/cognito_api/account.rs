@@ -217,11 +217,12 @@ async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError>
         .get("iss")
         .and_then(Value::as_str)
         .ok_or_else(invalid)?;
-    let pool_id = issuer
-        .strip_prefix(&format!("{}/", app.config.public_url))
+    let pool_id = app
+        .pool_of_issuer(issuer)
+        .await?
         .filter(|p| crate::pool::is_pool_id(p))
         .ok_or_else(invalid)?;
-    let claims = match verify::access_token(app, pool_id, token).await {
+    let claims = match verify::access_token(app, &pool_id, token).await {
         Ok(claims) => claims,
         Err(verify::Unverified::Refused) => return Err(invalid()),
         Err(verify::Unverified::Internal(e)) => return Err(e.into()),
@@ -249,7 +250,7 @@ async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError>
     let (client_id, origin_jti) = (claim("client_id")?, claim("origin_jti")?);
     let user = app
         .store
-        .user_by_id(pool_id, sub)
+        .user_by_id(&pool_id, sub)
         .await?
         .filter(User::can_sign_in)
         .ok_or_else(invalid)?;

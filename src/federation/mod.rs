@@ -348,7 +348,9 @@ pub async fn provider(
     Ok(Some(idp))
 }
 
-/// Where providers send the browser back.
-pub fn redirect_uri(app: &Services, pool_id: &str) -> String {
-    format!("{}/oauth2/idpresponse", app.issuer(pool_id))
+/// Where providers send the browser back: `/oauth2/idpresponse` under `base`, where
+/// the pool's routes were reached (`<public-url>/<pool-id>`, or a domain's origin), so
+/// the browser returns to the host that holds its session.
+pub fn redirect_uri(base: &str) -> String {
+    format!("{base}/oauth2/idpresponse")
 }

@@ -77,15 +77,17 @@ pub async fn resolve_endpoints(
     })
 }
 
-/// Redeems `code` and returns the verified profile.
+/// Redeems `code` (sent to `redirect_uri`, as the provider was told) and returns the
+/// verified profile.
 pub async fn fetch(
     app: &Services,
     idp: &IdentityProvider,
     code: &str,
     request: &FederationRequest,
+    redirect_uri: &str,
 ) -> anyhow::Result<Profile> {
     let endpoints = resolve_endpoints(app, idp).await?;
-    let redirect = RedirectUrl::new(super::redirect_uri(app, &idp.pool_id))?;
+    let redirect = RedirectUrl::new(redirect_uri.to_string())?;
     let secret = idp.client_secret.clone().map(ClientSecret::new);
     let verifier = PkceCodeVerifier::new(request.pkce_verifier.clone());
     if idp.provider_type.is_oidc() {

@@ -12,6 +12,7 @@ use tower_sessions::Session;
 
 use crate::crypto::{ct_eq, random_token};
 use crate::error::AppError;
+use crate::host_routing::ThroughDomain;
 use crate::state::AppState;
 
 const FOREIGN: &str =
@@ -67,25 +68,31 @@ pub async fn verify(session: &Session, pool_id: &str, presented: &str) -> Result
 pub async fn same_origin(State(app): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET
         && req.method() != Method::HEAD
-        && from_elsewhere(&app.config.public_url, req.headers())
+        && from_elsewhere(&own_origin(&app, &req), req.headers())
     {
         return AppError::Forbidden(FOREIGN).into_response();
     }
     next.run(req).await
 }
 
-fn from_elsewhere(public_url: &str, headers: &HeaderMap) -> bool {
+/// The origin this request's pages are served from: the public URL's, or the origin of
+/// the pool's domain it came through.
+fn own_origin(app: &AppState, req: &Request) -> String {
+    match req.extensions().get::<ThroughDomain>() {
+        Some(d) => d.origin.clone(),
+        None => url::Url::parse(&app.config.public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default(),
+    }
+}
+
+fn from_elsewhere(ours: &str, headers: &HeaderMap) -> bool {
     let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
     if matches!(site, Some(b"cross-site" | b"same-site")) {
         return true;
     }
     match headers.get(header::ORIGIN).map(|v| v.as_bytes()) {
         None | Some(b"null") => false,
-        Some(origin) => {
-            let ours = url::Url::parse(public_url)
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_default();
-            origin != ours.as_bytes()
-        }
+        Some(origin) => origin != ours.as_bytes(),
     }
 }

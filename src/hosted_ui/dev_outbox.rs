@@ -67,7 +67,7 @@ async fn get_dev_outbox(State(app): State<AppState>) -> Result<Response, AppErro
     let messages = app.store.outbox(None, LIMIT).await?;
     let page = DevOutboxPage {
         chrome: Chrome {
-            base: "",
+            base: String::new(),
             lang: "en",
             title: "Outbox (development)".to_string(),
             client_name: "cognate",

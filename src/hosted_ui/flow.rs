@@ -15,6 +15,7 @@ use super::i18n::{Texts, texts};
 use super::pages::Chrome;
 use super::{Fields, field};
 use crate::error::AppError;
+use crate::host_routing::ThroughDomain;
 use crate::oauth::authorize::{self, AuthorizeRequest, Rejection, page_url};
 use crate::pool::Pool;
 use crate::pool::ui::{self, UiCustomization};
@@ -79,6 +80,11 @@ async fn pool_and_session(
     Ok((pool_id, session))
 }
 
+/// The domain the request came through, if it was routed by `Host`.
+fn via(parts: &Parts) -> Option<ThroughDomain> {
+    parts.extensions.get::<ThroughDomain>().cloned()
+}
+
 /// A hosted page's request context.
 pub struct Flow {
     pub req: AuthorizeRequest,
@@ -94,7 +100,7 @@ impl FromRequestParts<AppState> for Flow {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, PageError> {
         let (pool_id, session) = pool_and_session(parts, app).await?;
-        Flow::open(app, &pool_id, &session, parts.uri.query()).await
+        Flow::open(app, &pool_id, via(parts), &session, parts.uri.query()).await
     }
 }
 
@@ -112,11 +118,12 @@ impl FromRequest<AppState> for FlowForm {
     async fn from_request(req: Request, app: &AppState) -> Result<Self, PageError> {
         let (mut parts, body) = req.into_parts();
         let (pool_id, session) = pool_and_session(&mut parts, app).await?;
+        let through = via(&parts);
         let query = parts.uri.query().map(str::to_owned);
         let Form(form) = Form::<Fields>::from_request(Request::from_parts(parts, body), app)
             .await
             .map_err(unreadable)?;
-        let flow = Flow::open(app, &pool_id, &session, query.as_deref()).await?;
+        let flow = Flow::open(app, &pool_id, through, &session, query.as_deref()).await?;
         flow.check_csrf(&session, &form).await?;
         Ok(Self { flow, form })
     }
@@ -141,10 +148,11 @@ impl Flow {
     async fn open(
         app: &Inner,
         pool_id: &str,
+        through: Option<ThroughDomain>,
         session: &Session,
         query: Option<&str>,
     ) -> Result<Self, PageError> {
-        let req = authorize::validate(app, pool_id, query.unwrap_or_default()).await?;
+        let req = authorize::validate(app, pool_id, through, query.unwrap_or_default()).await?;
         let pool = app
             .store
             .pool_by_id(pool_id)
@@ -168,7 +176,7 @@ impl Flow {
         csrf::verify(session, &self.req.pool_id, field(form, "csrf_token")).await
     }
 
-    /// Another hosted page of the same flow.
+    /// Another hosted page of the same flow, on the host this one was served from.
     pub fn url(&self, app: &Inner, page: &str) -> String {
         page_url(app, &self.req, page)
     }
@@ -185,24 +193,25 @@ impl Flow {
             Some(title) => title.clone(),
             None => format!("{heading} · {}", client.name),
         };
+        // Links stay on the host the page is served at (the public URL, or a domain).
+        let base = self.req.base(app);
         let custom = self.ui.as_ref();
         // A logo set through the Cognito API wins over cognate's own branding.
         let logo_url = match custom.filter(|u| u.image_type.is_some()) {
-            Some(u) => Some(ui::image_url(&app.config.public_url, u)),
+            Some(u) => Some(ui::image_url(&base.pool, u)),
             None => client.branding.logo_url.clone(),
         };
         let has_css = client.branding.has_stylesheet() || custom.is_some_and(|u| u.css.is_some());
         Chrome {
-            base: &app.config.public_url,
+            base: base.site,
             lang: self.t.lang,
             title,
             client_name: &client.name,
             logo_url,
             client_css: has_css.then(|| {
                 format!(
-                    "{}/{}/branding/{}.css?v={}.{}",
-                    app.config.public_url,
-                    self.req.pool_id,
+                    "{}/branding/{}.css?v={}.{}",
+                    base.pool,
                     client.client_id,
                     client.updated_at,
                     custom.map_or(0, |u| u.updated_at)

@@ -11,7 +11,9 @@ use crate::error::AppError;
 /// The frame shared by every page: language, title, the client's name, logo and
 /// stylesheet.
 pub struct Chrome<'a> {
-    pub base: &'a str,
+    /// Where the server's shared files (`/static/…`) are for this page: the public URL,
+    /// or the origin of the domain it is served at; empty for links from the site root.
+    pub base: String,
     pub lang: &'a str,
     pub title: String,
     pub client_name: &'a str,
@@ -149,7 +151,7 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         status,
         &ErrorPage {
             chrome: Chrome {
-                base: "",
+                base: String::new(),
                 lang: EN.lang,
                 title: reason.to_string(),
                 client_name: "",

@@ -213,8 +213,9 @@ async fn post_signup(
 /// this flow.
 fn confirm_link_template(app: &Inner, flow: &Flow) -> String {
     format!(
-        "{}/{}/confirmLink/{{token}}?{}",
-        app.config.public_url, flow.req.pool_id, flow.req.query
+        "{}/confirmLink/{{token}}?{}",
+        flow.req.base(app).pool,
+        flow.req.query
     )
 }
 

@@ -3,6 +3,7 @@
 //! way: domain -> store -> model.
 
 pub mod clients;
+pub mod domains;
 pub mod federation;
 pub mod groups;
 pub mod pool;

@@ -15,6 +15,7 @@ use crate::clients::state_split::Split;
 use crate::clients::{AppClient, FLOW_CODE};
 use crate::error::AppError;
 use crate::flows::code;
+use crate::host_routing::{Base, ThroughDomain, Via};
 use crate::pkce;
 use crate::session;
 use crate::state::{AppState, Inner};
@@ -54,6 +55,9 @@ pub struct AuthorizeRequest {
     pub identity_provider: Option<String>,
     /// The parameters re-encoded, to carry the request to the login page.
     pub query: String,
+    /// The pool's domain the request came through, if it was routed by `Host`: every
+    /// hosted page's link stays on that host ([`AuthorizeRequest::base`]).
+    pub via: Option<ThroughDomain>,
 }
 
 /// Why a request stops, and where the browser learns it.
@@ -91,6 +95,12 @@ impl AuthorizeRequest {
             description,
             self.reply_state.as_deref(),
         )
+    }
+
+    /// Where the pool's routes are for this request: the public URL's path form, or the
+    /// domain it came through.
+    pub fn base(&self, app: &Inner) -> Base {
+        Base::of(app, self.via.as_ref(), &self.pool_id)
     }
 
     /// Whether `prompt`, a space-separated list (OIDC Core §3.1.2.1), holds `value`.
@@ -131,10 +141,12 @@ fn clean_description(description: &str) -> String {
         .collect()
 }
 
-/// Validates an authorization request given as a raw query string.
+/// Validates an authorization request given as a raw query string, which came
+/// `via` one of the pool's domains or not.
 pub async fn validate(
     app: &Inner,
     pool_id: &str,
+    via: Option<ThroughDomain>,
     raw_query: &str,
 ) -> Result<AuthorizeRequest, Rejection> {
     let page = |msg: &str| Rejection::Page(AppError::Invalid(msg.to_string()));
@@ -306,6 +318,7 @@ pub async fn validate(
         identity_provider,
         query: params.encode(),
         client,
+        via,
     })
 }
 
@@ -336,21 +349,20 @@ pub async fn complete(
     Ok(super::found(&with_params(&req.landing, &params)))
 }
 
-/// A hosted page (`login`, `signup`, …) carrying a validated request.
+/// A hosted page (`login`, `signup`, …) carrying a validated request, at the base the
+/// request came through.
 pub fn page_url(app: &Inner, req: &AuthorizeRequest, page: &str) -> String {
-    format!(
-        "{}/{}/{page}?{}",
-        app.config.public_url, req.pool_id, req.query
-    )
+    format!("{}/{page}?{}", req.base(app).pool, req.query)
 }
 
 async fn authorize(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
+    via: Via,
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let req = match validate(&app, &pool_id, query.as_deref().unwrap_or_default()).await {
+    let req = match validate(&app, &pool_id, via.0, query.as_deref().unwrap_or_default()).await {
         Ok(req) => req,
         Err(rejection) => return rejection.into_response(),
     };

@@ -1,6 +1,9 @@
 //! OpenID Provider metadata (OIDC Discovery §3) and the JWKS (RFC 7517), per pool.
-//! Discovery publishes every endpoint, so a client needs nothing but the issuer. Both
-//! are served from memory, serialised once per key load, with an `ETag`.
+//! Discovery publishes every endpoint, so a client needs nothing but the issuer. The
+//! issuer is the pool's (see `hosts`: its domain, when it has one); the endpoints are
+//! where this request reached the pool's routes, so they are reachable the way the
+//! document was. Both are served from memory, serialised once per key load, with an
+//! `ETag`.
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -12,6 +15,7 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::error::OAuthError;
+use crate::host_routing::Via;
 use crate::keys::{PoolKeys, Published};
 use crate::state::AppState;
 
@@ -40,13 +44,14 @@ async fn jwks(
 async fn openid_configuration(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
+    via: Via,
     headers: HeaderMap,
 ) -> Result<Response, OAuthError> {
     let keys = pool_keys(&app, &pool_id).await?;
-    let doc = keys
-        .discovery
-        .get_or_init(|| Published::new(document(&app.issuer(&pool_id))));
-    Ok(published(&headers, doc))
+    let issuer = app.issuer(&pool_id).await?;
+    let base = via.base(&app, &pool_id).pool;
+    let doc = keys.discovery(&format!("{issuer} {base}"), || document(&issuer, &base));
+    Ok(published(&headers, &doc))
 }
 
 /// The pool's keys, from the in-memory cache: a pool has keys exactly when it exists
@@ -61,16 +66,17 @@ async fn pool_keys(app: &AppState, pool_id: &str) -> Result<Arc<PoolKeys>, OAuth
         .ok_or_else(OAuthError::not_found)
 }
 
-/// The OpenID Provider metadata of the pool whose issuer is `issuer`.
-fn document(issuer: &str) -> String {
+/// The OpenID Provider metadata of the pool whose issuer is `issuer`, with its
+/// endpoints under `base`.
+fn document(issuer: &str, base: &str) -> String {
     json!({
         "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/oauth2/authorize"),
-        "token_endpoint": format!("{issuer}/oauth2/token"),
-        "userinfo_endpoint": format!("{issuer}/oauth2/userInfo"),
-        "revocation_endpoint": format!("{issuer}/oauth2/revoke"),
-        "end_session_endpoint": format!("{issuer}/logout"),
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "authorization_endpoint": format!("{base}/oauth2/authorize"),
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
+        "end_session_endpoint": format!("{base}/logout"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

@@ -13,6 +13,7 @@ use crate::crypto::{Secret, sha256_hex};
 use crate::error::AppError;
 use crate::federation::profile;
 use crate::flows::external::{self, Denied};
+use crate::host_routing::Via;
 use crate::oauth::authorize::{self, complete};
 use crate::oauth::params::Params;
 use crate::session;
@@ -34,6 +35,7 @@ fn stop(message: &str) -> Response {
 async fn idpresponse(
     State(app): State<AppState>,
     Path(pool_id): Path<String>,
+    via: Via,
     session: Session,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -66,7 +68,9 @@ async fn idpresponse(
     if request.pool_id != pool_id || request.expires_at <= app.clock.now() {
         return stop(HANDLE_REFUSED);
     }
-    let req = match authorize::validate(&app, &pool_id, &request.authorize_query).await {
+    // The provider sends the browser back to the host the sign-in started on (the
+    // redirect URI it was given), so this request came the same way.
+    let req = match authorize::validate(&app, &pool_id, via.0, &request.authorize_query).await {
         Ok(req) => req,
         Err(rejection) => return rejection.into_response(),
     };
@@ -92,7 +96,8 @@ async fn idpresponse(
         Ok(None) => return stop("This identity provider is no longer configured."),
         Err(e) => return e.into_response(),
     };
-    let profile = match profile::fetch(&app, &idp, code, &request).await {
+    let redirect_uri = crate::federation::redirect_uri(&req.base(&app).pool);
+    let profile = match profile::fetch(&app, &idp, code, &request, &redirect_uri).await {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(pool_id = %pool_id, provider = %idp.provider_name, error = %format!("{e:#}"), "federated sign-in failed");

@@ -88,7 +88,7 @@ pub async fn start(
         .map_err(AppError::from)?;
 
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let redirect = crate::federation::redirect_uri(app, &req.pool_id);
+    let redirect = crate::federation::redirect_uri(&req.base(app).pool);
     let scopes = idp.scopes();
     let mut params = vec![
         ("client_id", idp.details.client_id.as_str()),

@@ -1,5 +1,5 @@
-//! The OAuth 2.0 / OpenID Connect endpoints of each pool, under its issuer
-//! `<public_url>/<pool_id>`.
+//! The OAuth 2.0 / OpenID Connect endpoints of each pool, under `<public_url>/<pool_id>`
+//! (and at the root of the pool's domain, which `host_routing` maps onto these routes).
 
 pub mod authorize;
 pub(crate) mod client_auth;

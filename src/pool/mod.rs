@@ -332,6 +332,8 @@ pub async fn delete(
     // Other instances keep their cached keys until restart, but with the pool's users
     // and clients gone there is nothing left for them to sign or verify.
     app.keys.forget(pool_id);
+    // Its domains went with it (a cascade): their names are free again.
+    app.hosts.forget();
     tracing::info!(pool_id = %pool_id, "user pool deleted");
     Ok(())
 }

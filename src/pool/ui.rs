@@ -28,12 +28,10 @@ pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Where the hosted pages (and `GetUICustomization`'s `ImageUrl`) find a
-/// customization's logo: under the pool's URL, versioned by its last change.
-pub fn image_url(public_url: &str, ui: &UiCustomization) -> String {
-    format!(
-        "{public_url}/{}/ui-image/{}?v={}",
-        ui.pool_id, ui.client_id, ui.updated_at
-    )
+/// customization's logo: under the pool's routes (`pool_base`: `<public-url>/<pool-id>`,
+/// or a domain's origin), versioned by its last change.
+pub fn image_url(pool_base: &str, ui: &UiCustomization) -> String {
+    format!("{pool_base}/ui-image/{}?v={}", ui.client_id, ui.updated_at)
 }
 
 /// Checks a stylesheet: at most [`MAX_CSS_LEN`] characters, no `</` (which could end

@@ -199,7 +199,7 @@ fn get_authorize(s: &Inner, provider: Provider, query: &str) -> Response {
     let title = format!("Sign in with {} (stand-in)", provider.display_name());
     let page = ConsentPage {
         chrome: Chrome {
-            base: "",
+            base: String::new(),
             lang: "en",
             title,
             client_name: "",

@@ -6,6 +6,7 @@
 mod admin_users;
 mod clients;
 mod codes;
+mod domains;
 mod federation;
 mod groups;
 mod key_check;

@@ -55,7 +55,7 @@ pub async fn issue(app: &Services, s: &Session<'_>) -> Result<TokenSet, AppError
         .context("pool has no signing keys")?;
     let groups = app.store.groups_of_user(&s.user.user_id).await?;
     let identities = app.store.identities_of_user(&s.user.user_id).await?;
-    let issuer = app.issuer(pool_id);
+    let issuer = app.issuer(pool_id).await?;
     let grant = Grant {
         issuer: &issuer,
         client: s.client,
@@ -97,7 +97,7 @@ pub async fn issue_for_client(
         .await?
         .context("pool has no signing keys")?;
     let claims = client_access_claims(
-        &app.issuer(&client.pool_id),
+        &app.issuer(&client.pool_id).await?,
         client,
         scopes,
         app.clock.now(),

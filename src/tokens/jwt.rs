@@ -41,7 +41,8 @@ impl PoolKeys {
     /// `crit`, `jku`, `jwk`, `x5u` or `x5c` is ever acted on; a `kid` not in the pool's
     /// own key map; a bad signature or `iss`; duplicate JSON members; and times outside
     /// [`check_times`]. `None` for any failure: callers answer every bad token alike.
-    pub fn verify(&self, token: &str, issuer: &str, now: i64) -> Option<Value> {
+    /// `issuers` are the names the pool goes by; `iss` must be one of them.
+    pub fn verify(&self, token: &str, issuers: &[String], now: i64) -> Option<Value> {
         let mut segments = token.split('.');
         let (header, payload) = (segments.next()?, segments.next()?);
         let header = json_object(header)?;
@@ -54,7 +55,7 @@ impl PoolKeys {
         }
         let key = self.verifiers.get(header.get("kid")?.as_str()?)?;
         let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[issuer]);
+        validation.set_issuer(issuers);
         validation.validate_aud = false;
         // Times are checked below against the server clock, which tests can move.
         validation.validate_exp = false;

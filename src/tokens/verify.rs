@@ -58,7 +58,7 @@ pub async fn jwt(app: &Services, pool_id: &str, token: &str) -> Result<Option<Va
     if !crate::pool::is_pool_id(pool_id) {
         return Ok(None);
     }
-    let issuer = app.issuer(pool_id);
+    let issuers = app.accepted_issuers(pool_id).await?;
     let now = app.clock.now();
     let Some(kid) = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid) else {
         return Ok(None);
@@ -66,5 +66,5 @@ pub async fn jwt(app: &Services, pool_id: &str, token: &str) -> Result<Option<Va
     let Some(keys) = app.keys.pool_for_kid(&app.store, pool_id, &kid).await? else {
         return Ok(None);
     };
-    Ok(keys.verify(token, &issuer, now))
+    Ok(keys.verify(token, &issuers, now))
 }

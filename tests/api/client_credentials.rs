@@ -101,7 +101,7 @@ async fn a_machine_client_gets_one_access_token_with_cognitos_claims() {
         .unwrap();
     let now = app.state.clock.now();
     assert!(
-        keys.verify(body["access_token"].as_str().unwrap(), &app.issuer(), now)
+        keys.verify(body["access_token"].as_str().unwrap(), &[app.issuer()], now)
             .is_some()
     );
     // There is no user behind it, so userInfo refuses it.

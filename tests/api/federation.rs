@@ -1140,3 +1140,47 @@ async fn a_failed_first_sign_in_leaves_the_preregistration_waiting() {
         "{groups:?}"
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_through_a_custom_domain_comes_back_to_the_domain_from_the_provider() {
+    // Arrange: the pool has a custom domain; the browser reaches it by that name.
+    let (app, _s, client) = federated_app(LinkingPolicy::Separate).await;
+    let host = "login.example.org";
+    let custom = cognate::domains::NewDomain {
+        name: host,
+        certificate_arn: Some("arn:aws:acm:us-east-1:123456789012:certificate/federation"),
+        managed_login_version: None,
+    };
+    cognate::domains::create(&app.state, &app.pool_id, &custom)
+        .await
+        .unwrap();
+    let domain = format!("http://{host}:{}", app.addr.port());
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(host, app.addr)
+        .build()
+        .unwrap();
+    let pkce = Pkce::new();
+    let authorize = app
+        .authorize_url(&client, Some(&pkce), &[("identity_provider", "Google")])
+        .replace(&app.issuer(), &domain);
+
+    // Act
+    let (back, provider_authorize) = federate(&b, &authorize, "ada", None).await;
+
+    // Assert: the provider was told to return to the domain, where the session is.
+    assert_eq!(
+        query_param(&provider_authorize, "redirect_uri").unwrap(),
+        format!("{domain}/oauth2/idpresponse")
+    );
+    let to = location(&back);
+    assert!(to.starts_with(CALLBACK), "{to}");
+    let code = query_param(&to, "code").unwrap();
+    let res = app.exchange(&client, &code, Some(&pkce.verifier)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let tokens: Value = res.json().await.unwrap();
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["iss"], domain.as_str());
+    assert_eq!(claims["cognito:username"], format!("Google_{ADA_GOOGLE}"));
+}

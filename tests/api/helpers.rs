@@ -607,6 +607,13 @@ impl Browser {
     /// `COGNATE_BROWSER_TESTS` is not set, so plain `cargo test` works without Chromium.
     /// With it set, a missing or broken browser fails the test.
     pub async fn new() -> Option<Self> {
+        Self::with_args(&[]).await
+    }
+
+    /// [`Browser::new`] with `extra` Chromium flags, e.g.
+    /// `--host-resolver-rules=MAP login.example.test 127.0.0.1` to reach the test
+    /// server under a host name.
+    pub async fn with_args(extra: &[&str]) -> Option<Self> {
         if std::env::var_os("COGNATE_BROWSER_TESTS").is_none_or(|v| v.is_empty()) {
             println!("SKIPPED: browser tests need COGNATE_BROWSER_TESTS=1 (./test.sh sets it)");
             return None;
@@ -643,6 +650,7 @@ impl Browser {
             "--user-data-dir={}",
             profile.path().join("chromium").display()
         )])
+        .chain(extra.iter().map(|a| a.to_string()))
         .collect::<Vec<_>>();
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(

@@ -85,7 +85,7 @@ async fn a_rotation_on_another_instance_reaches_this_one_and_old_tokens_verify_u
             .await
             .unwrap()
             .unwrap()
-            .verify(&new_token, &issuer, now)
+            .verify(&new_token, std::slice::from_ref(&issuer), now)
             .is_some(),
         "a new-key token must verify on this instance"
     );

@@ -24,13 +24,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "store and settings",
-        &["config", "error", "keys", "mail", "store", "throttle"],
+        &[
+            "config", "error", "hosts", "keys", "mail", "store", "throttle",
+        ],
     ),
     ("services", &["services"]),
     (
         "domain",
         &[
             "clients",
+            "domains",
             "federation",
             "groups",
             "pool",
@@ -40,7 +43,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("operations", &["flows", "session"]),
-    ("app state", &["client_addr", "state", "test_clock"]),
+    (
+        "app state",
+        &["client_addr", "host_routing", "state", "test_clock"],
+    ),
     (
         "surfaces",
         &[

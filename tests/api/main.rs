@@ -9,6 +9,7 @@ mod browser;
 mod browser_account;
 mod cli;
 mod client_credentials;
+mod domains;
 mod federation;
 mod helpers;
 mod hosted_forms;

@@ -39,6 +39,7 @@ const POOL_TABLES: &[&str] = &[
     "preregistrations",
     "outbox",
     "resource_servers",
+    "user_pool_domains",
 ];
 
 #[tokio::test]
@@ -55,6 +56,14 @@ async fn deleting_a_pool_leaves_nothing_of_it_and_spares_other_pools() {
         .await
         .unwrap();
     cognate::resource_servers::create(state, pool_id, "api", "API", Vec::new())
+        .await
+        .unwrap();
+    let domain = cognate::domains::NewDomain {
+        name: "deleted-pool",
+        certificate_arn: None,
+        managed_login_version: None,
+    };
+    cognate::domains::create(state, pool_id, &domain)
         .await
         .unwrap();
     let google = NewProvider {
@@ -161,6 +170,10 @@ async fn deleting_a_pool_leaves_nothing_of_it_and_spares_other_pools() {
             "{table} keeps rows of the deleted pool"
         );
     }
+    // The deleted pool's domain name is free for another pool.
+    cognate::domains::create(state, &other.pool_id, &domain)
+        .await
+        .unwrap();
     assert_eq!(
         count(&app, "refresh_tokens", "token_hash <> $1", "").await,
         0

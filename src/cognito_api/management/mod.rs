@@ -1,6 +1,6 @@
 //! The Cognito API's management actions (botocore `cognito-idp`): user pools (with
-//! their MFA settings, tags and hosted-page customization), app clients, identity
-//! providers and groups; create, describe, list, update, delete. Each request is parsed
+//! their MFA settings, tags and hosted-page customization), app clients, domains,
+//! identity providers and groups; create, describe, list, update, delete. Each request is parsed
 //! into its typed shape, turned into the domain's types with Cognito's defaults, and
 //! answered through [`super::shapes`]. One file per resource; every list pages as
 //! [`super::paging`] says. The call sequences Terraform's AWS provider makes are
@@ -36,6 +36,7 @@
 //!   `Required` (none by default), as on AWS; `cognate pool create` requires email.
 
 mod clients;
+mod domains;
 mod groups;
 mod mfa;
 mod pools;
@@ -71,6 +72,10 @@ pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionRes
         "UpdateUserPoolClient" => clients::update_user_pool_client(app, request).await,
         "ListUserPoolClients" => clients::list_user_pool_clients(app, request).await,
         "DeleteUserPoolClient" => clients::delete_user_pool_client(app, request).await,
+        "CreateUserPoolDomain" => domains::create_user_pool_domain(app, request).await,
+        "DescribeUserPoolDomain" => domains::describe_user_pool_domain(app, request).await,
+        "UpdateUserPoolDomain" => domains::update_user_pool_domain(app, request).await,
+        "DeleteUserPoolDomain" => domains::delete_user_pool_domain(app, request).await,
         "CreateIdentityProvider" => providers::create_identity_provider(app, request).await,
         "DescribeIdentityProvider" => providers::describe_identity_provider(app, request).await,
         "UpdateIdentityProvider" => providers::update_identity_provider(app, request).await,

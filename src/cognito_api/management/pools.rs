@@ -601,7 +601,9 @@ fn message(
 pub(super) async fn describe(app: &Inner, pool: &Pool) -> Result<Value, CognitoError> {
     let schema = app.store.schema(&pool.pool_id).await?;
     let users = app.store.count_users(&pool.pool_id).await?;
-    Ok(shapes::pool_type(pool, &schema, users))
+    let mut user_pool = shapes::pool_type(pool, &schema, users);
+    super::domains::add_to_pool(app, &pool.pool_id, &mut user_pool).await?;
+    Ok(user_pool)
 }
 
 pub(super) async fn create_user_pool(app: &Inner, request: &Value) -> ActionResult {

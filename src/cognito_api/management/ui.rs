@@ -46,7 +46,8 @@ fn ui_customization_type(app: &Inner, ui: &UiCustomization) -> Value {
         v["CSS"] = json!(css);
     }
     if ui.image_type.is_some() {
-        v["ImageUrl"] = json!(ui::image_url(&app.config.public_url, ui));
+        let pool_base = format!("{}/{}", app.config.public_url, ui.pool_id);
+        v["ImageUrl"] = json!(ui::image_url(&pool_base, ui));
     }
     v
 }
