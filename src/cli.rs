@@ -171,8 +171,9 @@ pub enum PoolCmd {
               default_value_t = crate::keys::DEFAULT_KEY_CACHE_SECONDS)]
         key_cache_seconds: u64,
     },
-    /// Sign everyone out: revoke the refresh tokens of sign-ins that began before
-    /// --issued-before (default: now) and end all hosted-UI sessions. Run it after
+    /// Sign everyone out: revoke the refresh tokens of sign-ins that began at or before
+    /// --issued-before (default: now; the whole of that second counts) and end all
+    /// hosted-UI sessions. Run it after
     /// restoring a backup, with the restore time, so that tokens revoked after the
     /// backup was taken stay revoked.
     GlobalSignOut {
@@ -559,7 +560,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                     .await?
                     .with_context(|| format!("no user pool {pool}"))?;
             }
-            let before = issued_before.unwrap_or(now + 1);
+            let before = issued_before.unwrap_or(now);
             let revoked = app
                 .store
                 .global_sign_out(pool.as_deref(), before, now)

@@ -411,7 +411,8 @@ impl Store {
     }
 
     /// Signs everyone in `pool` (every pool when `None`) out: revokes the sign-ins that
-    /// began before `before` and ends all hosted-UI sessions. After restoring a backup,
+    /// began at or before `before` (whole seconds, so all of that second counts: a
+    /// revocation errs on the side of revoking) and ends all hosted-UI sessions. After restoring a backup,
     /// this re-revokes what was revoked after the backup was taken. Returns how many
     /// sign-ins it revoked.
     pub async fn global_sign_out(
@@ -422,7 +423,7 @@ impl Store {
     ) -> Result<u64, StoreError> {
         // '' stands for every pool: one statement for both backends, no typed NULL.
         const FAMILIES: &str = "update token_families set revoked_at = $3 \
-            where ($1 = '' or pool_id = $1) and created_at < $2 and revoked_at is null";
+            where ($1 = '' or pool_id = $1) and created_at <= $2 and revoked_at is null";
         const SESSIONS: &str =
             "update users set session_epoch = session_epoch + 1 where ($1 = '' or pool_id = $1)";
         let pool = pool.unwrap_or("");

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, TestApp, assert_oauth_error};
+use crate::helpers::{PASSWORD, TestApp, assert_oauth_error, jwt_claims};
 
 fn cognate(app: &TestApp, args: &[&str]) -> Result<Value, String> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
@@ -231,6 +231,32 @@ async fn global_sign_out_revokes_earlier_sign_ins_and_ends_sessions() {
         app.refresh(&app.public, refresh).await.status(),
         StatusCode::OK
     );
+
+    // A cut-off in the very second its tokens were issued (times are whole seconds)
+    // revokes that sign-in: a revocation errs on the side of revoking.
+    let this_second = jwt_claims(again["access_token"].as_str().unwrap())["iat"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let same = cognate(
+        &app,
+        &[
+            "pool",
+            "global-sign-out",
+            "--pool",
+            &app.pool_id,
+            "--issued-before",
+            &this_second,
+        ],
+    )
+    .unwrap();
+    assert_eq!(same["revoked_sign_ins"], 1);
+    assert_oauth_error(
+        app.refresh(&app.public, refresh).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    )
+    .await;
 }
 
 #[tokio::test]
