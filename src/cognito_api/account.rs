@@ -358,10 +358,26 @@ struct RevokeRequest {
     token: String,
     client_id: String,
     client_secret: Option<String>,
+    revoke_associated_sessions: Option<String>,
 }
 
 async fn revoke_token(app: &Inner, request: &Value) -> ActionResult {
     let r: RevokeRequest = parse(request)?;
+    // `NONE`, Cognito's default, revokes the token's own sign-in, as cognate does.
+    match r.revoke_associated_sessions.as_deref() {
+        None | Some("NONE") => {}
+        Some("LINKED") => {
+            return Err(CognitoError::invalid(
+                "RevokeAssociatedSessions LINKED is not supported by cognate: revoking a \
+                 token does not end the hosted-login session it came through.",
+            ));
+        }
+        Some(other) => {
+            return Err(CognitoError::invalid(format!(
+                "RevokeAssociatedSessions {other:?} must be NONE or LINKED."
+            )));
+        }
+    }
     let client = client_for(app, &r.client_id, None).await?;
     if !client.is_public()
         && !r

@@ -8,6 +8,7 @@
 mod account;
 mod admin_users;
 mod auth;
+mod fields;
 pub(crate) mod list_users;
 mod management;
 mod paging;
@@ -354,8 +355,16 @@ fn authenticate(
     }
 }
 
-/// Runs one action; `addr` (the caller's address) counts failed sign-ins.
+/// Runs one action; `addr` (the caller's address) counts failed sign-ins. Members the
+/// action does not take are refused first ([`fields`]), so nothing changes.
 async fn run(app: &Inner, addr: Option<IpAddr>, action: &str, request: &Value) -> ActionResult {
+    let Value::Object(members) = request else {
+        return Err(CognitoError::new(
+            "SerializationException",
+            "The request body must be a JSON object.",
+        ));
+    };
+    fields::check(action, members)?;
     if let Some(result) = auth::run(app, addr, action, request).await {
         return result;
     }
@@ -371,8 +380,5 @@ async fn run(app: &Inner, addr: Option<IpAddr>, action: &str, request: &Value) -
     if let Some(result) = resource_servers::run(app, action, request).await {
         return result;
     }
-    Err(CognitoError::new(
-        "UnknownOperationException",
-        format!("The action {action} is not supported by this server."),
-    ))
+    Err(fields::not_implemented(action))
 }

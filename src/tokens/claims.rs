@@ -1,7 +1,8 @@
 //! Cognito's token claims, built from the directory every time tokens are issued (at
 //! sign-in and at every refresh), so attribute and group changes show at the next
-//! refresh. ID token: OIDC Core §2 plus Cognito's `cognito:*`, `token_use`, `origin_jti`,
-//! `event_id`; access token: Cognito's shape (`client_id`, `scope`, `username`, …).
+//! refresh. ID token: OIDC Core §2 plus Cognito's `cognito:*` (groups, their IAM
+//! roles, username), `token_use`, `origin_jti`, `event_id`; access token: Cognito's
+//! shape (`client_id`, `scope`, `username`, …).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -69,6 +70,39 @@ impl Grant<'_> {
         })
     }
 
+    /// The ID token's IAM role claims, from the groups' `RoleArn`s: `cognito:roles`,
+    /// every role once, and `cognito:preferred_role`, the role of the groups with the
+    /// best (lowest, then unset) precedence if they agree on one; Cognito sets neither
+    /// claim when no group has a role.
+    fn role_claims(&self) -> Vec<(&'static str, Value)> {
+        let with_role: Vec<(&Group, &str)> = self
+            .groups
+            .iter()
+            .filter_map(|g| Some((g, g.role_arn.as_deref().filter(|r| !r.is_empty())?)))
+            .collect();
+        // A group without precedence comes after every group with one.
+        let rank = |g: &Group| (g.precedence.is_none(), g.precedence.unwrap_or(0));
+        let Some(best) = with_role.iter().map(|(g, _)| rank(g)).min() else {
+            return Vec::new();
+        };
+        let mut roles: Vec<&str> = Vec::new();
+        let mut preferred: Vec<&str> = Vec::new();
+        for (g, role) in &with_role {
+            if !roles.contains(role) {
+                roles.push(role);
+            }
+            if rank(g) == best && !preferred.contains(role) {
+                preferred.push(role);
+            }
+        }
+        let mut claims = Vec::new();
+        if let [one] = preferred[..] {
+            claims.push(("cognito:preferred_role", one.into()));
+        }
+        claims.push(("cognito:roles", roles.into()));
+        claims
+    }
+
     /// The access token's claims.
     pub fn access_claims(&self, jti: &str, event_id: &str) -> Value {
         let mut c = Map::new();
@@ -103,6 +137,9 @@ impl Grant<'_> {
             c.insert("cognito:groups".into(), groups);
         }
         c.insert("iss".into(), self.issuer.into());
+        for (name, value) in self.role_claims() {
+            c.insert(name.into(), value);
+        }
         c.insert("cognito:username".into(), self.user.username.clone().into());
         c.insert("origin_jti".into(), self.origin_jti.into());
         c.insert("aud".into(), self.client.client_id.clone().into());

@@ -354,8 +354,9 @@ def test_pool_settings_cognate_has_no_behaviour_for_are_refused_by_name(tf):
                                                         "DeviceOnlyRememberedOnUserPrompt": False}},
         "SmsConfiguration": {"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms"}},
         "AdvancedSecurityMode": {"UserPoolAddOns": {"AdvancedSecurityMode": "ENFORCED"}},
-        "EmailSendingAccount": {"EmailConfiguration": {"EmailSendingAccount": "DEVELOPER",
-                                                       "SourceArn": "arn:aws:ses:us-east-1:123456789012:identity/x"}},
+        "EmailSendingAccount": {"EmailConfiguration": {"EmailSendingAccount": "DEVELOPER"}},
+        "EmailConfiguration.SourceArn": {"EmailConfiguration": {
+            "EmailSendingAccount": "DEVELOPER", "SourceArn": "arn:aws:ses:us-east-1:123456789012:identity/x"}},
         "AutoVerifiedAttributes": {"AutoVerifiedAttributes": ["phone_number"]},
         "UsernameConfiguration": {"UsernameConfiguration": {"CaseSensitive": True}},
         "AttributesRequireVerificationBeforeUpdate": {
