@@ -261,10 +261,27 @@ async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError>
     })
 }
 
+/// `GetUser`: the attributes the token's client may read (`ReadAttributes`; never a
+/// developer-only one), `sub` always.
 async fn get_user(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let user = user_of_token(app, &r.access_token).await?.user;
-    Ok(json!({ "Username": user.username, "UserAttributes": shapes::attributes(&user, None) }))
+    let Caller {
+        user, client_id, ..
+    } = user_of_token(app, &r.access_token).await?;
+    let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
+    let schema = app.store.schema(&user.pool_id).await?;
+    let readable: Vec<String> = std::iter::once("sub".to_string())
+        .chain(
+            user.attributes
+                .keys()
+                .filter(|name| schema.readable_by_client(&client.read_attributes, name))
+                .cloned(),
+        )
+        .collect();
+    Ok(json!({
+        "Username": user.username,
+        "UserAttributes": shapes::attributes(&user, Some(&readable)),
+    }))
 }
 
 async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
@@ -335,6 +352,9 @@ async fn change_password(app: &Inner, request: &Value) -> ActionResult {
         .password_policy
         .check(&proposed, &user.username)
         .map_err(|m| CognitoError::new("InvalidPasswordException", m))?;
+    if credentials::is_reused(app, &pool, &user, &proposed).await? {
+        return Err(super::password_reused());
+    }
     let status = UserStatus::Confirmed;
     // Only over the password just proven: a reset that came in between wins.
     credentials::replace_password(app, &user, &proposed, status, Some(&origin_jti))
@@ -387,6 +407,12 @@ async fn revoke_token(app: &Inner, request: &Value) -> ActionResult {
     {
         return Err(CognitoError::not_authorized(
             "Client authentication failed.",
+        ));
+    }
+    if !client.enable_token_revocation {
+        return Err(CognitoError::new(
+            "UnsupportedOperationException",
+            "Token revocation is not enabled for this app client.",
         ));
     }
     if let Some(family) = app

@@ -62,6 +62,7 @@ impl From<AdminError> for CognitoError {
             AdminError::UserNotFound => Self::user_not_found(),
             AdminError::UsernameExists => Self::new("UsernameExistsException", message),
             AdminError::InvalidPassword(_) => Self::new("InvalidPasswordException", message),
+            AdminError::PasswordReused => super::password_reused(),
             AdminError::InvalidParameter(_) => Self::invalid(message),
             AdminError::NotAuthorized(_) => Self::not_authorized(message),
             AdminError::UnsupportedUserState(_) => {

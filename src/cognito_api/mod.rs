@@ -114,6 +114,13 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
             CognitoError::new("UsernameExistsException", "User already exists")
         }
         Refusal::InvalidPassword(m) => CognitoError::new("InvalidPasswordException", m),
+        Refusal::PasswordReused => password_reused(),
+        Refusal::TemporaryPasswordExpired => CognitoError::not_authorized(
+            "Temporary password has expired and must be reset by an administrator.",
+        ),
+        Refusal::RecoveryByAdminOnly => {
+            CognitoError::not_authorized("Contact administrator to reset password.")
+        }
         Refusal::InvalidParameter(m) => CognitoError::invalid(m),
         Refusal::Attribute(e) => attribute_error(&e),
         Refusal::CodeMismatch => CognitoError::new(
@@ -141,6 +148,14 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
         ),
         Refusal::Internal(e) => e.into(),
     }
+}
+
+/// A new password that repeats a recent one (`PasswordHistorySize`).
+pub fn password_reused() -> CognitoError {
+    CognitoError::new(
+        "PasswordHistoryPolicyViolationException",
+        "Password has previously been used.",
+    )
 }
 
 /// An attribute write refused, in Cognito's words and exceptions.

@@ -3,7 +3,7 @@
 
 pub mod ui;
 
-pub use crate::model::pool::{PasswordPolicy, Pool, PoolSettings};
+pub use crate::model::pool::{AccountRecovery, PasswordPolicy, Pool, PoolSettings};
 
 /// Longest password accepted anywhere (Cognito's limit), checked before any hashing.
 pub const MAX_PASSWORD_LENGTH: usize = 256;
@@ -21,6 +21,8 @@ impl Default for PoolSettings {
             messages: crate::mail::MessageTemplates::default(),
             deletion_protection: false,
             tags: Default::default(),
+            account_recovery: Default::default(),
+            verify_before_update: Vec::new(),
             reported: Default::default(),
         }
     }

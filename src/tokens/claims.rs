@@ -13,6 +13,7 @@ use crate::clients::AppClient;
 use crate::groups::Group;
 use crate::store::LinkedIdentity;
 use crate::users::User;
+use crate::users::schema::Schema;
 
 /// The scope of tokens from the Cognito API: the user's own account, every attribute.
 pub const ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
@@ -25,6 +26,8 @@ pub struct Grant<'a> {
     pub groups: &'a [Group],
     /// Provider identities linked to the user (the `identities` claim).
     pub identities: &'a [LinkedIdentity],
+    /// The pool's declared attributes (developer-only ones never go into a token).
+    pub schema: &'a Schema,
     pub scopes: &'a [String],
     pub auth_time: i64,
     pub origin_jti: &'a str,
@@ -158,7 +161,12 @@ impl Grant<'_> {
         if let Some(nonce) = self.nonce {
             c.insert("nonce".into(), nonce.into());
         }
-        c.extend(visible_attributes(self.user, self.scopes));
+        c.extend(visible_attributes(
+            self.user,
+            self.scopes,
+            &self.client.read_attributes,
+            self.schema,
+        ));
         if !self.identities.is_empty() {
             c.insert("identities".into(), identities_claim(self.identities));
         }
@@ -174,11 +182,19 @@ impl Grant<'_> {
 
 /// The user's attributes a set of scopes may see (OIDC Core §5.4): `email` and
 /// `phone` their pairs, `profile` the other standard claims; `custom:*` always, as in
-/// Cognito's ID tokens. `*_verified` values become booleans.
-pub fn visible_attributes(user: &User, scopes: &[String]) -> Map<String, Value> {
+/// Cognito's ID tokens. Of those, only what the client may read (`read_attributes`,
+/// Cognito's `ReadAttributes`: none listed, every attribute) and never a developer-only
+/// attribute. `*_verified` values become booleans.
+pub fn visible_attributes(
+    user: &User,
+    scopes: &[String],
+    read_attributes: &[String],
+    schema: &Schema,
+) -> Map<String, Value> {
     let has = |s: &str| scopes.iter().any(|x| x == s || x == ADMIN_SCOPE);
     user.attributes
         .iter()
+        .filter(|(name, _)| schema.readable_by_client(read_attributes, name))
         .filter(|(name, _)| match name.as_str() {
             "email" | "email_verified" => has("email"),
             "phone_number" | "phone_number_verified" => has("phone"),
@@ -197,12 +213,17 @@ pub fn visible_attributes(user: &User, scopes: &[String]) -> Map<String, Value> 
 }
 
 /// The userInfo response (OIDC Core §5.3.2): `sub`, `username` and what the access
-/// token's scopes may see.
-pub fn userinfo(user: &User, scopes: &[String]) -> Value {
+/// token's scopes and its client (`read_attributes`) may see.
+pub fn userinfo(
+    user: &User,
+    scopes: &[String],
+    read_attributes: &[String],
+    schema: &Schema,
+) -> Value {
     let mut c = Map::new();
     c.insert("sub".into(), user.user_id.clone().into());
     c.insert("username".into(), user.username.clone().into());
-    c.extend(visible_attributes(user, scopes));
+    c.extend(visible_attributes(user, scopes, read_attributes, schema));
     json!(c)
 }
 
