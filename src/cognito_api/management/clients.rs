@@ -42,7 +42,6 @@ struct ClientConfig {
     prevent_user_existence_errors: Option<String>,
     refresh_token_rotation: Option<RefreshTokenRotation>,
     read_attributes: Option<Vec<String>>,
-    analytics_configuration: Option<Value>,
     enable_token_revocation: Option<bool>,
     enable_propagate_additional_user_context_data: Option<bool>,
     auth_session_validity: Option<i64>,
@@ -138,16 +137,8 @@ fn unsupported(field: &str, why: &str) -> CognitoError {
 /// Refuses the settings that ask for something cognate does not do; the values that
 /// describe what it does are accepted (and reported back as Cognito's defaults).
 fn refuse_unsupported(config: &ClientConfig) -> Result<(), CognitoError> {
-    if config
-        .analytics_configuration
-        .as_ref()
-        .is_some_and(|a| !a.is_null())
-    {
-        return Err(unsupported(
-            "AnalyticsConfiguration",
-            "there is no Pinpoint analytics",
-        ));
-    }
+    // AnalyticsConfiguration is refused with the other fields cognate does not take
+    // (`fields.json`).
     if config.enable_propagate_additional_user_context_data == Some(true) {
         return Err(unsupported(
             "EnablePropagateAdditionalUserContextData",

@@ -30,14 +30,12 @@ struct DomainRequest {
     user_pool_id: String,
     custom_domain_config: Option<CustomDomainConfig>,
     managed_login_version: Option<i64>,
-    routing: Option<Value>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct CustomDomainConfig {
     certificate_arn: Option<String>,
-    security_policy: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -57,24 +55,11 @@ impl DomainRequest {
     /// Refuses what cognate does not do; the certificate, if a `CustomDomainConfig` was
     /// sent.
     fn certificate(&self) -> Result<Option<&str>, CognitoError> {
-        if self.routing.as_ref().is_some_and(|r| !r.is_null()) {
-            return Err(CognitoError::invalid(
-                "Routing is not supported: cognate does not replicate user pools across Regions.",
-            ));
-        }
+        // `Routing` and `CustomDomainConfig.SecurityPolicy` are refused with the other
+        // fields cognate does not take (`fields.json`).
         let Some(config) = &self.custom_domain_config else {
             return Ok(None);
         };
-        if config
-            .security_policy
-            .as_ref()
-            .is_some_and(|p| !p.is_null())
-        {
-            return Err(CognitoError::invalid(
-                "CustomDomainConfig.SecurityPolicy is not supported: TLS ends at the \
-                 operator's proxy, whose policy applies.",
-            ));
-        }
         config
             .certificate_arn
             .as_deref()
