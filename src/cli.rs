@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server (creates a demo pool on an empty database).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// User pools.
     #[command(subcommand)]
     Pool(PoolCmd),

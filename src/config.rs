@@ -187,6 +187,23 @@ pub struct ServeArgs {
     pub max_connections_per_address: usize,
     #[command(flatten)]
     pub mail: MailConfig,
+    /// Base URL of the Lambda Invoke API that triggers named by a Lambda ARN are
+    /// invoked at (`POST <url>/2015-03-31/functions/<name>/invocations`): a local
+    /// `sam local start-lambda` or the runners in `tools/lambda_runner/`. Without it,
+    /// such triggers fail with UnexpectedLambdaException.
+    #[arg(long, env = "COGNATE_LAMBDA_ENDPOINT")]
+    pub lambda_endpoint: Option<String>,
+    /// Let triggers reach link-local addresses (169.254.0.0/16, fe80::/10) and cloud
+    /// metadata services, refused by default.
+    #[arg(long, env = "COGNATE_TRIGGER_ALLOW_LINK_LOCAL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub trigger_allow_link_local: bool,
+}
+
+/// Where triggers go (`serve --lambda-endpoint`, `--trigger-allow-link-local`).
+#[derive(Clone, Debug, Default)]
+pub struct TriggerOptions {
+    pub lambda_endpoint: Option<String>,
+    pub allow_link_local: bool,
 }
 
 /// The default of `--header-read-timeout`: ample for any real client on a slow link.
@@ -337,6 +354,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Open connections at most per client address (`--max-connections-per-address`).
     pub max_connections_per_address: usize,
+    /// Where triggers go.
+    pub triggers: TriggerOptions,
 }
 
 impl Config {
@@ -363,6 +382,7 @@ impl Config {
             body_read_timeout: std::time::Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECONDS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            triggers: TriggerOptions::default(),
         })
     }
 
@@ -398,7 +418,17 @@ impl Config {
         .with_body_read_timeout(std::time::Duration::from_secs(
             args.body_read_timeout.max(1),
         ))
-        .with_connection_limits(args.max_connections, args.max_connections_per_address))
+        .with_connection_limits(args.max_connections, args.max_connections_per_address)
+        .with_triggers(TriggerOptions {
+            lambda_endpoint: args.lambda_endpoint.clone(),
+            allow_link_local: args.trigger_allow_link_local,
+        }))
+    }
+
+    /// Sets where triggers go.
+    pub fn with_triggers(mut self, triggers: TriggerOptions) -> Self {
+        self.triggers = triggers;
+        self
     }
 
     pub fn with_header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
@@ -506,7 +536,7 @@ mod tests {
         use clap::Parser;
         let argv = ["cognate", "serve"].iter().chain(flags);
         match crate::cli::Cli::try_parse_from(argv)?.command {
-            crate::cli::Command::Serve(args) => Ok(args),
+            crate::cli::Command::Serve(args) => Ok(*args),
             other => panic!("not serve: {other:?}"),
         }
     }

@@ -21,6 +21,53 @@ pub struct Services {
     pub public_url: String,
     /// The pools' domains (host names) and the issuer rule.
     pub hosts: Hosts,
+    /// What trigger invocations go through.
+    pub triggers: TriggerRuntime,
+}
+
+/// Pools' trigger settings by pool id, with when they were read.
+pub type SettingsCache = std::sync::Mutex<
+    std::collections::HashMap<
+        String,
+        (
+            std::time::Instant,
+            Option<std::sync::Arc<crate::model::pool::PoolSettings>>,
+        ),
+    >,
+>;
+
+/// The trigger invocations' shared client, where Lambda ARNs are invoked, and their
+/// counters.
+pub struct TriggerRuntime {
+    /// One client for every invocation (connections reused; 5-second limit).
+    pub http: reqwest::Client,
+    /// The Lambda Invoke API's base URL (`--lambda-endpoint`), e.g. a local
+    /// `sam local start-lambda` or one of the runners in `tools/`.
+    pub lambda_endpoint: Option<String>,
+    /// Let triggers reach link-local and metadata addresses.
+    pub allow_link_local: bool,
+    /// Invocations by trigger source and outcome, for `/metrics`.
+    pub counters: crate::metrics::TriggerCounters,
+    /// Pools' settings when they have triggers (`None`: no triggers), read at most
+    /// every few seconds, so operations that have not loaded the pool pay no lookup.
+    pub cache: SettingsCache,
+}
+
+impl TriggerRuntime {
+    /// A runtime with the options of `serve` (`--lambda-endpoint`,
+    /// `--trigger-allow-link-local`).
+    pub fn new(options: &crate::config::TriggerOptions) -> Self {
+        Self {
+            http: crate::net_guard::trigger_client(options.allow_link_local),
+            lambda_endpoint: options
+                .lambda_endpoint
+                .as_deref()
+                .map(|e| e.trim_end_matches('/').to_string()),
+            allow_link_local: options.allow_link_local,
+            counters: Default::default(),
+            cache: Default::default(),
+        }
+    }
 }
 
 impl Services {
@@ -37,6 +84,7 @@ impl Services {
                 .expect("a TLS backend is compiled in"),
             public_url: hosts.public_url().to_string(),
             hosts,
+            triggers: TriggerRuntime::new(&Default::default()),
         }
     }
 

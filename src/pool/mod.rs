@@ -22,6 +22,8 @@ impl Default for PoolSettings {
             deletion_protection: false,
             tags: Default::default(),
             reported: Default::default(),
+            lambda_config: Default::default(),
+            trigger_secret: None,
         }
     }
 }
@@ -132,6 +134,7 @@ impl PoolSettings {
     /// Checks what the store cannot: known attributes, the password length bounds and
     /// the pool's own messages.
     pub fn validate(&self) -> Result<(), String> {
+        crate::triggers::check_config(&self.lambda_config)?;
         for name in &self.required_attributes {
             if !crate::model::users::STANDARD_ATTRIBUTES.contains(&name.as_str()) {
                 return Err(format!("{name} is not a standard attribute"));
@@ -213,6 +216,8 @@ pub async fn create_with_settings(
         validate_declaration(attribute).map_err(AppError::Invalid)?;
     }
     let pool_id = new_pool_id(region);
+    let mut settings = settings;
+    crate::triggers::ensure_secret(app, &pool_id, &mut settings);
     let now = app.clock.now();
     app.store
         .insert_pool(&pool_id, name, &settings, schema, now)
@@ -298,9 +303,11 @@ pub async fn update_named(
     }
     change(&mut pool.settings);
     pool.settings.validate().map_err(AppError::Invalid)?;
+    crate::triggers::ensure_secret(app, pool_id, &mut pool.settings);
     app.store
         .update_pool(pool_id, &pool.name, &pool.settings, app.clock.now())
         .await?;
+    crate::triggers::forget(app, pool_id);
     app.store
         .pool_by_id(pool_id)
         .await?

@@ -1,0 +1,468 @@
+//! Cognito's Lambda triggers (issue 16): a pool's `LambdaConfig` names, per trigger, a
+//! target, and the shared operations (`flows`) raise the trigger there with Cognito's
+//! event JSON and apply what comes back, as Cognito applies a Lambda's answer.
+//!
+//! A target is either
+//! - a Lambda ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`),
+//!   invoked through the Lambda Invoke API (`POST /2015-03-31/functions/<name>/
+//!   invocations`) at the operator's `--lambda-endpoint` (`sam local start-lambda`, or
+//!   the runners in `tools/lambda_runner/`); requests are not SigV4-signed yet, so real
+//!   AWS Lambda is reached through such a local endpoint or a proxy that signs; or
+//! - an `https://` URL (plain `http://` only for loopback hosts), a webhook POSTed the
+//!   same event JSON and answering with the event, signed as
+//!   `X-Cognate-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
+//!   with the pool's trigger secret (sealed with the master key at rest).
+//!
+//! Every invocation has Cognito's 5-second limit, a bounded answer, goes through one
+//! shared client (connections reused) that refuses link-local and metadata addresses
+//! unless the operator allows them, is counted in `/metrics` and kept in the pool's
+//! trigger log. A pool without triggers pays nothing: its settings are already loaded
+//! by the operation, or cached here.
+
+pub mod events;
+pub mod target;
+
+use std::time::Instant;
+
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+
+use crate::error::TriggerError;
+use crate::model::pool::PoolSettings;
+pub use crate::model::triggers::{LambdaConfig, PreTokenGenerationConfig, Trigger};
+use crate::services::Services;
+use crate::store::NewTriggerLog;
+use target::Target;
+
+/// The largest answer read from a target.
+pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// What `callerContext.awsSdkVersion` says: Cognito's own value when the SDK is unknown.
+const SDK_VERSION: &str = "aws-sdk-unknown-unknown";
+
+/// The sealing context of a pool's trigger secret.
+fn secret_context(pool_id: &str) -> String {
+    format!("trigger-secret:{pool_id}")
+}
+
+/// One trigger invocation: what Cognito puts in the event.
+pub struct Call<'a> {
+    pub pool_id: &'a str,
+    pub settings: &'a PoolSettings,
+    pub trigger: Trigger,
+    /// `triggerSource`, e.g. `PreSignUp_SignUp`.
+    pub source: &'a str,
+    pub user_name: &'a str,
+    /// `callerContext.clientId`; Cognito's `CLIENT_ID_NOT_APPLICABLE` without one.
+    pub client_id: Option<&'a str>,
+    pub request: Value,
+    pub response: Value,
+    /// The event's `version`: `"1"`, or the pre token generation version.
+    pub version: &'a str,
+}
+
+/// Raises `call.trigger` if the pool has a target for it: `None` when it has none (and
+/// nothing was done), else the `response` object of the event the target returned.
+pub async fn raise(
+    app: &Services,
+    call: Call<'_>,
+) -> Result<Option<Map<String, Value>>, TriggerError> {
+    let Some(target) = call.settings.lambda_config.target(call.trigger) else {
+        return Ok(None);
+    };
+    let region = call.pool_id.split('_').next().unwrap_or("us-east-1");
+    let event = json!({
+        "version": call.version,
+        "triggerSource": call.source,
+        "region": region,
+        "userPoolId": call.pool_id,
+        "userName": call.user_name,
+        "callerContext": {
+            "awsSdkVersion": SDK_VERSION,
+            "clientId": call.client_id.unwrap_or("CLIENT_ID_NOT_APPLICABLE"),
+        },
+        "request": call.request,
+        "response": call.response,
+    });
+    let started = Instant::now();
+    let result = invoke(app, &call, target, &event).await;
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.outcome(),
+    };
+    app.triggers.counters.count(call.source, outcome);
+    let (answer, error) = match &result {
+        Ok(returned) => (Some(redact(returned)), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let answer = answer.map(|a| a.to_string());
+    let sent = redact(&event).to_string();
+    let entry = NewTriggerLog {
+        pool_id: call.pool_id,
+        at: app.clock.now(),
+        trigger_source: call.source,
+        user_name: call.user_name,
+        client_id: call.client_id,
+        target,
+        duration_ms,
+        outcome,
+        error: error.as_deref(),
+        request: &sent,
+        response: answer.as_deref(),
+    };
+    if let Err(e) = app
+        .store
+        .insert_trigger_log(&entry, LOG_KEPT_PER_POOL)
+        .await
+    {
+        // The log is for operators; the operation goes on without it.
+        tracing::warn!(error = %e, pool_id = call.pool_id, "trigger log not written");
+    }
+    let returned = result?;
+    match returned.get("response") {
+        None | Some(Value::Null) => Ok(Some(Map::new())),
+        Some(Value::Object(r)) => Ok(Some(r.clone())),
+        Some(_) => Err(invalid(call.trigger, "`response` is not an object")),
+    }
+}
+
+/// How long a pool's trigger settings are cached on this instance: a change made on
+/// another instance applies here within this time (at once on the instance that made
+/// it).
+pub const SETTINGS_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The pool's settings if it has any trigger, from the cache when fresh.
+pub async fn settings_of(
+    app: &Services,
+    pool_id: &str,
+) -> Result<Option<std::sync::Arc<PoolSettings>>, crate::store::StoreError> {
+    if let Some((at, cached)) = app
+        .triggers
+        .cache
+        .lock()
+        .expect("trigger cache")
+        .get(pool_id)
+        && at.elapsed() < SETTINGS_CACHE
+    {
+        return Ok(cached.clone());
+    }
+    let found = app
+        .store
+        .pool_by_id(pool_id)
+        .await?
+        .filter(|p| !p.settings.lambda_config.is_empty())
+        .map(|p| std::sync::Arc::new(p.settings));
+    let mut cache = app.triggers.cache.lock().expect("trigger cache");
+    if cache.len() > 10_000 {
+        cache.clear();
+    }
+    cache.insert(pool_id.to_string(), (Instant::now(), found.clone()));
+    Ok(found)
+}
+
+/// Drops the cached settings of a pool that changed.
+pub fn forget(app: &Services, pool_id: &str) {
+    app.triggers
+        .cache
+        .lock()
+        .expect("trigger cache")
+        .remove(pool_id);
+}
+
+/// How many invocations the trigger log keeps per pool; older ones are dropped.
+pub const LOG_KEPT_PER_POOL: i64 = 1000;
+
+fn invalid(trigger: Trigger, reason: &str) -> TriggerError {
+    TriggerError::InvalidResponse {
+        trigger: trigger.as_str(),
+        reason: reason.to_string(),
+    }
+}
+
+fn unexpected(trigger: Trigger, reason: impl Into<String>) -> TriggerError {
+    TriggerError::Unexpected {
+        trigger: trigger.as_str(),
+        reason: reason.into(),
+    }
+}
+
+/// Sends the event to `target` and returns the event it answered with.
+async fn invoke(
+    app: &Services,
+    call: &Call<'_>,
+    target: &str,
+    event: &Value,
+) -> Result<Value, TriggerError> {
+    let trigger = call.trigger;
+    let body = event.to_string();
+    let target = Target::parse(target).map_err(|e| unexpected(trigger, e))?;
+    let request = match &target {
+        Target::Lambda {
+            function,
+            qualifier,
+        } => {
+            let Some(endpoint) = &app.triggers.lambda_endpoint else {
+                return Err(unexpected(
+                    trigger,
+                    "no Lambda endpoint is configured (--lambda-endpoint)",
+                ));
+            };
+            let mut url = format!(
+                "{endpoint}/2015-03-31/functions/{}/invocations",
+                percent_encoding::utf8_percent_encode(function, percent_encoding::NON_ALPHANUMERIC)
+            );
+            if let Some(q) = qualifier {
+                url.push_str("?Qualifier=");
+                url.push_str(
+                    &percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string(),
+                );
+            }
+            app.triggers
+                .http
+                .post(url)
+                .header("X-Amz-Invocation-Type", "RequestResponse")
+        }
+        Target::Webhook(url) => {
+            if let Some(ip) = target::literal_ip(url)
+                && crate::net_guard::is_forbidden(ip)
+                && !app.triggers.allow_link_local
+            {
+                return Err(unexpected(trigger, "the target's address is not allowed"));
+            }
+            let secret = open_secret(app, call.pool_id, call.settings)
+                .ok_or_else(|| unexpected(trigger, "the pool has no trigger secret"))?;
+            let t = app.clock.now();
+            app.triggers
+                .http
+                .post(url.as_str())
+                .header("X-Cognate-Signature", signature(&secret, t, &body))
+                .header("X-Cognate-Trigger-Source", call.source)
+        }
+    };
+    let response = request
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            unexpected(
+                trigger,
+                if e.is_timeout() {
+                    "TimeoutError".to_string()
+                } else {
+                    "the target could not be reached".to_string()
+                },
+            )
+        })?;
+    let status = response.status();
+    let function_error = response.headers().contains_key("x-amz-function-error");
+    let bytes = read_bounded(response).await.map_err(|e| match e {
+        Bounded::TooLarge => invalid(trigger, "the answer is too large"),
+        Bounded::Failed(timeout) => unexpected(
+            trigger,
+            if timeout {
+                "TimeoutError"
+            } else {
+                "the answer was cut off"
+            },
+        ),
+    })?;
+    let is_lambda = matches!(target, Target::Lambda { .. });
+    if is_lambda && !status.is_success() {
+        // The Invoke API itself failed (no such function, …).
+        return Err(unexpected(
+            trigger,
+            format!("the Lambda endpoint answered {}", status.as_u16()),
+        ));
+    }
+    if function_error || !status.is_success() {
+        return Err(TriggerError::Validation {
+            trigger: trigger.as_str(),
+            message: error_message(&bytes),
+        });
+    }
+    let returned: Value =
+        serde_json::from_slice(&bytes).map_err(|_| invalid(trigger, "the answer is not JSON"))?;
+    if !returned.is_object() {
+        return Err(invalid(trigger, "the answer is not the event"));
+    }
+    Ok(returned)
+}
+
+enum Bounded {
+    TooLarge,
+    Failed(bool),
+}
+
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, Bounded> {
+    let mut out = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(Bounded::TooLarge);
+                }
+                out.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(Bounded::Failed(e.is_timeout())),
+        }
+    }
+}
+
+/// The message of a function's error: Lambda's `errorMessage`, a webhook's `message`
+/// or `errorMessage`, or its plain-text body (cut to 512 characters).
+fn error_message(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        for key in ["errorMessage", "message", "error"] {
+            if let Some(m) = v.get(key).and_then(Value::as_str) {
+                return m.chars().take(512).collect();
+            }
+        }
+        if let Some(m) = v.as_str() {
+            return m.chars().take(512).collect();
+        }
+    }
+    String::from_utf8_lossy(body)
+        .trim()
+        .chars()
+        .take(512)
+        .collect()
+}
+
+/// `t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+pub fn signature(secret: &str, t: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body.as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The pool's trigger secret, opened.
+pub fn open_secret(app: &Services, pool_id: &str, settings: &PoolSettings) -> Option<String> {
+    use base64::Engine;
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(settings.trigger_secret.as_deref()?)
+        .ok()?;
+    let plain = app
+        .keys
+        .master()
+        .open(&secret_context(pool_id), &sealed)
+        .ok()?;
+    String::from_utf8(plain).ok()
+}
+
+/// Makes a new trigger secret for the pool, seals it into `settings` and returns it.
+pub fn new_secret(app: &Services, pool_id: &str, settings: &mut PoolSettings) -> String {
+    use base64::Engine;
+    let secret = crate::crypto::random_token(32);
+    let sealed = app
+        .keys
+        .master()
+        .seal(&secret_context(pool_id), secret.as_bytes());
+    settings.trigger_secret = Some(base64::engine::general_purpose::STANDARD.encode(sealed));
+    secret
+}
+
+/// Gives the pool a trigger secret if one of its targets is a webhook and it has none.
+pub fn ensure_secret(app: &Services, pool_id: &str, settings: &mut PoolSettings) {
+    let has_webhook = settings
+        .lambda_config
+        .targets()
+        .iter()
+        .any(|(_, t)| matches!(Target::parse(t), Ok(Target::Webhook(_))));
+    if has_webhook && settings.trigger_secret.is_none() {
+        new_secret(app, pool_id, settings);
+    }
+}
+
+/// Checks every target of a `LambdaConfig`; the message names the field.
+pub fn check_config(config: &LambdaConfig) -> Result<(), String> {
+    for (field, value) in config.targets() {
+        Target::parse(value).map_err(|e| format!("LambdaConfig.{field}: {e}"))?;
+    }
+    if let Some(c) = &config.pre_token_generation_config {
+        if !["V1_0", "V2_0", "V3_0"].contains(&c.lambda_version.as_str()) {
+            return Err(format!(
+                "LambdaConfig.PreTokenGenerationConfig.LambdaVersion {:?} must be V1_0, V2_0 or V3_0",
+                c.lambda_version
+            ));
+        }
+        if config
+            .pre_token_generation
+            .as_ref()
+            .is_some_and(|p| *p != c.lambda_arn)
+        {
+            return Err(
+                "LambdaConfig.PreTokenGeneration and PreTokenGenerationConfig.LambdaArn must be the same"
+                    .into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Keys whose values the trigger log never keeps.
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "code", "token", "secret", "answer"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+/// The value with every password, code, token, secret and challenge answer replaced.
+pub fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if is_secret_key(k) && !v.is_null() && !v.is_object() {
+                        Value::from("<redacted>")
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_over_the_time_and_body() {
+        // HMAC-SHA256("key", "1.{}") computed independently (python3 hmac module).
+        assert_eq!(
+            signature("key", 1, "{}"),
+            "t=1,v1=1ba6b8171186efc613e8bcc0cbdab2748f24984d7c5a84faa2637afa0e40d224"
+        );
+    }
+
+    #[test]
+    fn passwords_codes_and_tokens_are_redacted() {
+        let v = json!({"request": {"password": "p", "codeParameter": "{####}",
+            "userAttributes": {"email": "a@b.c"}, "clientMetadata": {"x": "y"}}});
+        let r = redact(&v);
+        assert_eq!(r["request"]["password"], "<redacted>");
+        assert_eq!(r["request"]["codeParameter"], "<redacted>");
+        assert_eq!(r["request"]["userAttributes"]["email"], "a@b.c");
+    }
+
+    #[test]
+    fn error_messages_come_from_lambda_errors_webhook_bodies_and_text() {
+        assert_eq!(
+            error_message(br#"{"errorMessage":"no","errorType":"Exception"}"#),
+            "no"
+        );
+        assert_eq!(error_message(br#"{"message":"nope"}"#), "nope");
+        assert_eq!(error_message(b"plain refusal\n"), "plain refusal");
+    }
+}
