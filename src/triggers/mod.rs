@@ -209,16 +209,11 @@ async fn invoke(
                     "no Lambda endpoint is configured (--lambda-endpoint)",
                 ));
             };
-            let mut url = format!(
-                "{endpoint}/2015-03-31/functions/{}/invocations",
-                percent_encoding::utf8_percent_encode(function, percent_encoding::NON_ALPHANUMERIC)
-            );
+            // Names and qualifiers are letters, digits, `-` and `_` (or `$LATEST`).
+            let mut url = format!("{endpoint}/2015-03-31/functions/{function}/invocations");
             if let Some(q) = qualifier {
                 url.push_str("?Qualifier=");
-                url.push_str(
-                    &percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
-                        .to_string(),
-                );
+                url.push_str(&q.replace('$', "%24"));
             }
             app.triggers
                 .http

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 import traceback
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -79,7 +80,7 @@ def make_handler(functions):
             payload = self.rfile.read(length)
             if not (path.startswith(PREFIX) and path.endswith("/invocations")):
                 return self.answer(404, {"Type": "User", "message": "Unknown path"})
-            name = path[len(PREFIX):-len("/invocations")]
+            name = urllib.parse.unquote(path[len(PREFIX):-len("/invocations")])
             name = name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
             fn = functions.get(name)
             if fn is None:
