@@ -192,6 +192,10 @@ async fn post_signup(
     )
     .await
     {
+        // Confirmed by a pre sign-up trigger: signed in at once, no code to enter.
+        Ok(SignedUp::Created(user)) if user.status == crate::users::UserStatus::Confirmed => {
+            return Ok(signed_in(&app, &flow, &session, &user).await?);
+        }
         Ok(SignedUp::Created(user)) => Some(user.user_id),
         Ok(SignedUp::Hidden) => None,
         Err(refusal) => {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Cognito's `LambdaConfig`: where each trigger goes. A target is a Lambda ARN or an
-/// `https://` URL (a webhook); see `crate::triggers`.
+/// `https://` URL (a webhook); see the `triggers` module.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct LambdaConfig {

@@ -277,3 +277,30 @@ def test_invocations_are_counted_in_metrics(trig, tidp, tunsigned):
                       UserAttributes=[{"Name": "email", "Value": "jay@auto.example"}])
     text = urllib.request.urlopen(f"{trig[0]}/metrics").read().decode()
     assert 'cognate_trigger_invocations_total{trigger="PreSignUp_SignUp",outcome="ok"}' in text
+
+
+def test_node_handlers_run_unchanged_through_the_node_runner(tmp_path):
+    import shutil
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    proc = subprocess.Popen(
+        ["node", str(ROOT / "tools" / "lambda_runner" / "lambda_runner.js"), "--port", "0",
+         f"pre-sign-up={HANDLERS.with_suffix('.js')}:handler"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        port = int(proc.stdout.readline().split()[-1])
+        env = new_server_env(COGNATE_LAMBDA_ENDPOINT=f"http://127.0.0.1:{port}")
+        for url in run_server(env):
+            idp, unsigned = make_client(url), make_client(url, signature_version=botocore.UNSIGNED)
+            pool_id, client_id = new_pool(idp, {"PreSignUp": ARN + "pre-sign-up"})
+            out = unsigned.sign_up(ClientId=client_id, Username="kim", Password=PASSWORD,
+                                   UserAttributes=[{"Name": "email", "Value": "kim@example.com"}])
+            assert out["UserConfirmed"] is True
+            with pytest.raises(unsigned.exceptions.UserLambdaValidationException) as e:
+                unsigned.sign_up(ClientId=client_id, Username="lee", Password=PASSWORD,
+                                 UserAttributes=[{"Name": "email", "Value": "lee@blocked.example"}])
+            assert "Blocked by the Node handler" in str(e.value)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
