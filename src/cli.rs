@@ -532,9 +532,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sets (or with an empty target removes) one trigger of `config`; an unknown name is
-/// kept out (the settings check names it).
-fn set_trigger(config: &mut crate::triggers::LambdaConfig, name: &str, target: String) {
+/// Sets (or with an empty target removes) one trigger of `config`; false for a name
+/// that is not a trigger.
+fn set_trigger(config: &mut crate::triggers::LambdaConfig, name: &str, target: String) -> bool {
     let target = (!target.is_empty()).then_some(target);
     let slot = match name {
         "PreSignUp" => &mut config.pre_sign_up,
@@ -547,12 +547,10 @@ fn set_trigger(config: &mut crate::triggers::LambdaConfig, name: &str, target: S
         "VerifyAuthChallengeResponse" => &mut config.verify_auth_challenge_response,
         "PreTokenGeneration" => &mut config.pre_token_generation,
         "UserMigration" => &mut config.user_migration,
-        other => {
-            eprintln!("unknown trigger {other:?}; ignored");
-            return;
-        }
+        _ => return false,
     };
     *slot = target;
+    true
 }
 
 /// `team`, `custom:team` or `team:immutable` as a declared string attribute.
@@ -629,38 +627,46 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             password_min_length,
             password_require_all_classes,
             triggers,
-        }) => json!(
-            crate::pool::update(app, &pool, |s| {
-                for (name, target) in triggers {
-                    set_trigger(&mut s.lambda_config, &name, target);
-                }
-                if let Some(on) = email_as_username {
-                    s.username_attributes = if on { vec!["email".into()] } else { Vec::new() };
-                }
-                if !required_attributes.is_empty() {
-                    s.required_attributes = required_attributes;
-                }
-                if let Some(on) = allow_self_signup {
-                    s.allow_self_signup = on;
-                }
-                if let Some(on) = prevent_user_existence_errors {
-                    s.prevent_user_existence_errors = on;
-                }
-                if let Some(n) = password_min_length {
-                    s.password_policy.minimum_length = n;
-                }
-                if let Some(on) = password_require_all_classes {
-                    let p = &mut s.password_policy;
-                    (
-                        p.require_uppercase,
-                        p.require_lowercase,
-                        p.require_numbers,
-                        p.require_symbols,
-                    ) = (on, on, on, on);
-                }
-            })
-            .await?
-        ),
+        }) => {
+            if let Some((name, _)) = triggers
+                .iter()
+                .find(|(name, _)| !set_trigger(&mut Default::default(), name, String::new()))
+            {
+                anyhow::bail!("{name:?} is not a trigger (PreSignUp, PostConfirmation, …)");
+            }
+            json!(
+                crate::pool::update(app, &pool, |s| {
+                    for (name, target) in triggers {
+                        set_trigger(&mut s.lambda_config, &name, target);
+                    }
+                    if let Some(on) = email_as_username {
+                        s.username_attributes = if on { vec!["email".into()] } else { Vec::new() };
+                    }
+                    if !required_attributes.is_empty() {
+                        s.required_attributes = required_attributes;
+                    }
+                    if let Some(on) = allow_self_signup {
+                        s.allow_self_signup = on;
+                    }
+                    if let Some(on) = prevent_user_existence_errors {
+                        s.prevent_user_existence_errors = on;
+                    }
+                    if let Some(n) = password_min_length {
+                        s.password_policy.minimum_length = n;
+                    }
+                    if let Some(on) = password_require_all_classes {
+                        let p = &mut s.password_policy;
+                        (
+                            p.require_uppercase,
+                            p.require_lowercase,
+                            p.require_numbers,
+                            p.require_symbols,
+                        ) = (on, on, on, on);
+                    }
+                })
+                .await?
+            )
+        }
         Command::Pool(PoolCmd::TriggerSecret { pool }) => {
             let mut secret = String::new();
             crate::pool::update(app, &pool, |s| {

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import botocore
 import pytest
 
-from conftest import PASSWORD, ROOT, cognate_cli, make_client, new_server_env, outbox_code, run_server
+from conftest import BINARY, PASSWORD, ROOT, cognate_cli, make_client, new_server_env, outbox_code, run_server
 
 RUNNER = ROOT / "tools" / "lambda_runner" / "lambda_runner.py"
 HANDLERS = pathlib.Path(__file__).with_name("trigger_handlers.py")
@@ -304,3 +304,23 @@ def test_node_handlers_run_unchanged_through_the_node_runner(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_cli_sets_triggers_and_reads_the_log_by_source(trig, tidp, tunsigned):
+    pool_id, client_id = new_pool(tidp, {})
+    env = trig[1]
+    cognate_cli("pool", "update", "--pool", pool_id, "--trigger", f"PreSignUp={ARN}pre-sign-up", env=env)
+    assert tidp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["LambdaConfig"] == {"PreSignUp": ARN + "pre-sign-up"}
+    bad = subprocess.run([str(BINARY), "pool", "update", "--pool", pool_id, "--trigger", "PreSignIn=x"],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "not a trigger" in bad.stderr
+    tunsigned.sign_up(ClientId=client_id, Username="max", Password="Secret-Pw-77x",
+                      UserAttributes=[{"Name": "email", "Value": "max@example.com"}])
+    log = cognate_cli("triggers", "log", "--pool", pool_id, "--source", "PreSignUp_SignUp", env=env)
+    assert len(log) == 1 and log[0]["outcome"] == "ok" and log[0]["user_name"] == "max"
+    assert log[0]["client_id"] == client_id and log[0]["duration_ms"] >= 0
+    assert json.loads(log[0]["request"])["request"]["userAttributes"]["email"] == "max@example.com"
+    assert "Secret-Pw-77x" not in json.dumps(log)
+    assert cognate_cli("triggers", "log", "--pool", pool_id, "--source", "PostConfirmation_ConfirmSignUp", env=env) == []
+    cognate_cli("pool", "update", "--pool", pool_id, "--trigger", "PreSignUp=", env=env)
+    assert tidp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["LambdaConfig"] == {}
