@@ -673,7 +673,11 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 secret = crate::triggers::new_secret(app, &pool, s);
             })
             .await?;
-            json!({ "pool_id": pool, "secret": secret, "header": "X-Cognate-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>" })
+            json!({
+                "pool_id": pool,
+                "secret": secret,
+                "headers": "Standard Webhooks 1.0: webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256(base64-decoded secret after whsec_, \"<id>.<timestamp>.<body>\")>",
+            })
         }
         Command::Triggers(TriggersCmd::Log {
             pool,

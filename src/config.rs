@@ -193,17 +193,32 @@ pub struct ServeArgs {
     /// such triggers fail with UnexpectedLambdaException.
     #[arg(long, env = "COGNATE_LAMBDA_ENDPOINT")]
     pub lambda_endpoint: Option<String>,
-    /// Let triggers reach link-local addresses (169.254.0.0/16, fe80::/10) and cloud
-    /// metadata services, refused by default.
-    #[arg(long, env = "COGNATE_TRIGGER_ALLOW_LINK_LOCAL", value_parser = clap::builder::BoolishValueParser::new())]
-    pub trigger_allow_link_local: bool,
+    /// Development only: let webhook triggers reach loopback, private (RFC 1918),
+    /// CGNAT and unique-local addresses, over plain http too. Link-local and metadata
+    /// addresses stay refused.
+    #[arg(long, env = "COGNATE_TRIGGER_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub trigger_allow_private: bool,
 }
 
-/// Where triggers go (`serve --lambda-endpoint`, `--trigger-allow-link-local`).
+/// Where triggers go (`serve --lambda-endpoint`, `--trigger-allow-private`).
 #[derive(Clone, Debug, Default)]
 pub struct TriggerOptions {
     pub lambda_endpoint: Option<String>,
-    pub allow_link_local: bool,
+    pub allow_private: bool,
+}
+
+impl TriggerOptions {
+    /// The options of commands other than `serve` (the CLI's `pool update --trigger`):
+    /// the development flag from `COGNATE_TRIGGER_ALLOW_PRIVATE`.
+    pub fn from_env() -> Self {
+        let allow_private = std::env::var("COGNATE_TRIGGER_ALLOW_PRIVATE").is_ok_and(|v| {
+            ["1", "true", "yes", "on", "y", "t"].contains(&v.trim().to_ascii_lowercase().as_str())
+        });
+        Self {
+            lambda_endpoint: None,
+            allow_private,
+        }
+    }
 }
 
 /// The default of `--header-read-timeout`: ample for any real client on a slow link.
@@ -382,7 +397,7 @@ impl Config {
             body_read_timeout: std::time::Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECONDS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
-            triggers: TriggerOptions::default(),
+            triggers: TriggerOptions::from_env(),
         })
     }
 
@@ -421,7 +436,7 @@ impl Config {
         .with_connection_limits(args.max_connections, args.max_connections_per_address)
         .with_triggers(TriggerOptions {
             lambda_endpoint: args.lambda_endpoint.clone(),
-            allow_link_local: args.trigger_allow_link_local,
+            allow_private: args.trigger_allow_private,
         }))
     }
 

@@ -39,13 +39,16 @@ pub type SettingsCache = std::sync::Mutex<
 /// The trigger invocations' shared client, where Lambda ARNs are invoked, and their
 /// counters.
 pub struct TriggerRuntime {
-    /// One client for every invocation (connections reused; 5-second limit).
+    /// The client Lambda invocations go through (connections reused; 5-second limit).
     pub http: reqwest::Client,
+    /// The client webhooks go through: only to addresses checked when resolved
+    /// (security matrix WH-03).
+    pub webhook_http: reqwest::Client,
     /// The Lambda Invoke API's base URL (`--lambda-endpoint`), e.g. a local
     /// `sam local start-lambda` or one of the runners in `tools/`.
     pub lambda_endpoint: Option<String>,
-    /// Let triggers reach link-local and metadata addresses.
-    pub allow_link_local: bool,
+    /// Development flag: let webhooks reach loopback and private addresses.
+    pub allow_private: bool,
     /// Invocations by trigger source and outcome, for `/metrics`.
     pub counters: crate::metrics::TriggerCounters,
     /// Pools' settings when they have triggers (`None`: no triggers), read at most
@@ -55,15 +58,16 @@ pub struct TriggerRuntime {
 
 impl TriggerRuntime {
     /// A runtime with the options of `serve` (`--lambda-endpoint`,
-    /// `--trigger-allow-link-local`).
+    /// `--trigger-allow-private`).
     pub fn new(options: &crate::config::TriggerOptions) -> Self {
         Self {
-            http: crate::net_guard::trigger_client(options.allow_link_local),
+            http: crate::net_guard::lambda_client(),
+            webhook_http: crate::net_guard::webhook_client(options.allow_private),
             lambda_endpoint: options
                 .lambda_endpoint
                 .as_deref()
                 .map(|e| e.trim_end_matches('/').to_string()),
-            allow_link_local: options.allow_link_local,
+            allow_private: options.allow_private,
             counters: Default::default(),
             cache: Default::default(),
         }
@@ -84,7 +88,7 @@ impl Services {
                 .expect("a TLS backend is compiled in"),
             public_url: hosts.public_url().to_string(),
             hosts,
-            triggers: TriggerRuntime::new(&Default::default()),
+            triggers: TriggerRuntime::new(&crate::config::TriggerOptions::from_env()),
         }
     }
 

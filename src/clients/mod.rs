@@ -87,6 +87,9 @@ impl Default for ClientSettings {
             state_relay: StateRelay::default(),
             branding: Branding::default(),
             write_attributes: Vec::new(),
+            read_attributes: Vec::new(),
+            auth_session_validity: DEFAULT_AUTH_SESSION_MINUTES,
+            enable_token_revocation: true,
             supported_identity_providers: vec![COGNITO.to_string()],
             explicit_auth_flows: DEFAULT_AUTH_FLOWS.iter().map(|f| f.to_string()).collect(),
             refresh_token_retry_grace: 0,
@@ -142,6 +145,16 @@ impl ClientSettings {
                 ));
             }
         }
+        for name in &self.read_attributes {
+            if !is_readable_name(name) {
+                return Err(format!(
+                    "read attribute {name:?} must be a standard or custom:* attribute"
+                ));
+            }
+        }
+        if !AUTH_SESSION_MINUTES.contains(&self.auth_session_validity) {
+            return Err("the auth session validity must be 3 to 15 minutes".into());
+        }
         let bounds = [
             (self.id_token_validity, 300, 86400, "ID token"),
             (self.access_token_validity, 300, 86400, "access token"),
@@ -168,6 +181,17 @@ impl ClientSettings {
         }
         Ok(())
     }
+}
+
+/// How long a sign-in challenge's session may last, in minutes (Cognito's bounds), and
+/// its default.
+pub const AUTH_SESSION_MINUTES: std::ops::RangeInclusive<i64> = 3..=15;
+pub const DEFAULT_AUTH_SESSION_MINUTES: i64 = 3;
+
+/// Whether a client may list `name` among its `ReadAttributes`: a standard or
+/// `custom:*` attribute, or `updated_at` (which Cognito's schema lists).
+pub fn is_readable_name(name: &str) -> bool {
+    crate::model::users::is_known_attribute(name) || name == "updated_at"
 }
 
 /// Largest custom stylesheet.

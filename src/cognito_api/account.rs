@@ -271,10 +271,27 @@ async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError>
     })
 }
 
+/// `GetUser`: the attributes the token's client may read (`ReadAttributes`; never a
+/// developer-only one), `sub` always.
 async fn get_user(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let user = user_of_token(app, &r.access_token).await?.user;
-    Ok(json!({ "Username": user.username, "UserAttributes": shapes::attributes(&user, None) }))
+    let Caller {
+        user, client_id, ..
+    } = user_of_token(app, &r.access_token).await?;
+    let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
+    let schema = app.store.schema(&user.pool_id).await?;
+    let readable: Vec<String> = std::iter::once("sub".to_string())
+        .chain(
+            user.attributes
+                .keys()
+                .filter(|name| schema.readable_by_client(&client.read_attributes, name))
+                .cloned(),
+        )
+        .collect();
+    Ok(json!({
+        "Username": user.username,
+        "UserAttributes": shapes::attributes(&user, Some(&readable)),
+    }))
 }
 
 async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
@@ -345,6 +362,9 @@ async fn change_password(app: &Inner, request: &Value) -> ActionResult {
         .password_policy
         .check(&proposed, &user.username)
         .map_err(|m| CognitoError::new("InvalidPasswordException", m))?;
+    if credentials::is_reused(app, &pool, &user, &proposed).await? {
+        return Err(super::password_reused());
+    }
     let status = UserStatus::Confirmed;
     // Only over the password just proven: a reset that came in between wins.
     credentials::replace_password(app, &user, &proposed, status, Some(&origin_jti))
@@ -368,10 +388,26 @@ struct RevokeRequest {
     token: String,
     client_id: String,
     client_secret: Option<String>,
+    revoke_associated_sessions: Option<String>,
 }
 
 async fn revoke_token(app: &Inner, request: &Value) -> ActionResult {
     let r: RevokeRequest = parse(request)?;
+    // `NONE`, Cognito's default, revokes the token's own sign-in, as cognate does.
+    match r.revoke_associated_sessions.as_deref() {
+        None | Some("NONE") => {}
+        Some("LINKED") => {
+            return Err(CognitoError::invalid(
+                "RevokeAssociatedSessions LINKED is not supported by cognate: revoking a \
+                 token does not end the hosted-login session it came through.",
+            ));
+        }
+        Some(other) => {
+            return Err(CognitoError::invalid(format!(
+                "RevokeAssociatedSessions {other:?} must be NONE or LINKED."
+            )));
+        }
+    }
     let client = client_for(app, &r.client_id, None).await?;
     if !client.is_public()
         && !r
@@ -381,6 +417,12 @@ async fn revoke_token(app: &Inner, request: &Value) -> ActionResult {
     {
         return Err(CognitoError::not_authorized(
             "Client authentication failed.",
+        ));
+    }
+    if !client.enable_token_revocation {
+        return Err(CognitoError::new(
+            "UnsupportedOperationException",
+            "Token revocation is not enabled for this app client.",
         ));
     }
     if let Some(family) = app

@@ -62,6 +62,7 @@ impl From<AdminError> for CognitoError {
             AdminError::UserNotFound => Self::user_not_found(),
             AdminError::UsernameExists => Self::new("UsernameExistsException", message),
             AdminError::InvalidPassword(_) => Self::new("InvalidPasswordException", message),
+            AdminError::PasswordReused => super::password_reused(),
             AdminError::InvalidParameter(_) => Self::invalid(message),
             AdminError::NotAuthorized(_) => Self::not_authorized(message),
             AdminError::UnsupportedUserState(_) => {
@@ -132,10 +133,20 @@ async fn admin_create_user(app: &Inner, request: &Value) -> ActionResult {
     let req: AdminCreateUserRequest = parse(request)?;
     let pool = pool(app, &req.user_pool_id).await?;
     for medium in req.desired_delivery_mediums.iter().flatten() {
-        if medium != "EMAIL" && medium != "SMS" {
-            return Err(CognitoError::invalid(format!(
-                "DesiredDeliveryMediums: {medium:?} is not EMAIL or SMS."
-            )));
+        match medium.as_str() {
+            "EMAIL" => {}
+            // Sending the invitation by mail instead would surprise the user.
+            "SMS" => {
+                return Err(CognitoError::invalid(
+                    "DesiredDeliveryMediums SMS is not supported by cognate: cognate sends no \
+                     SMS; invitations go by email.",
+                ));
+            }
+            _ => {
+                return Err(CognitoError::invalid(format!(
+                    "DesiredDeliveryMediums: {medium:?} is not EMAIL or SMS."
+                )));
+            }
         }
     }
     let user = match req.message_action.as_deref() {

@@ -25,9 +25,6 @@ use crate::tokens::issue::Endpoint;
 use crate::users::Refusal;
 use crate::users::User;
 
-/// How long a `NEW_PASSWORD_REQUIRED` session lasts (Cognito: 3 minutes).
-const SESSION_LIFETIME: i64 = 180;
-
 /// Runs an auth action. Failed sign-ins count against the username and, for the public
 /// actions, the caller's address `addr`; an Admin* caller is the app's back end, whose
 /// address says nothing about who is guessing.
@@ -192,9 +189,12 @@ async fn signed_in(app: &Inner, client: &AppClient, outcome: SignedIn) -> Action
     match outcome {
         SignedIn::Ready(user) => tokens(app, client, &user).await,
         SignedIn::NewPasswordRequired(user) => {
+            // What the client may read of the user (`ReadAttributes`).
+            let schema = app.store.schema(&client.pool_id).await?;
             let attributes: serde_json::Map<String, Value> = user
                 .attributes
                 .iter()
+                .filter(|(k, _)| schema.readable_by_client(&client.read_attributes, k))
                 .map(|(k, v)| (k.clone(), json!(v)))
                 .collect();
             Ok(json!({
@@ -472,7 +472,8 @@ fn seal_session(app: &Inner, client: &AppClient, user: &User) -> String {
         pool_id: client.pool_id.clone(),
         client_id: client.client_id.clone(),
         user_id: user.user_id.clone(),
-        expires_at: app.clock.now() + SESSION_LIFETIME,
+        // The client's `AuthSessionValidity`, in minutes.
+        expires_at: app.clock.now() + client.auth_session_validity * 60,
         credential_version: Some(user.credential_version),
     };
     let plain = serde_json::to_vec(&s).expect("a session serialises");

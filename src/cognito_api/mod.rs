@@ -8,6 +8,7 @@
 mod account;
 mod admin_users;
 mod auth;
+mod fields;
 pub(crate) mod list_users;
 mod management;
 mod paging;
@@ -113,6 +114,13 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
             CognitoError::new("UsernameExistsException", "User already exists")
         }
         Refusal::InvalidPassword(m) => CognitoError::new("InvalidPasswordException", m),
+        Refusal::PasswordReused => password_reused(),
+        Refusal::TemporaryPasswordExpired => CognitoError::not_authorized(
+            "Temporary password has expired and must be reset by an administrator.",
+        ),
+        Refusal::RecoveryByAdminOnly => {
+            CognitoError::not_authorized("Contact administrator to reset password.")
+        }
         Refusal::InvalidParameter(m) => CognitoError::invalid(m),
         Refusal::Attribute(e) => attribute_error(&e),
         Refusal::CodeMismatch => CognitoError::new(
@@ -140,6 +148,14 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
         ),
         Refusal::Internal(e) => e.into(),
     }
+}
+
+/// A new password that repeats a recent one (`PasswordHistorySize`).
+pub fn password_reused() -> CognitoError {
+    CognitoError::new(
+        "PasswordHistoryPolicyViolationException",
+        "Password has previously been used.",
+    )
 }
 
 /// An attribute write refused, in Cognito's words and exceptions.
@@ -355,8 +371,16 @@ fn authenticate(
     }
 }
 
-/// Runs one action; `addr` (the caller's address) counts failed sign-ins.
+/// Runs one action; `addr` (the caller's address) counts failed sign-ins. Members the
+/// action does not take are refused first ([`fields`]), so nothing changes.
 async fn run(app: &Inner, addr: Option<IpAddr>, action: &str, request: &Value) -> ActionResult {
+    let Value::Object(members) = request else {
+        return Err(CognitoError::new(
+            "SerializationException",
+            "The request body must be a JSON object.",
+        ));
+    };
+    fields::check(action, members)?;
     if let Some(result) = auth::run(app, addr, action, request).await {
         return result;
     }
@@ -372,8 +396,5 @@ async fn run(app: &Inner, addr: Option<IpAddr>, action: &str, request: &Value) -
     if let Some(result) = resource_servers::run(app, action, request).await {
         return result;
     }
-    Err(CognitoError::new(
-        "UnknownOperationException",
-        format!("The action {action} is not supported by this server."),
-    ))
+    Err(fields::not_implemented(action))
 }

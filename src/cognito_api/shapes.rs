@@ -129,10 +129,14 @@ pub fn client_type(c: &AppClient, secret: Option<&str>, pool: &Pool) -> Value {
         "AllowedOAuthScopes": c.allowed_scopes,
         "AllowedOAuthFlowsUserPoolClient": !c.allowed_flows.is_empty(),
         "PreventUserExistenceErrors": prevent_user_existence_errors(pool),
-        "EnableTokenRevocation": true,
+        "EnableTokenRevocation": c.enable_token_revocation,
         "EnablePropagateAdditionalUserContextData": false,
-        "AuthSessionValidity": 3,
+        "AuthSessionValidity": c.auth_session_validity,
     });
+    // Reported only when the client lists its own, as Cognito reports it.
+    if !c.read_attributes.is_empty() {
+        v["ReadAttributes"] = json!(c.read_attributes);
+    }
     if let Some(units) = units {
         v["TokenValidityUnits"] = units;
     }

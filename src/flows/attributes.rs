@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::clients::AppClient;
+use crate::error::AppError;
 use crate::services::Services;
-use crate::users::code_mail::send_code;
+use crate::users::code_mail::{send_code, send_code_to};
 use crate::users::codes::{self, Purpose};
 use crate::users::schema::{When, Writer};
 use crate::users::{self, Refusal, User, reload};
@@ -18,8 +19,10 @@ use crate::users::{self, Refusal, User, reload};
 /// `GetUserAttributeVerificationCode` asks again).
 ///
 /// The new address is in force at once, unverified: it cannot receive a password
-/// reset until verified. (Cognito's `AttributesRequireVerificationBeforeUpdate`, which
-/// keeps the old address until then, is a pool setting cognate does not have yet.)
+/// reset until verified. In a pool that requires verification before an update
+/// (Cognito's `AttributesRequireVerificationBeforeUpdate: ["email"]`) the old address
+/// stays in force instead, and the new one is held until `VerifyUserAttribute` proves
+/// it ([`users::hold_for_verification`]).
 pub async fn update_own_attributes(
     app: &Services,
     user: &User,
@@ -38,10 +41,20 @@ pub async fn update_own_attributes(
         writer,
         When::Updating,
     )?;
+    let pool = app
+        .store
+        .pool_by_id(&user.pool_id)
+        .await?
+        .ok_or(AppError::NotFound("user pool"))?;
+    let held = users::hold_for_verification(&pool, &user.attributes, &mut changes);
     users::unverify_changed(&user.attributes, &mut changes);
+    let now = app.clock.now();
     app.store
-        .update_user_attributes(&user.pool_id, &user.user_id, &changes, &[], app.clock.now())
+        .update_user_attributes(&user.pool_id, &user.user_id, &changes, &[], now)
         .await?;
+    if let Some(address) = held {
+        return hold_address(app, user, &address).await;
+    }
     if changes.get("email_verified").map(String::as_str) != Some("false") {
         return Ok(None);
     }
@@ -55,14 +68,39 @@ pub async fn update_own_attributes(
     }
 }
 
-/// Mails a code verifying the user's current address `name`
-/// (`GetUserAttributeVerificationCode`); the address it went to.
+/// Holds `address` as the user's pending email and mails it a code; the address it
+/// went to (`None` if none went: the change waits, and
+/// `GetUserAttributeVerificationCode` asks again).
+pub async fn hold_address(
+    app: &Services,
+    user: &User,
+    address: &str,
+) -> Result<Option<String>, Refusal> {
+    app.store
+        .set_pending_attribute(&user.user_id, "email", address, app.clock.now())
+        .await?;
+    match send_code_to(app, user, Purpose::VerifyEmail, address, None).await {
+        Ok(()) => Ok(Some(address.to_string())),
+        Err(refusal) => {
+            tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %refusal, "no verification code for a pending address");
+            Ok(None)
+        }
+    }
+}
+
+/// Mails a code verifying the user's address `name` (`GetUserAttributeVerificationCode`):
+/// the pending one if a change waits for verification, else the current one; the
+/// address it went to.
 pub async fn send_attribute_code(
     app: &Services,
     user: &User,
     name: &str,
 ) -> Result<String, Refusal> {
     verifiable(name)?;
+    if let Some(pending) = app.store.pending_attribute(&user.user_id, "email").await? {
+        send_code_to(app, user, Purpose::VerifyEmail, &pending, None).await?;
+        return Ok(pending);
+    }
     send_code(app, user, Purpose::VerifyEmail, None).await?;
     Ok(user.attributes.get("email").cloned().unwrap_or_default())
 }
@@ -79,7 +117,8 @@ fn verifiable(name: &str) -> Result<(), Refusal> {
 
 /// Verifies the user's email address with the code sent to it (`VerifyUserAttribute`).
 /// Only `email` has codes; the code counts attempts as every code does, and verifies
-/// the address only if it is still the one the code went to.
+/// the address only if it is still the one the code went to, or makes the pending
+/// address the user's, verified, if the code went there.
 pub async fn verify_attribute(
     app: &Services,
     user: &User,

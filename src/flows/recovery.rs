@@ -2,7 +2,7 @@
 //! forgot-password pages and the API's `ForgotPassword` and `ConfirmForgotPassword`.
 
 use crate::error::AppError;
-use crate::pool::Pool;
+use crate::pool::{AccountRecovery, Pool};
 use crate::services::Services;
 use crate::throttle;
 use crate::users::code_mail::{
@@ -16,7 +16,18 @@ use crate::users::{Refusal, User, UserStatus, credentials, password, reload};
 /// stand-in code. Answers the same either way; only a pool with
 /// `PreventUserExistenceErrors` off tells an account without a verified address so,
 /// as Cognito does.
+///
+/// A pool whose passwords only administrators reset (`admin_only`) refuses every name
+/// alike, before anything is looked up or counted.
 pub async fn forgot_password(app: &Services, pool_id: &str, username: &str) -> Result<(), Refusal> {
+    if app
+        .store
+        .pool_by_id(pool_id)
+        .await?
+        .is_some_and(|p| p.settings.account_recovery == AccountRecovery::AdminOnly)
+    {
+        return Err(Refusal::RecoveryByAdminOnly);
+    }
     in_equal_time(async {
         count_code_request(app, pool_id, username).await?;
         match app.store.user_by_name(pool_id, username).await? {
@@ -77,13 +88,24 @@ pub async fn confirm_forgot_password(
     let Some(user) = user else {
         return Err(Refusal::CodeMismatch);
     };
+    // Only now, with the code proven: the answer tells of the user's past passwords.
+    if credentials::is_reused(app, pool, &user, new_password).await? {
+        return Err(Refusal::PasswordReused);
+    }
     let hash = password::hash(new_password).await.map_err(AppError::from)?;
     let srp = credentials::sealed_srp_verifier(app, &user, new_password).await?;
     // One transaction consumes the code, sets the password and revokes the user's
     // sign-ins: a crash never leaves the code used up and the old password in place.
     if !app
         .store
-        .reset_password(&user.user_id, &digest, &hash, srp.as_deref(), now)
+        .reset_password(
+            &user.user_id,
+            &digest,
+            &hash,
+            srp.as_deref(),
+            credentials::history_keep(&pool.settings.password_policy),
+            now,
+        )
         .await?
     {
         return Err(Refusal::CodeMismatch);

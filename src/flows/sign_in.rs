@@ -75,11 +75,33 @@ pub async fn admit(app: &Services, keys: &[String], user: User) -> Result<Signed
     }
     match user.status {
         UserStatus::Confirmed => Ok(SignedIn::Ready(user)),
-        UserStatus::ForceChangePassword => Ok(SignedIn::NewPasswordRequired(user)),
+        UserStatus::ForceChangePassword => {
+            if temporary_password_expired(app, &user).await? {
+                return Err(Refusal::TemporaryPasswordExpired);
+            }
+            Ok(SignedIn::NewPasswordRequired(user))
+        }
         UserStatus::Unconfirmed => Err(Refusal::NotConfirmed),
         UserStatus::ResetRequired => Err(Refusal::ResetRequired),
         UserStatus::ExternalProvider => Err(Refusal::BadCredentials),
     }
+}
+
+/// Whether the user's temporary password is older than the pool's
+/// `TemporaryPasswordValidityDays`: then only an administrator can give a new one.
+async fn temporary_password_expired(app: &Services, user: &User) -> Result<bool, Refusal> {
+    let Some(set_at) = user.password_set_at else {
+        return Ok(false);
+    };
+    let days = match app.store.pool_by_id(&user.pool_id).await? {
+        Some(pool) => i64::from(
+            pool.settings
+                .password_policy
+                .temporary_password_validity_days,
+        ),
+        None => return Ok(false),
+    };
+    Ok(app.clock.now() >= set_at.saturating_add(days.saturating_mul(86_400)))
 }
 
 /// Replaces a temporary password (`FORCE_CHANGE_PASSWORD`) with the user's own.
@@ -110,6 +132,9 @@ pub async fn set_required_password(
         .password_policy
         .check(new_password, &user.username)
         .map_err(Refusal::InvalidPassword)?;
+    if credentials::is_reused(app, pool, &user, new_password).await? {
+        return Err(Refusal::PasswordReused);
+    }
     let status = UserStatus::Confirmed;
     let Some(version) =
         credentials::replace_password(app, &user, new_password, status, None).await?

@@ -48,6 +48,9 @@ pub struct Texts {
     pub required: &'static str,
     pub invalid_email: &'static str,
     pub signup_disabled: &'static str,
+    pub password_reused: &'static str,
+    pub temporary_password_expired: &'static str,
+    pub recovery_by_admin_only: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -96,6 +99,9 @@ pub static EN: Texts = Texts {
     required: "Please fill in {}.",
     invalid_email: "Enter a valid email address.",
     signup_disabled: "Sign-up is not available for this application.",
+    password_reused: "This password was used before. Choose one you have not used recently.",
+    temporary_password_expired: "Your temporary password has expired. Ask an administrator for a new one.",
+    recovery_by_admin_only: "Only an administrator can reset your password. Please contact them.",
 };
 
 pub static DE: Texts = Texts {
@@ -144,6 +150,9 @@ pub static DE: Texts = Texts {
     required: "Bitte füllen Sie {} aus.",
     invalid_email: "Geben Sie eine gültige E-Mail-Adresse ein.",
     signup_disabled: "Die Registrierung ist für diese Anwendung nicht möglich.",
+    password_reused: "Dieses Passwort wurde bereits verwendet. Wählen Sie eines, das Sie zuletzt nicht benutzt haben.",
+    temporary_password_expired: "Ihr vorläufiges Passwort ist abgelaufen. Bitten Sie einen Administrator um ein neues.",
+    recovery_by_admin_only: "Nur ein Administrator kann Ihr Passwort zurücksetzen. Bitte wenden Sie sich an ihn.",
 };
 
 /// The texts for a `lang` value (`de`, `de-AT`, …); English otherwise.

@@ -64,6 +64,12 @@ fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
         Refusal::InvalidPassword(why) | Refusal::InvalidParameter(why) => {
             (StatusCode::BAD_REQUEST, why.clone())
         }
+        Refusal::PasswordReused => (StatusCode::BAD_REQUEST, t.password_reused.into()),
+        Refusal::TemporaryPasswordExpired => (
+            StatusCode::UNAUTHORIZED,
+            t.temporary_password_expired.into(),
+        ),
+        Refusal::RecoveryByAdminOnly => (StatusCode::FORBIDDEN, t.recovery_by_admin_only.into()),
         Refusal::Attribute(e) => (StatusCode::BAD_REQUEST, e.to_string()),
         Refusal::CodeMismatch => (StatusCode::BAD_REQUEST, t.bad_code.into()),
         Refusal::ExpiredCode => (StatusCode::BAD_REQUEST, t.expired_code.into()),

@@ -39,6 +39,16 @@ pub struct ClientSettings {
     /// The attributes users of this client may write (none listed: every one); the
     /// `custom:*` ones among them are offered at sign-up.
     pub write_attributes: Vec<String>,
+    /// The attributes this client may read in ID tokens, at userInfo and through
+    /// `GetUser` (Cognito's `ReadAttributes`; none listed: every one). Kept as sent,
+    /// so the API reports it back so.
+    pub read_attributes: Vec<String>,
+    /// Minutes a sign-in challenge's session lasts (Cognito's `AuthSessionValidity`,
+    /// 3 to 15).
+    pub auth_session_validity: i64,
+    /// Whether the client's refresh tokens may be revoked (`RevokeToken`,
+    /// `/oauth2/revoke`; Cognito's `EnableTokenRevocation`).
+    pub enable_token_revocation: bool,
     /// `COGNITO` (the pool's own users) and the provider names this client offers.
     pub supported_identity_providers: Vec<String>,
     /// The Cognito API's sign-in flows (`ALLOW_USER_SRP_AUTH`, …).

@@ -45,9 +45,28 @@ pub struct PoolSettings {
     /// made when a webhook target is first set, replaced by `pool trigger-secret
     /// rotate`.
     pub trigger_secret: Option<String>,
+    /// How users recover a forgotten password (Cognito's `AccountRecoverySetting`).
+    pub account_recovery: AccountRecovery,
+    /// Attributes whose new value waits until the user verifies it, the old one staying
+    /// in force meanwhile (Cognito's `AttributesRequireVerificationBeforeUpdate`; only
+    /// `email`, as cognate sends no SMS).
+    pub verify_before_update: Vec<String>,
     /// Cognito settings that only describe configuration cognate has no behaviour for,
     /// kept as they were sent so `DescribeUserPool` reports them back.
     pub reported: ReportedSettings,
+}
+
+/// How a user who forgot the password gets a new one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRecovery {
+    /// A code to the verified email address (`ForgotPassword`), Cognito's
+    /// `verified_email` first.
+    #[default]
+    VerifiedEmail,
+    /// Only an administrator resets passwords (Cognito's `admin_only`):
+    /// `ForgotPassword` is refused.
+    AdminOnly,
 }
 
 /// Cognito pool settings kept only to be reported back, each exactly as it was sent

@@ -260,11 +260,27 @@ impl Schema {
         }
         if let Writer::User { writable } = writer
             && (is_verification_flag(name)
+                || self.is_developer_only(name)
                 || !(writable.is_empty() || writable.iter().any(|w| w == name)))
         {
             return Err(AttributeRefusal::NotWritable(name.to_string()));
         }
         Ok(())
+    }
+
+    /// Whether `name` is declared developer-only (Cognito's `DeveloperOnlyAttribute`,
+    /// reported as `dev:custom:…`): only administrators write or read it, never users or
+    /// app clients, and no token carries it.
+    pub fn is_developer_only(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|a| a.developer_only)
+    }
+
+    /// Whether an app client reading `read_attributes` (Cognito's `ReadAttributes`;
+    /// empty: every attribute) may see the user's `name`, in its ID tokens, at userInfo
+    /// and through `GetUser`. Developer-only attributes are never a client's.
+    pub fn readable_by_client(&self, read_attributes: &[String], name: &str) -> bool {
+        !self.is_developer_only(name)
+            && (read_attributes.is_empty() || read_attributes.iter().any(|r| r == name))
     }
 }
 
@@ -332,6 +348,30 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn developer_only_attributes_are_the_administrators_alone() {
+        let mut secret = SchemaAttribute::string("custom:secret");
+        secret.developer_only = true;
+        let s = Schema::new(vec![secret, SchemaAttribute::string("custom:team")]);
+        let change = map(&[("custom:secret", "x")]);
+        let none = BTreeMap::new();
+        let user = Writer::User { writable: &[] };
+        assert_eq!(
+            s.check_writes(&change, &none, user, When::Creating),
+            Err(AttributeRefusal::NotWritable("custom:secret".into()))
+        );
+        assert!(
+            s.check_writes(&change, &none, Writer::Admin, When::Updating)
+                .is_ok()
+        );
+        let listed = ["custom:secret".to_string(), "email".to_string()];
+        assert!(!s.readable_by_client(&[], "custom:secret"));
+        assert!(!s.readable_by_client(&listed, "custom:secret"));
+        assert!(s.readable_by_client(&[], "custom:team"));
+        assert!(!s.readable_by_client(&listed, "custom:team"));
+        assert!(s.readable_by_client(&listed, "email"));
     }
 
     #[test]

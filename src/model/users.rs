@@ -38,6 +38,10 @@ pub struct User {
     /// still current (`credential_version` in the store).
     #[serde(skip)]
     pub credential_version: i64,
+    /// When the password was last set (`None`: no password), which is when a temporary
+    /// one began to age.
+    #[serde(skip)]
+    pub password_set_at: Option<i64>,
 }
 
 /// What is needed to create a user.

@@ -1,6 +1,8 @@
 //! `/oauth2/revoke` (RFC 7009). Revoking a refresh token (or an access token) revokes
 //! the whole sign-in it came from: its refresh tokens stop working and its access
-//! tokens are refused at userInfo, through `origin_jti`. Unknown tokens answer 200.
+//! tokens are refused at userInfo, through `origin_jti`. Unknown tokens answer 200. A
+//! client whose `EnableTokenRevocation` is off is answered `invalid_request`, as
+//! Cognito answers it.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -33,6 +35,12 @@ async fn revoke(
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
+    // Cognito's answer for a client whose `EnableTokenRevocation` is off.
+    if !client.enable_token_revocation {
+        return Err(OAuthError::invalid_request(
+            "token revocation is not enabled for this client",
+        ));
+    }
     let family = match app
         .store
         .family_of_refresh_token(&app.keys.digests().secret(Secret::RefreshToken, token))

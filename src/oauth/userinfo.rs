@@ -52,8 +52,19 @@ async fn userinfo(
             .and_then(Value::as_str)
             .unwrap_or_default(),
     );
+    // What the token's client may read (`ReadAttributes`): a client deleted since has
+    // none left to read with.
+    let client_id = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .ok_or_else(refused)?;
+    let client = app
+        .store
+        .client_by_id(&pool_id, client_id)
+        .await?
+        .ok_or_else(refused)?;
+    let schema = app.store.schema(&pool_id).await?;
+    let body = claims::userinfo(&user, &scopes, &client.read_attributes, &schema);
     // The user's claims: never cached (errors already say so, OAuthError).
-    Ok(no_store(
-        axum::Json(claims::userinfo(&user, &scopes)).into_response(),
-    ))
+    Ok(no_store(axum::Json(body).into_response()))
 }

@@ -3,7 +3,7 @@
 
 pub mod ui;
 
-pub use crate::model::pool::{PasswordPolicy, Pool, PoolSettings};
+pub use crate::model::pool::{AccountRecovery, PasswordPolicy, Pool, PoolSettings};
 
 /// Longest password accepted anywhere (Cognito's limit), checked before any hashing.
 pub const MAX_PASSWORD_LENGTH: usize = 256;
@@ -21,6 +21,8 @@ impl Default for PoolSettings {
             messages: crate::mail::MessageTemplates::default(),
             deletion_protection: false,
             tags: Default::default(),
+            account_recovery: Default::default(),
+            verify_before_update: Vec::new(),
             reported: Default::default(),
             lambda_config: Default::default(),
             trigger_secret: None,
@@ -134,7 +136,6 @@ impl PoolSettings {
     /// Checks what the store cannot: known attributes, the password length bounds and
     /// the pool's own messages.
     pub fn validate(&self) -> Result<(), String> {
-        crate::triggers::check_config(&self.lambda_config)?;
         for name in &self.required_attributes {
             if !crate::model::users::STANDARD_ATTRIBUTES.contains(&name.as_str()) {
                 return Err(format!("{name} is not a standard attribute"));
@@ -212,6 +213,8 @@ pub async fn create_with_settings(
         ));
     }
     settings.validate().map_err(AppError::Invalid)?;
+    crate::triggers::check_config(&settings.lambda_config, app.triggers.allow_private)
+        .map_err(AppError::Invalid)?;
     for attribute in schema {
         validate_declaration(attribute).map_err(AppError::Invalid)?;
     }
@@ -303,6 +306,8 @@ pub async fn update_named(
     }
     change(&mut pool.settings);
     pool.settings.validate().map_err(AppError::Invalid)?;
+    crate::triggers::check_config(&pool.settings.lambda_config, app.triggers.allow_private)
+        .map_err(AppError::Invalid)?;
     crate::triggers::ensure_secret(app, pool_id, &mut pool.settings);
     app.store
         .update_pool(pool_id, &pool.name, &pool.settings, app.clock.now())

@@ -115,6 +115,8 @@ impl Store {
         const SET: &str = "insert into user_attributes (user_id, pool_id, name, value) values ($1, $2, $3, $4) \
                            on conflict (user_id, name) do update set value = excluded.value";
         const REMOVE: &str = "delete from user_attributes where user_id = $1 and name = $2";
+        // A value written outright supersedes a change held until verified.
+        const UNPEND: &str = "delete from pending_attributes where user_id = $1 and name = $2";
         const TOUCH: &str = "update users set updated_at = $2 where user_id = $1";
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
@@ -124,6 +126,13 @@ impl Store {
                     .bind(pool_id)
                     .bind(name)
                     .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for name in set.keys().chain(remove) {
+                sqlx::query(UNPEND)
+                    .bind(user_id)
+                    .bind(name)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -142,6 +151,44 @@ impl Store {
             tx.commit().await
         })?;
         Ok(())
+    }
+
+    /// Holds `value` as the user's pending `name` until it is verified, replacing any
+    /// pending value before it.
+    pub async fn set_pending_attribute(
+        &self,
+        user_id: &str,
+        name: &str,
+        value: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "insert into pending_attributes (user_id, name, value, created_at) \
+                           values ($1, $2, $3, $4) on conflict (user_id, name) \
+                           do update set value = excluded.value, created_at = excluded.created_at";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(name)
+            .bind(value)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The user's pending value of `name`, if a change is waiting for verification.
+    pub async fn pending_attribute(
+        &self,
+        user_id: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        const SQL: &str = "select value from pending_attributes where user_id = $1 and name = $2";
+        let value = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+            .bind(user_id)
+            .bind(name)
+            .fetch_optional(p)
+            .await)?;
+        Ok(value)
     }
 
     /// Enables or disables a user.

@@ -146,7 +146,8 @@ impl Store {
 
     /// Verifies the email address of `user_id` with its code, in one transaction: the
     /// code is consumed and `email_verified` set, only while the address is still the
-    /// one the code was sent to, or nothing happens (false). The address's row is
+    /// one the code was sent to, or nothing happens (false). A code sent to the user's
+    /// pending address (`pending_attributes`) makes it the address, verified. The address's row is
     /// locked first, so a concurrent change of address waits for this and unverifies
     /// after it, never the other way round.
     pub async fn verify_email(
@@ -166,6 +167,11 @@ impl Store {
         const VERIFIED: &str = "insert into user_attributes (user_id, pool_id, name, value) \
                                 values ($1, $2, 'email_verified', 'true') \
                                 on conflict (user_id, name) do update set value = excluded.value";
+        const PENDING: &str = "delete from pending_attributes \
+                               where user_id = $1 and name = 'email' and value = $2 returning value";
+        const REPLACE: &str = "insert into user_attributes (user_id, pool_id, name, value) \
+                               values ($1, $2, 'email', $3) \
+                               on conflict (user_id, name) do update set value = excluded.value";
         const TOUCH: &str = "update users set updated_at = $2 where user_id = $1";
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
@@ -184,7 +190,21 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
             if still.is_none() {
-                return Ok(false);
+                // A change held until verified: the proven address replaces the old one.
+                let pending: Option<String> = sqlx::query_scalar(PENDING)
+                    .bind(user_id)
+                    .bind(&destination)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if pending.is_none() {
+                    return Ok(false);
+                }
+                sqlx::query(REPLACE)
+                    .bind(user_id)
+                    .bind(pool_id)
+                    .bind(&destination)
+                    .execute(&mut *tx)
+                    .await?;
             }
             sqlx::query(VERIFIED)
                 .bind(user_id)
@@ -268,12 +288,14 @@ impl Store {
         code_hash: &str,
         password_hash: &str,
         srp_verifier: Option<&[u8]>,
+        history_keep: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
         const CONSUME: &str = "delete from user_codes where user_id = $1 and purpose = 'reset' \
                                and code_hash = $2 returning user_id";
         const PASSWORD: &str = "update users set password_hash = $2, srp_verifier = $3, \
-                                status = 'CONFIRMED', updated_at = $4, session_epoch = session_epoch + 1, \
+                                status = 'CONFIRMED', updated_at = $4, password_set_at = $4, \
+                                session_epoch = session_epoch + 1, \
                                 credential_version = credential_version + 1 where user_id = $1";
         const REVOKE: &str =
             "update token_families set revoked_at = $2 where user_id = $1 and revoked_at is null";
@@ -287,6 +309,7 @@ impl Store {
             if consumed.is_none() {
                 return Ok(false);
             }
+            super::users::remember_password!(tx, user_id, history_keep, now);
             sqlx::query(PASSWORD)
                 .bind(user_id)
                 .bind(password_hash)

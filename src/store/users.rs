@@ -17,11 +17,12 @@ pub(super) struct UserRow {
     created_at: i64,
     updated_at: i64,
     credential_version: i64,
+    password_set_at: Option<i64>,
 }
 
 /// The columns a new user is inserted with.
-pub(super) const INSERT_COLUMNS: &str =
-    "user_id, pool_id, username, status, enabled, password_hash, created_at, updated_at";
+pub(super) const INSERT_COLUMNS: &str = "user_id, pool_id, username, status, enabled, password_hash, created_at, updated_at, \
+     password_set_at";
 
 /// Inserts the rows of a new user (the user, its attributes, its pending code) inside
 /// the caller's transaction `$tx`.
@@ -29,7 +30,7 @@ macro_rules! insert_user_rows {
     ($tx:expr, $pool_id:expr, $user_id:expr, $new:expr, $now:expr) => {{
         let new: &crate::model::users::NewUser = $new;
         let sql = format!(
-            "insert into users ({}, username_lc) values ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+            "insert into users ({}, username_lc) values ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
             $crate::store::users::INSERT_COLUMNS
         );
         sqlx::query(&sql)
@@ -40,6 +41,7 @@ macro_rules! insert_user_rows {
             .bind(true)
             .bind(&new.password_hash)
             .bind($now)
+            .bind(new.password_hash.as_ref().map(|_| $now))
             .bind(crate::model::users::username_key(&new.username))
             .execute(&mut **$tx)
             .await?;
@@ -72,9 +74,38 @@ macro_rules! insert_user_rows {
 }
 pub(super) use insert_user_rows;
 
+/// Inside the caller's transaction `$tx`, before a new password replaces the current one:
+/// keeps the current hash in `password_history` and trims the history to the newest
+/// `$keep` (0 empties it), so no more is kept than the pool's policy needs.
+macro_rules! remember_password {
+    ($tx:expr, $user_id:expr, $keep:expr, $now:expr) => {{
+        let keep: i64 = $keep;
+        if keep > 0 {
+            sqlx::query(
+                "insert into password_history (user_id, password_hash, created_at) \
+                 select user_id, password_hash, $2 from users \
+                 where user_id = $1 and password_hash is not null",
+            )
+            .bind($user_id)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        sqlx::query(
+            "delete from password_history where user_id = $1 and seq not in \
+             (select seq from password_history where user_id = $1 order by seq desc limit $2)",
+        )
+        .bind($user_id)
+        .bind(keep)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(super) use remember_password;
+
 /// The columns a [`UserRow`] is read from.
 pub(super) const COLUMNS: &str = "user_id, pool_id, username, status, enabled, password_hash, \
-                                  created_at, updated_at, credential_version";
+                                  created_at, updated_at, credential_version, password_set_at";
 
 /// A new password for [`Store::update_password`].
 pub struct PasswordChange<'a> {
@@ -90,6 +121,9 @@ pub struct PasswordChange<'a> {
     /// A sign-in (`origin_jti`) of the user that survives the change: the caller of
     /// `ChangePassword`, who just proved the old password and chose the new one.
     pub keep_sign_in: Option<&'a str>,
+    /// How many replaced passwords to keep for the pool's `PasswordHistorySize` (the
+    /// size less one: the new password is the user's own hash).
+    pub history_keep: i64,
 }
 
 impl Store {
@@ -209,7 +243,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         // -1 stands for "any version": one statement for both backends, no typed NULL.
         const SQL: &str = "update users set password_hash = $2, srp_verifier = $3, status = $4, \
-                           updated_at = $5, session_epoch = session_epoch + 1, \
+                           updated_at = $5, password_set_at = $5, session_epoch = session_epoch + 1, \
                            credential_version = credential_version + 1 \
                            where user_id = $1 and ($6 < 0 or credential_version = $6) \
                            returning credential_version";
@@ -219,6 +253,8 @@ impl Store {
                             and credential_version = $3 - 1";
         on_db!(&self.db, |p| {
             let mut tx = p.begin().await?;
+            // Rolled back with the rest when the version no longer matches.
+            remember_password!(tx, change.user_id, change.history_keep, now);
             let version: Option<i64> = sqlx::query_scalar(SQL)
                 .bind(change.user_id)
                 .bind(change.password_hash)
@@ -242,6 +278,22 @@ impl Store {
             tx.commit().await?;
             Ok(Some(version))
         })
+    }
+
+    /// The hashes of the user's newest `limit` replaced passwords, newest first.
+    pub async fn password_history(
+        &self,
+        user_id: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        const SQL: &str = "select password_hash from password_history where user_id = $1 \
+                           order by seq desc limit $2";
+        let hashes = on_db!(&self.db, |p| sqlx::query_scalar(SQL)
+            .bind(user_id)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
+        Ok(hashes)
     }
 
     /// An administrator's password reset (`AdminResetUserPassword`): the user must set
@@ -360,6 +412,7 @@ impl UserRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             credential_version: self.credential_version,
+            password_set_at: self.password_set_at,
         })
     }
 }

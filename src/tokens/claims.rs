@@ -1,7 +1,8 @@
 //! Cognito's token claims, built from the directory every time tokens are issued (at
 //! sign-in and at every refresh), so attribute and group changes show at the next
-//! refresh. ID token: OIDC Core §2 plus Cognito's `cognito:*`, `token_use`, `origin_jti`,
-//! `event_id`; access token: Cognito's shape (`client_id`, `scope`, `username`, …).
+//! refresh. ID token: OIDC Core §2 plus Cognito's `cognito:*` (groups, their IAM
+//! roles, username), `token_use`, `origin_jti`, `event_id`; access token: Cognito's
+//! shape (`client_id`, `scope`, `username`, …).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,6 +13,7 @@ use crate::clients::AppClient;
 use crate::groups::Group;
 use crate::store::LinkedIdentity;
 use crate::users::User;
+use crate::users::schema::Schema;
 
 /// The scope of tokens from the Cognito API: the user's own account, every attribute.
 pub const ADMIN_SCOPE: &str = "aws.cognito.signin.user.admin";
@@ -24,6 +26,8 @@ pub struct Grant<'a> {
     pub groups: &'a [Group],
     /// Provider identities linked to the user (the `identities` claim).
     pub identities: &'a [LinkedIdentity],
+    /// The pool's declared attributes (developer-only ones never go into a token).
+    pub schema: &'a Schema,
     pub scopes: &'a [String],
     pub auth_time: i64,
     pub origin_jti: &'a str,
@@ -69,6 +73,39 @@ impl Grant<'_> {
         })
     }
 
+    /// The ID token's IAM role claims, from the groups' `RoleArn`s: `cognito:roles`,
+    /// every role once, and `cognito:preferred_role`, the role of the groups with the
+    /// best (lowest, then unset) precedence if they agree on one; Cognito sets neither
+    /// claim when no group has a role.
+    fn role_claims(&self) -> Vec<(&'static str, Value)> {
+        let with_role: Vec<(&Group, &str)> = self
+            .groups
+            .iter()
+            .filter_map(|g| Some((g, g.role_arn.as_deref().filter(|r| !r.is_empty())?)))
+            .collect();
+        // A group without precedence comes after every group with one.
+        let rank = |g: &Group| (g.precedence.is_none(), g.precedence.unwrap_or(0));
+        let Some(best) = with_role.iter().map(|(g, _)| rank(g)).min() else {
+            return Vec::new();
+        };
+        let mut roles: Vec<&str> = Vec::new();
+        let mut preferred: Vec<&str> = Vec::new();
+        for (g, role) in &with_role {
+            if !roles.contains(role) {
+                roles.push(role);
+            }
+            if rank(g) == best && !preferred.contains(role) {
+                preferred.push(role);
+            }
+        }
+        let mut claims = Vec::new();
+        if let [one] = preferred[..] {
+            claims.push(("cognito:preferred_role", one.into()));
+        }
+        claims.push(("cognito:roles", roles.into()));
+        claims
+    }
+
     /// The access token's claims.
     pub fn access_claims(&self, jti: &str, event_id: &str) -> Value {
         let mut c = Map::new();
@@ -103,6 +140,9 @@ impl Grant<'_> {
             c.insert("cognito:groups".into(), groups);
         }
         c.insert("iss".into(), self.issuer.into());
+        for (name, value) in self.role_claims() {
+            c.insert(name.into(), value);
+        }
         c.insert("cognito:username".into(), self.user.username.clone().into());
         c.insert("origin_jti".into(), self.origin_jti.into());
         c.insert("aud".into(), self.client.client_id.clone().into());
@@ -121,7 +161,12 @@ impl Grant<'_> {
         if let Some(nonce) = self.nonce {
             c.insert("nonce".into(), nonce.into());
         }
-        c.extend(visible_attributes(self.user, self.scopes));
+        c.extend(visible_attributes(
+            self.user,
+            self.scopes,
+            &self.client.read_attributes,
+            self.schema,
+        ));
         if !self.identities.is_empty() {
             c.insert("identities".into(), identities_claim(self.identities));
         }
@@ -137,11 +182,19 @@ impl Grant<'_> {
 
 /// The user's attributes a set of scopes may see (OIDC Core §5.4): `email` and
 /// `phone` their pairs, `profile` the other standard claims; `custom:*` always, as in
-/// Cognito's ID tokens. `*_verified` values become booleans.
-pub fn visible_attributes(user: &User, scopes: &[String]) -> Map<String, Value> {
+/// Cognito's ID tokens. Of those, only what the client may read (`read_attributes`,
+/// Cognito's `ReadAttributes`: none listed, every attribute) and never a developer-only
+/// attribute. `*_verified` values become booleans.
+pub fn visible_attributes(
+    user: &User,
+    scopes: &[String],
+    read_attributes: &[String],
+    schema: &Schema,
+) -> Map<String, Value> {
     let has = |s: &str| scopes.iter().any(|x| x == s || x == ADMIN_SCOPE);
     user.attributes
         .iter()
+        .filter(|(name, _)| schema.readable_by_client(read_attributes, name))
         .filter(|(name, _)| match name.as_str() {
             "email" | "email_verified" => has("email"),
             "phone_number" | "phone_number_verified" => has("phone"),
@@ -160,12 +213,17 @@ pub fn visible_attributes(user: &User, scopes: &[String]) -> Map<String, Value> 
 }
 
 /// The userInfo response (OIDC Core §5.3.2): `sub`, `username` and what the access
-/// token's scopes may see.
-pub fn userinfo(user: &User, scopes: &[String]) -> Value {
+/// token's scopes and its client (`read_attributes`) may see.
+pub fn userinfo(
+    user: &User,
+    scopes: &[String],
+    read_attributes: &[String],
+    schema: &Schema,
+) -> Value {
     let mut c = Map::new();
     c.insert("sub".into(), user.user_id.clone().into());
     c.insert("username".into(), user.username.clone().into());
-    c.extend(visible_attributes(user, scopes));
+    c.extend(visible_attributes(user, scopes, read_attributes, schema));
     json!(c)
 }
 

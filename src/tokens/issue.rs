@@ -57,6 +57,7 @@ pub async fn issue(app: &Services, s: &Session<'_>) -> Result<TokenSet, AppError
         .context("pool has no signing keys")?;
     let groups = app.store.groups_of_user(&s.user.user_id).await?;
     let identities = app.store.identities_of_user(&s.user.user_id).await?;
+    let schema = app.store.schema(pool_id).await?;
     let issuer = app.issuer(pool_id).await?;
     let grant = Grant {
         issuer: &issuer,
@@ -64,6 +65,7 @@ pub async fn issue(app: &Services, s: &Session<'_>) -> Result<TokenSet, AppError
         user: s.user,
         groups: &groups,
         identities: &identities,
+        schema: &schema,
         scopes: s.scopes,
         auth_time: s.auth_time,
         origin_jti: s.origin_jti,

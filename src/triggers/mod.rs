@@ -8,15 +8,18 @@
 //!   invocations`) at the operator's `--lambda-endpoint` (`sam local start-lambda`, or
 //!   the runners in `tools/lambda_runner/`); requests are not SigV4-signed yet, so real
 //!   AWS Lambda is reached through such a local endpoint or a proxy that signs; or
-//! - an `https://` URL (plain `http://` only for loopback hosts), a webhook POSTed the
-//!   same event JSON and answering with the event, signed as
-//!   `X-Cognate-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`
-//!   with the pool's trigger secret (sealed with the master key at rest).
+//! - an `https://` URL, a webhook POSTed the same event JSON and answering with the
+//!   event, signed as Standard Webhooks 1.0 (security matrix WH-01): `webhook-id` (one
+//!   per delivery), `webhook-timestamp` (unix seconds) and `webhook-signature:
+//!   v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`, the key being the pool's
+//!   trigger secret `whsec_<base64 key>` (sealed with the master key at rest). Loopback,
+//!   private, link-local and metadata addresses are refused when configured and when
+//!   resolved at send time (WH-03, `crate::net_guard`); the development flag
+//!   `--trigger-allow-private` allows loopback and private ones, over plain `http://`.
 //!
-//! Every invocation has Cognito's 5-second limit, a bounded answer, goes through one
-//! shared client (connections reused) that refuses link-local and metadata addresses
-//! unless the operator allows them, is counted in `/metrics` and kept in the pool's
-//! trigger log. A pool without triggers pays nothing: its settings are already loaded
+//! Every invocation has Cognito's 5-second limit, a bounded answer, follows no
+//! redirect, goes through a shared client (connections reused), is counted in
+//! `/metrics` and kept in the pool's trigger log. A pool without triggers pays nothing: its settings are already loaded
 //! by the operation, or cached here.
 
 pub mod events;
@@ -197,7 +200,8 @@ async fn invoke(
 ) -> Result<Value, TriggerError> {
     let trigger = call.trigger;
     let body = event.to_string();
-    let target = Target::parse(target).map_err(|e| unexpected(trigger, e))?;
+    let allow_private = app.triggers.allow_private;
+    let target = Target::parse(target, allow_private).map_err(|e| unexpected(trigger, e))?;
     let request = match &target {
         Target::Lambda {
             function,
@@ -221,19 +225,18 @@ async fn invoke(
                 .header("X-Amz-Invocation-Type", "RequestResponse")
         }
         Target::Webhook(url) => {
-            if let Some(ip) = target::literal_ip(url)
-                && crate::net_guard::is_forbidden(ip)
-                && !app.triggers.allow_link_local
-            {
-                return Err(unexpected(trigger, "the target's address is not allowed"));
-            }
+            // Literal addresses were checked by `Target::parse`; names are checked by the
+            // webhook client's resolver, whose addresses are the ones connected to.
             let secret = open_secret(app, call.pool_id, call.settings)
                 .ok_or_else(|| unexpected(trigger, "the pool has no trigger secret"))?;
+            let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
             let t = app.clock.now();
             app.triggers
-                .http
+                .webhook_http
                 .post(url.as_str())
-                .header("X-Cognate-Signature", signature(&secret, t, &body))
+                .header("webhook-id", &id)
+                .header("webhook-timestamp", t.to_string())
+                .header("webhook-signature", signature(&secret, &id, t, &body))
                 .header("X-Cognate-Trigger-Source", call.source)
         }
     };
@@ -328,12 +331,29 @@ fn error_message(body: &[u8]) -> String {
         .collect()
 }
 
-/// `t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
-pub fn signature(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(format!("{t}.").as_bytes());
+/// The prefix of a Standard Webhooks secret; the rest is the key, in base64.
+const SECRET_PREFIX: &str = "whsec_";
+
+/// The HMAC key of a secret: `whsec_<base64>` decoded, else the secret's bytes.
+fn signing_key(secret: &str) -> Vec<u8> {
+    use base64::Engine;
+    secret
+        .strip_prefix(SECRET_PREFIX)
+        .and_then(|k| base64::engine::general_purpose::STANDARD.decode(k).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
+}
+
+/// Standard Webhooks 1.0's `webhook-signature` value (security matrix WH-01):
+/// `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`.
+pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
+    use base64::Engine;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&signing_key(secret)).expect("any key length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(body.as_bytes());
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    )
 }
 
 /// The pool's trigger secret, opened.
@@ -353,7 +373,10 @@ pub fn open_secret(app: &Services, pool_id: &str, settings: &PoolSettings) -> Op
 /// Makes a new trigger secret for the pool, seals it into `settings` and returns it.
 pub fn new_secret(app: &Services, pool_id: &str, settings: &mut PoolSettings) -> String {
     use base64::Engine;
-    let secret = crate::crypto::random_token(32);
+    let secret = format!(
+        "{SECRET_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+    );
     let sealed = app
         .keys
         .master()
@@ -368,16 +391,17 @@ pub fn ensure_secret(app: &Services, pool_id: &str, settings: &mut PoolSettings)
         .lambda_config
         .targets()
         .iter()
-        .any(|(_, t)| matches!(Target::parse(t), Ok(Target::Webhook(_))));
+        .any(|(_, t)| matches!(Target::parse(t, true), Ok(Target::Webhook(_))));
     if has_webhook && settings.trigger_secret.is_none() {
         new_secret(app, pool_id, settings);
     }
 }
 
 /// Checks every target of a `LambdaConfig`; the message names the field.
-pub fn check_config(config: &LambdaConfig) -> Result<(), String> {
+/// `allow_private` is the development flag (`--trigger-allow-private`).
+pub fn check_config(config: &LambdaConfig, allow_private: bool) -> Result<(), String> {
     for (field, value) in config.targets() {
-        Target::parse(value).map_err(|e| format!("LambdaConfig.{field}: {e}"))?;
+        Target::parse(value, allow_private).map_err(|e| format!("LambdaConfig.{field}: {e}"))?;
     }
     if let Some(c) = &config.pre_token_generation_config {
         if !["V1_0", "V2_0", "V3_0"].contains(&c.lambda_version.as_str()) {
@@ -432,12 +456,36 @@ pub fn redact(value: &Value) -> Value {
 mod tests {
     use super::*;
 
+    // Standard Webhooks 1.0 vectors: the one published with the reference libraries
+    // (svix), checked independently with python3's hmac module.
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const TIMESTAMP: i64 = 1614265330;
+    const BODY: &str = r#"{"test": 2432232314}"#;
+    const EXPECTED: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    // Matrix: WH-01
     #[test]
-    fn signatures_are_hmac_sha256_over_the_time_and_body() {
-        // HMAC-SHA256("key", "1.{}") computed independently (python3 hmac module).
-        assert_eq!(
-            signature("key", 1, "{}"),
-            "t=1,v1=1ba6b8171186efc613e8bcc0cbdab2748f24984d7c5a84faa2637afa0e40d224"
+    fn signatures_follow_standard_webhooks() {
+        assert_eq!(signature(SECRET, ID, TIMESTAMP, BODY), EXPECTED);
+    }
+
+    #[test]
+    fn a_tampered_body_id_or_timestamp_or_a_wrong_secret_changes_the_signature() {
+        assert_ne!(
+            signature(SECRET, ID, TIMESTAMP, r#"{"test": 2432232315}"#),
+            EXPECTED
+        );
+        assert_ne!(signature(SECRET, "msg_other", TIMESTAMP, BODY), EXPECTED);
+        assert_ne!(signature(SECRET, ID, TIMESTAMP + 1, BODY), EXPECTED);
+        assert_ne!(
+            signature(
+                "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                ID,
+                TIMESTAMP,
+                BODY
+            ),
+            EXPECTED
         );
     }
 

@@ -47,6 +47,9 @@ pub enum AdminError {
     UsernameExists,
     #[error("{0}")]
     InvalidPassword(String),
+    /// The new password repeats one of the pool's `PasswordHistorySize` last ones.
+    #[error("Password has previously been used.")]
+    PasswordReused,
     #[error("{0}")]
     InvalidParameter(String),
     #[error("{0}")]
@@ -98,6 +101,7 @@ impl From<Refusal> for AdminError {
             Refusal::InvalidParameter(why) => AdminError::InvalidParameter(why),
             Refusal::Attribute(refusal) => refusal.into(),
             Refusal::InvalidPassword(why) => AdminError::InvalidPassword(why),
+            Refusal::PasswordReused => AdminError::PasswordReused,
             Refusal::MailFailed => AdminError::DeliveryFailed,
             Refusal::MessageLimit(_) => AdminError::LimitExceeded(
                 "Attempt limit exceeded, please try after some time.".into(),
@@ -318,6 +322,9 @@ pub async fn delete_user(app: &Services, pool: &Pool, username: &str) -> Result<
 
 /// Sets attributes. A new `email` or `phone_number` is unverified unless the same
 /// request says otherwise (Cognito sends no code here; see `GetUserAttributeVerificationCode`).
+/// In a pool that requires verification before an update, a new `email` is held until
+/// the user verifies it (a code goes to it) unless the request also sets
+/// `email_verified` to `true`.
 pub async fn update_attributes(
     app: &Services,
     pool: &Pool,
@@ -332,16 +339,23 @@ pub async fn update_attributes(
         Writer::Admin,
         When::Updating,
     )?;
+    let held = super::hold_for_verification(pool, &user.attributes, &mut attributes);
     super::unverify_changed(&user.attributes, &mut attributes);
+    let now = app.clock.now();
     app.store
-        .update_user_attributes(
-            &pool.pool_id,
-            &user.user_id,
-            &attributes,
-            &[],
-            app.clock.now(),
-        )
+        .update_user_attributes(&pool.pool_id, &user.user_id, &attributes, &[], now)
         .await?;
+    if let Some(address) = held {
+        // Held until the user proves it, as a user's own change is: a code goes to it.
+        app.store
+            .set_pending_attribute(&user.user_id, "email", &address, now)
+            .await?;
+        if let Err(e) =
+            code_mail::send_code_to(app, &user, Purpose::VerifyEmail, &address, None).await
+        {
+            tracing::warn!(pool_id = %pool.pool_id, user_id = %user.user_id, error = %e, "no verification code for a pending address");
+        }
+    }
     Ok(())
 }
 
@@ -402,6 +416,11 @@ pub async fn set_password(
         .password_policy
         .check(new_password, &user.username)
         .map_err(AdminError::InvalidPassword)?;
+    // A permanent password is the user's own from now on: it must not repeat a recent
+    // one (Cognito's `PasswordHistorySize`). A temporary one is replaced at first use.
+    if permanent && super::credentials::is_reused(app, pool, &user, new_password).await? {
+        return Err(AdminError::PasswordReused);
+    }
     let status = if permanent {
         UserStatus::Confirmed
     } else {

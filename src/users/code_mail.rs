@@ -37,6 +37,18 @@ pub async fn send_code(
             _ => "the user has no email address".into(),
         }));
     };
+    send_code_to(app, user, purpose, to, link_template).await
+}
+
+/// Issues a code for `purpose` and mails it to `to`, which the caller chose: the
+/// address a pending change would set, which only the code can prove.
+pub async fn send_code_to(
+    app: &Services,
+    user: &User,
+    purpose: Purpose,
+    to: &str,
+    link_template: Option<&str>,
+) -> Result<(), Refusal> {
     count_message(app, user).await?;
     let issued = codes::issue(
         &app.store,

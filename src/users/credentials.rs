@@ -13,6 +13,7 @@
 use super::srp::{self, Verifier};
 use crate::crypto::MasterKey;
 use crate::error::AppError;
+use crate::pool::{PasswordPolicy, Pool};
 use crate::services::Services;
 use crate::store::PasswordChange;
 
@@ -130,8 +131,46 @@ pub async fn replace_password(
     write_password(app, user, password, status, expected, keep_sign_in).await
 }
 
+/// How many replaced passwords to keep for `policy`'s `PasswordHistorySize`: the size
+/// counts the current password, which is the user's own hash.
+pub fn history_keep(policy: &PasswordPolicy) -> i64 {
+    i64::from(policy.password_history_size.saturating_sub(1))
+}
+
+/// Whether `password` repeats one of the user's last `PasswordHistorySize` passwords
+/// of `pool` (the current one first, then the replaced ones kept). Each is an argon2
+/// verification, so callers ask only once the user has proven who they are (a
+/// challenge, the current password, a reset code): the answer tells of past passwords.
+pub async fn is_reused(
+    app: &Services,
+    pool: &Pool,
+    user: &User,
+    password: &str,
+) -> Result<bool, AppError> {
+    let policy = &pool.settings.password_policy;
+    if policy.password_history_size == 0 {
+        return Ok(false);
+    }
+    if user.password_hash.is_some()
+        && password::verify(user.password_hash.as_deref(), password).await
+    {
+        return Ok(true);
+    }
+    for old in app
+        .store
+        .password_history(&user.user_id, history_keep(policy))
+        .await?
+    {
+        if password::verify(Some(&old), password).await {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// One place writes passwords: the argon2 hash and the SRP verifier together, in the
-/// statement that bumps the credential version.
+/// statement that bumps the credential version (and keeps the replaced hash for the
+/// pool's password history).
 async fn write_password(
     app: &Services,
     user: &User,
@@ -142,7 +181,13 @@ async fn write_password(
 ) -> Result<Option<i64>, AppError> {
     let hash = password::hash(password).await?;
     let srp = sealed_srp_verifier(app, user, password).await?;
+    let pool = app
+        .store
+        .pool_by_id(&user.pool_id)
+        .await?
+        .ok_or(AppError::NotFound("user pool"))?;
     let change = PasswordChange {
+        history_keep: history_keep(&pool.settings.password_policy),
         user_id: &user.user_id,
         password_hash: &hash,
         srp_verifier: srp.as_deref(),

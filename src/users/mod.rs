@@ -116,6 +116,29 @@ pub fn unverify_changed(
     }
 }
 
+/// Takes out of `changes` a new `email` that `pool` holds until verified (Cognito's
+/// `AttributesRequireVerificationBeforeUpdate`): the user's current address stays in
+/// force (sign-in, resets, tokens) and the new one is returned to be held as pending and
+/// sent a code. A user without an address yet, or an administrator's change that also
+/// sets `email_verified` to `true`, changes at once.
+pub fn hold_for_verification(
+    pool: &crate::pool::Pool,
+    current: &BTreeMap<String, String>,
+    changes: &mut BTreeMap<String, String>,
+) -> Option<String> {
+    let held = pool
+        .settings
+        .verify_before_update
+        .iter()
+        .any(|a| a == "email")
+        && current.contains_key("email")
+        && changes
+            .get("email")
+            .is_some_and(|new| current.get("email") != Some(new))
+        && changes.get("email_verified").map(String::as_str) != Some("true");
+    if held { changes.remove("email") } else { None }
+}
+
 impl User {
     /// Whether the user may hold a session or tokens right now.
     pub fn can_sign_in(&self) -> bool {

@@ -22,6 +22,15 @@ pub enum Refusal {
     UsernameExists,
     #[error("{0}")]
     InvalidPassword(String),
+    /// The new password repeats one of the pool's `PasswordHistorySize` last ones.
+    #[error("the password was used before")]
+    PasswordReused,
+    /// A temporary password older than the pool's `TemporaryPasswordValidityDays`.
+    #[error("the temporary password has expired")]
+    TemporaryPasswordExpired,
+    /// The pool lets only administrators reset passwords (`admin_only` recovery).
+    #[error("only an administrator can reset the password")]
+    RecoveryByAdminOnly,
     #[error("{0}")]
     InvalidParameter(String),
     /// An attribute the writer may not set (undeclared, immutable, not the client's).

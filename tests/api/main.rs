@@ -12,6 +12,7 @@ mod client_credentials;
 mod domains;
 mod federation;
 mod helpers;
+mod honoured;
 mod hosted_forms;
 mod key_rotation;
 mod layers;

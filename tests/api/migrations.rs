@@ -159,6 +159,9 @@ async fn client_settings_stored_in_columns_survive_the_move_into_one_document() 
             "refresh_token_retry_grace": 0,
             "refresh_token_rotation": false,
             // Settings added later take their defaults.
+            "read_attributes": [],
+            "auth_session_validity": 3,
+            "enable_token_revocation": true,
             "reported": {
                 "token_validity_units": null,
                 "refresh_token_rotation": null,
@@ -167,4 +170,50 @@ async fn client_settings_stored_in_columns_survive_the_move_into_one_document() 
         })
     );
     client.settings.validate().unwrap();
+}
+
+#[tokio::test]
+async fn users_stored_before_password_ages_take_their_last_change_as_the_password_time() {
+    // Arrange: the schema before 0016, with a user holding a password and one without.
+    let backend = Backend::fresh().await;
+    let store = Store::connect(&backend.database_url).await.unwrap();
+    migrate_before(&store, 16).await;
+    execute(
+        &store,
+        "insert into user_pools (pool_id, name, settings, created_at, updated_at) \
+         values ('us-east-1_Old', 'old pool', '{}', 10, 10)",
+        &[],
+    )
+    .await;
+    for (id, hash) in [("with", json!("$argon2id$x")), ("without", json!(null))] {
+        execute(
+            &store,
+            "insert into users (user_id, pool_id, username, username_lc, status, enabled, \
+             password_hash, created_at, updated_at) \
+             values ($1, 'us-east-1_Old', $1, $1, 'FORCE_CHANGE_PASSWORD', true, $2, 20, 30)",
+            &[json!(id), hash],
+        )
+        .await;
+    }
+
+    // Act: the server starts and applies the rest.
+    drop(store);
+    let config = cognate::config::Config::new("http://127.0.0.1:9", None).unwrap();
+    let app = cognate::server::open(&backend.store_args(), config)
+        .await
+        .unwrap();
+
+    // Assert: the password's age starts no earlier than it can have been set.
+    let user = |id: &'static str| {
+        let store = &app.store;
+        async move {
+            store
+                .user_by_id("us-east-1_Old", id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(user("with").await.password_set_at, Some(30));
+    assert_eq!(user("without").await.password_set_at, None);
 }

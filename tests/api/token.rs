@@ -309,6 +309,73 @@ async fn a_group_change_shows_at_the_next_refresh() {
     );
 }
 
+#[tokio::test]
+async fn group_roles_show_in_id_tokens_with_the_best_precedences_role_preferred() {
+    // Arrange: two roles at the best precedence, a third group without precedence.
+    let app = TestApp::spawn().await;
+    let role = |name: &str| format!("arn:aws:iam::123456789012:role/{name}");
+    let groups = [
+        ("admins", Some(1), Some(role("admin"))),
+        ("staff", Some(1), Some(role("staff"))),
+        ("readers", None, Some(role("reader"))),
+        ("plain", Some(0), None),
+    ];
+    for (name, precedence, arn) in &groups {
+        cognate::groups::create_with_role(
+            &app.state,
+            &app.pool_id,
+            name,
+            None,
+            *precedence,
+            arn.as_deref(),
+        )
+        .await
+        .unwrap();
+    }
+    let join = |name: &'static str, yes: bool| {
+        cognate::groups::set_membership(&app.state, &app.pool_id, name, "alice", yes)
+    };
+    for name in ["admins", "readers", "plain"] {
+        join(name, true).await.unwrap();
+    }
+    // Act
+    let tokens = app.tokens().await;
+    // Assert: every role once; the preferred one from the best precedence with a role.
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        id["cognito:roles"],
+        serde_json::json!([role("admin"), role("reader")])
+    );
+    assert_eq!(id["cognito:preferred_role"], role("admin"));
+    let access = jwt_claims(tokens["access_token"].as_str().unwrap());
+    assert!(access.get("cognito:roles").is_none());
+
+    // Two roles at the same best precedence: no preferred role, as on Cognito.
+    join("staff", true).await.unwrap();
+    let refreshed: Value = app
+        .refresh(&app.public, tokens["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = jwt_claims(refreshed["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:roles"].as_array().unwrap().len(), 3);
+    assert!(id.get("cognito:preferred_role").is_none());
+
+    // Only a group without precedence has a role: it is the preferred one.
+    join("admins", false).await.unwrap();
+    join("staff", false).await.unwrap();
+    let again: Value = app
+        .refresh(&app.public, refreshed["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = jwt_claims(again["id_token"].as_str().unwrap());
+    assert_eq!(id["cognito:roles"], serde_json::json!([role("reader")]));
+    assert_eq!(id["cognito:preferred_role"], role("reader"));
+}
+
 // Matrix: TK-07
 #[tokio::test]
 async fn tokens_carry_cognitos_claims() {

@@ -1,6 +1,8 @@
 //! Triggers raised by the shared operations (issue 16), with a signed webhook served
 //! on loopback: pre token generation at `/oauth2/token` (hosted sign-in and refresh),
-//! the signature, the trigger log, `/metrics`, and refused metadata addresses.
+//! the signature (Standard Webhooks), the trigger log, `/metrics`, and refused
+//! loopback, private and metadata addresses. The loopback webhooks are reached with the
+//! development flag (`--trigger-allow-private`), as a developer would.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,8 +12,19 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Pkce, TestApp, jwt_claims};
 
-/// A webhook that checks cognate's signature with `secret` and adds a claim; records
-/// each event's trigger source, or `bad signature`.
+/// A server with the development flag, so webhooks on loopback are reached.
+async fn spawn_allowing_private() -> TestApp {
+    TestApp::spawn_with(|c| {
+        crate::domains::with_keys(c).with_triggers(cognate::config::TriggerOptions {
+            allow_private: true,
+            ..Default::default()
+        })
+    })
+    .await
+}
+
+/// A webhook that checks cognate's Standard Webhooks signature with `secret` and adds
+/// a claim; records each event's trigger source, or `bad signature`.
 async fn webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
@@ -20,14 +33,11 @@ async fn webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
         let secret = secret.clone();
         async move {
             let body = String::from_utf8(body.to_vec()).unwrap();
-            let header = headers["x-cognate-signature"].to_str().unwrap().to_string();
-            let t: i64 = header
-                .strip_prefix("t=")
-                .and_then(|r| r.split(',').next())
-                .unwrap()
-                .parse()
-                .unwrap();
-            if cognate::triggers::signature(&secret, t, &body) != header {
+            let header = |name: &str| headers[name].to_str().unwrap().to_string();
+            let (id, signature) = (header("webhook-id"), header("webhook-signature"));
+            let t: i64 = header("webhook-timestamp").parse().unwrap();
+            assert!(id.starts_with("msg_"), "{id}");
+            if cognate::triggers::signature(&secret, &id, t, &body) != signature {
                 record.lock().unwrap().push("bad signature".into());
                 return (
                     axum::http::StatusCode::UNAUTHORIZED,
@@ -63,10 +73,11 @@ async fn set_pre_token(app: &TestApp, target: &str) -> String {
     secret
 }
 
+// Matrix: WH-01
 #[tokio::test]
 async fn pre_token_generation_fires_for_hosted_sign_in_and_refresh_at_the_token_endpoint() {
     // Arrange
-    let app = TestApp::spawn().await;
+    let app = spawn_allowing_private().await;
     let mut secret = String::new();
     cognate::pool::update(&app.state, &app.pool_id, |s| {
         secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
@@ -139,7 +150,7 @@ async fn set_pre_token_keep_secret(app: &TestApp, target: &str) {
 #[tokio::test]
 async fn a_webhook_that_cannot_verify_the_signature_stops_the_token() {
     // Arrange
-    let app = TestApp::spawn().await;
+    let app = spawn_allowing_private().await;
     let (url, seen) = webhook("not-the-pools-secret".into()).await;
     set_pre_token(&app, &url).await;
     // Act
@@ -151,36 +162,123 @@ async fn a_webhook_that_cannot_verify_the_signature_stops_the_token() {
     assert_eq!(*seen.lock().unwrap(), ["bad signature"]);
 }
 
-#[tokio::test]
-async fn metadata_addresses_are_refused_without_being_called() {
-    // Arrange
-    let app = TestApp::spawn().await;
-    cognate::pool::update(&app.state, &app.pool_id, |s| {
-        s.lambda_config.pre_sign_up = Some("https://169.254.169.254/latest/meta-data".into());
-    })
-    .await
-    .unwrap();
-    // Act
+/// A loopback listener that counts the connections made to it.
+async fn counting_listener() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (addr, count)
+}
+
+async fn sign_up(app: &TestApp, username: &str) -> (u16, Value) {
     let (status, body) = app
         .api_call(
             "SignUp",
             &json!({
                 "ClientId": app.public.client_id,
-                "Username": "mallory",
+                "Username": username,
                 "Password": crate::helpers::PASSWORD,
-                "UserAttributes": [{"Name": "email", "Value": "m@example.com"}],
+                "UserAttributes": [{"Name": "email", "Value": format!("{username}@example.com")}],
             }),
         )
         .await;
-    // Assert
-    assert_eq!(status, 400);
-    assert_eq!(body["__type"], "UnexpectedLambdaException");
-    assert!(
+    (status.into(), body)
+}
+
+// Matrix: WH-03
+#[tokio::test]
+async fn loopback_private_and_metadata_webhooks_are_refused_when_configured_and_when_sent() {
+    // Arrange: no development flag; a loopback listener that must see no connection.
+    let app = TestApp::spawn_with(crate::domains::with_keys).await;
+    let (addr, connections) = counting_listener().await;
+    let port = addr.port();
+    // Act + Assert: refused when configured, through the API, in every spelling.
+    for target in [
+        format!("http://127.0.0.1:{port}/hook"),
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("https://localhost:{port}/hook"),
+        format!("https://[::1]:{port}/hook"),
+        format!("https://[::ffff:127.0.0.1]:{port}/hook"),
+        format!("https://2130706433:{port}/hook"),
+        format!("https://0x7f.1:{port}/hook"),
+        "https://0.0.0.0/hook".to_string(),
+        "https://10.0.0.1/hook".to_string(),
+        "https://192.168.1.1/hook".to_string(),
+        "https://100.64.0.1/hook".to_string(),
+        "https://[fd00::1]/hook".to_string(),
+        "https://169.254.169.254/latest/meta-data".to_string(),
+        "https://[fe80::1]/hook".to_string(),
+    ] {
+        let (status, body) = crate::domains::api(
+            &app,
+            "UpdateUserPool",
+            json!({"UserPoolId": app.pool_id, "LambdaConfig": {"PreSignUp": target}}),
+        )
+        .await;
+        assert_eq!(status, 400, "{target}");
+        assert_eq!(body["__type"], "InvalidParameterException", "{target}");
+    }
+    let pool = app
+        .state
+        .store
+        .pool_by_id(&app.pool_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pool.settings.lambda_config.pre_sign_up.is_none());
+    // A target stored before (or behind) the check is refused again at send time, on
+    // the literal address and on the address a name resolves to.
+    for (i, target) in [
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("http://127.0.0.1:{port}/hook"),
+        format!("https://localhost:{port}/hook"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut settings = pool.settings.clone();
+        settings.lambda_config.pre_sign_up = Some(target.clone());
+        cognate::triggers::new_secret(&app.state, &app.pool_id, &mut settings);
         app.state
             .store
-            .user_by_name(&app.pool_id, "mallory")
+            .update_pool(&app.pool_id, &pool.name, &settings, 0)
             .await
-            .unwrap()
-            .is_none()
-    );
+            .unwrap();
+        cognate::triggers::forget(&app.state, &app.pool_id);
+        let username = format!("mallory{i}");
+        let (status, body) = sign_up(&app, &username).await;
+        assert_eq!(status, 400, "{target}");
+        assert_eq!(body["__type"], "UnexpectedLambdaException", "{target}");
+        assert!(
+            app.state
+                .store
+                .user_by_name(&app.pool_id, &username)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+// Matrix: WH-03
+#[tokio::test]
+async fn metadata_addresses_are_refused_even_with_the_development_flag() {
+    let app = spawn_allowing_private().await;
+    let (status, body) = crate::domains::api(
+        &app,
+        "UpdateUserPool",
+        json!({"UserPoolId": app.pool_id,
+               "LambdaConfig": {"PreSignUp": "http://169.254.169.254/latest/meta-data"}}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "InvalidParameterException");
 }

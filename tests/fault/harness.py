@@ -315,6 +315,8 @@ class Env:
         client = self.cli(
             "client", "create", "--pool", self.pool, "--name", "app", "--secret",
             "--callback-url", CALLBACK, "--logout-url", LOGOUT,
+            # The rows race and replay rotated refresh tokens (R-5, I2).
+            "--refresh-token-rotation", "enabled",
         )
         self.client_id, self.client_secret = client["client_id"], client["client_secret"]
         self.cli("user", "create", "--pool", self.pool, "--username", "alice",

@@ -356,15 +356,16 @@ def test_pool_settings_cognate_has_no_behaviour_for_are_refused_by_name(tf):
                                                         "DeviceOnlyRememberedOnUserPrompt": False}},
         "SmsConfiguration": {"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms"}},
         "AdvancedSecurityMode": {"UserPoolAddOns": {"AdvancedSecurityMode": "ENFORCED"}},
-        "EmailSendingAccount": {"EmailConfiguration": {"EmailSendingAccount": "DEVELOPER",
-                                                       "SourceArn": "arn:aws:ses:us-east-1:123456789012:identity/x"}},
+        "EmailSendingAccount": {"EmailConfiguration": {"EmailSendingAccount": "DEVELOPER"}},
+        "EmailConfiguration.SourceArn": {"EmailConfiguration": {
+            "EmailSendingAccount": "DEVELOPER", "SourceArn": "arn:aws:ses:us-east-1:123456789012:identity/x"}},
         "AutoVerifiedAttributes": {"AutoVerifiedAttributes": ["phone_number"]},
         "UsernameConfiguration": {"UsernameConfiguration": {"CaseSensitive": True}},
         "AttributesRequireVerificationBeforeUpdate": {
-            "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]}},
+            "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["phone_number"]}},
         "DefaultEmailOption": {"VerificationMessageTemplate": {"DefaultEmailOption": "CONFIRM_WITH_LINK"}},
-        "RecoveryMechanisms": {"AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "admin_only",
-                                                                                 "Priority": 1}]}},
+        "RecoveryMechanisms": {"AccountRecoverySetting": {"RecoveryMechanisms": [
+            {"Name": "verified_phone_number", "Priority": 1}]}},
     }
     for field, settings in cases.items():
         with pytest.raises(idp.exceptions.InvalidParameterException) as e:
@@ -488,8 +489,7 @@ def test_a_client_created_with_only_a_name_has_no_unconfigured_blocks(tf):
     assert created["AuthSessionValidity"] == 3
     assert created["PreventUserExistenceErrors"] == "ENABLED"
     # Refused rather than accepted and ignored.
-    for field, value in (("ReadAttributes", ["email"]), ("EnableTokenRevocation", False),
-                         ("AuthSessionValidity", 10), ("EnablePropagateAdditionalUserContextData", True),
+    for field, value in (("EnablePropagateAdditionalUserContextData", True),
                          ("AnalyticsConfiguration", {"ApplicationId": "abc123", "UserDataShared": False})):
         with pytest.raises(idp.exceptions.InvalidParameterException) as e:
             idp.create_user_pool_client(UserPoolId=pool_id, ClientName="x", **{field: value})

@@ -46,7 +46,8 @@ def runner(events_dir):
 
 @pytest.fixture(scope="module")
 def trig(runner):
-    env = new_server_env(COGNATE_LAMBDA_ENDPOINT=runner)
+    # The development flag lets the webhook tests reach receivers on loopback.
+    env = new_server_env(COGNATE_LAMBDA_ENDPOINT=runner, COGNATE_TRIGGER_ALLOW_PRIVATE="1")
     for url in run_server(env):
         yield url, env
 
@@ -213,19 +214,33 @@ def test_a_pre_token_handler_cannot_change_sub(tidp, tunsigned):
                                 AuthParameters={"USERNAME": "fay", "PASSWORD": PASSWORD})
 
 
+def standard_webhooks_verify(secret, headers, body):
+    """Standard Webhooks 1.0 verification, as its reference libraries do it: the key is
+    the base64 after `whsec_`; the signature, any `v1,` entry of `webhook-signature`,
+    is base64 HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`; a timestamp
+    more than 5 minutes off is refused."""
+    msg_id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    expected = base64.b64encode(
+        hmac.new(key, f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()).decode()
+    sent = [s.split(",", 1)[1] for s in headers["webhook-signature"].split(" ") if s.startswith("v1,")]
+    return (any(hmac.compare_digest(expected, s) for s in sent)
+            and abs(time.time() - int(timestamp)) < 300)
+
+
 class Receiver(BaseHTTPRequestHandler):
     """A webhook that verifies cognate's signature, then refuses or confirms."""
     secret = None
     seen = []
+    ids = []
 
     def log_message(self, *args):
         pass
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        parts = dict(p.split("=", 1) for p in self.headers["X-Cognate-Signature"].split(","))
-        expected = hmac.new(Receiver.secret.encode(), f"{parts['t']}.{body}".encode(), hashlib.sha256).hexdigest()
-        ok = hmac.compare_digest(expected, parts["v1"]) and abs(time.time() - int(parts["t"])) < 300
+        ok = standard_webhooks_verify(Receiver.secret, self.headers, body)
+        Receiver.ids.append(self.headers["webhook-id"])
         Receiver.seen.append(ok)
         event = json.loads(body)
         if not ok:
@@ -242,6 +257,7 @@ class Receiver(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+# Matrix: WH-01
 def test_a_signed_webhook_is_verified_and_its_answer_applied(trig, tidp, tunsigned):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -258,7 +274,8 @@ def test_a_signed_webhook_is_verified_and_its_answer_applied(trig, tidp, tunsign
         assert "blocked by webhook" in str(e.value)
         assert Receiver.seen == [True, True]
         # A wrong secret fails the signature: the webhook's refusal.
-        Receiver.secret = "not-the-secret"
+        assert Receiver.secret.startswith("whsec_")
+        Receiver.secret = "whsec_" + base64.b64encode(b"not-the-secret-not-the-secret!!!").decode()
         with pytest.raises(tunsigned.exceptions.UserLambdaValidationException):
             tunsigned.sign_up(ClientId=client_id, Username="ivy", Password=PASSWORD,
                               UserAttributes=[{"Name": "email", "Value": "ivy@example.com"}])
@@ -266,6 +283,8 @@ def test_a_signed_webhook_is_verified_and_its_answer_applied(trig, tidp, tunsign
         assert [e["outcome"] for e in log] == ["refused", "refused", "ok"]
         assert all(e["trigger_source"] == "PreSignUp_SignUp" and e["target"] == hook for e in log)
         assert PASSWORD not in json.dumps(log)
+        # Every delivery has its own id.
+        assert len(Receiver.ids) == 3 and len(set(Receiver.ids)) == 3
     finally:
         server.shutdown()
 

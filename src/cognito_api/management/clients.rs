@@ -139,16 +139,6 @@ fn unsupported(field: &str, why: &str) -> CognitoError {
 /// describe what it does are accepted (and reported back as Cognito's defaults).
 fn refuse_unsupported(config: &ClientConfig) -> Result<(), CognitoError> {
     if config
-        .read_attributes
-        .as_ref()
-        .is_some_and(|r| !r.is_empty())
-    {
-        return Err(unsupported(
-            "ReadAttributes",
-            "every attribute is readable; leave ReadAttributes out",
-        ));
-    }
-    if config
         .analytics_configuration
         .as_ref()
         .is_some_and(|a| !a.is_null())
@@ -158,32 +148,14 @@ fn refuse_unsupported(config: &ClientConfig) -> Result<(), CognitoError> {
             "there is no Pinpoint analytics",
         ));
     }
-    if config.enable_token_revocation == Some(false) {
-        return Err(unsupported(
-            "EnableTokenRevocation false",
-            "refresh tokens can always be revoked",
-        ));
-    }
     if config.enable_propagate_additional_user_context_data == Some(true) {
         return Err(unsupported(
             "EnablePropagateAdditionalUserContextData",
             "there is no threat protection to pass context data to",
         ));
     }
-    if config
-        .auth_session_validity
-        .is_some_and(|m| m != AUTH_SESSION_MINUTES)
-    {
-        return Err(unsupported(
-            "AuthSessionValidity other than 3",
-            "sign-in sessions last Cognito's default 3 minutes",
-        ));
-    }
     Ok(())
 }
-
-/// How long a sign-in challenge's session lasts, in minutes (Cognito's default).
-const AUTH_SESSION_MINUTES: i64 = 3;
 
 /// Sets the client settings `config` covers, omitted ones to Cognito's defaults;
 /// `pool_scopes` are the custom scopes the pool's resource servers define, and `pool`
@@ -258,6 +230,27 @@ fn apply_client_config(
         }
         push_unique(&mut s.write_attributes, name);
     }
+
+    // The attributes this client may read, kept as sent (none: all of them).
+    s.read_attributes = Vec::new();
+    for name in config.read_attributes.iter().flatten() {
+        if !clients::is_readable_name(name) {
+            return Err(CognitoError::invalid(format!(
+                "Invalid read attribute {name:?}: not a standard or custom:* attribute."
+            )));
+        }
+        s.read_attributes.push(name.clone());
+    }
+    s.auth_session_validity = match config.auth_session_validity {
+        None => clients::DEFAULT_AUTH_SESSION_MINUTES,
+        Some(m) if clients::AUTH_SESSION_MINUTES.contains(&m) => m,
+        Some(_) => {
+            return Err(CognitoError::invalid(
+                "AuthSessionValidity must be 3 to 15 minutes.",
+            ));
+        }
+    };
+    s.enable_token_revocation = config.enable_token_revocation.unwrap_or(true);
 
     s.explicit_auth_flows = match &config.explicit_auth_flows {
         None => clients::DEFAULT_AUTH_FLOWS

@@ -19,7 +19,7 @@ use crate::cognito_api::paging::{MAX_PAGE, Paging, page_size};
 use crate::cognito_api::{ActionResult, CognitoError, parse, shapes};
 use crate::error::AppError;
 use crate::mail::Override;
-use crate::pool::{self, PasswordPolicy, Pool, PoolSettings};
+use crate::pool::{self, AccountRecovery, PasswordPolicy, Pool, PoolSettings};
 use crate::state::Inner;
 use crate::users::STANDARD_ATTRIBUTES;
 use crate::users::schema::{Constraints, NumberConstraints, SchemaAttribute, StringConstraints};
@@ -404,8 +404,9 @@ fn password_policy(shape: Option<&PasswordPolicyShape>) -> Result<PasswordPolicy
         require_numbers: p.require_numbers.unwrap_or(false),
         require_symbols: p.require_symbols.unwrap_or(false),
         password_history_size: count(p.password_history_size, 0, "PasswordHistorySize", 24)?,
+        // Cognito reads 0 as "the default".
         temporary_password_validity_days: count(
-            p.temporary_password_validity_days,
+            p.temporary_password_validity_days.filter(|d| *d != 0),
             default.temporary_password_validity_days,
             "TemporaryPasswordValidityDays",
             365,
@@ -520,17 +521,30 @@ fn apply_pool_config(config: &PoolConfig, s: &mut PoolSettings) -> Result<(), Co
     );
     s.reported.invite_sms_message = invite.and_then(|t| nonempty(&t.sms_message));
 
+    s.verify_before_update = Vec::new();
     s.reported.user_attribute_update_settings = match &config.user_attribute_update_settings {
         None => None,
         Some(u) => {
-            if u.attributes_require_verification_before_update
-                .as_ref()
-                .is_some_and(|a| !a.is_empty())
+            for name in u
+                .attributes_require_verification_before_update
+                .iter()
+                .flatten()
             {
-                return Err(unsupported(
-                    "AttributesRequireVerificationBeforeUpdate",
-                    "a changed email address is in force at once, unverified",
-                ));
+                match name.as_str() {
+                    "email" => s.verify_before_update.push(name.clone()),
+                    "phone_number" => {
+                        return Err(unsupported(
+                            "AttributesRequireVerificationBeforeUpdate phone_number",
+                            "cognate sends no SMS to verify a phone number with",
+                        ));
+                    }
+                    other => {
+                        return Err(CognitoError::invalid(format!(
+                            "AttributesRequireVerificationBeforeUpdate {other:?} must be email \
+                             or phone_number."
+                        )));
+                    }
+                }
             }
             Some(as_sent(u)?)
         }
@@ -578,23 +592,11 @@ fn apply_pool_config(config: &PoolConfig, s: &mut PoolSettings) -> Result<(), Co
             Some(as_sent(a)?)
         }
     };
+    s.account_recovery = AccountRecovery::VerifiedEmail;
     s.reported.account_recovery_setting = match &config.account_recovery_setting {
         None => None,
         Some(r) => {
-            let mut mechanisms: Vec<&RecoveryOption> =
-                r.recovery_mechanisms.iter().flatten().collect();
-            mechanisms.sort_by_key(|m| m.priority);
-            let names: Vec<&str> = mechanisms.iter().map(|m| m.name.as_str()).collect();
-            if names.first().is_some_and(|n| *n != "verified_email")
-                || names
-                    .iter()
-                    .any(|n| !matches!(*n, "verified_email" | "verified_phone_number"))
-            {
-                return Err(unsupported(
-                    &format!("RecoveryMechanisms {names:?}"),
-                    "passwords are reset through a verified email address first",
-                ));
-            }
+            s.account_recovery = account_recovery(r)?;
             Some(as_sent(r)?)
         }
     };
@@ -610,6 +612,39 @@ fn apply_pool_config(config: &PoolConfig, s: &mut PoolSettings) -> Result<(), Co
         s.tags = tags.clone();
     }
     Ok(())
+}
+
+/// What `AccountRecoverySetting` asks for, by its mechanism of highest priority:
+/// `verified_email` (a second, `verified_phone_number`, is never reached: there is no
+/// SMS) or `admin_only`, which stands alone.
+fn account_recovery(r: &AccountRecoverySetting) -> Result<AccountRecovery, CognitoError> {
+    let mut mechanisms: Vec<&RecoveryOption> = r.recovery_mechanisms.iter().flatten().collect();
+    mechanisms.sort_by_key(|m| m.priority);
+    let names: Vec<&str> = mechanisms.iter().map(|m| m.name.as_str()).collect();
+    if let Some(other) = names.iter().find(|n| {
+        !matches!(
+            **n,
+            "verified_email" | "verified_phone_number" | "admin_only"
+        )
+    }) {
+        return Err(CognitoError::invalid(format!(
+            "RecoveryMechanisms {other:?} must be verified_email, verified_phone_number or \
+             admin_only."
+        )));
+    }
+    if names.contains(&"admin_only") && names.len() > 1 {
+        return Err(CognitoError::invalid(
+            "RecoveryMechanisms admin_only cannot be combined with another mechanism.",
+        ));
+    }
+    match names.first() {
+        None | Some(&"verified_email") => Ok(AccountRecovery::VerifiedEmail),
+        Some(&"admin_only") => Ok(AccountRecovery::AdminOnly),
+        Some(_) => Err(unsupported(
+            "RecoveryMechanisms verified_phone_number first",
+            "cognate sends no SMS; put verified_email first or use admin_only",
+        )),
+    }
 }
 
 /// A message override when a subject or a body is given; the other part defaults.
