@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server (creates a demo pool on an empty database).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// User pools.
     #[command(subcommand)]
     Pool(PoolCmd),
@@ -51,6 +51,9 @@ pub enum Command {
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
     },
+    /// Trigger invocations.
+    #[command(subcommand)]
+    Triggers(TriggersCmd),
     /// Identity providers (Google, Facebook, Login with Amazon, OIDC), links and
     /// pre-registered identities.
     #[command(subcommand)]
@@ -141,7 +144,30 @@ pub enum IdpCmd {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum TriggersCmd {
+    /// The trigger log: invocations with their redacted events, newest first (JSON).
+    Log {
+        #[arg(long)]
+        pool: Option<String>,
+        /// Only this trigger source (`PreSignUp_SignUp`, …).
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
+        limit: i64,
+        /// Keep printing new invocations (one JSON object a line) until interrupted.
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum PoolCmd {
+    /// Make a new secret for the pool's webhook triggers and print it (the old one
+    /// stops working at once).
+    TriggerSecret {
+        #[arg(long)]
+        pool: String,
+    },
     /// Create a pool (and its signing key).
     Create {
         #[arg(long)]
@@ -212,6 +238,10 @@ pub enum PoolCmd {
         /// Require an uppercase letter, a lowercase letter, a number and a symbol.
         #[arg(long)]
         password_require_all_classes: Option<bool>,
+        /// Set a trigger: `PreSignUp=<Lambda ARN or https URL>` (repeat); an empty
+        /// target (`PreSignUp=`) removes it.
+        #[arg(long = "trigger", value_parser = parse_attribute)]
+        triggers: Vec<(String, String)>,
     },
 }
 
@@ -502,6 +532,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sets (or with an empty target removes) one trigger of `config`; false for a name
+/// that is not a trigger.
+fn set_trigger(config: &mut crate::triggers::LambdaConfig, name: &str, target: String) -> bool {
+    let target = (!target.is_empty()).then_some(target);
+    let slot = match name {
+        "PreSignUp" => &mut config.pre_sign_up,
+        "CustomMessage" => &mut config.custom_message,
+        "PostConfirmation" => &mut config.post_confirmation,
+        "PreAuthentication" => &mut config.pre_authentication,
+        "PostAuthentication" => &mut config.post_authentication,
+        "DefineAuthChallenge" => &mut config.define_auth_challenge,
+        "CreateAuthChallenge" => &mut config.create_auth_challenge,
+        "VerifyAuthChallengeResponse" => &mut config.verify_auth_challenge_response,
+        "PreTokenGeneration" => &mut config.pre_token_generation,
+        "UserMigration" => &mut config.user_migration,
+        _ => return false,
+    };
+    *slot = target;
+    true
+}
+
 /// `team`, `custom:team` or `team:immutable` as a declared string attribute.
 fn declaration(spec: &str) -> crate::users::schema::SchemaAttribute {
     let spec = spec.strip_prefix("custom:").unwrap_or(spec);
@@ -575,35 +626,88 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             prevent_user_existence_errors,
             password_min_length,
             password_require_all_classes,
-        }) => json!(
+            triggers,
+        }) => {
+            if let Some((name, _)) = triggers
+                .iter()
+                .find(|(name, _)| !set_trigger(&mut Default::default(), name, String::new()))
+            {
+                anyhow::bail!("{name:?} is not a trigger (PreSignUp, PostConfirmation, …)");
+            }
+            json!(
+                crate::pool::update(app, &pool, |s| {
+                    for (name, target) in triggers {
+                        set_trigger(&mut s.lambda_config, &name, target);
+                    }
+                    if let Some(on) = email_as_username {
+                        s.username_attributes = if on { vec!["email".into()] } else { Vec::new() };
+                    }
+                    if !required_attributes.is_empty() {
+                        s.required_attributes = required_attributes;
+                    }
+                    if let Some(on) = allow_self_signup {
+                        s.allow_self_signup = on;
+                    }
+                    if let Some(on) = prevent_user_existence_errors {
+                        s.prevent_user_existence_errors = on;
+                    }
+                    if let Some(n) = password_min_length {
+                        s.password_policy.minimum_length = n;
+                    }
+                    if let Some(on) = password_require_all_classes {
+                        let p = &mut s.password_policy;
+                        (
+                            p.require_uppercase,
+                            p.require_lowercase,
+                            p.require_numbers,
+                            p.require_symbols,
+                        ) = (on, on, on, on);
+                    }
+                })
+                .await?
+            )
+        }
+        Command::Pool(PoolCmd::TriggerSecret { pool }) => {
+            let mut secret = String::new();
             crate::pool::update(app, &pool, |s| {
-                if let Some(on) = email_as_username {
-                    s.username_attributes = if on { vec!["email".into()] } else { Vec::new() };
-                }
-                if !required_attributes.is_empty() {
-                    s.required_attributes = required_attributes;
-                }
-                if let Some(on) = allow_self_signup {
-                    s.allow_self_signup = on;
-                }
-                if let Some(on) = prevent_user_existence_errors {
-                    s.prevent_user_existence_errors = on;
-                }
-                if let Some(n) = password_min_length {
-                    s.password_policy.minimum_length = n;
-                }
-                if let Some(on) = password_require_all_classes {
-                    let p = &mut s.password_policy;
-                    (
-                        p.require_uppercase,
-                        p.require_lowercase,
-                        p.require_numbers,
-                        p.require_symbols,
-                    ) = (on, on, on, on);
-                }
+                secret = crate::triggers::new_secret(app, &pool, s);
             })
-            .await?
-        ),
+            .await?;
+            json!({
+                "pool_id": pool,
+                "secret": secret,
+                "headers": "Standard Webhooks 1.0: webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256(base64-decoded secret after whsec_, \"<id>.<timestamp>.<body>\")>",
+            })
+        }
+        Command::Triggers(TriggersCmd::Log {
+            pool,
+            source,
+            limit,
+            follow,
+        }) => {
+            let mut filter = crate::store::TriggerLogFilter {
+                pool_id: pool.as_deref(),
+                trigger_source: source.as_deref(),
+                after_id: None,
+                limit,
+            };
+            let entries = app.store.trigger_log(&filter).await?;
+            if !follow {
+                return Ok(json!(entries));
+            }
+            let mut last = entries.first().map_or(0, |e| e.id);
+            for e in entries.iter().rev() {
+                println!("{}", serde_json::to_string(e)?);
+            }
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                filter.after_id = Some(last);
+                for e in app.store.trigger_log(&filter).await? {
+                    last = e.id;
+                    println!("{}", serde_json::to_string(&e)?);
+                }
+            }
+        }
         Command::Client(cmd) => client_admin(app, *cmd).await?,
         Command::Idp(cmd) => idp_admin(app, *cmd).await?,
         Command::User(UserCmd::Create {

@@ -187,6 +187,38 @@ pub struct ServeArgs {
     pub max_connections_per_address: usize,
     #[command(flatten)]
     pub mail: MailConfig,
+    /// Base URL of the Lambda Invoke API that triggers named by a Lambda ARN are
+    /// invoked at (`POST <url>/2015-03-31/functions/<name>/invocations`): a local
+    /// `sam local start-lambda` or the runners in `tools/lambda_runner/`. Without it,
+    /// such triggers fail with UnexpectedLambdaException.
+    #[arg(long, env = "COGNATE_LAMBDA_ENDPOINT")]
+    pub lambda_endpoint: Option<String>,
+    /// Development only: let webhook triggers reach loopback, private (RFC 1918),
+    /// CGNAT and unique-local addresses, over plain http too. Link-local and metadata
+    /// addresses stay refused.
+    #[arg(long, env = "COGNATE_TRIGGER_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub trigger_allow_private: bool,
+}
+
+/// Where triggers go (`serve --lambda-endpoint`, `--trigger-allow-private`).
+#[derive(Clone, Debug, Default)]
+pub struct TriggerOptions {
+    pub lambda_endpoint: Option<String>,
+    pub allow_private: bool,
+}
+
+impl TriggerOptions {
+    /// The options of commands other than `serve` (the CLI's `pool update --trigger`):
+    /// the development flag from `COGNATE_TRIGGER_ALLOW_PRIVATE`.
+    pub fn from_env() -> Self {
+        let allow_private = std::env::var("COGNATE_TRIGGER_ALLOW_PRIVATE").is_ok_and(|v| {
+            ["1", "true", "yes", "on", "y", "t"].contains(&v.trim().to_ascii_lowercase().as_str())
+        });
+        Self {
+            lambda_endpoint: None,
+            allow_private,
+        }
+    }
 }
 
 /// The default of `--header-read-timeout`: ample for any real client on a slow link.
@@ -337,6 +369,8 @@ pub struct Config {
     pub max_connections: usize,
     /// Open connections at most per client address (`--max-connections-per-address`).
     pub max_connections_per_address: usize,
+    /// Where triggers go.
+    pub triggers: TriggerOptions,
 }
 
 impl Config {
@@ -363,6 +397,7 @@ impl Config {
             body_read_timeout: std::time::Duration::from_secs(DEFAULT_BODY_READ_TIMEOUT_SECONDS),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            triggers: TriggerOptions::from_env(),
         })
     }
 
@@ -398,7 +433,17 @@ impl Config {
         .with_body_read_timeout(std::time::Duration::from_secs(
             args.body_read_timeout.max(1),
         ))
-        .with_connection_limits(args.max_connections, args.max_connections_per_address))
+        .with_connection_limits(args.max_connections, args.max_connections_per_address)
+        .with_triggers(TriggerOptions {
+            lambda_endpoint: args.lambda_endpoint.clone(),
+            allow_private: args.trigger_allow_private,
+        }))
+    }
+
+    /// Sets where triggers go.
+    pub fn with_triggers(mut self, triggers: TriggerOptions) -> Self {
+        self.triggers = triggers;
+        self
     }
 
     pub fn with_header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
@@ -506,7 +551,7 @@ mod tests {
         use clap::Parser;
         let argv = ["cognate", "serve"].iter().chain(flags);
         match crate::cli::Cli::try_parse_from(argv)?.command {
-            crate::cli::Command::Serve(args) => Ok(args),
+            crate::cli::Command::Serve(args) => Ok(*args),
             other => panic!("not serve: {other:?}"),
         }
     }

@@ -20,8 +20,56 @@ pub enum AppError {
     Conflict(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A trigger stopped the operation (Cognito's `*LambdaException`s).
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// Why a trigger stopped an operation, in Cognito's three kinds; each surface words
+/// them (the API by [`TriggerError::exception`], the hosted pages by the message).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TriggerError {
+    /// The function refused: a Lambda error (`errorMessage`) or a webhook's 4xx/5xx
+    /// answer. Its message is the function's own.
+    #[error("{trigger} failed with error {message}.")]
+    Validation {
+        trigger: &'static str,
+        message: String,
+    },
+    /// The target could not be reached, timed out, or is not allowed.
+    #[error("{trigger} invocation failed due to error {reason}.")]
+    Unexpected {
+        trigger: &'static str,
+        reason: String,
+    },
+    /// The target answered something that is not the event Cognito expects back.
+    #[error("Unrecognizable lambda output")]
+    InvalidResponse {
+        trigger: &'static str,
+        reason: String,
+    },
+}
+
+impl TriggerError {
+    /// Cognito's exception name.
+    pub fn exception(&self) -> &'static str {
+        match self {
+            TriggerError::Validation { .. } => "UserLambdaValidationException",
+            TriggerError::Unexpected { .. } => "UnexpectedLambdaException",
+            TriggerError::InvalidResponse { .. } => "InvalidLambdaResponseException",
+        }
+    }
+
+    /// The outcome as the trigger log and `/metrics` name it.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            TriggerError::Validation { .. } => "refused",
+            TriggerError::Unexpected { .. } => "unreachable",
+            TriggerError::InvalidResponse { .. } => "invalid_response",
+        }
+    }
 }
 
 impl From<StoreError> for AppError {
@@ -62,6 +110,7 @@ impl AppError {
             AppError::NotAuthorized => StatusCode::UNAUTHORIZED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Trigger(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

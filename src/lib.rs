@@ -27,6 +27,7 @@ pub mod keys;
 pub mod mail;
 pub mod metrics;
 pub mod model;
+pub mod net_guard;
 pub mod oauth;
 pub mod pkce;
 pub mod pool;
@@ -42,6 +43,7 @@ pub mod store;
 pub mod test_clock;
 pub mod throttle;
 pub mod tokens;
+pub mod triggers;
 pub mod users;
 
 use axum::Router;
@@ -249,7 +251,7 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
 async fn get_metrics(State(app): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
+        app.metrics.render() + &app.triggers.counters.render(),
     )
         .into_response()
 }

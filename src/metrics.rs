@@ -74,3 +74,48 @@ fn render_counter(out: &mut String, name: &str, help: &str, label: &str, counter
         let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
     }
 }
+
+/// Trigger invocations by trigger source and outcome (`ok`, `refused`, `unreachable`,
+/// `invalid_response`), kept by the domain's services.
+#[derive(Debug, Default)]
+pub struct TriggerCounters {
+    counts: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+impl TriggerCounters {
+    /// Counts one invocation.
+    pub fn count(&self, source: &str, outcome: &'static str) {
+        *self
+            .counts
+            .lock()
+            .expect("metrics lock")
+            .entry((source.to_string(), outcome))
+            .or_default() += 1;
+    }
+
+    /// How many invocations of `source` ended in `outcome`.
+    pub fn get(&self, source: &str, outcome: &str) -> u64 {
+        self.counts
+            .lock()
+            .expect("metrics lock")
+            .iter()
+            .filter(|((s, o), _)| s == source && *o == outcome)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+
+    /// The counter in Prometheus' text format.
+    pub fn render(&self) -> String {
+        let name = "cognate_trigger_invocations_total";
+        let mut out = format!(
+            "# HELP {name} Trigger invocations by trigger source and outcome.\n# TYPE {name} counter\n"
+        );
+        for ((source, outcome), n) in self.counts.lock().expect("metrics lock").iter() {
+            let _ = writeln!(
+                out,
+                "{name}{{trigger=\"{source}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        out
+    }
+}

@@ -21,6 +21,57 @@ pub struct Services {
     pub public_url: String,
     /// The pools' domains (host names) and the issuer rule.
     pub hosts: Hosts,
+    /// What trigger invocations go through.
+    pub triggers: TriggerRuntime,
+}
+
+/// Pools' trigger settings by pool id, with when they were read.
+pub type SettingsCache = std::sync::Mutex<
+    std::collections::HashMap<
+        String,
+        (
+            std::time::Instant,
+            Option<std::sync::Arc<crate::model::pool::PoolSettings>>,
+        ),
+    >,
+>;
+
+/// The trigger invocations' shared client, where Lambda ARNs are invoked, and their
+/// counters.
+pub struct TriggerRuntime {
+    /// The client Lambda invocations go through (connections reused; 5-second limit).
+    pub http: reqwest::Client,
+    /// The client webhooks go through: only to addresses checked when resolved
+    /// (security matrix WH-03).
+    pub webhook_http: reqwest::Client,
+    /// The Lambda Invoke API's base URL (`--lambda-endpoint`), e.g. a local
+    /// `sam local start-lambda` or one of the runners in `tools/`.
+    pub lambda_endpoint: Option<String>,
+    /// Development flag: let webhooks reach loopback and private addresses.
+    pub allow_private: bool,
+    /// Invocations by trigger source and outcome, for `/metrics`.
+    pub counters: crate::metrics::TriggerCounters,
+    /// Pools' settings when they have triggers (`None`: no triggers), read at most
+    /// every few seconds, so operations that have not loaded the pool pay no lookup.
+    pub cache: SettingsCache,
+}
+
+impl TriggerRuntime {
+    /// A runtime with the options of `serve` (`--lambda-endpoint`,
+    /// `--trigger-allow-private`).
+    pub fn new(options: &crate::config::TriggerOptions) -> Self {
+        Self {
+            http: crate::net_guard::lambda_client(),
+            webhook_http: crate::net_guard::webhook_client(options.allow_private),
+            lambda_endpoint: options
+                .lambda_endpoint
+                .as_deref()
+                .map(|e| e.trim_end_matches('/').to_string()),
+            allow_private: options.allow_private,
+            counters: Default::default(),
+            cache: Default::default(),
+        }
+    }
 }
 
 impl Services {
@@ -37,6 +88,7 @@ impl Services {
                 .expect("a TLS backend is compiled in"),
             public_url: hosts.public_url().to_string(),
             hosts,
+            triggers: TriggerRuntime::new(&crate::config::TriggerOptions::from_env()),
         }
     }
 

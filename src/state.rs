@@ -34,19 +34,21 @@ impl AppState {
 
     /// State that delivers messages through `mail`.
     pub fn with_mailer(config: Config, store: Store, keys: KeyRing, mail: Mailer) -> Self {
+        let mut services = Services::new(
+            store,
+            keys,
+            mail,
+            crate::hosts::Hosts::new(
+                &config.public_url,
+                config.domain_base.as_deref(),
+                config.cognito_issuer,
+            ),
+        );
+        services.triggers = crate::services::TriggerRuntime::new(&config.triggers);
         Self(Arc::new(Inner {
             api_auth: crate::sigv4::Verifier::new(config.api_keys.clone()),
             limiter: crate::rate_limit::Limiter::new(&config.rate_limits),
-            services: Services::new(
-                store,
-                keys,
-                mail,
-                crate::hosts::Hosts::new(
-                    &config.public_url,
-                    config.domain_base.as_deref(),
-                    config.cognito_issuer,
-                ),
-            ),
+            services,
             config,
             metrics: Metrics::default(),
         }))

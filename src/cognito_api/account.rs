@@ -110,11 +110,15 @@ async fn sign_up(app: &Inner, request: &Value) -> ActionResult {
     )
     .await
     {
-        Ok(sign_up::SignedUp::Created(user)) => Ok(json!({
-            "UserConfirmed": false,
-            "UserSub": user.user_id,
-            "CodeDeliveryDetails": delivery(email.as_deref()),
-        })),
+        Ok(sign_up::SignedUp::Created(user)) => {
+            // A pre sign-up trigger may have confirmed the user: then nothing was sent.
+            let confirmed = user.status == crate::users::UserStatus::Confirmed;
+            let mut out = json!({ "UserConfirmed": confirmed, "UserSub": user.user_id });
+            if !confirmed {
+                out["CodeDeliveryDetails"] = delivery(email.as_deref());
+            }
+            Ok(out)
+        }
         Ok(sign_up::SignedUp::Hidden) => Err(CognitoError::new(
             "UsernameExistsException",
             "User already exists",
@@ -140,9 +144,15 @@ async fn confirm_sign_up(app: &Inner, request: &Value) -> ActionResult {
     let code = r
         .confirmation_code
         .ok_or_else(|| CognitoError::invalid("Missing required parameter ConfirmationCode"))?;
-    sign_up::confirm_sign_up(app, &client.pool_id, &r.username, &code)
-        .await
-        .map_err(refusal_error)?;
+    sign_up::confirm_sign_up(
+        app,
+        &client.pool_id,
+        &r.username,
+        &code,
+        Some(&client.client_id),
+    )
+    .await
+    .map_err(refusal_error)?;
     Ok(json!({}))
 }
 

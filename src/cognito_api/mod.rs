@@ -185,6 +185,7 @@ impl From<AppError> for CognitoError {
             AppError::NotAuthorized => Self::not_authorized("Not authorized."),
             AppError::Conflict(what) => Self::invalid(format!("{what} already exists")),
             AppError::Forbidden(m) => Self::not_authorized(m),
+            AppError::Trigger(t) => Self::new(t.exception(), t.to_string()),
             // AWS's retryable 500; `Retry-After` when the database was unavailable.
             AppError::Internal(_) => Self {
                 retry_after: e

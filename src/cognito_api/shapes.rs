@@ -225,7 +225,7 @@ pub fn pool_type(p: &Pool, schema: &Schema, users: i64) -> Value {
         "LastModifiedDate": p.updated_at,
         "Policies": policies,
         "DeletionProtection": if s.deletion_protection { "ACTIVE" } else { "INACTIVE" },
-        "LambdaConfig": {},
+        "LambdaConfig": s.lambda_config,
         "SchemaAttributes": schema_attributes(&s.required_attributes, schema),
         "MfaConfiguration": "OFF",
         "EstimatedNumberOfUsers": users,
@@ -359,7 +359,7 @@ pub fn pool_description(p: &Pool) -> Value {
     json!({
         "Id": p.pool_id,
         "Name": p.name,
-        "LambdaConfig": {},
+        "LambdaConfig": p.settings.lambda_config,
         "Status": "Enabled",
         "LastModifiedDate": p.updated_at,
         "CreationDate": p.created_at,

@@ -132,6 +132,14 @@ pub async fn redeem(
         }
     };
     let scopes = split_scopes(&redeemed.scopes);
+    let claims_override = super::pre_token::claims_override(
+        app,
+        client,
+        &user,
+        &scopes,
+        "TokenGeneration_HostedAuth",
+    )
+    .await?;
     let mut tokens = issue(
         app,
         &Session {
@@ -142,6 +150,7 @@ pub async fn redeem(
             auth_time: redeemed.auth_time,
             origin_jti: &redeemed.origin_jti,
             nonce: redeemed.nonce.as_deref(),
+            claims_override: claims_override.as_ref(),
         },
     )
     .await?;

@@ -129,6 +129,14 @@ pub async fn redeem(
     {
         return Err(RefreshRefusal::Invalid);
     }
+    let claims_override = super::pre_token::claims_override(
+        app,
+        client,
+        &presented.user,
+        scopes,
+        "TokenGeneration_RefreshTokens",
+    )
+    .await?;
     let mut tokens = issue(
         app,
         &Session {
@@ -139,6 +147,7 @@ pub async fn redeem(
             auth_time: family.auth_time,
             origin_jti: &family.origin_jti,
             nonce: None,
+            claims_override: claims_override.as_ref(),
         },
     )
     .await?;

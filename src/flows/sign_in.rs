@@ -171,6 +171,14 @@ pub async fn open_api_session(
     let origin_jti = uuid::Uuid::new_v4().to_string();
     let scopes = vec![ADMIN_SCOPE.to_string()];
     let auth_time = app.clock.now();
+    let claims_override = super::pre_token::claims_override(
+        app,
+        client,
+        user,
+        &scopes,
+        "TokenGeneration_Authentication",
+    )
+    .await?;
     let mut set = issue(
         app,
         &Session {
@@ -181,6 +189,7 @@ pub async fn open_api_session(
             auth_time,
             origin_jti: &origin_jti,
             nonce: None,
+            claims_override: claims_override.as_ref(),
         },
     )
     .await?;

@@ -7,6 +7,7 @@ use crate::clients::AppClient;
 use crate::error::AppError;
 use crate::pool::Pool;
 use crate::services::Services;
+use crate::triggers;
 use crate::users::code_mail::{
     count_code_request, count_message, in_equal_time, mail_code, send_code, stand_in,
 };
@@ -93,19 +94,43 @@ pub async fn sign_up(
         }
         return Err(Refusal::UsernameExists);
     }
+    // PreSignUp_SignUp: before anything is created, so a refusal leaves nothing behind.
+    let decided = triggers::events::pre_sign_up(
+        app,
+        &pool.pool_id,
+        &pool.settings,
+        "PreSignUp_SignUp",
+        Some(&client.client_id),
+        username,
+        &attributes,
+        None,
+        None,
+    )
+    .await
+    .map_err(AppError::from)?;
+    let mut attributes = attributes;
+    if decided.auto_verify_email {
+        attributes.insert("email_verified".into(), "true".into());
+    }
+    let (status, purpose) = if decided.auto_confirm_user {
+        (UserStatus::Confirmed, None)
+    } else {
+        (UserStatus::Unconfirmed, Some(Purpose::SignUp))
+    };
     let (user, issued) = match users::create_with_code(
         app,
         &pool.pool_id,
         username,
         Some(password),
-        UserStatus::Unconfirmed,
+        status,
         attributes,
-        Some(Purpose::SignUp),
+        purpose,
     )
     .await
     {
         Ok((user, Some(issued))) => (user, issued),
-        Ok((_, None)) => unreachable!("a code was asked for"),
+        // Confirmed by the trigger: no code to send.
+        Ok((user, None)) => return Ok(SignedUp::Created(user)),
         Err(AppError::Conflict(_)) if pool.settings.prevent_user_existence_errors => {
             return Ok(SignedUp::Hidden);
         }
@@ -151,6 +176,7 @@ pub async fn confirm_sign_up(
     pool_id: &str,
     username: &str,
     code: &str,
+    client_id: Option<&str>,
 ) -> Result<User, Refusal> {
     let user = app
         .store
@@ -183,7 +209,31 @@ pub async fn confirm_sign_up(
     {
         return Err(Refusal::CodeMismatch);
     }
-    Ok(reload(app, &user).await?)
+    let user = reload(app, &user).await?;
+    post_confirmation(app, &user, client_id).await?;
+    Ok(user)
+}
+
+/// Raises `PostConfirmation_ConfirmSignUp` for a user just confirmed. The user stays
+/// confirmed if it fails, as on Cognito; the caller is told.
+async fn post_confirmation(
+    app: &Services,
+    user: &User,
+    client_id: Option<&str>,
+) -> Result<(), Refusal> {
+    let Some(settings) = triggers::settings_of(app, &user.pool_id).await? else {
+        return Ok(());
+    };
+    triggers::events::post_confirmation(
+        app,
+        &settings,
+        "PostConfirmation_ConfirmSignUp",
+        client_id,
+        user,
+        None,
+    )
+    .await
+    .map_err(|e| Refusal::Internal(e.into()))
 }
 
 /// Confirms a sign-up from the one-click link in its email.
@@ -197,9 +247,11 @@ pub async fn confirm_by_link(app: &Services, pool_id: &str, token: &str) -> Resu
         )
         .await?
         .ok_or(Refusal::CodeMismatch)?;
-    Ok(app
+    let user = app
         .store
         .user_by_id(pool_id, &user_id)
         .await?
-        .ok_or(AppError::NotFound("user"))?)
+        .ok_or(AppError::NotFound("user"))?;
+    post_confirmation(app, &user, None).await?;
+    Ok(user)
 }

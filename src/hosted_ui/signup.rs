@@ -192,6 +192,10 @@ async fn post_signup(
     )
     .await
     {
+        // Confirmed by a pre sign-up trigger: signed in at once, no code to enter.
+        Ok(SignedUp::Created(user)) if user.status == crate::users::UserStatus::Confirmed => {
+            return Ok(signed_in(&app, &flow, &session, &user).await?);
+        }
         Ok(SignedUp::Created(user)) => Some(user.user_id),
         Ok(SignedUp::Hidden) => None,
         Err(refusal) => {
@@ -281,7 +285,9 @@ async fn post_confirm(
 ) -> Result<Response, PageError> {
     let pool_id = &flow.req.pool_id;
     let username = super::pending_username(pending.as_ref(), &form);
-    match sign_up::confirm_sign_up(&app, pool_id, &username, field(&form, "code")).await {
+    let client_id = Some(flow.req.client.client_id.as_str());
+    match sign_up::confirm_sign_up(&app, pool_id, &username, field(&form, "code"), client_id).await
+    {
         Ok(user) => Ok(confirmed(&app, &flow, &session, pending.as_ref(), &user).await?),
         Err(refusal) => Ok(confirm_refused(&app, &flow, pending.as_ref(), &refusal)),
     }

@@ -9,4 +9,5 @@ pub mod groups;
 pub mod pool;
 pub mod resource_servers;
 pub mod schema;
+pub mod triggers;
 pub mod users;

@@ -39,6 +39,12 @@ pub struct PoolSettings {
     pub deletion_protection: bool,
     /// The pool's tags (Cognito's `UserPoolTags`, `TagResource`, `UntagResource`).
     pub tags: BTreeMap<String, String>,
+    /// The pool's triggers (Cognito's `LambdaConfig`), as sent.
+    pub lambda_config: crate::model::triggers::LambdaConfig,
+    /// The key webhook triggers are signed with, sealed with the master key (base64);
+    /// made when a webhook target is first set, replaced by `pool trigger-secret
+    /// rotate`.
+    pub trigger_secret: Option<String>,
     /// How users recover a forgotten password (Cognito's `AccountRecoverySetting`).
     pub account_recovery: AccountRecovery,
     /// Attributes whose new value waits until the user verifies it, the old one staying

@@ -24,6 +24,8 @@ impl Default for PoolSettings {
             account_recovery: Default::default(),
             verify_before_update: Vec::new(),
             reported: Default::default(),
+            lambda_config: Default::default(),
+            trigger_secret: None,
         }
     }
 }
@@ -211,10 +213,14 @@ pub async fn create_with_settings(
         ));
     }
     settings.validate().map_err(AppError::Invalid)?;
+    crate::triggers::check_config(&settings.lambda_config, app.triggers.allow_private)
+        .map_err(AppError::Invalid)?;
     for attribute in schema {
         validate_declaration(attribute).map_err(AppError::Invalid)?;
     }
     let pool_id = new_pool_id(region);
+    let mut settings = settings;
+    crate::triggers::ensure_secret(app, &pool_id, &mut settings);
     let now = app.clock.now();
     app.store
         .insert_pool(&pool_id, name, &settings, schema, now)
@@ -300,9 +306,13 @@ pub async fn update_named(
     }
     change(&mut pool.settings);
     pool.settings.validate().map_err(AppError::Invalid)?;
+    crate::triggers::check_config(&pool.settings.lambda_config, app.triggers.allow_private)
+        .map_err(AppError::Invalid)?;
+    crate::triggers::ensure_secret(app, pool_id, &mut pool.settings);
     app.store
         .update_pool(pool_id, &pool.name, &pool.settings, app.clock.now())
         .await?;
+    crate::triggers::forget(app, pool_id);
     app.store
         .pool_by_id(pool_id)
         .await?

@@ -19,6 +19,7 @@ mod schema;
 pub mod sessions;
 mod throttles;
 mod tokens;
+mod trigger_log;
 mod ui_customizations;
 mod upgrades;
 mod users;
@@ -29,6 +30,7 @@ pub use keys::StoredKey;
 pub use management::PageAt;
 pub use outbox::OutboxMessage;
 pub use tokens::{Family, NewCode, RedeemedCode, RefreshOutcome};
+pub use trigger_log::{NewTriggerLog, TriggerLogEntry, TriggerLogFilter};
 pub use users::PasswordChange;
 
 use std::str::FromStr;

@@ -42,6 +42,8 @@ pub struct Session<'a> {
     pub auth_time: i64,
     pub origin_jti: &'a str,
     pub nonce: Option<&'a str>,
+    /// What a pre token generation trigger changes (`flows::pre_token`).
+    pub claims_override: Option<&'a crate::triggers::events::ClaimsOverride>,
 }
 
 /// Signs an access token (and an ID token for `openid`) from the directory as it is
@@ -71,11 +73,18 @@ pub async fn issue(app: &Services, s: &Session<'_>) -> Result<TokenSet, AppError
         now: app.clock.now(),
     };
     let event_id = uuid::Uuid::new_v4().to_string();
-    let access_token =
-        keys.sign(&grant.access_claims(&uuid::Uuid::new_v4().to_string(), &event_id));
+    let mut access = grant.access_claims(&uuid::Uuid::new_v4().to_string(), &event_id);
+    if let Some(o) = s.claims_override {
+        o.apply(&mut access, "access");
+    }
+    let access_token = keys.sign(&access);
     let id_token = grant.wants_id_token().then(|| {
         let hashed = (s.endpoint == Endpoint::Token).then_some(access_token.as_str());
-        keys.sign(&grant.id_claims(&uuid::Uuid::new_v4().to_string(), &event_id, hashed))
+        let mut id = grant.id_claims(&uuid::Uuid::new_v4().to_string(), &event_id, hashed);
+        if let Some(o) = s.claims_override {
+            o.apply(&mut id, "id");
+        }
+        keys.sign(&id)
     });
     Ok(TokenSet {
         id_token,

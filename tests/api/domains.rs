@@ -31,6 +31,11 @@ const PREFIX_HOST: &str = "myapp.auth.example.test";
 const CUSTOM: &str = "login.example.org";
 const CERTIFICATE: &str = "arn:aws:acm:us-east-1:123456789012:certificate/a1b2c3d4-5678-90ab";
 
+/// The admin API keys `api` signs with (also used by the trigger tests).
+pub(crate) fn with_keys(c: Config) -> Config {
+    c.with_api_keys(ApiKeys::parse(&format!("{AKID}:{SECRET}")).unwrap())
+}
+
 fn with_domains(c: Config) -> Config {
     c.with_rate_limits(cognate::rate_limit::RateLimits::OFF)
         .with_api_keys(ApiKeys::parse(&format!("{AKID}:{SECRET}")).unwrap())
@@ -43,7 +48,7 @@ async fn spawn() -> TestApp {
 }
 
 /// A signed Cognito API call (the domain actions need a signature): status and body.
-async fn api(app: &TestApp, action: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn api(app: &TestApp, action: &str, body: Value) -> (StatusCode, Value) {
     let body = body.to_string();
     let uri = format!("{}/", app.base());
     let target = format!("AWSCognitoIdentityProviderService.{action}");

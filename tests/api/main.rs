@@ -43,4 +43,5 @@ mod standin;
 mod state_relay;
 mod storage_secrets;
 mod token;
+mod triggers;
 mod userinfo;

@@ -190,7 +190,7 @@ def test_the_walk_covers_the_nested_settings_and_refuses_something():
     client_walk = walked(listed("CreateUserPoolClient")[0])
     assert {"TokenValidityUnits", "RefreshTokenRotation"} <= client_walk
     refused = {f"{a}.{p}" for a, p in UNLISTED}
-    for expected in ("AdminCreateUser.ClientMetadata", "SignUp.ValidationData", "CreateUserPool.LambdaConfig",
+    for expected in ("AdminCreateUser.ClientMetadata", "SignUp.ValidationData", "CreateUserPool.LambdaConfig.CustomEmailSender",
                      "CreateUserPool.EmailConfiguration.SourceArn", "CreateIdentityProvider.AcrMapping"):
         assert expected in refused, expected
 

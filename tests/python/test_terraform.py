@@ -349,7 +349,9 @@ def test_mfa_stays_off_and_factor_blocks_are_reported_only_when_set(tf):
 def test_pool_settings_cognate_has_no_behaviour_for_are_refused_by_name(tf):
     idp, _, _ = tf
     cases = {
-        "LambdaConfig": {"LambdaConfig": {"PreSignUp": "arn:aws:lambda:us-east-1:123456789012:function:f"}},
+        # Triggers are taken (test_triggers.py); the KMS-encrypted custom senders are not.
+        "CustomEmailSender": {"LambdaConfig": {"CustomEmailSender": {
+            "LambdaVersion": "V1_0", "LambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:f"}}},
         "DeviceConfiguration": {"DeviceConfiguration": {"ChallengeRequiredOnNewDevice": False,
                                                         "DeviceOnlyRememberedOnUserPrompt": False}},
         "SmsConfiguration": {"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms"}},

@@ -324,19 +324,6 @@ fn refuse_unsupported(config: &PoolConfig) -> Result<(), CognitoError> {
             return Err(unsupported(field, why));
         }
     }
-    if let Some(lambda) = &config.lambda_config {
-        let set: Vec<&str> = lambda
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, _)| k.as_str())
-            .collect();
-        if !set.is_empty() {
-            return Err(unsupported(
-                &format!("LambdaConfig ({})", set.join(", ")),
-                "triggers are not available yet; send an empty LambdaConfig",
-            ));
-        }
-    }
     match config.mfa_configuration.as_deref() {
         None | Some("OFF") => {}
         Some(other) => {
@@ -347,6 +334,49 @@ fn refuse_unsupported(config: &PoolConfig) -> Result<(), CognitoError> {
         }
     }
     Ok(())
+}
+
+/// `LambdaConfig` as sent (its targets are checked with the rest of the settings);
+/// the senders that need KMS are refused until cognate has them.
+fn lambda_config(
+    sent: Option<&serde_json::Map<String, Value>>,
+) -> Result<crate::triggers::LambdaConfig, CognitoError> {
+    const KNOWN: &[&str] = &[
+        "PreSignUp",
+        "CustomMessage",
+        "PostConfirmation",
+        "PreAuthentication",
+        "PostAuthentication",
+        "DefineAuthChallenge",
+        "CreateAuthChallenge",
+        "VerifyAuthChallengeResponse",
+        "PreTokenGeneration",
+        "PreTokenGenerationConfig",
+        "UserMigration",
+    ];
+    let Some(sent) = sent else {
+        return Ok(Default::default());
+    };
+    let set: serde_json::Map<String, Value> = sent
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for key in set.keys() {
+        if ["CustomEmailSender", "CustomSMSSender", "KMSKeyID"].contains(&key.as_str()) {
+            return Err(unsupported(
+                &format!("LambdaConfig.{key}"),
+                "custom senders are not available yet",
+            ));
+        }
+        if !KNOWN.contains(&key.as_str()) {
+            return Err(CognitoError::invalid(format!(
+                "LambdaConfig.{key} is not a trigger."
+            )));
+        }
+    }
+    serde_json::from_value(Value::Object(set))
+        .map_err(|e| CognitoError::invalid(format!("LambdaConfig: {e}")))
 }
 
 /// The password policy as sent; unset requirements are off, as Cognito reads a sent
@@ -388,6 +418,7 @@ fn password_policy(shape: Option<&PasswordPolicyShape>) -> Result<PasswordPolicy
 /// tier are kept unless sent.
 fn apply_pool_config(config: &PoolConfig, s: &mut PoolSettings) -> Result<(), CognitoError> {
     refuse_unsupported(config)?;
+    s.lambda_config = lambda_config(config.lambda_config.as_ref())?;
     let policies = config.policies.as_ref();
     s.password_policy = password_policy(policies.and_then(|p| p.password_policy.as_ref()))?;
     s.reported.sign_in_policy = match policies.and_then(|p| p.sign_in_policy.as_ref()) {

@@ -1,0 +1,377 @@
+//! The events of the triggers cognate raises, shaped as Cognito sends them, and how
+//! their answers are read back (Cognito's "Lambda trigger event" pages for pre
+//! sign-up, post confirmation and pre token generation).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::{Call, Trigger, invalid, raise};
+use crate::error::TriggerError;
+use crate::model::groups::Group;
+use crate::model::pool::PoolSettings;
+use crate::model::users::User;
+use crate::services::Services;
+
+/// A map of strings as the event's JSON object (`null` when absent, as Cognito sends
+/// `validationData` and `clientMetadata`).
+fn strings(map: Option<&BTreeMap<String, String>>) -> Value {
+    match map {
+        Some(m) => json!(m),
+        None => Value::Null,
+    }
+}
+
+/// A user's `userAttributes` as Cognito sends them: the attributes with `sub` and
+/// `cognito:user_status`.
+pub fn user_attributes(user: &User) -> Value {
+    let mut a: Map<String, Value> = user
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
+    a.insert("sub".into(), user.user_id.clone().into());
+    a.insert(
+        "cognito:user_status".into(),
+        serde_json::to_value(user.status).unwrap_or(Value::Null),
+    );
+    Value::Object(a)
+}
+
+/// What a pre sign-up trigger decided.
+#[derive(Debug, Default)]
+pub struct PreSignUp {
+    pub auto_confirm_user: bool,
+    pub auto_verify_email: bool,
+    pub auto_verify_phone: bool,
+}
+
+/// Raises `PreSignUp` (`source`: `PreSignUp_SignUp`, `_AdminCreateUser`,
+/// `_ExternalProvider`) before anything is created.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the event's parts, as Cognito names them"
+)]
+pub async fn pre_sign_up(
+    app: &Services,
+    pool_id: &str,
+    settings: &PoolSettings,
+    source: &str,
+    client_id: Option<&str>,
+    username: &str,
+    attributes: &BTreeMap<String, String>,
+    validation_data: Option<&BTreeMap<String, String>>,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<PreSignUp, TriggerError> {
+    let Some(r) = raise(
+        app,
+        Call {
+            pool_id,
+            settings,
+            trigger: Trigger::PreSignUp,
+            source,
+            user_name: username,
+            client_id,
+            request: json!({
+                "userAttributes": attributes,
+                "validationData": strings(validation_data),
+                "clientMetadata": strings(client_metadata),
+            }),
+            response: json!({
+                "autoConfirmUser": false,
+                "autoVerifyEmail": false,
+                "autoVerifyPhone": false,
+            }),
+            version: "1",
+        },
+    )
+    .await?
+    else {
+        return Ok(PreSignUp::default());
+    };
+    let flag = |key: &str| match r.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(invalid(Trigger::PreSignUp, "a flag is not a boolean")),
+    };
+    Ok(PreSignUp {
+        auto_confirm_user: flag("autoConfirmUser")?,
+        auto_verify_email: flag("autoVerifyEmail")?,
+        auto_verify_phone: flag("autoVerifyPhone")?,
+    })
+}
+
+/// Raises `PostConfirmation` (`source`: `PostConfirmation_ConfirmSignUp`,
+/// `_ConfirmForgotPassword`) after the user was confirmed; its answer changes nothing.
+pub async fn post_confirmation(
+    app: &Services,
+    settings: &PoolSettings,
+    source: &str,
+    client_id: Option<&str>,
+    user: &User,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(), TriggerError> {
+    raise(
+        app,
+        Call {
+            pool_id: &user.pool_id,
+            settings,
+            trigger: Trigger::PostConfirmation,
+            source,
+            user_name: &user.username,
+            client_id,
+            request: json!({
+                "userAttributes": user_attributes(user),
+                "clientMetadata": strings(client_metadata),
+            }),
+            response: json!({}),
+            version: "1",
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Claims a pre token generation trigger may not add, change or suppress: those that
+/// make the token what it is (Cognito refuses them too).
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "acr",
+    "amr",
+    "at_hash",
+    "aud",
+    "auth_time",
+    "azp",
+    "client_id",
+    "cognito:username",
+    "event_id",
+    "exp",
+    "iat",
+    "identities",
+    "iss",
+    "jti",
+    "nbf",
+    "nonce",
+    "origin_jti",
+    "scope",
+    "sub",
+    "token_use",
+    "username",
+    "version",
+];
+
+/// One token's changes.
+#[derive(Debug, Default, Clone)]
+pub struct TokenChanges {
+    pub add_or_override: Map<String, Value>,
+    pub suppress: Vec<String>,
+    pub scopes_to_add: Vec<String>,
+    pub scopes_to_suppress: Vec<String>,
+}
+
+/// What a pre token generation trigger asked for.
+#[derive(Debug, Default, Clone)]
+pub struct ClaimsOverride {
+    pub id: TokenChanges,
+    /// Only from version 2 and 3 events.
+    pub access: TokenChanges,
+    /// `groupOverrideDetails.groupsToOverride`: replaces `cognito:groups`.
+    pub groups: Option<Vec<String>>,
+    pub iam_roles: Option<Vec<String>>,
+    pub preferred_role: Option<String>,
+}
+
+impl ClaimsOverride {
+    /// Applies the changes for one token (`id` or `access`) to its claims.
+    pub fn apply(&self, claims: &mut Value, token_use: &str) {
+        let Some(c) = claims.as_object_mut() else {
+            return;
+        };
+        if let Some(groups) = &self.groups {
+            if groups.is_empty() {
+                c.remove("cognito:groups");
+            } else {
+                c.insert("cognito:groups".into(), json!(groups));
+            }
+        }
+        if token_use == "id" {
+            if let Some(roles) = &self.iam_roles {
+                c.insert("cognito:roles".into(), json!(roles));
+            }
+            if let Some(role) = &self.preferred_role {
+                c.insert("cognito:preferred_role".into(), json!(role));
+            }
+        }
+        let changes = if token_use == "id" {
+            &self.id
+        } else {
+            &self.access
+        };
+        for name in &changes.suppress {
+            c.remove(name);
+        }
+        for (k, v) in &changes.add_or_override {
+            c.insert(k.clone(), v.clone());
+        }
+        if token_use == "access"
+            && (!changes.scopes_to_add.is_empty() || !changes.scopes_to_suppress.is_empty())
+        {
+            let mut scopes: Vec<String> = c
+                .get("scope")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter(|s| !changes.scopes_to_suppress.iter().any(|x| x == s))
+                .map(str::to_string)
+                .collect();
+            for s in &changes.scopes_to_add {
+                if !scopes.contains(s) {
+                    scopes.push(s.clone());
+                }
+            }
+            c.insert("scope".into(), scopes.join(" ").into());
+        }
+    }
+}
+
+/// Raises `PreTokenGeneration` (`source`: `TokenGeneration_HostedAuth`,
+/// `_Authentication`, `_NewPasswordChallenge`, `_RefreshTokens`) with the pool's event
+/// version; `None` when the pool has no such trigger.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the event's parts, as Cognito names them"
+)]
+pub async fn pre_token_generation(
+    app: &Services,
+    settings: &PoolSettings,
+    source: &str,
+    client_id: &str,
+    user: &User,
+    groups: &[Group],
+    scopes: &[String],
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<Option<ClaimsOverride>, TriggerError> {
+    let config = &settings.lambda_config;
+    if config.target(Trigger::PreTokenGeneration).is_none() {
+        return Ok(None);
+    }
+    let version = config.pre_token_version();
+    let mut request = json!({
+        "userAttributes": user_attributes(user),
+        "groupConfiguration": {
+            "groupsToOverride": groups.iter().map(|g| g.group_name.as_str()).collect::<Vec<_>>(),
+            "iamRolesToOverride": groups.iter().filter_map(|g| g.role_arn.as_deref()).collect::<Vec<_>>(),
+            "preferredRole": groups.iter().filter(|g| g.role_arn.is_some())
+                .min_by_key(|g| g.precedence.unwrap_or(i64::MAX))
+                .and_then(|g| g.role_arn.clone()),
+        },
+        "clientMetadata": strings(client_metadata),
+    });
+    if version > 1 {
+        request["scopes"] = json!(scopes);
+    }
+    let response = if version == 1 {
+        json!({ "claimsOverrideDetails": null })
+    } else {
+        json!({ "claimsAndScopeOverrideDetails": null })
+    };
+    let version_text = version.to_string();
+    let Some(r) = raise(
+        app,
+        Call {
+            pool_id: &user.pool_id,
+            settings,
+            trigger: Trigger::PreTokenGeneration,
+            source,
+            user_name: &user.username,
+            client_id: Some(client_id),
+            request,
+            response,
+            version: &version_text,
+        },
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let bad = |why: &str| invalid(Trigger::PreTokenGeneration, why);
+    let mut out = ClaimsOverride::default();
+    let details = if version == 1 {
+        r.get("claimsOverrideDetails")
+    } else {
+        r.get("claimsAndScopeOverrideDetails")
+    };
+    let details = match details {
+        None | Some(Value::Null) => return Ok(Some(out)),
+        Some(Value::Object(d)) => d,
+        Some(_) => return Err(bad("the override details are not an object")),
+    };
+    if version == 1 {
+        out.id = token_changes(details, false).map_err(|e| bad(&e))?;
+    } else {
+        for (key, changes, scopes) in [
+            ("idTokenGeneration", &mut out.id, false),
+            ("accessTokenGeneration", &mut out.access, true),
+        ] {
+            match details.get(key) {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(t)) => {
+                    *changes = token_changes(t, scopes).map_err(|e| bad(&e))?
+                }
+                Some(_) => return Err(bad("a token's changes are not an object")),
+            }
+        }
+    }
+    match details.get("groupOverrideDetails") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(g)) => {
+            out.groups = string_list(g.get("groupsToOverride")).map_err(|e| bad(&e))?;
+            out.iam_roles = string_list(g.get("iamRolesToOverride")).map_err(|e| bad(&e))?;
+            out.preferred_role = match g.get("preferredRole") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(_) => return Err(bad("preferredRole is not a string")),
+            };
+        }
+        Some(_) => return Err(bad("groupOverrideDetails is not an object")),
+    }
+    Ok(Some(out))
+}
+
+fn string_list(v: Option<&Value>) -> Result<Option<Vec<String>>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_string)
+                    .ok_or("a list holds a non-string".to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err("a list is not an array".into()),
+    }
+}
+
+fn token_changes(t: &Map<String, Value>, scopes: bool) -> Result<TokenChanges, String> {
+    let mut c = TokenChanges::default();
+    match t.get("claimsToAddOrOverride") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => c.add_or_override = m.clone(),
+        Some(_) => return Err("claimsToAddOrOverride is not an object".into()),
+    }
+    c.suppress = string_list(t.get("claimsToSuppress"))?.unwrap_or_default();
+    if scopes {
+        c.scopes_to_add = string_list(t.get("scopesToAdd"))?.unwrap_or_default();
+        c.scopes_to_suppress = string_list(t.get("scopesToSuppress"))?.unwrap_or_default();
+    }
+    if let Some(name) = c
+        .add_or_override
+        .keys()
+        .chain(c.suppress.iter())
+        .find(|k| RESERVED_CLAIMS.contains(&k.as_str()))
+    {
+        return Err(format!("the claim {name} cannot be changed"));
+    }
+    Ok(c)
+}

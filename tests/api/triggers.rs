@@ -1,0 +1,284 @@
+//! Triggers raised by the shared operations (issue 16), with a signed webhook served
+//! on loopback: pre token generation at `/oauth2/token` (hosted sign-in and refresh),
+//! the signature (Standard Webhooks), the trigger log, `/metrics`, and refused
+//! loopback, private and metadata addresses. The loopback webhooks are reached with the
+//! development flag (`--trigger-allow-private`), as a developer would.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::helpers::{Pkce, TestApp, jwt_claims};
+
+/// A server with the development flag, so webhooks on loopback are reached.
+async fn spawn_allowing_private() -> TestApp {
+    TestApp::spawn_with(|c| {
+        crate::domains::with_keys(c).with_triggers(cognate::config::TriggerOptions {
+            allow_private: true,
+            ..Default::default()
+        })
+    })
+    .await
+}
+
+/// A webhook that checks cognate's Standard Webhooks signature with `secret` and adds
+/// a claim; records each event's trigger source, or `bad signature`.
+async fn webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let handler = move |headers: HeaderMap, body: Bytes| {
+        let record = record.clone();
+        let secret = secret.clone();
+        async move {
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            let header = |name: &str| headers[name].to_str().unwrap().to_string();
+            let (id, signature) = (header("webhook-id"), header("webhook-signature"));
+            let t: i64 = header("webhook-timestamp").parse().unwrap();
+            assert!(id.starts_with("msg_"), "{id}");
+            if cognate::triggers::signature(&secret, &id, t, &body) != signature {
+                record.lock().unwrap().push("bad signature".into());
+                return (
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    axum::Json(json!({"message": "bad signature"})),
+                );
+            }
+            let mut event: Value = serde_json::from_str(&body).unwrap();
+            record
+                .lock()
+                .unwrap()
+                .push(event["triggerSource"].as_str().unwrap().to_string());
+            event["response"]["claimsOverrideDetails"] =
+                json!({"claimsToAddOrOverride": {"tenant": "acme"}});
+            (axum::http::StatusCode::OK, axum::Json(event))
+        }
+    };
+    let router = axum::Router::new().route("/hook", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("http://{addr}/hook"), seen)
+}
+
+async fn set_pre_token(app: &TestApp, target: &str) -> String {
+    let target = target.to_string();
+    let mut secret = String::new();
+    cognate::pool::update(&app.state, &app.pool_id, |s| {
+        s.lambda_config.pre_token_generation = Some(target);
+        secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
+    })
+    .await
+    .unwrap();
+    secret
+}
+
+// Matrix: WH-01
+#[tokio::test]
+async fn pre_token_generation_fires_for_hosted_sign_in_and_refresh_at_the_token_endpoint() {
+    // Arrange
+    let app = spawn_allowing_private().await;
+    let mut secret = String::new();
+    cognate::pool::update(&app.state, &app.pool_id, |s| {
+        secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
+    })
+    .await
+    .unwrap();
+    let (url, seen) = webhook(secret).await;
+    set_pre_token_keep_secret(&app, &url).await;
+    // Act
+    let pkce = Pkce::new();
+    let code = app.login_and_authorize(&app.public, Some(&pkce)).await;
+    let tokens: Value = app
+        .exchange(&app.public, &code, Some(&pkce.verifier))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refreshed: Value = app
+        .refresh(&app.public, tokens["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Assert
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().unwrap())["tenant"],
+        "acme"
+    );
+    assert_eq!(
+        jwt_claims(refreshed["id_token"].as_str().unwrap())["tenant"],
+        "acme"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "TokenGeneration_HostedAuth",
+            "TokenGeneration_RefreshTokens"
+        ]
+    );
+    let log = app
+        .state
+        .store
+        .trigger_log(&cognate::store::TriggerLogFilter {
+            pool_id: Some(&app.pool_id),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|e| e.outcome == "ok" && e.target == url));
+    assert_eq!(
+        app.state
+            .triggers
+            .counters
+            .get("TokenGeneration_HostedAuth", "ok"),
+        1
+    );
+}
+
+async fn set_pre_token_keep_secret(app: &TestApp, target: &str) {
+    let target = target.to_string();
+    cognate::pool::update(&app.state, &app.pool_id, |s| {
+        s.lambda_config.pre_token_generation = Some(target);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_webhook_that_cannot_verify_the_signature_stops_the_token() {
+    // Arrange
+    let app = spawn_allowing_private().await;
+    let (url, seen) = webhook("not-the-pools-secret".into()).await;
+    set_pre_token(&app, &url).await;
+    // Act
+    let pkce = Pkce::new();
+    let code = app.login_and_authorize(&app.public, Some(&pkce)).await;
+    let res = app.exchange(&app.public, &code, Some(&pkce.verifier)).await;
+    // Assert
+    assert!(res.status().is_client_error());
+    assert_eq!(*seen.lock().unwrap(), ["bad signature"]);
+}
+
+/// A loopback listener that counts the connections made to it.
+async fn counting_listener() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (addr, count)
+}
+
+async fn sign_up(app: &TestApp, username: &str) -> (u16, Value) {
+    let (status, body) = app
+        .api_call(
+            "SignUp",
+            &json!({
+                "ClientId": app.public.client_id,
+                "Username": username,
+                "Password": crate::helpers::PASSWORD,
+                "UserAttributes": [{"Name": "email", "Value": format!("{username}@example.com")}],
+            }),
+        )
+        .await;
+    (status.into(), body)
+}
+
+// Matrix: WH-03
+#[tokio::test]
+async fn loopback_private_and_metadata_webhooks_are_refused_when_configured_and_when_sent() {
+    // Arrange: no development flag; a loopback listener that must see no connection.
+    let app = TestApp::spawn_with(crate::domains::with_keys).await;
+    let (addr, connections) = counting_listener().await;
+    let port = addr.port();
+    // Act + Assert: refused when configured, through the API, in every spelling.
+    for target in [
+        format!("http://127.0.0.1:{port}/hook"),
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("https://localhost:{port}/hook"),
+        format!("https://[::1]:{port}/hook"),
+        format!("https://[::ffff:127.0.0.1]:{port}/hook"),
+        format!("https://2130706433:{port}/hook"),
+        format!("https://0x7f.1:{port}/hook"),
+        "https://0.0.0.0/hook".to_string(),
+        "https://10.0.0.1/hook".to_string(),
+        "https://192.168.1.1/hook".to_string(),
+        "https://100.64.0.1/hook".to_string(),
+        "https://[fd00::1]/hook".to_string(),
+        "https://169.254.169.254/latest/meta-data".to_string(),
+        "https://[fe80::1]/hook".to_string(),
+    ] {
+        let (status, body) = crate::domains::api(
+            &app,
+            "UpdateUserPool",
+            json!({"UserPoolId": app.pool_id, "LambdaConfig": {"PreSignUp": target}}),
+        )
+        .await;
+        assert_eq!(status, 400, "{target}");
+        assert_eq!(body["__type"], "InvalidParameterException", "{target}");
+    }
+    let pool = app
+        .state
+        .store
+        .pool_by_id(&app.pool_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pool.settings.lambda_config.pre_sign_up.is_none());
+    // A target stored before (or behind) the check is refused again at send time, on
+    // the literal address and on the address a name resolves to.
+    for (i, target) in [
+        format!("https://127.0.0.1:{port}/hook"),
+        format!("http://127.0.0.1:{port}/hook"),
+        format!("https://localhost:{port}/hook"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut settings = pool.settings.clone();
+        settings.lambda_config.pre_sign_up = Some(target.clone());
+        cognate::triggers::new_secret(&app.state, &app.pool_id, &mut settings);
+        app.state
+            .store
+            .update_pool(&app.pool_id, &pool.name, &settings, 0)
+            .await
+            .unwrap();
+        cognate::triggers::forget(&app.state, &app.pool_id);
+        let username = format!("mallory{i}");
+        let (status, body) = sign_up(&app, &username).await;
+        assert_eq!(status, 400, "{target}");
+        assert_eq!(body["__type"], "UnexpectedLambdaException", "{target}");
+        assert!(
+            app.state
+                .store
+                .user_by_name(&app.pool_id, &username)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+// Matrix: WH-03
+#[tokio::test]
+async fn metadata_addresses_are_refused_even_with_the_development_flag() {
+    let app = spawn_allowing_private().await;
+    let (status, body) = crate::domains::api(
+        &app,
+        "UpdateUserPool",
+        json!({"UserPoolId": app.pool_id,
+               "LambdaConfig": {"PreSignUp": "http://169.254.169.254/latest/meta-data"}}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "InvalidParameterException");
+}

@@ -1,0 +1,345 @@
+"""Triggers (issue 16): LambdaConfig through boto3, Lambda code served by the Python
+runner (tools/lambda_runner/lambda_runner.py), a signed webhook, and Cognito's three
+failure exceptions."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import botocore
+import pytest
+
+from conftest import BINARY, PASSWORD, ROOT, cognate_cli, make_client, new_server_env, outbox_code, run_server
+
+RUNNER = ROOT / "tools" / "lambda_runner" / "lambda_runner.py"
+HANDLERS = pathlib.Path(__file__).with_name("trigger_handlers.py")
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+@pytest.fixture(scope="module")
+def events_dir():
+    return pathlib.Path(tempfile.mkdtemp(prefix="cognate-trigger-events-"))
+
+
+@pytest.fixture(scope="module")
+def runner(events_dir):
+    names = ["pre_sign_up", "slow", "malformed", "post_confirmation", "pre_token", "pre_token_reserved"]
+    env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
+    proc = subprocess.Popen(
+        [sys.executable, str(RUNNER), "--port", "0", *[f"{n.replace('_', '-')}={HANDLERS}:{n}" for n in names]],
+        stdout=subprocess.PIPE, env=env, text=True,
+    )
+    port = int(proc.stdout.readline().split()[-1])
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def trig(runner):
+    # The development flag lets the webhook tests reach receivers on loopback.
+    env = new_server_env(COGNATE_LAMBDA_ENDPOINT=runner, COGNATE_TRIGGER_ALLOW_PRIVATE="1")
+    for url in run_server(env):
+        yield url, env
+
+
+@pytest.fixture
+def tidp(trig):
+    return make_client(trig[0])
+
+
+@pytest.fixture
+def tunsigned(trig):
+    return make_client(trig[0], signature_version=botocore.UNSIGNED)
+
+
+def new_pool(idp, lambda_config):
+    pool_id = idp.create_user_pool(
+        PoolName=f"trig-{uuid.uuid4().hex[:6]}",
+        LambdaConfig=lambda_config,
+        Schema=[{"Name": "team", "AttributeDataType": "String", "Mutable": True}],
+    )["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="app",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    return pool_id, client_id
+
+
+def claims(jwt):
+    body = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def test_lambda_config_is_read_back_exactly(tidp):
+    config = {
+        "PreSignUp": ARN + "pre-sign-up",
+        "CustomMessage": ARN + "custom-message",
+        "PostConfirmation": "https://hooks.example.com/post-confirmation",
+        "PreAuthentication": ARN + "pre-auth",
+        "PostAuthentication": ARN + "post-auth",
+        "DefineAuthChallenge": ARN + "define",
+        "CreateAuthChallenge": ARN + "create",
+        "VerifyAuthChallengeResponse": ARN + "verify",
+        "PreTokenGeneration": ARN + "pre-token",
+        "PreTokenGenerationConfig": {"LambdaVersion": "V2_0", "LambdaArn": ARN + "pre-token"},
+        "UserMigration": ARN + "migrate:live",
+    }
+    pool_id, _ = new_pool(tidp, config)
+    assert tidp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["LambdaConfig"] == config
+    listed = [p for p in tidp.list_user_pools(MaxResults=60)["UserPools"] if p["Id"] == pool_id]
+    assert listed[0]["LambdaConfig"] == config
+    tidp.update_user_pool(UserPoolId=pool_id, LambdaConfig={"PreSignUp": ARN + "other"})
+    assert tidp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["LambdaConfig"] == {"PreSignUp": ARN + "other"}
+
+
+@pytest.mark.parametrize("config, word", [
+    ({"CustomEmailSender": {"LambdaVersion": "V1_0", "LambdaArn": ARN + "x"}}, "CustomEmailSender"),
+    ({"KMSKeyID": "arn:aws:kms:us-east-1:123456789012:key/x"}, "KMSKeyID"),
+    ({"PreSignUp": "http://hooks.example.com/x"}, "https"),
+    ({"PreSignUp": "arn:aws:s3:::some-bucket-name"}, "PreSignUp"),
+    ({"PreTokenGenerationConfig": {"LambdaVersion": "V9_0", "LambdaArn": ARN + "x"}}, "LambdaVersion"),
+])
+def test_unsupported_or_invalid_triggers_are_refused(tidp, config, word):
+    with pytest.raises(tidp.exceptions.InvalidParameterException) as e:
+        tidp.create_user_pool(PoolName="bad", LambdaConfig=config)
+    assert word in str(e.value)
+
+
+def test_pre_sign_up_sees_cognitos_event_and_can_confirm_the_user(tidp, tunsigned, events_dir):
+    pool_id, client_id = new_pool(tidp, {"PreSignUp": ARN + "pre-sign-up"})
+    out = tunsigned.sign_up(ClientId=client_id, Username="ann", Password=PASSWORD,
+                            UserAttributes=[{"Name": "email", "Value": "ann@auto.example"}])
+    assert out["UserConfirmed"] is True
+    user = tidp.admin_get_user(UserPoolId=pool_id, Username="ann")
+    assert user["UserStatus"] == "CONFIRMED"
+    attrs = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    assert attrs["email_verified"] == "true"
+    event = json.loads((events_dir / "PreSignUp_SignUp.json").read_text())
+    assert event["version"] == "1"
+    assert event["region"] == "us-east-1"
+    assert event["userPoolId"] == pool_id
+    assert event["userName"] == "ann"
+    assert event["callerContext"]["clientId"] == client_id
+    assert "awsSdkVersion" in event["callerContext"]
+    assert event["request"]["userAttributes"] == {"email": "ann@auto.example"}
+    assert event["response"] == {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False}
+    # Without the trigger's word the user is unconfirmed, as usual.
+    out = tunsigned.sign_up(ClientId=client_id, Username="bob", Password=PASSWORD,
+                            UserAttributes=[{"Name": "email", "Value": "bob@example.com"}])
+    assert out["UserConfirmed"] is False
+
+
+def test_a_refusing_handler_gives_its_message_and_creates_nothing(tidp, tunsigned):
+    pool_id, client_id = new_pool(tidp, {"PreSignUp": ARN + "pre-sign-up"})
+    with pytest.raises(tunsigned.exceptions.UserLambdaValidationException) as e:
+        tunsigned.sign_up(ClientId=client_id, Username="eve", Password=PASSWORD,
+                          UserAttributes=[{"Name": "email", "Value": "eve@blocked.example"}])
+    assert "Sign-ups from blocked.example are not allowed" in str(e.value)
+    with pytest.raises(tidp.exceptions.UserNotFoundException):
+        tidp.admin_get_user(UserPoolId=pool_id, Username="eve")
+
+
+@pytest.mark.parametrize("function, exception", [
+    ("slow", "UnexpectedLambdaException"),
+    ("malformed", "InvalidLambdaResponseException"),
+    ("no-such-function", "UnexpectedLambdaException"),
+])
+def test_failing_handlers_give_cognitos_exceptions_and_create_nothing(tidp, tunsigned, function, exception):
+    pool_id, client_id = new_pool(tidp, {"PreSignUp": ARN + function})
+    started = time.time()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        tunsigned.sign_up(ClientId=client_id, Username="zed", Password=PASSWORD,
+                          UserAttributes=[{"Name": "email", "Value": "zed@example.com"}])
+    assert e.value.response["Error"]["Code"] == exception
+    assert time.time() - started < 7, "the 5-second limit applies"
+    with pytest.raises(tidp.exceptions.UserNotFoundException):
+        tidp.admin_get_user(UserPoolId=pool_id, Username="zed")
+
+
+def test_post_confirmation_fires_when_a_sign_up_is_confirmed(trig, tidp, tunsigned, events_dir):
+    pool_id, client_id = new_pool(tidp, {"PostConfirmation": ARN + "post-confirmation"})
+    email = f"pc-{uuid.uuid4().hex[:6]}@example.com"
+    tunsigned.sign_up(ClientId=client_id, Username="carl", Password=PASSWORD,
+                      UserAttributes=[{"Name": "email", "Value": email}])
+    tunsigned.confirm_sign_up(ClientId=client_id, Username="carl",
+                              ConfirmationCode=outbox_code(email, env=trig[1]))
+    event = json.loads((events_dir / "PostConfirmation_ConfirmSignUp.json").read_text())
+    assert event["userName"] == "carl"
+    assert event["callerContext"]["clientId"] == client_id
+    attrs = event["request"]["userAttributes"]
+    assert attrs["email"] == email and attrs["cognito:user_status"] == "CONFIRMED" and attrs["sub"]
+
+
+def test_pre_token_generation_changes_tokens_at_sign_in_and_refresh(tidp, tunsigned, events_dir):
+    pool_id, client_id = new_pool(tidp, {"PreTokenGeneration": ARN + "pre-token"})
+    tidp.admin_create_user(UserPoolId=pool_id, Username="dan", MessageAction="SUPPRESS",
+                           UserAttributes=[{"Name": "email", "Value": "dan@example.com"},
+                                           {"Name": "custom:team", "Value": "red"}])
+    tidp.admin_set_user_password(UserPoolId=pool_id, Username="dan", Password=PASSWORD, Permanent=True)
+    tidp.create_group(UserPoolId=pool_id, GroupName="real")
+    tidp.admin_add_user_to_group(UserPoolId=pool_id, Username="dan", GroupName="real")
+    auth = tunsigned.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": "dan", "PASSWORD": PASSWORD})["AuthenticationResult"]
+    id_claims = claims(auth["IdToken"])
+    assert id_claims["tenant"] == "acme"
+    assert id_claims["email"] == "hidden@example.com"
+    assert "custom:team" not in id_claims
+    assert id_claims["cognito:groups"] == ["from-trigger"]
+    event = json.loads((events_dir / "TokenGeneration_Authentication.json").read_text())
+    assert event["request"]["groupConfiguration"]["groupsToOverride"] == ["real"]
+    assert event["response"] == {"claimsOverrideDetails": None}
+    refreshed = tunsigned.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                                        AuthParameters={"REFRESH_TOKEN": auth["RefreshToken"]})["AuthenticationResult"]
+    assert claims(refreshed["IdToken"])["tenant"] == "acme"
+    assert (events_dir / "TokenGeneration_RefreshTokens.json").exists()
+
+
+def test_a_pre_token_handler_cannot_change_sub(tidp, tunsigned):
+    pool_id, client_id = new_pool(tidp, {"PreTokenGeneration": ARN + "pre-token-reserved"})
+    tidp.admin_create_user(UserPoolId=pool_id, Username="fay", MessageAction="SUPPRESS",
+                           UserAttributes=[{"Name": "email", "Value": "fay@example.com"}])
+    tidp.admin_set_user_password(UserPoolId=pool_id, Username="fay", Password=PASSWORD, Permanent=True)
+    with pytest.raises(tunsigned.exceptions.InvalidLambdaResponseException):
+        tunsigned.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                AuthParameters={"USERNAME": "fay", "PASSWORD": PASSWORD})
+
+
+def standard_webhooks_verify(secret, headers, body):
+    """Standard Webhooks 1.0 verification, as its reference libraries do it: the key is
+    the base64 after `whsec_`; the signature, any `v1,` entry of `webhook-signature`,
+    is base64 HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>`; a timestamp
+    more than 5 minutes off is refused."""
+    msg_id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    expected = base64.b64encode(
+        hmac.new(key, f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()).decode()
+    sent = [s.split(",", 1)[1] for s in headers["webhook-signature"].split(" ") if s.startswith("v1,")]
+    return (any(hmac.compare_digest(expected, s) for s in sent)
+            and abs(time.time() - int(timestamp)) < 300)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook that verifies cognate's signature, then refuses or confirms."""
+    secret = None
+    seen = []
+    ids = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        ok = standard_webhooks_verify(Receiver.secret, self.headers, body)
+        Receiver.ids.append(self.headers["webhook-id"])
+        Receiver.seen.append(ok)
+        event = json.loads(body)
+        if not ok:
+            status, out = 401, {"message": "bad signature"}
+        elif event["request"]["userAttributes"]["email"].endswith("@blocked.example"):
+            status, out = 403, {"message": "blocked by webhook"}
+        else:
+            event["response"]["autoConfirmUser"] = True
+            status, out = 200, event
+        data = json.dumps(out).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+# Matrix: WH-01
+def test_a_signed_webhook_is_verified_and_its_answer_applied(trig, tidp, tunsigned):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        pool_id, client_id = new_pool(tidp, {"PreSignUp": hook})
+        Receiver.secret = cognate_cli("pool", "trigger-secret", "--pool", pool_id, env=trig[1])["secret"]
+        out = tunsigned.sign_up(ClientId=client_id, Username="gus", Password=PASSWORD,
+                                UserAttributes=[{"Name": "email", "Value": "gus@example.com"}])
+        assert out["UserConfirmed"] is True
+        with pytest.raises(tunsigned.exceptions.UserLambdaValidationException) as e:
+            tunsigned.sign_up(ClientId=client_id, Username="hal", Password=PASSWORD,
+                              UserAttributes=[{"Name": "email", "Value": "hal@blocked.example"}])
+        assert "blocked by webhook" in str(e.value)
+        assert Receiver.seen == [True, True]
+        # A wrong secret fails the signature: the webhook's refusal.
+        assert Receiver.secret.startswith("whsec_")
+        Receiver.secret = "whsec_" + base64.b64encode(b"not-the-secret-not-the-secret!!!").decode()
+        with pytest.raises(tunsigned.exceptions.UserLambdaValidationException):
+            tunsigned.sign_up(ClientId=client_id, Username="ivy", Password=PASSWORD,
+                              UserAttributes=[{"Name": "email", "Value": "ivy@example.com"}])
+        log = cognate_cli("triggers", "log", "--pool", pool_id, "--limit", "10", env=trig[1])
+        assert [e["outcome"] for e in log] == ["refused", "refused", "ok"]
+        assert all(e["trigger_source"] == "PreSignUp_SignUp" and e["target"] == hook for e in log)
+        assert PASSWORD not in json.dumps(log)
+        # Every delivery has its own id.
+        assert len(Receiver.ids) == 3 and len(set(Receiver.ids)) == 3
+    finally:
+        server.shutdown()
+
+
+def test_invocations_are_counted_in_metrics(trig, tidp, tunsigned):
+    import urllib.request
+    pool_id, client_id = new_pool(tidp, {"PreSignUp": ARN + "pre-sign-up"})
+    tunsigned.sign_up(ClientId=client_id, Username="jay", Password=PASSWORD,
+                      UserAttributes=[{"Name": "email", "Value": "jay@auto.example"}])
+    text = urllib.request.urlopen(f"{trig[0]}/metrics").read().decode()
+    assert 'cognate_trigger_invocations_total{trigger="PreSignUp_SignUp",outcome="ok"}' in text
+
+
+def test_node_handlers_run_unchanged_through_the_node_runner(tmp_path):
+    import shutil
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    proc = subprocess.Popen(
+        ["node", str(ROOT / "tools" / "lambda_runner" / "lambda_runner.js"), "--port", "0",
+         f"pre-sign-up={HANDLERS.with_suffix('.js')}:handler"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        port = int(proc.stdout.readline().split()[-1])
+        env = new_server_env(COGNATE_LAMBDA_ENDPOINT=f"http://127.0.0.1:{port}")
+        for url in run_server(env):
+            idp, unsigned = make_client(url), make_client(url, signature_version=botocore.UNSIGNED)
+            pool_id, client_id = new_pool(idp, {"PreSignUp": ARN + "pre-sign-up"})
+            out = unsigned.sign_up(ClientId=client_id, Username="kim", Password=PASSWORD,
+                                   UserAttributes=[{"Name": "email", "Value": "kim@example.com"}])
+            assert out["UserConfirmed"] is True
+            with pytest.raises(unsigned.exceptions.UserLambdaValidationException) as e:
+                unsigned.sign_up(ClientId=client_id, Username="lee", Password=PASSWORD,
+                                 UserAttributes=[{"Name": "email", "Value": "lee@blocked.example"}])
+            assert "Blocked by the Node handler" in str(e.value)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_cli_sets_triggers_and_reads_the_log_by_source(trig, tidp, tunsigned):
+    pool_id, client_id = new_pool(tidp, {})
+    env = trig[1]
+    cognate_cli("pool", "update", "--pool", pool_id, "--trigger", f"PreSignUp={ARN}pre-sign-up", env=env)
+    assert tidp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["LambdaConfig"] == {"PreSignUp": ARN + "pre-sign-up"}
+    bad = subprocess.run([str(BINARY), "pool", "update", "--pool", pool_id, "--trigger", "PreSignIn=x"],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "not a trigger" in bad.stderr
+    tunsigned.sign_up(ClientId=client_id, Username="max", Password="Secret-Pw-77x",
+                      UserAttributes=[{"Name": "email", "Value": "max@example.com"}])
+    log = cognate_cli("triggers", "log", "--pool", pool_id, "--source", "PreSignUp_SignUp", env=env)
+    assert len(log) == 1 and log[0]["outcome"] == "ok" and log[0]["user_name"] == "max"
+    assert log[0]["client_id"] == client_id and log[0]["duration_ms"] >= 0
+    assert json.loads(log[0]["request"])["request"]["userAttributes"]["email"] == "max@example.com"
+    assert "Secret-Pw-77x" not in json.dumps(log)
+    assert cognate_cli("triggers", "log", "--pool", pool_id, "--source", "PostConfirmation_ConfirmSignUp", env=env) == []
+    cognate_cli("pool", "update", "--pool", pool_id, "--trigger", "PreSignUp=", env=env)
+    assert tidp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["LambdaConfig"] == {}
