@@ -49,13 +49,6 @@ struct PoolConfig {
     account_recovery_setting: Option<AccountRecoverySetting>,
     user_pool_tags: Option<BTreeMap<String, String>>,
     user_pool_tier: Option<String>,
-    // Refused when sent: see `refuse_unsupported`.
-    device_configuration: Option<Value>,
-    sms_configuration: Option<Value>,
-    dcr_configuration: Option<Value>,
-    key_configuration: Option<Value>,
-    issuer_configuration: Option<Value>,
-    acr_configuration: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -287,43 +280,8 @@ fn nonempty(value: &Option<String>) -> Option<String> {
 
 /// Refuses the settings cognate has no behaviour for and nothing to report back.
 fn refuse_unsupported(config: &PoolConfig) -> Result<(), CognitoError> {
-    let refused = [
-        (
-            &config.device_configuration,
-            "DeviceConfiguration",
-            "cognate does not track devices",
-        ),
-        (
-            &config.sms_configuration,
-            "SmsConfiguration",
-            "cognate sends no SMS",
-        ),
-        (
-            &config.dcr_configuration,
-            "DcrConfiguration",
-            "dynamic client registration is not available",
-        ),
-        (
-            &config.key_configuration,
-            "KeyConfiguration",
-            "cognate manages the pool's signing keys itself",
-        ),
-        (
-            &config.issuer_configuration,
-            "IssuerConfiguration",
-            "the issuer is the pool's URL",
-        ),
-        (
-            &config.acr_configuration,
-            "AcrConfiguration",
-            "tokens carry no acr claim",
-        ),
-    ];
-    for (value, field, why) in refused {
-        if value.as_ref().is_some_and(|v| !v.is_null()) {
-            return Err(unsupported(field, why));
-        }
-    }
+    // DeviceConfiguration, SmsConfiguration and the other blocks cognate does not take
+    // are refused by `fields.json` before any handler runs.
     match config.mfa_configuration.as_deref() {
         None | Some("OFF") => {}
         Some(other) => {
