@@ -135,6 +135,8 @@ struct CodeRequest {
     username: String,
     confirmation_code: Option<String>,
     password: Option<String>,
+    /// Passed to the operation's triggers.
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 async fn confirm_sign_up(app: &Inner, request: &Value) -> ActionResult {
@@ -150,6 +152,7 @@ async fn confirm_sign_up(app: &Inner, request: &Value) -> ActionResult {
         &r.username,
         &code,
         Some(&client.client_id),
+        r.client_metadata.as_ref(),
     )
     .await
     .map_err(refusal_error)?;
@@ -191,9 +194,17 @@ async fn confirm_forgot_password(app: &Inner, request: &Value) -> ActionResult {
     let password = r
         .password
         .ok_or_else(|| CognitoError::invalid("Missing required parameter Password"))?;
-    recovery::confirm_forgot_password(app, &pool, &r.username, &code, &password)
-        .await
-        .map_err(refusal_error)?;
+    recovery::confirm_forgot_password(
+        app,
+        &pool,
+        Some(&client.client_id),
+        &r.username,
+        &code,
+        &password,
+        r.client_metadata.as_ref(),
+    )
+    .await
+    .map_err(refusal_error)?;
     Ok(json!({}))
 }
 

@@ -127,6 +127,9 @@ struct AdminCreateUserRequest {
     temporary_password: Option<String>,
     message_action: Option<String>,
     desired_delivery_mediums: Option<Vec<String>>,
+    /// Passed to the pre sign-up trigger.
+    validation_data: Option<Vec<AttributeType>>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 async fn admin_create_user(app: &Inner, request: &Value) -> ActionResult {
@@ -159,6 +162,8 @@ async fn admin_create_user(app: &Inner, request: &Value) -> ActionResult {
                 attributes: attribute_map(req.user_attributes.unwrap_or_default()),
                 temporary_password: req.temporary_password,
                 send: action.is_none(),
+                validation_data: req.validation_data.map(attribute_map),
+                client_metadata: req.client_metadata,
             };
             admin::create_user(app, &pool, invite).await?
         }
@@ -247,10 +252,18 @@ async fn admin_reset_user_password(app: &Inner, request: &Value) -> ActionResult
     Ok(json!({}))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminConfirmSignUpRequest {
+    user_pool_id: String,
+    username: String,
+    client_metadata: Option<BTreeMap<String, String>>,
+}
+
 async fn admin_confirm_sign_up(app: &Inner, request: &Value) -> ActionResult {
-    let req: UserRequest = parse(request)?;
+    let req: AdminConfirmSignUpRequest = parse(request)?;
     let pool = pool(app, &req.user_pool_id).await?;
-    admin::confirm_sign_up(app, &pool, &req.username).await?;
+    admin::confirm_sign_up(app, &pool, &req.username, req.client_metadata.as_ref()).await?;
     Ok(json!({}))
 }
 

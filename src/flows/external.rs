@@ -9,14 +9,21 @@
 //!    `EXTERNAL_PROVIDER`, in the group `<pool-id>_<ProviderName>`.
 //!
 //! An unverified email never links or claims anything.
+//!
+//! Only case 4 (and a claimed pre-registration) creates a user, so only it raises
+//! triggers, as Cognito does at a first federated sign-in: `PreSignUp_ExternalProvider`
+//! before the user exists (a refusal creates nothing), then
+//! `PostConfirmation_ConfirmSignUp` (not post authentication), the user being
+//! confirmed by the provider.
 
 use std::collections::BTreeMap;
 
-use crate::error::AppError;
+use crate::error::{AppError, TriggerError};
 use crate::federation::profile::Profile;
 use crate::federation::{IdentityProvider, LinkingPolicy};
 use crate::services::Services;
 use crate::store::StoreError;
+use crate::triggers;
 use crate::users::schema::Writer;
 use crate::users::{NewUser, User, UserStatus};
 
@@ -27,6 +34,10 @@ pub enum Denied {
     EmailTaken,
     #[error("This account is disabled.")]
     Disabled,
+    /// A trigger refused or failed; the user was not created (pre sign-up), or was
+    /// created and the sign-in still stops (post confirmation), as on Cognito.
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
     #[error(transparent)]
     Internal(#[from] AppError),
 }
@@ -67,6 +78,7 @@ pub async fn resolve(
     app: &Services,
     idp: &IdentityProvider,
     profile: &Profile,
+    client_id: &str,
 ) -> Result<User, Denied> {
     let pool_id = &idp.pool_id;
     let schema = app.store.schema(pool_id).await?;
@@ -122,8 +134,37 @@ pub async fn resolve(
             .await?;
         return usable(native);
     }
-    match create_external(app, idp, profile, attributes, &claims).await {
-        Ok(user) => Ok(user),
+    let username = crate::users::external_username(&idp.provider_name, &profile.subject);
+    let settings = triggers::settings_of(app, pool_id).await?;
+    if let Some(settings) = &settings {
+        triggers::events::pre_sign_up(
+            app,
+            pool_id,
+            settings,
+            "PreSignUp_ExternalProvider",
+            Some(client_id),
+            &username,
+            &attributes,
+            None,
+            None,
+        )
+        .await?
+        .apply_verification(&mut attributes);
+    }
+    match create_external(app, idp, &username, &profile.subject, attributes, &claims).await {
+        Ok(user) => {
+            if settings.is_some() {
+                triggers::events::post_confirmation(
+                    app,
+                    "PostConfirmation_ConfirmSignUp",
+                    Some(client_id),
+                    &user,
+                    None,
+                )
+                .await?;
+            }
+            Ok(user)
+        }
         // Another first sign-in of the same identity won the race: use its user.
         Err(Denied::Internal(AppError::Conflict(_))) => {
             match linked_user(app, idp, &profile.subject).await? {
@@ -183,16 +224,16 @@ async fn native_user_with_email(
 async fn create_external(
     app: &Services,
     idp: &IdentityProvider,
-    profile: &Profile,
+    username: &str,
+    subject: &str,
     attributes: BTreeMap<String, String>,
     claims: &[(&str, &str)],
 ) -> Result<User, Denied> {
     let pool_id = &idp.pool_id;
-    let username = crate::users::external_username(&idp.provider_name, &profile.subject);
-    crate::users::validate_username(&username).map_err(AppError::Invalid)?;
+    crate::users::validate_username(username).map_err(AppError::Invalid)?;
     let user_id = uuid::Uuid::new_v4().to_string();
     let new = NewUser {
-        username,
+        username: username.to_string(),
         password_hash: None,
         status: UserStatus::ExternalProvider,
         attributes,
@@ -204,7 +245,7 @@ async fn create_external(
             &user_id,
             &new,
             &idp.provider_name,
-            &profile.subject,
+            subject,
             claims,
             &[idp.group_name()],
             app.clock.now(),

@@ -1,10 +1,13 @@
 //! Password reset by a code to a verified address, shared by the hosted
 //! forgot-password pages and the API's `ForgotPassword` and `ConfirmForgotPassword`.
 
+use std::collections::BTreeMap;
+
 use crate::error::AppError;
 use crate::pool::{AccountRecovery, Pool};
 use crate::services::Services;
 use crate::throttle;
+use crate::triggers;
 use crate::users::code_mail::{
     NO_VERIFIED_ADDRESS, code_destination, count_code_request, in_equal_time, send_code, stand_in,
 };
@@ -58,13 +61,17 @@ pub async fn forgot_password(app: &Services, pool_id: &str, username: &str) -> R
 }
 
 /// Finishes a password reset: the code, then the new password. Every sign-in of the
-/// user is revoked, since whoever held the old password may hold tokens too.
+/// user is revoked, since whoever held the old password may hold tokens too. Raises
+/// `PostConfirmation_ConfirmForgotPassword` afterwards, at every reset, as Cognito does
+/// (a post confirmation handler that means "new user" must check `triggerSource`).
 pub async fn confirm_forgot_password(
     app: &Services,
     pool: &Pool,
+    client_id: Option<&str>,
     username: &str,
     code: &str,
     new_password: &str,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<User, Refusal> {
     pool.settings
         .password_policy
@@ -115,5 +122,14 @@ pub async fn confirm_forgot_password(
         &throttle::keys(&pool.pool_id, &user.username, None),
     )
     .await?;
-    Ok(reload(app, &user).await?)
+    let user = reload(app, &user).await?;
+    triggers::events::post_confirmation(
+        app,
+        "PostConfirmation_ConfirmForgotPassword",
+        client_id,
+        &user,
+        client_metadata,
+    )
+    .await?;
+    Ok(user)
 }

@@ -109,9 +109,7 @@ pub async fn sign_up(
     .await
     .map_err(AppError::from)?;
     let mut attributes = attributes;
-    if decided.auto_verify_email {
-        attributes.insert("email_verified".into(), "true".into());
-    }
+    decided.apply_verification(&mut attributes);
     let (status, purpose) = if decided.auto_confirm_user {
         (UserStatus::Confirmed, None)
     } else {
@@ -177,6 +175,7 @@ pub async fn confirm_sign_up(
     username: &str,
     code: &str,
     client_id: Option<&str>,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<User, Refusal> {
     let user = app
         .store
@@ -210,30 +209,26 @@ pub async fn confirm_sign_up(
         return Err(Refusal::CodeMismatch);
     }
     let user = reload(app, &user).await?;
-    post_confirmation(app, &user, client_id).await?;
+    post_confirmation(app, &user, client_id, client_metadata).await?;
     Ok(user)
 }
 
-/// Raises `PostConfirmation_ConfirmSignUp` for a user just confirmed. The user stays
-/// confirmed if it fails, as on Cognito; the caller is told.
+/// Raises `PostConfirmation_ConfirmSignUp` for a user just confirmed.
 async fn post_confirmation(
     app: &Services,
     user: &User,
     client_id: Option<&str>,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<(), Refusal> {
-    let Some(settings) = triggers::settings_of(app, &user.pool_id).await? else {
-        return Ok(());
-    };
     triggers::events::post_confirmation(
         app,
-        &settings,
         "PostConfirmation_ConfirmSignUp",
         client_id,
         user,
-        None,
+        client_metadata,
     )
     .await
-    .map_err(|e| Refusal::Internal(e.into()))
+    .map_err(Refusal::Internal)
 }
 
 /// Confirms a sign-up from the one-click link in its email.
@@ -252,6 +247,6 @@ pub async fn confirm_by_link(app: &Services, pool_id: &str, token: &str) -> Resu
         .user_by_id(pool_id, &user_id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    post_confirmation(app, &user, None).await?;
+    post_confirmation(app, &user, None, None).await?;
     Ok(user)
 }

@@ -132,9 +132,11 @@ async fn post_reset(
     match recovery::confirm_forgot_password(
         &app,
         &flow.pool,
+        Some(&flow.req.client.client_id),
         &username,
         field(&form, "code"),
         password,
+        None,
     )
     .await
     {

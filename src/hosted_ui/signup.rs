@@ -286,7 +286,15 @@ async fn post_confirm(
     let pool_id = &flow.req.pool_id;
     let username = super::pending_username(pending.as_ref(), &form);
     let client_id = Some(flow.req.client.client_id.as_str());
-    match sign_up::confirm_sign_up(&app, pool_id, &username, field(&form, "code"), client_id).await
+    match sign_up::confirm_sign_up(
+        &app,
+        pool_id,
+        &username,
+        field(&form, "code"),
+        client_id,
+        None,
+    )
+    .await
     {
         Ok(user) => Ok(confirmed(&app, &flow, &session, pending.as_ref(), &user).await?),
         Err(refusal) => Ok(confirm_refused(&app, &flow, pending.as_ref(), &refusal)),

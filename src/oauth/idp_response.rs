@@ -108,9 +108,15 @@ async fn idpresponse(
         }
     };
     let user =
-        match external::resolve(&app, &idp, &profile).await {
+        match external::resolve(&app, &idp, &profile, &req.client.client_id).await {
             Ok(user) => user,
             Err(Denied::Internal(e)) => return e.into_response(),
+            // As Cognito: back to the application with the trigger's message.
+            Err(Denied::Trigger(e)) => {
+                return req
+                    .error_redirect("invalid_request", &e.to_string())
+                    .into_response();
+            }
             Err(denied) => return AppError::Forbidden(match denied {
                 Denied::EmailTaken => {
                     "An account with this email address already exists. Sign in with your password."

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::{Call, Trigger, invalid, raise};
-use crate::error::TriggerError;
+use crate::error::{AppError, TriggerError};
 use crate::model::groups::Group;
 use crate::model::pool::PoolSettings;
 use crate::model::users::User;
@@ -44,6 +44,25 @@ pub struct PreSignUp {
     pub auto_confirm_user: bool,
     pub auto_verify_email: bool,
     pub auto_verify_phone: bool,
+}
+
+impl PreSignUp {
+    /// Marks the addresses the trigger vouched for as verified (only those the user
+    /// has).
+    pub fn apply_verification(&self, attributes: &mut BTreeMap<String, String>) {
+        for (wanted, address, flag) in [
+            (self.auto_verify_email, "email", "email_verified"),
+            (
+                self.auto_verify_phone,
+                "phone_number",
+                "phone_number_verified",
+            ),
+        ] {
+            if wanted && attributes.contains_key(address) {
+                attributes.insert(flag.into(), "true".into());
+            }
+        }
+    }
 }
 
 /// Raises `PreSignUp` (`source`: `PreSignUp_SignUp`, `_AdminCreateUser`,
@@ -102,20 +121,24 @@ pub async fn pre_sign_up(
 }
 
 /// Raises `PostConfirmation` (`source`: `PostConfirmation_ConfirmSignUp`,
-/// `_ConfirmForgotPassword`) after the user was confirmed; its answer changes nothing.
+/// `_ConfirmForgotPassword`) after the user was confirmed, if the pool has that
+/// trigger; its answer changes nothing, and the user stays confirmed if it fails, as on
+/// Cognito (the caller is told).
 pub async fn post_confirmation(
     app: &Services,
-    settings: &PoolSettings,
     source: &str,
     client_id: Option<&str>,
     user: &User,
     client_metadata: Option<&BTreeMap<String, String>>,
-) -> Result<(), TriggerError> {
+) -> Result<(), AppError> {
+    let Some(settings) = super::settings_of(app, &user.pool_id).await? else {
+        return Ok(());
+    };
     raise(
         app,
         Call {
             pool_id: &user.pool_id,
-            settings,
+            settings: &settings,
             trigger: Trigger::PostConfirmation,
             source,
             user_name: &user.username,

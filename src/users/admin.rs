@@ -166,13 +166,16 @@ pub fn generate_password(policy: &PasswordPolicy) -> String {
 }
 
 /// What `AdminCreateUser` asks for.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Invitation {
     pub username: String,
     pub attributes: BTreeMap<String, String>,
     pub temporary_password: Option<String>,
     /// Mail the temporary password to the user's email (else `SUPPRESS`).
     pub send: bool,
+    /// For the pre sign-up trigger.
+    pub validation_data: Option<BTreeMap<String, String>>,
+    pub client_metadata: Option<BTreeMap<String, String>>,
 }
 
 /// Creates a user with a temporary password (`FORCE_CHANGE_PASSWORD`) and, unless
@@ -202,6 +205,23 @@ pub async fn create_user(
         ));
     }
     let temporary = temporary_password(pool, &invite.username, invite.temporary_password)?;
+    // PreSignUp_AdminCreateUser: before anything is created. The user is created
+    // confirmed-by-invitation anyway (`FORCE_CHANGE_PASSWORD`), so only the
+    // verification flags apply.
+    let decided = crate::triggers::events::pre_sign_up(
+        app,
+        &pool.pool_id,
+        &pool.settings,
+        "PreSignUp_AdminCreateUser",
+        None,
+        &invite.username,
+        &invite.attributes,
+        invite.validation_data.as_ref(),
+        invite.client_metadata.as_ref(),
+    )
+    .await
+    .map_err(AppError::from)?;
+    decided.apply_verification(&mut invite.attributes);
     let user = super::create(
         app,
         &pool.pool_id,
@@ -462,11 +482,13 @@ pub async fn reset_password(app: &Services, pool: &Pool, username: &str) -> Resu
 }
 
 /// Confirms an unconfirmed sign-up without its code (the email stays as verified as
-/// it was).
+/// it was), and raises `PostConfirmation_ConfirmSignUp` as the user's own
+/// confirmation does.
 pub async fn confirm_sign_up(
     app: &Services,
     pool: &Pool,
     username: &str,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     if user.status != UserStatus::Unconfirmed {
@@ -478,6 +500,15 @@ pub async fn confirm_sign_up(
     app.store
         .update_user_status(&user.user_id, UserStatus::Confirmed, app.clock.now())
         .await?;
+    let user = reload(app, &user).await?;
+    crate::triggers::events::post_confirmation(
+        app,
+        "PostConfirmation_ConfirmSignUp",
+        None,
+        &user,
+        client_metadata,
+    )
+    .await?;
     Ok(())
 }
 

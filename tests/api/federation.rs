@@ -38,7 +38,11 @@ impl Standins {
 
 /// Configures the four providers at the stand-ins, and a client offering them all.
 async fn federated_app(policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
-    let app = TestApp::spawn().await;
+    federated(TestApp::spawn().await, policy).await
+}
+
+/// [`federated_app`] on a given server.
+async fn federated(app: TestApp, policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
     let s = Standins::spawn().await;
     let providers = [
         ("Google", ProviderType::Google, "google"),
@@ -1183,4 +1187,108 @@ async fn a_sign_in_through_a_custom_domain_comes_back_to_the_domain_from_the_pro
     let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["iss"], domain.as_str());
     assert_eq!(claims["cognito:username"], format!("Google_{ADA_GOOGLE}"));
+}
+
+/// A trigger webhook on loopback recording each event's source; it refuses the pre
+/// sign-up of Grace's Google identity.
+async fn trigger_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let handler = move |axum::Json(event): axum::Json<Value>| {
+        let record = record.clone();
+        async move {
+            let source = event["triggerSource"].as_str().unwrap().to_string();
+            record.lock().unwrap().push(source.clone());
+            if source == "PreSignUp_ExternalProvider"
+                && event["userName"] == "Google_100000000000000000002"
+            {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(serde_json::json!({"message": "Grace may not sign up"})),
+                );
+            }
+            (StatusCode::OK, axum::Json(event))
+        }
+    };
+    let router = axum::Router::new().route("/hook", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, seen)
+}
+
+// Firing table: first federated sign-in; later federated sign-ins; federated pre
+// sign-up refused.
+#[tokio::test]
+async fn a_first_federated_sign_in_fires_pre_sign_up_and_post_confirmation_and_never_authentication_or_migration()
+ {
+    // Arrange: every trigger points at one receiver (loopback: the development flag).
+    let app = TestApp::spawn_with(|c| {
+        c.with_triggers(cognate::config::TriggerOptions {
+            allow_private: true,
+            ..Default::default()
+        })
+    })
+    .await;
+    let (app, _s, client) = federated(app, LinkingPolicy::Separate).await;
+    let (hook, seen) = trigger_receiver().await;
+    let pool_id = app.pool_id.clone();
+    cognate::pool::update(&app.state, &pool_id, |s| {
+        let c = &mut s.lambda_config;
+        for t in [
+            &mut c.pre_sign_up,
+            &mut c.post_confirmation,
+            &mut c.pre_authentication,
+            &mut c.post_authentication,
+            &mut c.user_migration,
+            &mut c.pre_token_generation,
+        ] {
+            *t = Some(hook.clone());
+        }
+        cognate::triggers::new_secret(&app.state, &pool_id, s);
+    })
+    .await
+    .unwrap();
+    let pkce = Pkce::new();
+    let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", "Google")]);
+    // Act: Ada's first sign-in, with the code redeemed.
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    let code = query_param(&location(&back), "code").expect("a code");
+    let tokens = app.exchange(&client, &code, Some(&pkce.verifier)).await;
+    assert_eq!(tokens.status(), StatusCode::OK);
+    // Assert
+    assert_eq!(
+        std::mem::take(&mut *seen.lock().unwrap()),
+        [
+            "PreSignUp_ExternalProvider",
+            "PostConfirmation_ConfirmSignUp",
+            "TokenGeneration_HostedAuth"
+        ]
+    );
+    // Act: her second sign-in creates nothing, so it raises only pre token generation.
+    let pkce = Pkce::new();
+    let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", "Google")]);
+    let (back, _) = federate(&browser(), &url, "ada", None).await;
+    let code = query_param(&location(&back), "code").expect("a code");
+    app.exchange(&client, &code, Some(&pkce.verifier)).await;
+    assert_eq!(
+        std::mem::take(&mut *seen.lock().unwrap()),
+        ["TokenGeneration_HostedAuth"]
+    );
+    // Act: Grace's pre sign-up is refused.
+    let count = user_count(&app).await;
+    let (back, _) = federate(&browser(), &url, "grace", None).await;
+    // Assert: back to the app with the message, as Cognito does; no user.
+    let to = location(&back);
+    assert!(to.starts_with(CALLBACK), "{to}");
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        query_param(&to, "error_description").as_deref(),
+        Some("PreSignUp failed with error Grace may not sign up.")
+    );
+    assert_eq!(user_count(&app).await, count, "nothing created");
+    assert_eq!(*seen.lock().unwrap(), ["PreSignUp_ExternalProvider"]);
 }

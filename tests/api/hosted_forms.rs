@@ -489,6 +489,7 @@ async fn stored_markup_in_usernames_and_attributes_is_escaped_in_pages_and_mail(
                 .into(),
                 temporary_password: Some(PASSWORD.into()),
                 send: true,
+                ..Default::default()
             },
         )
         .await
@@ -854,7 +855,7 @@ async fn guessing_one_password_in_any_case_locks_out_briefly_and_doubles() {
     let res = sign_up(&app, &b, &pkce, "newbie", "newbie@example.com").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let pool = admin::pool(&app.state, &app.pool_id).await.unwrap();
-    admin::confirm_sign_up(&app.state, &pool, "newbie")
+    admin::confirm_sign_up(&app.state, &pool, "newbie", None)
         .await
         .unwrap();
     // After 15 idle minutes the count is forgotten.
@@ -1022,7 +1023,7 @@ async fn the_password_policy_has_no_truncation_no_folding_and_a_hard_cap() {
             StatusCode::SEE_OTHER,
             "{len}"
         );
-        admin::confirm_sign_up(&app.state, &pool, name)
+        admin::confirm_sign_up(&app.state, &pool, name, None)
             .await
             .unwrap();
         assert_eq!(sign_in(name, &password).await, StatusCode::FOUND, "{len}");
@@ -1051,7 +1052,7 @@ async fn the_password_policy_has_no_truncation_no_folding_and_a_hard_cap() {
         sign_up_with(&app, "jose", "Jos\u{e9}-pass-1").await,
         StatusCode::SEE_OTHER
     );
-    admin::confirm_sign_up(&app.state, &pool, "jose")
+    admin::confirm_sign_up(&app.state, &pool, "jose", None)
         .await
         .unwrap();
     assert_eq!(

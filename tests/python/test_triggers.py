@@ -180,6 +180,62 @@ def test_post_confirmation_fires_when_a_sign_up_is_confirmed(trig, tidp, tunsign
     assert attrs["email"] == email and attrs["cognito:user_status"] == "CONFIRMED" and attrs["sub"]
 
 
+def test_admin_create_user_raises_pre_sign_up_with_its_validation_data(tidp, events_dir):
+    pool_id, _ = new_pool(tidp, {"PreSignUp": ARN + "pre-sign-up"})
+    tidp.admin_create_user(UserPoolId=pool_id, Username="ivy", MessageAction="SUPPRESS",
+                           UserAttributes=[{"Name": "email", "Value": "ivy@auto.example"}],
+                           ValidationData=[{"Name": "invite", "Value": "X-1"}],
+                           ClientMetadata={"source": "admin"})
+    event = json.loads((events_dir / "PreSignUp_AdminCreateUser.json").read_text())
+    assert event["userName"] == "ivy"
+    assert event["callerContext"]["clientId"] == "CLIENT_ID_NOT_APPLICABLE"
+    assert event["request"]["validationData"] == {"invite": "X-1"}
+    assert event["request"]["clientMetadata"] == {"source": "admin"}
+    user = tidp.admin_get_user(UserPoolId=pool_id, Username="ivy")
+    # An invitation stays FORCE_CHANGE_PASSWORD; the trigger's autoVerifyEmail applies.
+    assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["email_verified"] == "true"
+    with pytest.raises(tidp.exceptions.UserLambdaValidationException) as e:
+        tidp.admin_create_user(UserPoolId=pool_id, Username="mal", MessageAction="SUPPRESS",
+                               UserAttributes=[{"Name": "email", "Value": "mal@blocked.example"}])
+    assert "PreSignUp failed with error Sign-ups from blocked.example are not allowed." in str(e.value)
+    with pytest.raises(tidp.exceptions.UserNotFoundException):
+        tidp.admin_get_user(UserPoolId=pool_id, Username="mal")
+
+
+def test_admin_confirm_sign_up_raises_post_confirmation(tidp, tunsigned, events_dir):
+    pool_id, client_id = new_pool(tidp, {"PostConfirmation": ARN + "post-confirmation"})
+    tunsigned.sign_up(ClientId=client_id, Username="abe", Password=PASSWORD,
+                      UserAttributes=[{"Name": "email", "Value": "abe@example.com"}])
+    tidp.admin_confirm_sign_up(UserPoolId=pool_id, Username="abe", ClientMetadata={"by": "support"})
+    event = json.loads((events_dir / "PostConfirmation_ConfirmSignUp.json").read_text())
+    assert event["userName"] == "abe"
+    assert event["callerContext"]["clientId"] == "CLIENT_ID_NOT_APPLICABLE"
+    assert event["request"]["clientMetadata"] == {"by": "support"}
+    assert event["request"]["userAttributes"]["cognito:user_status"] == "CONFIRMED"
+
+
+def test_every_password_reset_raises_post_confirmation_confirm_forgot_password(trig, tidp, tunsigned, events_dir):
+    # Cognito users trip over this: post confirmation fires at every reset, not only
+    # at sign-up; a handler that means "new user" checks triggerSource.
+    pool_id, client_id = new_pool(tidp, {"PostConfirmation": ARN + "post-confirmation"})
+    email = f"fp-{uuid.uuid4().hex[:6]}@example.com"
+    tidp.admin_create_user(UserPoolId=pool_id, Username="fay", MessageAction="SUPPRESS",
+                           UserAttributes=[{"Name": "email", "Value": email},
+                                           {"Name": "email_verified", "Value": "true"}])
+    tidp.admin_set_user_password(UserPoolId=pool_id, Username="fay", Password=PASSWORD, Permanent=True)
+    (events_dir / "PostConfirmation_ConfirmForgotPassword.json").unlink(missing_ok=True)
+    tunsigned.forgot_password(ClientId=client_id, Username="fay")
+    tunsigned.confirm_forgot_password(ClientId=client_id, Username="fay", Password=PASSWORD + "x",
+                                      ConfirmationCode=outbox_code(email, env=trig[1]),
+                                      ClientMetadata={"app": "web"})
+    event = json.loads((events_dir / "PostConfirmation_ConfirmForgotPassword.json").read_text())
+    assert event["userName"] == "fay"
+    assert event["callerContext"]["clientId"] == client_id
+    assert event["request"]["clientMetadata"] == {"app": "web"}
+    assert event["request"]["userAttributes"]["email"] == email
+
+
 def test_pre_token_generation_changes_tokens_at_sign_in_and_refresh(tidp, tunsigned, events_dir):
     pool_id, client_id = new_pool(tidp, {"PreTokenGeneration": ARN + "pre-token"})
     tidp.admin_create_user(UserPoolId=pool_id, Username="dan", MessageAction="SUPPRESS",
