@@ -190,7 +190,10 @@ pub struct ServeArgs {
     /// Base URL of the Lambda Invoke API that triggers named by a Lambda ARN are
     /// invoked at (`POST <url>/2015-03-31/functions/<name>/invocations`): a local
     /// `sam local start-lambda` or the runners in `tools/lambda_runner/`. Without it,
-    /// such triggers fail with UnexpectedLambdaException.
+    /// AWS Lambda itself in the ARN's region when AWS credentials are set
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; requests are
+    /// SigV4-signed whenever they are), else such triggers fail with
+    /// UnexpectedLambdaException.
     #[arg(long, env = "COGNATE_LAMBDA_ENDPOINT")]
     pub lambda_endpoint: Option<String>,
     /// Development only: let webhook triggers reach loopback, private (RFC 1918),
@@ -205,6 +208,37 @@ pub struct ServeArgs {
 pub struct TriggerOptions {
     pub lambda_endpoint: Option<String>,
     pub allow_private: bool,
+    /// Signs Lambda invocations (SigV4); from the standard `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+    pub aws_credentials: Option<AwsCredentials>,
+}
+
+/// The operator's AWS credentials, for invoking Lambda functions on AWS itself.
+#[derive(Clone)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for AwsCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsCredentials {
+    /// The standard environment variables, when both keys are set.
+    pub fn from_env() -> Option<Self> {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Some(Self {
+            access_key_id: var("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: var("AWS_SECRET_ACCESS_KEY")?,
+            session_token: var("AWS_SESSION_TOKEN"),
+        })
+    }
 }
 
 impl TriggerOptions {
@@ -217,6 +251,7 @@ impl TriggerOptions {
         Self {
             lambda_endpoint: None,
             allow_private,
+            aws_credentials: None,
         }
     }
 }
@@ -437,6 +472,7 @@ impl Config {
         .with_triggers(TriggerOptions {
             lambda_endpoint: args.lambda_endpoint.clone(),
             allow_private: args.trigger_allow_private,
+            aws_credentials: AwsCredentials::from_env(),
         }))
     }
 

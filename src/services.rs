@@ -49,6 +49,8 @@ pub struct TriggerRuntime {
     pub lambda_endpoint: Option<String>,
     /// Development flag: let webhooks reach loopback and private addresses.
     pub allow_private: bool,
+    /// Signs Lambda invocations when set.
+    pub aws_credentials: Option<crate::config::AwsCredentials>,
     /// Invocations by trigger source and outcome, for `/metrics`.
     pub counters: crate::metrics::TriggerCounters,
     /// Pools' settings when they have triggers (`None`: no triggers), read at most
@@ -68,6 +70,7 @@ impl TriggerRuntime {
                 .as_deref()
                 .map(|e| e.trim_end_matches('/').to_string()),
             allow_private: options.allow_private,
+            aws_credentials: options.aws_credentials.clone(),
             counters: Default::default(),
             cache: Default::default(),
         }

@@ -1,5 +1,6 @@
 //! AWS Signature Version 4 verification (`Authorization: AWS4-HMAC-SHA256 ...` header form)
-//! for admin callers of the Cognito JSON API, such as boto3 and the AWS CLI.
+//! for admin callers of the Cognito JSON API, such as boto3 and the AWS CLI, and
+//! signing of cognate's own calls to AWS (Lambda triggers) by [`Signer`].
 //!
 //! Implements the "Create a signed AWS API request" steps of the AWS IAM user guide
 //! (canonical request, string to sign, derived signing key) in reverse: rebuild what the
@@ -557,6 +558,65 @@ fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
     hmac(&k_service, TERMINATOR.as_bytes())
+}
+
+/// Signs requests cognate itself sends to AWS, with aws-sigv4 (the AWS SDK for Rust's
+/// signer).
+pub struct Signer<'a> {
+    pub access_key_id: &'a str,
+    pub secret_access_key: &'a str,
+    pub session_token: Option<&'a str>,
+    pub region: &'a str,
+    /// The signing name, e.g. `lambda`.
+    pub service: &'a str,
+}
+
+impl Signer<'_> {
+    /// The headers to add to a `POST` of `body` to `url` carrying `headers`, signed
+    /// at `at` (epoch seconds): `authorization`, `x-amz-date` and, with a session
+    /// token, `x-amz-security-token`.
+    pub fn sign_post(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        at: i64,
+    ) -> Result<Vec<(String, String)>, String> {
+        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let identity = aws_credential_types::Credentials::new(
+            self.access_key_id,
+            self.secret_access_key,
+            self.session_token.map(str::to_string),
+            None,
+            "cognate",
+        )
+        .into();
+        let time = std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(u64::try_from(at).map_err(|e| e.to_string())?);
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(self.region)
+            .name(self.service)
+            .time(time)
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| e.to_string())?
+            .into();
+        let request = SignableRequest::new(
+            "POST",
+            url,
+            headers.iter().copied(),
+            SignableBody::Bytes(body),
+        )
+        .map_err(|e| e.to_string())?;
+        let (instructions, _) = sign(request, &params)
+            .map_err(|e| e.to_string())?
+            .into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect())
+    }
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {

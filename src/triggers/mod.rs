@@ -6,8 +6,9 @@
 //! - a Lambda ARN (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`),
 //!   invoked through the Lambda Invoke API (`POST /2015-03-31/functions/<name>/
 //!   invocations`) at the operator's `--lambda-endpoint` (`sam local start-lambda`, or
-//!   the runners in `tools/lambda_runner/`); requests are not SigV4-signed yet, so real
-//!   AWS Lambda is reached through such a local endpoint or a proxy that signs; or
+//!   the runners in `tools/lambda_runner/`), or, without one, at AWS Lambda in the
+//!   ARN's region when AWS credentials are set; requests are SigV4-signed whenever
+//!   credentials are set, so one pool definition works locally and against AWS; or
 //! - an `https://` URL, a webhook POSTed the same event JSON and answering with the
 //!   event, signed as Standard Webhooks 1.0 (security matrix WH-01): `webhook-id` (one
 //!   per delivery), `webhook-timestamp` (unix seconds) and `webhook-signature:
@@ -206,12 +207,18 @@ async fn invoke(
         Target::Lambda {
             function,
             qualifier,
+            region,
         } => {
-            let Some(endpoint) = &app.triggers.lambda_endpoint else {
-                return Err(unexpected(
-                    trigger,
-                    "no Lambda endpoint is configured (--lambda-endpoint)",
-                ));
+            let credentials = app.triggers.aws_credentials.as_ref();
+            let endpoint = match (&app.triggers.lambda_endpoint, credentials) {
+                (Some(endpoint), _) => endpoint.clone(),
+                (None, Some(_)) => format!("https://lambda.{region}.amazonaws.com"),
+                (None, None) => {
+                    return Err(unexpected(
+                        trigger,
+                        "no Lambda endpoint (--lambda-endpoint) and no AWS credentials are configured",
+                    ));
+                }
             };
             // Names and qualifiers are letters, digits, `-` and `_` (or `$LATEST`).
             let mut url = format!("{endpoint}/2015-03-31/functions/{function}/invocations");
@@ -219,10 +226,37 @@ async fn invoke(
                 url.push_str("?Qualifier=");
                 url.push_str(&q.replace('$', "%24"));
             }
-            app.triggers
+            let mut request = app
+                .triggers
                 .http
-                .post(url)
-                .header("X-Amz-Invocation-Type", "RequestResponse")
+                .post(&url)
+                .header("X-Amz-Invocation-Type", "RequestResponse");
+            if let Some(c) = credentials {
+                let signer = crate::sigv4::Signer {
+                    access_key_id: &c.access_key_id,
+                    secret_access_key: &c.secret_access_key,
+                    session_token: c.session_token.as_deref(),
+                    region,
+                    service: "lambda",
+                };
+                let signed = signer
+                    .sign_post(
+                        &url,
+                        &[
+                            ("content-type", "application/json"),
+                            ("x-amz-invocation-type", "RequestResponse"),
+                        ],
+                        body.as_bytes(),
+                        app.clock.now(),
+                    )
+                    .map_err(|e| {
+                        unexpected(trigger, format!("the request could not be signed: {e}"))
+                    })?;
+                for (name, value) in signed {
+                    request = request.header(name, value);
+                }
+            }
+            request
         }
         Target::Webhook(url) => {
             // Literal addresses were checked by `Target::parse`; names are checked by the

@@ -7,10 +7,12 @@ use std::net::IpAddr;
 /// Where a trigger goes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Target {
-    /// A Lambda function, by name, with its version or alias if the ARN names one.
+    /// A Lambda function, by name, with its version or alias if the ARN names one,
+    /// and the ARN's region.
     Lambda {
         function: String,
         qualifier: Option<String>,
+        region: String,
     },
     Webhook(url::Url),
 }
@@ -29,17 +31,29 @@ impl Target {
                     && n.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             };
+            let ok_region = |r: &str| {
+                !r.is_empty()
+                    && r.len() <= 32
+                    && r.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            };
             return match parts.as_slice() {
-                [_, "lambda", _, _, "function", name] if ok_name(name) => Ok(Target::Lambda {
-                    function: name.to_string(),
-                    qualifier: None,
-                }),
-                [_, "lambda", _, _, "function", name, q]
-                    if ok_name(name) && ok_name(&q.replace('$', "")) =>
+                [_, "lambda", region, _, "function", name]
+                    if ok_name(name) && ok_region(region) =>
+                {
+                    Ok(Target::Lambda {
+                        function: name.to_string(),
+                        qualifier: None,
+                        region: region.to_string(),
+                    })
+                }
+                [_, "lambda", region, _, "function", name, q]
+                    if ok_name(name) && ok_region(region) && ok_name(&q.replace('$', "")) =>
                 {
                     Ok(Target::Lambda {
                         function: name.to_string(),
                         qualifier: Some(q.to_string()),
+                        region: region.to_string(),
                     })
                 }
                 _ => Err(format!("{text:?} is not a Lambda function ARN")),
@@ -111,7 +125,8 @@ mod tests {
             .unwrap(),
             Target::Lambda {
                 function: "pre-signup".into(),
-                qualifier: None
+                qualifier: None,
+                region: "us-east-1".into(),
             }
         );
         assert!(matches!(

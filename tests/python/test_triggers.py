@@ -399,3 +399,84 @@ def test_the_cli_sets_triggers_and_reads_the_log_by_source(trig, tidp, tunsigned
     assert cognate_cli("triggers", "log", "--pool", pool_id, "--source", "PostConfirmation_ConfirmSignUp", env=env) == []
     cognate_cli("pool", "update", "--pool", pool_id, "--trigger", "PreSignUp=", env=env)
     assert tidp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["LambdaConfig"] == {}
+
+
+AWS_KEY_ID, AWS_SECRET, AWS_TOKEN = "AKIDLAMBDATEST", "lambda/secret/key", "session-token-1"
+
+
+def botocore_signature(method, url, headers, body, region):
+    """The signature botocore (the AWS SDK for Python) gives the same request: the
+    headers cognate signed, at its X-Amz-Date, with the same credentials."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    signed = headers["Authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    request = AWSRequest(method=method, url=url, data=body,
+                         headers={h: headers[h] for h in signed if h != "x-amz-security-token"})
+    request.context["timestamp"] = headers["X-Amz-Date"]
+    auth = SigV4Auth(Credentials(AWS_KEY_ID, AWS_SECRET, AWS_TOKEN), "lambda", region)
+    auth._modify_request_before_signing(request)
+    return auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+
+
+class FakeLambda(BaseHTTPRequestHandler):
+    """The Lambda Invoke API as AWS serves it: refuses a request botocore would not have
+    signed the same way, else runs a pre token handler."""
+    checks = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        url = f"http://{self.headers['Host']}{self.path}"
+        sent = self.headers["Authorization"].rsplit("Signature=", 1)[1]
+        ok = (hmac.compare_digest(sent, botocore_signature("POST", url, self.headers, body, "eu-west-1"))
+              and f"/eu-west-1/lambda/aws4_request" in self.headers["Authorization"]
+              and self.headers["X-Amz-Security-Token"] == AWS_TOKEN)
+        FakeLambda.checks.append((self.path, ok))
+        if not ok:
+            self.send_response(403)
+            self.end_headers()
+            self.wfile.write(b'{"message":"The request signature we calculated does not match"}')
+            return
+        event = json.loads(body)
+        event["response"]["claimsOverrideDetails"] = {"claimsToAddOrOverride": {"signed": "yes"}}
+        out = json.dumps(event).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+
+@pytest.mark.parametrize("secret, claim", [(AWS_SECRET, "yes"), ("not-the-secret", None)])
+def test_lambda_invocations_are_sigv4_signed_as_botocore_signs_them(secret, claim):
+    # Arrange: AWS credentials in the standard variables, the Invoke API on loopback.
+    FakeLambda.checks = []
+    lam = ThreadingHTTPServer(("127.0.0.1", 0), FakeLambda)
+    threading.Thread(target=lam.serve_forever, daemon=True).start()
+    env = new_server_env(COGNATE_LAMBDA_ENDPOINT=f"http://127.0.0.1:{lam.server_port}",
+                         AWS_ACCESS_KEY_ID=AWS_KEY_ID, AWS_SECRET_ACCESS_KEY=secret,
+                         AWS_SESSION_TOKEN=AWS_TOKEN)
+    try:
+        for url in run_server(env):
+            idp, unsigned = make_client(url), make_client(url, signature_version=botocore.UNSIGNED)
+            arn = "arn:aws:lambda:eu-west-1:123456789012:function:claims:live"
+            pool_id, client_id = new_pool(idp, {"PreTokenGeneration": arn})
+            idp.admin_create_user(UserPoolId=pool_id, Username="sig", MessageAction="SUPPRESS")
+            idp.admin_set_user_password(UserPoolId=pool_id, Username="sig", Password=PASSWORD, Permanent=True)
+            # Act
+            call = lambda: unsigned.initiate_auth(  # noqa: E731
+                ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": "sig", "PASSWORD": PASSWORD})
+            # Assert: signed right, the function runs; signed wrong, the Invoke API
+            # refuses it, which Cognito reports as UnexpectedLambdaException.
+            if claim:
+                assert claims(call()["AuthenticationResult"]["IdToken"])["signed"] == claim
+            else:
+                with pytest.raises(unsigned.exceptions.UnexpectedLambdaException):
+                    call()
+            assert FakeLambda.checks == [("/2015-03-31/functions/claims/invocations?Qualifier=live", bool(claim))]
+    finally:
+        lam.shutdown()
