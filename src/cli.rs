@@ -677,6 +677,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 "pool_id": pool,
                 "secret": secret,
                 "headers": "Standard Webhooks 1.0: webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256(base64-decoded secret after whsec_, \"<id>.<timestamp>.<body>\")>",
+                "previous_secret_signs_for_seconds": crate::triggers::ROTATION_OVERLAP_SECONDS,
             })
         }
         Command::Triggers(TriggersCmd::Log {

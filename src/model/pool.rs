@@ -45,6 +45,11 @@ pub struct PoolSettings {
     /// made when a webhook target is first set, replaced by `pool trigger-secret
     /// rotate`.
     pub trigger_secret: Option<String>,
+    /// The secret `trigger_secret` replaced, sealed the same way: deliveries are signed
+    /// with both for a day after the rotation (`rotated_at`), so receivers can switch
+    /// without dropping any (Standard Webhooks: several `v1,` signatures).
+    pub previous_trigger_secret: Option<String>,
+    pub trigger_secret_rotated_at: Option<i64>,
     /// How users recover a forgotten password (Cognito's `AccountRecoverySetting`).
     pub account_recovery: AccountRecovery,
     /// Attributes whose new value waits until the user verifies it, the old one staying

@@ -26,6 +26,8 @@ impl Default for PoolSettings {
             reported: Default::default(),
             lambda_config: Default::default(),
             trigger_secret: None,
+            previous_trigger_secret: None,
+            trigger_secret_rotated_at: None,
         }
     }
 }

@@ -261,16 +261,22 @@ async fn invoke(
         Target::Webhook(url) => {
             // Literal addresses were checked by `Target::parse`; names are checked by the
             // webhook client's resolver, whose addresses are the ones connected to.
-            let secret = open_secret(app, call.pool_id, call.settings)
-                .ok_or_else(|| unexpected(trigger, "the pool has no trigger secret"))?;
+            let secrets = open_secrets(app, call.pool_id, call.settings);
+            if secrets.is_empty() {
+                return Err(unexpected(trigger, "the pool has no trigger secret"));
+            }
             let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
             let t = app.clock.now();
+            let signatures: Vec<String> = secrets
+                .iter()
+                .map(|s| signature(s, &id, t, &body))
+                .collect();
             app.triggers
                 .webhook_http
                 .post(url.as_str())
                 .header("webhook-id", &id)
                 .header("webhook-timestamp", t.to_string())
-                .header("webhook-signature", signature(&secret, &id, t, &body))
+                .header("webhook-signature", signatures.join(" "))
                 .header("X-Cognate-Trigger-Source", call.source)
         }
     };
@@ -390,11 +396,14 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
     )
 }
 
-/// The pool's trigger secret, opened.
-pub fn open_secret(app: &Services, pool_id: &str, settings: &PoolSettings) -> Option<String> {
+/// How long deliveries are also signed with the secret a rotation replaced.
+pub const ROTATION_OVERLAP_SECONDS: i64 = 24 * 3600;
+
+/// A sealed secret, opened.
+fn open_sealed(app: &Services, pool_id: &str, sealed: &str) -> Option<String> {
     use base64::Engine;
     let sealed = base64::engine::general_purpose::STANDARD
-        .decode(settings.trigger_secret.as_deref()?)
+        .decode(sealed)
         .ok()?;
     let plain = app
         .keys
@@ -404,7 +413,25 @@ pub fn open_secret(app: &Services, pool_id: &str, settings: &PoolSettings) -> Op
     String::from_utf8(plain).ok()
 }
 
-/// Makes a new trigger secret for the pool, seals it into `settings` and returns it.
+/// The secrets deliveries are signed with: the pool's, and the one it replaced while
+/// the rotation is younger than [`ROTATION_OVERLAP_SECONDS`] (WH-01).
+pub fn open_secrets(app: &Services, pool_id: &str, settings: &PoolSettings) -> Vec<String> {
+    let overlapping = settings
+        .trigger_secret_rotated_at
+        .is_some_and(|at| app.clock.now() < at.saturating_add(ROTATION_OVERLAP_SECONDS));
+    let previous = settings
+        .previous_trigger_secret
+        .as_deref()
+        .filter(|_| overlapping);
+    [settings.trigger_secret.as_deref(), previous]
+        .into_iter()
+        .flatten()
+        .filter_map(|sealed| open_sealed(app, pool_id, sealed))
+        .collect()
+}
+
+/// Makes a new trigger secret for the pool, seals it into `settings` and returns it;
+/// the secret it replaces stays in use beside it for [`ROTATION_OVERLAP_SECONDS`].
 pub fn new_secret(app: &Services, pool_id: &str, settings: &mut PoolSettings) -> String {
     use base64::Engine;
     let secret = format!(
@@ -415,7 +442,13 @@ pub fn new_secret(app: &Services, pool_id: &str, settings: &mut PoolSettings) ->
         .keys
         .master()
         .seal(&secret_context(pool_id), secret.as_bytes());
-    settings.trigger_secret = Some(base64::engine::general_purpose::STANDARD.encode(sealed));
+    let replaced = settings
+        .trigger_secret
+        .replace(base64::engine::general_purpose::STANDARD.encode(sealed));
+    if replaced.is_some() {
+        settings.previous_trigger_secret = replaced;
+        settings.trigger_secret_rotated_at = Some(app.clock.now());
+    }
     secret
 }
 

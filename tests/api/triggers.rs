@@ -37,7 +37,9 @@ async fn webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
             let (id, signature) = (header("webhook-id"), header("webhook-signature"));
             let t: i64 = header("webhook-timestamp").parse().unwrap();
             assert!(id.starts_with("msg_"), "{id}");
-            if cognate::triggers::signature(&secret, &id, t, &body) != signature {
+            // Standard Webhooks: any of the space-separated signatures may match.
+            let expected = cognate::triggers::signature(&secret, &id, t, &body);
+            if !signature.split(' ').any(|s| s == expected) {
                 record.lock().unwrap().push("bad signature".into());
                 return (
                     axum::http::StatusCode::UNAUTHORIZED,
@@ -281,4 +283,60 @@ async fn metadata_addresses_are_refused_even_with_the_development_flag() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "InvalidParameterException");
+}
+
+// Matrix: WH-01
+#[tokio::test]
+async fn after_a_rotation_deliveries_carry_both_signatures_for_a_day() {
+    // Arrange: a pool whose secret is rotated once.
+    let app = spawn_allowing_private().await;
+    let mut old = String::new();
+    let mut new = String::new();
+    cognate::pool::update(&app.state, &app.pool_id, |s| {
+        old = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
+        new = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
+    })
+    .await
+    .unwrap();
+    assert_ne!(old, new);
+    let (old_url, old_seen) = webhook(old).await;
+    let (new_url, new_seen) = webhook(new).await;
+    // Act + Assert: receivers holding either secret verify the delivery.
+    for url in [&old_url, &new_url] {
+        set_pre_token_keep_secret(&app, url).await;
+        let res = hosted_tokens(&app).await;
+        assert_eq!(res.status(), 200, "{url}");
+    }
+    // A day later only the new secret signs.
+    app.state
+        .clock
+        .advance(cognate::triggers::ROTATION_OVERLAP_SECONDS + 1);
+    for url in [&old_url, &new_url] {
+        set_pre_token_keep_secret(&app, url).await;
+        hosted_tokens(&app).await;
+    }
+    assert_eq!(
+        *old_seen.lock().unwrap(),
+        ["TokenGeneration_HostedAuth", "bad signature"]
+    );
+    assert_eq!(
+        *new_seen.lock().unwrap(),
+        ["TokenGeneration_HostedAuth", "TokenGeneration_HostedAuth"]
+    );
+}
+
+/// A hosted sign-in in a new browser, and its code redeemed.
+async fn hosted_tokens(app: &TestApp) -> reqwest::Response {
+    let pkce = Pkce::new();
+    let url = app.authorize_url(&app.public, Some(&pkce), &[]);
+    let callback = app
+        .sign_in(
+            &crate::helpers::browser(),
+            &url,
+            "alice",
+            crate::helpers::PASSWORD,
+        )
+        .await;
+    let code = crate::helpers::query_param(&callback, "code").unwrap();
+    app.exchange(&app.public, &code, Some(&pkce.verifier)).await
 }
