@@ -54,5 +54,22 @@ pub async fn grant(
             "the client has no custom scope to grant".into(),
         ));
     }
-    Ok(issue_for_client(app, client, &scopes).await?)
+    // TokenGeneration_ClientCredentials, with the pool's V3_0 pre token generation.
+    let settings = crate::triggers::settings_of(app, &client.pool_id)
+        .await
+        .map_err(AppError::from)?;
+    let claims_override = match settings {
+        Some(settings) => crate::triggers::events::pre_token_client_credentials(
+            app,
+            &settings,
+            &client.pool_id,
+            &client.client_id,
+            &scopes,
+            None,
+        )
+        .await
+        .map_err(AppError::from)?,
+        None => None,
+    };
+    Ok(issue_for_client(app, client, &scopes, claims_override.as_ref()).await?)
 }

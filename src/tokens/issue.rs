@@ -101,19 +101,23 @@ pub async fn issue_for_client(
     app: &Services,
     client: &AppClient,
     scopes: &[String],
+    claims_override: Option<&crate::triggers::events::ClaimsOverride>,
 ) -> Result<TokenSet, AppError> {
     let keys = app
         .keys
         .pool(&app.store, &client.pool_id)
         .await?
         .context("pool has no signing keys")?;
-    let claims = client_access_claims(
+    let mut claims = client_access_claims(
         &app.issuer(&client.pool_id).await?,
         client,
         scopes,
         app.clock.now(),
         &uuid::Uuid::new_v4().to_string(),
     );
+    if let Some(o) = claims_override {
+        o.apply(&mut claims, "access");
+    }
     Ok(TokenSet {
         id_token: None,
         access_token: keys.sign(&claims),

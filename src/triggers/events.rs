@@ -316,6 +316,55 @@ pub async fn pre_token_generation(
     else {
         return Ok(None);
     };
+    read_override(&r, version).map(Some)
+}
+
+/// Raises `TokenGeneration_ClientCredentials` for a machine's access token: only with
+/// the pool's pre token generation at `V3_0`, as on Cognito. The event's `userName`
+/// is the client id, its user attributes and groups are empty.
+pub async fn pre_token_client_credentials(
+    app: &Services,
+    settings: &PoolSettings,
+    pool_id: &str,
+    client_id: &str,
+    scopes: &[String],
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<Option<ClaimsOverride>, TriggerError> {
+    if settings.lambda_config.pre_token_version() != 3 {
+        return Ok(None);
+    }
+    let Some(r) = raise(
+        app,
+        Call {
+            pool_id,
+            settings,
+            trigger: Trigger::PreTokenGeneration,
+            source: "TokenGeneration_ClientCredentials",
+            user_name: client_id,
+            client_id: Some(client_id),
+            request: json!({
+                "userAttributes": {},
+                "groupConfiguration": {
+                    "groupsToOverride": [],
+                    "iamRolesToOverride": [],
+                    "preferredRole": null,
+                },
+                "scopes": scopes,
+                "clientMetadata": strings(client_metadata),
+            }),
+            response: json!({ "claimsAndScopeOverrideDetails": null }),
+            version: "3",
+        },
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    read_override(&r, 3).map(Some)
+}
+
+/// Reads a pre token generation answer of event `version`.
+fn read_override(r: &Map<String, Value>, version: u8) -> Result<ClaimsOverride, TriggerError> {
     let bad = |why: &str| invalid(Trigger::PreTokenGeneration, why);
     let mut out = ClaimsOverride::default();
     let details = if version == 1 {
@@ -324,7 +373,7 @@ pub async fn pre_token_generation(
         r.get("claimsAndScopeOverrideDetails")
     };
     let details = match details {
-        None | Some(Value::Null) => return Ok(Some(out)),
+        None | Some(Value::Null) => return Ok(out),
         Some(Value::Object(d)) => d,
         Some(_) => return Err(bad("the override details are not an object")),
     };
@@ -357,7 +406,7 @@ pub async fn pre_token_generation(
         }
         Some(_) => return Err(bad("groupOverrideDetails is not an object")),
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 fn string_list(v: Option<&Value>) -> Result<Option<Vec<String>>, String> {

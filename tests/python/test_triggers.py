@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -32,7 +33,8 @@ def events_dir():
 
 @pytest.fixture(scope="module")
 def runner(events_dir):
-    names = ["pre_sign_up", "slow", "malformed", "post_confirmation", "pre_token", "pre_token_reserved"]
+    names = ["pre_sign_up", "slow", "malformed", "post_confirmation", "pre_token", "pre_token_reserved",
+             "pre_token_machine"]
     env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
     proc = subprocess.Popen(
         [sys.executable, str(RUNNER), "--port", "0", *[f"{n.replace('_', '-')}={HANDLERS}:{n}" for n in names]],
@@ -258,6 +260,43 @@ def test_pre_token_generation_changes_tokens_at_sign_in_and_refresh(tidp, tunsig
                                         AuthParameters={"REFRESH_TOKEN": auth["RefreshToken"]})["AuthenticationResult"]
     assert claims(refreshed["IdToken"])["tenant"] == "acme"
     assert (events_dir / "TokenGeneration_RefreshTokens.json").exists()
+
+
+@pytest.mark.parametrize("version, fired", [("V3_0", True), ("V2_0", False)])
+def test_client_credentials_raise_pre_token_generation_only_at_v3(trig, tidp, events_dir, version, fired):
+    api = "https://api.example.com"
+    pool_id = tidp.create_user_pool(PoolName="m2m", LambdaConfig={
+        "PreTokenGeneration": ARN + "pre-token-machine",
+        "PreTokenGenerationConfig": {"LambdaVersion": version, "LambdaArn": ARN + "pre-token-machine"},
+    })["UserPool"]["Id"]
+    tidp.create_resource_server(UserPoolId=pool_id, Identifier=api, Name="api",
+                                Scopes=[{"ScopeName": "read", "ScopeDescription": "r"},
+                                        {"ScopeName": "write", "ScopeDescription": "w"}])
+    client = tidp.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="m2m", GenerateSecret=True, AllowedOAuthFlowsUserPoolClient=True,
+        AllowedOAuthFlows=["client_credentials"], AllowedOAuthScopes=[f"{api}/read", f"{api}/write"],
+    )["UserPoolClient"]
+    (events_dir / "TokenGeneration_ClientCredentials.json").unlink(missing_ok=True)
+    basic = base64.b64encode(f"{client['ClientId']}:{client['ClientSecret']}".encode()).decode()
+    req = urllib.request.Request(f"{trig[0]}/{pool_id}/oauth2/token", data=b"grant_type=client_credentials",
+                                 headers={"content-type": "application/x-www-form-urlencoded",
+                                          "authorization": f"Basic {basic}"})
+    with urllib.request.urlopen(req) as res:
+        access = claims(json.load(res)["access_token"])
+    recorded = events_dir / "TokenGeneration_ClientCredentials.json"
+    if fired:
+        assert access["tenant"] == "machines"
+        assert access["scope"] == f"{api}/read"
+        event = json.loads(recorded.read_text())
+        assert event["version"] == "3"
+        assert event["userName"] == client["ClientId"]
+        assert event["callerContext"]["clientId"] == client["ClientId"]
+        assert event["request"]["scopes"] == [f"{api}/read", f"{api}/write"]
+        assert event["request"]["userAttributes"] == {}
+    else:
+        assert "tenant" not in access
+        assert access["scope"] == f"{api}/read {api}/write"
+        assert not recorded.exists()
 
 
 def test_a_pre_token_handler_cannot_change_sub(tidp, tunsigned):

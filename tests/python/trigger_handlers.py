@@ -49,3 +49,16 @@ def pre_token(event, context):
 def pre_token_reserved(event, context):
     event["response"]["claimsOverrideDetails"] = {"claimsToAddOrOverride": {"sub": "someone-else"}}
     return event
+
+
+def pre_token_machine(event, context):
+    """A V3 handler: a machine's access token gets a tenant and loses a scope."""
+    _record(event)
+    if event["triggerSource"] == "TokenGeneration_ClientCredentials":
+        event["response"]["claimsAndScopeOverrideDetails"] = {
+            "accessTokenGeneration": {
+                "claimsToAddOrOverride": {"tenant": "machines"},
+                "scopesToSuppress": ["https://api.example.com/write"],
+            }
+        }
+    return event
