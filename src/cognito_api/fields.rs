@@ -251,11 +251,11 @@ mod tests {
             Ok(())
         );
         let refused = check_json(
-            "AdminCreateUser",
-            json!({ "UserPoolId": "p", "Username": "u", "ClientMetadata": { "k": "v" } }),
+            "CreateUserPool",
+            json!({ "PoolName": "p", "DeviceConfiguration": { "ChallengeRequiredOnNewDevice": true } }),
         )
         .unwrap_err();
-        assert!(refused.starts_with("InvalidParameterException: ClientMetadata is not supported by cognate: it reaches only Lambda triggers"), "{refused}");
+        assert!(refused.starts_with("InvalidParameterException: DeviceConfiguration is not supported by cognate: cognate does not track devices"), "{refused}");
         let unknown = check_json("GetUser", json!({ "AccessToken": "t", "Bogus": 1 })).unwrap_err();
         assert_eq!(
             unknown,
