@@ -7,6 +7,7 @@ pub mod attributes;
 pub mod client_credentials;
 pub mod code;
 pub mod external;
+pub mod migration;
 pub mod pre_token;
 pub mod recovery;
 pub mod refresh;
