@@ -9,7 +9,8 @@ use crate::services::Services;
 use crate::throttle;
 use crate::triggers;
 use crate::users::code_mail::{
-    NO_VERIFIED_ADDRESS, code_destination, count_code_request, in_equal_time, send_code, stand_in,
+    Asker, NO_VERIFIED_ADDRESS, code_destination, count_code_request, in_equal_time, send_code,
+    stand_in,
 };
 use crate::users::codes::{self, Purpose};
 use crate::users::{Refusal, User, UserStatus, credentials, password, reload};
@@ -22,7 +23,18 @@ use crate::users::{Refusal, User, UserStatus, credentials, password, reload};
 ///
 /// A pool whose passwords only administrators reset (`admin_only`) refuses every name
 /// alike, before anything is looked up or counted.
-pub async fn forgot_password(app: &Services, pool_id: &str, username: &str) -> Result<(), Refusal> {
+///
+/// The code's message raises `CustomMessage_ForgotPassword` with `client_metadata`; a
+/// failing trigger fails the call and leaves any previous code working (only an
+/// account sent a code can fail so, as on Cognito).
+pub async fn forgot_password(
+    app: &Services,
+    pool_id: &str,
+    username: &str,
+    client_id: Option<&str>,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(), Refusal> {
+    let asker = Asker::new("CustomMessage_ForgotPassword", client_id, client_metadata);
     if app
         .store
         .pool_by_id(pool_id)
@@ -42,7 +54,7 @@ pub async fn forgot_password(app: &Services, pool_id: &str, username: &str) -> R
                     ) =>
             {
                 if code_destination(&user, Purpose::Reset).is_some() {
-                    return send_code(app, &user, Purpose::Reset, None).await;
+                    return send_code(app, &user, Purpose::Reset, None, asker).await;
                 }
                 let hide = app
                     .store

@@ -12,6 +12,18 @@ pub use crate::model::pool::{MessageTemplates, Override};
 pub const CODE_PLACEHOLDER: &str = "{####}";
 /// Where an override puts the username.
 pub const USERNAME_PLACEHOLDER: &str = "{username}";
+/// Where a custom message trigger's message puts the one-click link (Cognito's
+/// `linkParameter`).
+pub const LINK_PLACEHOLDER: &str = "{##Click Here##}";
+
+/// What a custom message trigger put in place of the pool's subject or message
+/// (Cognito's `emailSubject` and `emailMessage`), placeholders still in it; `None`
+/// keeps the pool's own.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Custom {
+    pub subject: Option<String>,
+    pub message: Option<String>,
+}
 
 impl MessageTemplates {
     /// The override for `kind`, if the pool has one.
@@ -77,6 +89,69 @@ pub fn render(msg: &Outgoing<'_>, templates: &MessageTemplates) -> Rendered {
         }
         None => render_default(msg),
     }
+}
+
+/// Renders a message as [`render`] does, then puts a custom message trigger's subject
+/// and message in place of the pool's. The message is rendered as a pool's own one
+/// is ([`Override`]): `{####}` and `{username}` filled in one pass, the HTML part
+/// escaped; `{##Click Here##}` becomes the one-click link when the message has one.
+pub fn render_custom(
+    msg: &Outgoing<'_>,
+    templates: &MessageTemplates,
+    custom: &Custom,
+) -> Rendered {
+    let base = render(msg, templates);
+    let subject = custom
+        .subject
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(base.subject);
+    let Some(message) = &custom.message else {
+        return Rendered { subject, ..base };
+    };
+    let body = fill(message, msg.username, msg.code);
+    let link_placed = msg.link.is_some() && message.contains(LINK_PLACEHOLDER);
+    // The HTML part marks where the link goes with a character no username, code or
+    // escaped text holds, and puts the anchor there after escaping.
+    const MARK: &str = "\u{1}link\u{1}";
+    let marked = if link_placed {
+        body.replace(LINK_PLACEHOLDER, MARK)
+    } else {
+        body.clone()
+    };
+    let mut html = finish(
+        OverrideHtml {
+            subject: &subject,
+            body: &marked,
+            link: msg.link.filter(|_| !link_placed),
+        }
+        .render(),
+    );
+    let mut text = body;
+    if let Some(link) = msg.link {
+        if link_placed {
+            let anchor = format!("<a href=\"{}\">Click Here</a>", escape_attribute(link));
+            html = html.replace(MARK, &anchor);
+            text = text.replace(LINK_PLACEHOLDER, link);
+        } else {
+            text.push_str(&format!("\n\nOr confirm with one click: {link}"));
+        }
+    }
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Escapes a URL for an HTML attribute, as askama escapes (`&`, `<`, `>`, `"`, `'`).
+fn escape_attribute(s: &str) -> String {
+    s.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }
 
 /// Declares one askama struct per default template file; each sees the same values.
@@ -305,6 +380,50 @@ mod tests {
         // Other kinds keep the defaults.
         let v = render(&outgoing(MessageKind::Verification, "bob"), &templates);
         assert_eq!(v.subject, "Your verification code");
+    }
+
+    #[test]
+    fn a_custom_message_replaces_the_pools_and_puts_the_link_where_it_says() {
+        let mut msg = outgoing(MessageKind::Verification, "<b>");
+        msg.link = Some("https://id.example.com/confirm?t=1&u=a");
+        let custom = Custom {
+            subject: Some("Welcome\nto Acme".into()),
+            message: Some("Hi {username}: {####}\n{##Click Here##}".into()),
+        };
+        let r = render_custom(&msg, &MessageTemplates::default(), &custom);
+        assert_eq!(r.subject, "Welcome to Acme");
+        assert_eq!(
+            r.text,
+            "Hi <b>: 123456\nhttps://id.example.com/confirm?t=1&u=a"
+        );
+        assert!(
+            r.html.contains(
+                "Hi &#60;b&#62;: 123456<br/><a href=\"https://id.example.com/confirm?t=1&#38;u=a\">Click Here</a>"
+            ),
+            "{}",
+            r.html
+        );
+        // The link is not added a second time below the message.
+        assert!(!r.html.contains("Confirm with one click"), "{}", r.html);
+        // Without a message, the pool's (here the default) body stays, under the new subject.
+        let subject_only = Custom {
+            subject: Some("Only the subject".into()),
+            message: None,
+        };
+        let r = render_custom(&msg, &MessageTemplates::default(), &subject_only);
+        assert_eq!(r.subject, "Only the subject");
+        assert!(r.text.contains("123456"), "{}", r.text);
+        // Without a link placeholder the link is appended as for a pool's own message.
+        let plain = Custom {
+            subject: None,
+            message: Some("Code {####}".into()),
+        };
+        let r = render_custom(&msg, &MessageTemplates::default(), &plain);
+        assert_eq!(r.subject, "Your verification code");
+        assert!(
+            r.text
+                .starts_with("Code 123456\n\nOr confirm with one click: https://")
+        );
     }
 
     #[test]
