@@ -41,7 +41,7 @@ def events_dir():
 
 @pytest.fixture(scope="module")
 def runner(events_dir):
-    names = ["custom_message", "pre_sign_up"]
+    names = ["custom_message", "pre_sign_up", "custom_message_bad_type"]
     env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
     proc = subprocess.Popen(
         [sys.executable, str(RUNNER), "--port", "0", *[f"{n.replace('_', '-')}={HANDLERS}:{n}" for n in names]],
@@ -367,9 +367,41 @@ def test_a_raising_handler_fails_sign_up_with_its_message_and_leaves_no_user(tid
     assert sink.nothing_to(email)
     # The name is free again: the same sign-up succeeds once the handler lets it.
     tidp.update_user_pool(UserPoolId=pool_id, LambdaConfig={})
-    time.sleep(5.5)  # the trigger settings are cached for up to 5 seconds
     tunsigned.sign_up(ClientId=client_id, Username=username, Password=PASSWORD,
                       UserAttributes=[{"Name": "email", "Value": email}])
+
+
+# Firing: SignUp / API -> CustomMessage_SignUp (a bad answer; no such function)
+@pytest.mark.parametrize("function, exception", [
+    ("custom-message-bad-type", "InvalidLambdaResponseException"),
+    ("no-such-function", "UnexpectedLambdaException"),
+])
+def test_a_broken_custom_message_gives_cognitos_exception_and_leaves_no_user(tidp, tunsigned, sink, function,
+                                                                             exception):
+    pool_id, client_id = new_pool(tidp, {"CustomMessage": ARN + function})
+    username, email = unique()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        tunsigned.sign_up(ClientId=client_id, Username=username, Password=PASSWORD,
+                          UserAttributes=[{"Name": "email", "Value": email}])
+    assert e.value.response["Error"]["Code"] == exception
+    with pytest.raises(tidp.exceptions.UserNotFoundException):
+        tidp.admin_get_user(UserPoolId=pool_id, Username=username)
+    assert sink.nothing_to(email)
+
+
+# Firing: ResendConfirmationCode / API -> CustomMessage_ResendCode (the handler raises)
+def test_a_raising_handler_fails_the_resend_and_the_previous_code_keeps_working(tidp, tunsigned, sink):
+    pool_id, client_id = new_pool(tidp, {"CustomMessage": ARN + "custom-message"})
+    username, email = unique()
+    tunsigned.sign_up(ClientId=client_id, Username=username, Password=PASSWORD,
+                      UserAttributes=[{"Name": "email", "Value": email}])
+    first = code_in(sink.mail_to(email))
+    with pytest.raises(tunsigned.exceptions.UserLambdaValidationException) as e:
+        tunsigned.resend_confirmation_code(ClientId=client_id, Username=username,
+                                           ClientMetadata={"fail": "Resends are paused"})
+    assert "CustomMessage failed with error Resends are paused." in str(e.value)
+    assert sink.nothing_to(email)
+    tunsigned.confirm_sign_up(ClientId=client_id, Username=username, ConfirmationCode=first)
 
 
 # Firing: AdminCreateUser / API -> CustomMessage_AdminCreateUser (the handler raises)

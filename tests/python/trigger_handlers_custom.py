@@ -19,6 +19,8 @@ def custom_message(event, context):
     domain = request["userAttributes"].get("email", "").rpartition("@")[2]
     if domain == "raise.example":
         raise Exception("No mail to raise.example")
+    if (request.get("clientMetadata") or {}).get("fail"):
+        raise Exception(request["clientMetadata"]["fail"])
     source = event["triggerSource"]
     if domain == "nocode.example":
         event["response"]["emailMessage"] = "Welcome aboard! There is no code in this message."
@@ -41,4 +43,10 @@ def custom_message(event, context):
 
 def pre_sign_up(event, context):
     _record(event)
+    return event
+
+
+def custom_message_bad_type(event, context):
+    """An answer that is not what Cognito expects back: the message is a number."""
+    event["response"]["emailMessage"] = 42
     return event
