@@ -286,6 +286,31 @@ def test_update_user_attributes_raises_update_user_attribute_and_the_code_verifi
     assert attrs["email"] == new_email and attrs["email_verified"] == "true"
 
 
+# Firing: AdminUpdateUserAttributes (email, held for verification) / API -> CustomMessage_UpdateUserAttribute
+def test_admin_update_user_attributes_raises_update_user_attribute_for_a_held_address(
+        tidp, tunsigned, sink, events_dir):
+    pool_id, client_id = new_pool(tidp, {"CustomMessage": ARN + "custom-message"},
+                                  AutoVerifiedAttributes=["email"],
+                                  UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]})
+    username, email = unique()
+    confirmed_user(tidp, pool_id, username, email)
+    _, held = unique()
+    tidp.admin_update_user_attributes(UserPoolId=pool_id, Username=username, ClientMetadata={"team": "admins"},
+                                      UserAttributes=[{"Name": "email", "Value": held}])
+    mail = sink.mail_to(held)
+    code = code_in(mail)
+    assert_branded(mail, "CustomMessage_UpdateUserAttribute", code, "admins")
+    event = event_of(events_dir, "CustomMessage_UpdateUserAttribute", username)
+    assert_custom_event(event, "CustomMessage_UpdateUserAttribute", pool_id, username, "CLIENT_ID_NOT_APPLICABLE",
+                        {"team": "admins"})
+    # The address in force stays the old one until the code proves the new one.
+    assert event["request"]["userAttributes"]["email"] == email
+    token = sign_in(tunsigned, client_id, username)["AuthenticationResult"]["AccessToken"]
+    tunsigned.verify_user_attribute(AccessToken=token, AttributeName="email", Code=code)
+    attrs = {a["Name"]: a["Value"] for a in tidp.admin_get_user(UserPoolId=pool_id, Username=username)["UserAttributes"]}
+    assert attrs["email"] == held and attrs["email_verified"] == "true"
+
+
 # Firing: GetUserAttributeVerificationCode / API -> CustomMessage_VerifyUserAttribute
 def test_get_user_attribute_verification_code_raises_verify_user_attribute_and_the_code_verifies(
         tidp, tunsigned, sink, events_dir):
