@@ -85,6 +85,10 @@ struct SignUpRequest {
     password: String,
     #[serde(default)]
     user_attributes: Vec<Attribute>,
+    /// Passed to the pre sign-up trigger.
+    validation_data: Option<Vec<Attribute>>,
+    /// Passed to the pre sign-up and custom message triggers.
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 async fn sign_up(app: &Inner, request: &Value) -> ActionResult {
@@ -98,6 +102,7 @@ async fn sign_up(app: &Inner, request: &Value) -> ActionResult {
         .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
     let attributes = attribute_map(r.user_attributes);
     let email = attributes.get("email").cloned();
+    let validation_data = r.validation_data.map(attribute_map);
     match sign_up::sign_up(
         app,
         &pool,
@@ -107,6 +112,8 @@ async fn sign_up(app: &Inner, request: &Value) -> ActionResult {
         attributes,
         None,
         false,
+        validation_data.as_ref(),
+        r.client_metadata.as_ref(),
     )
     .await
     {
@@ -163,9 +170,16 @@ async fn resend_confirmation_code(app: &Inner, request: &Value) -> ActionResult 
     let r: CodeRequest = parse(request)?;
     let client = client_for(app, &r.client_id, None).await?;
     check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
-    sign_up::resend_sign_up_code(app, &client.pool_id, &r.username, None)
-        .await
-        .map_err(refusal_error)?;
+    sign_up::resend_sign_up_code(
+        app,
+        &client.pool_id,
+        &r.username,
+        None,
+        Some(&client.client_id),
+        r.client_metadata.as_ref(),
+    )
+    .await
+    .map_err(refusal_error)?;
     Ok(json!({ "CodeDeliveryDetails": undisclosed_delivery() }))
 }
 
@@ -222,6 +236,8 @@ struct TokenRequest {
     user_attributes: Vec<Attribute>,
     previous_password: Option<String>,
     proposed_password: Option<String>,
+    /// Passed to the custom message trigger.
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 /// Who presented an access token from the API.
@@ -317,10 +333,15 @@ async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
         user, client_id, ..
     } = user_of_token(app, &r.access_token).await?;
     let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
-    let sent =
-        attributes::update_own_attributes(app, &user, &client, attribute_map(r.user_attributes))
-            .await
-            .map_err(refusal_error)?;
+    let sent = attributes::update_own_attributes(
+        app,
+        &user,
+        &client,
+        attribute_map(r.user_attributes),
+        r.client_metadata.as_ref(),
+    )
+    .await
+    .map_err(refusal_error)?;
     let details: Vec<Value> = sent.iter().map(|to| delivery(Some(to))).collect();
     Ok(json!({ "CodeDeliveryDetailsList": details }))
 }
@@ -331,14 +352,24 @@ struct VerificationRequest {
     access_token: String,
     attribute_name: String,
     code: Option<String>,
+    /// Passed to the custom message trigger.
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 async fn get_user_attribute_verification_code(app: &Inner, request: &Value) -> ActionResult {
     let r: VerificationRequest = parse(request)?;
-    let user = user_of_token(app, &r.access_token).await?.user;
-    let to = attributes::send_attribute_code(app, &user, &r.attribute_name)
-        .await
-        .map_err(refusal_error)?;
+    let Caller {
+        user, client_id, ..
+    } = user_of_token(app, &r.access_token).await?;
+    let to = attributes::send_attribute_code(
+        app,
+        &user,
+        &r.attribute_name,
+        Some(&client_id),
+        r.client_metadata.as_ref(),
+    )
+    .await
+    .map_err(refusal_error)?;
     Ok(json!({ "CodeDeliveryDetails": delivery(Some(&to)) }))
 }
 

@@ -154,7 +154,14 @@ async fn admin_create_user(app: &Inner, request: &Value) -> ActionResult {
     }
     let user = match req.message_action.as_deref() {
         Some("RESEND") => {
-            admin::resend_invitation(app, &pool, &req.username, req.temporary_password).await?
+            admin::resend_invitation(
+                app,
+                &pool,
+                &req.username,
+                req.temporary_password,
+                req.client_metadata.as_ref(),
+            )
+            .await?
         }
         action @ (None | Some("SUPPRESS")) => {
             let invite = Invitation {
@@ -203,13 +210,22 @@ struct AdminUpdateUserAttributesRequest {
     user_pool_id: String,
     username: String,
     user_attributes: Vec<AttributeType>,
+    /// Passed to the custom message trigger.
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 async fn admin_update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
     let req: AdminUpdateUserAttributesRequest = parse(request)?;
     let pool = pool(app, &req.user_pool_id).await?;
     let attributes = attribute_map(req.user_attributes);
-    admin::update_attributes(app, &pool, &req.username, attributes).await?;
+    admin::update_attributes(
+        app,
+        &pool,
+        &req.username,
+        attributes,
+        req.client_metadata.as_ref(),
+    )
+    .await?;
     Ok(json!({}))
 }
 
@@ -245,10 +261,20 @@ async fn admin_set_user_password(app: &Inner, request: &Value) -> ActionResult {
     Ok(json!({}))
 }
 
+/// `AdminResetUserPassword`'s members.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AdminResetUserPasswordRequest {
+    user_pool_id: String,
+    username: String,
+    /// Passed to the custom message trigger.
+    client_metadata: Option<BTreeMap<String, String>>,
+}
+
 async fn admin_reset_user_password(app: &Inner, request: &Value) -> ActionResult {
-    let req: UserRequest = parse(request)?;
+    let req: AdminResetUserPasswordRequest = parse(request)?;
     let pool = pool(app, &req.user_pool_id).await?;
-    admin::reset_password(app, &pool, &req.username).await?;
+    admin::reset_password(app, &pool, &req.username, req.client_metadata.as_ref()).await?;
     Ok(json!({}))
 }
 

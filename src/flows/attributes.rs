@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 
 use crate::clients::AppClient;
 use crate::error::AppError;
+use crate::mail::Custom;
 use crate::services::Services;
-use crate::users::code_mail::{send_code, send_code_to};
+use crate::users::code_mail::{
+    Asker, code_destination, count_message, custom_message, issue_and_mail,
+};
 use crate::users::codes::{self, Purpose};
 use crate::users::schema::{When, Writer};
 use crate::users::{self, Refusal, User, reload};
@@ -23,11 +26,16 @@ use crate::users::{self, Refusal, User, reload};
 /// (Cognito's `AttributesRequireVerificationBeforeUpdate: ["email"]`) the old address
 /// stays in force instead, and the new one is held until `VerifyUserAttribute` proves
 /// it ([`users::hold_for_verification`]).
+///
+/// When a code will go out, `CustomMessage_UpdateUserAttribute` is raised (with
+/// `client_metadata`) before anything is written, with the attributes as the change
+/// leaves them: a failing trigger fails the call and changes nothing.
 pub async fn update_own_attributes(
     app: &Services,
     user: &User,
     client: &AppClient,
     mut changes: BTreeMap<String, String>,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<Option<String>, Refusal> {
     for (name, value) in &changes {
         users::validate_attribute(name, value).map_err(Refusal::InvalidParameter)?;
@@ -48,18 +56,40 @@ pub async fn update_own_attributes(
         .ok_or(AppError::NotFound("user pool"))?;
     let held = users::hold_for_verification(&pool, &user.attributes, &mut changes);
     users::unverify_changed(&user.attributes, &mut changes);
+    let sends =
+        held.is_some() || changes.get("email_verified").map(String::as_str) == Some("false");
+    let custom = if sends {
+        let mut after = user.clone();
+        after
+            .attributes
+            .extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let asker = Asker::new(
+            "CustomMessage_UpdateUserAttribute",
+            Some(&client.client_id),
+            client_metadata,
+        );
+        custom_message(app, &after, asker, false).await?
+    } else {
+        None
+    };
     let now = app.clock.now();
     app.store
         .update_user_attributes(&user.pool_id, &user.user_id, &changes, &[], now)
         .await?;
     if let Some(address) = held {
-        return hold_address(app, user, &address).await;
+        return hold_address(app, user, &address, custom.as_ref()).await;
     }
-    if changes.get("email_verified").map(String::as_str) != Some("false") {
+    if !sends {
         return Ok(None);
     }
     let user = reload(app, user).await?;
-    match send_attribute_code(app, &user, "email").await {
+    let sent = async {
+        let to = destination(app, &user).await?;
+        count_message(app, &user).await?;
+        issue_and_mail(app, &user, Purpose::VerifyEmail, &to, None, custom.as_ref()).await?;
+        Ok::<_, Refusal>(to)
+    };
+    match sent.await {
         Ok(to) => Ok(Some(to)),
         Err(refusal) => {
             tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %refusal, "no verification code for a changed address");
@@ -68,18 +98,23 @@ pub async fn update_own_attributes(
     }
 }
 
-/// Holds `address` as the user's pending email and mails it a code; the address it
-/// went to (`None` if none went: the change waits, and
-/// `GetUserAttributeVerificationCode` asks again).
+/// Holds `address` as the user's pending email and mails it a code, with the custom
+/// message already asked for; the address it went to (`None` if none went: the change
+/// waits, and `GetUserAttributeVerificationCode` asks again).
 pub async fn hold_address(
     app: &Services,
     user: &User,
     address: &str,
+    custom: Option<&Custom>,
 ) -> Result<Option<String>, Refusal> {
     app.store
         .set_pending_attribute(&user.user_id, "email", address, app.clock.now())
         .await?;
-    match send_code_to(app, user, Purpose::VerifyEmail, address, None).await {
+    let sent = async {
+        count_message(app, user).await?;
+        issue_and_mail(app, user, Purpose::VerifyEmail, address, None, custom).await
+    };
+    match sent.await {
         Ok(()) => Ok(Some(address.to_string())),
         Err(refusal) => {
             tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %refusal, "no verification code for a pending address");
@@ -90,19 +125,38 @@ pub async fn hold_address(
 
 /// Mails a code verifying the user's address `name` (`GetUserAttributeVerificationCode`):
 /// the pending one if a change waits for verification, else the current one; the
-/// address it went to.
+/// address it went to. Raises `CustomMessage_VerifyUserAttribute` (with the caller's
+/// client and `client_metadata`) before the code is issued: a failing trigger fails the
+/// call and leaves the previous code working.
 pub async fn send_attribute_code(
     app: &Services,
     user: &User,
     name: &str,
+    client_id: Option<&str>,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<String, Refusal> {
     verifiable(name)?;
-    if let Some(pending) = app.store.pending_attribute(&user.user_id, "email").await? {
-        send_code_to(app, user, Purpose::VerifyEmail, &pending, None).await?;
-        return Ok(pending);
+    let to = destination(app, user).await?;
+    count_message(app, user).await?;
+    let asker = Asker::new(
+        "CustomMessage_VerifyUserAttribute",
+        client_id,
+        client_metadata,
+    );
+    let custom = custom_message(app, user, asker, false).await?;
+    issue_and_mail(app, user, Purpose::VerifyEmail, &to, None, custom.as_ref()).await?;
+    Ok(to)
+}
+
+/// Where an email verification code goes: the pending address if a change waits for
+/// verification, else the current one.
+async fn destination(app: &Services, user: &User) -> Result<String, Refusal> {
+    match app.store.pending_attribute(&user.user_id, "email").await? {
+        Some(pending) => Ok(pending),
+        None => code_destination(user, Purpose::VerifyEmail)
+            .map(str::to_string)
+            .ok_or_else(|| Refusal::InvalidParameter("the user has no email address".into())),
     }
-    send_code(app, user, Purpose::VerifyEmail, None).await?;
-    Ok(user.attributes.get("email").cloned().unwrap_or_default())
 }
 
 /// Only `email` is verified by code: cognate sends no SMS.

@@ -9,7 +9,8 @@ use crate::services::Services;
 use crate::throttle;
 use crate::triggers;
 use crate::users::code_mail::{
-    NO_VERIFIED_ADDRESS, code_destination, count_code_request, in_equal_time, send_code, stand_in,
+    Asker, NO_VERIFIED_ADDRESS, code_destination, count_code_request, in_equal_time, send_code,
+    stand_in,
 };
 use crate::users::codes::{self, Purpose};
 use crate::users::{Refusal, User, UserStatus, credentials, password, reload};
@@ -25,7 +26,10 @@ use crate::users::{Refusal, User, UserStatus, credentials, password, reload};
 ///
 /// A name the pool does not have is offered to the pool's user migration trigger
 /// (`UserMigration_ForgotPassword`); the user it vouches for is created
-/// `RESET_REQUIRED` and sent a code like any other.
+/// `RESET_REQUIRED` and sent a code like any other. The code's message raises
+/// `CustomMessage_ForgotPassword` with `client_metadata`; a failing trigger fails the
+/// call and leaves any previous code working (only an account sent a code can fail
+/// so, as on Cognito).
 pub async fn forgot_password(
     app: &Services,
     pool_id: &str,
@@ -33,6 +37,11 @@ pub async fn forgot_password(
     username: &str,
     client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<(), Refusal> {
+    let asker = Asker::new(
+        "CustomMessage_ForgotPassword",
+        Some(client_id),
+        client_metadata,
+    );
     if app
         .store
         .pool_by_id(pool_id)
@@ -65,7 +74,7 @@ pub async fn forgot_password(
                     ) =>
             {
                 if code_destination(&user, Purpose::Reset).is_some() {
-                    return send_code(app, &user, Purpose::Reset, None).await;
+                    return send_code(app, &user, Purpose::Reset, None, asker).await;
                 }
                 let hide = app
                     .store

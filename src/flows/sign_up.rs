@@ -9,7 +9,8 @@ use crate::pool::Pool;
 use crate::services::Services;
 use crate::triggers;
 use crate::users::code_mail::{
-    count_code_request, count_message, in_equal_time, mail_code, send_code, stand_in,
+    Asker, count_code_request, count_message, custom_message, has_link, in_equal_time, mail_code,
+    send_code, stand_in,
 };
 use crate::users::codes::{self, Purpose};
 use crate::users::schema::{When, Writer};
@@ -27,8 +28,11 @@ pub enum SignedUp {
 /// a confirmation code. With `hide_existing` (the hosted page, following the pool's
 /// `PreventUserExistenceErrors`) a taken username looks like a success; the API's
 /// `SignUp` reports it, as Cognito's does. Sends (and a one-click link when `link_template` is given: its
-/// `{token}` is replaced by the link's token). If the message cannot be sent the user is removed again, so the
-/// person can simply retry.
+/// `{token}` is replaced by the link's token). If the message cannot be sent, or the
+/// pool's custom message trigger (`CustomMessage_SignUp`) fails, the user is removed
+/// again, so the person can simply retry and no half-created user stays.
+/// `validation_data` and `client_metadata` (the API's `ValidationData` and
+/// `ClientMetadata`) reach the pre sign-up and custom message triggers.
 #[expect(
     clippy::too_many_arguments,
     reason = "the shared sign-up operation of issue 14 takes these as one request"
@@ -42,6 +46,8 @@ pub async fn sign_up(
     attributes: BTreeMap<String, String>,
     link_template: Option<&str>,
     hide_existing: bool,
+    validation_data: Option<&BTreeMap<String, String>>,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<SignedUp, Refusal> {
     if !pool.settings.allow_self_signup {
         return Err(Refusal::InvalidParameter(
@@ -103,8 +109,8 @@ pub async fn sign_up(
         Some(&client.client_id),
         username,
         &attributes,
-        None,
-        None,
+        validation_data,
+        client_metadata,
     )
     .await
     .map_err(AppError::from)?;
@@ -137,7 +143,29 @@ pub async fn sign_up(
         Err(e) => return Err(e.into()),
     };
     count_message(app, &user).await?;
-    if let Err(e) = mail_code(app, &user, Purpose::SignUp, &email, &issued, link_template).await {
+    // CustomMessage_SignUp: after the user exists (its event carries `sub` and status),
+    // before the code is mailed; a failure removes the user as a failed mail does.
+    let asker = Asker::new(
+        "CustomMessage_SignUp",
+        Some(&client.client_id),
+        client_metadata,
+    );
+    let sent = async {
+        let with_link = has_link(Purpose::SignUp, link_template);
+        let custom = custom_message(app, &user, asker, with_link).await?;
+        mail_code(
+            app,
+            &user,
+            Purpose::SignUp,
+            &email,
+            &issued,
+            link_template,
+            custom.as_ref(),
+        )
+        .await
+    }
+    .await;
+    if let Err(e) = sent {
         app.store.delete_user(&user.user_id).await?;
         return Err(e);
     }
@@ -146,13 +174,19 @@ pub async fn sign_up(
 
 /// Sends a new sign-up code if the user is still unconfirmed; otherwise restarts the
 /// name's stand-in code, so neither the answer nor later wrong codes reveal whether the
-/// account exists or its state (`PreventUserExistenceErrors`).
+/// account exists or its state (`PreventUserExistenceErrors`). Raises
+/// `CustomMessage_ResendCode` for an account sent a code; a failing trigger fails the
+/// call and leaves the previous code working (only an existing account can fail so,
+/// as on Cognito).
 pub async fn resend_sign_up_code(
     app: &Services,
     pool_id: &str,
     username: &str,
     link_template: Option<&str>,
+    client_id: Option<&str>,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<(), Refusal> {
+    let asker = Asker::new("CustomMessage_ResendCode", client_id, client_metadata);
     in_equal_time(async {
         count_code_request(app, pool_id, username).await?;
         match app.store.user_by_name(pool_id, username).await? {
@@ -160,7 +194,7 @@ pub async fn resend_sign_up_code(
                 if user.status == UserStatus::Unconfirmed
                     && user.attributes.contains_key("email") =>
             {
-                send_code(app, &user, Purpose::SignUp, link_template).await
+                send_code(app, &user, Purpose::SignUp, link_template, asker).await
             }
             _ => stand_in(app, pool_id, username, Purpose::SignUp).await,
         }

@@ -189,6 +189,8 @@ async fn post_signup(
         attributes,
         Some(&link),
         flow.pool.settings.prevent_user_existence_errors,
+        None,
+        None,
     )
     .await
     {
@@ -349,7 +351,17 @@ async fn resend_code(
 ) -> Result<Response, PageError> {
     let username = super::pending_username(pending.as_ref(), &form);
     let link = confirm_link_template(&app, &flow);
-    match sign_up::resend_sign_up_code(&app, &flow.req.pool_id, &username, Some(&link)).await {
+    let client_id = Some(flow.req.client.client_id.as_str());
+    match sign_up::resend_sign_up_code(
+        &app,
+        &flow.req.pool_id,
+        &username,
+        Some(&link),
+        client_id,
+        None,
+    )
+    .await
+    {
         Ok(()) => {
             session::set_notice(&session, flow.t.code_resent).await?;
             Ok(flow.go(&app, "confirm"))

@@ -8,7 +8,10 @@ mod smtp;
 
 use serde::Serialize;
 
-pub use render::{CODE_PLACEHOLDER, MessageTemplates, Override, USERNAME_PLACEHOLDER, render};
+pub use render::{
+    CODE_PLACEHOLDER, Custom, LINK_PLACEHOLDER, MessageTemplates, Override, USERNAME_PLACEHOLDER,
+    render, render_custom,
+};
 
 use crate::config::MailConfig;
 use crate::store::{OutboxMessage, Store, StoreError};
@@ -109,9 +112,24 @@ impl Mailer {
     /// logged here (pool, kind and the cleaned-up error; never the code, the address or
     /// the body) and returned as [`MailError::Send`] for a "try again" message.
     pub async fn send(&self, store: &Store, msg: &Outgoing<'_>, now: i64) -> Result<(), MailError> {
+        self.send_custom(store, msg, None, now).await
+    }
+
+    /// [`Mailer::send`], with a custom message trigger's subject and message in place
+    /// of the pool's when given ([`render_custom`]).
+    pub async fn send_custom(
+        &self,
+        store: &Store,
+        msg: &Outgoing<'_>,
+        custom: Option<&Custom>,
+        now: i64,
+    ) -> Result<(), MailError> {
         let pool = store.pool_by_id(msg.pool_id).await?;
         let templates = pool.map(|p| p.settings.messages).unwrap_or_default();
-        let rendered = render(msg, &templates);
+        let rendered = match custom {
+            Some(c) => render_custom(msg, &templates, c),
+            None => render(msg, &templates),
+        };
         match self {
             Mailer::Outbox => {
                 let message = OutboxMessage {

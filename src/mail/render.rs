@@ -12,6 +12,18 @@ pub use crate::model::pool::{MessageTemplates, Override};
 pub const CODE_PLACEHOLDER: &str = "{####}";
 /// Where an override puts the username.
 pub const USERNAME_PLACEHOLDER: &str = "{username}";
+/// Where a custom message trigger's message puts the one-click link (Cognito's
+/// `linkParameter`).
+pub const LINK_PLACEHOLDER: &str = "{##Click Here##}";
+
+/// What a custom message trigger put in place of the pool's subject or message
+/// (Cognito's `emailSubject` and `emailMessage`), placeholders still in it; `None`
+/// keeps the pool's own.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Custom {
+    pub subject: Option<String>,
+    pub message: Option<String>,
+}
 
 impl MessageTemplates {
     /// The override for `kind`, if the pool has one.
@@ -77,6 +89,84 @@ pub fn render(msg: &Outgoing<'_>, templates: &MessageTemplates) -> Rendered {
         }
         None => render_default(msg),
     }
+}
+
+/// Renders a message as [`render`] does, then puts a custom message trigger's subject
+/// and message in place of the pool's. As on Cognito, the message is the mail's HTML
+/// (a handler brands its mails with it): `{####}` and `{username}` are filled in one
+/// pass, the username escaped, and `{##Click Here##}` becomes the one-click link when
+/// the message has one. The text part is the same message with its tags removed.
+pub fn render_custom(
+    msg: &Outgoing<'_>,
+    templates: &MessageTemplates,
+    custom: &Custom,
+) -> Rendered {
+    let base = render(msg, templates);
+    let subject = custom
+        .subject
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(base.subject);
+    let Some(message) = &custom.message else {
+        return Rendered { subject, ..base };
+    };
+    let mut html = fill(message, &escape_attribute(msg.username), msg.code);
+    let mut text = fill(&without_tags(message), msg.username, msg.code);
+    if let Some(link) = msg.link {
+        let href = escape_attribute(link);
+        if message.contains(LINK_PLACEHOLDER) {
+            html = html.replace(
+                LINK_PLACEHOLDER,
+                &format!("<a href=\"{href}\">Click Here</a>"),
+            );
+            text = text.replace(LINK_PLACEHOLDER, link);
+        } else {
+            html.push_str(&format!(
+                "<p><a href=\"{href}\">Confirm with one click</a></p>"
+            ));
+            text.push_str(&format!("\n\nOr confirm with one click: {link}"));
+        }
+    }
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// An HTML message as plain text: tags removed (line and paragraph breaks kept as
+/// line breaks), the common entities decoded.
+fn without_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            rest = &rest[start..];
+            break;
+        };
+        let tag = rest[start + 1..start + end].to_ascii_lowercase();
+        if tag.starts_with("br") || tag.starts_with("/p") || tag.starts_with("/div") {
+            out.push('\n');
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// Escapes a URL for an HTML attribute, as askama escapes (`&`, `<`, `>`, `"`, `'`).
+fn escape_attribute(s: &str) -> String {
+    s.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }
 
 /// Declares one askama struct per default template file; each sees the same values.
@@ -305,6 +395,48 @@ mod tests {
         // Other kinds keep the defaults.
         let v = render(&outgoing(MessageKind::Verification, "bob"), &templates);
         assert_eq!(v.subject, "Your verification code");
+    }
+
+    #[test]
+    fn a_custom_message_replaces_the_pools_and_puts_the_link_where_it_says() {
+        let mut msg = outgoing(MessageKind::Verification, "<b>");
+        msg.link = Some("https://id.example.com/confirm?t=1&u=a");
+        let custom = Custom {
+            subject: Some("Welcome\nto Acme".into()),
+            message: Some("<p>Hi {username}: <b>{####}</b><br>{##Click Here##}</p>".into()),
+        };
+        let r = render_custom(&msg, &MessageTemplates::default(), &custom);
+        assert_eq!(r.subject, "Welcome to Acme");
+        assert_eq!(
+            r.text,
+            "Hi <b>: 123456\nhttps://id.example.com/confirm?t=1&u=a\n"
+        );
+        // The message is the HTML part as the handler wrote it; the username escaped.
+        assert_eq!(
+            r.html,
+            "<p>Hi &#60;b&#62;: <b>123456</b><br><a href=\"https://id.example.com/confirm?t=1&#38;u=a\">Click Here</a></p>"
+        );
+        // The link is not added a second time below the message.
+        assert!(!r.html.contains("Confirm with one click"), "{}", r.html);
+        // Without a message, the pool's (here the default) body stays, under the new subject.
+        let subject_only = Custom {
+            subject: Some("Only the subject".into()),
+            message: None,
+        };
+        let r = render_custom(&msg, &MessageTemplates::default(), &subject_only);
+        assert_eq!(r.subject, "Only the subject");
+        assert!(r.text.contains("123456"), "{}", r.text);
+        // Without a link placeholder the link is appended as for a pool's own message.
+        let plain = Custom {
+            subject: None,
+            message: Some("Code {####}".into()),
+        };
+        let r = render_custom(&msg, &MessageTemplates::default(), &plain);
+        assert_eq!(r.subject, "Your verification code");
+        assert!(
+            r.text
+                .starts_with("Code 123456\n\nOr confirm with one click: https://")
+        );
     }
 
     #[test]

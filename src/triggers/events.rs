@@ -621,3 +621,97 @@ fn token_changes(t: &Map<String, Value>, scopes: bool) -> Result<TokenChanges, S
     }
     Ok(c)
 }
+
+/// The longest `emailMessage` a custom message trigger may return; a longer one is
+/// ignored and the pool's own message sent, as Cognito does.
+pub const MAX_CUSTOM_MESSAGE_CHARS: usize = 20_000;
+
+/// The pattern Cognito's validation message names when a custom `emailMessage` lacks
+/// the code placeholder.
+const EMAIL_BODY_PATTERN: &str =
+    r"[\p{L}\p{M}\p{S}\p{N}\p{P}\s*]*\{####\}[\p{L}\p{M}\p{S}\p{N}\p{P}\s*]*";
+
+/// Raises `CustomMessage` (`source`: `CustomMessage_SignUp`, `_ResendCode`,
+/// `_ForgotPassword`, `_UpdateUserAttribute`, `_VerifyUserAttribute`,
+/// `_AdminCreateUser`) before a code or temporary password is mailed to `user`;
+/// `None` when the pool has no such trigger. The event carries Cognito's placeholders
+/// (`codeParameter` `{####}`, `usernameParameter` `{username}` for an invitation only,
+/// `linkParameter` `{##Click Here##}` when the message has a one-click link), never
+/// the code itself, which is issued only after the trigger answered.
+///
+/// The answer is applied as Cognito applies it: `emailSubject` replaces the subject,
+/// `emailMessage` the message, and a message without `{####}` (for an invitation, or
+/// without `{username}`) fails the operation with Cognito's InvalidParameterException
+/// ([`AppError::Invalid`]); one longer than [`MAX_CUSTOM_MESSAGE_CHARS`] is ignored.
+/// `smsMessage` is not used: cognate sends no SMS.
+pub async fn custom_message(
+    app: &Services,
+    source: &str,
+    client_id: Option<&str>,
+    user: &User,
+    with_link: bool,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<Option<crate::mail::Custom>, AppError> {
+    use crate::mail::{CODE_PLACEHOLDER, Custom, LINK_PLACEHOLDER, USERNAME_PLACEHOLDER};
+    let Some(settings) = super::settings_of(app, &user.pool_id).await? else {
+        return Ok(None);
+    };
+    let invitation = source == "CustomMessage_AdminCreateUser";
+    let Some(r) = raise(
+        app,
+        Call {
+            pool_id: &user.pool_id,
+            settings: &settings,
+            trigger: Trigger::CustomMessage,
+            source,
+            user_name: &user.username,
+            client_id,
+            request: json!({
+                "userAttributes": user_attributes(user),
+                "codeParameter": CODE_PLACEHOLDER,
+                "linkParameter": if with_link { Some(LINK_PLACEHOLDER) } else { None },
+                "usernameParameter": if invitation { Some(USERNAME_PLACEHOLDER) } else { None },
+                "clientMetadata": strings(client_metadata),
+            }),
+            response: json!({
+                "smsMessage": null,
+                "emailMessage": null,
+                "emailSubject": null,
+            }),
+            version: "1",
+        },
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let text = |key: &str| match r.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(Trigger::CustomMessage, "a message is not a string")),
+    };
+    let subject = text("emailSubject")?;
+    let mut message = text("emailMessage")?;
+    text("smsMessage")?;
+    if let Some(m) = &message {
+        if m.chars().count() > MAX_CUSTOM_MESSAGE_CHARS {
+            tracing::warn!(
+                pool_id = %user.pool_id,
+                source,
+                "the custom message is longer than 20,000 characters; the pool's own is sent"
+            );
+            message = None;
+        } else if !m.contains(CODE_PLACEHOLDER) {
+            return Err(AppError::Invalid(format!(
+                "1 validation error detected: Value '{m}' at 'emailBody' failed to satisfy \
+                 constraint: Member must satisfy regular expression pattern: {EMAIL_BODY_PATTERN}"
+            )));
+        } else if invitation && !m.contains(USERNAME_PLACEHOLDER) {
+            return Err(AppError::Invalid(format!(
+                "1 validation error detected: Value '{m}' at 'emailBody' failed to satisfy \
+                 constraint: Member must contain {USERNAME_PLACEHOLDER} and {CODE_PLACEHOLDER}"
+            )));
+        }
+    }
+    Ok(Some(Custom { subject, message }))
+}

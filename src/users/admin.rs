@@ -18,7 +18,7 @@ use super::{Refusal, code_mail};
 use super::{User, UserStatus};
 use crate::error::AppError;
 use crate::groups::Group;
-use crate::mail::{MessageKind, Outgoing};
+use crate::mail::{Custom, MessageKind, Outgoing};
 pub use crate::model::users::{Match, UserFilter};
 use crate::pool::{PasswordPolicy, Pool};
 use crate::services::Services;
@@ -179,7 +179,8 @@ pub struct Invitation {
 }
 
 /// Creates a user with a temporary password (`FORCE_CHANGE_PASSWORD`) and, unless
-/// suppressed, mails it. If the message cannot be sent the user is removed again.
+/// suppressed, mails it, raising `CustomMessage_AdminCreateUser` first. If the message
+/// cannot be sent, or the trigger fails, the user is removed again.
 pub async fn create_user(
     app: &Services,
     pool: &Pool,
@@ -236,7 +237,8 @@ pub async fn create_user(
         other => other.into(),
     })?;
     if invite.send
-        && let Err(e) = send_temporary_password(app, &user, &temporary).await
+        && let Err(e) =
+            send_temporary_password(app, &user, &temporary, invite.client_metadata.as_ref()).await
     {
         app.store.delete_user(&user.user_id).await?;
         return Err(e);
@@ -246,12 +248,14 @@ pub async fn create_user(
 }
 
 /// `AdminCreateUser` with `RESEND`: a new temporary password for a user who has not
-/// chosen one yet, mailed again.
+/// chosen one yet, mailed again. `CustomMessage_AdminCreateUser` is raised before the
+/// password changes, so a failing trigger leaves the previous one working.
 pub async fn resend_invitation(
     app: &Services,
     pool: &Pool,
     username: &str,
     given_password: Option<String>,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<User, AdminError> {
     let user = user(app, pool, username).await?;
     if user.status != UserStatus::ForceChangePassword {
@@ -266,9 +270,10 @@ pub async fn resend_invitation(
         ));
     }
     let temporary = temporary_password(pool, &user.username, given_password)?;
+    let custom = invitation_message(app, &user, client_metadata).await?;
     super::credentials::set_password(app, &user, &temporary, UserStatus::ForceChangePassword)
         .await?;
-    send_temporary_password(app, &user, &temporary).await?;
+    mail_temporary_password(app, &user, &temporary, custom.as_ref()).await?;
     reload(app, &user).await
 }
 
@@ -295,10 +300,32 @@ fn temporary_password(
     }
 }
 
+/// Raises `CustomMessage_AdminCreateUser` for an invitation to `user`.
+async fn invitation_message(
+    app: &Services,
+    user: &User,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<Option<Custom>, AdminError> {
+    let asker = code_mail::Asker::new("CustomMessage_AdminCreateUser", None, client_metadata);
+    Ok(code_mail::custom_message(app, user, asker, false).await?)
+}
+
+/// Mails an invitation, raising the custom message trigger first.
 async fn send_temporary_password(
     app: &Services,
     user: &User,
     temporary: &str,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(), AdminError> {
+    let custom = invitation_message(app, user, client_metadata).await?;
+    mail_temporary_password(app, user, temporary, custom.as_ref()).await
+}
+
+async fn mail_temporary_password(
+    app: &Services,
+    user: &User,
+    temporary: &str,
+    custom: Option<&Custom>,
 ) -> Result<(), AdminError> {
     let Some(email) = user.attributes.get("email") else {
         return Err(AdminError::InvalidParameter(
@@ -314,7 +341,7 @@ async fn send_temporary_password(
         link: None,
     };
     app.mail
-        .send(&app.store, &message, app.clock.now())
+        .send_custom(&app.store, &message, custom, app.clock.now())
         .await
         .map_err(|e| {
             tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %e, "sending a temporary password failed");
@@ -344,12 +371,15 @@ pub async fn delete_user(app: &Services, pool: &Pool, username: &str) -> Result<
 /// request says otherwise (Cognito sends no code here; see `GetUserAttributeVerificationCode`).
 /// In a pool that requires verification before an update, a new `email` is held until
 /// the user verifies it (a code goes to it) unless the request also sets
-/// `email_verified` to `true`.
+/// `email_verified` to `true`; `CustomMessage_UpdateUserAttribute` is raised for that
+/// code (with `client_metadata`) before anything is written, so a failing trigger
+/// changes nothing.
 pub async fn update_attributes(
     app: &Services,
     pool: &Pool,
     username: &str,
     mut attributes: BTreeMap<String, String>,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     validate_attributes(&attributes)?;
@@ -361,6 +391,18 @@ pub async fn update_attributes(
     )?;
     let held = super::hold_for_verification(pool, &user.attributes, &mut attributes);
     super::unverify_changed(&user.attributes, &mut attributes);
+    let custom = match &held {
+        Some(_) => {
+            let mut after = user.clone();
+            after
+                .attributes
+                .extend(attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let asker =
+                code_mail::Asker::new("CustomMessage_UpdateUserAttribute", None, client_metadata);
+            code_mail::custom_message(app, &after, asker, false).await?
+        }
+        None => None,
+    };
     let now = app.clock.now();
     app.store
         .update_user_attributes(&pool.pool_id, &user.user_id, &attributes, &[], now)
@@ -370,9 +412,19 @@ pub async fn update_attributes(
         app.store
             .set_pending_attribute(&user.user_id, "email", &address, now)
             .await?;
-        if let Err(e) =
-            code_mail::send_code_to(app, &user, Purpose::VerifyEmail, &address, None).await
-        {
+        let sent = async {
+            code_mail::count_message(app, &user).await?;
+            code_mail::issue_and_mail(
+                app,
+                &user,
+                Purpose::VerifyEmail,
+                &address,
+                None,
+                custom.as_ref(),
+            )
+            .await
+        };
+        if let Err(e) = sent.await {
             tracing::warn!(pool_id = %pool.pool_id, user_id = %user.user_id, error = %e, "no verification code for a pending address");
         }
     }
@@ -459,7 +511,15 @@ pub async fn set_password(
 /// Requires a new password: mails a reset code, then sets `RESET_REQUIRED` (so a
 /// message that cannot be sent changes nothing). The old password no longer signs in,
 /// and every sign-in and pending challenge begun with it ends.
-pub async fn reset_password(app: &Services, pool: &Pool, username: &str) -> Result<(), AdminError> {
+///
+/// The code's message raises `CustomMessage_ForgotPassword` with `client_metadata`, as
+/// Cognito's `AdminResetUserPassword` does.
+pub async fn reset_password(
+    app: &Services,
+    pool: &Pool,
+    username: &str,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
     if !matches!(
         user.status,
@@ -474,7 +534,8 @@ pub async fn reset_password(app: &Services, pool: &Pool, username: &str) -> Resu
             "Cannot reset password for the user as there is no registered email.".into(),
         ));
     }
-    code_mail::send_code(app, &user, Purpose::Reset, None).await?;
+    let asker = code_mail::Asker::new("CustomMessage_ForgotPassword", None, client_metadata);
+    code_mail::send_code(app, &user, Purpose::Reset, None, asker).await?;
     app.store
         .require_password_reset(&user.user_id, app.clock.now())
         .await?;

@@ -1,11 +1,71 @@
 //! Codes sent by mail (sign-up, password reset, address verification): where each may
-//! go, the caps on how many, answering in equal time, and the mail itself.
+//! go, the caps on how many, answering in equal time, and the mail itself, with the
+//! pool's custom message trigger (Cognito's `CustomMessage_*`) raised before the code
+//! is issued, so a failing trigger leaves the previous code working.
+
+use std::collections::BTreeMap;
 
 use super::codes::{self, Purpose};
 use super::{Refusal, User};
-use crate::mail::{MessageKind, Outgoing};
+use crate::error::AppError;
+use crate::mail::{Custom, MessageKind, Outgoing};
 use crate::services::Services;
 use crate::throttle;
+
+/// Who asked for a message, for the custom message trigger: its `triggerSource`
+/// (`CustomMessage_SignUp`, `_ResendCode`, …), the app client (`callerContext.clientId`)
+/// and the caller's `ClientMetadata`.
+#[derive(Clone, Copy, Debug)]
+pub struct Asker<'a> {
+    pub source: &'a str,
+    pub client_id: Option<&'a str>,
+    pub client_metadata: Option<&'a BTreeMap<String, String>>,
+}
+
+impl<'a> Asker<'a> {
+    pub fn new(
+        source: &'a str,
+        client_id: Option<&'a str>,
+        client_metadata: Option<&'a BTreeMap<String, String>>,
+    ) -> Self {
+        Asker {
+            source,
+            client_id,
+            client_metadata,
+        }
+    }
+}
+
+/// Raises the pool's custom message trigger for a message to `user` (see
+/// [`crate::triggers::events::custom_message`]); `with_link` when the message will carry
+/// a one-click link. A message the trigger made invalid is the caller's
+/// InvalidParameter, as on Cognito.
+pub async fn custom_message(
+    app: &Services,
+    user: &User,
+    asker: Asker<'_>,
+    with_link: bool,
+) -> Result<Option<Custom>, Refusal> {
+    crate::triggers::events::custom_message(
+        app,
+        asker.source,
+        asker.client_id,
+        user,
+        with_link,
+        asker.client_metadata,
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Invalid(why) => Refusal::InvalidParameter(why),
+        other => Refusal::Internal(other),
+    })
+}
+
+/// Whether a message for `purpose` carries a one-click link: only a sign-up's, and
+/// only when the caller has a page for it.
+pub fn has_link(purpose: Purpose, link_template: Option<&str>) -> bool {
+    purpose == Purpose::SignUp && link_template.is_some()
+}
 
 /// Cognito's refusal of a reset for an account without a verified address.
 pub const NO_VERIFIED_ADDRESS: &str =
@@ -30,6 +90,7 @@ pub async fn send_code(
     user: &User,
     purpose: Purpose,
     link_template: Option<&str>,
+    asker: Asker<'_>,
 ) -> Result<(), Refusal> {
     let Some(to) = code_destination(user, purpose) else {
         return Err(Refusal::InvalidParameter(match purpose {
@@ -37,19 +98,35 @@ pub async fn send_code(
             _ => "the user has no email address".into(),
         }));
     };
-    send_code_to(app, user, purpose, to, link_template).await
+    send_code_to(app, user, purpose, to, link_template, asker).await
 }
 
 /// Issues a code for `purpose` and mails it to `to`, which the caller chose: the
-/// address a pending change would set, which only the code can prove.
+/// address a pending change would set, which only the code can prove. The custom
+/// message trigger runs between counting the message and issuing the code.
 pub async fn send_code_to(
     app: &Services,
     user: &User,
     purpose: Purpose,
     to: &str,
     link_template: Option<&str>,
+    asker: Asker<'_>,
 ) -> Result<(), Refusal> {
     count_message(app, user).await?;
+    let custom = custom_message(app, user, asker, has_link(purpose, link_template)).await?;
+    issue_and_mail(app, user, purpose, to, link_template, custom.as_ref()).await
+}
+
+/// Issues a code for `purpose` and mails it to `to` with the custom message already
+/// asked for (the message was counted by the caller).
+pub async fn issue_and_mail(
+    app: &Services,
+    user: &User,
+    purpose: Purpose,
+    to: &str,
+    link_template: Option<&str>,
+    custom: Option<&Custom>,
+) -> Result<(), Refusal> {
     let issued = codes::issue(
         &app.store,
         app.keys.digests(),
@@ -59,7 +136,7 @@ pub async fn send_code_to(
         app.clock.now(),
     )
     .await?;
-    mail_code(app, user, purpose, to, &issued, link_template).await
+    mail_code(app, user, purpose, to, &issued, link_template, custom).await
 }
 
 /// Counts a code message against the user's cap, before its code is issued, so a
@@ -71,7 +148,8 @@ pub async fn count_message(app: &Services, user: &User) -> Result<(), Refusal> {
     }
 }
 
-/// Mails an issued code (and its one-click link) to `to`.
+/// Mails an issued code (and its one-click link) to `to`, with a custom message
+/// trigger's subject and message when given.
 pub async fn mail_code(
     app: &Services,
     user: &User,
@@ -79,6 +157,7 @@ pub async fn mail_code(
     to: &str,
     issued: &codes::Issued,
     link_template: Option<&str>,
+    custom: Option<&Custom>,
 ) -> Result<(), Refusal> {
     let now = app.clock.now();
     let link = match (link_template, &issued.link_token) {
@@ -97,7 +176,7 @@ pub async fn mail_code(
         code: &issued.code,
         link: link.as_deref(),
     };
-    app.mail.send(&app.store, &message, now).await.map_err(|e| {
+    app.mail.send_custom(&app.store, &message, custom, now).await.map_err(|e| {
         tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %e, "sending a code failed");
         Refusal::MailFailed
     })

@@ -503,7 +503,7 @@ async fn stored_markup_in_usernames_and_attributes_is_escaped_in_pages_and_mail(
         ]
         .map(|(k, v)| (k.to_string(), v.clone()))
         .into();
-        admin::update_attributes(&app.state, &pool, &invited.username, attributes)
+        admin::update_attributes(&app.state, &pool, &invited.username, attributes, None)
             .await
             .unwrap();
         let mail = app.last_mail(&email).await;

@@ -395,7 +395,7 @@ async fn every_credential_change_ends_the_sign_ins_of_the_old_password() {
 
     // AdminResetUserPassword.
     let other = api_sign_in(&app, &client, NEW_PASSWORD).await;
-    cognate::users::admin::reset_password(&app.state, &pool, "alice")
+    cognate::users::admin::reset_password(&app.state, &pool, "alice", None)
         .await
         .unwrap();
     assert_api_tokens_refused(&app, &client, &other, "AdminResetUserPassword").await;
