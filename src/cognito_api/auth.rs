@@ -1,11 +1,12 @@
 //! Signing in through the API (Cognito `InitiateAuth`, `AdminInitiateAuth`,
 //! `RespondToAuthChallenge`, `AdminRespondToAuthChallenge`): `USER_PASSWORD_AUTH`,
 //! `ADMIN_USER_PASSWORD_AUTH`, `USER_SRP_AUTH` with `PASSWORD_VERIFIER`,
-//! `REFRESH_TOKEN_AUTH`, and `NEW_PASSWORD_REQUIRED`. Each flow must be in the client's
+//! `REFRESH_TOKEN_AUTH`, `NEW_PASSWORD_REQUIRED`, and `CUSTOM_AUTH` with `CUSTOM_CHALLENGE`
+//! (`flows::custom_auth`). Each flow must be in the client's
 //! `ExplicitAuthFlows`; clients with a secret must send `SECRET_HASH`. The tokens are
 //! `/oauth2/token`'s, from the same claims builder, with the API's scope.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use base64::Engine;
@@ -52,6 +53,8 @@ struct InitiateAuthRequest {
     auth_parameters: HashMap<String, String>,
     client_id: String,
     user_pool_id: Option<String>,
+    /// Passed to the custom auth challenge triggers.
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +66,8 @@ struct RespondRequest {
     challenge_responses: HashMap<String, String>,
     session: Option<String>,
     user_pool_id: Option<String>,
+    /// Passed to the custom auth challenge triggers.
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 /// The client an API call names; admin calls also name its pool.
@@ -154,6 +159,7 @@ async fn initiate_auth(
         }
         ("USER_SRP_AUTH", _) => "ALLOW_USER_SRP_AUTH",
         ("REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN", _) => "ALLOW_REFRESH_TOKEN_AUTH",
+        ("CUSTOM_AUTH", _) => "ALLOW_CUSTOM_AUTH",
         _ => {
             return Err(CognitoError::invalid(format!(
                 "Unsupported auth flow {flow} for this action."
@@ -168,6 +174,9 @@ async fn initiate_auth(
     match needed {
         "ALLOW_REFRESH_TOKEN_AUTH" => refresh(app, &client, p).await,
         "ALLOW_USER_SRP_AUTH" => start_srp(app, &client, p, addr).await,
+        "ALLOW_CUSTOM_AUTH" => {
+            start_custom(app, &client, p, addr, r.client_metadata.as_ref()).await
+        }
         _ => {
             let username = require(p, "USERNAME")?;
             check_secret_hash(
@@ -385,6 +394,21 @@ async fn respond_to_auth_challenge(
     .await?;
     match r.challenge_name.as_str() {
         "PASSWORD_VERIFIER" => password_verifier(app, &client, c, username, addr).await,
+        "CUSTOM_CHALLENGE" => {
+            let session = r
+                .session
+                .as_deref()
+                .ok_or_else(|| CognitoError::invalid("Missing required parameter Session"))?;
+            let answer = require(c, "ANSWER")?;
+            let attempt = flows::custom_auth::Attempt {
+                client: &client,
+                username,
+                addr,
+                client_metadata: r.client_metadata.as_ref(),
+            };
+            let step = flows::custom_auth::respond(app, &attempt, session, answer).await;
+            custom_step(app, &client, username, step).await
+        }
         "NEW_PASSWORD_REQUIRED" => {
             let session = r
                 .session
@@ -450,6 +474,73 @@ async fn password_verifier(
     .await
     .map_err(refusal_error)?;
     signed_in(app, client, outcome).await
+}
+
+/// `CUSTOM_AUTH` (`flows::custom_auth::start`). The password-first variant (`SRP_A`,
+/// then `PASSWORD_VERIFIER`) is not implemented, and is refused as such.
+async fn start_custom(
+    app: &Inner,
+    client: &AppClient,
+    p: &HashMap<String, String>,
+    addr: Option<IpAddr>,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> ActionResult {
+    let username = require(p, "USERNAME")?;
+    check_secret_hash(
+        app,
+        client,
+        username,
+        p.get("SECRET_HASH").map(String::as_str),
+    )
+    .await?;
+    if p.contains_key("SRP_A") {
+        return Err(CognitoError::invalid(
+            "SRP_A in CUSTOM_AUTH (a custom flow that begins with the password) is not supported by cognate: leave SRP_A out and let DefineAuthChallenge ask for CUSTOM_CHALLENGE.",
+        ));
+    }
+    let attempt = flows::custom_auth::Attempt {
+        client,
+        username,
+        addr,
+        client_metadata,
+    };
+    let step = flows::custom_auth::start(app, &attempt).await;
+    custom_step(app, client, username, step).await
+}
+
+/// A custom sign-in's step in the API's words: tokens, or the next `CUSTOM_CHALLENGE`
+/// with the create trigger's public parameters and `USERNAME` (as the caller sent it,
+/// for real and unknown names alike).
+async fn custom_step(
+    app: &Inner,
+    client: &AppClient,
+    username: &str,
+    step: Result<flows::custom_auth::Step, flows::custom_auth::CustomRefusal>,
+) -> ActionResult {
+    use flows::custom_auth::{CustomRefusal, Step};
+    match step {
+        Ok(Step::Ready(user)) => tokens(app, client, &user).await,
+        Ok(Step::Challenge {
+            session,
+            mut parameters,
+        }) => {
+            parameters.insert("USERNAME".into(), username.into());
+            Ok(json!({
+                "ChallengeName": "CUSTOM_CHALLENGE",
+                "Session": session,
+                "ChallengeParameters": parameters,
+            }))
+        }
+        Err(CustomRefusal::NotConfigured) => Err(CognitoError::invalid(
+            "Custom auth lambda trigger is not configured for the user pool.",
+        )),
+        Err(CustomRefusal::UserNotFound) => Err(CognitoError::user_not_found()),
+        Err(CustomRefusal::InvalidSession) => Err(expired_session()),
+        Err(CustomRefusal::WrongUser) => Err(CognitoError::not_authorized(
+            "Invalid session for the user.",
+        )),
+        Err(CustomRefusal::Refused(refusal)) => Err(refusal_error(refusal)),
+    }
 }
 
 /// What a challenge session carries, sealed with the master key so any instance can
