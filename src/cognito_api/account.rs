@@ -173,9 +173,15 @@ async fn forgot_password(app: &Inner, request: &Value) -> ActionResult {
     let r: CodeRequest = parse(request)?;
     let client = client_for(app, &r.client_id, None).await?;
     check_secret_hash(app, &client, &r.username, r.secret_hash.as_deref()).await?;
-    recovery::forgot_password(app, &client.pool_id, &r.username)
-        .await
-        .map_err(refusal_error)?;
+    recovery::forgot_password(
+        app,
+        &client.pool_id,
+        &client.client_id,
+        &r.username,
+        r.client_metadata.as_ref(),
+    )
+    .await
+    .map_err(refusal_error)?;
     Ok(json!({ "CodeDeliveryDetails": undisclosed_delivery() }))
 }
 

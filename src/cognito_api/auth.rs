@@ -53,7 +53,7 @@ struct InitiateAuthRequest {
     auth_parameters: HashMap<String, String>,
     client_id: String,
     user_pool_id: Option<String>,
-    /// Passed to the custom auth challenge triggers.
+    /// For the pool's triggers.
     client_metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -66,7 +66,6 @@ struct RespondRequest {
     challenge_responses: HashMap<String, String>,
     session: Option<String>,
     user_pool_id: Option<String>,
-    /// Passed to the custom auth challenge triggers.
     client_metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -171,32 +170,59 @@ async fn initiate_auth(
             "{flow} flow not enabled for this client"
         )));
     }
-    match needed {
-        "ALLOW_REFRESH_TOKEN_AUTH" => refresh(app, &client, p).await,
-        "ALLOW_USER_SRP_AUTH" => start_srp(app, &client, p, addr).await,
-        "ALLOW_CUSTOM_AUTH" => {
-            start_custom(app, &client, p, addr, r.client_metadata.as_ref()).await
-        }
-        _ => {
-            let username = require(p, "USERNAME")?;
-            check_secret_hash(
-                app,
-                &client,
-                username,
-                p.get("SECRET_HASH").map(String::as_str),
-            )
-            .await?;
-            let password = require(p, "PASSWORD")?;
-            let outcome = sign_in::sign_in(app, &client.pool_id, username, password, addr).await;
-            signed_in(app, &client, outcome.map_err(refusal_error)?).await
-        }
+    if needed == "ALLOW_REFRESH_TOKEN_AUTH" {
+        return refresh(app, &client, p).await;
     }
+    let username = require(p, "USERNAME")?;
+    check_secret_hash(
+        app,
+        &client,
+        username,
+        p.get("SECRET_HASH").map(String::as_str),
+    )
+    .await?;
+    let attempt = sign_in::Attempt {
+        pool_id: &client.pool_id,
+        client_id: &client.client_id,
+        username,
+        addr,
+        client_metadata: r.client_metadata.as_ref(),
+    };
+    if needed == "ALLOW_USER_SRP_AUTH" {
+        return start_srp(app, &attempt, p).await;
+    }
+    if needed == "ALLOW_CUSTOM_AUTH" {
+        return start_custom(app, &client, &attempt, p).await;
+    }
+    let password = require(p, "PASSWORD")?;
+    let outcome = sign_in::sign_in(app, &attempt, password).await;
+    signed_in(
+        app,
+        &client,
+        outcome.map_err(refusal_error)?,
+        r.client_metadata.as_ref(),
+    )
+    .await
 }
 
 /// Tokens for a ready user, or the new-password challenge.
-async fn signed_in(app: &Inner, client: &AppClient, outcome: SignedIn) -> ActionResult {
+async fn signed_in(
+    app: &Inner,
+    client: &AppClient,
+    outcome: SignedIn,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> ActionResult {
     match outcome {
-        SignedIn::Ready(user) => tokens(app, client, &user).await,
+        SignedIn::Ready(user) => {
+            tokens(
+                app,
+                client,
+                &user,
+                "TokenGeneration_Authentication",
+                client_metadata,
+            )
+            .await
+        }
         SignedIn::NewPasswordRequired(user) => {
             // What the client may read of the user (`ReadAttributes`).
             let schema = app.store.schema(&client.pool_id).await?;
@@ -220,8 +246,14 @@ async fn signed_in(app: &Inner, client: &AppClient, outcome: SignedIn) -> Action
 }
 
 /// Signs the user in (`flows::sign_in::open_api_session`), in the API's words.
-async fn tokens(app: &Inner, client: &AppClient, user: &User) -> ActionResult {
-    let set = sign_in::open_api_session(app, client, user)
+async fn tokens(
+    app: &Inner,
+    client: &AppClient,
+    user: &User,
+    source: &str,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> ActionResult {
+    let set = sign_in::open_api_session(app, client, user, source, client_metadata)
         .await
         .map_err(refusal_error)?;
     tracing::info!(pool_id = %client.pool_id, user_id = %user.user_id, "signed in through the API");
@@ -339,25 +371,17 @@ fn refresh_error(refusal: flows::refresh::RefreshRefusal) -> CognitoError {
 /// not, so the answer's fields do not tell whether the account exists.
 async fn start_srp(
     app: &Inner,
-    client: &AppClient,
+    attempt: &sign_in::Attempt<'_>,
     p: &HashMap<String, String>,
-    addr: Option<IpAddr>,
 ) -> ActionResult {
-    let username = require(p, "USERNAME")?;
-    check_secret_hash(
-        app,
-        client,
-        username,
-        p.get("SECRET_HASH").map(String::as_str),
-    )
-    .await?;
     let srp_a = require(p, "SRP_A")?;
-    let (challenge, identity) = sign_in::start_srp(app, &client.pool_id, username, srp_a, addr)
-        .await
-        .map_err(|e| match e {
-            sign_in::SrpRefusal::BadA => CognitoError::invalid("SRP_A is not valid."),
-            sign_in::SrpRefusal::Refused(refusal) => refusal_error(refusal),
-        })?;
+    let (challenge, identity) =
+        sign_in::start_srp(app, attempt, srp_a)
+            .await
+            .map_err(|e| match e {
+                sign_in::SrpRefusal::BadA => CognitoError::invalid("SRP_A is not valid."),
+                sign_in::SrpRefusal::Refused(refusal) => refusal_error(refusal),
+            })?;
     Ok(json!({
         "ChallengeName": "PASSWORD_VERIFIER",
         "ChallengeParameters": {
@@ -392,22 +416,23 @@ async fn respond_to_auth_challenge(
         c.get("SECRET_HASH").map(String::as_str),
     )
     .await?;
+    let attempt = sign_in::Attempt {
+        pool_id: &client.pool_id,
+        client_id: &client.client_id,
+        username,
+        addr,
+        client_metadata: r.client_metadata.as_ref(),
+    };
     match r.challenge_name.as_str() {
-        "PASSWORD_VERIFIER" => password_verifier(app, &client, c, username, addr).await,
+        "PASSWORD_VERIFIER" => password_verifier(app, &client, c, &attempt).await,
         "CUSTOM_CHALLENGE" => {
             let session = r
                 .session
                 .as_deref()
                 .ok_or_else(|| CognitoError::invalid("Missing required parameter Session"))?;
             let answer = require(c, "ANSWER")?;
-            let attempt = flows::custom_auth::Attempt {
-                client: &client,
-                username,
-                addr,
-                client_metadata: r.client_metadata.as_ref(),
-            };
-            let step = flows::custom_auth::respond(app, &attempt, session, answer).await;
-            custom_step(app, &client, username, step).await
+            let step = flows::custom_auth::respond(app, &client, &attempt, session, answer).await;
+            custom_step(app, &client, &attempt, step).await
         }
         "NEW_PASSWORD_REQUIRED" => {
             let session = r
@@ -440,7 +465,14 @@ async fn respond_to_auth_challenge(
                 Refusal::BadCredentials => expired_session(),
                 other => refusal_error(other),
             })?;
-            tokens(app, &client, &user).await
+            tokens(
+                app,
+                &client,
+                &user,
+                "TokenGeneration_NewPasswordChallenge",
+                r.client_metadata.as_ref(),
+            )
+            .await
         }
         other => Err(CognitoError::invalid(format!(
             "Unsupported challenge {other}."
@@ -454,26 +486,20 @@ async fn password_verifier(
     app: &Inner,
     client: &AppClient,
     c: &HashMap<String, String>,
-    username: &str,
-    addr: Option<IpAddr>,
+    attempt: &sign_in::Attempt<'_>,
 ) -> ActionResult {
     let secret_block = require(c, "PASSWORD_CLAIM_SECRET_BLOCK")?;
     let timestamp = require(c, "TIMESTAMP")?;
     let signature = require(c, "PASSWORD_CLAIM_SIGNATURE")?;
-    let outcome = sign_in::verify_srp(
-        app,
-        &client.pool_id,
-        username,
-        &sign_in::SrpProof {
-            secret_block,
-            timestamp,
-            signature,
-        },
-        addr,
-    )
-    .await
-    .map_err(refusal_error)?;
-    signed_in(app, client, outcome).await
+    let proof = sign_in::SrpProof {
+        secret_block,
+        timestamp,
+        signature,
+    };
+    let outcome = sign_in::verify_srp(app, attempt, &proof)
+        .await
+        .map_err(refusal_error)?;
+    signed_in(app, client, outcome, attempt.client_metadata).await
 }
 
 /// `CUSTOM_AUTH` (`flows::custom_auth::start`). The password-first variant (`SRP_A`,
@@ -481,31 +507,16 @@ async fn password_verifier(
 async fn start_custom(
     app: &Inner,
     client: &AppClient,
+    attempt: &sign_in::Attempt<'_>,
     p: &HashMap<String, String>,
-    addr: Option<IpAddr>,
-    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> ActionResult {
-    let username = require(p, "USERNAME")?;
-    check_secret_hash(
-        app,
-        client,
-        username,
-        p.get("SECRET_HASH").map(String::as_str),
-    )
-    .await?;
     if p.contains_key("SRP_A") {
         return Err(CognitoError::invalid(
             "SRP_A in CUSTOM_AUTH (a custom flow that begins with the password) is not supported by cognate: leave SRP_A out and let DefineAuthChallenge ask for CUSTOM_CHALLENGE.",
         ));
     }
-    let attempt = flows::custom_auth::Attempt {
-        client,
-        username,
-        addr,
-        client_metadata,
-    };
-    let step = flows::custom_auth::start(app, &attempt).await;
-    custom_step(app, client, username, step).await
+    let step = flows::custom_auth::start(app, client, attempt).await;
+    custom_step(app, client, attempt, step).await
 }
 
 /// A custom sign-in's step in the API's words: tokens, or the next `CUSTOM_CHALLENGE`
@@ -514,17 +525,26 @@ async fn start_custom(
 async fn custom_step(
     app: &Inner,
     client: &AppClient,
-    username: &str,
+    attempt: &sign_in::Attempt<'_>,
     step: Result<flows::custom_auth::Step, flows::custom_auth::CustomRefusal>,
 ) -> ActionResult {
     use flows::custom_auth::{CustomRefusal, Step};
     match step {
-        Ok(Step::Ready(user)) => tokens(app, client, &user).await,
+        Ok(Step::Ready(user)) => {
+            tokens(
+                app,
+                client,
+                &user,
+                "TokenGeneration_Authentication",
+                attempt.client_metadata,
+            )
+            .await
+        }
         Ok(Step::Challenge {
             session,
             mut parameters,
         }) => {
-            parameters.insert("USERNAME".into(), username.into());
+            parameters.insert("USERNAME".into(), attempt.username.into());
             Ok(json!({
                 "ChallengeName": "CUSTOM_CHALLENGE",
                 "Session": session,

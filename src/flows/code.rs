@@ -138,6 +138,7 @@ pub async fn redeem(
         &user,
         &scopes,
         "TokenGeneration_HostedAuth",
+        None,
     )
     .await?;
     let mut tokens = issue(

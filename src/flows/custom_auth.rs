@@ -27,13 +27,13 @@
 //! `CUSTOM_CHALLENGE` is an invalid answer.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+pub use super::sign_in::Attempt;
 use crate::clients::AppClient;
 use crate::error::{AppError, TriggerError};
 use crate::model::pool::PoolSettings;
@@ -108,17 +108,6 @@ impl From<TriggerError> for CustomRefusal {
     }
 }
 
-/// Who is signing in, through which client.
-pub struct Attempt<'a> {
-    pub client: &'a AppClient,
-    /// `USERNAME` as the caller sent it.
-    pub username: &'a str,
-    /// The caller's address, for the throttle (none for an `Admin*` call).
-    pub addr: Option<IpAddr>,
-    /// `ClientMetadata`, passed to the three triggers.
-    pub client_metadata: Option<&'a BTreeMap<String, String>>,
-}
-
 /// What the session carries between calls.
 #[derive(Serialize, Deserialize)]
 struct Progress {
@@ -138,20 +127,23 @@ struct Progress {
     metadata: Option<String>,
 }
 
-/// `CUSTOM_AUTH`: raises the define trigger with no challenges yet, and goes on as it
-/// says.
-pub async fn start(app: &Services, a: &Attempt<'_>) -> Result<Step, CustomRefusal> {
-    let settings = configured(app, &a.client.pool_id).await?;
-    let keys = throttle::keys(&a.client.pool_id, a.username, a.addr);
+/// `CUSTOM_AUTH` through `client` (the attempt's): raises pre authentication, then the
+/// define trigger with no challenges yet, and goes on as it says.
+pub async fn start(
+    app: &Services,
+    client: &AppClient,
+    a: &Attempt<'_>,
+) -> Result<Step, CustomRefusal> {
+    let settings = configured(app, &client.pool_id).await?;
+    let keys = throttle::keys(&client.pool_id, a.username, a.addr);
     super::sign_in::check_throttle(app, &keys).await?;
-    let user = app
-        .store
-        .user_by_name(&a.client.pool_id, a.username)
-        .await?;
+    let user = app.store.user_by_name(&client.pool_id, a.username).await?;
+    super::sign_in::pre_authentication(app, a, user.as_ref()).await?;
     if user.is_none() && !settings.prevent_user_existence_errors {
         return Err(CustomRefusal::UserNotFound);
     }
     let round = Round {
+        client,
         attempt: a,
         settings: &settings,
         keys: &keys,
@@ -165,22 +157,23 @@ pub async fn start(app: &Services, a: &Attempt<'_>) -> Result<Step, CustomRefusa
 /// session holds, then the define trigger decides with that result added.
 pub async fn respond(
     app: &Services,
+    client: &AppClient,
     a: &Attempt<'_>,
     session: &str,
     answer: &str,
 ) -> Result<Step, CustomRefusal> {
-    let p = open(app, a.client, session)?;
+    let p = open(app, client, session)?;
     if username_key(&p.username) != username_key(a.username) {
         return Err(CustomRefusal::WrongUser);
     }
-    let settings = configured(app, &a.client.pool_id).await?;
-    let keys = throttle::keys(&a.client.pool_id, &p.username, a.addr);
+    let settings = configured(app, &client.pool_id).await?;
+    let keys = throttle::keys(&client.pool_id, &p.username, a.addr);
     super::sign_in::check_throttle(app, &keys).await?;
     let user = match &p.user_id {
         Some(id) => {
             let user = app
                 .store
-                .user_by_id(&a.client.pool_id, id)
+                .user_by_id(&client.pool_id, id)
                 .await?
                 .ok_or(CustomRefusal::InvalidSession)?;
             if Some(user.credential_version) != p.credential_version {
@@ -190,11 +183,12 @@ pub async fn respond(
         }
         None => {
             // The read a real user costs, so the time does not tell either.
-            app.store.user_by_id(&a.client.pool_id, "").await?;
+            app.store.user_by_id(&client.pool_id, "").await?;
             None
         }
     };
     let round = Round {
+        client,
         attempt: a,
         settings: &settings,
         keys: &keys,
@@ -231,6 +225,7 @@ async fn configured(app: &Services, pool_id: &str) -> Result<Arc<PoolSettings>, 
 
 /// One call of a custom sign-in.
 struct Round<'a> {
+    client: &'a AppClient,
     attempt: &'a Attempt<'a>,
     settings: &'a PoolSettings,
     keys: &'a [String],
@@ -242,9 +237,9 @@ struct Round<'a> {
 impl Round<'_> {
     fn subject(&self) -> ChallengeSubject<'_> {
         ChallengeSubject {
-            pool_id: &self.attempt.client.pool_id,
+            pool_id: &self.client.pool_id,
             settings: self.settings,
-            client_id: &self.attempt.client.client_id,
+            client_id: &self.client.client_id,
             user_name: self.user.as_ref().map_or(self.username, |u| &u.username),
             user: self.user.as_ref(),
             client_metadata: self.attempt.client_metadata,
@@ -290,7 +285,7 @@ impl Round<'_> {
         let created = events::create_auth_challenge(app, &subject, &name, &history)
             .await?
             .ok_or(CustomRefusal::NotConfigured)?;
-        let client = self.attempt.client;
+        let client = self.client;
         let progress = Progress {
             pool_id: client.pool_id.clone(),
             client_id: client.client_id.clone(),

@@ -10,11 +10,13 @@
 //!
 //! An unverified email never links or claims anything.
 //!
-//! Only case 4 (and a claimed pre-registration) creates a user, so only it raises
-//! triggers, as Cognito does at a first federated sign-in: `PreSignUp_ExternalProvider`
-//! before the user exists (a refusal creates nothing), then
-//! `PostConfirmation_ConfirmSignUp` (not post authentication), the user being
-//! confirmed by the provider.
+//! Only case 4 (and a claimed pre-registration) creates a user, so only it raises the
+//! sign-up triggers, as Cognito does at a first federated sign-in:
+//! `PreSignUp_ExternalProvider` before the user exists (a refusal creates nothing),
+//! then `PostConfirmation_ConfirmSignUp` (not post authentication), the user being
+//! confirmed by the provider. Cases 1 and 3 are sign-ins of a user the pool has:
+//! `PreAuthentication_Authentication` before anything changes, then
+//! `PostAuthentication_Authentication`. None of them migrates a user.
 
 use std::collections::BTreeMap;
 
@@ -39,7 +41,16 @@ pub enum Denied {
     #[error(transparent)]
     Trigger(#[from] TriggerError),
     #[error(transparent)]
-    Internal(#[from] AppError),
+    Internal(AppError),
+}
+
+impl From<AppError> for Denied {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Trigger(t) => Denied::Trigger(t),
+            other => Denied::Internal(other),
+        }
+    }
 }
 
 impl From<StoreError> for Denied {
@@ -86,6 +97,7 @@ pub async fn resolve(
     // A mapping to an attribute the pool does not declare maps nothing.
     attributes.retain(|name, _| schema.check_write(name, Writer::Admin).is_ok());
     if let Some(user) = linked_user(app, idp, &profile.subject).await? {
+        authenticating(app, client_id, &user).await?;
         if user.status == UserStatus::ExternalProvider {
             for (name, value) in &attributes {
                 // Immutable attributes keep the value of the first sign-in.
@@ -97,7 +109,7 @@ pub async fn resolve(
                     .await?;
             }
         }
-        return usable(user);
+        return authenticated(app, client_id, usable(user)?).await;
     }
     let verified_email = attributes
         .get("email")
@@ -123,6 +135,7 @@ pub async fn resolve(
         if idp.linking_policy == LinkingPolicy::Deny {
             return Err(Denied::EmailTaken);
         }
+        authenticating(app, client_id, &native).await?;
         app.store
             .insert_identity(
                 pool_id,
@@ -132,7 +145,7 @@ pub async fn resolve(
                 app.clock.now(),
             )
             .await?;
-        return usable(native);
+        return authenticated(app, client_id, usable(native)?).await;
     }
     let username = crate::users::external_username(&idp.provider_name, &profile.subject);
     let settings = triggers::settings_of(app, pool_id).await?;
@@ -189,6 +202,26 @@ async fn linked_user(
         return Ok(None);
     };
     Ok(app.store.user_by_id(&idp.pool_id, &user_id).await?)
+}
+
+/// A returning user (or one linked to their native account): pre authentication,
+/// before anything changes.
+async fn authenticating(app: &Services, client_id: &str, user: &User) -> Result<(), Denied> {
+    let attempt = super::sign_in::Attempt {
+        pool_id: &user.pool_id,
+        client_id,
+        username: &user.username,
+        addr: None,
+        client_metadata: None,
+    };
+    Ok(super::sign_in::pre_authentication(app, &attempt, Some(user)).await?)
+}
+
+/// Post authentication for a returning user, as the attributes now are.
+async fn authenticated(app: &Services, client_id: &str, user: User) -> Result<User, Denied> {
+    let user = crate::users::reload(app, &user).await?;
+    super::sign_in::post_authentication(app, client_id, &user, None).await?;
+    Ok(user)
 }
 
 fn usable(user: User) -> Result<User, Denied> {

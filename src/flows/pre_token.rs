@@ -3,6 +3,8 @@
 //! sign-ins, `_RefreshTokens` at every refresh, on either surface), before the tokens
 //! are signed.
 
+use std::collections::BTreeMap;
+
 use crate::clients::AppClient;
 use crate::error::AppError;
 use crate::services::Services;
@@ -17,6 +19,7 @@ pub async fn claims_override(
     user: &User,
     scopes: &[String],
     source: &str,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<Option<ClaimsOverride>, AppError> {
     let Some(settings) = triggers::settings_of(app, &client.pool_id).await? else {
         return Ok(None);
@@ -30,7 +33,7 @@ pub async fn claims_override(
         user,
         &groups,
         scopes,
-        None,
+        client_metadata,
     )
     .await?)
 }

@@ -22,7 +22,17 @@ use crate::users::{Refusal, User, UserStatus, credentials, password, reload};
 ///
 /// A pool whose passwords only administrators reset (`admin_only`) refuses every name
 /// alike, before anything is looked up or counted.
-pub async fn forgot_password(app: &Services, pool_id: &str, username: &str) -> Result<(), Refusal> {
+///
+/// A name the pool does not have is offered to the pool's user migration trigger
+/// (`UserMigration_ForgotPassword`); the user it vouches for is created
+/// `RESET_REQUIRED` and sent a code like any other.
+pub async fn forgot_password(
+    app: &Services,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(), Refusal> {
     if app
         .store
         .pool_by_id(pool_id)
@@ -33,7 +43,20 @@ pub async fn forgot_password(app: &Services, pool_id: &str, username: &str) -> R
     }
     in_equal_time(async {
         count_code_request(app, pool_id, username).await?;
-        match app.store.user_by_name(pool_id, username).await? {
+        let user = match app.store.user_by_name(pool_id, username).await? {
+            Some(user) => Some(user),
+            None => {
+                super::migration::at_forgot_password(
+                    app,
+                    pool_id,
+                    client_id,
+                    username,
+                    client_metadata,
+                )
+                .await?
+            }
+        };
+        match user {
             Some(user)
                 if user.enabled
                     && matches!(

@@ -135,6 +135,7 @@ pub async fn redeem(
         &presented.user,
         scopes,
         "TokenGeneration_RefreshTokens",
+        None,
     )
     .await?;
     let mut tokens = issue(

@@ -3,6 +3,7 @@
 //! an administrator-created user must choose, and the token set an API sign-in opens.
 //! Each surface words [`Refusal`] its own way.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::clients::AppClient;
@@ -13,6 +14,7 @@ use crate::services::Services;
 use crate::throttle;
 use crate::tokens::claims::ADMIN_SCOPE;
 use crate::tokens::issue::{Endpoint, Session, TokenSet, issue};
+use crate::triggers;
 use crate::users::{Refusal, User, UserStatus, credentials, password, srp};
 
 /// A password sign-in's outcome when the password was right.
@@ -23,31 +25,95 @@ pub enum SignedIn {
     NewPasswordRequired(User),
 }
 
+/// A sign-in attempt: the name, the app client and address it comes through, and the
+/// `ClientMetadata` its caller passed to the pool's triggers.
+#[derive(Clone, Copy)]
+pub struct Attempt<'a> {
+    pub pool_id: &'a str,
+    pub client_id: &'a str,
+    pub username: &'a str,
+    pub addr: Option<IpAddr>,
+    pub client_metadata: Option<&'a BTreeMap<String, String>>,
+}
+
+impl Attempt<'_> {
+    fn throttle_keys(&self) -> Vec<String> {
+        throttle::keys(self.pool_id, self.username, self.addr)
+    }
+}
+
 /// Checks a username and password, throttling failures per username and address.
 /// Unknown users and wrong passwords are indistinguishable, in message and in time.
 /// The user comes with the credential version read with its password hash: whatever
 /// the sign-in leads to (tokens, a session, a challenge) lives only while that version
 /// is current, so a reset committing meanwhile ends it.
+///
+/// Raises `PreAuthentication_Authentication` before the password is checked, and for
+/// a name the pool does not have, `UserMigration_Authentication` with the password
+/// typed: the user the trigger vouches for is created and signed in.
 pub async fn sign_in(
     app: &Services,
-    pool_id: &str,
-    username: &str,
+    attempt: &Attempt<'_>,
     password: &str,
-    addr: Option<IpAddr>,
 ) -> Result<SignedIn, Refusal> {
-    let keys = throttle::keys(pool_id, username, addr);
+    let keys = attempt.throttle_keys();
     check_throttle(app, &keys).await?;
     // No password is that long: refuse before spending a hash on it.
     if password.chars().count() > crate::pool::MAX_PASSWORD_LENGTH {
         return Err(failed(app, &keys).await);
     }
-    let user = app.store.user_by_name(pool_id, username).await?;
+    let user = app
+        .store
+        .user_by_name(attempt.pool_id, attempt.username)
+        .await?;
+    pre_authentication(app, attempt, user.as_ref()).await?;
+    if user.is_none()
+        && let Some(migrated) = super::migration::at_sign_in(app, attempt, password, &keys).await?
+    {
+        return admit(app, &keys, migrated).await;
+    }
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = password::verify(hash, password).await;
     match user {
         Some(user) if verified => admit(app, &keys, user).await,
         _ => Err(failed(app, &keys).await),
     }
+}
+
+/// Raises the pool's pre authentication trigger, if it has one, for the attempt.
+pub async fn pre_authentication(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    user: Option<&User>,
+) -> Result<(), AppError> {
+    if let Some(settings) = triggers::settings_of(app, attempt.pool_id).await? {
+        triggers::events::pre_authentication(
+            app,
+            &settings,
+            attempt.pool_id,
+            attempt.client_id,
+            attempt.username,
+            user,
+            attempt.client_metadata,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Raises the pool's post authentication trigger, if it has one: every sign-in that
+/// succeeded passes here before its tokens or session are made, on every surface.
+pub async fn post_authentication(
+    app: &Services,
+    client_id: &str,
+    user: &User,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(), AppError> {
+    if let Some(settings) = triggers::settings_of(app, &user.pool_id).await? {
+        triggers::events::post_authentication(app, &settings, client_id, user, client_metadata)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Refuses while any of `keys` is blocked.
@@ -160,25 +226,25 @@ async fn still_signing_in(
     }
 }
 
-/// Opens an API sign-in (`InitiateAuth`, `RespondToAuthChallenge`): a new sign-in
-/// family with a refresh token, and its tokens with the API's scope, if the user's
-/// credentials are still those the sign-in proved (`user.credential_version`).
+/// Opens an API sign-in (`InitiateAuth`, `RespondToAuthChallenge`): raises post
+/// authentication, then a new sign-in family with a refresh token, and its tokens with
+/// the API's scope (pre token generation as `source`: `TokenGeneration_Authentication`,
+/// or `_NewPasswordChallenge` after a new password), if the user's credentials are
+/// still those the sign-in proved (`user.credential_version`).
 pub async fn open_api_session(
     app: &Services,
     client: &AppClient,
     user: &User,
+    source: &str,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<TokenSet, Refusal> {
+    post_authentication(app, &client.client_id, user, client_metadata).await?;
     let origin_jti = uuid::Uuid::new_v4().to_string();
     let scopes = vec![ADMIN_SCOPE.to_string()];
     let auth_time = app.clock.now();
-    let claims_override = super::pre_token::claims_override(
-        app,
-        client,
-        user,
-        &scopes,
-        "TokenGeneration_Authentication",
-    )
-    .await?;
+    let claims_override =
+        super::pre_token::claims_override(app, client, user, &scopes, source, client_metadata)
+            .await?;
     let mut set = issue(
         app,
         &Session {
@@ -224,25 +290,28 @@ pub enum SrpRefusal {
     Refused(Refusal),
 }
 
-/// `USER_SRP_AUTH`'s first step: the `PASSWORD_VERIFIER` challenge and the SRP identity
-/// to name in it. A name without a verifier (no such user, or none kept) is answered
+/// `USER_SRP_AUTH`'s first step, after pre authentication: the `PASSWORD_VERIFIER`
+/// challenge and the SRP identity to name in it (SRP never migrates a user: the
+/// password never reaches the server). A name without a verifier (no such user, or none kept) is answered
 /// from [`credentials::stand_in_verifier`], so nothing in the answer (its fields, their
 /// forms, a salt stable per name) or its cost reveals whether the account exists
 /// (`PreventUserExistenceErrors`).
 pub async fn start_srp(
     app: &Services,
-    pool_id: &str,
-    username: &str,
+    attempt: &Attempt<'_>,
     srp_a: &str,
-    addr: Option<IpAddr>,
 ) -> Result<(srp::Challenge, String), SrpRefusal> {
-    let keys = throttle::keys(pool_id, username, addr);
-    check_throttle(app, &keys)
+    let refused = |e: AppError| SrpRefusal::Refused(e.into());
+    check_throttle(app, &attempt.throttle_keys())
         .await
         .map_err(SrpRefusal::Refused)?;
-    let (_, credential) = srp_credential(app, pool_id, username)
+    let (user, credential) = srp_credential(app, attempt.pool_id, attempt.username)
         .await
-        .map_err(|e| SrpRefusal::Refused(e.into()))?;
+        .map_err(refused)?;
+    pre_authentication(app, attempt, user.as_ref())
+        .await
+        .map_err(refused)?;
+    let pool_id = attempt.pool_id;
     let challenge = srp::start(
         app.keys.master(),
         pool_id,
@@ -267,14 +336,13 @@ pub struct SrpProof<'a> {
 /// time, and the same failures are counted.
 pub async fn verify_srp(
     app: &Services,
-    pool_id: &str,
-    username: &str,
+    attempt: &Attempt<'_>,
     proof: &SrpProof<'_>,
-    addr: Option<IpAddr>,
 ) -> Result<SignedIn, Refusal> {
-    let keys = throttle::keys(pool_id, username, addr);
+    let keys = attempt.throttle_keys();
     check_throttle(app, &keys).await?;
-    let (user, credential) = srp_credential(app, pool_id, username).await?;
+    let pool_id = attempt.pool_id;
+    let (user, credential) = srp_credential(app, pool_id, attempt.username).await?;
     let proven = srp::verify(
         app.keys.master(),
         pool_id,

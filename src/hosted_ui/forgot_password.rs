@@ -59,7 +59,8 @@ async fn post_forgot(
     FlowForm { flow, form }: FlowForm,
 ) -> Result<Response, PageError> {
     let username = field(&form, "username").trim().to_string();
-    match recovery::forgot_password(&app, &flow.req.pool_id, &username).await {
+    let client_id = &flow.req.client.client_id;
+    match recovery::forgot_password(&app, &flow.req.pool_id, client_id, &username, None).await {
         // Only an existing account reaches its message cap: the page answers as if a
         // code went out, so the cap does not reveal the account.
         Ok(()) | Err(Refusal::MessageLimit(_)) => {}

@@ -20,6 +20,7 @@ use crate::flows::sign_in::{self, SignedIn};
 use crate::oauth::authorize::complete;
 use crate::session::{self, NewPassword, NewPasswordStep, Pending};
 use crate::state::{AppState, Inner};
+use crate::users::Refusal;
 
 /// How long a temporary password's holder has to choose a new one.
 const NEW_PASSWORD_WINDOW: i64 = 600;
@@ -45,8 +46,26 @@ async fn post_login(
 ) -> Result<Response, PageError> {
     let pool_id = &flow.req.pool_id;
     let username = field(&form, "username").trim();
-    match sign_in::sign_in(&app, pool_id, username, field(&form, "password"), addr).await {
-        Ok(SignedIn::Ready(user)) => Ok(signed_in(&app, &flow, &session, &user).await?),
+    let attempt = sign_in::Attempt {
+        pool_id,
+        client_id: &flow.req.client.client_id,
+        username,
+        addr,
+        client_metadata: None,
+    };
+    let refused = |refusal: Refusal| {
+        let (status, message) = explain(flow.t, &refusal);
+        with_retry_after(
+            login_page(&app, &flow, username, Some(message), None, status),
+            &refusal,
+        )
+    };
+    match sign_in::sign_in(&app, &attempt, field(&form, "password")).await {
+        Ok(SignedIn::Ready(user)) => match signed_in(&app, &flow, &session, &user).await {
+            // The post authentication trigger refused: its message, on the form.
+            Err(e @ AppError::Trigger(_)) => Ok(refused(e.into())),
+            other => Ok(other?),
+        },
         Ok(SignedIn::NewPasswordRequired(user)) => {
             let pending = NewPasswordStep {
                 step: Pending {
@@ -63,23 +82,19 @@ async fn post_login(
             session::put_step::<NewPassword>(&session, &pending).await?;
             Ok(flow.go(&app, "newPassword"))
         }
-        Err(refusal) => {
-            let (status, message) = explain(flow.t, &refusal);
-            Ok(with_retry_after(
-                login_page(&app, &flow, username, Some(message), None, status),
-                &refusal,
-            ))
-        }
+        Err(refusal) => Ok(refused(refusal)),
     }
 }
 
-/// Records the sign-in in the session and completes the authorization.
+/// Raises post authentication, records the sign-in in the session and completes the
+/// authorization.
 pub async fn signed_in(
     app: &Inner,
     flow: &Flow,
     session: &Session,
     user: &crate::users::User,
 ) -> Result<Response, AppError> {
+    sign_in::post_authentication(app, &flow.req.client.client_id, user, None).await?;
     let auth_time = app.clock.now();
     session::sign_in(app, session, &flow.req.pool_id, user, auth_time).await?;
     tracing::info!(pool_id = %flow.req.pool_id, user_id = %user.user_id, "signed in");

@@ -155,6 +155,180 @@ pub async fn post_confirmation(
     Ok(())
 }
 
+/// Raises `PreAuthentication_Authentication` before a sign-in's password (or SRP
+/// proof) is checked. `user` is `None` for a name the pool does not have: then the
+/// trigger fires only when the pool hides which names exist, with `userNotFound`, as
+/// on Cognito. The caller's `ClientMetadata` arrives as `validationData`.
+pub async fn pre_authentication(
+    app: &Services,
+    settings: &PoolSettings,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    user: Option<&User>,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(), TriggerError> {
+    let hides_names = settings.prevent_user_existence_errors;
+    if user.is_none() && !hides_names {
+        return Ok(());
+    }
+    let mut request = json!({
+        "userAttributes": user.map_or_else(|| json!({}), user_attributes),
+        "validationData": strings(client_metadata),
+    });
+    if hides_names {
+        request["userNotFound"] = user.is_none().into();
+    }
+    raise(
+        app,
+        Call {
+            pool_id,
+            settings,
+            trigger: Trigger::PreAuthentication,
+            source: "PreAuthentication_Authentication",
+            user_name: user.map_or(username, |u| u.username.as_str()),
+            client_id: Some(client_id),
+            request,
+            response: json!({}),
+            version: "1",
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Raises `PostAuthentication_Authentication` once a sign-in succeeded, before its
+/// tokens are issued: a refusal stops the sign-in (nothing else is undone).
+pub async fn post_authentication(
+    app: &Services,
+    settings: &PoolSettings,
+    client_id: &str,
+    user: &User,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(), TriggerError> {
+    raise(
+        app,
+        Call {
+            pool_id: &user.pool_id,
+            settings,
+            trigger: Trigger::PostAuthentication,
+            source: "PostAuthentication_Authentication",
+            user_name: &user.username,
+            client_id: Some(client_id),
+            request: json!({
+                "userAttributes": user_attributes(user),
+                "newDeviceUsed": false,
+                "clientMetadata": strings(client_metadata),
+            }),
+            response: json!({}),
+            version: "1",
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a user migration trigger returned: the user to create.
+#[derive(Debug)]
+pub struct Migrated {
+    pub attributes: BTreeMap<String, String>,
+    /// `CONFIRMED` (the default at sign-in) or `RESET_REQUIRED`.
+    pub status: crate::model::users::UserStatus,
+}
+
+/// Raises `UserMigration_Authentication` (with the password the user typed) or
+/// `UserMigration_ForgotPassword` (without) for a name the pool does not have. `None`
+/// when the pool has no such trigger.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the event's parts, as Cognito names them"
+)]
+pub async fn user_migration(
+    app: &Services,
+    settings: &PoolSettings,
+    pool_id: &str,
+    client_id: &str,
+    username: &str,
+    password: Option<&str>,
+    validation_data: Option<&BTreeMap<String, String>>,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> Result<Option<Migrated>, TriggerError> {
+    use crate::model::users::UserStatus;
+    let source = if password.is_some() {
+        "UserMigration_Authentication"
+    } else {
+        "UserMigration_ForgotPassword"
+    };
+    let mut request = json!({
+        "validationData": strings(validation_data),
+        "clientMetadata": strings(client_metadata),
+    });
+    if let Some(password) = password {
+        request["password"] = password.into();
+    }
+    let Some(r) = raise(
+        app,
+        Call {
+            pool_id,
+            settings,
+            trigger: Trigger::UserMigration,
+            source,
+            user_name: username,
+            client_id: Some(client_id),
+            request,
+            response: json!({
+                "userAttributes": null,
+                "finalUserStatus": null,
+                "messageAction": null,
+                "desiredDeliveryMediums": null,
+                "forceAliasCreation": null,
+                "enableSMSMFA": null,
+            }),
+            version: "1",
+        },
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let bad = |why: &str| invalid(Trigger::UserMigration, why);
+    let attributes: BTreeMap<String, String> = match r.get("userAttributes") {
+        Some(Value::Object(m)) if !m.is_empty() => m
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                _ => Err(bad("an attribute value is not a string")),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(bad("userAttributes is required")),
+    };
+    // The user is the name that was typed: a trigger cannot choose another, nor a sub.
+    if let Some(name) = ["sub", "username", "cognito:username", "cognito:user_status"]
+        .into_iter()
+        .find(|n| attributes.contains_key(*n))
+    {
+        return Err(bad(&format!("the attribute {name} cannot be set")));
+    }
+    let status = match (r.get("finalUserStatus").and_then(Value::as_str), password) {
+        (None | Some("CONFIRMED"), Some(_)) => UserStatus::Confirmed,
+        // Without a password only a reset can follow.
+        (None | Some("RESET_REQUIRED"), None) | (Some("RESET_REQUIRED"), _) => {
+            UserStatus::ResetRequired
+        }
+        _ => return Err(bad("finalUserStatus must be CONFIRMED or RESET_REQUIRED")),
+    };
+    // cognate sends a migrated user no welcome message, whatever `messageAction` says.
+    match r.get("messageAction") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(a)) if a == "SUPPRESS" || a == "RESEND" => {}
+        Some(_) => return Err(bad("messageAction must be SUPPRESS or RESEND")),
+    }
+    if r.get("enableSMSMFA") == Some(&Value::Bool(true)) {
+        return Err(bad("SMS MFA is not available"));
+    }
+    Ok(Some(Migrated { attributes, status }))
+}
+
 /// Claims a pre token generation trigger may not add, change or suppress: those that
 /// make the token what it is (Cognito refuses them too).
 pub const RESERVED_CLAIMS: &[&str] = &[

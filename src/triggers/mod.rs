@@ -178,7 +178,7 @@ pub fn forget(app: &Services, pool_id: &str) {
 /// How many invocations the trigger log keeps per pool; older ones are dropped.
 pub const LOG_KEPT_PER_POOL: i64 = 1000;
 
-fn invalid(trigger: Trigger, reason: &str) -> TriggerError {
+pub fn invalid(trigger: Trigger, reason: &str) -> TriggerError {
     TriggerError::InvalidResponse {
         trigger: trigger.as_str(),
         reason: reason.to_string(),

@@ -1220,7 +1220,7 @@ async fn trigger_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Stri
 // Firing table: first federated sign-in; later federated sign-ins; federated pre
 // sign-up refused.
 #[tokio::test]
-async fn a_first_federated_sign_in_fires_pre_sign_up_and_post_confirmation_and_never_authentication_or_migration()
+async fn a_first_federated_sign_in_fires_pre_sign_up_and_post_confirmation_later_ones_pre_and_post_authentication_never_migration()
  {
     // Arrange: every trigger points at one receiver (loopback: the development flag).
     let app = TestApp::spawn_with(|c| {
@@ -1265,7 +1265,8 @@ async fn a_first_federated_sign_in_fires_pre_sign_up_and_post_confirmation_and_n
             "TokenGeneration_HostedAuth"
         ]
     );
-    // Act: her second sign-in creates nothing, so it raises only pre token generation.
+    // Act: her second sign-in creates nothing: it is a sign-in of a user the pool has
+    // (AWS's "Lambda triggers for federated users"), never a migration.
     let pkce = Pkce::new();
     let url = app.authorize_url(&client, Some(&pkce), &[("identity_provider", "Google")]);
     let (back, _) = federate(&browser(), &url, "ada", None).await;
@@ -1273,7 +1274,11 @@ async fn a_first_federated_sign_in_fires_pre_sign_up_and_post_confirmation_and_n
     app.exchange(&client, &code, Some(&pkce.verifier)).await;
     assert_eq!(
         std::mem::take(&mut *seen.lock().unwrap()),
-        ["TokenGeneration_HostedAuth"]
+        [
+            "PreAuthentication_Authentication",
+            "PostAuthentication_Authentication",
+            "TokenGeneration_HostedAuth"
+        ]
     );
     // Act: Grace's pre sign-up is refused.
     let count = user_count(&app).await;

@@ -340,3 +340,124 @@ async fn hosted_tokens(app: &TestApp) -> reqwest::Response {
     let code = crate::helpers::query_param(&callback, "code").unwrap();
     app.exchange(&app.public, &code, Some(&pkce.verifier)).await
 }
+
+/// A webhook (with the pool's `secret`) that records each trigger source and refuses
+/// the pre authentication of `mallory`.
+async fn sign_in_webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let handler = move |headers: HeaderMap, body: Bytes| {
+        let record = record.clone();
+        let secret = secret.clone();
+        async move {
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            let header = |name: &str| headers[name].to_str().unwrap().to_string();
+            let t: i64 = header("webhook-timestamp").parse().unwrap();
+            let expected = cognate::triggers::signature(&secret, &header("webhook-id"), t, &body);
+            assert!(
+                header("webhook-signature")
+                    .split(' ')
+                    .any(|s| s == expected)
+            );
+            let event: Value = serde_json::from_str(&body).unwrap();
+            let source = event["triggerSource"].as_str().unwrap().to_string();
+            record.lock().unwrap().push(source.clone());
+            if source == "PreAuthentication_Authentication" && event["userName"] == "mallory" {
+                return (
+                    axum::http::StatusCode::FORBIDDEN,
+                    axum::Json(json!({"message": "Mallory is locked out"})),
+                );
+            }
+            (axum::http::StatusCode::OK, axum::Json(event))
+        }
+    };
+    let router = axum::Router::new().route("/hook", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("http://{addr}/hook"), seen)
+}
+
+// Firing table: hosted login page (password) -> PreAuthentication_Authentication,
+// PostAuthentication_Authentication, then at /oauth2/token TokenGeneration_HostedAuth;
+// a pre authentication refusal is shown on the login page.
+#[tokio::test]
+async fn the_hosted_login_page_fires_pre_and_post_authentication_and_shows_a_refusal() {
+    // Arrange: pre and post authentication and pre token generation at one webhook.
+    let app = spawn_allowing_private().await;
+    let mut secret = String::new();
+    cognate::pool::update(&app.state, &app.pool_id, |s| {
+        secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
+    })
+    .await
+    .unwrap();
+    let (url, seen) = sign_in_webhook(secret).await;
+    cognate::pool::update(&app.state, &app.pool_id, |s| {
+        let c = &mut s.lambda_config;
+        for t in [
+            &mut c.pre_authentication,
+            &mut c.post_authentication,
+            &mut c.pre_token_generation,
+        ] {
+            *t = Some(url.clone());
+        }
+    })
+    .await
+    .unwrap();
+    cognate::users::create(
+        &app.state,
+        &app.pool_id,
+        "mallory",
+        Some(crate::helpers::PASSWORD),
+        cognate::users::UserStatus::Confirmed,
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    // Act: Alice signs in through the hosted page and her code is redeemed.
+    let tokens = hosted_tokens(&app).await;
+    // Assert
+    assert_eq!(tokens.status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        std::mem::take(&mut *seen.lock().unwrap()),
+        [
+            "PreAuthentication_Authentication",
+            "PostAuthentication_Authentication",
+            "TokenGeneration_HostedAuth"
+        ]
+    );
+    // Act: Mallory's pre authentication is refused.
+    let browser = crate::helpers::browser();
+    let authorize = app.authorize_url(&app.public, Some(&Pkce::new()), &[]);
+    let login = browser.get(&authorize).send().await.unwrap();
+    let login = crate::helpers::location(&login);
+    let page = browser
+        .get(&login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = crate::helpers::Form::parse(&page);
+    let refused = browser
+        .post(&form.action)
+        .form(&[
+            ("csrf_token", form.csrf.as_str()),
+            ("username", "mallory"),
+            ("password", crate::helpers::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    // Assert: the login page again, with the handler's message, as Cognito's hosted UI
+    // shows it; no sign-in.
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("PreAuthentication failed with error Mallory is locked out."),
+        "{html}"
+    );
+    assert!(html.contains("name=\"password\""), "the login form again");
+    assert_eq!(*seen.lock().unwrap(), ["PreAuthentication_Authentication"]);
+}

@@ -40,7 +40,7 @@ def events_dir():
 @pytest.fixture(scope="module")
 def runner(events_dir):
     names = ["define", "create", "verify", "define_raises", "define_malformed", "define_asks_for_password",
-             "define_always_challenges", "verify_malformed"]
+             "define_always_challenges", "verify_malformed", "record"]
     env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
     proc = subprocess.Popen(
         [sys.executable, str(RUNNER), "--port", "0",
@@ -175,6 +175,23 @@ def test_custom_auth_signs_in_through_boto3_with_cognitos_events(idp, unsigned, 
     assert verify["response"] == {"answerCorrect": None}
     assert define2["request"]["session"] == [
         {"challengeName": "CUSTOM_CHALLENGE", "challengeResult": True, "challengeMetadata": "EMAIL_CODE-1"}]
+
+
+# Firing: InitiateAuth CUSTOM_AUTH -> PreAuthentication, DefineAuthChallenge, CreateAuthChallenge;
+#         RespondToAuthChallenge CUSTOM_CHALLENGE -> VerifyAuthChallengeResponse, DefineAuthChallenge,
+#         PostAuthentication, PreTokenGeneration (TokenGeneration_Authentication)
+def test_custom_auth_raises_pre_and_post_authentication_and_pre_token_generation(idp, unsigned, events_dir):
+    pool = new_pool(idp, {**OTP, "PreAuthentication": ARN + "ca-record", "PostAuthentication": ARN + "ca-record",
+                          "PreTokenGeneration": ARN + "ca-record"})
+    name = new_user(idp, pool)
+    first = start(unsigned, pool, name, ClientMetadata={"via": "otp"})
+    answer(unsigned, pool, name, first["Session"], code_for(events_dir, name), ClientMetadata={"via": "otp"})
+    seen = events(events_dir, name)
+    assert [e["triggerSource"] for e in seen] == [
+        "PreAuthentication_Authentication", "DefineAuthChallenge_Authentication",
+        "CreateAuthChallenge_Authentication", "VerifyAuthChallengeResponse_Authentication",
+        "DefineAuthChallenge_Authentication", "PostAuthentication_Authentication", "TokenGeneration_Authentication"]
+    assert seen[-1]["request"]["clientMetadata"] == {"via": "otp"}
 
 
 # Firing: RespondToAuthChallenge CUSTOM_CHALLENGE (wrong) -> VerifyAuthChallengeResponse, DefineAuthChallenge,

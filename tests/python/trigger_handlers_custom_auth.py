@@ -93,3 +93,9 @@ def define_always_challenges(event, context):
 def verify_malformed(event, context):
     event["response"]["answerCorrect"] = "maybe"
     return event
+
+
+def record(event, context):
+    """Pre/post authentication and pre token generation: only records the event."""
+    _record(event)
+    return event
