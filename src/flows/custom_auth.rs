@@ -4,9 +4,15 @@
 //! challenge Lambda triggers"). Each round raises `DefineAuthChallenge_Authentication`
 //! with the challenges so far; when it names `CUSTOM_CHALLENGE`,
 //! `CreateAuthChallenge_Authentication` makes the challenge, whose answer
-//! `VerifyAuthChallengeResponse_Authentication` checks in the next call. With
-//! `issueTokens` the caller opens the API session (`sign_in::open_api_session`); with
-//! `failAuthentication` the sign-in fails as a wrong password does.
+//! `VerifyAuthChallengeResponse_Authentication` checks in the next call. The first
+//! call raises `PreAuthentication_Authentication` before the define trigger. With
+//! `issueTokens` the caller opens the API session (`sign_in::open_api_session`: post
+//! authentication, then `TokenGeneration_Authentication`); with `failAuthentication`
+//! the sign-in fails as a wrong password does.
+//! Each session is answered once, as on Cognito: its id is recorded when it is
+//! answered (`answered_challenges`, until it would have expired), so a replay cannot
+//! try another answer to a challenge, nor get around the define trigger's count of
+//! wrong answers.
 //!
 //! Between calls the caller holds the sign-in's state, sealed with the master key (so it
 //! can be neither read, nor forged, nor moved to another client): the challenges so
@@ -111,6 +117,8 @@ impl From<TriggerError> for CustomRefusal {
 /// What the session carries between calls.
 #[derive(Serialize, Deserialize)]
 struct Progress {
+    /// This session's own id: each is answered once.
+    id: String,
     pool_id: String,
     client_id: String,
     /// The name the sign-in began with.
@@ -187,6 +195,14 @@ pub async fn respond(
             None
         }
     };
+    // Answered once: a second answer to the same challenge, or a replay, is refused.
+    let first = app
+        .store
+        .answer_challenge_session(&client.pool_id, &p.id, p.expires_at, app.clock.now())
+        .await?;
+    if !first {
+        return Err(CustomRefusal::InvalidSession);
+    }
     let round = Round {
         client,
         attempt: a,
@@ -287,6 +303,7 @@ impl Round<'_> {
             .ok_or(CustomRefusal::NotConfigured)?;
         let client = self.client;
         let progress = Progress {
+            id: uuid::Uuid::new_v4().to_string(),
             pool_id: client.pool_id.clone(),
             client_id: client.client_id.clone(),
             username: self.username.to_string(),

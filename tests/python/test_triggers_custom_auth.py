@@ -281,6 +281,25 @@ def test_a_tampered_expired_or_other_clients_session_is_refused(cas, idp, unsign
     assert error_code(e)[1] == "Invalid session for the user, session is expired."
 
 
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE with a session already answered -> none
+def test_each_session_is_answered_once(idp, unsigned, events_dir):
+    pool = new_pool(idp)
+    name = new_user(idp, pool)
+    first = start(unsigned, pool, name)["Session"]
+    second = answer(unsigned, pool, name, first, "nope")["Session"]
+    # Replaying the first session to try another answer (and to dodge the count of wrong
+    # answers) is refused, even with the right answer.
+    with pytest.raises(unsigned.exceptions.NotAuthorizedException) as e:
+        answer(unsigned, pool, name, first, code_for(events_dir, name))
+    assert "Invalid session" in error_code(e)[1]
+    verifies = [e for e in events(events_dir, name) if e["triggerSource"].startswith("Verify")]
+    assert len(verifies) == 1, "a replay reaches no trigger"
+    out = answer(unsigned, pool, name, second, code_for(events_dir, name))
+    assert "AuthenticationResult" in out
+    with pytest.raises(unsigned.exceptions.NotAuthorizedException):
+        answer(unsigned, pool, name, second, code_for(events_dir, name))
+
+
 # Firing: RespondToAuthChallenge CUSTOM_CHALLENGE after the user's password changed -> none
 def test_a_password_change_ends_the_sign_in(idp, unsigned, events_dir):
     pool = new_pool(idp)
