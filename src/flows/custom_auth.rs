@@ -123,9 +123,14 @@ struct Progress {
     client_id: String,
     /// The name the sign-in began with.
     username: String,
-    /// `None` for a name without an account.
-    user_id: Option<String>,
-    credential_version: Option<i64>,
+    /// The user's `sub`; for a name without an account, a random stand-in of the same
+    /// form. This and the next two fields have one length whatever they hold, so the
+    /// session's length does not tell whether the account exists.
+    user_id: String,
+    /// 1 when `user_id` is a user's, else 0.
+    found: u8,
+    /// The user's credential version, zero-padded to [`VERSION_DIGITS`].
+    credential_version: String,
     expires_at: i64,
     /// The challenges answered so far, oldest first.
     history: Vec<ChallengeResult>,
@@ -177,23 +182,17 @@ pub async fn respond(
     let settings = configured(app, &client.pool_id).await?;
     let keys = throttle::keys(&client.pool_id, &p.username, a.addr);
     super::sign_in::check_throttle(app, &keys).await?;
-    let user = match &p.user_id {
-        Some(id) => {
-            let user = app
-                .store
-                .user_by_id(&client.pool_id, id)
-                .await?
-                .ok_or(CustomRefusal::InvalidSession)?;
-            if Some(user.credential_version) != p.credential_version {
+    // Both branches read the user by id, so the time does not tell either.
+    let found = app.store.user_by_id(&client.pool_id, &p.user_id).await?;
+    let user = match found {
+        Some(user) if p.found == 1 => {
+            if padded_version(user.credential_version) != p.credential_version {
                 return Err(CustomRefusal::InvalidSession);
             }
             Some(user)
         }
-        None => {
-            // The read a real user costs, so the time does not tell either.
-            app.store.user_by_id(&client.pool_id, "").await?;
-            None
-        }
+        _ if p.found == 1 => return Err(CustomRefusal::InvalidSession),
+        _ => None,
     };
     // Answered once: a second answer to the same challenge, or a replay, is refused.
     let first = app
@@ -307,8 +306,14 @@ impl Round<'_> {
             pool_id: client.pool_id.clone(),
             client_id: client.client_id.clone(),
             username: self.username.to_string(),
-            user_id: self.user.as_ref().map(|u| u.user_id.clone()),
-            credential_version: self.user.as_ref().map(|u| u.credential_version),
+            user_id: self
+                .user
+                .as_ref()
+                .map_or_else(|| uuid::Uuid::new_v4().to_string(), |u| u.user_id.clone()),
+            found: u8::from(self.user.is_some()),
+            credential_version: padded_version(
+                self.user.as_ref().map_or(0, |u| u.credential_version),
+            ),
             // The client's `AuthSessionValidity`, in minutes, from each challenge.
             expires_at: app.clock.now() + client.auth_session_validity * 60,
             history,
@@ -346,6 +351,13 @@ async fn admit(app: &Services, keys: &[String], user: User) -> Result<User, Refu
         UserStatus::ResetRequired => Err(Refusal::ResetRequired),
         UserStatus::ExternalProvider => Err(Refusal::BadCredentials),
     }
+}
+
+/// Digits enough for any `i64`.
+const VERSION_DIGITS: usize = 20;
+
+fn padded_version(version: i64) -> String {
+    format!("{version:0VERSION_DIGITS$}")
 }
 
 fn seal(app: &Services, progress: &Progress) -> Result<String, AppError> {
