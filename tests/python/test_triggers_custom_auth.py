@@ -120,10 +120,9 @@ def error_code(e):
     return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
 
 
-# Firing: InitiateAuth CUSTOM_AUTH -> DefineAuthChallenge, CreateAuthChallenge;
-#         RespondToAuthChallenge CUSTOM_CHALLENGE (right) -> VerifyAuthChallengeResponse, DefineAuthChallenge
-#         (issueTokens; tokens as TokenGeneration_Authentication). The same through AdminInitiateAuth /
-#         AdminRespondToAuthChallenge.
+# Firing: InitiateAuth CUSTOM_AUTH / known user -> DefineAuthChallenge_Authentication, CreateAuthChallenge_Authentication
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / right answer -> VerifyAuthChallengeResponse_Authentication, DefineAuthChallenge_Authentication (issueTokens)
+# Firing: AdminInitiateAuth CUSTOM_AUTH and AdminRespondToAuthChallenge CUSTOM_CHALLENGE / the same
 @pytest.mark.parametrize("surface", ["user", "admin"])
 def test_custom_auth_signs_in_through_boto3_with_cognitos_events(idp, unsigned, events_dir, surface):
     pool = new_pool(idp)
@@ -177,9 +176,9 @@ def test_custom_auth_signs_in_through_boto3_with_cognitos_events(idp, unsigned, 
         {"challengeName": "CUSTOM_CHALLENGE", "challengeResult": True, "challengeMetadata": "EMAIL_CODE-1"}]
 
 
-# Firing: InitiateAuth CUSTOM_AUTH -> PreAuthentication, DefineAuthChallenge, CreateAuthChallenge;
-#         RespondToAuthChallenge CUSTOM_CHALLENGE -> VerifyAuthChallengeResponse, DefineAuthChallenge,
-#         PostAuthentication, PreTokenGeneration (TokenGeneration_Authentication)
+# Firing: InitiateAuth CUSTOM_AUTH / with pre authentication -> PreAuthentication_Authentication, DefineAuthChallenge_Authentication, CreateAuthChallenge_Authentication
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / right answer, with post authentication and pre token
+#         generation -> VerifyAuthChallengeResponse_Authentication, DefineAuthChallenge_Authentication, PostAuthentication_Authentication, TokenGeneration_Authentication
 def test_custom_auth_raises_pre_and_post_authentication_and_pre_token_generation(idp, unsigned, events_dir):
     pool = new_pool(idp, {**OTP, "PreAuthentication": ARN + "ca-record", "PostAuthentication": ARN + "ca-record",
                           "PreTokenGeneration": ARN + "ca-record"})
@@ -194,8 +193,7 @@ def test_custom_auth_raises_pre_and_post_authentication_and_pre_token_generation
     assert seen[-1]["request"]["clientMetadata"] == {"via": "otp"}
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE (wrong) -> VerifyAuthChallengeResponse, DefineAuthChallenge,
-#         CreateAuthChallenge (the next challenge); then (right) -> VerifyAuthChallengeResponse, DefineAuthChallenge
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / wrong answer -> VerifyAuthChallengeResponse_Authentication, DefineAuthChallenge_Authentication, CreateAuthChallenge_Authentication (the next challenge)
 def test_a_wrong_answer_gets_another_challenge_with_the_history(idp, unsigned, events_dir):
     pool = new_pool(idp)
     name = new_user(idp, pool)
@@ -217,8 +215,7 @@ def test_a_wrong_answer_gets_another_challenge_with_the_history(idp, unsigned, e
         {"challengeName": "CUSTOM_CHALLENGE", "challengeResult": True, "challengeMetadata": "EMAIL_CODE-2"}]
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE (third wrong) -> VerifyAuthChallengeResponse,
-#         DefineAuthChallenge (failAuthentication)
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / third wrong answer -> VerifyAuthChallengeResponse_Authentication, DefineAuthChallenge_Authentication (failAuthentication)
 def test_three_wrong_answers_fail_the_sign_in(idp, unsigned, events_dir):
     pool = new_pool(idp)
     name = new_user(idp, pool)
@@ -233,7 +230,7 @@ def test_three_wrong_answers_fail_the_sign_in(idp, unsigned, events_dir):
     assert start(unsigned, pool, name)["ChallengeName"] == "CUSTOM_CHALLENGE"
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE (wrong, repeatedly) -> VerifyAuthChallengeResponse, ...
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / wrong answers, throttled -> VerifyAuthChallengeResponse_Authentication, DefineAuthChallenge_Authentication; then none
 def test_wrong_answers_count_against_the_throttle(idp, unsigned):
     pool = new_pool(idp)
     name = new_user(idp, pool)
@@ -251,7 +248,7 @@ def test_wrong_answers_count_against_the_throttle(idp, unsigned):
     assert refused is not None, "wrong answers are counted like wrong passwords"
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE with a session that is not valid -> none
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / tampered, expired or other client's session -> none
 def test_a_tampered_expired_or_other_clients_session_is_refused(cas, idp, unsigned, events_dir):
     pool = new_pool(idp)
     name = new_user(idp, pool)
@@ -281,7 +278,7 @@ def test_a_tampered_expired_or_other_clients_session_is_refused(cas, idp, unsign
     assert error_code(e)[1] == "Invalid session for the user, session is expired."
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE with a session already answered -> none
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / session already answered -> none
 def test_each_session_is_answered_once(idp, unsigned, events_dir):
     pool = new_pool(idp)
     name = new_user(idp, pool)
@@ -300,7 +297,7 @@ def test_each_session_is_answered_once(idp, unsigned, events_dir):
         answer(unsigned, pool, name, second, code_for(events_dir, name))
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE after the user's password changed -> none
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / the user's password changed meanwhile -> none
 def test_a_password_change_ends_the_sign_in(idp, unsigned, events_dir):
     pool = new_pool(idp)
     name = new_user(idp, pool)
@@ -311,7 +308,7 @@ def test_a_password_change_ends_the_sign_in(idp, unsigned, events_dir):
     assert "Invalid session" in error_code(e)[1]
 
 
-# Firing: InitiateAuth CUSTOM_AUTH with a client without ALLOW_CUSTOM_AUTH -> none
+# Firing: InitiateAuth and AdminInitiateAuth CUSTOM_AUTH / client without ALLOW_CUSTOM_AUTH -> none
 def test_a_client_without_allow_custom_auth_is_refused(idp, unsigned, events_dir):
     pool = new_pool(idp, flows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
     name = new_user(idp, pool)
@@ -322,7 +319,7 @@ def test_a_client_without_allow_custom_auth_is_refused(idp, unsigned, events_dir
     assert events(events_dir, name) == []
 
 
-# Firing: InitiateAuth CUSTOM_AUTH on a pool without DefineAuthChallenge -> none
+# Firing: InitiateAuth CUSTOM_AUTH / pool without DefineAuthChallenge -> none
 @pytest.mark.parametrize("config", [{}, {"PostAuthentication": ARN + "ca-verify"}])
 def test_a_pool_without_a_define_trigger_refuses_custom_auth(idp, unsigned, config):
     pool = new_pool(idp, config)
@@ -332,7 +329,7 @@ def test_a_pool_without_a_define_trigger_refuses_custom_auth(idp, unsigned, conf
     assert error_code(e)[1] == "Custom auth lambda trigger is not configured for the user pool."
 
 
-# Firing: InitiateAuth CUSTOM_AUTH with SRP_A (password first) -> none
+# Firing: InitiateAuth CUSTOM_AUTH / with SRP_A (password first, not supported) -> none
 def test_a_password_first_custom_auth_is_refused_clearly(idp, unsigned):
     pool = new_pool(idp)
     name = new_user(idp, pool)
@@ -342,7 +339,8 @@ def test_a_password_first_custom_auth_is_refused_clearly(idp, unsigned):
     assert "SRP_A" in error_code(e)[1] and "not supported" in error_code(e)[1]
 
 
-# Firing: InitiateAuth CUSTOM_AUTH -> DefineAuthChallenge (raises / malformed / unreachable / other challenge)
+# Firing: InitiateAuth CUSTOM_AUTH / define handler raises, answers malformed or another challenge, or is
+#         unreachable -> DefineAuthChallenge_Authentication
 @pytest.mark.parametrize("define, exception, message", [
     ("ca-define-raises", "UserLambdaValidationException",
      "DefineAuthChallenge failed with error The sign-in service is closed for maintenance."),
@@ -361,7 +359,7 @@ def test_a_failing_define_handler_gives_cognitos_exceptions(idp, unsigned, defin
         assert text == message
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE -> VerifyAuthChallengeResponse (malformed)
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / verify handler answers malformed -> VerifyAuthChallengeResponse_Authentication
 def test_a_malformed_verify_answer_is_an_invalid_lambda_response(idp, unsigned):
     pool = new_pool(idp, {**OTP, "VerifyAuthChallengeResponse": ARN + "ca-verify-malformed"})
     name = new_user(idp, pool)
@@ -370,7 +368,7 @@ def test_a_malformed_verify_answer_is_an_invalid_lambda_response(idp, unsigned):
         answer(unsigned, pool, name, session, "123456")
 
 
-# Firing: InitiateAuth CUSTOM_AUTH -> DefineAuthChallenge (CUSTOM_CHALLENGE) on a pool without CreateAuthChallenge
+# Firing: InitiateAuth CUSTOM_AUTH / pool without CreateAuthChallenge -> DefineAuthChallenge_Authentication
 def test_a_challenge_without_a_create_trigger_is_not_configured(idp, unsigned):
     pool = new_pool(idp, {"DefineAuthChallenge": OTP["DefineAuthChallenge"]})
     name = new_user(idp, pool)
@@ -379,7 +377,8 @@ def test_a_challenge_without_a_create_trigger_is_not_configured(idp, unsigned):
     assert "not configured" in error_code(e)[1]
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE -> VerifyAuthChallengeResponse, DefineAuthChallenge (never decides)
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / define handler never decides -> VerifyAuthChallengeResponse_Authentication, DefineAuthChallenge_Authentication, CreateAuthChallenge_Authentication, ...
+#         until the tenth challenge is answered
 def test_a_define_handler_that_never_decides_is_stopped_after_ten_challenges(idp, unsigned, events_dir):
     pool = new_pool(idp, {**OTP, "DefineAuthChallenge": ARN + "ca-define-always-challenges"})
     name = new_user(idp, pool)
@@ -394,8 +393,9 @@ def test_a_define_handler_that_never_decides_is_stopped_after_ten_challenges(idp
     assert rounds == 9, "ten challenges in all, then the sign-in fails"
 
 
-# Firing: InitiateAuth CUSTOM_AUTH (unknown name) -> DefineAuthChallenge (userNotFound), CreateAuthChallenge;
-#         RespondToAuthChallenge CUSTOM_CHALLENGE -> VerifyAuthChallengeResponse, DefineAuthChallenge
+# Firing: InitiateAuth CUSTOM_AUTH / unknown name, PreventUserExistenceErrors ENABLED -> DefineAuthChallenge_Authentication, CreateAuthChallenge_Authentication
+#         (userNotFound true)
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / unknown name -> VerifyAuthChallengeResponse_Authentication, DefineAuthChallenge_Authentication, [CreateAuthChallenge_Authentication]; never tokens
 def test_an_unknown_user_gets_the_same_answers_as_a_real_one(idp, unsigned, events_dir):
     pool = new_pool(idp)
     real = new_user(idp, pool)
@@ -426,7 +426,7 @@ def test_an_unknown_user_gets_the_same_answers_as_a_real_one(idp, unsigned, even
     assert error_code(e)[1] == "Incorrect username or password."
 
 
-# Firing: InitiateAuth CUSTOM_AUTH (unknown name, PreventUserExistenceErrors off) -> none
+# Firing: InitiateAuth CUSTOM_AUTH / unknown name, PreventUserExistenceErrors LEGACY -> none
 def test_without_prevent_user_existence_errors_an_unknown_user_is_named(cas, idp, unsigned, events_dir):
     pool = new_pool(idp)
     cognate_cli("pool", "update", "--pool", pool["id"], "--prevent-user-existence-errors", "false", env=cas[1])
@@ -447,8 +447,8 @@ def test_without_prevent_user_existence_errors_an_unknown_user_is_named(cas, idp
     assert "userNotFound" not in events(events_dir, name)[0]["request"]
 
 
-# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE (right) for a disabled / unconfirmed user -> VerifyAuthChallengeResponse,
-#         DefineAuthChallenge (issueTokens), refused like a password sign-in
+# Firing: RespondToAuthChallenge CUSTOM_CHALLENGE / right answer, disabled or unconfirmed user -> VerifyAuthChallengeResponse_Authentication,
+#         DefineAuthChallenge_Authentication (issueTokens), then refused like a password sign-in
 def test_a_disabled_or_unconfirmed_user_is_refused_like_a_password_sign_in(idp, unsigned, events_dir):
     pool = new_pool(idp)
     disabled = new_user(idp, pool)
@@ -466,7 +466,7 @@ def test_a_disabled_or_unconfirmed_user_is_refused_like_a_password_sign_in(idp, 
         answer(unsigned, pool, unconfirmed, session, code_for(events_dir, unconfirmed))
 
 
-# Firing: InitiateAuth CUSTOM_AUTH with a client secret -> SECRET_HASH checked before any trigger
+# Firing: InitiateAuth CUSTOM_AUTH / client with a secret, no SECRET_HASH -> none; with it -> DefineAuthChallenge_Authentication, CreateAuthChallenge_Authentication
 def test_a_client_with_a_secret_needs_the_secret_hash(idp, unsigned, events_dir):
     pool = new_pool(idp)
     client = idp.create_user_pool_client(UserPoolId=pool["id"], ClientName="secret", GenerateSecret=True,
