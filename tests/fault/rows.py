@@ -25,6 +25,7 @@ SIZE = {
     "r6_repetitions": (2, 10),
     "r7_writes": (20, 100),
     "r8_repetitions": (1, 5),
+    "r9_signups": (30, 200),
     "r10_repetitions": (1, 5),
     "r11_load": (20, 200),
 }
@@ -812,6 +813,128 @@ def test_r10_restart_with_sessions(env):
     assert_consistent(env)
     server.kill9()
     return reps * 2
+
+
+# --------------------------------------------------------------------------- R-9
+
+
+class FaultySink:
+    """A webhook receiver that fails in turn: answers 500, hangs 30 s, or resets the
+    connection. Counts the deliveries it got."""
+
+    MODES = ("500", "hang", "reset")
+
+    def __init__(self):
+        import http.server
+        import socket
+        import struct
+
+        sink = self
+        self.count = 0
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with sink.lock:
+                    mode = FaultySink.MODES[sink.count % 3]
+                    sink.count += 1
+                if mode == "500":
+                    body = b'{"message":"the receiver is broken"}'
+                    self.send_response(500)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif mode == "hang":
+                    time.sleep(30)
+                else:
+                    # SO_LINGER 0: close() sends a reset, not a FIN.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+# Matrix: R-9, WH-02
+def test_r9_webhook_receiver_down_or_slow(env):
+    """A pre sign-up webhook that answers 500, hangs or resets, while sign-ups run: each
+    sign-up fails closed (Cognito's exception, no user) within the 5-second limit plus
+    slack, the deliveries are not retried, and other endpoints stay responsive."""
+    n = size("r9_signups")
+    sink = FaultySink()
+    env.env["COGNATE_TRIGGER_ALLOW_PRIVATE"] = "1"
+    server = env.server("r9").start()
+    api = Api(env, server)
+    try:
+        env.cli("pool", "update", "--pool", env.pool, "--trigger", f"PreSignUp={sink.url}")
+        # The cached settings expire after 5 s: wait until the trigger is in force.
+        deadline = time.time() + 15
+        while sink.count == 0 and time.time() < deadline:
+            api.sign_up(f"r9warm{int(time.time() * 1000)}", "warm@example.com")
+            time.sleep(0.5)
+        check(sink.count > 0, "R-9: the webhook was never called")
+        before = sink.count
+        names = [f"r9u{i}" for i in range(n)]
+        probes, stop = [], threading.Event()
+
+        def probe():
+            # Other endpoints while the sign-ups wait on the sink.
+            while not stop.is_set():
+                t0 = time.time()
+                r = request("GET", f"{api.issuer}/.well-known/jwks.json", timeout=10)
+                probes.append((r.status, time.time() - t0))
+                time.sleep(0.2)
+
+        prober = threading.Thread(target=probe, daemon=True)
+        prober.start()
+
+        def one(name):
+            t0 = time.time()
+            r = api.sign_up(name, f"{name}@example.com")
+            return r, time.time() - t0
+
+        out = parallel([lambda u=u: one(u) for u in names], workers=32, timeout=120)
+        stop.set()
+        prober.join(timeout=15)
+        for name, result in zip(names, out):
+            check(not isinstance(result, Exception), f"R-9: {name}: {result}")
+            r, took = result
+            kind = aws_type(r)
+            check(r.status == 400 and kind in ("UserLambdaValidationException", "UnexpectedLambdaException"),
+                  f"R-9: {name}: {r.status} {kind} {r.text[:200]}")
+            # 5 s limit; the slack covers a debug build on a busy 2-core machine.
+            check(took < 12, f"R-9: {name} took {took:.1f}s")
+        created = env.db.scalar(
+            f"select count(*) from users where pool_id = '{env.pool}' and username like 'r9u%'")
+        check(created == "0", f"R-9: {created} users created by failed sign-ups (fail closed)")
+        check(sink.count - before == n, f"R-9: {sink.count - before} deliveries for {n} sign-ups (no retries)")
+        check(probes and all(st == 200 for st, _ in probes), f"R-9: jwks failed during the load: {probes[:5]}")
+        slowest = max(t for _, t in probes)
+        check(slowest < 5, f"R-9: jwks took {slowest:.1f}s during the load")
+        # No exhaustion: with the trigger removed, a sign-up goes through at once.
+        env.cli("pool", "update", "--pool", env.pool, "--trigger", "PreSignUp=")
+        deadline = time.time() + 15
+        while True:
+            r = api.sign_up(f"r9after{int(time.time() * 1000)}", "after@example.com")
+            if r.status == 200 or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        check(r.status == 200, f"R-9: sign-up after the load: {r.status} {r.text[:200]}")
+        check(not server.panicked(), "R-9: the server panicked")
+        log(f"{n} sign-ups failed closed; jwks slowest {slowest * 1000:.0f} ms over {len(probes)} probes")
+    finally:
+        server.kill9()
+        sink.close()
+    return n
 
 
 # --------------------------------------------------------------------------- R-11

@@ -190,7 +190,7 @@ def test_the_walk_covers_the_nested_settings_and_refuses_something():
     client_walk = walked(listed("CreateUserPoolClient")[0])
     assert {"TokenValidityUnits", "RefreshTokenRotation"} <= client_walk
     refused = {f"{a}.{p}" for a, p in UNLISTED}
-    for expected in ("AdminCreateUser.ClientMetadata", "SignUp.ValidationData", "CreateUserPool.LambdaConfig.CustomEmailSender",
+    for expected in ("AdminInitiateAuth.Session", "CreateUserPool.DeviceConfiguration", "CreateUserPool.LambdaConfig.CustomEmailSender",
                      "CreateUserPool.EmailConfiguration.SourceArn", "CreateIdentityProvider.AcrMapping"):
         assert expected in refused, expected
 
@@ -248,13 +248,12 @@ def test_empty_values_sdks_send_by_default_are_accepted(idp, unsigned, pool):
 
 
 def test_a_refused_member_stops_the_action_before_it_changes_anything(idp, pool):
-    username = f"meta-{uuid.uuid4().hex[:8]}"
+    name = f"refused-{uuid.uuid4().hex[:8]}"
     with pytest.raises(idp.exceptions.InvalidParameterException) as e:
-        idp.admin_create_user(UserPoolId=pool["id"], Username=username, MessageAction="SUPPRESS",
-                              ClientMetadata={"source": "import"})
-    assert "ClientMetadata is not supported by cognate: it reaches only Lambda triggers" in str(e.value)
-    with pytest.raises(idp.exceptions.UserNotFoundException):
-        idp.admin_get_user(UserPoolId=pool["id"], Username=username)
+        idp.create_user_pool(PoolName=name, DeviceConfiguration={"ChallengeRequiredOnNewDevice": True})
+    assert "DeviceConfiguration is not supported by cognate: cognate does not track devices" in str(e.value)
+    pages = idp.get_paginator("list_user_pools").paginate(MaxResults=60)
+    assert name not in [p["Name"] for page in pages for p in page["UserPools"]]
 
 
 def test_values_of_honoured_members_cognate_cannot_act_on_are_refused_by_name(idp, unsigned, pool):

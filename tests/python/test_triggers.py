@@ -33,8 +33,8 @@ def events_dir():
 
 @pytest.fixture(scope="module")
 def runner(events_dir):
-    names = ["pre_sign_up", "slow", "malformed", "post_confirmation", "pre_token", "pre_token_reserved",
-             "pre_token_machine"]
+    names = ["pre_sign_up", "slow", "malformed", "giant", "wrong_types", "post_confirmation", "pre_token",
+             "pre_token_reserved", "pre_token_machine"]
     env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
     proc = subprocess.Popen(
         [sys.executable, str(RUNNER), "--port", "0", *[f"{n.replace('_', '-')}={HANDLERS}:{n}" for n in names]],
@@ -151,13 +151,19 @@ def test_a_refusing_handler_gives_its_message_and_creates_nothing(tidp, tunsigne
         tidp.admin_get_user(UserPoolId=pool_id, Username="eve")
 
 
+# Matrix: WH-02
 @pytest.mark.parametrize("function, exception", [
     ("slow", "UnexpectedLambdaException"),
     ("malformed", "InvalidLambdaResponseException"),
+    ("giant", "InvalidLambdaResponseException"),
+    ("wrong-types", "InvalidLambdaResponseException"),
     ("no-such-function", "UnexpectedLambdaException"),
+    ("tls-to-plain-http", "UnexpectedLambdaException"),
 ])
-def test_failing_handlers_give_cognitos_exceptions_and_create_nothing(tidp, tunsigned, function, exception):
-    pool_id, client_id = new_pool(tidp, {"PreSignUp": ARN + function})
+def test_failing_handlers_give_cognitos_exceptions_and_create_nothing(tidp, tunsigned, runner, function, exception):
+    # A webhook whose TLS handshake fails: https to the runner, which speaks plain HTTP.
+    target = runner.replace("http://", "https://") + "/hook" if function == "tls-to-plain-http" else ARN + function
+    pool_id, client_id = new_pool(tidp, {"PreSignUp": target})
     started = time.time()
     with pytest.raises(botocore.exceptions.ClientError) as e:
         tunsigned.sign_up(ClientId=client_id, Username="zed", Password=PASSWORD,
@@ -299,6 +305,7 @@ def test_client_credentials_raise_pre_token_generation_only_at_v3(trig, tidp, ev
         assert not recorded.exists()
 
 
+# Matrix: WH-02
 def test_a_pre_token_handler_cannot_change_sub(tidp, tunsigned):
     pool_id, client_id = new_pool(tidp, {"PreTokenGeneration": ARN + "pre-token-reserved"})
     tidp.admin_create_user(UserPoolId=pool_id, Username="fay", MessageAction="SUPPRESS",

@@ -31,6 +31,17 @@ def malformed(event, context):
     return "this is not {json"
 
 
+def giant(event, context):
+    """An answer over the 256 KiB cognate reads."""
+    event["response"]["padding"] = "x" * (300 * 1024)
+    return event
+
+
+def wrong_types(event, context):
+    event["response"]["autoConfirmUser"] = "yes"
+    return event
+
+
 def post_confirmation(event, context):
     _record(event)
     return event
