@@ -1,7 +1,8 @@
 //! Signing in through the API (Cognito `InitiateAuth`, `AdminInitiateAuth`,
 //! `RespondToAuthChallenge`, `AdminRespondToAuthChallenge`): `USER_PASSWORD_AUTH`,
 //! `ADMIN_USER_PASSWORD_AUTH`, `USER_SRP_AUTH` with `PASSWORD_VERIFIER`,
-//! `REFRESH_TOKEN_AUTH`, and `NEW_PASSWORD_REQUIRED`. Each flow must be in the client's
+//! `REFRESH_TOKEN_AUTH`, `NEW_PASSWORD_REQUIRED`, and `CUSTOM_AUTH` with `CUSTOM_CHALLENGE`
+//! (`flows::custom_auth`). Each flow must be in the client's
 //! `ExplicitAuthFlows`; clients with a secret must send `SECRET_HASH`. The tokens are
 //! `/oauth2/token`'s, from the same claims builder, with the API's scope.
 
@@ -157,6 +158,7 @@ async fn initiate_auth(
         }
         ("USER_SRP_AUTH", _) => "ALLOW_USER_SRP_AUTH",
         ("REFRESH_TOKEN_AUTH" | "REFRESH_TOKEN", _) => "ALLOW_REFRESH_TOKEN_AUTH",
+        ("CUSTOM_AUTH", _) => "ALLOW_CUSTOM_AUTH",
         _ => {
             return Err(CognitoError::invalid(format!(
                 "Unsupported auth flow {flow} for this action."
@@ -188,6 +190,9 @@ async fn initiate_auth(
     };
     if needed == "ALLOW_USER_SRP_AUTH" {
         return start_srp(app, &attempt, p).await;
+    }
+    if needed == "ALLOW_CUSTOM_AUTH" {
+        return start_custom(app, &client, &attempt, p).await;
     }
     let password = require(p, "PASSWORD")?;
     let outcome = sign_in::sign_in(app, &attempt, password).await;
@@ -420,6 +425,15 @@ async fn respond_to_auth_challenge(
     };
     match r.challenge_name.as_str() {
         "PASSWORD_VERIFIER" => password_verifier(app, &client, c, &attempt).await,
+        "CUSTOM_CHALLENGE" => {
+            let session = r
+                .session
+                .as_deref()
+                .ok_or_else(|| CognitoError::invalid("Missing required parameter Session"))?;
+            let answer = require(c, "ANSWER")?;
+            let step = flows::custom_auth::respond(app, &client, &attempt, session, answer).await;
+            custom_step(app, &client, &attempt, step).await
+        }
         "NEW_PASSWORD_REQUIRED" => {
             let session = r
                 .session
@@ -486,6 +500,67 @@ async fn password_verifier(
         .await
         .map_err(refusal_error)?;
     signed_in(app, client, outcome, attempt.client_metadata).await
+}
+
+/// `CUSTOM_AUTH` (`flows::custom_auth::start`). The password-first variant (`SRP_A`,
+/// then `PASSWORD_VERIFIER`) is not implemented, and is refused as such.
+async fn start_custom(
+    app: &Inner,
+    client: &AppClient,
+    attempt: &sign_in::Attempt<'_>,
+    p: &HashMap<String, String>,
+) -> ActionResult {
+    if p.contains_key("SRP_A") {
+        return Err(CognitoError::invalid(
+            "SRP_A in CUSTOM_AUTH (a custom flow that begins with the password) is not supported by cognate: leave SRP_A out and let DefineAuthChallenge ask for CUSTOM_CHALLENGE.",
+        ));
+    }
+    let step = flows::custom_auth::start(app, client, attempt).await;
+    custom_step(app, client, attempt, step).await
+}
+
+/// A custom sign-in's step in the API's words: tokens, or the next `CUSTOM_CHALLENGE`
+/// with the create trigger's public parameters and `USERNAME` (as the caller sent it,
+/// for real and unknown names alike).
+async fn custom_step(
+    app: &Inner,
+    client: &AppClient,
+    attempt: &sign_in::Attempt<'_>,
+    step: Result<flows::custom_auth::Step, flows::custom_auth::CustomRefusal>,
+) -> ActionResult {
+    use flows::custom_auth::{CustomRefusal, Step};
+    match step {
+        Ok(Step::Ready(user)) => {
+            tokens(
+                app,
+                client,
+                &user,
+                "TokenGeneration_Authentication",
+                attempt.client_metadata,
+            )
+            .await
+        }
+        Ok(Step::Challenge {
+            session,
+            mut parameters,
+        }) => {
+            parameters.insert("USERNAME".into(), attempt.username.into());
+            Ok(json!({
+                "ChallengeName": "CUSTOM_CHALLENGE",
+                "Session": session,
+                "ChallengeParameters": parameters,
+            }))
+        }
+        Err(CustomRefusal::NotConfigured) => Err(CognitoError::invalid(
+            "Custom auth lambda trigger is not configured for the user pool.",
+        )),
+        Err(CustomRefusal::UserNotFound) => Err(CognitoError::user_not_found()),
+        Err(CustomRefusal::InvalidSession) => Err(expired_session()),
+        Err(CustomRefusal::WrongUser) => Err(CognitoError::not_authorized(
+            "Invalid session for the user.",
+        )),
+        Err(CustomRefusal::Refused(refusal)) => Err(refusal_error(refusal)),
+    }
 }
 
 /// What a challenge session carries, sealed with the master key so any instance can

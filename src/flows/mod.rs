@@ -6,6 +6,7 @@
 pub mod attributes;
 pub mod client_credentials;
 pub mod code;
+pub mod custom_auth;
 pub mod external;
 pub mod migration;
 pub mod pre_token;

@@ -4,6 +4,7 @@
 //! the integration suite on both databases.
 
 mod admin_users;
+mod challenges;
 mod clients;
 mod codes;
 mod domains;

@@ -715,3 +715,236 @@ pub async fn custom_message(
     }
     Ok(Some(Custom { subject, message }))
 }
+
+/// One challenge of a custom sign-in as the challenge triggers see it (Cognito's
+/// `ChallengeResult` in `request.session`), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChallengeResult {
+    pub challenge_name: String,
+    pub challenge_result: bool,
+    /// The create trigger's name for a `CUSTOM_CHALLENGE`; absent when it gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_metadata: Option<String>,
+}
+
+/// Who a custom sign-in is for, as the three challenge triggers are told.
+pub struct ChallengeSubject<'a> {
+    pub pool_id: &'a str,
+    pub settings: &'a PoolSettings,
+    pub client_id: &'a str,
+    /// The user's name, or the name asked for when there is no such user.
+    pub user_name: &'a str,
+    /// `None` for a name without an account (only with `PreventUserExistenceErrors`).
+    pub user: Option<&'a User>,
+    pub client_metadata: Option<&'a BTreeMap<String, String>>,
+}
+
+impl ChallengeSubject<'_> {
+    /// Raises one of the challenge triggers (event version `1`) with the request
+    /// members all three get: `userAttributes` (none for an unknown user),
+    /// `clientMetadata` when the caller sent any, and `userNotFound`, which Cognito sets
+    /// only when the pool prevents user existence errors.
+    async fn raise(
+        &self,
+        app: &Services,
+        trigger: Trigger,
+        source: &str,
+        mut request: Map<String, Value>,
+        response: Value,
+    ) -> Result<Option<Map<String, Value>>, TriggerError> {
+        request.insert(
+            "userAttributes".into(),
+            self.user.map_or_else(|| json!({}), user_attributes),
+        );
+        if let Some(m) = self.client_metadata {
+            request.insert("clientMetadata".into(), json!(m));
+        }
+        if self.settings.prevent_user_existence_errors {
+            request.insert("userNotFound".into(), self.user.is_none().into());
+        }
+        raise(
+            app,
+            Call {
+                pool_id: self.pool_id,
+                settings: self.settings,
+                trigger,
+                source,
+                user_name: self.user_name,
+                client_id: Some(self.client_id),
+                request: Value::Object(request),
+                response,
+                version: "1",
+            },
+        )
+        .await
+    }
+}
+
+/// What a define auth challenge trigger decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChallengeDecision {
+    /// `failAuthentication`: the sign-in fails (it wins over `issueTokens`).
+    Fail,
+    /// `issueTokens`: the user has passed.
+    IssueTokens,
+    /// `challengeName`: the next challenge to present.
+    Challenge(String),
+}
+
+/// Raises `DefineAuthChallenge_Authentication` with the challenges so far; `None` when
+/// the pool has no such trigger.
+pub async fn define_auth_challenge(
+    app: &Services,
+    subject: &ChallengeSubject<'_>,
+    session: &[ChallengeResult],
+) -> Result<Option<ChallengeDecision>, TriggerError> {
+    let trigger = Trigger::DefineAuthChallenge;
+    let mut request = Map::new();
+    request.insert("session".into(), json!(session));
+    let Some(r) = subject
+        .raise(
+            app,
+            trigger,
+            "DefineAuthChallenge_Authentication",
+            request,
+            json!({ "challengeName": null, "issueTokens": null, "failAuthentication": null }),
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let flag = |key: &str| match r.get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(invalid(trigger, &format!("{key} is not a boolean"))),
+    };
+    if flag("failAuthentication")? {
+        return Ok(Some(ChallengeDecision::Fail));
+    }
+    if flag("issueTokens")? {
+        return Ok(Some(ChallengeDecision::IssueTokens));
+    }
+    match r.get("challengeName") {
+        Some(Value::String(name)) if !name.is_empty() => {
+            Ok(Some(ChallengeDecision::Challenge(name.clone())))
+        }
+        None | Some(Value::Null) | Some(Value::String(_)) => Err(invalid(
+            trigger,
+            "neither issueTokens, failAuthentication nor a challengeName",
+        )),
+        Some(_) => Err(invalid(trigger, "challengeName is not a string")),
+    }
+}
+
+/// The largest `privateChallengeParameters` (as JSON) and `challengeMetadata` a create
+/// trigger may give: both travel, sealed, in the session the caller holds.
+pub const MAX_PRIVATE_CHALLENGE_BYTES: usize = 8 * 1024;
+/// See [`MAX_PRIVATE_CHALLENGE_BYTES`].
+pub const MAX_CHALLENGE_METADATA_BYTES: usize = 1024;
+
+/// A challenge a create auth challenge trigger made.
+#[derive(Debug, Clone, Default)]
+pub struct CreatedChallenge {
+    /// Shown to the caller in `ChallengeParameters`.
+    pub public: BTreeMap<String, String>,
+    /// Kept from the caller, for the verify trigger.
+    pub private: BTreeMap<String, String>,
+    pub metadata: Option<String>,
+}
+
+/// Raises `CreateAuthChallenge_Authentication` for the challenge `challenge_name`;
+/// `None` when the pool has no such trigger.
+pub async fn create_auth_challenge(
+    app: &Services,
+    subject: &ChallengeSubject<'_>,
+    challenge_name: &str,
+    session: &[ChallengeResult],
+) -> Result<Option<CreatedChallenge>, TriggerError> {
+    let trigger = Trigger::CreateAuthChallenge;
+    let mut request = Map::new();
+    request.insert("challengeName".into(), challenge_name.into());
+    request.insert("session".into(), json!(session));
+    let Some(r) = subject
+        .raise(
+            app,
+            trigger,
+            "CreateAuthChallenge_Authentication",
+            request,
+            json!({
+                "publicChallengeParameters": null,
+                "privateChallengeParameters": null,
+                "challengeMetadata": null,
+            }),
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let bad = |why: &str| invalid(trigger, why);
+    let params = |key: &str| -> Result<BTreeMap<String, String>, TriggerError> {
+        match r.get(key) {
+            None | Some(Value::Null) => Ok(BTreeMap::new()),
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(bad(&format!("{key} holds a value that is not a string"))),
+                })
+                .collect(),
+            Some(_) => Err(bad(&format!("{key} is not an object"))),
+        }
+    };
+    let created = CreatedChallenge {
+        public: params("publicChallengeParameters")?,
+        private: params("privateChallengeParameters")?,
+        metadata: match r.get("challengeMetadata") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(bad("challengeMetadata is not a string")),
+        },
+    };
+    if json!(created.private).to_string().len() > MAX_PRIVATE_CHALLENGE_BYTES {
+        return Err(bad("privateChallengeParameters is too large"));
+    }
+    if created
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.len() > MAX_CHALLENGE_METADATA_BYTES)
+    {
+        return Err(bad("challengeMetadata is too large"));
+    }
+    Ok(Some(created))
+}
+
+/// Raises `VerifyAuthChallengeResponse_Authentication` with the caller's answer and
+/// the challenge's private parameters: whether the answer is correct (a missing or
+/// null `answerCorrect` is not); `None` when the pool has no such trigger.
+pub async fn verify_auth_challenge_response(
+    app: &Services,
+    subject: &ChallengeSubject<'_>,
+    private: &BTreeMap<String, String>,
+    answer: &str,
+) -> Result<Option<bool>, TriggerError> {
+    let trigger = Trigger::VerifyAuthChallengeResponse;
+    let mut request = Map::new();
+    request.insert("privateChallengeParameters".into(), json!(private));
+    request.insert("challengeAnswer".into(), answer.into());
+    let Some(r) = subject
+        .raise(
+            app,
+            trigger,
+            "VerifyAuthChallengeResponse_Authentication",
+            request,
+            json!({ "answerCorrect": null }),
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    match r.get("answerCorrect") {
+        None | Some(Value::Null) => Ok(Some(false)),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(invalid(trigger, "answerCorrect is not a boolean")),
+    }
+}

@@ -505,7 +505,10 @@ pub fn redact(value: &Value) -> Value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
-                    let v = if is_secret_key(k) && !v.is_null() && !v.is_object() {
+                    // A challenge's private parameters hold its answer, whatever
+                    // their names.
+                    let whole = k == "privateChallengeParameters" && v.is_object();
+                    let v = if whole || (is_secret_key(k) && !v.is_null() && !v.is_object()) {
                         Value::from("<redacted>")
                     } else {
                         redact(v)
@@ -564,6 +567,19 @@ mod tests {
         assert_eq!(r["request"]["password"], "<redacted>");
         assert_eq!(r["request"]["codeParameter"], "<redacted>");
         assert_eq!(r["request"]["userAttributes"]["email"], "a@b.c");
+    }
+
+    #[test]
+    fn a_challenges_private_parameters_and_answer_are_redacted() {
+        let v = json!({"request": {"privateChallengeParameters": {"otp": "123456"},
+            "challengeAnswer": "123456"},
+            "response": {"privateChallengeParameters": {"otp": "123456"},
+            "publicChallengeParameters": {"hint": "mail"}}});
+        let r = redact(&v);
+        assert_eq!(r["request"]["privateChallengeParameters"], "<redacted>");
+        assert_eq!(r["request"]["challengeAnswer"], "<redacted>");
+        assert_eq!(r["response"]["privateChallengeParameters"], "<redacted>");
+        assert_eq!(r["response"]["publicChallengeParameters"]["hint"], "mail");
     }
 
     #[test]
