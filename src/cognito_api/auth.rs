@@ -171,7 +171,7 @@ async fn initiate_auth(
         )));
     }
     if needed == "ALLOW_REFRESH_TOKEN_AUTH" {
-        return refresh(app, &client, p).await;
+        return refresh(app, &client, p, r.client_metadata.as_ref()).await;
     }
     let username = require(p, "USERNAME")?;
     check_secret_hash(
@@ -274,7 +274,12 @@ async fn tokens(
 /// and none is returned. A client that rotates its refresh tokens must use
 /// `GetTokensFromRefreshToken`, as on Cognito: this flow has no way to hand back the
 /// new token.
-async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -> ActionResult {
+async fn refresh(
+    app: &Inner,
+    client: &AppClient,
+    p: &HashMap<String, String>,
+    client_metadata: Option<&BTreeMap<String, String>>,
+) -> ActionResult {
     if client.refresh_token_rotation {
         return Err(CognitoError::not_authorized(
             "Refresh token rotation is enabled for this app client: use GetTokensFromRefreshToken.",
@@ -294,7 +299,7 @@ async fn refresh(app: &Inner, client: &AppClient, p: &HashMap<String, String>) -
             check_secret_hash(app, client, &found.user.user_id, hash).await?;
         }
     }
-    let result = redeem_refresh(app, client, found).await?;
+    let result = redeem_refresh(app, client, found, client_metadata).await?;
     Ok(json!({ "ChallengeParameters": {}, "AuthenticationResult": result }))
 }
 
@@ -304,6 +309,7 @@ struct GetTokensFromRefreshTokenRequest {
     refresh_token: String,
     client_id: String,
     client_secret: Option<String>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 /// `GetTokensFromRefreshToken`: a refresh by `flows::refresh`, with rotation and reuse
@@ -327,7 +333,7 @@ async fn get_tokens_from_refresh_token(app: &Inner, request: &Value) -> ActionRe
     let found = flows::refresh::find(app, &client, &r.refresh_token)
         .await
         .map_err(refresh_error)?;
-    let result = redeem_refresh(app, &client, found).await?;
+    let result = redeem_refresh(app, &client, found, r.client_metadata.as_ref()).await?;
     Ok(json!({ "AuthenticationResult": result }))
 }
 
@@ -337,9 +343,10 @@ async fn redeem_refresh(
     app: &Inner,
     client: &AppClient,
     found: flows::refresh::Presented,
+    client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<Value, CognitoError> {
     let scopes = found.granted();
-    let set = flows::refresh::redeem(app, client, found, &scopes, Endpoint::Api)
+    let set = flows::refresh::redeem(app, client, found, &scopes, Endpoint::Api, client_metadata)
         .await
         .map_err(refresh_error)?;
     let mut result = json!({

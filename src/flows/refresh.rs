@@ -103,6 +103,7 @@ pub async fn redeem(
     presented: Presented,
     scopes: &[String],
     endpoint: Endpoint,
+    client_metadata: Option<&std::collections::BTreeMap<String, String>>,
 ) -> Result<TokenSet, RefreshRefusal> {
     let now = app.clock.now();
     let rotate = client.refresh_token_rotation;
@@ -135,7 +136,7 @@ pub async fn redeem(
         &presented.user,
         scopes,
         "TokenGeneration_RefreshTokens",
-        None,
+        client_metadata,
     )
     .await?;
     let mut tokens = issue(

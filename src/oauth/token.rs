@@ -141,7 +141,7 @@ async fn refresh_token(
             "scope {extra} was not granted to this refresh token"
         ))
     })?;
-    refresh::redeem(app, client, found, &scopes, Endpoint::Token)
+    refresh::redeem(app, client, found, &scopes, Endpoint::Token, None)
         .await
         .map_err(refresh_error)
 }

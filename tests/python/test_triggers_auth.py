@@ -128,8 +128,10 @@ def test_a_password_sign_in_fires_pre_and_post_authentication_then_pre_token(aut
     assert post["request"]["userAttributes"]["cognito:user_status"] == "CONFIRMED"
     # A refresh renews the session: pre token generation only.
     aunsigned.initiate_auth(ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH",
-                            AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]})
+                            AuthParameters={"REFRESH_TOKEN": result["RefreshToken"]},
+                            ClientMetadata={"why": "refresh"})
     assert fired(auth_trig[1], pool_id)[3:] == ["TokenGeneration_RefreshTokens"]
+    assert event(events_dir, "TokenGeneration_RefreshTokens")["request"]["clientMetadata"] == {"why": "refresh"}
 
 
 # Firing: InitiateAuth USER_PASSWORD_AUTH / pre authentication refuses -> PreAuthentication_Authentication
