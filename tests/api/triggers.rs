@@ -461,3 +461,87 @@ async fn the_hosted_login_page_fires_pre_and_post_authentication_and_shows_a_ref
     assert!(html.contains("name=\"password\""), "the login form again");
     assert_eq!(*seen.lock().unwrap(), ["PreAuthentication_Authentication"]);
 }
+
+/// The claim the pre token webhook adds, as a relying party declares it.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+struct TenantClaims {
+    tenant: String,
+}
+
+impl openidconnect::AdditionalClaims for TenantClaims {}
+
+type TenantIdToken = openidconnect::IdToken<
+    TenantClaims,
+    openidconnect::core::CoreGenderClaim,
+    openidconnect::core::CoreJweContentEncryptionAlgorithm,
+    openidconnect::core::CoreJwsSigningAlgorithm,
+>;
+
+// Firing table: hosted login -> TokenGeneration_HostedAuth, the claim verified by a
+// real OIDC client.
+#[tokio::test]
+async fn a_pre_token_webhooks_claim_is_in_an_id_token_the_openidconnect_crate_verifies() {
+    use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+    use openidconnect::{
+        AuthorizationCode, ClientId, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl,
+        TokenResponse,
+    };
+    // Arrange: a pre token webhook adding `tenant`, and a relying party from discovery.
+    let app = spawn_allowing_private().await;
+    let mut secret = String::new();
+    cognate::pool::update(&app.state, &app.pool_id, |s| {
+        secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
+    })
+    .await
+    .unwrap();
+    let (url, _seen) = webhook(secret).await;
+    set_pre_token_keep_secret(&app, &url).await;
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer()).unwrap(), &http)
+            .await
+            .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(app.public.client_id.clone()),
+        None,
+    )
+    .set_redirect_uri(RedirectUrl::new(crate::helpers::CALLBACK.to_string()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    // Act
+    let callback = app
+        .sign_in(
+            &crate::helpers::browser(),
+            auth_url.as_str(),
+            "alice",
+            crate::helpers::PASSWORD,
+        )
+        .await;
+    let code = crate::helpers::query_param(&callback, "code").unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    // Assert: the library checks signature, issuer, audience, expiry and nonce, and
+    // hands over the trigger's claim.
+    let raw = tokens.id_token().expect("an ID token").to_string();
+    let id_token: TenantIdToken = raw.parse().unwrap();
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the ID token verifies");
+    assert_eq!(claims.additional_claims().tenant, "acme");
+}
