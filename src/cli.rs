@@ -293,6 +293,11 @@ pub enum UserCmd {
         /// CONFIRMED, UNCONFIRMED or FORCE_CHANGE_PASSWORD.
         #[arg(long, default_value = "CONFIRMED")]
         status: String,
+        /// A password hash exported by another system instead of a password: a PHC
+        /// string (argon2id/argon2i, scrypt, pbkdf2-sha256/-sha512) or bcrypt
+        /// ($2a$/$2b$/$2y$). It becomes argon2id at the user's first sign-in.
+        #[arg(long, conflicts_with = "password")]
+        password_hash: Option<String>,
     },
     /// List a pool's users.
     List {
@@ -717,6 +722,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             password,
             attributes,
             status,
+            password_hash,
         }) => {
             let status = match UserStatus::parse(&status) {
                 Some(
@@ -727,17 +733,18 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 _ => bail!("status must be CONFIRMED, UNCONFIRMED or FORCE_CHANGE_PASSWORD"),
             };
             let attributes: BTreeMap<_, _> = attributes.into_iter().collect();
-            json!(
-                crate::users::create(
-                    app,
-                    &pool,
-                    &username,
-                    password.as_deref(),
-                    status,
-                    attributes
-                )
-                .await?
-            )
+            let user = match password_hash {
+                Some(hash) => {
+                    crate::users::create_with_hash(app, &pool, &username, &hash, status, attributes)
+                        .await?
+                }
+                None => {
+                    let password = password.as_deref();
+                    crate::users::create(app, &pool, &username, password, status, attributes)
+                        .await?
+                }
+            };
+            json!(user)
         }
         Command::User(UserCmd::List { pool }) => json!(app.store.users(&pool).await?),
         Command::Group(GroupCmd::Create {

@@ -75,7 +75,13 @@ pub async fn sign_in(
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = password::verify(hash, password).await;
     match user {
-        Some(user) if verified => admit(app, &keys, user).await,
+        Some(user) if verified => {
+            // An imported hash becomes the pool's argon2id; the sign-in goes on anyway.
+            if let Err(e) = credentials::upgrade_hash(app, &user, password).await {
+                tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %e, "replacing an imported password hash failed");
+            }
+            admit(app, &keys, user).await
+        }
         _ => Err(failed(app, &keys).await),
     }
 }

@@ -324,6 +324,29 @@ impl Store {
         Ok(epoch)
     }
 
+    /// Replaces the hash `old_hash` of the same password with `new_hash` (and the SRP
+    /// verifier it could not give): no version changes, since the password is the same;
+    /// nothing happens when the password changed meanwhile. Whether it was replaced.
+    pub async fn upgrade_password_hash(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+        srp_verifier: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "update users set password_hash = $3, srp_verifier = $4 \
+                           where user_id = $1 and password_hash = $2";
+        let n = on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(old_hash)
+            .bind(new_hash)
+            .bind(srp_verifier)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     /// Stores a user's sealed SRP verifier (`None` clears it).
     pub async fn set_srp_verifier(
         &self,

@@ -198,6 +198,29 @@ async fn write_password(
     Ok(app.store.update_password(&change, app.clock.now()).await?)
 }
 
+/// Replaces an imported password hash (bcrypt, scrypt, PBKDF2, other argon2
+/// parameters) with the pool's argon2id once `password` was proven against it, and
+/// stores the SRP verifier it could not give. A change of the password meanwhile wins.
+pub async fn upgrade_hash(app: &Services, user: &User, password: &str) -> Result<(), AppError> {
+    let Some(old) = user
+        .password_hash
+        .as_deref()
+        .filter(|h| !super::password::is_current(h))
+    else {
+        return Ok(());
+    };
+    let new = super::password::hash(password).await?;
+    let srp = sealed_srp_verifier(app, user, password).await?;
+    if app
+        .store
+        .upgrade_password_hash(&user.user_id, old, &new, srp.as_deref())
+        .await?
+    {
+        tracing::info!(pool_id = %user.pool_id, user_id = %user.user_id, "imported password hash replaced with argon2id");
+    }
+    Ok(())
+}
+
 /// Stores (or clears) the SRP verifier for a password just set.
 pub async fn store_srp_verifier(
     app: &Services,

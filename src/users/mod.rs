@@ -164,12 +164,54 @@ pub async fn create(
         .map(|(user, _)| user)
 }
 
+/// Creates a user with a password hash exported by another system (bcrypt, scrypt,
+/// PBKDF2, argon2: [`password::check_imported`]), stored as it is: the user signs in
+/// with the old password, and the hash becomes the pool's argon2id (with an SRP
+/// verifier) at the first sign-in that proves it.
+pub async fn create_with_hash(
+    app: &crate::services::Services,
+    pool_id: &str,
+    username: &str,
+    hash: &str,
+    status: UserStatus,
+    attributes: BTreeMap<String, String>,
+) -> Result<User, crate::error::AppError> {
+    password::check_imported(hash).map_err(crate::error::AppError::Invalid)?;
+    let credential = Credential::ImportedHash(hash);
+    insert(app, pool_id, username, credential, status, attributes, None)
+        .await
+        .map(|(user, _)| user)
+}
+
+/// What a new user signs in with.
+enum Credential<'a> {
+    None,
+    Password(&'a str),
+    ImportedHash(&'a str),
+}
+
 /// [`create`], storing a new code for `purpose` with the user in one transaction.
 pub async fn create_with_code(
     app: &crate::services::Services,
     pool_id: &str,
     username: &str,
     password: Option<&str>,
+    status: UserStatus,
+    attributes: BTreeMap<String, String>,
+    purpose: Option<codes::Purpose>,
+) -> Result<(User, Option<codes::Issued>), crate::error::AppError> {
+    let credential = password.map_or(Credential::None, Credential::Password);
+    insert(
+        app, pool_id, username, credential, status, attributes, purpose,
+    )
+    .await
+}
+
+async fn insert(
+    app: &crate::services::Services,
+    pool_id: &str,
+    username: &str,
+    credential: Credential<'_>,
     status: UserStatus,
     attributes: BTreeMap<String, String>,
     purpose: Option<codes::Purpose>,
@@ -204,15 +246,16 @@ pub async fn create_with_code(
             schema::When::Creating,
         )
         .map_err(|e| AppError::Invalid(e.to_string()))?;
-    let password_hash = match password {
-        Some(pw) => {
+    let (password_hash, password) = match credential {
+        Credential::Password(pw) => {
             pool.settings
                 .password_policy
                 .check(pw, username)
                 .map_err(AppError::Invalid)?;
-            Some(password::hash(pw).await?)
+            (Some(password::hash(pw).await?), Some(pw))
         }
-        None => None,
+        Credential::ImportedHash(hash) => (Some(hash.to_string()), None),
+        Credential::None => (None, None),
     };
     let user_id = uuid::Uuid::new_v4().to_string();
     let now = app.clock.now();

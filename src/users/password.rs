@@ -7,11 +7,18 @@
 //! password typed as NFC or NFD, or with compatibility forms, is one password. Nothing
 //! else is folded: no case folding, no trimming, no truncation. (SRP verifiers use the
 //! bytes the client sends, as Cognito's SDKs compute them.)
+//!
+//! Hashes imported from other systems ([`check_imported`]: argon2id/argon2i/argon2d,
+//! scrypt and PBKDF2-SHA256/-SHA512 PHC strings, bcrypt `$2a$`/`$2b$`/`$2y$`) verify
+//! too, against the password as typed (the other system hashed it without NFKC) and
+//! its NFKC form; [`is_current`] tells the caller to replace such a hash with the
+//! pool's argon2id once the password is proven.
 
 use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::str::FromStr;
 use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
 
@@ -62,6 +69,7 @@ pub(crate) fn hash_blocking(password: &str) -> anyhow::Result<String> {
 /// reveal whether the account exists.
 pub async fn verify(stored: Option<&str>, password: &str) -> bool {
     let stored = stored.map(str::to_owned);
+    let raw = password.to_owned();
     let password = normalized(password);
     in_slot(move || {
         let dummy = dummy_hash();
@@ -69,17 +77,96 @@ pub async fn verify(stored: Option<&str>, password: &str) -> bool {
             Some(s) => (s.as_str(), true),
             None => (dummy, false),
         };
-        let ok = PasswordHash::new(phc)
-            .map(|parsed| {
-                argon2()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let ok = if is_current(phc) {
+            verifies(phc, &password)
+        } else {
+            verifies(phc, &raw) || (raw != password && verifies(phc, &password))
+        };
         ok && real
     })
     .await
     .unwrap_or(false)
+}
+
+/// Whether `phc` is the pool's own hash: argon2id at the parameters above. Any other
+/// (imported) hash is replaced at the next proof of the password.
+pub fn is_current(phc: &str) -> bool {
+    phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+}
+
+/// The most an imported hash may cost to verify: parameters beyond these would let
+/// one stored hash take a core (or gigabytes) for seconds at every sign-in attempt.
+const MAX_ARGON2_KIB: u32 = 256 * 1024;
+const MAX_ARGON2_PASSES: u32 = 10;
+const MAX_SCRYPT_LOG_N: u8 = 20;
+const MAX_PBKDF2_ROUNDS: u32 = 2_000_000;
+const MAX_BCRYPT_COST: u32 = 15;
+
+/// Checks a password hash exported by another system before it is stored: a format
+/// cognate verifies, with parameters it can afford to verify. The reason otherwise.
+pub fn check_imported(phc: &str) -> Result<(), String> {
+    if let Some(rest) = ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .find_map(|p| phc.strip_prefix(p))
+    {
+        let cost: u32 = rest
+            .get(..2)
+            .and_then(|c| c.parse().ok())
+            .ok_or("a bcrypt hash must have a two-digit cost")?;
+        if phc.len() != 60 || !(4..=MAX_BCRYPT_COST).contains(&cost) {
+            return Err(format!(
+                "a bcrypt hash has 60 characters and a cost from 4 to {MAX_BCRYPT_COST}"
+            ));
+        }
+        return bcrypt::HashParts::from_str(phc)
+            .map(|_| ())
+            .map_err(|e| format!("not a bcrypt hash: {e}"));
+    }
+    let parsed = PasswordHash::new(phc).map_err(|e| format!("not a PHC string: {e}"))?;
+    let param = |name: &str| parsed.params.get_decimal(name);
+    let within = match parsed.algorithm.as_str() {
+        "argon2id" | "argon2i" | "argon2d" => {
+            Params::try_from(&parsed).map_err(|e| format!("argon2 parameters: {e}"))?;
+            param("m").is_some_and(|m| m <= MAX_ARGON2_KIB)
+                && param("t").is_some_and(|t| t <= MAX_ARGON2_PASSES)
+        }
+        "scrypt" => {
+            let p = scrypt::Params::try_from(&parsed).map_err(|e| format!("scrypt: {e}"))?;
+            p.log_n() <= MAX_SCRYPT_LOG_N
+        }
+        "pbkdf2-sha256" | "pbkdf2-sha512" => {
+            param("i").is_some_and(|i| (1..=MAX_PBKDF2_ROUNDS).contains(&i))
+        }
+        other => return Err(format!("{other} hashes are not supported")),
+    };
+    if parsed.hash.is_none() || !within {
+        return Err(format!(
+            "the {} hash has no output or costs too much to verify",
+            parsed.algorithm
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `password` is the one `phc` (any format [`check_imported`] takes) hashes.
+fn verifies(phc: &str, password: &str) -> bool {
+    if phc.starts_with("$2") {
+        return bcrypt::verify(password, phc).unwrap_or(false);
+    }
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let password = password.as_bytes();
+    match parsed.algorithm.as_str() {
+        "argon2id" | "argon2i" | "argon2d" => {
+            Argon2::default().verify_password(password, &parsed).is_ok()
+        }
+        "scrypt" => scrypt::Scrypt.verify_password(password, &parsed).is_ok(),
+        "pbkdf2-sha256" | "pbkdf2-sha512" => {
+            pbkdf2::Pbkdf2.verify_password(password, &parsed).is_ok()
+        }
+        _ => false,
+    }
 }
 
 fn dummy_hash() -> &'static str {
@@ -96,6 +183,88 @@ mod tests {
         assert!(super::verify(Some(&h), "Right-pass-1").await);
         assert!(!super::verify(Some(&h), "wrong").await);
         assert!(!super::verify(None, "dummy password for unknown users").await);
+    }
+
+    /// One hash of `password` in every imported format, made by the formats' own crates.
+    fn foreign_hashes(password: &str) -> Vec<String> {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let argon2i = argon2::Argon2::new(
+            argon2::Algorithm::Argon2i,
+            argon2::Version::V0x13,
+            argon2::Params::new(1024, 1, 1, None).unwrap(),
+        );
+        let pbkdf2 = |alg: pbkdf2::Algorithm, rounds| {
+            pbkdf2::Pbkdf2
+                .hash_password_customized(
+                    password.as_bytes(),
+                    Some(alg.ident()),
+                    None,
+                    pbkdf2::Params {
+                        rounds,
+                        output_length: 32,
+                    },
+                    &salt,
+                )
+                .unwrap()
+                .to_string()
+        };
+        let mut bcrypt_2a = bcrypt::hash_with_result(password, 4).unwrap();
+        vec![
+            bcrypt::hash(password, 4).unwrap(),
+            bcrypt_2a.format_for_version(bcrypt::Version::TwoA),
+            {
+                bcrypt_2a = bcrypt::hash_with_result(password, 5).unwrap();
+                bcrypt_2a.format_for_version(bcrypt::Version::TwoY)
+            },
+            argon2i
+                .hash_password(password.as_bytes(), &salt)
+                .unwrap()
+                .to_string(),
+            scrypt::Scrypt
+                .hash_password_customized(
+                    password.as_bytes(),
+                    None,
+                    None,
+                    scrypt::Params::new(10, 8, 1, 32).unwrap(),
+                    &salt,
+                )
+                .unwrap()
+                .to_string(),
+            pbkdf2(pbkdf2::Algorithm::Pbkdf2Sha256, 1000),
+            pbkdf2(pbkdf2::Algorithm::Pbkdf2Sha512, 1000),
+        ]
+    }
+
+    #[tokio::test]
+    async fn imported_hashes_verify_their_password_only_and_are_not_current() {
+        for phc in foreign_hashes("Legacy-pass-1") {
+            assert_eq!(super::check_imported(&phc), Ok(()), "{phc}");
+            assert!(super::verify(Some(&phc), "Legacy-pass-1").await, "{phc}");
+            assert!(!super::verify(Some(&phc), "Legacy-pass-2").await, "{phc}");
+            assert!(!super::is_current(&phc), "{phc}");
+        }
+        let own = super::hash("Legacy-pass-1").await.unwrap();
+        assert!(super::is_current(&own));
+        assert_eq!(super::check_imported(&own), Ok(()));
+    }
+
+    #[test]
+    fn imported_hashes_too_costly_or_unknown_are_refused() {
+        for bad in [
+            "",
+            "plain-text-password",
+            "$1$md5crypt$abcdefghijklmnopqrstuv",
+            "$md5$v=1$c2FsdA$aGFzaA",
+            // bcrypt cost 31, scrypt N = 2^30, argon2 4 GiB, pbkdf2 10^8 rounds
+            "$2b$31$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+            "$scrypt$ln=30,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+            "$pbkdf2-sha256$i=100000000,l=32$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ",
+        ] {
+            assert!(super::check_imported(bad).is_err(), "{bad}");
+        }
     }
 
     #[tokio::test]

@@ -197,3 +197,39 @@ async fn logout_ends_the_session_and_redirects_only_to_a_registered_url() {
         "signed out: the form is shown again"
     );
 }
+
+// Issue 17: a password hash exported by another system.
+#[tokio::test]
+async fn a_bcrypt_user_signs_in_on_the_hosted_page_and_the_hash_becomes_argon2id() {
+    // Arrange: Bea comes with a bcrypt hash (PHP's, cost 10), no password of cognate's.
+    let app = TestApp::spawn().await;
+    let bcrypt = bcrypt::hash("Legacy-pass-1", 10).unwrap();
+    cognate::users::create_with_hash(
+        &app.state,
+        &app.pool_id,
+        "bea",
+        &bcrypt,
+        UserStatus::Confirmed,
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    // Act
+    let url = app.authorize_url(&app.public, Some(&Pkce::new()), &[]);
+    let callback = app.sign_in(&browser(), &url, "bea", "Legacy-pass-1").await;
+    // Assert: signed in with the old password; the hash is now the pool's argon2id.
+    assert!(
+        crate::helpers::query_param(&callback, "code").is_some(),
+        "{callback}"
+    );
+    let bea = app
+        .state
+        .store
+        .user_by_name(&app.pool_id, "bea")
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = bea.password_hash.unwrap();
+    assert!(cognate::users::password::is_current(&hash), "{hash}");
+    assert!(cognate::users::password::verify(Some(&hash), "Legacy-pass-1").await);
+}
