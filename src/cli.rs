@@ -37,7 +37,7 @@ pub enum Command {
     #[command(subcommand)]
     Client(Box<ClientCmd>),
     /// Users.
-    #[command(subcommand)]
+    #[command(subcommand, alias = "users")]
     User(UserCmd),
     /// Groups and memberships.
     #[command(subcommand)]
@@ -303,6 +303,16 @@ pub enum UserCmd {
     List {
         #[arg(long)]
         pool: String,
+    },
+    /// Import users from JSON lines (`{"username", "attributes", "status",
+    /// "password_hash"}` per line) or CSV in Cognito's import format (a `.csv` file;
+    /// `password_hash` may be added as a column). Prints a summary: imported, skipped
+    /// (username taken) and failed lines with their reasons.
+    Import {
+        #[arg(long)]
+        pool: String,
+        /// The file.
+        file: String,
     },
 }
 
@@ -747,6 +757,9 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             json!(user)
         }
         Command::User(UserCmd::List { pool }) => json!(app.store.users(&pool).await?),
+        Command::User(UserCmd::Import { pool, file }) => {
+            json!(import_users(app, &pool, &file).await?)
+        }
         Command::Group(GroupCmd::Create {
             pool,
             name,
@@ -890,4 +903,29 @@ async fn idp_admin(app: &AppState, command: IdpCmd) -> anyhow::Result<Value> {
             json!({ "provider_name": provider, "subject": subject, "email": email, "groups": groups })
         }
     })
+}
+
+/// `user import`: streams the file into the pool with a progress bar on a terminal.
+async fn import_users(
+    app: &crate::services::Services,
+    pool: &str,
+    file: &str,
+) -> anyhow::Result<crate::users::import::Summary> {
+    use crate::users::import::{Format, import};
+    if app.store.pool_by_id(pool).await?.is_none() {
+        bail!("no user pool {pool}");
+    }
+    let f = std::fs::File::open(file).with_context(|| format!("open {file}"))?;
+    let bar = indicatif::ProgressBar::new(f.metadata()?.len());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let input = std::io::BufReader::new(f);
+    let summary = import(app, pool, input, Format::of(file), |read| {
+        bar.set_position(read)
+    })
+    .await;
+    bar.finish_and_clear();
+    Ok(summary?)
 }

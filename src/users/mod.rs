@@ -4,6 +4,7 @@ pub mod admin;
 pub mod code_mail;
 pub mod codes;
 pub mod credentials;
+pub mod import;
 pub mod password;
 mod refusal;
 pub use crate::model::schema;

@@ -1,0 +1,94 @@
+"""`cognate user import` (issue 17, item 2, the CLI part): JSON lines and Cognito's CSV
+format, streamed; failed lines reported by number without stopping the import or
+leaving a partial user; imported users sign in (with a hash) or reset (without)."""
+import base64
+import hashlib
+import json
+import subprocess
+
+import pytest
+
+from conftest import BINARY, SERVER_ENV, cognate_cli, outbox_code
+
+LEGACY = "Legacy-pass-1"
+
+
+def pbkdf2_sha256(password, salt=b"legacy-salt-1234", rounds=1000):
+    b64 = lambda b: base64.b64encode(b).decode().rstrip("=")  # noqa: E731
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, rounds)
+    return f"$pbkdf2-sha256$i={rounds},l=32${b64(salt)}${b64(digest)}"
+
+
+def usernames(pool):
+    return {u["username"] for u in cognate_cli("user", "list", "--pool", pool["id"])}
+
+
+def test_json_lines_import_with_hashes_skips_taken_names_and_reports_bad_lines(server, unsigned, pool, tmp_path):
+    cognate_cli("user", "create", "--pool", pool["id"], "--username", "taken", "--password", "Correct-horse-9")
+    lines = [
+        {"username": "imp-ann", "attributes": {"email": "imp-ann@example.com", "email_verified": "true"},
+         "password_hash": pbkdf2_sha256(LEGACY)},
+        {"username": "taken"},
+        "this is not json",
+        {"username": "imp-bad-attr", "attributes": {"custom:undeclared": "x"}, "password_hash": pbkdf2_sha256(LEGACY)},
+        {"username": "imp-bad-hash", "password_hash": "$1$md5$nope"},
+        {"username": "imp-confirmed-without-hash", "status": "CONFIRMED"},
+        {"username": "imp-bob", "attributes": {"email": "imp-bob@example.com", "email_verified": "true"}},
+    ]
+    path = tmp_path / "users.jsonl"
+    path.write_text("\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines) + "\n")
+    summary = cognate_cli("users", "import", "--pool", pool["id"], str(path))
+    assert summary["imported"] == 2 and summary["skipped"] == 1
+    assert [f["line"] for f in summary["failed"]] == [3, 4, 5, 6]
+    assert "not a user record" in summary["failed"][0]["reason"]
+    assert "custom:undeclared" in summary["failed"][1]["reason"]
+    assert {"imp-ann", "imp-bob", "taken"} <= usernames(pool)
+    assert not {"imp-bad-attr", "imp-bad-hash", "imp-confirmed-without-hash"} & usernames(pool)
+    # With a hash: signs in with the old password.
+    unsigned.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                           AuthParameters={"USERNAME": "imp-ann", "PASSWORD": LEGACY})
+    # Without: RESET_REQUIRED, as Cognito imports; there is no password to check, so a
+    # sign-in fails as a wrong password would, and a reset code sets the first password.
+    with pytest.raises(unsigned.exceptions.NotAuthorizedException):
+        unsigned.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                               AuthParameters={"USERNAME": "imp-bob", "PASSWORD": LEGACY})
+    unsigned.forgot_password(ClientId=pool["client_id"], Username="imp-bob")
+    unsigned.confirm_forgot_password(ClientId=pool["client_id"], Username="imp-bob",
+                                     ConfirmationCode=outbox_code("imp-bob@example.com"), Password="Correct-horse-9")
+    unsigned.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                           AuthParameters={"USERNAME": "imp-bob", "PASSWORD": "Correct-horse-9"})
+    # A second import of the same file changes nothing.
+    again = cognate_cli("users", "import", "--pool", pool["id"], str(path))
+    assert again["imported"] == 0 and again["skipped"] == 3
+
+
+def test_cognitos_csv_format_imports_and_fails_the_lines_it_must(server, idp, pool, tmp_path):
+    # The columns of Cognito's GetCSVHeader (a subset; the rest are empty anyway).
+    header = [
+        "name", "given_name", "family_name", "email", "email_verified", "phone_number", "phone_number_verified",
+        "cognito:mfa_enabled", "cognito:username"]
+    rows = [
+        ["Cara Diaz", "Cara", "Diaz", "cara@example.com", "true", "", "false", "false", "imp-cara"],
+        ["", "", "", "dan@example.com", "true", "", "", "true", "imp-dan"],          # MFA: refused
+        ["", "", "", "eve@example.com", "true", "", "", "false", ""],                 # no username
+        ["Fay", "", "", "fay@example.com", "true", "", "", "", "imp-fay"],
+    ]
+    path = tmp_path / "users.csv"
+    path.write_text(",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    summary = cognate_cli("users", "import", "--pool", pool["id"], str(path))
+    assert summary["imported"] == 2 and summary["skipped"] == 0
+    assert [(f["line"], "MFA" in f["reason"] or "username" in f["reason"]) for f in summary["failed"]] == [
+        (3, True), (4, True)]
+    cara = idp.admin_get_user(UserPoolId=pool["id"], Username="imp-cara")
+    assert cara["UserStatus"] == "RESET_REQUIRED"
+    attrs = {a["Name"]: a["Value"] for a in cara["UserAttributes"]}
+    assert attrs["given_name"] == "Cara" and attrs["email"] == "cara@example.com"
+    assert "phone_number_verified" not in attrs or attrs["phone_number_verified"] == "false"
+
+
+def test_a_csv_without_a_username_column_is_refused_whole(server, pool, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("email\nx@example.com\n")
+    out = subprocess.run([str(BINARY), "users", "import", "--pool", pool["id"], str(path)],
+                         env=SERVER_ENV, capture_output=True, text=True)
+    assert out.returncode != 0 and "cognito:username" in out.stderr
