@@ -45,6 +45,7 @@ pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionRes
         "AdminRemoveUserFromGroup" => admin_remove_user_from_group(app, request).await,
         "AdminListGroupsForUser" => admin_list_groups_for_user(app, request).await,
         "ListUsers" => list_users(app, request).await,
+        "GetCSVHeader" => get_csv_header(app, request).await,
         "ListUsersInGroup" => list_users_in_group(app, request).await,
         "AdminLinkProviderForUser" => admin_link_provider_for_user(app, request).await,
         "AdminDisableProviderForUser" => admin_disable_provider_for_user(app, request).await,
@@ -402,6 +403,51 @@ async fn list_users(app: &Inner, request: &Value) -> ActionResult {
     let only = req.attributes_to_get.as_deref();
     let users = page.items.iter().map(|u| shapes::user_type(u, only));
     Ok(paging.answer("Users", users.collect(), page.next.as_deref()))
+}
+
+/// The columns of Cognito's user import CSV, before the pool's custom attributes.
+const CSV_HEADER: &[&str] = &[
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+    "cognito:mfa_enabled",
+    "cognito:username",
+];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetCsvHeaderRequest {
+    user_pool_id: String,
+}
+
+/// `GetCSVHeader`: the columns a user import CSV has for the pool (`cognate user
+/// import` reads that format): Cognito's, then the pool's custom attributes.
+async fn get_csv_header(app: &Inner, request: &Value) -> ActionResult {
+    let req: GetCsvHeaderRequest = parse(request)?;
+    let pool = pool(app, &req.user_pool_id).await?;
+    let schema = app.store.schema(&pool.pool_id).await?;
+    let custom = schema
+        .attributes()
+        .map(|a| a.name.as_str())
+        .filter(|n| n.starts_with("custom:"));
+    let header: Vec<&str> = CSV_HEADER.iter().copied().chain(custom).collect();
+    Ok(json!({ "UserPoolId": pool.pool_id, "CSVHeader": header }))
 }
 
 async fn list_users_in_group(app: &Inner, request: &Value) -> ActionResult {

@@ -113,21 +113,18 @@ pub async fn import(
                     "the CSV header has no cognito:username column".into(),
                 ));
             }
-            for row in reader.records() {
-                let (number, outcome) = match row {
+            // A row's number counts the header as 1 (its line, unless a field spans lines).
+            for (i, row) in reader.records().enumerate() {
+                let number = i as u64 + 2;
+                let outcome = match row {
                     Ok(row) => {
-                        let number = row.position().map_or(0, |p| p.line());
                         progress(row.position().map_or(0, |p| p.byte()));
-                        let outcome = match csv_record(&header, &row) {
+                        match csv_record(&header, &row) {
                             Ok(record) => create(app, pool_id, record).await,
                             Err(reason) => Err(reason),
-                        };
-                        (number, outcome)
+                        }
                     }
-                    Err(e) => (
-                        e.position().map_or(0, |p| p.line()),
-                        Err(format!("not a CSV row: {e}")),
-                    ),
+                    Err(e) => Err(format!("not a CSV row: {e}")),
                 };
                 record_outcome(number, outcome);
             }

@@ -2,6 +2,7 @@
 format, streamed; failed lines reported by number without stopping the import or
 leaving a partial user; imported users sign in (with a hash) or reset (without)."""
 import base64
+import csv
 import hashlib
 import json
 import subprocess
@@ -63,27 +64,34 @@ def test_json_lines_import_with_hashes_skips_taken_names_and_reports_bad_lines(s
 
 
 def test_cognitos_csv_format_imports_and_fails_the_lines_it_must(server, idp, pool, tmp_path):
-    # The columns of Cognito's GetCSVHeader (a subset; the rest are empty anyway).
-    header = [
-        "name", "given_name", "family_name", "email", "email_verified", "phone_number", "phone_number_verified",
-        "cognito:mfa_enabled", "cognito:username"]
+    # The file is made as for Cognito: GetCSVHeader's columns, one row per user.
+    out = idp.get_csv_header(UserPoolId=pool["id"])
+    header = out["CSVHeader"]
+    assert out["UserPoolId"] == pool["id"]
+    assert header[:3] == ["name", "given_name", "family_name"]
+    assert header[-3:] == ["cognito:mfa_enabled", "cognito:username", "custom:team"]
     rows = [
-        ["Cara Diaz", "Cara", "Diaz", "cara@example.com", "true", "", "false", "false", "imp-cara"],
-        ["", "", "", "dan@example.com", "true", "", "", "true", "imp-dan"],          # MFA: refused
-        ["", "", "", "eve@example.com", "true", "", "", "false", ""],                 # no username
-        ["Fay", "", "", "fay@example.com", "true", "", "", "", "imp-fay"],
+        {"name": "Cara Diaz", "given_name": "Cara", "email": "cara@example.com", "email_verified": "true",
+         "cognito:mfa_enabled": "false", "cognito:username": "imp-cara", "custom:team": "red"},
+        {"email": "dan@example.com", "cognito:mfa_enabled": "true", "cognito:username": "imp-dan"},  # MFA
+        {"email": "eve@example.com", "cognito:mfa_enabled": "false"},  # no username
+        {"name": "Fay, Jr.", "email": "fay@example.com", "cognito:username": "imp-fay"},
     ]
     path = tmp_path / "users.csv"
-    path.write_text(",".join(header) + "\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
     summary = cognate_cli("users", "import", "--pool", pool["id"], str(path))
     assert summary["imported"] == 2 and summary["skipped"] == 0
-    assert [(f["line"], "MFA" in f["reason"] or "username" in f["reason"]) for f in summary["failed"]] == [
-        (3, True), (4, True)]
+    assert [f["line"] for f in summary["failed"]] == [3, 4]
+    assert "MFA" in summary["failed"][0]["reason"] and "cognito:username" in summary["failed"][1]["reason"]
     cara = idp.admin_get_user(UserPoolId=pool["id"], Username="imp-cara")
     assert cara["UserStatus"] == "RESET_REQUIRED"
     attrs = {a["Name"]: a["Value"] for a in cara["UserAttributes"]}
-    assert attrs["given_name"] == "Cara" and attrs["email"] == "cara@example.com"
-    assert "phone_number_verified" not in attrs or attrs["phone_number_verified"] == "false"
+    assert attrs["given_name"] == "Cara" and attrs["custom:team"] == "red"
+    fay = idp.admin_get_user(UserPoolId=pool["id"], Username="imp-fay")
+    assert {a["Name"]: a["Value"] for a in fay["UserAttributes"]}["name"] == "Fay, Jr."
 
 
 def test_a_csv_without_a_username_column_is_refused_whole(server, pool, tmp_path):
