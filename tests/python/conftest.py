@@ -10,6 +10,7 @@ import os
 import pathlib
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -223,3 +224,26 @@ def answer_new_password(idp, unsigned, pool, username, session, new_password, su
     if surface == "admin":
         return idp.admin_respond_to_auth_challenge(UserPoolId=pool["id"], **args)
     return unsigned.respond_to_auth_challenge(**args)
+
+
+def claims(jwt):
+    """A JWT's payload, unverified."""
+    body = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def lambda_runner(handlers, names, events_dir, prefix=""):
+    """Serves the functions `names` of the Lambda handler file `handlers` through
+    tools/lambda_runner/lambda_runner.py, each as `<prefix><name with - for _>`, with
+    TRIGGER_EVENTS_DIR set to `events_dir`; a generator for a fixture: yields the
+    runner's URL (the server's COGNATE_LAMBDA_ENDPOINT), then stops it."""
+    runner = ROOT / "tools" / "lambda_runner" / "lambda_runner.py"
+    functions = [f"{prefix}{n.replace('_', '-')}={handlers}:{n}" for n in names]
+    proc = subprocess.Popen([sys.executable, str(runner), "--port", "0", *functions], stdout=subprocess.PIPE,
+                            env=dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir)), text=True)
+    try:
+        port = int(proc.stdout.readline().split()[-1])
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

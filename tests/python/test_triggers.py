@@ -5,10 +5,8 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import pathlib
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -19,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import botocore
 import pytest
 
-from conftest import BINARY, PASSWORD, ROOT, cognate_cli, make_client, new_server_env, outbox_code, run_server
+from conftest import (BINARY, PASSWORD, ROOT, claims, cognate_cli, lambda_runner, make_client, new_server_env,
+                      outbox_code, run_server)
 
-RUNNER = ROOT / "tools" / "lambda_runner" / "lambda_runner.py"
 HANDLERS = pathlib.Path(__file__).with_name("trigger_handlers.py")
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 
@@ -35,15 +33,7 @@ def events_dir():
 def runner(events_dir):
     names = ["pre_sign_up", "slow", "malformed", "giant", "wrong_types", "post_confirmation", "pre_token",
              "pre_token_reserved", "pre_token_machine"]
-    env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
-    proc = subprocess.Popen(
-        [sys.executable, str(RUNNER), "--port", "0", *[f"{n.replace('_', '-')}={HANDLERS}:{n}" for n in names]],
-        stdout=subprocess.PIPE, env=env, text=True,
-    )
-    port = int(proc.stdout.readline().split()[-1])
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from lambda_runner(HANDLERS, names, events_dir)
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +65,6 @@ def new_pool(idp, lambda_config):
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     return pool_id, client_id
-
-
-def claims(jwt):
-    body = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
 def test_lambda_config_is_read_back_exactly(tidp):

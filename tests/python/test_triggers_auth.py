@@ -3,10 +3,7 @@ a new password, and user migration at sign-in and at a forgotten password, throu
 boto3 and pycognito, with handlers written as Lambda code served by the Python runner.
 The order each operation fires its triggers in is read from the trigger log."""
 import json
-import os
 import pathlib
-import subprocess
-import sys
 import tempfile
 import uuid
 
@@ -14,9 +11,8 @@ import botocore
 import pytest
 from pycognito.aws_srp import AWSSRP
 
-from conftest import PASSWORD, ROOT, cognate_cli, make_client, new_server_env, outbox_code, run_server
+from conftest import PASSWORD, claims, cognate_cli, lambda_runner, make_client, new_server_env, outbox_code, run_server
 
-RUNNER = ROOT / "tools" / "lambda_runner" / "lambda_runner.py"
 HANDLERS = pathlib.Path(__file__).with_name("trigger_handlers_auth.py")
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 ALL = {
@@ -34,20 +30,10 @@ def events_dir():
 
 @pytest.fixture(scope="module")
 def auth_trig(events_dir):
-    names = ["pre_auth", "post_auth", "pre_token", "migrate"]
-    env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
-    proc = subprocess.Popen(
-        [sys.executable, str(RUNNER), "--port", "0", *[f"{n.replace('_', '-')}={HANDLERS}:{n}" for n in names]],
-        stdout=subprocess.PIPE, env=env, text=True,
-    )
-    port = int(proc.stdout.readline().split()[-1])
-    server_env = new_server_env(COGNATE_LAMBDA_ENDPOINT=f"http://127.0.0.1:{port}")
-    try:
+    for runner in lambda_runner(HANDLERS, ["pre_auth", "post_auth", "pre_token", "migrate"], events_dir):
+        server_env = new_server_env(COGNATE_LAMBDA_ENDPOINT=runner)
         for url in run_server(server_env):
             yield url, server_env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -90,12 +76,6 @@ def fired(env, pool_id):
 
 def event(events_dir, source):
     return json.loads((events_dir / f"{source}.json").read_text())
-
-
-def claims(jwt):
-    import base64
-    body = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
 def password_auth(unsigned, client_id, username, password=PASSWORD, metadata=None):

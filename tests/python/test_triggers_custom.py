@@ -24,9 +24,8 @@ import uuid
 import botocore
 import pytest
 
-from conftest import PASSWORD, ROOT, cognate_cli, make_client, new_server_env, run_server
+from conftest import PASSWORD, ROOT, cognate_cli, lambda_runner, make_client, new_server_env, run_server
 
-RUNNER = ROOT / "tools" / "lambda_runner" / "lambda_runner.py"
 SINK = ROOT / "tests" / "smtp_sink.py"
 HANDLERS = pathlib.Path(__file__).with_name("trigger_handlers_custom.py")
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
@@ -41,16 +40,7 @@ def events_dir():
 
 @pytest.fixture(scope="module")
 def runner(events_dir):
-    names = ["custom_message", "pre_sign_up", "custom_message_bad_type"]
-    env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
-    proc = subprocess.Popen(
-        [sys.executable, str(RUNNER), "--port", "0", *[f"{n.replace('_', '-')}={HANDLERS}:{n}" for n in names]],
-        stdout=subprocess.PIPE, env=env, text=True,
-    )
-    port = int(proc.stdout.readline().split()[-1])
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from lambda_runner(HANDLERS, ["custom_message", "pre_sign_up", "custom_message_bad_type"], events_dir)
 
 
 class Sink:

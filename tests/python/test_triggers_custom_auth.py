@@ -9,10 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import pathlib
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -20,9 +17,9 @@ import uuid
 import botocore
 import pytest
 
-from conftest import PASSWORD, ROOT, advance_clock, cognate_cli, create_user, make_client, new_server_env, run_server
+from conftest import (PASSWORD, advance_clock, claims, cognate_cli, create_user, lambda_runner, make_client,
+                      new_server_env, run_server)
 
-RUNNER = ROOT / "tools" / "lambda_runner" / "lambda_runner.py"
 HANDLERS = pathlib.Path(__file__).with_name("trigger_handlers_custom_auth.py")
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
 OTP = {
@@ -41,16 +38,7 @@ def events_dir():
 def runner(events_dir):
     names = ["define", "create", "verify", "define_raises", "define_malformed", "define_asks_for_password",
              "define_always_challenges", "verify_malformed", "record"]
-    env = dict(os.environ, TRIGGER_EVENTS_DIR=str(events_dir))
-    proc = subprocess.Popen(
-        [sys.executable, str(RUNNER), "--port", "0",
-         *[f"ca-{n.replace('_', '-')}={HANDLERS}:{n}" for n in names]],
-        stdout=subprocess.PIPE, env=env, text=True,
-    )
-    port = int(proc.stdout.readline().split()[-1])
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    yield from lambda_runner(HANDLERS, names, events_dir, prefix="ca-")
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +72,6 @@ def new_user(idp, pool, **attributes):
     name = f"u{uuid.uuid4().hex[:8]}"
     create_user(idp, pool, name, email=f"{name}@example.com", **attributes)
     return name
-
-
-def claims(jwt):
-    body = jwt.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
 def events(events_dir, name):
