@@ -173,21 +173,7 @@ async fn initiate_auth(
     if needed == "ALLOW_REFRESH_TOKEN_AUTH" {
         return refresh(app, &client, p, r.client_metadata.as_ref()).await;
     }
-    let username = require(p, "USERNAME")?;
-    check_secret_hash(
-        app,
-        &client,
-        username,
-        p.get("SECRET_HASH").map(String::as_str),
-    )
-    .await?;
-    let attempt = sign_in::Attempt {
-        pool_id: &client.pool_id,
-        client_id: &client.client_id,
-        username,
-        addr,
-        client_metadata: r.client_metadata.as_ref(),
-    };
+    let attempt = attempt(app, &client, p, addr, r.client_metadata.as_ref()).await?;
     if needed == "ALLOW_USER_SRP_AUTH" {
         return start_srp(app, &attempt, p).await;
     }
@@ -203,6 +189,27 @@ async fn initiate_auth(
         r.client_metadata.as_ref(),
     )
     .await
+}
+
+/// The sign-in attempt for the `USERNAME` of `params` (`AuthParameters` or
+/// `ChallengeResponses`), once its `SECRET_HASH` checks for a client with a secret.
+async fn attempt<'a>(
+    app: &Inner,
+    client: &'a AppClient,
+    params: &'a HashMap<String, String>,
+    addr: Option<IpAddr>,
+    client_metadata: Option<&'a BTreeMap<String, String>>,
+) -> Result<sign_in::Attempt<'a>, CognitoError> {
+    let username = require(params, "USERNAME")?;
+    let hash = params.get("SECRET_HASH").map(String::as_str);
+    check_secret_hash(app, client, username, hash).await?;
+    Ok(sign_in::Attempt {
+        pool_id: &client.pool_id,
+        client_id: &client.client_id,
+        username,
+        addr,
+        client_metadata,
+    })
 }
 
 /// Tokens for a ready user, or the new-password challenge.
@@ -415,39 +422,23 @@ async fn respond_to_auth_challenge(
     }
     let client = client_for(app, &r.client_id, r.user_pool_id.as_deref()).await?;
     let c = &r.challenge_responses;
-    let username = require(c, "USERNAME")?;
-    check_secret_hash(
-        app,
-        &client,
-        username,
-        c.get("SECRET_HASH").map(String::as_str),
-    )
-    .await?;
-    let attempt = sign_in::Attempt {
-        pool_id: &client.pool_id,
-        client_id: &client.client_id,
-        username,
-        addr,
-        client_metadata: r.client_metadata.as_ref(),
+    let attempt = attempt(app, &client, c, addr, r.client_metadata.as_ref()).await?;
+    let session = || {
+        r.session
+            .as_deref()
+            .ok_or_else(|| CognitoError::invalid("Missing required parameter Session"))
     };
     match r.challenge_name.as_str() {
         "PASSWORD_VERIFIER" => password_verifier(app, &client, c, &attempt).await,
         "CUSTOM_CHALLENGE" => {
-            let session = r
-                .session
-                .as_deref()
-                .ok_or_else(|| CognitoError::invalid("Missing required parameter Session"))?;
+            let session = session()?;
             let answer = require(c, "ANSWER")?;
             let step = flows::custom_auth::respond(app, &client, &attempt, session, answer).await;
             custom_step(app, &client, &attempt, step).await
         }
         "NEW_PASSWORD_REQUIRED" => {
-            let session = r
-                .session
-                .as_deref()
-                .ok_or_else(|| CognitoError::invalid("Missing required parameter Session"))?;
-            let (user, challenged_at) = open_session(app, &client, session).await?;
-            if !user.username.eq_ignore_ascii_case(username) {
+            let (user, challenged_at) = open_session(app, &client, session()?).await?;
+            if !user.username.eq_ignore_ascii_case(attempt.username) {
                 return Err(CognitoError::not_authorized(
                     "Invalid session for the user.",
                 ));

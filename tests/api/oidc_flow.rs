@@ -12,7 +12,7 @@ use openidconnect::{
 
 use crate::helpers::{CALLBACK, PASSWORD, TestApp, query_param};
 
-fn rp_http() -> openidconnect::reqwest::Client {
+pub fn rp_http() -> openidconnect::reqwest::Client {
     openidconnect::reqwest::ClientBuilder::new()
         .redirect(openidconnect::reqwest::redirect::Policy::none())
         .build()

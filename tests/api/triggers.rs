@@ -26,6 +26,21 @@ async fn spawn_allowing_private() -> TestApp {
 /// A webhook that checks cognate's Standard Webhooks signature with `secret` and adds
 /// a claim; records each event's trigger source, or `bad signature`.
 async fn webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
+    webhook_answering(secret, |mut event| {
+        event["response"]["claimsOverrideDetails"] =
+            json!({"claimsToAddOrOverride": {"tenant": "acme"}});
+        (axum::http::StatusCode::OK, event)
+    })
+    .await
+}
+
+/// A webhook that checks cognate's Standard Webhooks signature with `secret`, records
+/// each event's trigger source (or `bad signature`, answered 401), and answers what
+/// `answer` makes of the event.
+async fn webhook_answering(
+    secret: String,
+    answer: fn(Value) -> (axum::http::StatusCode, Value),
+) -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
     let handler = move |headers: HeaderMap, body: Bytes| {
@@ -46,14 +61,13 @@ async fn webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
                     axum::Json(json!({"message": "bad signature"})),
                 );
             }
-            let mut event: Value = serde_json::from_str(&body).unwrap();
+            let event: Value = serde_json::from_str(&body).unwrap();
             record
                 .lock()
                 .unwrap()
                 .push(event["triggerSource"].as_str().unwrap().to_string());
-            event["response"]["claimsOverrideDetails"] =
-                json!({"claimsToAddOrOverride": {"tenant": "acme"}});
-            (axum::http::StatusCode::OK, axum::Json(event))
+            let (status, out) = answer(event);
+            (status, axum::Json(out))
         }
     };
     let router = axum::Router::new().route("/hook", axum::routing::post(handler));
@@ -61,6 +75,17 @@ async fn webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (format!("http://{addr}/hook"), seen)
+}
+
+/// A new trigger secret for the test pool.
+async fn new_pool_secret(app: &TestApp) -> String {
+    let mut secret = String::new();
+    cognate::pool::update(&app.state, &app.pool_id, |s| {
+        secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
+    })
+    .await
+    .unwrap();
+    secret
 }
 
 async fn set_pre_token(app: &TestApp, target: &str) -> String {
@@ -80,12 +105,7 @@ async fn set_pre_token(app: &TestApp, target: &str) -> String {
 async fn pre_token_generation_fires_for_hosted_sign_in_and_refresh_at_the_token_endpoint() {
     // Arrange
     let app = spawn_allowing_private().await;
-    let mut secret = String::new();
-    cognate::pool::update(&app.state, &app.pool_id, |s| {
-        secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
-    })
-    .await
-    .unwrap();
+    let secret = new_pool_secret(&app).await;
     let (url, seen) = webhook(secret).await;
     set_pre_token_keep_secret(&app, &url).await;
     // Act
@@ -341,41 +361,19 @@ async fn hosted_tokens(app: &TestApp) -> reqwest::Response {
     app.exchange(&app.public, &code, Some(&pkce.verifier)).await
 }
 
-/// A webhook (with the pool's `secret`) that records each trigger source and refuses
-/// the pre authentication of `mallory`.
+/// A webhook (with the pool's `secret`) that refuses the pre authentication of
+/// `mallory` and lets everything else through.
 async fn sign_in_webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    let handler = move |headers: HeaderMap, body: Bytes| {
-        let record = record.clone();
-        let secret = secret.clone();
-        async move {
-            let body = String::from_utf8(body.to_vec()).unwrap();
-            let header = |name: &str| headers[name].to_str().unwrap().to_string();
-            let t: i64 = header("webhook-timestamp").parse().unwrap();
-            let expected = cognate::triggers::signature(&secret, &header("webhook-id"), t, &body);
-            assert!(
-                header("webhook-signature")
-                    .split(' ')
-                    .any(|s| s == expected)
-            );
-            let event: Value = serde_json::from_str(&body).unwrap();
-            let source = event["triggerSource"].as_str().unwrap().to_string();
-            record.lock().unwrap().push(source.clone());
-            if source == "PreAuthentication_Authentication" && event["userName"] == "mallory" {
-                return (
-                    axum::http::StatusCode::FORBIDDEN,
-                    axum::Json(json!({"message": "Mallory is locked out"})),
-                );
-            }
-            (axum::http::StatusCode::OK, axum::Json(event))
+    webhook_answering(secret, |event| {
+        if event["triggerSource"] == "PreAuthentication_Authentication"
+            && event["userName"] == "mallory"
+        {
+            let refusal = json!({"message": "Mallory is locked out"});
+            return (axum::http::StatusCode::FORBIDDEN, refusal);
         }
-    };
-    let router = axum::Router::new().route("/hook", axum::routing::post(handler));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (format!("http://{addr}/hook"), seen)
+        (axum::http::StatusCode::OK, event)
+    })
+    .await
 }
 
 // Firing table: hosted login page (password) -> PreAuthentication_Authentication,
@@ -385,12 +383,7 @@ async fn sign_in_webhook(secret: String) -> (String, Arc<Mutex<Vec<String>>>) {
 async fn the_hosted_login_page_fires_pre_and_post_authentication_and_shows_a_refusal() {
     // Arrange: pre and post authentication and pre token generation at one webhook.
     let app = spawn_allowing_private().await;
-    let mut secret = String::new();
-    cognate::pool::update(&app.state, &app.pool_id, |s| {
-        secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
-    })
-    .await
-    .unwrap();
+    let secret = new_pool_secret(&app).await;
     let (url, seen) = sign_in_webhook(secret).await;
     cognate::pool::update(&app.state, &app.pool_id, |s| {
         let c = &mut s.lambda_config;
@@ -488,18 +481,10 @@ async fn a_pre_token_webhooks_claim_is_in_an_id_token_the_openidconnect_crate_ve
     };
     // Arrange: a pre token webhook adding `tenant`, and a relying party from discovery.
     let app = spawn_allowing_private().await;
-    let mut secret = String::new();
-    cognate::pool::update(&app.state, &app.pool_id, |s| {
-        secret = cognate::triggers::new_secret(&app.state, &app.pool_id, s);
-    })
-    .await
-    .unwrap();
+    let secret = new_pool_secret(&app).await;
     let (url, _seen) = webhook(secret).await;
     set_pre_token_keep_secret(&app, &url).await;
-    let http = openidconnect::reqwest::ClientBuilder::new()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = crate::oidc_flow::rp_http();
     let metadata =
         CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer()).unwrap(), &http)
             .await
