@@ -323,6 +323,22 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> String {
+        let res = self
+            .post_login(browser, authorize_url, username, password)
+            .await;
+        assert_eq!(res.status(), StatusCode::FOUND, "sign-in should succeed");
+        location(&res)
+    }
+
+    /// Follows `authorize_url` to the login page and posts `username` and `password`
+    /// on its form; the answer to the post.
+    pub async fn post_login(
+        &self,
+        browser: &reqwest::Client,
+        authorize_url: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
         let res = browser.get(authorize_url).send().await.unwrap();
         assert_eq!(
             res.status(),
@@ -334,7 +350,7 @@ impl TestApp {
         let page = browser.get(&login).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         let form = Form::parse(&page.text().await.unwrap());
-        let res = browser
+        browser
             .post(&form.action)
             .form(&[
                 ("csrf_token", form.csrf.as_str()),
@@ -343,9 +359,7 @@ impl TestApp {
             ])
             .send()
             .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::FOUND, "sign-in should succeed");
-        location(&res)
+            .unwrap()
     }
 
     /// Redeems a code at the token endpoint as `client` (Basic auth for confidential).

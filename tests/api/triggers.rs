@@ -420,29 +420,15 @@ async fn the_hosted_login_page_fires_pre_and_post_authentication_and_shows_a_ref
         ]
     );
     // Act: Mallory's pre authentication is refused.
-    let browser = crate::helpers::browser();
     let authorize = app.authorize_url(&app.public, Some(&Pkce::new()), &[]);
-    let login = browser.get(&authorize).send().await.unwrap();
-    let login = crate::helpers::location(&login);
-    let page = browser
-        .get(&login)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = crate::helpers::Form::parse(&page);
-    let refused = browser
-        .post(&form.action)
-        .form(&[
-            ("csrf_token", form.csrf.as_str()),
-            ("username", "mallory"),
-            ("password", crate::helpers::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let refused = app
+        .post_login(
+            &crate::helpers::browser(),
+            &authorize,
+            "mallory",
+            crate::helpers::PASSWORD,
+        )
+        .await;
     // Assert: the login page again, with the handler's message, as Cognito's hosted UI
     // shows it; no sign-in.
     assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
