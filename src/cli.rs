@@ -26,6 +26,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The file `plan` and `apply` read.
+#[derive(clap::Args, Debug)]
+pub struct ApplyArgs {
+    /// The file (YAML or JSON; see docs/config-as-code.md).
+    #[arg(long, short)]
+    file: std::path::PathBuf,
+    /// Also delete what an earlier `apply` declared and this file no longer does
+    /// (never objects made another way: sign-ups, API calls).
+    #[arg(long)]
+    prune: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server (creates a demo pool on an empty database).
@@ -58,6 +70,33 @@ pub enum Command {
     /// pre-registered identities.
     #[command(subcommand)]
     Idp(Box<IdpCmd>),
+    /// Show what `apply` would change to bring the database to a file (YAML or JSON:
+    /// pools, clients, providers, resource servers, groups, users); writes nothing.
+    Plan(ApplyArgs),
+    /// Bring the database to a file, each pool in one transaction; a second run
+    /// changes nothing.
+    Apply(ApplyArgs),
+    /// Write pools as a file `apply` accepts (to stdout, or `--output`).
+    Export {
+        /// Only this pool (repeat; all pools when left out).
+        #[arg(long = "pool")]
+        pools: Vec<String>,
+        /// Include users' password hashes, so they move without a reset. Anyone who
+        /// reads the file can then attack the passwords offline.
+        #[arg(long)]
+        with_password_hashes: bool,
+        /// Write client and provider secrets into this folder (one file each, owner
+        /// only), referenced as `file:`; without it, clients get `generate` and
+        /// providers an `env:` name to set.
+        #[arg(long)]
+        secrets_dir: Option<std::path::PathBuf>,
+        /// Write here instead of stdout.
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+        /// `yaml` or `json`.
+        #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
+        format: String,
+    },
     /// The cryptographic bound for `bench/run`: RS256 signatures and argon2id hashes
     /// per CPU-second with the server's own backends. Needs no database.
     #[command(hide = true)]
@@ -541,7 +580,67 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{out}");
         return Ok(());
     }
+    if let Command::Plan(args) | Command::Apply(args) = &cli.command {
+        let desired = crate::declared::load(&args.file).map_err(|problems| {
+            for p in &problems.0 {
+                eprintln!("{}: {p}", args.file.display());
+            }
+            anyhow::anyhow!("{} problem(s) in {}", problems.0.len(), args.file.display())
+        })?;
+        let app =
+            crate::server::open(&cli.store, Config::new("http://127.0.0.1:9229", None)?).await?;
+        let applying = matches!(cli.command, Command::Apply(_));
+        let pools = if applying {
+            crate::declared::apply(&app, &desired, args.prune).await?
+        } else {
+            crate::declared::plan(&app, &desired, args.prune).await?
+        };
+        for pool in &pools {
+            print!("{}", pool.render());
+        }
+        let changes: usize = pools.iter().map(|p| p.changes.len()).sum();
+        match (changes, applying) {
+            (0, _) => println!("No changes."),
+            (n, true) => println!("Applied {n} change(s)."),
+            (n, false) => println!("{n} change(s) to apply."),
+        }
+        return Ok(());
+    }
     let app = crate::server::open(&cli.store, Config::new("http://127.0.0.1:9229", None)?).await?;
+    if let Command::Export {
+        pools,
+        with_password_hashes,
+        secrets_dir,
+        output,
+        format,
+    } = cli.command
+    {
+        if with_password_hashes {
+            eprintln!(
+                "warning: the file holds password hashes; keep it as carefully as the database"
+            );
+        }
+        let options = crate::declared::ExportOptions {
+            pools,
+            with_password_hashes,
+            secrets_dir,
+        };
+        let exported = crate::declared::export(&app, &options).await?;
+        for name in &exported.env_needed {
+            eprintln!("note: set {name} to the provider's client secret before `apply`");
+        }
+        let text = match format.as_str() {
+            "json" => serde_json::to_string_pretty(&exported.document)? + "\n",
+            _ => serde_yaml_ng::to_string(&exported.document)?,
+        };
+        match output {
+            Some(path) => {
+                std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?
+            }
+            None => print!("{text}"),
+        }
+        return Ok(());
+    }
     let out = admin(&app, cli.command).await?;
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
@@ -582,7 +681,11 @@ fn declaration(spec: &str) -> crate::users::schema::SchemaAttribute {
 
 async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
     Ok(match command {
-        Command::Serve(_) | Command::BenchBound { .. } => unreachable!("handled by run"),
+        Command::Serve(_)
+        | Command::BenchBound { .. }
+        | Command::Plan(_)
+        | Command::Apply(_)
+        | Command::Export { .. } => unreachable!("handled by run"),
         Command::Pool(PoolCmd::Create {
             name,
             region,

@@ -57,6 +57,11 @@ pub struct Hosts {
 }
 
 impl Hosts {
+    /// The same rules with empty caches.
+    pub fn with_empty_cache(&self) -> Self {
+        Self::new(&self.public_url, self.base.as_deref(), self.cognito_issuer)
+    }
+
     /// The rules for a server at `public_url` (an absolute http(s) URL, as
     /// [`crate::config::Config`] checks) with prefix domains under `base`.
     pub fn new(public_url: &str, base: Option<&str>, cognito_issuer: bool) -> Self {

@@ -124,7 +124,7 @@ struct Cached {
 
 /// All pools' keys, loaded lazily from the store and cached for a bounded time.
 pub struct KeyRing {
-    master: MasterKey,
+    master: Arc<MasterKey>,
     pools: RwLock<HashMap<String, Cached>>,
     ttl_seconds: AtomicU64,
 }
@@ -144,9 +144,19 @@ pub struct Rotation {
 impl KeyRing {
     pub fn new(master: MasterKey) -> Self {
         Self {
-            master,
+            master: Arc::new(master),
             pools: RwLock::default(),
             ttl_seconds: AtomicU64::new(DEFAULT_KEY_CACHE_SECONDS),
+        }
+    }
+
+    /// A ring with the same master key and an empty cache (for a transaction's
+    /// services, whose keys must not outlive a rollback).
+    pub fn with_empty_cache(&self) -> Self {
+        Self {
+            master: self.master.clone(),
+            pools: RwLock::default(),
+            ttl_seconds: AtomicU64::new(self.ttl_seconds.load(Ordering::Relaxed)),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod cognito_api;
 pub mod config;
 pub mod crypto;
+pub mod declared;
 mod demo;
 pub mod domains;
 pub mod error;

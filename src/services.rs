@@ -95,6 +95,18 @@ impl Services {
         }
     }
 
+    /// The same services over `store` (a transaction's, from [`Store::begin`]), with
+    /// empty caches so nothing read inside the transaction outlives a rollback; mail
+    /// goes to the outbox, in the transaction too.
+    pub fn with_store(&self, store: Store) -> Self {
+        Self::new(
+            store,
+            self.keys.with_empty_cache(),
+            Mailer::Outbox,
+            self.hosts.with_empty_cache(),
+        )
+    }
+
     /// A pool's issuer, by the rule in [`crate::hosts`]: Cognito's when the operator
     /// opted in, else the pool's domain, else `<public_url>/<pool_id>`.
     pub async fn issuer(&self, pool_id: &str) -> Result<String, StoreError> {

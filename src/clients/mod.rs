@@ -291,15 +291,97 @@ pub async fn create(
     settings: &ClientSettings,
     secret: NewSecret<'_>,
 ) -> Result<(AppClient, Option<String>), crate::error::AppError> {
-    let secret = match secret {
+    let secret = new_secret(secret)?;
+    insert(app, pool_id, &new_client_id(), settings, secret).await
+}
+
+/// [`create`] with a client id of the caller's choosing (`cognate apply`: apps moved
+/// from elsewhere keep theirs): 1 to 128 letters, digits, `_` or `+`, as Cognito's.
+pub async fn create_with_id(
+    app: &crate::services::Services,
+    pool_id: &str,
+    client_id: &str,
+    settings: &ClientSettings,
+    secret: NewSecret<'_>,
+) -> Result<(AppClient, Option<String>), crate::error::AppError> {
+    if !is_client_id(client_id) {
+        return Err(crate::error::AppError::Invalid(format!(
+            "{client_id:?} is not a client id (1 to 128 letters, digits, '_' or '+')"
+        )));
+    }
+    let secret = new_secret(secret)?;
+    insert(app, pool_id, client_id, settings, secret).await
+}
+
+/// Whether `id` has the shape of a Cognito client id.
+pub fn is_client_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'+')
+}
+
+/// Replaces a client's secret (`cognate apply` keeping a moved client's secret).
+pub async fn set_secret(
+    app: &crate::services::Services,
+    pool_id: &str,
+    client_id: &str,
+    secret: NewSecret<'_>,
+) -> Result<Option<String>, crate::error::AppError> {
+    let secret = new_secret(secret)?;
+    let stored = secret.as_deref().map(|s| seal_secret(app, client_id, s));
+    if !app
+        .store
+        .set_client_secret(pool_id, client_id, stored, app.clock.now())
+        .await?
+    {
+        return Err(crate::error::AppError::NotFound("client"));
+    }
+    Ok(secret)
+}
+
+/// A confidential client's secret, unsealed (the API returns it; `export` keeps it).
+pub async fn secret(
+    app: &crate::services::Services,
+    client: &AppClient,
+) -> Result<Option<String>, crate::error::AppError> {
+    if client.is_public() {
+        return Ok(None);
+    }
+    let Some(sealed) = app.store.client_secret_sealed(&client.client_id).await? else {
+        return Ok(None);
+    };
+    let plain = app
+        .keys
+        .master()
+        .open(&client.client_id, &sealed)
+        .map_err(|e| anyhow::anyhow!("unseal client secret: {e}"))?;
+    let secret = String::from_utf8(plain).map_err(|e| anyhow::anyhow!("client secret: {e}"))?;
+    Ok(Some(secret))
+}
+
+/// The secret a [`NewSecret`] asks for, checked.
+fn new_secret(secret: NewSecret<'_>) -> Result<Option<String>, crate::error::AppError> {
+    Ok(match secret {
         NewSecret::None => None,
         NewSecret::Generate => Some(new_client_secret()),
         NewSecret::Chosen(chosen) => {
             validate_custom_secret(chosen).map_err(crate::error::AppError::Invalid)?;
             Some(chosen.to_string())
         }
-    };
-    insert(app, pool_id, settings, secret).await
+    })
+}
+
+/// A secret as stored: its digest, and itself sealed for the API to return.
+fn seal_secret(
+    app: &crate::services::Services,
+    client_id: &str,
+    secret: &str,
+) -> (String, Vec<u8>) {
+    (
+        sha256_hex(secret),
+        app.keys.master().seal(client_id, secret.as_bytes()),
+    )
 }
 
 /// Cognito's rule for a chosen secret: 24 to 64 letters, digits, `_` or `+`.
@@ -317,6 +399,7 @@ pub fn validate_custom_secret(secret: &str) -> Result<(), String> {
 async fn insert(
     app: &crate::services::Services,
     pool_id: &str,
+    client_id: &str,
     settings: &ClientSettings,
     secret: Option<String>,
 ) -> Result<(AppClient, Option<String>), crate::error::AppError> {
@@ -325,19 +408,17 @@ async fn insert(
     if app.store.pool_by_id(pool_id).await?.is_none() {
         return Err(AppError::NotFound("user pool"));
     }
-    let client_id = new_client_id();
-    let stored = secret.as_ref().map(|s| {
-        (
-            sha256_hex(s),
-            app.keys.master().seal(&client_id, s.as_bytes()),
-        )
-    });
+    let stored = secret.as_deref().map(|s| seal_secret(app, client_id, s));
     app.store
-        .insert_client(pool_id, &client_id, settings, stored, app.clock.now())
-        .await?;
+        .insert_client(pool_id, client_id, settings, stored, app.clock.now())
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict => AppError::Conflict("a client with that id"),
+            other => other.into(),
+        })?;
     let client = app
         .store
-        .client_by_id(pool_id, &client_id)
+        .client_by_id(pool_id, client_id)
         .await?
         .ok_or(AppError::NotFound("client"))?;
     Ok((client, secret))

@@ -154,12 +154,18 @@ impl IdentityProvider {
 
     /// The auto-created group every user of this provider belongs to.
     pub fn group_name(&self) -> String {
-        format!("{}_{}", self.pool_id, self.provider_name)
+        provider_group(&self.pool_id, &self.provider_name)
     }
 }
 
+/// The group cognate (as Cognito) puts every user of a provider in at the first
+/// sign-in: `<pool id>_<provider name>`.
+pub fn provider_group(pool_id: &str, provider_name: &str) -> String {
+    format!("{pool_id}_{provider_name}")
+}
+
 impl NewProvider {
-    fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), String> {
         let name = &self.provider_name;
         if name.is_empty()
             || name.chars().count() > 32

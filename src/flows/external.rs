@@ -297,6 +297,32 @@ async fn create_external(
     Ok(user)
 }
 
+/// Checks the attributes and group names an external user is declared with (a
+/// pre-registration, or `cognate apply` making the user outright).
+pub async fn check_declared(
+    app: &Services,
+    pool_id: &str,
+    attributes: &BTreeMap<String, String>,
+    groups: &[String],
+) -> Result<(), AppError> {
+    for (name, value) in attributes {
+        crate::users::validate_attribute(name, value).map_err(AppError::Invalid)?;
+    }
+    let schema = app.store.schema(pool_id).await?;
+    schema
+        .check_writes(
+            attributes,
+            &BTreeMap::new(),
+            Writer::Admin,
+            crate::users::schema::When::Creating,
+        )
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    for group in groups {
+        crate::groups::validate_name(group).map_err(AppError::Invalid)?;
+    }
+    Ok(())
+}
+
 /// Registers an identity before its first sign-in, by subject or by verified email.
 pub async fn preregister(
     app: &Services,
@@ -322,21 +348,7 @@ pub async fn preregister(
             ));
         }
     };
-    for (name, value) in attributes {
-        crate::users::validate_attribute(name, value).map_err(AppError::Invalid)?;
-    }
-    let schema = app.store.schema(pool_id).await?;
-    schema
-        .check_writes(
-            attributes,
-            &BTreeMap::new(),
-            Writer::Admin,
-            crate::users::schema::When::Creating,
-        )
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
-    for group in groups {
-        crate::groups::validate_name(group).map_err(AppError::Invalid)?;
-    }
+    check_declared(app, pool_id, attributes, groups).await?;
     app.store
         .insert_preregistration(
             pool_id,

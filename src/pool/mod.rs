@@ -214,13 +214,32 @@ pub async fn create_with_settings(
             "region must be lower-case letters, digits and dashes".into(),
         ));
     }
+    create_with_id(app, &new_pool_id(region), name, settings, schema).await
+}
+
+/// [`create_with_settings`] with an id of the caller's choosing, in Cognito's shape
+/// (`cognate apply`: a pool moved from elsewhere keeps its issuer).
+pub async fn create_with_id(
+    app: &crate::services::Services,
+    pool_id: &str,
+    name: &str,
+    settings: PoolSettings,
+    schema: &[SchemaAttribute],
+) -> Result<Pool, crate::error::AppError> {
+    use crate::error::AppError;
+    validate_name(name).map_err(AppError::Invalid)?;
+    if !is_pool_id(pool_id) {
+        return Err(AppError::Invalid(format!(
+            "{pool_id:?} is not a user pool id (<region>_<9 letters or digits>)"
+        )));
+    }
     settings.validate().map_err(AppError::Invalid)?;
     crate::triggers::check_config(&settings.lambda_config, app.triggers.allow_private)
         .map_err(AppError::Invalid)?;
     for attribute in schema {
         validate_declaration(attribute).map_err(AppError::Invalid)?;
     }
-    let pool_id = new_pool_id(region);
+    let pool_id = pool_id.to_string();
     let mut settings = settings;
     crate::triggers::ensure_secret(app, &pool_id, &mut settings);
     let now = app.clock.now();

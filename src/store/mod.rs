@@ -7,6 +7,7 @@ mod admin_users;
 mod challenges;
 mod clients;
 mod codes;
+mod declared;
 mod domains;
 mod federation;
 mod groups;
@@ -26,6 +27,7 @@ mod upgrades;
 mod users;
 
 pub use codes::CodeRow;
+pub use declared::Preregistration;
 pub use federation::{FederationRequest, LinkedIdentity};
 pub use keys::StoredKey;
 pub use management::PageAt;
@@ -49,9 +51,32 @@ pub enum Db {
     Postgres(PgPool),
 }
 
-/// Runs the same expression against whichever pool `$db` holds; `$p` names the pool.
+/// Runs the same expression against whichever pool `$db` holds; `$p` names the pool,
+/// or, in a store made by [`Store::begin`], the connection of its one transaction (a
+/// `begin()` inside then opens a savepoint). Every store method is written
+/// `on_db!(&self.db, |p| …)`, so each runs unchanged inside or outside a transaction.
 macro_rules! on_db {
-    ($db:expr, |$p:ident| $run:expr) => {
+    (&$store:ident.db, |$p:ident| $run:expr) => {
+        match &$store.tx {
+            Some(tx) => {
+                #[allow(unused_imports)]
+                use sqlx::Acquire as _;
+                let mut guard = tx.lock().await;
+                match &mut *guard {
+                    $crate::store::Tx::Sqlite(t) => {
+                        let $p = &mut **t;
+                        $run
+                    }
+                    $crate::store::Tx::Postgres(t) => {
+                        let $p = &mut **t;
+                        $run
+                    }
+                }
+            }
+            None => on_db!(&$store.db => |$p| $run),
+        }
+    };
+    ($db:expr => |$p:ident| $run:expr) => {
         match $db {
             $crate::store::Db::Sqlite($p) => $run,
             $crate::store::Db::Postgres($p) => $run,
@@ -203,6 +228,20 @@ pub struct Store {
     /// pool closes connections (idle ones, ones left inside a transaction), and on a
     /// full disk the next one could not create the index again, so even reads failed.
     _keeper: Option<std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>>,
+    /// Set in a store made by [`Store::begin`]: the transaction every statement joins.
+    tx: Option<std::sync::Arc<tokio::sync::Mutex<Tx>>>,
+}
+
+/// An open transaction of either backend.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tx")
+    }
 }
 
 impl Store {
@@ -262,7 +301,38 @@ impl Store {
         Ok(Self {
             db,
             _keeper: keeper,
+            tx: None,
         })
+    }
+
+    /// A store whose statements all run in one new transaction, for changes that must
+    /// land whole or not at all (`cognate apply`): [`Self::commit`] ends it, dropping
+    /// it rolls back. On SQLite it holds the write lock until then.
+    pub async fn begin(&self) -> Result<Store, StoreError> {
+        let tx = match &self.db {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        };
+        Ok(Store {
+            db: self.db.clone(),
+            _keeper: self._keeper.clone(),
+            tx: Some(std::sync::Arc::new(tokio::sync::Mutex::new(tx))),
+        })
+    }
+
+    /// Commits the transaction of a store made by [`Self::begin`] (no clone of it may
+    /// be left); a store without one has nothing to commit.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        let Some(tx) = self.tx else {
+            return Ok(());
+        };
+        let tx = std::sync::Arc::into_inner(tx)
+            .ok_or_else(|| StoreError::Corrupt("a transaction committed while in use".into()))?;
+        match tx.into_inner() {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
     }
 
     /// Applies pending migrations, including the session table.
@@ -298,12 +368,16 @@ impl Store {
         const CODES: &str = "delete from auth_codes where expires_at < $1";
         const FAMILIES: &str = "delete from token_families where expires_at < $1";
         on_db!(&self.db, |p| {
-            sqlx::query(CODES).bind(now - 3600).execute(p).await?;
+            let mut tx = p.begin().await?;
+            sqlx::query(CODES)
+                .bind(now - 3600)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(FAMILIES)
                 .bind(now - 86400)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
         })?;
         Ok(())
     }

@@ -184,6 +184,35 @@ pub async fn create_with_hash(
         .map(|(user, _)| user)
 }
 
+/// A user declared in a file (`cognate apply`): the `sub` kept from the system it was
+/// exported from, when given, and an exported password hash or none.
+pub async fn create_declared(
+    app: &crate::services::Services,
+    pool_id: &str,
+    sub: Option<&str>,
+    username: &str,
+    hash: Option<&str>,
+    status: UserStatus,
+    attributes: BTreeMap<String, String>,
+) -> Result<User, crate::error::AppError> {
+    use crate::error::AppError;
+    if let Some(hash) = hash {
+        password::check_imported(hash).map_err(AppError::Invalid)?;
+    }
+    let user_id = match sub {
+        Some(sub) => uuid::Uuid::parse_str(sub)
+            .map_err(|_| AppError::Invalid(format!("sub {sub:?} is not a UUID")))?
+            .to_string(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let credential = hash.map_or(Credential::None, Credential::ImportedHash);
+    insert_as(
+        app, pool_id, &user_id, username, credential, status, attributes, None,
+    )
+    .await
+    .map(|(user, _)| user)
+}
+
 /// What a new user signs in with.
 enum Credential<'a> {
     None,
@@ -211,6 +240,27 @@ pub async fn create_with_code(
 async fn insert(
     app: &crate::services::Services,
     pool_id: &str,
+    username: &str,
+    credential: Credential<'_>,
+    status: UserStatus,
+    attributes: BTreeMap<String, String>,
+    purpose: Option<codes::Purpose>,
+) -> Result<(User, Option<codes::Issued>), crate::error::AppError> {
+    let user_id = uuid::Uuid::new_v4().to_string();
+    insert_as(
+        app, pool_id, &user_id, username, credential, status, attributes, purpose,
+    )
+    .await
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the one place a user is made, whatever it is made from"
+)]
+async fn insert_as(
+    app: &crate::services::Services,
+    pool_id: &str,
+    user_id: &str,
     username: &str,
     credential: Credential<'_>,
     status: UserStatus,
@@ -258,11 +308,10 @@ async fn insert(
         Credential::ImportedHash(hash) => (Some(hash.to_string()), None),
         Credential::None => (None, None),
     };
-    let user_id = uuid::Uuid::new_v4().to_string();
     let now = app.clock.now();
     let (issued, pending_code) = match purpose {
         Some(p) => {
-            let (issued, pending) = codes::prepare(app.keys.digests(), &user_id, p, now);
+            let (issued, pending) = codes::prepare(app.keys.digests(), user_id, p, now);
             (Some(issued), Some(pending))
         }
         None => (None, None),
@@ -275,7 +324,7 @@ async fn insert(
         pending_code,
     };
     app.store
-        .insert_user(pool_id, &user_id, &new, now)
+        .insert_user(pool_id, user_id, &new, now)
         .await
         .map_err(|e| match e {
             crate::store::StoreError::Conflict => AppError::Conflict("a user with that username"),
@@ -283,7 +332,7 @@ async fn insert(
         })?;
     let user = app
         .store
-        .user_by_id(pool_id, &user_id)
+        .user_by_id(pool_id, user_id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     if let Some(pw) = password {

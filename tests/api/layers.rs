@@ -44,7 +44,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "users",
         ],
     ),
-    ("operations", &["flows", "session"]),
+    ("operations", &["declared", "flows", "session"]),
     (
         "app state",
         &["client_addr", "host_routing", "state", "test_clock"],

@@ -476,19 +476,7 @@ async fn existing_client(
 
 /// A confidential client's secret, unsealed (the API returns it, as Cognito's does).
 async fn client_secret(app: &Inner, client: &AppClient) -> Result<Option<String>, CognitoError> {
-    if client.is_public() {
-        return Ok(None);
-    }
-    let Some(sealed) = app.store.client_secret_sealed(&client.client_id).await? else {
-        return Ok(None);
-    };
-    let plain = app
-        .keys
-        .master()
-        .open(&client.client_id, &sealed)
-        .map_err(|e| anyhow::anyhow!("unseal client secret: {e}"))?;
-    let secret = String::from_utf8(plain).map_err(|e| anyhow::anyhow!("client secret: {e}"))?;
-    Ok(Some(secret))
+    Ok(crate::clients::secret(app, client).await?)
 }
 
 fn client_not_found(client_id: &str) -> CognitoError {

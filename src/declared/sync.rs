@@ -1,0 +1,806 @@
+//! One walk over a pool's declaration and its stored state that both `plan` (which
+//! only records what would change) and `apply` (which also changes it) take, so the
+//! two can never disagree about what a file means.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use super::format::{ClientDecl, ExternalUserDecl, ProviderDecl, UserDecl};
+use super::state::Stored;
+use super::{Desired, NewClientSecret};
+use crate::model::federation::NewProvider;
+use crate::model::users::{NewUser, UserStatus, username_key};
+use crate::services::Services;
+use crate::users::schema::{When, Writer};
+
+/// What happens to one object.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    /// The fields that change (`callback_urls`, `settings.password_policy.minimum_length`).
+    Update(Vec<String>),
+    Delete,
+}
+
+/// One change `plan` shows and `apply` makes.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Change {
+    /// `client web`, `user alice`.
+    pub object: String,
+    pub action: Action,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.action {
+            Action::Create => write!(f, "  + {}", self.object),
+            Action::Delete => write!(f, "  - {}", self.object),
+            Action::Update(fields) => write!(f, "  ~ {}: {}", self.object, fields.join(", ")),
+        }
+    }
+}
+
+/// A walk over one pool.
+struct Walk<'a> {
+    app: &'a Services,
+    execute: bool,
+    pool_id: String,
+    changes: Vec<Change>,
+    /// `(kind, key)` of every object the file declares, for `--prune` next time.
+    declared: Vec<(&'static str, String)>,
+}
+
+impl Walk<'_> {
+    fn record(&mut self, object: String, action: Action) {
+        self.changes.push(Change { object, action });
+    }
+}
+
+/// Brings the pool `desired` declares to it (or, with `execute` false, only says how),
+/// returning the pool's id and the changes. With `prune`, objects an earlier `apply`
+/// declared and this file no longer does are deleted.
+pub async fn pool(
+    app: &Services,
+    desired: &Desired,
+    stored: Option<&Stored>,
+    prune: bool,
+    execute: bool,
+) -> anyhow::Result<(String, Vec<Change>)> {
+    let decl = &desired.decl;
+    let mut walk = Walk {
+        app,
+        execute,
+        pool_id: String::new(),
+        changes: Vec::new(),
+        declared: Vec::new(),
+    };
+    match stored {
+        None => {
+            walk.pool_id = match &decl.id {
+                Some(id) => id.clone(),
+                None if execute => {
+                    crate::pool::new_pool_id(decl.region.as_deref().unwrap_or("us-east-1"))
+                }
+                None => "a new id".into(),
+            };
+            walk.record(format!("pool {}", decl.name), Action::Create);
+            if execute {
+                let schema: Vec<_> = decl.schema.iter().map(Into::into).collect();
+                crate::pool::create_with_id(
+                    app,
+                    &walk.pool_id,
+                    &decl.name,
+                    decl.settings.clone(),
+                    &schema,
+                )
+                .await
+                .context("pool")?;
+            }
+        }
+        Some(stored) => {
+            walk.pool_id = stored.decl.id.clone().unwrap_or_default();
+            pool_settings(&mut walk, desired, stored).await?;
+        }
+    }
+    let empty = Stored::empty();
+    let stored = stored.unwrap_or(&empty);
+
+    for (i, p) in decl.identity_providers.iter().enumerate() {
+        provider(&mut walk, p, &desired.provider_secrets[i], stored).await?;
+    }
+    for s in &decl.resource_servers {
+        walk.declared
+            .push(("resource_server", s.identifier.clone()));
+        let object = format!("resource server {}", s.identifier);
+        let current = stored
+            .decl
+            .resource_servers
+            .iter()
+            .find(|c| c.identifier == s.identifier);
+        match current {
+            None => {
+                walk.record(object.clone(), Action::Create);
+                if execute {
+                    crate::resource_servers::create(
+                        app,
+                        &walk.pool_id,
+                        &s.identifier,
+                        &s.name,
+                        s.scopes.clone(),
+                    )
+                    .await
+                    .context(object)?;
+                }
+            }
+            Some(c) if c != s => {
+                walk.record(object.clone(), Action::Update(diff(&json!(c), &json!(s))));
+                if execute {
+                    crate::resource_servers::update(
+                        app,
+                        &walk.pool_id,
+                        &s.identifier,
+                        &s.name,
+                        s.scopes.clone(),
+                    )
+                    .await
+                    .context(object)?;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for g in &decl.groups {
+        walk.declared.push(("group", g.name.clone()));
+        let object = format!("group {}", g.name);
+        match stored.decl.groups.iter().find(|c| c.name == g.name) {
+            None => {
+                walk.record(object.clone(), Action::Create);
+                if execute {
+                    crate::groups::create_with_role(
+                        app,
+                        &walk.pool_id,
+                        &g.name,
+                        g.description.as_deref(),
+                        g.precedence,
+                        g.role_arn.as_deref(),
+                    )
+                    .await
+                    .context(object)?;
+                }
+            }
+            Some(c) if c != g => {
+                walk.record(object.clone(), Action::Update(diff(&json!(c), &json!(g))));
+                if execute {
+                    crate::groups::update(app, &walk.pool_id, &g.name, |group| {
+                        group.description = g.description.clone();
+                        group.precedence = g.precedence;
+                        group.role_arn = g.role_arn.clone();
+                    })
+                    .await
+                    .context(object)?;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for (i, c) in decl.clients.iter().enumerate() {
+        client(&mut walk, c, &desired.client_secrets[i], stored).await?;
+    }
+    for (i, u) in decl.users.iter().enumerate() {
+        user(&mut walk, u, desired.password_hashes[i].as_deref(), stored).await?;
+    }
+    for e in &decl.external_users {
+        external_user(&mut walk, e, stored).await?;
+    }
+    if prune {
+        prune_undeclared(&mut walk, stored).await?;
+    }
+    if execute {
+        app.store
+            .set_declared_objects(&walk.pool_id, &walk.declared)
+            .await?;
+    }
+    Ok((walk.pool_id, walk.changes))
+}
+
+async fn pool_settings(
+    walk: &mut Walk<'_>,
+    desired: &Desired,
+    stored: &Stored,
+) -> anyhow::Result<()> {
+    let decl = &desired.decl;
+    let fields = diff(
+        &json!({"name": stored.decl.name, "settings": stored.decl.settings}),
+        &json!({"name": decl.name, "settings": decl.settings}),
+    );
+    if !fields.is_empty() {
+        walk.record("pool".into(), Action::Update(fields));
+        if walk.execute {
+            crate::pool::update_named(walk.app, &walk.pool_id, Some(&decl.name), |s| {
+                let mut new = decl.settings.clone();
+                new.trigger_secret = s.trigger_secret.take();
+                new.previous_trigger_secret = s.previous_trigger_secret.take();
+                new.trigger_secret_rotated_at = s.trigger_secret_rotated_at;
+                *s = new;
+            })
+            .await
+            .context("pool settings")?;
+        }
+    }
+    let mut added = Vec::new();
+    for a in &decl.schema {
+        match stored.decl.schema.iter().find(|c| c.name == a.name) {
+            None => added.push(a.into()),
+            Some(c) if c != a => anyhow::bail!(
+                "attribute {}: a declared attribute cannot change (Cognito's rule too)",
+                a.name
+            ),
+            Some(_) => {}
+        }
+    }
+    if !added.is_empty() {
+        let names: Vec<_> = decl
+            .schema
+            .iter()
+            .filter(|a| !stored.decl.schema.iter().any(|c| c.name == a.name))
+            .map(|a| a.name.clone())
+            .collect();
+        walk.record(format!("schema {}", names.join(", ")), Action::Create);
+        if walk.execute {
+            crate::pool::add_custom_attributes(walk.app, &walk.pool_id, &added)
+                .await
+                .context("schema")?;
+        }
+    }
+    Ok(())
+}
+
+async fn provider(
+    walk: &mut Walk<'_>,
+    p: &ProviderDecl,
+    secret: &Option<String>,
+    stored: &Stored,
+) -> anyhow::Result<()> {
+    walk.declared.push(("identity_provider", p.name.clone()));
+    let object = format!("identity provider {}", p.name);
+    let mut wanted = p.clone();
+    // The secret is compared in clear below, not as its reference.
+    wanted.client_secret = None;
+    if wanted.attribute_mapping.is_empty() {
+        wanted.attribute_mapping = wanted.provider_type.default_mapping();
+    }
+    let action = match stored
+        .decl
+        .identity_providers
+        .iter()
+        .find(|c| c.name == p.name)
+    {
+        None => Some(Action::Create),
+        Some(c) => {
+            let mut fields = diff(&json!(c), &json!(wanted));
+            if stored.provider_secrets.get(&p.name).cloned().flatten() != *secret {
+                fields.push("client_secret".into());
+            }
+            (!fields.is_empty()).then_some(Action::Update(fields))
+        }
+    };
+    let Some(action) = action else {
+        return Ok(());
+    };
+    walk.record(object.clone(), action);
+    if walk.execute {
+        let new = NewProvider {
+            provider_name: p.name.clone(),
+            provider_type: p.provider_type,
+            details: p.details.clone(),
+            client_secret: secret.clone(),
+            attribute_mapping: wanted.attribute_mapping,
+            linking_policy: p.linking_policy,
+            idp_identifiers: p.idp_identifiers.clone(),
+        };
+        crate::federation::put_provider(walk.app, &walk.pool_id, new)
+            .await
+            .context(object)?;
+    }
+    Ok(())
+}
+
+async fn client(
+    walk: &mut Walk<'_>,
+    c: &ClientDecl,
+    secret: &NewClientSecret,
+    stored: &Stored,
+) -> anyhow::Result<()> {
+    let app = walk.app;
+    let object = format!("client {}", c.settings.name);
+    let current = stored.decl.clients.iter().find(|s| match &c.id {
+        Some(id) => s.id.as_ref() == Some(id),
+        None => s.settings.name == c.settings.name,
+    });
+    let Some(current) = current else {
+        walk.record(object.clone(), Action::Create);
+        let id = if walk.execute {
+            crate::clients::check_identity_providers(
+                app,
+                &walk.pool_id,
+                &c.settings.supported_identity_providers,
+            )
+            .await
+            .context(object.clone())?;
+            let (made, _) = match &c.id {
+                Some(id) => {
+                    crate::clients::create_with_id(
+                        app,
+                        &walk.pool_id,
+                        id,
+                        &c.settings,
+                        secret.as_new(),
+                    )
+                    .await
+                }
+                None => {
+                    crate::clients::create(app, &walk.pool_id, &c.settings, secret.as_new()).await
+                }
+            }
+            .context(object)?;
+            made.client_id
+        } else {
+            c.id.clone().unwrap_or_default()
+        };
+        walk.declared.push(("client", id));
+        return Ok(());
+    };
+    let client_id = current.id.clone().unwrap_or_default();
+    walk.declared.push(("client", client_id.clone()));
+    let mut fields = diff(&json!(current.settings), &json!(c.settings));
+    let had = stored.client_secrets.get(&client_id).cloned().flatten();
+    let secret_changes = match (secret, &had) {
+        (NewClientSecret::None, None) | (NewClientSecret::Generate, Some(_)) => false,
+        (NewClientSecret::Chosen(s), Some(h)) => s != h,
+        _ => true,
+    };
+    if secret_changes {
+        fields.push("secret".into());
+    }
+    if fields.is_empty() {
+        return Ok(());
+    }
+    walk.record(object.clone(), Action::Update(fields));
+    if walk.execute {
+        crate::clients::check_identity_providers(
+            app,
+            &walk.pool_id,
+            &c.settings.supported_identity_providers,
+        )
+        .await
+        .context(object.clone())?;
+        crate::clients::update(app, &walk.pool_id, &client_id, |s| *s = c.settings.clone())
+            .await
+            .context(object.clone())?;
+        if secret_changes {
+            crate::clients::set_secret(app, &walk.pool_id, &client_id, secret.as_new())
+                .await
+                .context(object)?;
+        }
+    }
+    Ok(())
+}
+
+async fn user(
+    walk: &mut Walk<'_>,
+    u: &UserDecl,
+    hash: Option<&str>,
+    stored: &Stored,
+) -> anyhow::Result<()> {
+    let key = username_key(&u.username);
+    walk.declared.push(("user", key.clone()));
+    let object = format!("user {}", u.username);
+    let current = stored
+        .decl
+        .users
+        .iter()
+        .find(|s| username_key(&s.username) == key);
+    let Some(current) = current else {
+        walk.record(object.clone(), Action::Create);
+        if walk.execute {
+            let status = match &u.status {
+                Some(s) => UserStatus::parse(s).context("status")?,
+                None => UserStatus::Confirmed,
+            };
+            let user = crate::users::create_declared(
+                walk.app,
+                &walk.pool_id,
+                u.sub.as_deref(),
+                &u.username,
+                hash,
+                status,
+                u.attributes.clone(),
+            )
+            .await
+            .context(object.clone())?;
+            if !u.enabled {
+                walk.app
+                    .store
+                    .update_user_enabled(&user.user_id, false, walk.app.clock.now())
+                    .await?;
+            }
+            set_groups(walk, &user.user_id, &[], &u.groups)
+                .await
+                .context(object)?;
+        }
+        return Ok(());
+    };
+    let user_id = current.sub.clone().unwrap_or_default();
+    let mut fields = changed_attributes(&current.attributes, &u.attributes);
+    if current.enabled != u.enabled {
+        fields.push("enabled".into());
+    }
+    if sorted(&current.groups) != sorted(&u.groups) {
+        fields.push("groups".into());
+    }
+    if fields.is_empty() {
+        return Ok(());
+    }
+    walk.record(object.clone(), Action::Update(fields));
+    if walk.execute {
+        set_attributes(walk, &user_id, &current.attributes, &u.attributes)
+            .await
+            .context(object.clone())?;
+        if current.enabled != u.enabled {
+            walk.app
+                .store
+                .update_user_enabled(&user_id, u.enabled, walk.app.clock.now())
+                .await?;
+        }
+        set_groups(walk, &user_id, &current.groups, &u.groups)
+            .await
+            .context(object)?;
+    }
+    Ok(())
+}
+
+async fn external_user(
+    walk: &mut Walk<'_>,
+    e: &ExternalUserDecl,
+    stored: &Stored,
+) -> anyhow::Result<()> {
+    let key = e.key();
+    walk.declared.push(("external_user", key.clone()));
+    let object = format!("external user {key}");
+    let (kind, value) = e
+        .matching()
+        .context("give exactly one of subject or email")?;
+    let signed_in = find_external(stored, &e.provider, kind, &value).filter(|s| s.sub.is_some());
+    if let Some(current) = signed_in {
+        let user_id = current.sub.clone().unwrap_or_default();
+        let mut fields = changed_attributes(&current.attributes, &e.attributes);
+        if sorted(&current.groups) != sorted(&e.groups) {
+            fields.push("groups".into());
+        }
+        if fields.is_empty() {
+            return Ok(());
+        }
+        walk.record(object.clone(), Action::Update(fields));
+        if walk.execute {
+            set_attributes(walk, &user_id, &current.attributes, &e.attributes)
+                .await
+                .context(object.clone())?;
+            set_groups(walk, &user_id, &current.groups, &e.groups)
+                .await
+                .context(object)?;
+        }
+        return Ok(());
+    }
+    let pending = find_external(stored, &e.provider, kind, &value).filter(|s| s.sub.is_none());
+    let action = match pending {
+        None => Action::Create,
+        Some(p) => {
+            let mut fields = diff(&json!(p.attributes), &json!(e.attributes))
+                .into_iter()
+                .map(|f| format!("attributes.{f}"))
+                .collect::<Vec<_>>();
+            if sorted(&p.groups) != sorted(&e.groups) {
+                fields.push("groups".into());
+            }
+            if fields.is_empty() {
+                return Ok(());
+            }
+            Action::Update(fields)
+        }
+    };
+    walk.record(object.clone(), action);
+    if !walk.execute {
+        return Ok(());
+    }
+    let app = walk.app;
+    if pending.is_some() {
+        app.store
+            .delete_preregistration(&walk.pool_id, &e.provider, kind, &value)
+            .await?;
+    }
+    match (&e.sub, &e.subject) {
+        // Exported after the first sign-in: the user comes back as it was.
+        (Some(sub), Some(subject)) => {
+            let new = NewUser {
+                username: crate::users::external_username(&e.provider, subject),
+                password_hash: None,
+                status: UserStatus::ExternalProvider,
+                attributes: e.attributes.clone(),
+                pending_code: None,
+            };
+            crate::flows::external::check_declared(app, &walk.pool_id, &e.attributes, &e.groups)
+                .await
+                .context(object.clone())?;
+            let mut groups = e.groups.clone();
+            groups.push(crate::federation::provider_group(
+                &walk.pool_id,
+                &e.provider,
+            ));
+            app.store
+                .insert_external_user(
+                    &walk.pool_id,
+                    sub,
+                    &new,
+                    &e.provider,
+                    subject,
+                    &[("subject", subject)],
+                    &groups,
+                    app.clock.now(),
+                )
+                .await
+                .context(object)?;
+        }
+        _ => crate::flows::external::preregister(
+            app,
+            &walk.pool_id,
+            &e.provider,
+            e.subject.as_deref(),
+            e.email.as_deref(),
+            &e.groups,
+            &e.attributes,
+        )
+        .await
+        .context(object)?,
+    }
+    Ok(())
+}
+
+/// Deletes what the last `apply` declared and this file does not.
+async fn prune_undeclared(walk: &mut Walk<'_>, stored: &Stored) -> anyhow::Result<()> {
+    let now: BTreeSet<(&str, &str)> = walk
+        .declared
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
+    let gone: Vec<(String, String)> = stored
+        .declared
+        .iter()
+        .filter(|(k, v)| !now.contains(&(k.as_str(), v.as_str())))
+        .cloned()
+        .collect();
+    // Users before the groups, clients and providers they may refer to.
+    const ORDER: [&str; 6] = [
+        "user",
+        "external_user",
+        "client",
+        "group",
+        "resource_server",
+        "identity_provider",
+    ];
+    let app = walk.app;
+    for kind in ORDER {
+        for (_, key) in gone.iter().filter(|(k, _)| k == kind) {
+            let object = format!("{} {key}", kind.replace('_', " "));
+            let exists = match kind {
+                "user" => stored
+                    .decl
+                    .users
+                    .iter()
+                    .any(|u| username_key(&u.username) == *key),
+                "external_user" => external_of_key(stored, key).is_some(),
+                "client" => stored
+                    .decl
+                    .clients
+                    .iter()
+                    .any(|c| c.id.as_deref() == Some(key)),
+                "group" => stored.decl.groups.iter().any(|g| g.name == *key),
+                "resource_server" => stored
+                    .decl
+                    .resource_servers
+                    .iter()
+                    .any(|s| s.identifier == *key),
+                _ => stored
+                    .decl
+                    .identity_providers
+                    .iter()
+                    .any(|p| p.name == *key),
+            };
+            if !exists {
+                continue;
+            }
+            walk.record(object.clone(), Action::Delete);
+            if !walk.execute {
+                continue;
+            }
+            let pool_id = walk.pool_id.as_str();
+            match kind {
+                "user" => {
+                    let pool = app.store.pool_by_id(pool_id).await?.context("pool")?;
+                    crate::users::admin::delete_user(app, &pool, key)
+                        .await
+                        .context(object)?;
+                }
+                "external_user" => {
+                    let Some(found) = external_of_key(stored, key) else {
+                        continue;
+                    };
+                    let subject = found.subject.clone().unwrap_or_default();
+                    match found.matching() {
+                        Some((kind, value)) if found.sub.is_none() => {
+                            app.store
+                                .delete_preregistration(pool_id, &found.provider, kind, &value)
+                                .await?;
+                        }
+                        _ => {
+                            let pool = app.store.pool_by_id(pool_id).await?.context("pool")?;
+                            let username =
+                                crate::users::external_username(&found.provider, &subject);
+                            crate::users::admin::delete_user(app, &pool, &username)
+                                .await
+                                .context(object)?;
+                        }
+                    }
+                }
+                "client" => crate::clients::delete(app, pool_id, key)
+                    .await
+                    .context(object)?,
+                "group" => crate::groups::delete(app, pool_id, key)
+                    .await
+                    .context(object)?,
+                "resource_server" => crate::resource_servers::delete(app, pool_id, key)
+                    .await
+                    .context(object)?,
+                _ => crate::federation::delete_provider(app, pool_id, key)
+                    .await
+                    .context(object)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The stored external user (signed in, or pre-registered) a declaration's
+/// `(kind, value)` names: a signed-in one by its identity's subject or its email.
+fn find_external<'a>(
+    stored: &'a Stored,
+    provider: &str,
+    kind: &str,
+    value: &str,
+) -> Option<&'a ExternalUserDecl> {
+    stored.decl.external_users.iter().find(|s| {
+        s.provider == provider
+            && match (kind, s.sub.is_some()) {
+                ("subject", _) => s.subject.as_deref() == Some(value),
+                (_, true) => {
+                    s.attributes
+                        .get("email")
+                        .map(|m| m.to_lowercase())
+                        .as_deref()
+                        == Some(value)
+                }
+                (_, false) => s.email.as_deref() == Some(value),
+            }
+    })
+}
+
+/// [`find_external`] by a key `--prune` remembered (`Google:subject:123`).
+fn external_of_key<'a>(stored: &'a Stored, key: &str) -> Option<&'a ExternalUserDecl> {
+    let mut parts = key.splitn(3, ':');
+    let (provider, kind, value) = (parts.next()?, parts.next()?, parts.next()?);
+    find_external(stored, provider, kind, value)
+}
+
+/// Writes the declared attributes that differ from the user's (others are left).
+async fn set_attributes(
+    walk: &Walk<'_>,
+    user_id: &str,
+    current: &BTreeMap<String, String>,
+    declared: &BTreeMap<String, String>,
+) -> anyhow::Result<()> {
+    let set: BTreeMap<String, String> = declared
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if set.is_empty() {
+        return Ok(());
+    }
+    for (name, value) in &set {
+        crate::users::validate_attribute(name, value).map_err(anyhow::Error::msg)?;
+    }
+    walk.app
+        .store
+        .schema(&walk.pool_id)
+        .await?
+        .check_writes(&set, current, Writer::Admin, When::Updating)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    walk.app
+        .store
+        .update_user_attributes(&walk.pool_id, user_id, &set, &[], walk.app.clock.now())
+        .await?;
+    Ok(())
+}
+
+/// Makes the user's memberships exactly `declared`.
+async fn set_groups(
+    walk: &Walk<'_>,
+    user_id: &str,
+    current: &[String],
+    declared: &[String],
+) -> anyhow::Result<()> {
+    let store = &walk.app.store;
+    for group in declared.iter().filter(|g| !current.contains(g)) {
+        store
+            .group_by_name(&walk.pool_id, group)
+            .await?
+            .with_context(|| format!("group {group} does not exist"))?;
+        store
+            .insert_membership(&walk.pool_id, group, user_id)
+            .await?;
+    }
+    for group in current.iter().filter(|g| !declared.contains(g)) {
+        store
+            .delete_membership(&walk.pool_id, group, user_id)
+            .await?;
+    }
+    Ok(())
+}
+
+/// `attributes.<name>` for each declared attribute whose value differs.
+fn changed_attributes(
+    current: &BTreeMap<String, String>,
+    declared: &BTreeMap<String, String>,
+) -> Vec<String> {
+    declared
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(v))
+        .map(|(k, _)| format!("attributes.{k}"))
+        .collect()
+}
+
+fn sorted(list: &[String]) -> BTreeSet<&str> {
+    list.iter().map(String::as_str).collect()
+}
+
+/// The dotted paths at which `a` and `b` differ (lists compared whole).
+pub fn diff(a: &Value, b: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_diff(a, b, "", &mut out);
+    out
+}
+
+fn walk_diff(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                let at = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk_diff(
+                    x.get(key).unwrap_or(&Value::Null),
+                    y.get(key).unwrap_or(&Value::Null),
+                    &at,
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(path.to_string()),
+        _ => {}
+    }
+}
