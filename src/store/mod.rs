@@ -10,6 +10,7 @@ mod codes;
 mod domains;
 mod federation;
 mod groups;
+mod import_jobs;
 mod key_check;
 mod keys;
 mod management;
@@ -27,6 +28,7 @@ mod users;
 
 pub use codes::CodeRow;
 pub use federation::{FederationRequest, LinkedIdentity};
+pub use import_jobs::{ImportJobRow, JobColumn, JobEnd};
 pub use keys::StoredKey;
 pub use management::PageAt;
 pub use outbox::OutboxMessage;
