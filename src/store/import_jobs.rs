@@ -208,6 +208,19 @@ impl Store {
         Ok(data)
     }
 
+    /// Deletes the files of jobs still `Created` that were created before `before`
+    /// (expired: they can no longer be started).
+    pub async fn delete_unstarted_import_chunks(&self, before: i64) -> Result<(), StoreError> {
+        const SQL: &str = "delete from user_import_chunks where job_id in \
+            (select job_id from user_import_jobs where status = 'Created' and created_at < $1)";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(before)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     /// Deletes a job's file.
     pub async fn delete_import_chunks(&self, job_id: &str) -> Result<(), StoreError> {
         const SQL: &str = "delete from user_import_chunks where job_id = $1";

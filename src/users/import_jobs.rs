@@ -178,6 +178,12 @@ pub async fn stop(app: &Services, pool_id: &str, job_id: &str) -> Result<ImportJ
     job(app, pool_id, job_id).await
 }
 
+/// Deletes the files of jobs that expired before being started.
+pub async fn delete_expired_files(app: &Services) -> Result<(), StoreError> {
+    let before = app.clock.now() - START_WITHIN;
+    app.store.delete_unstarted_import_chunks(before).await
+}
+
 /// Runs a started job, if no other run (on any instance) has taken it.
 pub async fn run(app: &Services, job_id: &str) {
     if let Err(e) = run_job(app, job_id).await {

@@ -4,8 +4,10 @@ does to S3, starts it and polls it to the end; the counts, the users, the single
 URL, stopping, listing and the errors are Cognito's. Runs on PostgreSQL too when
 COGNATE_TEST_POSTGRES_URL is set (conftest gives the server a database there)."""
 import csv
+import http.client
 import io
 import time
+import urllib.parse
 import uuid
 
 import pytest
@@ -62,18 +64,21 @@ def test_a_cognito_csv_job_runs_end_to_end_with_boto3_and_requests(idp, pool):
     rows = [{"cognito:username": "ann", "email": "ann@example.com", "email_verified": "true",
              "given_name": "Ann", "custom:team": "blue"},
             {"cognito:username": "bob", "email": "bob@example.com", "email_verified": "true",
-             "name": "Bob, \"the\" Builder"}]
+             "name": "Bob, \"the\" Builder"},
+            # Padding (trimmed away) makes the file span two of the 1 MiB chunks it is stored in.
+            {"cognito:username": "cy", "given_name": "Cy" + " " * (1300 * 1024), "nickname": "cy"}]
     res = upload(job, csv_text(header, rows))
     assert res.status_code == 200, res.text
     done = run_to_end(idp, pool, job)
     assert done["Status"] == "Succeeded", done
-    assert (done["ImportedUsers"], done["SkippedUsers"], done["FailedUsers"]) == (2, 0, 0)
+    assert (done["ImportedUsers"], done["SkippedUsers"], done["FailedUsers"]) == (3, 0, 0)
     assert done["CompletionDate"] >= done["StartDate"] >= done["CreationDate"]
     assert done["CompletionMessage"]
     users = users_of(idp, pool)
     assert users["ann"]["email"] == "ann@example.com" and users["ann"]["custom:team"] == "blue"
     assert users["bob"]["name"] == 'Bob, "the" Builder'
     assert users["ann"]["status"] == "RESET_REQUIRED"
+    assert users["cy"]["given_name"] == "Cy" and users["cy"]["nickname"] == "cy"
     # An ended job cannot be started again.
     with pytest.raises(idp.exceptions.PreconditionNotMetException):
         idp.start_user_import_job(UserPoolId=pool["id"], JobId=job["JobId"])
@@ -171,3 +176,16 @@ def test_unknown_jobs_pools_and_bad_members_get_cognitos_exceptions(idp, pool):
         idp.create_user_import_job(JobName="j", UserPoolId=pool["id"], CloudWatchLogsRoleArn="not-an-arn-but-long-enough")
     with pytest.raises(idp.exceptions.InvalidParameterException):
         new_job(idp, pool, PasswordHashingAlgorithm="MD5")
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read_and_the_url_stays_open(idp, pool):
+    job = new_job(idp, pool)
+    url = urllib.parse.urlsplit(job["PreSignedUrl"])
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.putrequest("PUT", f"{url.path}?{url.query}")
+    conn.putheader("Content-Length", str(100 * 1024 * 1024 + 1))  # the limit is 100 MiB
+    conn.endheaders()
+    res = conn.getresponse()
+    assert res.status == 413 and b"EntityTooLarge" in res.read()
+    conn.close()
+    assert upload(job, "cognito:username\nfits\n").status_code == 200
