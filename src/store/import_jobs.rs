@@ -128,6 +128,24 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Takes a job's URL for an upload: open, the job `Created` after `not_before`.
+    /// False when it is not.
+    pub async fn begin_import_upload(
+        &self,
+        job_id: &str,
+        not_before: i64,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "update user_import_jobs set upload_state = 'receiving' \
+            where job_id = $1 and upload_state = 'open' and status = 'Created' and created_at >= $2";
+        let done = on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(job_id)
+            .bind(not_before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
     /// Ends a job that is in one of `from` (up to three): its status, counts and message. A job
     /// asked to stop (`Stopping`) ends `Stopped` whatever `end.status` says.
     pub async fn end_import_job(
@@ -208,11 +226,13 @@ impl Store {
         Ok(data)
     }
 
-    /// Deletes the files of jobs still `Created` that were created before `before`
-    /// (expired: they can no longer be started).
-    pub async fn delete_unstarted_import_chunks(&self, before: i64) -> Result<(), StoreError> {
+    /// Deletes the files no job will read: those of jobs still `Created` that were
+    /// created before `before` (expired), and any left beside an ended job (an upload
+    /// that went on while its job was stopped).
+    pub async fn delete_unused_import_chunks(&self, before: i64) -> Result<(), StoreError> {
         const SQL: &str = "delete from user_import_chunks where job_id in \
-            (select job_id from user_import_jobs where status = 'Created' and created_at < $1)";
+            (select job_id from user_import_jobs where status in ('Stopped', 'Failed', 'Succeeded') \
+             or (status = 'Created' and created_at < $1))";
         on_db!(&self.db, |p| sqlx::query(SQL)
             .bind(before)
             .execute(p)

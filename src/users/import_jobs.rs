@@ -178,10 +178,10 @@ pub async fn stop(app: &Services, pool_id: &str, job_id: &str) -> Result<ImportJ
     job(app, pool_id, job_id).await
 }
 
-/// Deletes the files of jobs that expired before being started.
+/// Deletes the files of jobs that expired before being started or have ended.
 pub async fn delete_expired_files(app: &Services) -> Result<(), StoreError> {
     let before = app.clock.now() - START_WITHIN;
-    app.store.delete_unstarted_import_chunks(before).await
+    app.store.delete_unused_import_chunks(before).await
 }
 
 /// Runs a started job, if no other run (on any instance) has taken it.
@@ -360,19 +360,8 @@ impl<'a> Upload<'a> {
         {
             return Err(UploadError::Denied);
         }
-        let job = app
-            .store
-            .import_job_by_id(job_id)
-            .await?
-            .ok_or(UploadError::Denied)?;
-        if job.status != "Created" || app.clock.now() >= job.created_at + UPLOAD_LIFETIME {
-            return Err(UploadError::Denied);
-        }
-        if !app
-            .store
-            .move_import_job(job_id, JobColumn::Upload, &["open"], "receiving")
-            .await?
-        {
+        let not_before = app.clock.now() - UPLOAD_LIFETIME + 1;
+        if !app.store.begin_import_upload(job_id, not_before).await? {
             return Err(UploadError::Denied);
         }
         Ok(Self {
