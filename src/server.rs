@@ -352,6 +352,9 @@ async fn clean_up(app: AppState) {
         {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
+        if let Err(e) = crate::users::import_jobs::delete_expired_files(&app).await {
+            tracing::warn!(error = %e, "deleting expired user import files failed");
+        }
         app.limiter.forget_idle();
     }
 }

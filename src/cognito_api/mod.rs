@@ -9,6 +9,7 @@ mod account;
 mod admin_users;
 mod auth;
 mod fields;
+mod import_jobs;
 pub(crate) mod list_users;
 mod management;
 mod paging;
@@ -56,7 +57,9 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
 ];
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", post(dispatch))
+    Router::new()
+        .route("/", post(dispatch))
+        .merge(import_jobs::routes())
 }
 
 /// An AWS JSON error: `{"__type": "...", "message": "..."}`, which SDKs raise as the
@@ -252,7 +255,7 @@ async fn dispatch(
 }
 
 async fn answer(
-    app: &Inner,
+    app: &AppState,
     addr: Option<IpAddr>,
     uri: &Uri,
     headers: &HeaderMap,
@@ -284,7 +287,7 @@ async fn answer(
 }
 
 async fn handle(
-    app: &Inner,
+    app: &AppState,
     addr: Option<IpAddr>,
     uri: &Uri,
     headers: &HeaderMap,
@@ -373,7 +376,7 @@ fn authenticate(
 
 /// Runs one action; `addr` (the caller's address) counts failed sign-ins. Members the
 /// action does not take are refused first ([`fields`]), so nothing changes.
-async fn run(app: &Inner, addr: Option<IpAddr>, action: &str, request: &Value) -> ActionResult {
+async fn run(app: &AppState, addr: Option<IpAddr>, action: &str, request: &Value) -> ActionResult {
     let Value::Object(members) = request else {
         return Err(CognitoError::new(
             "SerializationException",
@@ -394,6 +397,9 @@ async fn run(app: &Inner, addr: Option<IpAddr>, action: &str, request: &Value) -
         return result;
     }
     if let Some(result) = resource_servers::run(app, action, request).await {
+        return result;
+    }
+    if let Some(result) = import_jobs::run(app, action, request).await {
         return result;
     }
     Err(fields::not_implemented(action))

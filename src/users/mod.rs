@@ -5,6 +5,7 @@ pub mod code_mail;
 pub mod codes;
 pub mod credentials;
 pub mod import;
+pub mod import_jobs;
 pub mod password;
 mod refusal;
 pub use crate::model::schema;

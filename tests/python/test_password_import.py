@@ -1,15 +1,17 @@
 """Password hashes from other systems (issue 17, item 3): a user created with a bcrypt or
-PBKDF2 hash signs in through boto3 with the old password, and at that first sign-in the
-hash becomes the pool's argon2id with an SRP verifier, so SRP (pycognito), which the
-imported hash cannot serve, works from then on."""
+PBKDF2 hash (by the CLI, or by a user import job's CSV) signs in through boto3 with the
+old password, and at that first sign-in the hash becomes the pool's argon2id with an SRP
+verifier, so SRP (pycognito), which the imported hash cannot serve, works from then on."""
 import base64
 import hashlib
+import sqlite3
 import subprocess
 
 import pytest
 from pycognito.aws_srp import AWSSRP
 
 from conftest import BINARY, SERVER_ENV, cognate_cli
+from test_import_jobs import csv_text, new_job, run_to_end, upload
 
 LEGACY = "Legacy-pass-1"
 # bcrypt of LEGACY, cost 4, made by libxcrypt's crypt(3) (what PHP and glibc systems export).
@@ -62,3 +64,31 @@ def test_a_hash_cognate_cannot_verify_or_afford_is_refused(server, pool, phc, wh
                           "--password-hash", phc], env=SERVER_ENV, capture_output=True, text=True)
     assert out.returncode != 0 and why in out.stderr, out.stderr
     assert all(u["username"] != "bad" for u in cognate_cli("user", "list", "--pool", pool["id"]))
+
+
+def stored_hash(pool, username):
+    """The password hash the server's database holds for a user (SQLite or PostgreSQL)."""
+    url = SERVER_ENV["DATABASE_URL"]
+    sql = "select password_hash from users where pool_id = '{}' and username = '{}'".format(pool["id"], username)
+    if url.startswith("sqlite://"):
+        with sqlite3.connect(url.removeprefix("sqlite://")) as db:
+            return db.execute(sql).fetchone()[0]
+    return subprocess.run(["psql", url, "-Atc", sql], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_bcrypt_hash_imported_by_an_import_job_signs_in_and_becomes_argon2id(idp, unsigned, pool):
+    # cognate's password_hash column beside Cognito's; PasswordHashingAlgorithm is reported back.
+    header = idp.get_csv_header(UserPoolId=pool["id"])["CSVHeader"] + ["password_hash"]
+    job = new_job(idp, pool, PasswordHashingAlgorithm="BCRYPT")
+    rows = [{"cognito:username": "cid", "email": "cid@example.com", "email_verified": "true",
+             "password_hash": BCRYPT}]
+    assert upload(job, csv_text(header, rows)).status_code == 200
+    done = run_to_end(idp, pool, job)
+    assert done["ImportedUsers"] == 1 and done["PasswordHashingAlgorithm"] == "BCRYPT", done
+    assert stored_hash(pool, "cid") == BCRYPT
+    with pytest.raises(unsigned.exceptions.NotAuthorizedException):
+        password_auth(unsigned, pool, "cid", "Wrong-pass-1")
+    assert password_auth(unsigned, pool, "cid", LEGACY)["AuthenticationResult"]["IdToken"]
+    assert stored_hash(pool, "cid").startswith("$argon2id$")
+    assert srp(unsigned, pool, "cid", LEGACY)["AuthenticationResult"]["IdToken"]
+    assert password_auth(unsigned, pool, "cid", LEGACY)["AuthenticationResult"]["IdToken"]
