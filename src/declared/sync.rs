@@ -43,6 +43,17 @@ impl std::fmt::Display for Change {
     }
 }
 
+/// The kinds of object a file declares, in the order `--prune` deletes them: users
+/// before the groups, clients and providers they may refer to.
+const KINDS: [&str; 6] = [
+    "user",
+    "external_user",
+    "client",
+    "group",
+    "resource_server",
+    "identity_provider",
+];
+
 /// A walk over one pool.
 struct Walk<'a> {
     app: &'a Services,
@@ -197,6 +208,15 @@ pub async fn pool(
     }
     if prune {
         prune_undeclared(&mut walk, stored).await?;
+    } else {
+        // Still the file's until a pruning apply deletes them.
+        for (kind, key) in &stored.declared {
+            if let Some(kind) = KINDS.iter().find(|k| *k == kind)
+                && !walk.declared.iter().any(|(k, v)| k == kind && v == key)
+            {
+                walk.declared.push((kind, key.clone()));
+            }
+        }
     }
     if execute {
         app.store
@@ -581,17 +601,8 @@ async fn prune_undeclared(walk: &mut Walk<'_>, stored: &Stored) -> anyhow::Resul
         .filter(|(k, v)| !now.contains(&(k.as_str(), v.as_str())))
         .cloned()
         .collect();
-    // Users before the groups, clients and providers they may refer to.
-    const ORDER: [&str; 6] = [
-        "user",
-        "external_user",
-        "client",
-        "group",
-        "resource_server",
-        "identity_provider",
-    ];
     let app = walk.app;
-    for kind in ORDER {
+    for kind in KINDS {
         for (_, key) in gone.iter().filter(|(k, _)| k == kind) {
             let object = format!("{} {key}", kind.replace('_', " "));
             let exists = match kind {

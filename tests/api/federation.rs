@@ -17,17 +17,17 @@ use serde_json::Value;
 
 use crate::helpers::{CALLBACK, Pkce, TestApp, browser, jwt_claims, location, query_param};
 
-const ADA_GOOGLE: &str = "100000000000000000001";
+pub const ADA_GOOGLE: &str = "100000000000000000001";
 const ADA_FACEBOOK: &str = "10150000000000001";
 const ADA_AMAZON: &str = "amzn1.account.ADA0000000000000000000000001";
 
 /// The stand-in providers on their own port.
-struct Standins {
-    base: String,
+pub struct Standins {
+    pub base: String,
 }
 
 impl Standins {
-    async fn spawn() -> Self {
+    pub async fn spawn() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/_standin", listener.local_addr().unwrap());
         let router = axum::Router::new().nest("/_standin", cognate::standin::router(&base));
@@ -133,7 +133,7 @@ fn decide_url(provider_authorize: &str, identity: &str, quirk: Option<&str>) -> 
 
 /// Runs authorize → provider → idpresponse in `b`; returns where the browser is sent
 /// at the end (the app's callback on success) and the provider's authorize URL.
-async fn federate(
+pub async fn federate(
     b: &reqwest::Client,
     authorize: &str,
     identity: &str,

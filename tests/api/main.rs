@@ -9,6 +9,7 @@ mod browser;
 mod browser_account;
 mod cli;
 mod client_credentials;
+mod declared;
 mod domains;
 mod federation;
 mod helpers;
