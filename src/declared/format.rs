@@ -265,8 +265,9 @@ impl Problems {
 }
 
 /// Reads a file's text: every key checked against the settings cognate knows, every
-/// value typed. Returns the document, or every problem found.
-pub fn parse(text: &str) -> Result<Document, Problems> {
+/// value typed. Returns the document with the problems found so far (unknown keys,
+/// which do not stop the other checks), or, if it does not read at all, the problems.
+pub fn parse(text: &str) -> Result<(Document, Problems), Problems> {
     let mut problems = Problems::default();
     let root: Value = match serde_yaml_ng::from_str(text) {
         Ok(v) => v,
@@ -286,18 +287,22 @@ pub fn parse(text: &str) -> Result<Document, Problems> {
         problems.add("pools", "must be a list");
         return Err(problems);
     };
+    let mut unreadable = false;
     for (i, pool) in pools.iter().enumerate() {
         let path = format!("pools[{i}]");
         check_pool_keys(pool, &path, &mut problems);
         match serde_json::from_value::<PoolDecl>(pool.clone()) {
             Ok(decl) => document.pools.push(decl),
-            Err(e) => problems.add(path, e.to_string()),
+            Err(e) => {
+                unreadable = true;
+                problems.add(path, e.to_string());
+            }
         }
     }
-    if problems.is_empty() {
-        Ok(document)
-    } else {
+    if unreadable {
         Err(problems)
+    } else {
+        Ok((document, problems))
     }
 }
 
@@ -433,7 +438,8 @@ fn check_against(value: &Value, known: &Value, path: &str, problems: &mut Proble
     };
     for (key, inner) in map {
         match known.get(key) {
-            Some(Value::Object(k)) => {
+            // An empty default is a map (tags) or all-optional (LambdaConfig): any key.
+            Some(Value::Object(k)) if !k.is_empty() => {
                 let at = format!("{path}.{key}");
                 let allowed: Vec<&String> = k.keys().collect();
                 unknown_keys(inner, &allowed, &at, problems);

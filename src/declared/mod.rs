@@ -70,14 +70,17 @@ pub fn load(path: &Path) -> Result<Vec<Desired>, Problems> {
         p.add("", format!("cannot read {}: {e}", path.display()));
         p
     })?;
-    let document = format::parse(&text)?;
-    check(document, &format::base_of(path))
+    let (document, problems) = format::parse(&text)?;
+    check(document, &format::base_of(path), problems)
 }
 
 /// Checks everything a file says that can be checked without the database, and
 /// resolves its secret references (relative to `base`).
-fn check(document: Document, base: &Path) -> Result<Vec<Desired>, Problems> {
-    let mut problems = Problems::default();
+fn check(
+    document: Document,
+    base: &Path,
+    mut problems: Problems,
+) -> Result<Vec<Desired>, Problems> {
     for twice in format::duplicates(document.pools.iter().filter_map(|p| p.id.as_deref())) {
         problems.add("pools", format!("pool id {twice} is declared twice"));
     }
