@@ -49,6 +49,20 @@ pub struct PoolDecl {
     pub users: Vec<UserDecl>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_users: Vec<ExternalUserDecl>,
+    /// The hosted pages' stylesheet and logo for every client (Cognito's
+    /// `SetUICustomization` with `ALL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_customization: Option<UiDecl>,
+}
+
+/// A stylesheet and logo (Cognito's `UICustomization`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UiDecl {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub css: Option<String>,
+    /// The logo, a PNG or JPEG image, in base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
 }
 
 /// A custom attribute.
@@ -112,6 +126,9 @@ pub struct ClientDecl {
     /// (`env:NAME`, `file:PATH`).
     #[serde(default = "no_secret")]
     pub secret: String,
+    /// This client's own stylesheet and logo, over the pool's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_customization: Option<UiDecl>,
     #[serde(flatten)]
     pub settings: ClientSettings,
 }
@@ -321,6 +338,7 @@ fn check_pool_keys(pool: &Value, path: &str, problems: &mut Problems) {
         "clients",
         "users",
         "external_users",
+        "ui_customization",
     ];
     unknown_keys(pool, POOL, path, problems);
     if let Some(settings) = pool.get("settings") {
@@ -335,7 +353,10 @@ fn check_pool_keys(pool: &Value, path: &str, problems: &mut Problems) {
             }
         }
     }
-    let client_keys = keys_of(&ClientSettings::default(), &["id", "secret"]);
+    let client_keys = keys_of(
+        &ClientSettings::default(),
+        &["id", "secret", "ui_customization"],
+    );
     let provider_keys = keys_of(
         &ProviderDetails::default(),
         &[

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::format::{ClientDecl, ExternalUserDecl, ProviderDecl, UserDecl};
+use super::format::{ClientDecl, ExternalUserDecl, ProviderDecl, UiDecl, UserDecl};
 use super::state::Stored;
 use super::{Desired, NewClientSecret};
 use crate::model::federation::NewProvider;
@@ -197,6 +197,14 @@ pub async fn pool(
             Some(_) => {}
         }
     }
+    ui(
+        &mut walk,
+        crate::pool::ui::ALL,
+        "hosted pages' look".into(),
+        &decl.ui_customization,
+        &stored.decl.ui_customization,
+    )
+    .await?;
     for (i, c) in decl.clients.iter().enumerate() {
         client(&mut walk, c, &desired.client_secrets[i], stored).await?;
     }
@@ -370,11 +378,22 @@ async fn client(
         } else {
             c.id.clone().unwrap_or_default()
         };
+        let look = format!("hosted pages' look of client {}", c.settings.name);
+        ui(walk, &id, look, &c.ui_customization, &None).await?;
         walk.declared.push(("client", id));
         return Ok(());
     };
     let client_id = current.id.clone().unwrap_or_default();
     walk.declared.push(("client", client_id.clone()));
+    let look = format!("hosted pages' look of client {}", c.settings.name);
+    ui(
+        walk,
+        &client_id,
+        look,
+        &c.ui_customization,
+        &current.ui_customization,
+    )
+    .await?;
     let mut fields = diff(&json!(current.settings), &json!(c.settings));
     let had = stored.client_secrets.get(&client_id).cloned().flatten();
     let secret_changes = match (secret, &had) {
@@ -584,6 +603,47 @@ async fn external_user(
         )
         .await
         .context(object)?,
+    }
+    Ok(())
+}
+
+/// Sets (or resets) the stylesheet and logo of `target` (`ALL` or a client id).
+async fn ui(
+    walk: &mut Walk<'_>,
+    target: &str,
+    object: String,
+    wanted: &Option<UiDecl>,
+    current: &Option<UiDecl>,
+) -> anyhow::Result<()> {
+    use base64::Engine;
+    if wanted == current {
+        return Ok(());
+    }
+    let action = match (current, wanted) {
+        (None, _) => Action::Create,
+        (_, None) => Action::Delete,
+        (Some(c), Some(w)) => Action::Update(diff(&json!(c), &json!(w))),
+    };
+    walk.record(object.clone(), action);
+    if walk.execute {
+        let wanted = wanted.clone().unwrap_or_default();
+        let logo = match &wanted.logo {
+            Some(b64) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .context("logo is not base64")?,
+            ),
+            None => None,
+        };
+        crate::pool::ui::set(
+            walk.app,
+            &walk.pool_id,
+            target,
+            wanted.css.as_deref(),
+            logo.as_deref(),
+        )
+        .await
+        .context(object)?;
     }
     Ok(())
 }
