@@ -398,17 +398,7 @@ pub async fn plan(
     desired: &[Desired],
     prune: bool,
 ) -> anyhow::Result<Vec<PoolChanges>> {
-    let mut out = Vec::new();
-    for d in desired {
-        let stored = find(app, &d.decl).await?;
-        let (pool_id, changes) = sync::pool(app, d, stored.as_ref(), prune, false).await?;
-        out.push(PoolChanges {
-            pool_id,
-            name: d.decl.name.clone(),
-            changes,
-        });
-    }
-    Ok(out)
+    run(app, desired, prune, false).await
 }
 
 /// Applies the file, each pool in one transaction: a pool is changed whole or not at
@@ -418,19 +408,31 @@ pub async fn apply(
     desired: &[Desired],
     prune: bool,
 ) -> anyhow::Result<Vec<PoolChanges>> {
+    run(app, desired, prune, true).await
+}
+
+async fn run(
+    app: &Services,
+    desired: &[Desired],
+    prune: bool,
+    execute: bool,
+) -> anyhow::Result<Vec<PoolChanges>> {
     let mut out = Vec::new();
     for d in desired {
+        // `plan` reads through a transaction too, so both see one consistent state.
         let tx = app.store.begin().await?;
         let in_tx = app.with_store(tx.clone());
         let stored = find(&in_tx, &d.decl).await?;
-        let (pool_id, changes) = sync::pool(&in_tx, d, stored.as_ref(), prune, true)
+        let (pool_id, changes) = sync::pool(&in_tx, d, stored.as_ref(), prune, execute)
             .await
             .map_err(|e| e.context(format!("pool {}: nothing in it was changed", d.decl.name)))?;
         drop(in_tx);
-        tx.commit().await?;
-        // Other parts of this process read pools and keys through caches.
-        app.keys.forget(&pool_id);
-        crate::triggers::forget(app, &pool_id);
+        if execute {
+            tx.commit().await?;
+            // Other parts of this process read pools and keys through caches.
+            app.keys.forget(&pool_id);
+            crate::triggers::forget(app, &pool_id);
+        }
         out.push(PoolChanges {
             pool_id,
             name: d.decl.name.clone(),

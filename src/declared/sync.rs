@@ -473,11 +473,41 @@ async fn user(
         return Ok(());
     };
     let user_id = current.sub.clone().unwrap_or_default();
-    let mut fields = changed_attributes(&current.attributes, &u.attributes);
-    if current.enabled != u.enabled {
+    let now = Member {
+        attributes: &current.attributes,
+        groups: &current.groups,
+        enabled: Some(current.enabled),
+    };
+    let wanted = Member {
+        attributes: &u.attributes,
+        groups: &u.groups,
+        enabled: Some(u.enabled),
+    };
+    update_member(walk, object, &user_id, now, wanted).await
+}
+
+/// What `apply` keeps in step on an existing user, native or external.
+struct Member<'a> {
+    attributes: &'a BTreeMap<String, String>,
+    groups: &'a [String],
+    /// `None`: not declared (external users).
+    enabled: Option<bool>,
+}
+
+/// Brings an existing user's declared attributes, groups and enabled flag to `wanted`.
+async fn update_member(
+    walk: &mut Walk<'_>,
+    object: String,
+    user_id: &str,
+    now: Member<'_>,
+    wanted: Member<'_>,
+) -> anyhow::Result<()> {
+    let mut fields = changed_attributes(now.attributes, wanted.attributes);
+    let enable = wanted.enabled.filter(|e| Some(*e) != now.enabled);
+    if enable.is_some() {
         fields.push("enabled".into());
     }
-    if sorted(&current.groups) != sorted(&u.groups) {
+    if sorted(now.groups) != sorted(wanted.groups) {
         fields.push("groups".into());
     }
     if fields.is_empty() {
@@ -485,16 +515,16 @@ async fn user(
     }
     walk.record(object.clone(), Action::Update(fields));
     if walk.execute {
-        set_attributes(walk, &user_id, &current.attributes, &u.attributes)
+        set_attributes(walk, user_id, now.attributes, wanted.attributes)
             .await
             .context(object.clone())?;
-        if current.enabled != u.enabled {
+        if let Some(enabled) = enable {
             walk.app
                 .store
-                .update_user_enabled(&user_id, u.enabled, walk.app.clock.now())
+                .update_user_enabled(user_id, enabled, walk.app.clock.now())
                 .await?;
         }
-        set_groups(walk, &user_id, &current.groups, &u.groups)
+        set_groups(walk, user_id, now.groups, wanted.groups)
             .await
             .context(object)?;
     }
@@ -515,23 +545,17 @@ async fn external_user(
     let signed_in = find_external(stored, &e.provider, kind, &value).filter(|s| s.sub.is_some());
     if let Some(current) = signed_in {
         let user_id = current.sub.clone().unwrap_or_default();
-        let mut fields = changed_attributes(&current.attributes, &e.attributes);
-        if sorted(&current.groups) != sorted(&e.groups) {
-            fields.push("groups".into());
-        }
-        if fields.is_empty() {
-            return Ok(());
-        }
-        walk.record(object.clone(), Action::Update(fields));
-        if walk.execute {
-            set_attributes(walk, &user_id, &current.attributes, &e.attributes)
-                .await
-                .context(object.clone())?;
-            set_groups(walk, &user_id, &current.groups, &e.groups)
-                .await
-                .context(object)?;
-        }
-        return Ok(());
+        let now = Member {
+            attributes: &current.attributes,
+            groups: &current.groups,
+            enabled: None,
+        };
+        let wanted = Member {
+            attributes: &e.attributes,
+            groups: &e.groups,
+            enabled: None,
+        };
+        return update_member(walk, object, &user_id, now, wanted).await;
     }
     let pending = find_external(stored, &e.provider, kind, &value).filter(|s| s.sub.is_none());
     let action = match pending {
