@@ -269,38 +269,13 @@ async fn insert_as(
     purpose: Option<codes::Purpose>,
 ) -> Result<(User, Option<codes::Issued>), crate::error::AppError> {
     use crate::error::AppError;
-    let pool = app
-        .store
-        .pool_by_id(pool_id)
-        .await?
-        .ok_or(AppError::NotFound("user pool"))?;
-    validate_username(username).map_err(AppError::Invalid)?;
-    // `<Provider>_…` names belong to that provider's users: a native account taking one
-    // would block the real user's first sign-in (and take their pre-registration).
-    let providers = app.store.identity_providers(pool_id).await?;
-    if is_external_form(username, providers.iter().map(|p| p.provider_name.as_str())) {
-        return Err(AppError::Invalid(
-            "Username cannot be in the form of an identity provider's users (<ProviderName>_…)."
-                .into(),
-        ));
-    }
-    for (name, value) in &attributes {
-        validate_attribute(name, value).map_err(AppError::Invalid)?;
-    }
-    // Whoever creates the user, custom attributes must be declared in the schema.
-    app.store
-        .schema(pool_id)
-        .await?
-        .check_writes(
-            &attributes,
-            &BTreeMap::new(),
-            schema::Writer::Admin,
-            schema::When::Creating,
-        )
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    let rules = NewUserRules::load(app, pool_id).await?;
+    rules.check(username, &attributes)?;
     let (password_hash, password) = match credential {
         Credential::Password(pw) => {
-            pool.settings
+            rules
+                .pool
+                .settings
                 .password_policy
                 .check(pw, username)
                 .map_err(AppError::Invalid)?;
@@ -340,6 +315,60 @@ async fn insert_as(
         credentials::store_srp_verifier(app, &user, pw).await?;
     }
     Ok((user, issued))
+}
+
+/// What a pool asks of a new user's name and attributes, loaded once and checked for
+/// every user created (one, or a whole import file).
+pub struct NewUserRules {
+    pub pool: crate::pool::Pool,
+    providers: Vec<String>,
+    schema: schema::Schema,
+}
+
+impl NewUserRules {
+    /// The rules of `pool_id`; `NotFound` when there is no such pool.
+    pub async fn load(app: &Services, pool_id: &str) -> Result<Self, AppError> {
+        let pool = app
+            .store
+            .pool_by_id(pool_id)
+            .await?
+            .ok_or(AppError::NotFound("user pool"))?;
+        let providers = app.store.identity_providers(pool_id).await?;
+        Ok(Self {
+            pool,
+            providers: providers.into_iter().map(|p| p.provider_name).collect(),
+            schema: app.store.schema(pool_id).await?,
+        })
+    }
+
+    /// Checks a new user's username and attributes (the password is the caller's).
+    pub fn check(
+        &self,
+        username: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), AppError> {
+        validate_username(username).map_err(AppError::Invalid)?;
+        // `<Provider>_…` names belong to that provider's users: a native account taking
+        // one would block the real user's first sign-in (and take their pre-registration).
+        if is_external_form(username, self.providers.iter().map(String::as_str)) {
+            return Err(AppError::Invalid(
+                "Username cannot be in the form of an identity provider's users (<ProviderName>_…)."
+                    .into(),
+            ));
+        }
+        for (name, value) in attributes {
+            validate_attribute(name, value).map_err(AppError::Invalid)?;
+        }
+        // Whoever creates the user, custom attributes must be declared in the schema.
+        self.schema
+            .check_writes(
+                attributes,
+                &BTreeMap::new(),
+                schema::Writer::Admin,
+                schema::When::Creating,
+            )
+            .map_err(|e| AppError::Invalid(e.to_string()))
+    }
 }
 
 /// The username of an external user: `<ProviderName>_<subject>`.
