@@ -191,15 +191,17 @@ impl Importer<'_> {
                 ));
             }
         };
-        if let Some(hash) = &record.password_hash {
-            super::password::check_imported(hash)?;
-        }
+        let password_hash = record
+            .password_hash
+            .as_deref()
+            .map(super::password::check_imported)
+            .transpose()?;
         self.rules
             .check(&record.username, &record.attributes)
             .map_err(reason)?;
         Ok(NewUser {
             username: record.username,
-            password_hash: record.password_hash,
+            password_hash,
             status,
             attributes: record.attributes,
             pending_code: None,

@@ -167,7 +167,7 @@ pub async fn create(
 }
 
 /// Creates a user with a password hash exported by another system (bcrypt, scrypt,
-/// PBKDF2, argon2: [`password::check_imported`]), stored as it is: the user signs in
+/// PBKDF2, argon2, Django's: [`password::check_imported`]), stored as it is: the user signs in
 /// with the old password, and the hash becomes the pool's argon2id (with an SRP
 /// verifier) at the first sign-in that proves it.
 pub async fn create_with_hash(
@@ -178,8 +178,8 @@ pub async fn create_with_hash(
     status: UserStatus,
     attributes: BTreeMap<String, String>,
 ) -> Result<User, crate::error::AppError> {
-    password::check_imported(hash).map_err(crate::error::AppError::Invalid)?;
-    let credential = Credential::ImportedHash(hash);
+    let hash = password::check_imported(hash).map_err(crate::error::AppError::Invalid)?;
+    let credential = Credential::ImportedHash(&hash);
     insert(app, pool_id, username, credential, status, attributes, None)
         .await
         .map(|(user, _)| user)
@@ -197,16 +197,19 @@ pub async fn create_declared(
     attributes: BTreeMap<String, String>,
 ) -> Result<User, crate::error::AppError> {
     use crate::error::AppError;
-    if let Some(hash) = hash {
-        password::check_imported(hash).map_err(AppError::Invalid)?;
-    }
+    let hash = hash
+        .map(password::check_imported)
+        .transpose()
+        .map_err(AppError::Invalid)?;
     let user_id = match sub {
         Some(sub) => uuid::Uuid::parse_str(sub)
             .map_err(|_| AppError::Invalid(format!("sub {sub:?} is not a UUID")))?
             .to_string(),
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let credential = hash.map_or(Credential::None, Credential::ImportedHash);
+    let credential = hash
+        .as_deref()
+        .map_or(Credential::None, Credential::ImportedHash);
     insert_as(
         app, pool_id, &user_id, username, credential, status, attributes, None,
     )
