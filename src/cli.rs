@@ -118,6 +118,10 @@ pub enum Command {
         /// Else `https://cognito-idp.<region>.amazonaws.com`.
         #[arg(long)]
         endpoint_url: Option<String>,
+        /// Leave native users out, for a UserMigration trigger to bring each over at
+        /// the first sign-in with the old password (their groups are not kept).
+        #[arg(long)]
+        leave_users_to_migration: bool,
         #[command(flatten)]
         out: FileOutput,
     },
@@ -634,6 +638,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         pool,
         region,
         endpoint_url,
+        leave_users_to_migration,
         out,
     } = cli.command
     {
@@ -642,6 +647,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             region,
             endpoint_url,
             secrets_dir: out.secrets_dir.clone(),
+            leave_users_to_migration,
         };
         let imported = crate::declared::from_cognito::import(&options).await?;
         for note in &imported.notes {

@@ -49,6 +49,20 @@ pub struct PoolDecl {
     pub users: Vec<UserDecl>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_users: Vec<ExternalUserDecl>,
+    /// The hosted pages' stylesheet and logo for every client (Cognito's
+    /// `SetUICustomization` with `ALL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_customization: Option<UiDecl>,
+}
+
+/// A stylesheet and logo (Cognito's `UICustomization`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UiDecl {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub css: Option<String>,
+    /// The logo, a PNG or JPEG image, in base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
 }
 
 /// A custom attribute.
@@ -112,6 +126,9 @@ pub struct ClientDecl {
     /// (`env:NAME`, `file:PATH`).
     #[serde(default = "no_secret")]
     pub secret: String,
+    /// This client's own stylesheet and logo, over the pool's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_customization: Option<UiDecl>,
     #[serde(flatten)]
     pub settings: ClientSettings,
 }
@@ -265,8 +282,9 @@ impl Problems {
 }
 
 /// Reads a file's text: every key checked against the settings cognate knows, every
-/// value typed. Returns the document, or every problem found.
-pub fn parse(text: &str) -> Result<Document, Problems> {
+/// value typed. Returns the document with the problems found so far (unknown keys,
+/// which do not stop the other checks), or, if it does not read at all, the problems.
+pub fn parse(text: &str) -> Result<(Document, Problems), Problems> {
     let mut problems = Problems::default();
     let root: Value = match serde_yaml_ng::from_str(text) {
         Ok(v) => v,
@@ -286,18 +304,22 @@ pub fn parse(text: &str) -> Result<Document, Problems> {
         problems.add("pools", "must be a list");
         return Err(problems);
     };
+    let mut unreadable = false;
     for (i, pool) in pools.iter().enumerate() {
         let path = format!("pools[{i}]");
         check_pool_keys(pool, &path, &mut problems);
         match serde_json::from_value::<PoolDecl>(pool.clone()) {
             Ok(decl) => document.pools.push(decl),
-            Err(e) => problems.add(path, e.to_string()),
+            Err(e) => {
+                unreadable = true;
+                problems.add(path, e.to_string());
+            }
         }
     }
-    if problems.is_empty() {
-        Ok(document)
-    } else {
+    if unreadable {
         Err(problems)
+    } else {
+        Ok((document, problems))
     }
 }
 
@@ -316,6 +338,7 @@ fn check_pool_keys(pool: &Value, path: &str, problems: &mut Problems) {
         "clients",
         "users",
         "external_users",
+        "ui_customization",
     ];
     unknown_keys(pool, POOL, path, problems);
     if let Some(settings) = pool.get("settings") {
@@ -330,7 +353,10 @@ fn check_pool_keys(pool: &Value, path: &str, problems: &mut Problems) {
             }
         }
     }
-    let client_keys = keys_of(&ClientSettings::default(), &["id", "secret"]);
+    let client_keys = keys_of(
+        &ClientSettings::default(),
+        &["id", "secret", "ui_customization"],
+    );
     let provider_keys = keys_of(
         &ProviderDetails::default(),
         &[
@@ -433,7 +459,8 @@ fn check_against(value: &Value, known: &Value, path: &str, problems: &mut Proble
     };
     for (key, inner) in map {
         match known.get(key) {
-            Some(Value::Object(k)) => {
+            // An empty default is a map (tags) or all-optional (LambdaConfig): any key.
+            Some(Value::Object(k)) if !k.is_empty() => {
                 let at = format!("{path}.{key}");
                 let allowed: Vec<&String> = k.keys().collect();
                 unknown_keys(inner, &allowed, &at, problems);

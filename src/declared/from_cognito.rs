@@ -6,8 +6,8 @@
 //!
 //! Only what cognate's declarations hold is mapped; everything else is named in the
 //! notes the caller prints. Cognito never exports password hashes, so native users come
-//! in as `RESET_REQUIRED`: they reset their password, or a `UserMigration` trigger
-//! checks it against Cognito at their first sign-in.
+//! in as `RESET_REQUIRED` and reset their password, or are left out for a
+//! `UserMigration` trigger to check it against Cognito at their first sign-in.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::format::{
     AttributeDecl, ClientDecl, ExternalUserDecl, GroupDecl, PoolDecl, ProviderDecl,
-    ResourceServerDecl, UserDecl,
+    ResourceServerDecl, UiDecl, UserDecl,
 };
 use crate::config::AwsCredentials;
 use crate::model::clients::{
@@ -38,6 +38,9 @@ pub struct ImportOptions {
     /// Client and provider secrets are written here (one file each, owner only) and
     /// referenced as `file:`; without it clients get `generate` and providers `env:`.
     pub secrets_dir: Option<PathBuf>,
+    /// Leave native users out, for a `UserMigration` trigger to bring each over at the
+    /// first sign-in with the old password (it fires only for names the pool lacks).
+    pub leave_users_to_migration: bool,
 }
 
 /// The file, and what the operator should know about it (dropped settings, skipped
@@ -203,6 +206,8 @@ pub async fn import(options: &ImportOptions) -> anyhow::Result<Imported> {
             prevent_existence_errors.push(setting == "ENABLED");
         }
         let mut decl = client(id, c, options, &mut notes)?;
+        let what = format!("client {}", decl.settings.name);
+        decl.ui_customization = ui(&api, id, decl.id.as_deref(), &what, &mut notes).await;
         decl.settings.supported_identity_providers.retain(|p| {
             let skipped = skipped_providers.contains(p);
             if skipped {
@@ -292,13 +297,20 @@ pub async fn import(options: &ImportOptions) -> anyhow::Result<Imported> {
             "PaginationToken",
         )
         .await?;
-    let (users, external_users) = users(listed, &identity_providers, &mut members, &mut notes);
-    if !users.is_empty() {
+    let (mut users, external_users) = users(listed, &identity_providers, &mut members, &mut notes);
+    if options.leave_users_to_migration && !users.is_empty() {
+        notes.push(format!(
+            "{} native user(s) left out: a UserMigration trigger (settings.lambda_config) \
+             brings each over at the first sign-in, without the group memberships",
+            users.len()
+        ));
+        users.clear();
+    } else if !users.is_empty() {
         notes.push(format!(
             "{} native user(s) come in as RESET_REQUIRED: Cognito never exports password \
              hashes. They set a new password by ForgotPassword (a code to their verified \
-             email), or set settings.lambda_config.UserMigration so that their first sign-in \
-             checks the old password against Cognito.",
+             email); or import with --leave-users-to-migration for a UserMigration trigger \
+             to check their old password against Cognito.",
             users.len()
         ));
     }
@@ -315,10 +327,49 @@ pub async fn import(options: &ImportOptions) -> anyhow::Result<Imported> {
         clients,
         users,
         external_users,
+        ui_customization: ui(&api, id, None, "pool", &mut notes).await,
     };
     Ok(Imported {
         document: json!({ "pools": [super::without_defaults(serde_json::to_value(&decl)?)] }),
         notes,
+    })
+}
+
+/// The stylesheet of the pool (`client_id` `None`) or of one client; a client without
+/// its own is answered with the pool's (`ClientId` `ALL`). The logo is a URL in
+/// Cognito's answer, noted rather than fetched; a failed call is noted too (Cognito
+/// answers only for pools with a domain).
+async fn ui(
+    api: &Cognito,
+    pool_id: &str,
+    client_id: Option<&str>,
+    what: &str,
+    notes: &mut Vec<String>,
+) -> Option<UiDecl> {
+    let mut request = json!({ "UserPoolId": pool_id });
+    if let Some(c) = client_id {
+        request["ClientId"] = json!(c);
+    }
+    let answer = match api.call("GetUICustomization", &request).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            notes.push(format!("{what}: hosted UI customization not imported: {e}"));
+            return None;
+        }
+    };
+    let ui = &answer["UICustomization"];
+    if client_id.is_some() && ui["ClientId"].as_str() != client_id {
+        return None;
+    }
+    if is_set(&ui["ImageUrl"]) {
+        notes.push(format!(
+            "{what}: the logo is not imported; add it as ui_customization.logo (base64)"
+        ));
+    }
+    let css = ui["CSS"].as_str().filter(|c| !c.is_empty())?;
+    Some(UiDecl {
+        css: Some(css.to_string()),
+        logo: None,
     })
 }
 
@@ -672,6 +723,7 @@ fn client(
     Ok(ClientDecl {
         id: Some(client_id),
         secret,
+        ui_customization: None,
         settings,
     })
 }

@@ -71,14 +71,17 @@ pub fn load(path: &Path) -> Result<Vec<Desired>, Problems> {
         p.add("", format!("cannot read {}: {e}", path.display()));
         p
     })?;
-    let document = format::parse(&text)?;
-    check(document, &format::base_of(path))
+    let (document, problems) = format::parse(&text)?;
+    check(document, &format::base_of(path), problems)
 }
 
 /// Checks everything a file says that can be checked without the database, and
 /// resolves its secret references (relative to `base`).
-fn check(document: Document, base: &Path) -> Result<Vec<Desired>, Problems> {
-    let mut problems = Problems::default();
+fn check(
+    document: Document,
+    base: &Path,
+    mut problems: Problems,
+) -> Result<Vec<Desired>, Problems> {
     for twice in format::duplicates(document.pools.iter().filter_map(|p| p.id.as_deref())) {
         problems.add("pools", format!("pool id {twice} is declared twice"));
     }
@@ -396,17 +399,7 @@ pub async fn plan(
     desired: &[Desired],
     prune: bool,
 ) -> anyhow::Result<Vec<PoolChanges>> {
-    let mut out = Vec::new();
-    for d in desired {
-        let stored = find(app, &d.decl).await?;
-        let (pool_id, changes) = sync::pool(app, d, stored.as_ref(), prune, false).await?;
-        out.push(PoolChanges {
-            pool_id,
-            name: d.decl.name.clone(),
-            changes,
-        });
-    }
-    Ok(out)
+    run(app, desired, prune, false).await
 }
 
 /// Applies the file, each pool in one transaction: a pool is changed whole or not at
@@ -416,19 +409,31 @@ pub async fn apply(
     desired: &[Desired],
     prune: bool,
 ) -> anyhow::Result<Vec<PoolChanges>> {
+    run(app, desired, prune, true).await
+}
+
+async fn run(
+    app: &Services,
+    desired: &[Desired],
+    prune: bool,
+    execute: bool,
+) -> anyhow::Result<Vec<PoolChanges>> {
     let mut out = Vec::new();
     for d in desired {
+        // `plan` reads through a transaction too, so both see one consistent state.
         let tx = app.store.begin().await?;
         let in_tx = app.with_store(tx.clone());
         let stored = find(&in_tx, &d.decl).await?;
-        let (pool_id, changes) = sync::pool(&in_tx, d, stored.as_ref(), prune, true)
+        let (pool_id, changes) = sync::pool(&in_tx, d, stored.as_ref(), prune, execute)
             .await
             .map_err(|e| e.context(format!("pool {}: nothing in it was changed", d.decl.name)))?;
         drop(in_tx);
-        tx.commit().await?;
-        // Other parts of this process read pools and keys through caches.
-        app.keys.forget(&pool_id);
-        crate::triggers::forget(app, &pool_id);
+        if execute {
+            tx.commit().await?;
+            // Other parts of this process read pools and keys through caches.
+            app.keys.forget(&pool_id);
+            crate::triggers::forget(app, &pool_id);
+        }
         out.push(PoolChanges {
             pool_id,
             name: d.decl.name.clone(),

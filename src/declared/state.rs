@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::format::{
     AttributeDecl, ClientDecl, ExternalUserDecl, GroupDecl, PoolDecl, ProviderDecl,
-    ResourceServerDecl, UserDecl,
+    ResourceServerDecl, UiDecl, UserDecl,
 };
 use crate::error::AppError;
 use crate::model::users::UserStatus;
@@ -41,6 +41,7 @@ impl Stored {
                 clients: Vec::new(),
                 users: Vec::new(),
                 external_users: Vec::new(),
+                ui_customization: None,
             },
             client_secrets: BTreeMap::new(),
             provider_secrets: BTreeMap::new(),
@@ -121,6 +122,7 @@ pub async fn read(app: &Services, pool_id: &str) -> Result<Option<Stored>, AppEr
         let secret = crate::clients::secret(app, &c).await?;
         client_secrets.insert(c.client_id.clone(), secret);
         clients.push(ClientDecl {
+            ui_customization: ui(app, pool_id, &c.client_id).await?,
             id: Some(c.client_id),
             secret: String::new(),
             settings: c.settings,
@@ -194,10 +196,25 @@ pub async fn read(app: &Services, pool_id: &str) -> Result<Option<Stored>, AppEr
             clients,
             users,
             external_users,
+            ui_customization: ui(app, pool_id, crate::pool::ui::ALL).await?,
         },
         client_secrets,
         provider_secrets,
         password_hashes,
         declared: app.store.declared_objects(pool_id).await?,
     }))
+}
+
+/// The stylesheet and logo set for exactly `client_id` (`ALL` or a client).
+async fn ui(app: &Services, pool_id: &str, client_id: &str) -> Result<Option<UiDecl>, AppError> {
+    use base64::Engine;
+    let Some(set) = app.store.ui_customization(pool_id, client_id).await? else {
+        return Ok(None);
+    };
+    let logo = app
+        .store
+        .ui_image(pool_id, client_id)
+        .await?
+        .map(|(bytes, _)| base64::engine::general_purpose::STANDARD.encode(bytes));
+    Ok(Some(UiDecl { css: set.css, logo }))
 }

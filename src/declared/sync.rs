@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use super::format::{ClientDecl, ExternalUserDecl, ProviderDecl, UserDecl};
+use super::format::{ClientDecl, ExternalUserDecl, ProviderDecl, UiDecl, UserDecl};
 use super::state::Stored;
 use super::{Desired, NewClientSecret};
 use crate::model::federation::NewProvider;
@@ -197,6 +197,14 @@ pub async fn pool(
             Some(_) => {}
         }
     }
+    ui(
+        &mut walk,
+        crate::pool::ui::ALL,
+        "hosted pages' look".into(),
+        &decl.ui_customization,
+        &stored.decl.ui_customization,
+    )
+    .await?;
     for (i, c) in decl.clients.iter().enumerate() {
         client(&mut walk, c, &desired.client_secrets[i], stored).await?;
     }
@@ -370,11 +378,22 @@ async fn client(
         } else {
             c.id.clone().unwrap_or_default()
         };
+        let look = format!("hosted pages' look of client {}", c.settings.name);
+        ui(walk, &id, look, &c.ui_customization, &None).await?;
         walk.declared.push(("client", id));
         return Ok(());
     };
     let client_id = current.id.clone().unwrap_or_default();
     walk.declared.push(("client", client_id.clone()));
+    let look = format!("hosted pages' look of client {}", c.settings.name);
+    ui(
+        walk,
+        &client_id,
+        look,
+        &c.ui_customization,
+        &current.ui_customization,
+    )
+    .await?;
     let mut fields = diff(&json!(current.settings), &json!(c.settings));
     let had = stored.client_secrets.get(&client_id).cloned().flatten();
     let secret_changes = match (secret, &had) {
@@ -454,11 +473,41 @@ async fn user(
         return Ok(());
     };
     let user_id = current.sub.clone().unwrap_or_default();
-    let mut fields = changed_attributes(&current.attributes, &u.attributes);
-    if current.enabled != u.enabled {
+    let now = Member {
+        attributes: &current.attributes,
+        groups: &current.groups,
+        enabled: Some(current.enabled),
+    };
+    let wanted = Member {
+        attributes: &u.attributes,
+        groups: &u.groups,
+        enabled: Some(u.enabled),
+    };
+    update_member(walk, object, &user_id, now, wanted).await
+}
+
+/// What `apply` keeps in step on an existing user, native or external.
+struct Member<'a> {
+    attributes: &'a BTreeMap<String, String>,
+    groups: &'a [String],
+    /// `None`: not declared (external users).
+    enabled: Option<bool>,
+}
+
+/// Brings an existing user's declared attributes, groups and enabled flag to `wanted`.
+async fn update_member(
+    walk: &mut Walk<'_>,
+    object: String,
+    user_id: &str,
+    now: Member<'_>,
+    wanted: Member<'_>,
+) -> anyhow::Result<()> {
+    let mut fields = changed_attributes(now.attributes, wanted.attributes);
+    let enable = wanted.enabled.filter(|e| Some(*e) != now.enabled);
+    if enable.is_some() {
         fields.push("enabled".into());
     }
-    if sorted(&current.groups) != sorted(&u.groups) {
+    if sorted(now.groups) != sorted(wanted.groups) {
         fields.push("groups".into());
     }
     if fields.is_empty() {
@@ -466,16 +515,16 @@ async fn user(
     }
     walk.record(object.clone(), Action::Update(fields));
     if walk.execute {
-        set_attributes(walk, &user_id, &current.attributes, &u.attributes)
+        set_attributes(walk, user_id, now.attributes, wanted.attributes)
             .await
             .context(object.clone())?;
-        if current.enabled != u.enabled {
+        if let Some(enabled) = enable {
             walk.app
                 .store
-                .update_user_enabled(&user_id, u.enabled, walk.app.clock.now())
+                .update_user_enabled(user_id, enabled, walk.app.clock.now())
                 .await?;
         }
-        set_groups(walk, &user_id, &current.groups, &u.groups)
+        set_groups(walk, user_id, now.groups, wanted.groups)
             .await
             .context(object)?;
     }
@@ -496,23 +545,17 @@ async fn external_user(
     let signed_in = find_external(stored, &e.provider, kind, &value).filter(|s| s.sub.is_some());
     if let Some(current) = signed_in {
         let user_id = current.sub.clone().unwrap_or_default();
-        let mut fields = changed_attributes(&current.attributes, &e.attributes);
-        if sorted(&current.groups) != sorted(&e.groups) {
-            fields.push("groups".into());
-        }
-        if fields.is_empty() {
-            return Ok(());
-        }
-        walk.record(object.clone(), Action::Update(fields));
-        if walk.execute {
-            set_attributes(walk, &user_id, &current.attributes, &e.attributes)
-                .await
-                .context(object.clone())?;
-            set_groups(walk, &user_id, &current.groups, &e.groups)
-                .await
-                .context(object)?;
-        }
-        return Ok(());
+        let now = Member {
+            attributes: &current.attributes,
+            groups: &current.groups,
+            enabled: None,
+        };
+        let wanted = Member {
+            attributes: &e.attributes,
+            groups: &e.groups,
+            enabled: None,
+        };
+        return update_member(walk, object, &user_id, now, wanted).await;
     }
     let pending = find_external(stored, &e.provider, kind, &value).filter(|s| s.sub.is_none());
     let action = match pending {
@@ -584,6 +627,47 @@ async fn external_user(
         )
         .await
         .context(object)?,
+    }
+    Ok(())
+}
+
+/// Sets (or resets) the stylesheet and logo of `target` (`ALL` or a client id).
+async fn ui(
+    walk: &mut Walk<'_>,
+    target: &str,
+    object: String,
+    wanted: &Option<UiDecl>,
+    current: &Option<UiDecl>,
+) -> anyhow::Result<()> {
+    use base64::Engine;
+    if wanted == current {
+        return Ok(());
+    }
+    let action = match (current, wanted) {
+        (None, _) => Action::Create,
+        (_, None) => Action::Delete,
+        (Some(c), Some(w)) => Action::Update(diff(&json!(c), &json!(w))),
+    };
+    walk.record(object.clone(), action);
+    if walk.execute {
+        let wanted = wanted.clone().unwrap_or_default();
+        let logo = match &wanted.logo {
+            Some(b64) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .context("logo is not base64")?,
+            ),
+            None => None,
+        };
+        crate::pool::ui::set(
+            walk.app,
+            &walk.pool_id,
+            target,
+            wanted.css.as_deref(),
+            logo.as_deref(),
+        )
+        .await
+        .context(object)?;
     }
     Ok(())
 }

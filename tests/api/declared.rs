@@ -30,6 +30,7 @@ pools:
       password_policy: {{minimum_length: 10}}
     schema:
       - {{name: "custom:team"}}
+    ui_customization: {{css: ".banner-customizable {{ background: #123; }}", logo: "iVBORw0KGgoAAAANSUhEUg=="}}
     identity_providers:
       - name: Google
         type: Google
@@ -56,6 +57,7 @@ pools:
         callback_urls: ["{CALLBACK}"]
         allowed_scopes: [openid, email, profile]
         supported_identity_providers: [COGNITO, Google, Facebook]
+        ui_customization: {{css: ".submitButton-customizable {{ color: #fff; }}"}}
     users:
       - username: legacy
         attributes: {{email: legacy@example.com, email_verified: "true", "custom:team": red}}

@@ -14,6 +14,7 @@ from conftest import BINARY, KEY_ID, SECRET, SERVER_ENV, make_client, new_server
 API = "https://api.example.com"
 GOOGLE_SUB = "117000000000000000001"
 GOOGLE_USER_SUB = str(uuid.uuid4())
+CSS = ".banner-customizable { background-color: #123456; }"
 
 
 def run(*args, env):
@@ -47,6 +48,7 @@ def source_pool(idp, tmp_path):
         SupportedIdentityProviders=["COGNITO", "Google"],
         AccessTokenValidity=30, TokenValidityUnits={"AccessToken": "minutes"},
     )["UserPoolClient"]
+    idp.set_ui_customization(UserPoolId=pool_id, ClientId=client["ClientId"], CSS=CSS)
     idp.create_group(UserPoolId=pool_id, GroupName="admins", Precedence=1, Description="Admins")
     idp.create_group(UserPoolId=pool_id, GroupName="readers")
     for name, groups in [("ann", ["admins", "readers"]), ("bob", ["readers"]), ("cy", [])]:
@@ -99,6 +101,7 @@ def test_an_imported_pool_applied_to_a_fresh_database_keeps_its_client_groups_an
     assert web["callback_urls"] == ["https://app.example.com/cb"]
     assert web["allowed_scopes"] == ["openid", "email", f"{API}/read"]
     assert web["access_token_validity"] == 1800
+    assert web["ui_customization"] == {"css": CSS}
     [google] = pool["identity_providers"]
     assert (google["type"], google["client_id"]) == ("Google", "google-id")
     # cognate's API does not return a provider's secret: the file names a variable.
@@ -131,6 +134,8 @@ def test_an_imported_pool_applied_to_a_fresh_database_keeps_its_client_groups_an
         described = other.describe_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"])
         assert described["UserPoolClient"]["ClientSecret"] == client["ClientSecret"]
         assert described["UserPoolClient"]["AllowedOAuthScopes"] == ["openid", "email", f"{API}/read"]
+        ui = other.get_ui_customization(UserPoolId=pool_id, ClientId=client["ClientId"])["UICustomization"]
+        assert ui["CSS"] == CSS
         listed = {u["Username"]: u for u in other.list_users(UserPoolId=pool_id)["Users"]}
         assert sorted(listed) == ["Google_" + GOOGLE_SUB, "ann", "bob", "cy"]
         assert listed["ann"]["UserStatus"] == "RESET_REQUIRED"
@@ -146,17 +151,21 @@ def test_an_imported_pool_applied_to_a_fresh_database_keeps_its_client_groups_an
         next(servers, None)
 
 
-def test_without_a_secrets_folder_the_client_secret_is_generated_anew(server, idp):
+def test_without_a_secrets_folder_the_secret_is_new_and_users_may_be_left_to_migration(server, idp):
     # Arrange
     pool_id = idp.create_user_pool(PoolName=f"imported-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
     idp.create_user_pool_client(UserPoolId=pool_id, ClientName="svc", GenerateSecret=True)
+    idp.admin_create_user(UserPoolId=pool_id, Username="dee", MessageAction="SUPPRESS")
     # Act
     out = run("import-from-cognito", "--endpoint-url", server, "--pool", pool_id, "--format", "json",
-              env=import_env())
+              "--leave-users-to-migration", env=import_env())
     # Assert
-    [svc] = json.loads(out.stdout)["pools"][0]["clients"]
+    [pool] = json.loads(out.stdout)["pools"]
+    [svc] = pool["clients"]
     assert svc["secret"] == "generate"
     assert "client svc: its secret is not kept" in out.stderr
+    assert "users" not in pool
+    assert "1 native user(s) left out: a UserMigration trigger" in out.stderr
 
 
 def test_a_wrong_key_or_an_unknown_pool_fails_with_cognitos_error(server):
