@@ -287,11 +287,11 @@ fn check_pool(decl: PoolDecl, at: &str, base: &Path, problems: &mut Problems) ->
                 .ok(),
             other => other.map(str::to_string),
         };
-        if let Some(hash) = &hash
-            && let Err(e) = crate::users::password::check_imported(hash)
-        {
-            bad(format!("{path}.password_hash"), e);
-        }
+        let hash = hash.and_then(|h| {
+            crate::users::password::check_imported(&h)
+                .map_err(|e| bad(format!("{path}.password_hash"), e))
+                .ok()
+        });
         password_hashes.push(hash);
     }
     for (j, e) in decl.external_users.iter().enumerate() {

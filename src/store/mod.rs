@@ -25,6 +25,7 @@ mod tokens;
 mod trigger_log;
 mod ui_customizations;
 mod upgrades;
+mod user_batch;
 mod users;
 
 pub use codes::CodeRow;

@@ -1,9 +1,11 @@
 //! Bulk import of users (`cognate user import`): JSON lines, or CSV in the format of
 //! Cognito's user import jobs (`GetCSVHeader`: one column per attribute,
-//! `cognito:username` and `cognito:mfa_enabled`), read as a stream, one user at a
-//! time, so memory stays flat whatever the file's size. A line that cannot be imported
-//! is reported with its number and never stops the import; each user is created in one
-//! statement, so a failed line leaves nothing behind.
+//! `cognito:username` and `cognito:mfa_enabled`), read as a stream and written in
+//! batches of [`BATCH`] users, one transaction each, so memory stays flat whatever the
+//! file's size and a million users take minutes. A line that cannot be imported is
+//! reported with its number and never stops the import; a batch the database refuses
+//! is written again user by user, so a bad row fails its own line only and no line
+//! leaves a partial user.
 //!
 //! A user comes with a password hash exported by another system (`password_hash`, a
 //! column cognate adds to Cognito's format) and is `CONFIRMED`, or without one and is
@@ -19,8 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::services::Services;
+use crate::store::StoreError;
 
-use super::UserStatus;
+use super::{NewUser, NewUserRules, UserStatus};
 
 /// One user of an import file.
 #[derive(Debug, Deserialize)]
@@ -69,36 +72,46 @@ impl Format {
     }
 }
 
+/// Users written per transaction: few commits, a bounded batch in memory.
+const BATCH: usize = 2000;
+
 /// Imports every record `input` holds into `pool_id`; `progress` is told how many bytes
 /// were read after each line.
 pub async fn import(
     app: &Services,
     pool_id: &str,
-    input: impl BufRead,
+    mut input: impl BufRead,
     format: Format,
     progress: impl Fn(u64),
 ) -> Result<Summary, AppError> {
-    let mut summary = Summary::default();
-    let mut record_outcome = |line: u64, outcome: Result<Outcome, String>| match outcome {
-        Ok(Outcome::Imported) => summary.imported += 1,
-        Ok(Outcome::Exists) => summary.skipped += 1,
-        Err(reason) => summary.failed.push(Failed { line, reason }),
+    let mut importer = Importer {
+        app,
+        pool_id,
+        rules: NewUserRules::load(app, pool_id).await?,
+        lines: Vec::with_capacity(BATCH),
+        users: Vec::with_capacity(BATCH),
+        summary: Summary::default(),
     };
     match format {
         Format::JsonLines => {
-            let mut read = 0u64;
-            for (i, line) in input.lines().enumerate() {
-                let number = i as u64 + 1;
-                let line = line.map_err(|e| AppError::Invalid(format!("line {number}: {e}")))?;
-                read += line.len() as u64 + 1;
-                if line.trim().is_empty() {
+            let (mut read, mut number, mut line) = (0u64, 0u64, Vec::new());
+            loop {
+                line.clear();
+                let n = input
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| AppError::Invalid(format!("line {}: {e}", number + 1)))?;
+                if n == 0 {
+                    break;
+                }
+                number += 1;
+                read += n as u64;
+                if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let outcome = match serde_json::from_str::<Record>(&line) {
-                    Ok(record) => create(app, pool_id, record).await,
-                    Err(e) => Err(format!("not a user record: {e}")),
-                };
-                record_outcome(number, outcome);
+                // Bytes, not a string: a line that is not UTF-8 fails alone.
+                let record = serde_json::from_slice::<Record>(&line)
+                    .map_err(|e| format!("not a user record: {e}"));
+                importer.take(number, record).await?;
                 progress(read);
             }
         }
@@ -116,26 +129,136 @@ pub async fn import(
             // A row's number counts the header as 1 (its line, unless a field spans lines).
             for (i, row) in reader.records().enumerate() {
                 let number = i as u64 + 2;
-                let outcome = match row {
+                let record = match row {
                     Ok(row) => {
                         progress(row.position().map_or(0, |p| p.byte()));
-                        match csv_record(&header, &row) {
-                            Ok(record) => create(app, pool_id, record).await,
-                            Err(reason) => Err(reason),
-                        }
+                        csv_record(&header, &row)
                     }
                     Err(e) => Err(format!("not a CSV row: {e}")),
                 };
-                record_outcome(number, outcome);
+                importer.take(number, record).await?;
             }
         }
     }
+    importer.flush().await?;
+    let mut summary = importer.summary;
+    // Lines refused by the database are known after later lines of their batch.
+    summary.failed.sort_by_key(|f| f.line);
     Ok(summary)
 }
 
-enum Outcome {
-    Imported,
-    Exists,
+/// An import under way: the pool's rules, the batch being filled, the counts so far.
+struct Importer<'a> {
+    app: &'a Services,
+    pool_id: &'a str,
+    rules: NewUserRules,
+    /// The line numbers of `users`.
+    lines: Vec<u64>,
+    /// Checked users waiting for their batch's transaction, with the ids they get.
+    users: Vec<(String, NewUser)>,
+    summary: Summary,
+}
+
+impl Importer<'_> {
+    /// Takes one line's record: checked into the batch, which is written when full, or
+    /// failed with its reason.
+    async fn take(&mut self, line: u64, record: Result<Record, String>) -> Result<(), AppError> {
+        match record.and_then(|r| self.check(r)) {
+            Ok(user) => {
+                self.lines.push(line);
+                self.users.push((uuid::Uuid::new_v4().to_string(), user));
+                if self.users.len() >= BATCH {
+                    self.flush().await?;
+                }
+            }
+            Err(reason) => self.summary.failed.push(Failed { line, reason }),
+        }
+        Ok(())
+    }
+
+    /// The user a record creates, checked as [`super::create_with_hash`] and
+    /// [`super::create`] check one; a reason for the summary when it cannot be.
+    fn check(&self, record: Record) -> Result<NewUser, String> {
+        let status = match (record.status.as_deref(), &record.password_hash) {
+            (None, Some(_)) | (Some("CONFIRMED"), Some(_)) => UserStatus::Confirmed,
+            (None | Some("RESET_REQUIRED"), _) => UserStatus::ResetRequired,
+            (Some("CONFIRMED"), None) => {
+                return Err("a CONFIRMED user needs a password_hash".into());
+            }
+            (Some(other), _) => {
+                return Err(format!(
+                    "status {other} must be CONFIRMED or RESET_REQUIRED"
+                ));
+            }
+        };
+        let password_hash = record
+            .password_hash
+            .as_deref()
+            .map(super::password::check_imported)
+            .transpose()?;
+        self.rules
+            .check(&record.username, &record.attributes)
+            .map_err(reason)?;
+        Ok(NewUser {
+            username: record.username,
+            password_hash,
+            status,
+            attributes: record.attributes,
+            pending_code: None,
+        })
+    }
+
+    /// Writes the batch in one transaction. A part the database refuses is halved and
+    /// tried again, down to a few users written one by one, so that only the bad rows'
+    /// lines fail, at the cost of a few more transactions rather than one per user. An
+    /// unavailable database stops the import.
+    async fn flush(&mut self) -> Result<(), AppError> {
+        const ONE_BY_ONE: usize = 8;
+        let (store, now) = (&self.app.store, self.app.clock.now());
+        let summary = &mut self.summary;
+        // Parts in file order (a stack, first part on top): of two users with the same
+        // name, the first one is imported and the second skipped.
+        let mut parts = Vec::with_capacity(32);
+        parts.push(0..self.users.len());
+        while let Some(part) = parts.pop() {
+            if part.is_empty() {
+                continue;
+            }
+            let users = &self.users[part.clone()];
+            let refused = match store.insert_users(self.pool_id, users, now).await {
+                Ok(inserted) => {
+                    let imported =
+                        users.iter().filter(|(id, _)| inserted.contains(id)).count() as u64;
+                    summary.imported += imported;
+                    summary.skipped += users.len() as u64 - imported;
+                    continue;
+                }
+                Err(e) if e.is_transient() => return Err(e.into()),
+                Err(e) => e,
+            };
+            if users.len() > ONE_BY_ONE {
+                let middle = part.start + users.len() / 2;
+                parts.push(middle..part.end);
+                parts.push(part.start..middle);
+                continue;
+            }
+            tracing::warn!(error = %refused, "imported users refused in a batch: writing them one by one");
+            for (&line, (user_id, user)) in self.lines[part].iter().zip(users) {
+                match store.insert_user(self.pool_id, user_id, user, now).await {
+                    Ok(()) => summary.imported += 1,
+                    Err(StoreError::Conflict) => summary.skipped += 1,
+                    Err(e) if e.is_transient() => return Err(e.into()),
+                    Err(e) => summary.failed.push(Failed {
+                        line,
+                        reason: reason(e.into()),
+                    }),
+                }
+            }
+        }
+        self.lines.clear();
+        self.users.clear();
+        Ok(())
+    }
 }
 
 /// A record from a CSV row of Cognito's format: every non-empty column an attribute,
@@ -170,49 +293,11 @@ fn csv_record(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Rec
     Ok(record)
 }
 
-/// Creates one record's user; a reason for the summary when it cannot be.
-async fn create(app: &Services, pool_id: &str, record: Record) -> Result<Outcome, String> {
-    let status = match (record.status.as_deref(), &record.password_hash) {
-        (None, Some(_)) | (Some("CONFIRMED"), Some(_)) => UserStatus::Confirmed,
-        (None | Some("RESET_REQUIRED"), _) => UserStatus::ResetRequired,
-        (Some("CONFIRMED"), None) => {
-            return Err("a CONFIRMED user needs a password_hash".into());
-        }
-        (Some(other), _) => {
-            return Err(format!(
-                "status {other} must be CONFIRMED or RESET_REQUIRED"
-            ));
-        }
-    };
-    let created = match &record.password_hash {
-        Some(hash) => {
-            super::create_with_hash(
-                app,
-                pool_id,
-                &record.username,
-                hash,
-                status,
-                record.attributes,
-            )
-            .await
-        }
-        None => {
-            super::create(
-                app,
-                pool_id,
-                &record.username,
-                None,
-                status,
-                record.attributes,
-            )
-            .await
-        }
-    };
-    match created {
-        Ok(_) => Ok(Outcome::Imported),
-        Err(AppError::Conflict(_)) => Ok(Outcome::Exists),
-        Err(AppError::Invalid(why)) => Err(why),
-        Err(AppError::NotFound(what)) => Err(format!("no such {what}")),
-        Err(e) => Err(e.to_string()),
+/// Why a user could not be created, for the summary.
+fn reason(e: AppError) -> String {
+    match e {
+        AppError::Invalid(why) => why,
+        AppError::NotFound(what) => format!("no such {what}"),
+        e => e.to_string(),
     }
 }

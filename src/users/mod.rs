@@ -167,7 +167,7 @@ pub async fn create(
 }
 
 /// Creates a user with a password hash exported by another system (bcrypt, scrypt,
-/// PBKDF2, argon2: [`password::check_imported`]), stored as it is: the user signs in
+/// PBKDF2, argon2, Django's: [`password::check_imported`]), stored as it is: the user signs in
 /// with the old password, and the hash becomes the pool's argon2id (with an SRP
 /// verifier) at the first sign-in that proves it.
 pub async fn create_with_hash(
@@ -178,8 +178,8 @@ pub async fn create_with_hash(
     status: UserStatus,
     attributes: BTreeMap<String, String>,
 ) -> Result<User, crate::error::AppError> {
-    password::check_imported(hash).map_err(crate::error::AppError::Invalid)?;
-    let credential = Credential::ImportedHash(hash);
+    let hash = password::check_imported(hash).map_err(crate::error::AppError::Invalid)?;
+    let credential = Credential::ImportedHash(&hash);
     insert(app, pool_id, username, credential, status, attributes, None)
         .await
         .map(|(user, _)| user)
@@ -197,16 +197,19 @@ pub async fn create_declared(
     attributes: BTreeMap<String, String>,
 ) -> Result<User, crate::error::AppError> {
     use crate::error::AppError;
-    if let Some(hash) = hash {
-        password::check_imported(hash).map_err(AppError::Invalid)?;
-    }
+    let hash = hash
+        .map(password::check_imported)
+        .transpose()
+        .map_err(AppError::Invalid)?;
     let user_id = match sub {
         Some(sub) => uuid::Uuid::parse_str(sub)
             .map_err(|_| AppError::Invalid(format!("sub {sub:?} is not a UUID")))?
             .to_string(),
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let credential = hash.map_or(Credential::None, Credential::ImportedHash);
+    let credential = hash
+        .as_deref()
+        .map_or(Credential::None, Credential::ImportedHash);
     insert_as(
         app, pool_id, &user_id, username, credential, status, attributes, None,
     )
@@ -269,38 +272,13 @@ async fn insert_as(
     purpose: Option<codes::Purpose>,
 ) -> Result<(User, Option<codes::Issued>), crate::error::AppError> {
     use crate::error::AppError;
-    let pool = app
-        .store
-        .pool_by_id(pool_id)
-        .await?
-        .ok_or(AppError::NotFound("user pool"))?;
-    validate_username(username).map_err(AppError::Invalid)?;
-    // `<Provider>_…` names belong to that provider's users: a native account taking one
-    // would block the real user's first sign-in (and take their pre-registration).
-    let providers = app.store.identity_providers(pool_id).await?;
-    if is_external_form(username, providers.iter().map(|p| p.provider_name.as_str())) {
-        return Err(AppError::Invalid(
-            "Username cannot be in the form of an identity provider's users (<ProviderName>_…)."
-                .into(),
-        ));
-    }
-    for (name, value) in &attributes {
-        validate_attribute(name, value).map_err(AppError::Invalid)?;
-    }
-    // Whoever creates the user, custom attributes must be declared in the schema.
-    app.store
-        .schema(pool_id)
-        .await?
-        .check_writes(
-            &attributes,
-            &BTreeMap::new(),
-            schema::Writer::Admin,
-            schema::When::Creating,
-        )
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    let rules = NewUserRules::load(app, pool_id).await?;
+    rules.check(username, &attributes)?;
     let (password_hash, password) = match credential {
         Credential::Password(pw) => {
-            pool.settings
+            rules
+                .pool
+                .settings
                 .password_policy
                 .check(pw, username)
                 .map_err(AppError::Invalid)?;
@@ -340,6 +318,60 @@ async fn insert_as(
         credentials::store_srp_verifier(app, &user, pw).await?;
     }
     Ok((user, issued))
+}
+
+/// What a pool asks of a new user's name and attributes, loaded once and checked for
+/// every user created (one, or a whole import file).
+pub struct NewUserRules {
+    pub pool: crate::pool::Pool,
+    providers: Vec<String>,
+    schema: schema::Schema,
+}
+
+impl NewUserRules {
+    /// The rules of `pool_id`; `NotFound` when there is no such pool.
+    pub async fn load(app: &Services, pool_id: &str) -> Result<Self, AppError> {
+        let pool = app
+            .store
+            .pool_by_id(pool_id)
+            .await?
+            .ok_or(AppError::NotFound("user pool"))?;
+        let providers = app.store.identity_providers(pool_id).await?;
+        Ok(Self {
+            pool,
+            providers: providers.into_iter().map(|p| p.provider_name).collect(),
+            schema: app.store.schema(pool_id).await?,
+        })
+    }
+
+    /// Checks a new user's username and attributes (the password is the caller's).
+    pub fn check(
+        &self,
+        username: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), AppError> {
+        validate_username(username).map_err(AppError::Invalid)?;
+        // `<Provider>_…` names belong to that provider's users: a native account taking
+        // one would block the real user's first sign-in (and take their pre-registration).
+        if is_external_form(username, self.providers.iter().map(String::as_str)) {
+            return Err(AppError::Invalid(
+                "Username cannot be in the form of an identity provider's users (<ProviderName>_…)."
+                    .into(),
+            ));
+        }
+        for (name, value) in attributes {
+            validate_attribute(name, value).map_err(AppError::Invalid)?;
+        }
+        // Whoever creates the user, custom attributes must be declared in the schema.
+        self.schema
+            .check_writes(
+                attributes,
+                &BTreeMap::new(),
+                schema::Writer::Admin,
+                schema::When::Creating,
+            )
+            .map_err(|e| AppError::Invalid(e.to_string()))
+    }
 }
 
 /// The username of an external user: `<ProviderName>_<subject>`.

@@ -9,7 +9,8 @@
 //! bytes the client sends, as Cognito's SDKs compute them.)
 //!
 //! Hashes imported from other systems ([`check_imported`]: argon2id/argon2i/argon2d,
-//! scrypt and PBKDF2-SHA256/-SHA512 PHC strings, bcrypt `$2a$`/`$2b$`/`$2y$`) verify
+//! scrypt and PBKDF2-SHA256/-SHA512 PHC strings, bcrypt `$2a$`/`$2b$`/`$2y$`, Django's
+//! `pbkdf2_sha256$`/`pbkdf2_sha512$`/`argon2$` forms, stored as PHC strings) verify
 //! too, against the password as typed (the other system hashed it without NFKC) and
 //! its NFKC form; [`is_current`] tells the caller to replace such a hash with the
 //! pool's argon2id once the password is proven.
@@ -103,8 +104,50 @@ const MAX_PBKDF2_ROUNDS: u32 = 2_000_000;
 const MAX_BCRYPT_COST: u32 = 15;
 
 /// Checks a password hash exported by another system before it is stored: a format
-/// cognate verifies, with parameters it can afford to verify. The reason otherwise.
-pub fn check_imported(phc: &str) -> Result<(), String> {
+/// cognate verifies, with parameters it can afford to verify. Returns the hash as it
+/// is stored (Django's forms as the PHC strings they are), or the reason it is refused.
+pub fn check_imported(hash: &str) -> Result<String, String> {
+    let phc = from_django(hash)?;
+    check_phc(&phc)?;
+    Ok(phc)
+}
+
+/// Django's own hash forms (`pbkdf2_sha256$<rounds>$<salt>$<base64>`, the same for
+/// `pbkdf2_sha512`, and `argon2$argon2id$…`) as the PHC strings the `pbkdf2` and
+/// `argon2` crates verify; any other hash as it is.
+fn from_django(hash: &str) -> Result<String, String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+    if let Some(phc) = hash.strip_prefix("argon2$argon2") {
+        return Ok(format!("$argon2{phc}"));
+    }
+    let Some((algorithm, rest)) = hash.split_once('$') else {
+        return Ok(hash.to_string());
+    };
+    let phc_algorithm = match algorithm {
+        "pbkdf2_sha256" => "pbkdf2-sha256",
+        "pbkdf2_sha512" => "pbkdf2-sha512",
+        _ => return Ok(hash.to_string()),
+    };
+    let bad = || format!("not a Django {algorithm} hash (<rounds>$<salt>$<base64>)");
+    let mut parts = rest.split('$');
+    let (Some(rounds), Some(salt), Some(derived), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let rounds: u32 = rounds.parse().map_err(|_| bad())?;
+    let derived = STANDARD.decode(derived).map_err(|_| bad())?;
+    // Django salts with the salt's characters; PHC strings carry the salt's bytes in B64.
+    Ok(format!(
+        "${phc_algorithm}$i={rounds},l={}${}${}",
+        derived.len(),
+        STANDARD_NO_PAD.encode(salt.as_bytes()),
+        STANDARD_NO_PAD.encode(derived)
+    ))
+}
+
+fn check_phc(phc: &str) -> Result<(), String> {
     if let Some(rest) = ["$2a$", "$2b$", "$2y$"]
         .iter()
         .find_map(|p| phc.strip_prefix(p))
@@ -237,16 +280,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn djangos_forms_are_stored_as_phc_strings_and_verify() {
+        // Django's make_password("Legacy-pass-1", "seasalt", …) with 1,000 rounds
+        // (computed with Python's hashlib.pbkdf2_hmac, which Django calls).
+        let django = [
+            "pbkdf2_sha256$1000$seasalt$gKe2tIeqJ9Hh07/Csf4UQfVuAOmN4L5wQELZ0Qv7gIM=",
+            "pbkdf2_sha512$1000$seasalt$jBb/0FOu4Nb70o/S8MB+5Vpmy8mZl+7YAMahEfCCZ3KmL6E4LP61BIKhSNuTzvOeJ0hYo3cyIx8cmq97puDBgQ==",
+        ];
+        let own = super::hash("Legacy-pass-1").await.unwrap();
+        let django_argon2 = format!("argon2{own}");
+        for hash in django.iter().copied().chain([django_argon2.as_str()]) {
+            let stored = super::check_imported(hash).unwrap();
+            assert!(
+                stored.starts_with("$pbkdf2-sha") || stored == own,
+                "{stored}"
+            );
+            assert!(
+                super::verify(Some(&stored), "Legacy-pass-1").await,
+                "{hash}"
+            );
+            assert!(
+                !super::verify(Some(&stored), "Legacy-pass-2").await,
+                "{hash}"
+            );
+        }
+        assert!(super::check_imported("pbkdf2_sha256$many$salt$AAAA").is_err());
+        assert!(super::check_imported("pbkdf2_sha256$1000$salt").is_err());
+    }
+
+    #[tokio::test]
     async fn imported_hashes_verify_their_password_only_and_are_not_current() {
         for phc in foreign_hashes("Legacy-pass-1") {
-            assert_eq!(super::check_imported(&phc), Ok(()), "{phc}");
+            assert_eq!(super::check_imported(&phc).as_ref(), Ok(&phc), "{phc}");
             assert!(super::verify(Some(&phc), "Legacy-pass-1").await, "{phc}");
             assert!(!super::verify(Some(&phc), "Legacy-pass-2").await, "{phc}");
             assert!(!super::is_current(&phc), "{phc}");
         }
         let own = super::hash("Legacy-pass-1").await.unwrap();
         assert!(super::is_current(&own));
-        assert_eq!(super::check_imported(&own), Ok(()));
+        assert_eq!(super::check_imported(&own), Ok(own.clone()));
     }
 
     #[test]

@@ -100,3 +100,50 @@ def test_a_csv_without_a_username_column_is_refused_whole(server, pool, tmp_path
     out = subprocess.run([str(BINARY), "users", "import", "--pool", pool["id"], str(path)],
                          env=SERVER_ENV, capture_output=True, text=True)
     assert out.returncode != 0 and "cognito:username" in out.stderr
+
+
+def test_a_large_batch_imports_exactly_its_good_lines(server, idp, unsigned, pool, tmp_path):
+    # 2,500 lines, more than one batch: a name twice in the same batch (the second in
+    # another case), a name the pool has, bad lines in the middle, and a row that passes
+    # every check but that PostgreSQL refuses (NUL in text), which makes its batch go
+    # user by user there. SQLite stores it.
+    cognate_cli("user", "create", "--pool", pool["id"], "--username", "bulk-taken", "--password", "Correct-horse-9")
+    on_postgres = SERVER_ENV["DATABASE_URL"].startswith("postgres")
+    phc = pbkdf2_sha256(LEGACY)
+    special = {
+        700: {"username": "bulk-dup", "password_hash": phc},
+        900: {"username": "BULK-DUP", "password_hash": phc},
+        1000: "{not json",
+        1200: {"username": "bulk-taken", "password_hash": phc},
+        1300: {"username": "bulk-bad-attr", "attributes": {"custom:nope": "x"}},
+        1400: {"username": "bulk-nul", "attributes": {"name": "a\u0000b"}, "password_hash": phc},
+        1500: {"username": "bulk bad name"},
+        2100: {"username": "bulk-bad-hash", "password_hash": "$2b$04$short"},
+    }
+    lines = [special.get(n, {"username": f"bulk-{n}", "attributes": {"email": f"bulk-{n}@example.com"},
+                             "password_hash": phc})
+             for n in range(1, 2501)]
+    path = tmp_path / "large.jsonl"
+    path.write_text("\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines) + "\n")
+    summary = cognate_cli("users", "import", "--pool", pool["id"], str(path))
+    failed = [1000, 1300] + ([1400] if on_postgres else []) + [1500, 2100]
+    assert [f["line"] for f in summary["failed"]] == failed
+    assert summary["skipped"] == 2  # BULK-DUP (line 900) and bulk-taken
+    assert summary["imported"] == 2500 - len(failed) - 2
+    # ListUsers shows them with their attributes; an imported user signs in.
+    pages = idp.get_paginator("list_users").paginate(UserPoolId=pool["id"], Filter='username ^= "bulk-2"')
+    listed = [u for page in pages for u in page["Users"]]
+    assert len(listed) == 1 + 10 + 100 + 501 - 1  # bulk-2, -2x, -2xx, -2000 to -2500 but -2100
+    attrs = {a["Name"]: a["Value"] for a in next(u for u in listed if u["Username"] == "bulk-2499")["Attributes"]}
+    assert attrs["email"] == "bulk-2499@example.com"
+    assert idp.admin_get_user(UserPoolId=pool["id"], Username="bulk-dup")["Username"] == "bulk-dup"
+    with pytest.raises(idp.exceptions.UserNotFoundException):
+        idp.admin_get_user(UserPoolId=pool["id"], Username="bulk-bad-attr")
+    assert password_auth_ok(unsigned, pool, "bulk-1999")
+    assert password_auth_ok(unsigned, pool, "bulk-dup")
+
+
+def password_auth_ok(unsigned, pool, username):
+    out = unsigned.initiate_auth(ClientId=pool["client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                                 AuthParameters={"USERNAME": username, "PASSWORD": LEGACY})
+    return out["AuthenticationResult"]["IdToken"]
