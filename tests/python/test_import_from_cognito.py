@@ -177,3 +177,20 @@ def test_a_wrong_key_or_an_unknown_pool_fails_with_cognitos_error(server):
     # Assert
     assert bad_key.returncode != 0 and "DescribeUserPool" in bad_key.stderr
     assert unknown.returncode != 0 and "ResourceNotFoundException" in unknown.stderr
+
+
+def test_users_and_members_past_one_page_are_all_imported(server, idp):
+    # Arrange: one more than a page (60) of users, all in one group
+    pool_id = idp.create_user_pool(PoolName=f"imported-{uuid.uuid4().hex[:8]}")["UserPool"]["Id"]
+    idp.create_group(UserPoolId=pool_id, GroupName="all")
+    names = [f"user{i:02}" for i in range(61)]
+    for name in names:
+        idp.admin_create_user(UserPoolId=pool_id, Username=name, MessageAction="SUPPRESS")
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=name, GroupName="all")
+    # Act
+    out = run("import-from-cognito", "--endpoint-url", server, "--pool", pool_id, "--format", "json",
+              env=import_env())
+    # Assert
+    users = json.loads(out.stdout)["pools"][0]["users"]
+    assert sorted(u["username"] for u in users) == names
+    assert all(u["groups"] == ["all"] for u in users)
