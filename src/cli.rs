@@ -38,6 +38,22 @@ pub struct ApplyArgs {
     prune: bool,
 }
 
+/// Where `export` and `import-from-cognito` write a file and its secrets.
+#[derive(clap::Args, Debug)]
+pub struct FileOutput {
+    /// Write client and provider secrets into this folder (one file each, owner
+    /// only), referenced as `file:`; without it, clients get `generate` and
+    /// providers an `env:` name to set.
+    #[arg(long)]
+    secrets_dir: Option<std::path::PathBuf>,
+    /// Write here instead of stdout.
+    #[arg(long, short)]
+    output: Option<std::path::PathBuf>,
+    /// `yaml` or `json`.
+    #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
+    format: String,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server (creates a demo pool on an empty database).
@@ -85,17 +101,29 @@ pub enum Command {
         /// reads the file can then attack the passwords offline.
         #[arg(long)]
         with_password_hashes: bool,
-        /// Write client and provider secrets into this folder (one file each, owner
-        /// only), referenced as `file:`; without it, clients get `generate` and
-        /// providers an `env:` name to set.
+        #[command(flatten)]
+        out: FileOutput,
+    },
+    /// Read a live Cognito user pool (AWS credentials from the environment) into a
+    /// file `apply` accepts: settings, clients (ids kept), identity providers, resource
+    /// servers, groups, users and external users. Cognito never exports password
+    /// hashes: native users come in as RESET_REQUIRED.
+    ImportFromCognito {
+        /// The pool's id (`us-east-1_AbC…`).
         #[arg(long)]
-        secrets_dir: Option<std::path::PathBuf>,
-        /// Write here instead of stdout.
-        #[arg(long, short)]
-        output: Option<std::path::PathBuf>,
-        /// `yaml` or `json`.
-        #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
-        format: String,
+        pool: String,
+        /// Else AWS_REGION, else the pool id's prefix.
+        #[arg(long)]
+        region: Option<String>,
+        /// Else `https://cognito-idp.<region>.amazonaws.com`.
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Leave native users out, for a UserMigration trigger to bring each over at
+        /// the first sign-in with the old password (their groups are not kept).
+        #[arg(long)]
+        leave_users_to_migration: bool,
+        #[command(flatten)]
+        out: FileOutput,
     },
     /// The cryptographic bound for `bench/run`: RS256 signatures and argon2id hashes
     /// per CPU-second with the server's own backends. Needs no database.
@@ -606,13 +634,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::ImportFromCognito {
+        pool,
+        region,
+        endpoint_url,
+        leave_users_to_migration,
+        out,
+    } = cli.command
+    {
+        let options = crate::declared::from_cognito::ImportOptions {
+            pool_id: pool,
+            region,
+            endpoint_url,
+            secrets_dir: out.secrets_dir.clone(),
+            leave_users_to_migration,
+        };
+        let imported = crate::declared::from_cognito::import(&options).await?;
+        for note in &imported.notes {
+            if note.starts_with("warning: ") {
+                eprintln!("{note}");
+            } else {
+                eprintln!("note: {note}");
+            }
+        }
+        return write_document(&imported.document, out);
+    }
     let app = crate::server::open(&cli.store, Config::new("http://127.0.0.1:9229", None)?).await?;
     if let Command::Export {
         pools,
         with_password_hashes,
-        secrets_dir,
-        output,
-        format,
+        out,
     } = cli.command
     {
         if with_password_hashes {
@@ -623,27 +674,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         let options = crate::declared::ExportOptions {
             pools,
             with_password_hashes,
-            secrets_dir,
+            secrets_dir: out.secrets_dir.clone(),
         };
         let exported = crate::declared::export(&app, &options).await?;
         for name in &exported.env_needed {
             eprintln!("note: set {name} to the provider's client secret before `apply`");
         }
-        let text = match format.as_str() {
-            "json" => serde_json::to_string_pretty(&exported.document)? + "\n",
-            _ => serde_yaml_ng::to_string(&exported.document)?,
-        };
-        match output {
-            Some(path) => {
-                std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?
-            }
-            None => print!("{text}"),
-        }
-        return Ok(());
+        return write_document(&exported.document, out);
     }
     let out = admin(&app, cli.command).await?;
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+/// Writes a file of `plan`/`apply`'s format as YAML or JSON, to `output` or stdout.
+fn write_document(document: &Value, out: FileOutput) -> anyhow::Result<()> {
+    let text = match out.format.as_str() {
+        "json" => serde_json::to_string_pretty(document)? + "\n",
+        _ => serde_yaml_ng::to_string(document)?,
+    };
+    match out.output {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }
 
 /// Sets (or with an empty target removes) one trigger of `config`; false for a name
@@ -685,7 +743,8 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
         | Command::BenchBound { .. }
         | Command::Plan(_)
         | Command::Apply(_)
-        | Command::Export { .. } => unreachable!("handled by run"),
+        | Command::Export { .. }
+        | Command::ImportFromCognito { .. } => unreachable!("handled by run"),
         Command::Pool(PoolCmd::Create {
             name,
             region,

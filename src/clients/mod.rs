@@ -45,6 +45,34 @@ pub fn unit_seconds(unit: &str) -> Option<i64> {
     }
 }
 
+/// `ExplicitAuthFlows` in their `ALLOW_*` forms. The legacy values always allowed SRP
+/// and refresh tokens besides what they name, and may not be mixed with the new ones.
+pub fn allow_forms(flows: &[String]) -> Result<Vec<String>, String> {
+    let legacy = |f: &str| match f {
+        "ADMIN_NO_SRP_AUTH" => Some("ALLOW_ADMIN_USER_PASSWORD_AUTH"),
+        "USER_PASSWORD_AUTH" => Some("ALLOW_USER_PASSWORD_AUTH"),
+        "CUSTOM_AUTH_FLOW_ONLY" => Some("ALLOW_CUSTOM_AUTH"),
+        _ => None,
+    };
+    let legacy_count = flows.iter().filter(|f| legacy(f).is_some()).count();
+    let mut out = Vec::new();
+    if legacy_count > 0 {
+        if legacy_count < flows.len() {
+            return Err("ExplicitAuthFlows cannot mix legacy values with ALLOW_* values.".into());
+        }
+        out.push("ALLOW_USER_SRP_AUTH".to_string());
+        out.push("ALLOW_REFRESH_TOKEN_AUTH".to_string());
+    }
+    for flow in flows {
+        // Unknown values are refused by the client's own validation.
+        let flow = legacy(flow).unwrap_or(flow);
+        if !out.iter().any(|f| f == flow) {
+            out.push(flow.to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// Scopes a client may be granted when none are configured.
 pub const DEFAULT_SCOPES: &[&str] = &["openid", "email", "profile"];
 
@@ -482,4 +510,23 @@ pub async fn update(
         .client_by_id(pool_id, client_id)
         .await?
         .ok_or(AppError::NotFound("client"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_auth_flows_become_their_allow_forms() {
+        let flows = allow_forms(&["ADMIN_NO_SRP_AUTH".into()]).unwrap();
+        assert_eq!(
+            flows,
+            [
+                "ALLOW_USER_SRP_AUTH",
+                "ALLOW_REFRESH_TOKEN_AUTH",
+                "ALLOW_ADMIN_USER_PASSWORD_AUTH"
+            ]
+        );
+        assert!(allow_forms(&["USER_PASSWORD_AUTH".into(), "ALLOW_USER_SRP_AUTH".into()]).is_err());
+    }
 }

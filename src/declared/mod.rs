@@ -8,6 +8,7 @@
 //! it was. `plan` walks the same code without writing ([`sync`]).
 
 pub mod format;
+pub mod from_cognito;
 mod state;
 mod sync;
 

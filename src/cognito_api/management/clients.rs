@@ -248,7 +248,7 @@ fn apply_client_config(
             .iter()
             .map(|f| f.to_string())
             .collect(),
-        Some(flows) => explicit_auth_flows(flows)?,
+        Some(flows) => clients::allow_forms(flows).map_err(CognitoError::invalid)?,
     };
 
     s.supported_identity_providers = Vec::new();
@@ -336,33 +336,6 @@ fn apply_client_config(
             "PreventUserExistenceErrors {other:?} must be ENABLED or LEGACY."
         ))),
     }
-}
-
-/// `ExplicitAuthFlows` in their `ALLOW_*` forms. The legacy values always allowed SRP
-/// and refresh tokens besides what they name, and may not be mixed with the new ones.
-fn explicit_auth_flows(flows: &[String]) -> Result<Vec<String>, CognitoError> {
-    let legacy = |f: &str| match f {
-        "ADMIN_NO_SRP_AUTH" => Some("ALLOW_ADMIN_USER_PASSWORD_AUTH"),
-        "USER_PASSWORD_AUTH" => Some("ALLOW_USER_PASSWORD_AUTH"),
-        "CUSTOM_AUTH_FLOW_ONLY" => Some("ALLOW_CUSTOM_AUTH"),
-        _ => None,
-    };
-    let legacy_count = flows.iter().filter(|f| legacy(f).is_some()).count();
-    let mut out = Vec::new();
-    if legacy_count > 0 {
-        if legacy_count < flows.len() {
-            return Err(CognitoError::invalid(
-                "ExplicitAuthFlows cannot mix legacy values with ALLOW_* values.",
-            ));
-        }
-        out.push("ALLOW_USER_SRP_AUTH".to_string());
-        out.push("ALLOW_REFRESH_TOKEN_AUTH".to_string());
-    }
-    for flow in flows {
-        // Unknown values are refused by the client's own validation.
-        push_unique(&mut out, legacy(flow).unwrap_or(flow));
-    }
-    Ok(out)
 }
 
 /// `client_credentials` authenticates the client itself, so it needs a secret.
@@ -499,22 +472,5 @@ mod tests {
         assert!(validity("A", Some(1), Some("weeks"), "hours", 0).is_err());
         assert!(validity("A", Some(-1), None, "hours", 0).is_err());
         assert!(validity("A", Some(i64::MAX), Some("days"), "hours", 0).is_err());
-    }
-
-    #[test]
-    fn legacy_auth_flows_become_their_allow_forms() {
-        let flows = explicit_auth_flows(&["ADMIN_NO_SRP_AUTH".into()]).unwrap();
-        assert_eq!(
-            flows,
-            [
-                "ALLOW_USER_SRP_AUTH",
-                "ALLOW_REFRESH_TOKEN_AUTH",
-                "ALLOW_ADMIN_USER_PASSWORD_AUTH"
-            ]
-        );
-        assert!(
-            explicit_auth_flows(&["USER_PASSWORD_AUTH".into(), "ALLOW_USER_SRP_AUTH".into()])
-                .is_err()
-        );
     }
 }
