@@ -1,8 +1,8 @@
 //! A user's own account through the API, with Cognito's public actions: `SignUp`,
 //! `ConfirmSignUp`, `ResendConfirmationCode`, `ForgotPassword`, `ConfirmForgotPassword`
-//! (by client id), and `GetUser`, `UpdateUserAttributes`,
+//! (by client id), and `GetUser`, `UpdateUserAttributes`, `DeleteUserAttributes`,
 //! `GetUserAttributeVerificationCode`, `VerifyUserAttribute`, `ChangePassword`,
-//! `GlobalSignOut` (by access token), `RevokeToken` (by refresh token). The rules are
+//! `GlobalSignOut`, `DeleteUser` (by access token), `RevokeToken` (by refresh token). The rules are
 //! the hosted pages' (`flows`).
 
 use std::collections::BTreeMap;
@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::auth::{check_secret_hash, client_for};
 use super::{ActionResult, CognitoError, parse, refusal_error, shapes};
+use crate::clients::AppClient;
 use crate::crypto::Secret;
 use crate::flows::{attributes, recovery, sign_up};
 use crate::state::Inner;
@@ -28,12 +29,14 @@ pub async fn run(app: &Inner, action: &str, request: &Value) -> Option<ActionRes
         "ConfirmForgotPassword" => confirm_forgot_password(app, request).await,
         "GetUser" => get_user(app, request).await,
         "UpdateUserAttributes" => update_user_attributes(app, request).await,
+        "DeleteUserAttributes" => delete_user_attributes(app, request).await,
         "GetUserAttributeVerificationCode" => {
             get_user_attribute_verification_code(app, request).await
         }
         "VerifyUserAttribute" => verify_user_attribute(app, request).await,
         "ChangePassword" => change_password(app, request).await,
         "GlobalSignOut" => global_sign_out(app, request).await,
+        "DeleteUser" => delete_user(app, request).await,
         "RevokeToken" => revoke_token(app, request).await,
         _ => return None,
     })
@@ -304,14 +307,21 @@ async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError>
     })
 }
 
+/// The user an access token belongs to ([`user_of_token`]) and the client it was
+/// issued to, whose `ReadAttributes` and `WriteAttributes` bound the call.
+async fn user_and_client(app: &Inner, token: &str) -> Result<(User, AppClient), CognitoError> {
+    let Caller {
+        user, client_id, ..
+    } = user_of_token(app, token).await?;
+    let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
+    Ok((user, client))
+}
+
 /// `GetUser`: the attributes the token's client may read (`ReadAttributes`; never a
 /// developer-only one), `sub` always.
 async fn get_user(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let Caller {
-        user, client_id, ..
-    } = user_of_token(app, &r.access_token).await?;
-    let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
+    let (user, client) = user_and_client(app, &r.access_token).await?;
     let schema = app.store.schema(&user.pool_id).await?;
     let readable: Vec<String> = std::iter::once("sub".to_string())
         .chain(
@@ -329,10 +339,7 @@ async fn get_user(app: &Inner, request: &Value) -> ActionResult {
 
 async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
     let r: TokenRequest = parse(request)?;
-    let Caller {
-        user, client_id, ..
-    } = user_of_token(app, &r.access_token).await?;
-    let client = client_for(app, &client_id, Some(&user.pool_id)).await?;
+    let (user, client) = user_and_client(app, &r.access_token).await?;
     let sent = attributes::update_own_attributes(
         app,
         &user,
@@ -344,6 +351,22 @@ async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {
     .map_err(refusal_error)?;
     let details: Vec<Value> = sent.iter().map(|to| delivery(Some(to))).collect();
     Ok(json!({ "CodeDeliveryDetailsList": details }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteAttributesRequest {
+    access_token: String,
+    user_attribute_names: Vec<String>,
+}
+
+async fn delete_user_attributes(app: &Inner, request: &Value) -> ActionResult {
+    let r: DeleteAttributesRequest = parse(request)?;
+    let (user, client) = user_and_client(app, &r.access_token).await?;
+    attributes::delete_own_attributes(app, &user, &client, &r.user_attribute_names)
+        .await
+        .map_err(refusal_error)?;
+    Ok(json!({}))
 }
 
 #[derive(Deserialize)]
@@ -427,6 +450,15 @@ async fn global_sign_out(app: &Inner, request: &Value) -> ActionResult {
     app.store
         .revoke_user_families(&user.user_id, app.clock.now())
         .await?;
+    Ok(json!({}))
+}
+
+/// `DeleteUser`: the caller's own account, with every sign-in it has.
+async fn delete_user(app: &Inner, request: &Value) -> ActionResult {
+    let r: TokenRequest = parse(request)?;
+    let user = user_of_token(app, &r.access_token).await?.user;
+    crate::users::delete(app, &user).await?;
+    tracing::info!(pool_id = %user.pool_id, user_id = %user.user_id, "user deleted their own account");
     Ok(json!({}))
 }
 

@@ -42,6 +42,8 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
     "ChangePassword",
     "ConfirmForgotPassword",
     "ConfirmSignUp",
+    "DeleteUser",
+    "DeleteUserAttributes",
     "ForgotPassword",
     "GetUser",
     "GetTokensFromRefreshToken",

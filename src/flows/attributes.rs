@@ -1,4 +1,4 @@
-//! A signed-in user's own attributes (`UpdateUserAttributes`,
+//! A signed-in user's own attributes (`UpdateUserAttributes`, `DeleteUserAttributes`,
 //! `GetUserAttributeVerificationCode`, `VerifyUserAttribute`).
 
 use std::collections::BTreeMap;
@@ -96,6 +96,26 @@ pub async fn update_own_attributes(
             Ok(None)
         }
     }
+}
+
+/// Removes attributes of a signed-in user through their app client
+/// (`DeleteUserAttributes`): only those the client may write, never a required one
+/// ([`users::delete_attributes`]).
+pub async fn delete_own_attributes(
+    app: &Services,
+    user: &User,
+    client: &AppClient,
+    names: &[String],
+) -> Result<(), Refusal> {
+    let pool = app
+        .store
+        .pool_by_id(&user.pool_id)
+        .await?
+        .ok_or(AppError::NotFound("user pool"))?;
+    let writer = Writer::User {
+        writable: &client.write_attributes,
+    };
+    users::delete_attributes(app, &pool, user, names, writer).await
 }
 
 /// Holds `address` as the user's pending email and mails it a code, with the custom

@@ -359,10 +359,7 @@ async fn reload(app: &Services, user: &User) -> Result<User, AdminError> {
 /// Deletes a user, revoking its sign-ins first.
 pub async fn delete_user(app: &Services, pool: &Pool, username: &str) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
-    app.store
-        .revoke_user_families(&user.user_id, app.clock.now())
-        .await?;
-    app.store.delete_user(&user.user_id).await?;
+    super::delete(app, &user).await?;
     tracing::info!(pool_id = %pool.pool_id, user_id = %user.user_id, "user deleted by an administrator");
     Ok(())
 }
@@ -431,7 +428,7 @@ pub async fn update_attributes(
     Ok(())
 }
 
-/// Removes attributes; a pool's required attributes stay.
+/// Removes attributes; a pool's required attributes stay ([`super::delete_attributes`]).
 pub async fn delete_attributes(
     app: &Services,
     pool: &Pool,
@@ -439,31 +436,7 @@ pub async fn delete_attributes(
     names: &[String],
 ) -> Result<(), AdminError> {
     let user = user(app, pool, username).await?;
-    let schema = app.store.schema(&pool.pool_id).await?;
-    for name in names {
-        if !super::is_known_attribute(name) {
-            return Err(AdminError::InvalidParameter(format!(
-                "unknown attribute {name:?}"
-            )));
-        }
-        schema.check_delete(name, Writer::Admin)?;
-        if pool.settings.required_attributes.contains(name)
-            || (name == "email" && pool.settings.email_is_username())
-        {
-            return Err(AdminError::InvalidParameter(format!(
-                "attribute {name} is required in this user pool and cannot be deleted"
-            )));
-        }
-    }
-    app.store
-        .update_user_attributes(
-            &pool.pool_id,
-            &user.user_id,
-            &BTreeMap::new(),
-            names,
-            app.clock.now(),
-        )
-        .await?;
+    super::delete_attributes(app, pool, &user, names, Writer::Admin).await?;
     Ok(())
 }
 
@@ -678,10 +651,7 @@ pub async fn unlink_provider(
     if user.status == UserStatus::ExternalProvider
         && user.username.to_lowercase() == own_name.to_lowercase()
     {
-        app.store
-            .revoke_user_families(&user.user_id, app.clock.now())
-            .await?;
-        app.store.delete_user(&user.user_id).await?;
+        super::delete(app, &user).await?;
         tracing::info!(pool_id = %pool.pool_id, user_id = %user.user_id, provider = %provider_name, "external user removed with its identity");
     }
     Ok(())

@@ -18,10 +18,13 @@ use std::collections::BTreeMap;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::AppError;
+use crate::model::schema::Writer;
 pub use crate::model::users::{
     NewUser, STANDARD_ATTRIBUTES, User, UserStatus, is_known_attribute, username_key,
 };
+use crate::pool::Pool;
 use crate::services::Services;
+use crate::store::StoreError;
 
 impl UserStatus {
     pub fn as_str(self) -> &'static str {
@@ -457,4 +460,52 @@ pub async fn reload(app: &Services, user: &User) -> Result<User, AppError> {
         .user_by_id(&user.pool_id, &user.user_id)
         .await?
         .ok_or(AppError::NotFound("user"))
+}
+
+/// Deletes a user (`AdminDeleteUser`, `DeleteUser`). Every sign-in is revoked first, so
+/// the user's refresh tokens, access tokens and hosted-UI sessions end with it.
+pub async fn delete(app: &Services, user: &User) -> Result<(), StoreError> {
+    app.store
+        .revoke_user_families(&user.user_id, app.clock.now())
+        .await?;
+    app.store.delete_user(&user.user_id).await
+}
+
+/// Removes attributes as `writer` may (`AdminDeleteUserAttributes`,
+/// `DeleteUserAttributes`): names Cognito knows, removals the schema allows (a user's,
+/// only of attributes their client may write), and never an attribute the pool
+/// requires (nor `email` where it is the username). Nothing is removed unless all are.
+pub async fn delete_attributes(
+    app: &Services,
+    pool: &Pool,
+    user: &User,
+    names: &[String],
+    writer: Writer<'_>,
+) -> Result<(), Refusal> {
+    let schema = app.store.schema(&pool.pool_id).await?;
+    for name in names {
+        if !is_known_attribute(name) {
+            return Err(Refusal::InvalidParameter(format!(
+                "unknown attribute {name:?}"
+            )));
+        }
+        schema.check_delete(name, writer)?;
+        if pool.settings.required_attributes.contains(name)
+            || (name == "email" && pool.settings.email_is_username())
+        {
+            return Err(Refusal::InvalidParameter(format!(
+                "attribute {name} is required in this user pool and cannot be deleted"
+            )));
+        }
+    }
+    app.store
+        .update_user_attributes(
+            &pool.pool_id,
+            &user.user_id,
+            &BTreeMap::new(),
+            names,
+            app.clock.now(),
+        )
+        .await?;
+    Ok(())
 }
