@@ -412,6 +412,35 @@ async fn every_account_event_ends_the_hosted_session() {
     assert!(!app.signed_in(&b).await, "deleted");
 }
 
+// Matrix: SS-03
+#[tokio::test]
+async fn a_user_deleting_their_account_ends_its_sessions_and_needs_the_admin_scope() {
+    let app = TestApp::spawn().await;
+    let acct = account_client(&app).await;
+    let b = signed_in_browser(&app, &app.public).await;
+    // A token without `aws.cognito.signin.user.admin` deletes nothing.
+    let narrow = crate::sec_token::fresh_tokens(&app, &acct, "openid").await;
+    let body = json!({"AccessToken": s(&narrow, "access_token")});
+    let res = api(&app, "DeleteUser", body).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["__type"], "NotAuthorizedException", "{err}");
+    assert!(app.signed_in(&b).await, "refused: still signed in");
+    // Act
+    let t =
+        crate::sec_token::fresh_tokens(&app, &acct, "openid aws.cognito.signin.user.admin").await;
+    let res = api(
+        &app,
+        "DeleteUser",
+        json!({"AccessToken": s(&t, "access_token")}),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // Assert: the hosted session and the tokens end with the user.
+    assert!(!app.signed_in(&b).await, "deleted");
+    crate::sec_token::assert_revoked(&app, &acct, &t).await;
+}
+
 // Matrix: GN-01
 #[tokio::test]
 async fn discovery_matches_what_the_server_does() {
