@@ -270,9 +270,11 @@ fn failure_message(why: &str) -> String {
     }
 }
 
-/// Sets `stop` once the job is asked to stop (`Stopping`), looking every second.
+/// Sets `stop` once the job is asked to stop (`Stopping`), looking every second from a
+/// second after the run began reading (so a run always makes some progress first).
 async fn watch_for_stop(store: crate::store::Store, job_id: String, stop: Arc<AtomicBool>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    let second = std::time::Duration::from_secs(1);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
     loop {
         tick.tick().await;
         if let Ok(Some(job)) = store.import_job_by_id(&job_id).await
