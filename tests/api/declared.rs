@@ -357,6 +357,22 @@ async fn prune_deletes_only_what_an_earlier_apply_declared() {
         .collect();
     assert!(names.contains(&"a".to_string()) && names.contains(&"by-hand".to_string()));
     assert!(!names.contains(&"b".to_string()));
+    // A changed group is an update of the field that changed.
+    let changed = cognate::declared::apply(&app.state, &write("{name: a, precedence: 3}"), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        changed[0].changes[0].action,
+        Action::Update(vec!["precedence".into()])
+    );
+    let a = app
+        .state
+        .store
+        .group_by_name(&app.pool_id, "a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.precedence, Some(3));
     // Alice, the seeded clients and the hand-made group survived every prune.
     assert!(
         app.state

@@ -132,71 +132,53 @@ pub async fn pool(
             .resource_servers
             .iter()
             .find(|c| c.identifier == s.identifier);
-        match current {
-            None => {
-                walk.record(object.clone(), Action::Create);
-                if execute {
-                    crate::resource_servers::create(
-                        app,
-                        &walk.pool_id,
-                        &s.identifier,
-                        &s.name,
-                        s.scopes.clone(),
-                    )
-                    .await
-                    .context(object)?;
-                }
-            }
-            Some(c) if c != s => {
-                walk.record(object.clone(), Action::Update(diff(&json!(c), &json!(s))));
-                if execute {
-                    crate::resource_servers::update(
-                        app,
-                        &walk.pool_id,
-                        &s.identifier,
-                        &s.name,
-                        s.scopes.clone(),
-                    )
-                    .await
-                    .context(object)?;
-                }
-            }
-            Some(_) => {}
+        let Some(action) = action(current, s) else {
+            continue;
+        };
+        let creating = action == Action::Create;
+        walk.record(object.clone(), action);
+        if execute {
+            let (id, name, scopes) = (&s.identifier, &s.name, s.scopes.clone());
+            let done = if creating {
+                crate::resource_servers::create(app, &walk.pool_id, id, name, scopes).await
+            } else {
+                crate::resource_servers::update(app, &walk.pool_id, id, name, scopes).await
+            };
+            done.context(object)?;
         }
     }
     for g in &decl.groups {
         walk.declared.push(("group", g.name.clone()));
         let object = format!("group {}", g.name);
-        match stored.decl.groups.iter().find(|c| c.name == g.name) {
-            None => {
-                walk.record(object.clone(), Action::Create);
-                if execute {
-                    crate::groups::create_with_role(
-                        app,
-                        &walk.pool_id,
-                        &g.name,
-                        g.description.as_deref(),
-                        g.precedence,
-                        g.role_arn.as_deref(),
-                    )
-                    .await
-                    .context(object)?;
-                }
-            }
-            Some(c) if c != g => {
-                walk.record(object.clone(), Action::Update(diff(&json!(c), &json!(g))));
-                if execute {
-                    crate::groups::update(app, &walk.pool_id, &g.name, |group| {
-                        group.description = g.description.clone();
-                        group.precedence = g.precedence;
-                        group.role_arn = g.role_arn.clone();
-                    })
-                    .await
-                    .context(object)?;
-                }
-            }
-            Some(_) => {}
+        let current = stored.decl.groups.iter().find(|c| c.name == g.name);
+        let Some(action) = action(current, g) else {
+            continue;
+        };
+        let creating = action == Action::Create;
+        walk.record(object.clone(), action);
+        if !execute {
+            continue;
         }
+        let (description, role) = (g.description.as_deref(), g.role_arn.as_deref());
+        let done = if creating {
+            crate::groups::create_with_role(
+                app,
+                &walk.pool_id,
+                &g.name,
+                description,
+                g.precedence,
+                role,
+            )
+            .await
+        } else {
+            crate::groups::update(app, &walk.pool_id, &g.name, |group| {
+                group.description = g.description.clone();
+                group.precedence = g.precedence;
+                group.role_arn = g.role_arn.clone();
+            })
+            .await
+        };
+        done.context(object)?;
     }
     ui(
         &mut walk,
@@ -563,6 +545,15 @@ async fn prune_undeclared(walk: &mut Walk<'_>, stored: &Stored) -> anyhow::Resul
         }
     }
     Ok(())
+}
+
+/// What to do with an object declared as `wanted` and stored as `current`, if anything.
+fn action<T: PartialEq + serde::Serialize>(current: Option<&T>, wanted: &T) -> Option<Action> {
+    match current {
+        None => Some(Action::Create),
+        Some(c) if c != wanted => Some(Action::Update(diff(&json!(c), &json!(wanted)))),
+        Some(_) => None,
+    }
 }
 
 /// The dotted paths at which `a` and `b` differ (lists compared whole).
