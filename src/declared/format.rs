@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::clients::ClientSettings;
-use crate::model::federation::{LinkingPolicy, ProviderDetails, ProviderType};
+use crate::model::federation::{LinkingPolicy, NewProvider, ProviderDetails, ProviderType};
 use crate::model::pool::PoolSettings;
 use crate::model::resource_servers::Scope;
 use crate::model::schema::{Constraints, SchemaAttribute};
@@ -23,7 +23,7 @@ pub struct Document {
 }
 
 /// A pool and everything in it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PoolDecl {
     /// Chosen when the pool is made (Cognito's shape); without one, the pool is found
     /// by name, or made with a new id in `region`.
@@ -155,6 +155,21 @@ pub struct ProviderDecl {
     pub linking_policy: LinkingPolicy,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub idp_identifiers: Vec<String>,
+}
+
+impl ProviderDecl {
+    /// The provider to store, with its secret in clear.
+    pub fn to_new(&self, client_secret: Option<String>) -> NewProvider {
+        NewProvider {
+            provider_name: self.name.clone(),
+            provider_type: self.provider_type,
+            details: self.details.clone(),
+            client_secret,
+            attribute_mapping: self.attribute_mapping.clone(),
+            linking_policy: self.linking_policy,
+            idp_identifiers: self.idp_identifiers.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -368,7 +383,7 @@ fn check_pool_keys(pool: &Value, path: &str, problems: &mut Problems) {
             "idp_identifiers",
         ],
     );
-    let fixed = |keys: &[&str]| keys_of(&(), keys);
+    let fixed = |keys: &[&str]| -> Vec<String> { keys.iter().map(|k| k.to_string()).collect() };
     let lists: [(&str, Vec<String>); 7] = [
         (
             "schema",

@@ -21,7 +21,6 @@ pub use format::{Document, Problem, Problems};
 pub use sync::{Action, Change};
 
 use crate::model::clients::ClientSettings;
-use crate::model::federation::NewProvider;
 use crate::model::pool::PoolSettings;
 use crate::services::Services;
 use format::{PoolDecl, resolve_secret};
@@ -193,16 +192,7 @@ fn check_pool(decl: PoolDecl, at: &str, base: &Path, problems: &mut Problems) ->
     let mut provider_secrets = Vec::new();
     for (j, p) in decl.identity_providers.iter().enumerate() {
         let path = format!("{at}.identity_providers[{j}]");
-        let new = NewProvider {
-            provider_name: p.name.clone(),
-            provider_type: p.provider_type,
-            details: p.details.clone(),
-            client_secret: None,
-            attribute_mapping: p.attribute_mapping.clone(),
-            linking_policy: p.linking_policy,
-            idp_identifiers: p.idp_identifiers.clone(),
-        };
-        if let Err(e) = new.validate() {
+        if let Err(e) = p.to_new(None).validate() {
             bad(path.clone(), e);
         }
         provider_secrets.push(p.client_secret.as_deref().and_then(|r| {

@@ -12,7 +12,9 @@ use crate::error::AppError;
 use crate::model::users::UserStatus;
 use crate::services::Services;
 
-/// A pool's objects as stored, with each secret in clear beside its object.
+/// A pool's objects as stored, with each secret in clear beside its object (the
+/// default: a pool about to be made, nothing in it yet).
+#[derive(Default)]
 pub struct Stored {
     pub decl: PoolDecl,
     /// Client id → its secret (`None`: a public client).
@@ -23,32 +25,6 @@ pub struct Stored {
     pub password_hashes: BTreeMap<String, String>,
     /// What the last `apply` declared: `(kind, key)`.
     pub declared: Vec<(String, String)>,
-}
-
-impl Stored {
-    /// A pool about to be made: nothing in it yet.
-    pub fn empty() -> Self {
-        Self {
-            decl: PoolDecl {
-                id: None,
-                name: String::new(),
-                region: None,
-                settings: Default::default(),
-                schema: Vec::new(),
-                identity_providers: Vec::new(),
-                resource_servers: Vec::new(),
-                groups: Vec::new(),
-                clients: Vec::new(),
-                users: Vec::new(),
-                external_users: Vec::new(),
-                ui_customization: None,
-            },
-            client_secrets: BTreeMap::new(),
-            provider_secrets: BTreeMap::new(),
-            password_hashes: BTreeMap::new(),
-            declared: Vec::new(),
-        }
-    }
 }
 
 /// Reads a pool whole; `None` if there is no such pool.

@@ -12,7 +12,6 @@ mod people;
 use super::format::{ClientDecl, ProviderDecl, UiDecl};
 use super::state::Stored;
 use super::{Desired, NewClientSecret};
-use crate::model::federation::NewProvider;
 use crate::model::users::username_key;
 use crate::services::Services;
 
@@ -117,7 +116,7 @@ pub async fn pool(
             pool_settings(&mut walk, desired, stored).await?;
         }
     }
-    let empty = Stored::empty();
+    let empty = Stored::default();
     let stored = stored.unwrap_or(&empty);
 
     for (i, p) in decl.identity_providers.iter().enumerate() {
@@ -303,15 +302,7 @@ async fn provider(
     };
     walk.record(object.clone(), action);
     if walk.execute {
-        let new = NewProvider {
-            provider_name: p.name.clone(),
-            provider_type: p.provider_type,
-            details: p.details.clone(),
-            client_secret: secret.clone(),
-            attribute_mapping: wanted.attribute_mapping,
-            linking_policy: p.linking_policy,
-            idp_identifiers: p.idp_identifiers.clone(),
-        };
+        let new = wanted.to_new(secret.clone());
         crate::federation::put_provider(walk.app, &walk.pool_id, new)
             .await
             .context(object)?;
@@ -331,16 +322,18 @@ async fn client(
         Some(id) => s.id.as_ref() == Some(id),
         None => s.settings.name == c.settings.name,
     });
+    if walk.execute {
+        crate::clients::check_identity_providers(
+            app,
+            &walk.pool_id,
+            &c.settings.supported_identity_providers,
+        )
+        .await
+        .context(object.clone())?;
+    }
     let Some(current) = current else {
         walk.record(object.clone(), Action::Create);
         let id = if walk.execute {
-            crate::clients::check_identity_providers(
-                app,
-                &walk.pool_id,
-                &c.settings.supported_identity_providers,
-            )
-            .await
-            .context(object.clone())?;
             let (made, _) = match &c.id {
                 Some(id) => {
                     crate::clients::create_with_id(
@@ -392,13 +385,6 @@ async fn client(
     }
     walk.record(object.clone(), Action::Update(fields));
     if walk.execute {
-        crate::clients::check_identity_providers(
-            app,
-            &walk.pool_id,
-            &c.settings.supported_identity_providers,
-        )
-        .await
-        .context(object.clone())?;
         crate::clients::update(app, &walk.pool_id, &client_id, |s| *s = c.settings.clone())
             .await
             .context(object.clone())?;
