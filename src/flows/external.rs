@@ -305,18 +305,9 @@ pub async fn check_declared(
     attributes: &BTreeMap<String, String>,
     groups: &[String],
 ) -> Result<(), AppError> {
-    for (name, value) in attributes {
-        crate::users::validate_attribute(name, value).map_err(AppError::Invalid)?;
-    }
-    let schema = app.store.schema(pool_id).await?;
-    schema
-        .check_writes(
-            attributes,
-            &BTreeMap::new(),
-            Writer::Admin,
-            crate::users::schema::When::Creating,
-        )
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    crate::users::NewUserRules::load(app, pool_id)
+        .await?
+        .check_attributes(attributes)?;
     for group in groups {
         crate::groups::validate_name(group).map_err(AppError::Invalid)?;
     }

@@ -362,10 +362,15 @@ impl NewUserRules {
                     .into(),
             ));
         }
+        self.check_attributes(attributes)
+    }
+
+    /// Checks a new user's attributes: well-formed, and custom ones declared in the
+    /// schema, whoever creates the user.
+    pub fn check_attributes(&self, attributes: &BTreeMap<String, String>) -> Result<(), AppError> {
         for (name, value) in attributes {
             validate_attribute(name, value).map_err(AppError::Invalid)?;
         }
-        // Whoever creates the user, custom attributes must be declared in the schema.
         self.schema
             .check_writes(
                 attributes,
