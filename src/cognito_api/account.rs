@@ -54,11 +54,9 @@ fn attribute_map(list: Vec<Attribute>) -> BTreeMap<String, String> {
     list.into_iter().map(|a| (a.name, a.value)).collect()
 }
 
-/// Where a sign-up's or verification's code went, masked as Cognito masks it
-/// (`a***@e***`): the caller just gave the address, or holds the account's token, so
-/// its first letters tell nothing new.
-fn delivery(user_email: Option<&str>) -> Value {
-    let masked = user_email
+/// An address masked as Cognito masks it (`a***@e***`).
+pub(super) fn masked_email(email: Option<&str>) -> String {
+    email
         .and_then(|e| e.split_once('@'))
         .map(|(local, domain)| {
             format!(
@@ -67,8 +65,14 @@ fn delivery(user_email: Option<&str>) -> Value {
                 &domain[..domain.chars().next().map_or(0, char::len_utf8)]
             )
         })
-        .unwrap_or_default();
-    json!({ "Destination": masked, "DeliveryMedium": "EMAIL", "AttributeName": "email" })
+        .unwrap_or_default()
+}
+
+/// Where a sign-up's or verification's code went, masked ([`masked_email`]): the
+/// caller just gave the address, or holds the account's token (or its password, for a
+/// sign-in code), so its first letters tell nothing new.
+fn delivery(user_email: Option<&str>) -> Value {
+    json!({ "Destination": masked_email(user_email), "DeliveryMedium": "EMAIL", "AttributeName": "email" })
 }
 
 /// Where a code for an existing account went, for `ResendConfirmationCode` and
@@ -244,10 +248,10 @@ struct TokenRequest {
 }
 
 /// Who presented an access token from the API.
-struct Caller {
-    user: User,
+pub(super) struct Caller {
+    pub(super) user: User,
     /// The client the token was issued to.
-    client_id: String,
+    pub(super) client_id: String,
     /// The sign-in the token belongs to.
     origin_jti: String,
 }
@@ -256,7 +260,7 @@ struct Caller {
 /// its sign-in. The pool comes from the token's issuer; the token must be valid,
 /// unrevoked (its sign-in still at the user's credential version) and carry the API's
 /// scope.
-async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError> {
+pub(super) async fn user_of_token(app: &Inner, token: &str) -> Result<Caller, CognitoError> {
     let invalid = || CognitoError::not_authorized("Invalid Access Token");
     let claims = verify::peek_claims(token).ok_or_else(invalid)?;
     let issuer = claims
@@ -331,10 +335,12 @@ async fn get_user(app: &Inner, request: &Value) -> ActionResult {
                 .cloned(),
         )
         .collect();
-    Ok(json!({
+    let mut out = json!({
         "Username": user.username,
         "UserAttributes": shapes::attributes(&user, Some(&readable)),
-    }))
+    });
+    super::mfa::mfa_fields(&crate::users::mfa::factors(app, &user).await?, &mut out);
+    Ok(out)
 }
 
 async fn update_user_attributes(app: &Inner, request: &Value) -> ActionResult {

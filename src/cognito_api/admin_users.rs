@@ -188,14 +188,16 @@ async fn admin_get_user(app: &Inner, request: &Value) -> ActionResult {
     let req: UserRequest = parse(request)?;
     let pool = pool(app, &req.user_pool_id).await?;
     let user = admin::user(app, &pool, &req.username).await?;
-    Ok(json!({
+    let mut out = json!({
         "Username": user.username,
         "UserAttributes": shapes::attributes(&user, None),
         "UserCreateDate": user.created_at,
         "UserLastModifiedDate": user.updated_at,
         "Enabled": user.enabled,
         "UserStatus": user.status.as_str(),
-    }))
+    });
+    super::mfa::mfa_fields(&crate::users::mfa::factors(app, &user).await?, &mut out);
+    Ok(out)
 }
 
 async fn admin_delete_user(app: &Inner, request: &Value) -> ActionResult {

@@ -23,8 +23,13 @@ use crate::flows;
 use crate::flows::sign_in::{self, SignedIn};
 use crate::state::Inner;
 use crate::tokens::issue::Endpoint;
-use crate::users::Refusal;
-use crate::users::User;
+use crate::users::mfa::Factor;
+use crate::users::{Refusal, User};
+
+const NEW_PASSWORD_REQUIRED: &str = "NEW_PASSWORD_REQUIRED";
+/// A challenge session's step while an authenticator is set up, and once it is proven.
+pub(super) const MFA_SETUP: &str = "MFA_SETUP";
+pub(super) const MFA_SETUP_VERIFIED: &str = "MFA_SETUP:verified";
 
 /// Runs an auth action. Failed sign-ins count against the username and, for the public
 /// actions, the caller's address `addr`; an Admin* caller is the app's back end, whose
@@ -212,23 +217,23 @@ async fn attempt<'a>(
     })
 }
 
-/// Tokens for a ready user, or the new-password challenge.
+/// Tokens for a ready user, or the challenge the sign-in goes on with.
 async fn signed_in(
     app: &Inner,
     client: &AppClient,
     outcome: SignedIn,
     client_metadata: Option<&BTreeMap<String, String>>,
 ) -> ActionResult {
-    match outcome {
+    let (name, user, parameters) = match outcome {
         SignedIn::Ready(user) => {
-            tokens(
+            return tokens(
                 app,
                 client,
                 &user,
                 "TokenGeneration_Authentication",
                 client_metadata,
             )
-            .await
+            .await;
         }
         SignedIn::NewPasswordRequired(user) => {
             // What the client may read of the user (`ReadAttributes`).
@@ -239,17 +244,36 @@ async fn signed_in(
                 .filter(|(k, _)| schema.readable_by_client(&client.read_attributes, k))
                 .map(|(k, v)| (k.clone(), json!(v)))
                 .collect();
-            Ok(json!({
-                "ChallengeName": "NEW_PASSWORD_REQUIRED",
-                "Session": seal_session(app, client, &user),
-                "ChallengeParameters": {
-                    "USER_ID_FOR_SRP": user.username,
-                    "requiredAttributes": "[]",
-                    "userAttributes": Value::Object(attributes).to_string(),
-                },
-            }))
+            let parameters = json!({
+                "requiredAttributes": "[]",
+                "userAttributes": Value::Object(attributes).to_string(),
+            });
+            (NEW_PASSWORD_REQUIRED, user, parameters)
         }
-    }
+        SignedIn::Mfa(user, factor) => {
+            let parameters = match factor {
+                Factor::SoftwareToken => json!({}),
+                Factor::Email => json!({
+                    "CODE_DELIVERY_DELIVERY_MEDIUM": "EMAIL",
+                    "CODE_DELIVERY_DESTINATION":
+                        super::account::masked_email(user.attributes.get("email").map(String::as_str)),
+                }),
+            };
+            (factor.as_str(), user, parameters)
+        }
+        SignedIn::MfaSetup(user) => (
+            MFA_SETUP,
+            user,
+            json!({ "MFAS_CAN_SETUP": "[\"SOFTWARE_TOKEN_MFA\"]" }),
+        ),
+    };
+    let mut parameters = parameters;
+    parameters["USER_ID_FOR_SRP"] = json!(user.username);
+    Ok(json!({
+        "ChallengeName": name,
+        "Session": seal_session(app, client, &user, name),
+        "ChallengeParameters": parameters,
+    }))
 }
 
 /// Signs the user in (`flows::sign_in::open_api_session`), in the API's words.
@@ -436,38 +460,71 @@ async fn respond_to_auth_challenge(
             let step = flows::custom_auth::respond(app, &client, &attempt, session, answer).await;
             custom_step(app, &client, &attempt, step).await
         }
-        "NEW_PASSWORD_REQUIRED" => {
-            let (user, challenged_at) = open_session(app, &client, session()?).await?;
-            if !user.username.eq_ignore_ascii_case(attempt.username) {
-                return Err(CognitoError::not_authorized(
-                    "Invalid session for the user.",
-                ));
-            }
+        NEW_PASSWORD_REQUIRED => {
+            let (user, challenged_at) =
+                open_session(app, &client, session()?, NEW_PASSWORD_REQUIRED).await?;
+            same_user(&user, &attempt)?;
             let pool = app
                 .store
                 .pool_by_id(&client.pool_id)
                 .await?
                 .ok_or_else(|| CognitoError::not_found("User pool does not exist."))?;
             let new_password = require(c, "NEW_PASSWORD")?;
-            let user = sign_in::set_required_password(
+            let outcome = sign_in::set_required_password(
                 app,
+                attempt.caller(),
                 &pool,
                 &user.user_id,
                 challenged_at,
                 new_password,
             )
             .await
-            .map_err(|refusal| match refusal {
-                // Overtaken by a change of the user's password or status: the session
-                // no longer stands for the credential it proved.
-                Refusal::BadCredentials => expired_session(),
-                other => refusal_error(other),
-            })?;
+            .map_err(session_refusal)?;
+            let source = "TokenGeneration_NewPasswordChallenge";
+            match outcome {
+                SignedIn::Ready(user) => {
+                    tokens(app, &client, &user, source, r.client_metadata.as_ref()).await
+                }
+                other => signed_in(app, &client, other, r.client_metadata.as_ref()).await,
+            }
+        }
+        name @ ("SOFTWARE_TOKEN_MFA" | "EMAIL_OTP") => {
+            let factor = Factor::parse(name).expect("matched above");
+            let (user, challenged_at) = open_session(app, &client, session()?, name).await?;
+            same_user(&user, &attempt)?;
+            let code = require(c, &format!("{name}_CODE"))?;
+            let user = flows::mfa::answer(
+                app,
+                &client.pool_id,
+                &user.user_id,
+                challenged_at,
+                factor,
+                code,
+            )
+            .await
+            .map_err(session_refusal)?;
             tokens(
                 app,
                 &client,
                 &user,
-                "TokenGeneration_NewPasswordChallenge",
+                "TokenGeneration_Authentication",
+                r.client_metadata.as_ref(),
+            )
+            .await
+        }
+        MFA_SETUP => {
+            // Only a session VerifySoftwareToken returned after a right first code.
+            let (user, challenged_at) =
+                open_session(app, &client, session()?, MFA_SETUP_VERIFIED).await?;
+            same_user(&user, &attempt)?;
+            let user = flows::mfa::finish_setup(app, &client.pool_id, &user.user_id, challenged_at)
+                .await
+                .map_err(session_refusal)?;
+            tokens(
+                app,
+                &client,
+                &user,
+                "TokenGeneration_Authentication",
                 r.client_metadata.as_ref(),
             )
             .await
@@ -475,6 +532,26 @@ async fn respond_to_auth_challenge(
         other => Err(CognitoError::invalid(format!(
             "Unsupported challenge {other}."
         ))),
+    }
+}
+
+/// A challenge answered for another user than its session's is refused.
+fn same_user(user: &User, attempt: &sign_in::Attempt<'_>) -> Result<(), CognitoError> {
+    if user.username.eq_ignore_ascii_case(attempt.username) {
+        Ok(())
+    } else {
+        Err(CognitoError::not_authorized(
+            "Invalid session for the user.",
+        ))
+    }
+}
+
+/// A challenge's refusal; one overtaken by a change of the user's password or status
+/// means the session no longer stands for the credential it proved.
+fn session_refusal(refusal: Refusal) -> CognitoError {
+    match refusal {
+        Refusal::BadCredentials => expired_session(),
+        other => refusal_error(other),
     }
 }
 
@@ -574,10 +651,18 @@ struct ChallengeSession {
     /// have none and are refused.
     #[serde(default)]
     credential_version: Option<i64>,
+    /// The challenge the session answers (`NEW_PASSWORD_REQUIRED`, `SOFTWARE_TOKEN_MFA`,
+    /// `EMAIL_OTP`, `MFA_SETUP`, `MFA_SETUP:verified`), so a session given for one step
+    /// cannot answer another. Sessions sealed before it existed were all for a new
+    /// password.
+    #[serde(default)]
+    step: Option<String>,
 }
 
-fn seal_session(app: &Inner, client: &AppClient, user: &User) -> String {
+/// Seals a challenge session for `user` at the step `step`.
+pub(super) fn seal_session(app: &Inner, client: &AppClient, user: &User, step: &str) -> String {
     let s = ChallengeSession {
+        step: Some(step.to_string()),
         pool_id: client.pool_id.clone(),
         client_id: client.client_id.clone(),
         user_id: user.user_id.clone(),
@@ -593,24 +678,35 @@ fn expired_session() -> CognitoError {
     CognitoError::not_authorized("Invalid session for the user, session is expired.")
 }
 
-/// The user a challenge session is for, and the credential version it proved.
-async fn open_session(
+/// What a sealed session says, if the seal holds.
+fn unseal_session(app: &Inner, session: &str) -> Option<ChallengeSession> {
+    let sealed = URL_SAFE_NO_PAD.decode(session).ok()?;
+    let plain = app.keys.master().open("auth-session", &sealed).ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
+/// The app client a challenge session was given through (for the actions that take a
+/// session without a `ClientId`).
+pub(super) fn session_client_id(app: &Inner, session: &str) -> Option<String> {
+    unseal_session(app, session).map(|s| s.client_id)
+}
+
+/// The user a challenge session for the step `step` is for, and the credential
+/// version it proved.
+pub(super) async fn open_session(
     app: &Inner,
     client: &AppClient,
     session: &str,
+    step: &str,
 ) -> Result<(User, i64), CognitoError> {
     let invalid = expired_session;
-    let sealed = URL_SAFE_NO_PAD.decode(session).map_err(|_| invalid())?;
-    let plain = app
-        .keys
-        .master()
-        .open("auth-session", &sealed)
-        .map_err(|_| invalid())?;
-    let s: ChallengeSession = serde_json::from_slice(&plain).map_err(|_| invalid())?;
+    let s = unseal_session(app, session).ok_or_else(invalid)?;
     let Some(version) = s.credential_version else {
         return Err(invalid());
     };
-    if s.client_id != client.client_id
+    let sealed_step = s.step.as_deref().unwrap_or(NEW_PASSWORD_REQUIRED);
+    if sealed_step != step
+        || s.client_id != client.client_id
         || s.pool_id != client.pool_id
         || s.expires_at <= app.clock.now()
     {

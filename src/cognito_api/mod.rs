@@ -12,6 +12,7 @@ mod fields;
 mod import_jobs;
 pub(crate) mod list_users;
 mod management;
+mod mfa;
 mod paging;
 mod resource_servers;
 mod shapes;
@@ -39,6 +40,7 @@ const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 
 /// Actions botocore's model marks as needing no signature (`authtype: none`).
 pub const PUBLIC_ACTIONS: &[&str] = &[
+    "AssociateSoftwareToken",
     "ChangePassword",
     "ConfirmForgotPassword",
     "ConfirmSignUp",
@@ -48,13 +50,16 @@ pub const PUBLIC_ACTIONS: &[&str] = &[
     "GetUser",
     "GetTokensFromRefreshToken",
     "GetUserAttributeVerificationCode",
+    "GetUserAuthFactors",
     "GlobalSignOut",
     "InitiateAuth",
     "ResendConfirmationCode",
     "RespondToAuthChallenge",
     "RevokeToken",
+    "SetUserMFAPreference",
     "SignUp",
     "UpdateUserAttributes",
+    "VerifySoftwareToken",
     "VerifyUserAttribute",
 ];
 
@@ -136,6 +141,11 @@ pub fn refusal_error(refusal: Refusal) -> CognitoError {
             "ExpiredCodeException",
             "Invalid code provided, please request a code again.",
         ),
+        Refusal::CodeUsed => CognitoError::new(
+            "ExpiredCodeException",
+            "Your software token has already been used once.",
+        ),
+        Refusal::MfaUnavailable(m) => CognitoError::new("InvalidUserPoolConfigurationException", m),
         Refusal::TooManyAttempts => CognitoError::new(
             "LimitExceededException",
             "Attempt limit exceeded, please try after some time.",
@@ -390,6 +400,9 @@ async fn run(app: &AppState, addr: Option<IpAddr>, action: &str, request: &Value
         return result;
     }
     if let Some(result) = account::run(app, action, request).await {
+        return result;
+    }
+    if let Some(result) = mfa::run(app, action, request).await {
         return result;
     }
     if let Some(result) = management::run(app, action, request).await {

@@ -227,7 +227,7 @@ pub fn pool_type(p: &Pool, schema: &Schema, users: i64) -> Value {
         "DeletionProtection": if s.deletion_protection { "ACTIVE" } else { "INACTIVE" },
         "LambdaConfig": s.lambda_config,
         "SchemaAttributes": schema_attributes(&s.required_attributes, schema),
-        "MfaConfiguration": "OFF",
+        "MfaConfiguration": s.mfa.configuration.as_str(),
         "EstimatedNumberOfUsers": users,
         "UserPoolTags": s.tags,
         // Mail goes through cognate's own SMTP server, Cognito's "COGNITO_DEFAULT".

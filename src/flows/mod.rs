@@ -8,6 +8,7 @@ pub mod client_credentials;
 pub mod code;
 pub mod custom_auth;
 pub mod external;
+pub mod mfa;
 pub mod migration;
 pub mod pre_token;
 pub mod recovery;

@@ -15,7 +15,10 @@ use crate::throttle;
 use crate::tokens::claims::ADMIN_SCOPE;
 use crate::tokens::issue::{Endpoint, Session, TokenSet, issue};
 use crate::triggers;
+use crate::users::mfa::Factor;
 use crate::users::{Refusal, User, UserStatus, credentials, password, srp};
+
+use super::mfa::Caller;
 
 /// A password sign-in's outcome when the password was right.
 pub enum SignedIn {
@@ -23,6 +26,10 @@ pub enum SignedIn {
     Ready(User),
     /// An administrator-created user must choose a password first.
     NewPasswordRequired(User),
+    /// The pool asks for a code from this factor (an e-mailed one was sent).
+    Mfa(User, Factor),
+    /// The pool requires MFA and the user must set up an authenticator first.
+    MfaSetup(User),
 }
 
 /// A sign-in attempt: the name, the app client and address it comes through, and the
@@ -39,6 +46,13 @@ pub struct Attempt<'a> {
 impl Attempt<'_> {
     fn throttle_keys(&self) -> Vec<String> {
         throttle::keys(self.pool_id, self.username, self.addr)
+    }
+
+    pub fn caller(&self) -> Caller<'_> {
+        Caller {
+            client_id: self.client_id,
+            client_metadata: self.client_metadata,
+        }
     }
 }
 
@@ -70,7 +84,7 @@ pub async fn sign_in(
     if user.is_none()
         && let Some(migrated) = super::migration::at_sign_in(app, attempt, password, &keys).await?
     {
-        return admit(app, &keys, migrated).await;
+        return second_step(app, attempt, admit(app, &keys, migrated).await?).await;
     }
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = password::verify(hash, password).await;
@@ -80,9 +94,21 @@ pub async fn sign_in(
             if let Err(e) = credentials::upgrade_hash(app, &user, password).await {
                 tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %e, "replacing an imported password hash failed");
             }
-            admit(app, &keys, user).await
+            second_step(app, attempt, admit(app, &keys, user).await?).await
         }
         _ => Err(failed(app, &keys).await),
+    }
+}
+
+/// A proven password's sign-in goes on to the pool's second factor, if it asks for one.
+async fn second_step(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    outcome: SignedIn,
+) -> Result<SignedIn, Refusal> {
+    match outcome {
+        SignedIn::Ready(user) => super::mfa::after_password(app, attempt.caller(), user).await,
+        other => Ok(other),
     }
 }
 
@@ -184,14 +210,15 @@ async fn temporary_password_expired(app: &Services, user: &User) -> Result<bool,
 /// status or credentials since then stops it before anything changes. The password is
 /// written only while the version is still the challenge's, and the result is checked
 /// once more, so a user disabled or reset while the password was being hashed gets no
-/// sign-in either.
+/// sign-in either. The sign-in then goes on to the pool's second factor.
 pub async fn set_required_password(
     app: &Services,
+    caller: Caller<'_>,
     pool: &Pool,
     user_id: &str,
     challenged_at: i64,
     new_password: &str,
-) -> Result<User, Refusal> {
+) -> Result<SignedIn, Refusal> {
     let user = still_signing_in(
         app,
         pool,
@@ -213,7 +240,8 @@ pub async fn set_required_password(
     else {
         return Err(Refusal::BadCredentials);
     };
-    still_signing_in(app, pool, user_id, status, version).await
+    let user = still_signing_in(app, pool, user_id, status, version).await?;
+    super::mfa::after_password(app, caller, user).await
 }
 
 /// The user as the database has it now, if it may still go on with a sign-in that
@@ -361,7 +389,7 @@ pub async fn verify_srp(
     )
     .is_ok();
     match user {
-        Some(user) if proven => admit(app, &keys, user).await,
+        Some(user) if proven => second_step(app, attempt, admit(app, &keys, user).await?).await,
         _ => Err(failed(app, &keys).await),
     }
 }

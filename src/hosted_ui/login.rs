@@ -82,6 +82,11 @@ async fn post_login(
             session::put_step::<NewPassword>(&session, &pending).await?;
             Ok(flow.go(&app, "newPassword"))
         }
+        // The hosted code pages come next; until then a pool asking for a second
+        // factor refuses here rather than skip it.
+        Ok(SignedIn::Mfa(..) | SignedIn::MfaSetup(_)) => Ok(refused(Refusal::MfaUnavailable(
+            "This pool asks for a second factor, which these pages cannot take yet.".into(),
+        ))),
         Err(refusal) => Ok(refused(refusal)),
     }
 }

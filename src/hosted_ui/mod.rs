@@ -61,9 +61,9 @@ fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
         Refusal::Disabled => (StatusCode::UNAUTHORIZED, t.disabled.into()),
         Refusal::ResetRequired => (StatusCode::UNAUTHORIZED, t.reset_required.into()),
         Refusal::UsernameExists => (StatusCode::BAD_REQUEST, t.user_exists.into()),
-        Refusal::InvalidPassword(why) | Refusal::InvalidParameter(why) => {
-            (StatusCode::BAD_REQUEST, why.clone())
-        }
+        Refusal::InvalidPassword(why)
+        | Refusal::InvalidParameter(why)
+        | Refusal::MfaUnavailable(why) => (StatusCode::BAD_REQUEST, why.clone()),
         Refusal::PasswordReused => (StatusCode::BAD_REQUEST, t.password_reused.into()),
         Refusal::TemporaryPasswordExpired => (
             StatusCode::UNAUTHORIZED,
@@ -73,6 +73,7 @@ fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
         Refusal::Attribute(e) => (StatusCode::BAD_REQUEST, e.to_string()),
         Refusal::CodeMismatch => (StatusCode::BAD_REQUEST, t.bad_code.into()),
         Refusal::ExpiredCode => (StatusCode::BAD_REQUEST, t.expired_code.into()),
+        Refusal::CodeUsed => (StatusCode::BAD_REQUEST, t.code_used.into()),
         Refusal::TooManyAttempts => (StatusCode::BAD_REQUEST, t.too_many_attempts.into()),
         Refusal::MailFailed => (StatusCode::SERVICE_UNAVAILABLE, t.mail_failed.into()),
         Refusal::Internal(e) => (e.status(), e.public_message()),

@@ -14,7 +14,8 @@ use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
 use super::pages::{NewPasswordPage, render};
 use super::{explain, field};
-use crate::flows::sign_in;
+use crate::flows::mfa::Caller;
+use crate::flows::sign_in::{self, SignedIn};
 use crate::session::{self, NewPassword};
 use crate::state::{AppState, Inner};
 use crate::users::Refusal;
@@ -80,10 +81,24 @@ async fn post_new_password(
     else {
         return Ok(flow.go(&app, "login"));
     };
-    match sign_in::set_required_password(&app, &flow.pool, user_id, challenged_at, password).await {
-        Ok(user) => {
+    let caller = Caller {
+        client_id: &flow.req.client.client_id,
+        client_metadata: None,
+    };
+    match sign_in::set_required_password(&app, caller, &flow.pool, user_id, challenged_at, password)
+        .await
+    {
+        Ok(SignedIn::Ready(user)) => {
             session::remove_step::<NewPassword>(&session).await?;
             Ok(signed_in(&app, &flow, &session, &user).await?)
+        }
+        Ok(_) => {
+            session::remove_step::<NewPassword>(&session).await?;
+            let refusal = Refusal::MfaUnavailable(
+                "This pool asks for a second factor, which these pages cannot take yet.".into(),
+            );
+            let (status, message) = explain(flow.t, &refusal);
+            Ok(page(&app, &flow, Some(message), status))
         }
         Err(refusal) => {
             // Overtaken by a change of the user's password or status: the step is over

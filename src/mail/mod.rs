@@ -23,6 +23,8 @@ pub enum MessageKind {
     Verification,
     Reset,
     TemporaryPassword,
+    /// A sign-in's e-mailed second factor (`EMAIL_OTP`).
+    Mfa,
 }
 
 impl MessageKind {
@@ -31,6 +33,7 @@ impl MessageKind {
             MessageKind::Verification => "verification",
             MessageKind::Reset => "reset",
             MessageKind::TemporaryPassword => "temporary_password",
+            MessageKind::Mfa => "mfa",
         }
     }
 }

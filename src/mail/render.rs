@@ -32,6 +32,7 @@ impl MessageTemplates {
             MessageKind::Verification => self.verification.as_ref(),
             MessageKind::Reset => self.reset.as_ref(),
             MessageKind::TemporaryPassword => self.temporary_password.as_ref(),
+            MessageKind::Mfa => self.mfa.as_ref(),
         }
     }
 
@@ -42,6 +43,7 @@ impl MessageTemplates {
             MessageKind::Verification,
             MessageKind::Reset,
             MessageKind::TemporaryPassword,
+            MessageKind::Mfa,
         ] {
             if let Some(o) = self.get(kind) {
                 o.check(kind)
@@ -195,6 +197,9 @@ mail_templates! {
     TemporaryPasswordSubject => "mail/temporary_password/subject.txt",
     TemporaryPasswordText => "mail/temporary_password/body.txt",
     TemporaryPasswordHtml => "mail/temporary_password/body.html",
+    MfaSubject => "mail/mfa/subject.txt",
+    MfaText => "mail/mfa/body.txt",
+    MfaHtml => "mail/mfa/body.html",
 }
 
 /// The HTML part of an overridden message.
@@ -248,6 +253,7 @@ fn render_default(msg: &Outgoing<'_>) -> Rendered {
             TemporaryPasswordText,
             TemporaryPasswordHtml
         ),
+        MessageKind::Mfa => fill!(MfaSubject, MfaText, MfaHtml),
     }
 }
 

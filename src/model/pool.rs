@@ -56,6 +56,8 @@ pub struct PoolSettings {
     /// in force meanwhile (Cognito's `AttributesRequireVerificationBeforeUpdate`; only
     /// `email`, as cognate sends no SMS).
     pub verify_before_update: Vec<String>,
+    /// Second factors (Cognito's `MfaConfiguration` and `SetUserPoolMfaConfig`).
+    pub mfa: MfaSettings,
     /// Cognito settings that only describe configuration cognate has no behaviour for,
     /// kept as they were sent so `DescribeUserPool` reports them back.
     pub reported: ReportedSettings,
@@ -102,6 +104,40 @@ pub struct ReportedSettings {
     pub email_mfa_configuration: Option<Value>,
 }
 
+/// Whether users sign in with a second factor (Cognito's `MfaConfiguration`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MfaConfiguration {
+    #[default]
+    Off,
+    /// Every native user: one without a factor sets one up at sign-in.
+    On,
+    /// Users who turned a factor on.
+    Optional,
+}
+
+impl MfaConfiguration {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaConfiguration::Off => "OFF",
+            MfaConfiguration::On => "ON",
+            MfaConfiguration::Optional => "OPTIONAL",
+        }
+    }
+}
+
+/// A pool's second factors. SMS is not among them: cognate sends no SMS.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MfaSettings {
+    pub configuration: MfaConfiguration,
+    /// Authenticator apps (TOTP, Cognito's `SoftwareTokenMfaConfiguration.Enabled`).
+    pub software_token: bool,
+    /// Codes by e-mail (Cognito's `EmailMfaConfiguration`; its message is
+    /// `MessageTemplates::mfa`).
+    pub email: bool,
+}
+
 /// Cognito's password policy; the defaults are Cognito's.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
@@ -126,6 +162,8 @@ pub struct MessageTemplates {
     pub verification: Option<Override>,
     pub reset: Option<Override>,
     pub temporary_password: Option<Override>,
+    /// The e-mailed sign-in code (`EmailMfaConfiguration`'s `Subject` and `Message`).
+    pub mfa: Option<Override>,
 }
 
 /// A plain-text subject and message replacing the default template of one kind. The

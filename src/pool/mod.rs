@@ -3,7 +3,9 @@
 
 pub mod ui;
 
-pub use crate::model::pool::{AccountRecovery, PasswordPolicy, Pool, PoolSettings};
+pub use crate::model::pool::{
+    AccountRecovery, MfaConfiguration, MfaSettings, PasswordPolicy, Pool, PoolSettings,
+};
 
 /// Longest password accepted anywhere (Cognito's limit), checked before any hashing.
 pub const MAX_PASSWORD_LENGTH: usize = 256;
@@ -23,6 +25,7 @@ impl Default for PoolSettings {
             tags: Default::default(),
             account_recovery: Default::default(),
             verify_before_update: Vec::new(),
+            mfa: Default::default(),
             reported: Default::default(),
             lambda_config: Default::default(),
             trigger_secret: None,

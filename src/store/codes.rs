@@ -81,6 +81,25 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the code of `(user, purpose)` if it is still `code_hash`; whether it was.
+    pub async fn delete_code(
+        &self,
+        user_id: &str,
+        purpose: &str,
+        code_hash: &str,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "delete from user_codes where user_id = $1 and purpose = $2 and code_hash = $3";
+        let n = on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(purpose)
+            .bind(code_hash)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     /// The stored code of `(user, purpose)`, without counting an attempt.
     pub async fn user_code(
         &self,

@@ -77,7 +77,7 @@ pub const NO_VERIFIED_ADDRESS: &str =
 pub fn code_destination(user: &User, purpose: Purpose) -> Option<&str> {
     let email = user.attributes.get("email").map(String::as_str);
     match purpose {
-        Purpose::Reset => email
+        Purpose::Reset | Purpose::Mfa => email
             .filter(|_| user.attributes.get("email_verified").map(String::as_str) == Some("true")),
         Purpose::SignUp | Purpose::VerifyEmail => email,
     }
@@ -167,6 +167,7 @@ pub async fn mail_code(
     let kind = match purpose {
         Purpose::SignUp | Purpose::VerifyEmail => MessageKind::Verification,
         Purpose::Reset => MessageKind::Reset,
+        Purpose::Mfa => MessageKind::Mfa,
     };
     let message = Outgoing {
         pool_id: &user.pool_id,

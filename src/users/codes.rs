@@ -23,6 +23,8 @@ pub enum Purpose {
     Reset,
     /// Verifying a user's (changed) email address: 24 hours, as Cognito's.
     VerifyEmail,
+    /// A sign-in's second factor by e-mail (`EMAIL_OTP`): 5 minutes.
+    Mfa,
 }
 
 impl Purpose {
@@ -32,6 +34,7 @@ impl Purpose {
             Purpose::SignUp => "signup",
             Purpose::Reset => "reset",
             Purpose::VerifyEmail => "verify_email",
+            Purpose::Mfa => "mfa",
         }
     }
 
@@ -40,6 +43,7 @@ impl Purpose {
         match self {
             Purpose::SignUp | Purpose::VerifyEmail => 24 * 3600,
             Purpose::Reset => 3600,
+            Purpose::Mfa => 300,
         }
     }
 }
@@ -130,6 +134,31 @@ pub async fn check(
     Ok(attempt(store, digests, user_id, purpose, code, now)
         .await?
         .unwrap_or(Err(CodeError::Mismatch)))
+}
+
+/// Checks and uses up a code, for a purpose that authorises nothing else to write
+/// (the sign-in's second factor): a right code can be used only once, by one caller.
+pub async fn take(
+    store: &Store,
+    digests: &Digests,
+    user_id: &str,
+    purpose: Purpose,
+    code: &str,
+    now: i64,
+) -> Result<Result<(), CodeError>, StoreError> {
+    Ok(
+        match check(store, digests, user_id, purpose, code, now).await? {
+            Ok(digest)
+                if store
+                    .delete_code(user_id, purpose.as_str(), &digest)
+                    .await? =>
+            {
+                Ok(())
+            }
+            Ok(_) => Err(CodeError::Mismatch),
+            Err(e) => Err(e),
+        },
+    )
 }
 
 /// Checks a code presented for the account named `name` (`PreventUserExistenceErrors`):

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod credentials;
 pub mod import;
 pub mod import_jobs;
+pub mod mfa;
 pub mod password;
 mod refusal;
 pub use crate::model::schema;

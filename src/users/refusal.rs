@@ -40,6 +40,12 @@ pub enum Refusal {
     CodeMismatch,
     #[error("the code has expired")]
     ExpiredCode,
+    /// A right authenticator code that was accepted once already.
+    #[error("the code was used already")]
+    CodeUsed,
+    /// The pool requires a second factor and the user has none it can use or set up.
+    #[error("{0}")]
+    MfaUnavailable(String),
     #[error("too many wrong codes")]
     TooManyAttempts,
     #[error("too many messages to this user; retry in {0} s")]

@@ -1,16 +1,17 @@
-//! `SetUserPoolMfaConfig` and `GetUserPoolMfaConfig`. MFA is not available yet, so
-//! `MfaConfiguration` is `OFF` and stays so: `ON` and `OPTIONAL`, and any factor
-//! setting that would turn a factor on, are refused with `InvalidParameterException`.
-//! The factor blocks that turn nothing on (software tokens `Enabled: false`, WebAuthn's
-//! relying party, the email-MFA message) are kept as sent and reported back, each only
-//! when set, as Cognito reports them.
+//! `SetUserPoolMfaConfig` and `GetUserPoolMfaConfig`: `MfaConfiguration` (`OFF`, `ON`,
+//! `OPTIONAL`) and the factors it offers, authenticator apps
+//! (`SoftwareTokenMfaConfiguration.Enabled`) and codes by e-mail
+//! (`EmailMfaConfiguration`, whose `Message` and `Subject` are the mail's). SMS MFA is
+//! refused: cognate sends no SMS. The factor blocks are reported back as sent, each
+//! only when set, as Cognito reports them (Terraform diffs against invented ones).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{existing_pool, not_found_as, pool_not_found};
 use crate::cognito_api::{ActionResult, CognitoError, parse};
-use crate::pool::{self, PoolSettings};
+use crate::mail::Override;
+use crate::pool::{self, MfaConfiguration, MfaSettings, PoolSettings};
 use crate::state::Inner;
 
 #[derive(Deserialize)]
@@ -66,21 +67,48 @@ struct UserPoolIdRequest {
     user_pool_id: String,
 }
 
-/// MFA is a later issue; until then nothing may turn it on.
-fn not_yet(what: &str) -> CognitoError {
-    CognitoError::invalid(format!(
-        "{what} is not supported yet: MFA is not available, so MfaConfiguration must be OFF."
-    ))
+/// A pool that asks for a second factor must offer one.
+pub(in crate::cognito_api) fn check_mode(
+    mode: MfaConfiguration,
+    mfa: &MfaSettings,
+) -> Result<(), CognitoError> {
+    if mode != MfaConfiguration::Off && !mfa.software_token && !mfa.email {
+        return Err(CognitoError::invalid(format!(
+            "MfaConfiguration {} needs a factor: enable SoftwareTokenMfaConfiguration or \
+             EmailMfaConfiguration (SMS MFA is not available in cognate).",
+            mode.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// The e-mailed code's message: Cognito's rules (`{####}` in the message, a subject
+/// of at most 140 characters), a default subject when only the message is sent.
+fn email_message(c: &EmailMfaConfig) -> Result<Option<Override>, CognitoError> {
+    let Some(body) = c.message.clone().filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    let o = Override {
+        subject: c
+            .subject
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "Your sign-in code".into()),
+        body,
+    };
+    o.check(crate::mail::MessageKind::Mfa)
+        .map_err(|e| CognitoError::invalid(format!("EmailMfaConfiguration: {e}")))?;
+    Ok(Some(o))
 }
 
 fn as_sent(value: &impl Serialize) -> Result<Value, CognitoError> {
     serde_json::to_value(value).map_err(|e| CognitoError::from(anyhow::anyhow!("{e}")))
 }
 
-/// The answer both actions give: `OFF`, and each factor block that is set.
+/// The answer both actions give: the mode, and each factor block that is set.
 fn mfa_config(s: &PoolSettings) -> Value {
     let r = &s.reported;
-    let mut v = json!({ "MfaConfiguration": "OFF" });
+    let mut v = json!({ "MfaConfiguration": s.mfa.configuration.as_str() });
     for (key, value) in [
         (
             "SoftwareTokenMfaConfiguration",
@@ -102,17 +130,29 @@ fn mfa_config(s: &PoolSettings) -> Value {
 pub(super) async fn set_user_pool_mfa_config(app: &Inner, request: &Value) -> ActionResult {
     let req: SetUserPoolMfaConfigRequest = parse(request)?;
     let pool = existing_pool(app, &req.user_pool_id).await?;
-    match req.mfa_configuration.as_deref() {
-        None | Some("OFF") => {}
-        Some(other) => return Err(not_yet(&format!("MfaConfiguration {other:?}"))),
-    }
-    if req
-        .software_token_mfa_configuration
-        .as_ref()
-        .is_some_and(|c| c.enabled == Some(true))
-    {
-        return Err(not_yet("SoftwareTokenMfaConfiguration Enabled true"));
-    }
+    let mode = match req.mfa_configuration.as_deref() {
+        None | Some("OFF") => MfaConfiguration::Off,
+        Some("ON") => MfaConfiguration::On,
+        Some("OPTIONAL") => MfaConfiguration::Optional,
+        Some(other) => {
+            return Err(CognitoError::invalid(format!(
+                "MfaConfiguration {other:?} must be OFF, ON or OPTIONAL."
+            )));
+        }
+    };
+    let mfa = MfaSettings {
+        configuration: mode,
+        software_token: req
+            .software_token_mfa_configuration
+            .as_ref()
+            .is_some_and(|c| c.enabled == Some(true)),
+        email: req.email_mfa_configuration.is_some(),
+    };
+    check_mode(mode, &mfa)?;
+    let email_override = match &req.email_mfa_configuration {
+        Some(c) => email_message(c)?,
+        None => None,
+    };
     let mut sms_message = None;
     // SmsMfaConfiguration.SmsConfiguration is refused with the other fields cognate
     // does not take (`fields.json`).
@@ -152,6 +192,8 @@ pub(super) async fn set_user_pool_mfa_config(app: &Inner, request: &Value) -> Ac
         s.reported.software_token_mfa_configuration = software;
         s.reported.web_authn_configuration = web_authn;
         s.reported.email_mfa_configuration = email;
+        s.mfa = mfa;
+        s.messages.mfa = email_override;
         if sms_message.is_some() {
             s.reported.sms_authentication_message = sms_message;
         }

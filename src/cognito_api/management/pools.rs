@@ -278,20 +278,26 @@ fn nonempty(value: &Option<String>) -> Option<String> {
     value.clone().filter(|v| !v.is_empty())
 }
 
-/// Refuses the settings cognate has no behaviour for and nothing to report back.
-fn refuse_unsupported(config: &PoolConfig) -> Result<(), CognitoError> {
-    // DeviceConfiguration, SmsConfiguration and the other blocks cognate does not take
-    // are refused by `fields.json` before any handler runs.
-    match config.mfa_configuration.as_deref() {
-        None | Some("OFF") => {}
+/// `MfaConfiguration` as sent (omitted: Cognito's `OFF`). `ON` and `OPTIONAL` need a
+/// factor the pool offers (`SetUserPoolMfaConfig`), as SMS, the only one Cognito's
+/// `CreateUserPool` can turn on, is not cognate's.
+fn mfa_configuration(
+    sent: Option<&str>,
+    s: &PoolSettings,
+) -> Result<crate::pool::MfaConfiguration, CognitoError> {
+    use crate::pool::MfaConfiguration;
+    let mode = match sent {
+        None | Some("OFF") => MfaConfiguration::Off,
+        Some("ON") => MfaConfiguration::On,
+        Some("OPTIONAL") => MfaConfiguration::Optional,
         Some(other) => {
             return Err(CognitoError::invalid(format!(
-                "MfaConfiguration {other:?} is not supported yet: MFA is not available, \
-                 so it must be OFF."
+                "MfaConfiguration {other:?} must be OFF, ON or OPTIONAL."
             )));
         }
-    }
-    Ok(())
+    };
+    super::mfa::check_mode(mode, &s.mfa)?;
+    Ok(mode)
 }
 
 /// `LambdaConfig` as sent (its targets are checked with the rest of the settings);
@@ -375,7 +381,7 @@ fn password_policy(shape: Option<&PasswordPolicyShape>) -> Result<PasswordPolicy
 /// Sets the settings `config` covers, omitted ones to Cognito's defaults; tags and the
 /// tier are kept unless sent.
 fn apply_pool_config(config: &PoolConfig, s: &mut PoolSettings) -> Result<(), CognitoError> {
-    refuse_unsupported(config)?;
+    s.mfa.configuration = mfa_configuration(config.mfa_configuration.as_deref(), s)?;
     s.lambda_config = lambda_config(config.lambda_config.as_ref())?;
     let policies = config.policies.as_ref();
     s.password_policy = password_policy(policies.and_then(|p| p.password_policy.as_ref()))?;
