@@ -210,11 +210,29 @@ pub fn check(action: &str, request: &Map<String, Value>) -> Result<(), CognitoEr
 
 /// Cognito's answer to an action it does not have.
 pub fn not_implemented(action: &str) -> CognitoError {
+    let why = if DEVICE_ACTIONS.contains(&action) {
+        ": cognate does not track or remember devices (a second factor is asked at every sign-in)"
+    } else {
+        ""
+    };
     CognitoError::new(
         "UnknownOperationException",
-        format!("The action {action} is not supported by this server."),
+        format!("The action {action} is not supported by this server{why}."),
     )
 }
+
+/// Cognito's device-tracking actions, refused with the reason.
+const DEVICE_ACTIONS: &[&str] = &[
+    "ListDevices",
+    "AdminListDevices",
+    "GetDevice",
+    "AdminGetDevice",
+    "ConfirmDevice",
+    "ForgetDevice",
+    "AdminForgetDevice",
+    "UpdateDeviceStatus",
+    "AdminUpdateDeviceStatus",
+];
 
 fn table() -> Result<&'static Table, CognitoError> {
     TABLE

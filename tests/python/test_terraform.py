@@ -321,7 +321,7 @@ def test_a_tags_only_change_needs_no_update_user_pool(tf):
         idp.tag_resource(ResourceArn=arn, Tags={"aws:reserved": "x"})
 
 
-def test_mfa_stays_off_and_factor_blocks_are_reported_only_when_set(tf):
+def test_mfa_factor_blocks_are_reported_only_when_set_and_a_mode_needs_a_factor(tf):
     idp, wire, _ = tf
     pool_id = idp.create_user_pool(PoolName=name("tf"), DeletionProtection="INACTIVE")["UserPool"]["Id"]
     # A web_authn_configuration makes the provider call SetUserPoolMfaConfig on create.
@@ -333,17 +333,23 @@ def test_mfa_stays_off_and_factor_blocks_are_reported_only_when_set(tf):
     idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="OFF")
     idp.get_user_pool_mfa_config(UserPoolId=pool_id)
     assert wire["GetUserPoolMfaConfig"] == {"MfaConfiguration": "OFF"}
-    # MFA itself is not available: anything that would turn it on is refused, by name.
-    for refused in ({"MfaConfiguration": "ON"}, {"MfaConfiguration": "OPTIONAL"},
-                    {"MfaConfiguration": "OFF", "SoftwareTokenMfaConfiguration": {"Enabled": True}}):
+    # ON and OPTIONAL need a factor the pool offers (SMS, Cognito's default, is not one).
+    for refused in ({"MfaConfiguration": "ON"}, {"MfaConfiguration": "OPTIONAL"}):
         with pytest.raises(idp.exceptions.InvalidParameterException) as e:
             idp.set_user_pool_mfa_config(UserPoolId=pool_id, **refused)
-        assert "not supported" in str(e.value)
+        assert "needs a factor" in str(e.value)
     with pytest.raises(idp.exceptions.InvalidParameterException):
         idp.create_user_pool(PoolName=name("tf"), MfaConfiguration="OPTIONAL")
     with pytest.raises(idp.exceptions.InvalidParameterException):
         idp.update_user_pool(UserPoolId=pool_id, MfaConfiguration="ON")
     assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["MfaConfiguration"] == "OFF"
+    # The provider's software_token_mfa_configuration: SetUserPoolMfaConfig, then
+    # UpdateUserPool sending the same mode; both read back as set.
+    idp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON", SoftwareTokenMfaConfiguration={"Enabled": True})
+    idp.update_user_pool(UserPoolId=pool_id, DeletionProtection="INACTIVE", MfaConfiguration="ON")
+    idp.get_user_pool_mfa_config(UserPoolId=pool_id)
+    assert wire["GetUserPoolMfaConfig"] == {"MfaConfiguration": "ON", "SoftwareTokenMfaConfiguration": {"Enabled": True}}
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["MfaConfiguration"] == "ON"
 
 
 def test_pool_settings_cognate_has_no_behaviour_for_are_refused_by_name(tf):
