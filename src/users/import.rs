@@ -262,7 +262,8 @@ impl Importer<'_> {
 }
 
 /// A record from a CSV row of Cognito's format: every non-empty column an attribute,
-/// `cognito:username` the username; `cognito:mfa_enabled` may only be false (no MFA).
+/// `cognito:username` the username; `cognito:mfa_enabled` may only be false (true is
+/// Cognito's SMS MFA).
 fn csv_record(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Record, String> {
     let mut record = Record {
         username: String::new(),
@@ -278,7 +279,13 @@ fn csv_record(header: &csv::StringRecord, row: &csv::StringRecord) -> Result<Rec
         match name {
             "cognito:username" => record.username = value.to_string(),
             "cognito:mfa_enabled" if value.eq_ignore_ascii_case("false") => {}
-            "cognito:mfa_enabled" => return Err("MFA is not available in cognate".into()),
+            "cognito:mfa_enabled" => {
+                return Err(
+                    "cognito:mfa_enabled true is SMS MFA, which cognate does not offer: import \
+                     with false and let the user set up an authenticator or e-mail codes"
+                        .into(),
+                );
+            }
             "password_hash" => record.password_hash = Some(value.to_string()),
             attribute => {
                 record

@@ -284,3 +284,21 @@ def test_admin_initiate_auth_fires_the_same_triggers(auth_trig, aidp):
         "PreAuthentication_Authentication", "PostAuthentication_Authentication", "TokenGeneration_Authentication",
         "PreAuthentication_Authentication", "UserMigration_Authentication", "PostAuthentication_Authentication",
         "TokenGeneration_Authentication"]
+
+
+# Firing: InitiateAuth USER_PASSWORD_AUTH / MFA -> PreAuthentication_Authentication; then
+# RespondToAuthChallenge EMAIL_OTP -> PostAuthentication_Authentication, TokenGeneration_Authentication
+def test_an_mfa_sign_in_fires_post_authentication_and_pre_token_only_after_the_code(auth_trig, aidp, aunsigned):
+    pool_id, client_id = new_pool(aidp, ALL)
+    aidp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON", EmailMfaConfiguration={})
+    email = f"mia-{uuid.uuid4().hex[:6]}@example.com"
+    create_user(aidp, pool_id, "mia", email)
+    started = password_auth(aunsigned, client_id, "mia")
+    assert started["ChallengeName"] == "EMAIL_OTP"
+    assert fired(auth_trig[1], pool_id) == ["PreAuthentication_Authentication"]
+    done = aunsigned.respond_to_auth_challenge(
+        ClientId=client_id, ChallengeName="EMAIL_OTP", Session=started["Session"],
+        ChallengeResponses={"USERNAME": "mia", "EMAIL_OTP_CODE": outbox_code(email, env=auth_trig[1])})
+    assert claims(done["AuthenticationResult"]["IdToken"])["source"] == "TokenGeneration_Authentication"
+    assert fired(auth_trig[1], pool_id) == [
+        "PreAuthentication_Authentication", "PostAuthentication_Authentication", "TokenGeneration_Authentication"]

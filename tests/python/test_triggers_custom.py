@@ -24,7 +24,7 @@ import uuid
 import botocore
 import pytest
 
-from conftest import PASSWORD, ROOT, cognate_cli, lambda_runner, make_client, new_server_env, run_server
+from conftest import PASSWORD, ROOT, claims, cognate_cli, lambda_runner, make_client, new_server_env, run_server
 
 SINK = ROOT / "tests" / "smtp_sink.py"
 HANDLERS = pathlib.Path(__file__).with_name("trigger_handlers_custom.py")
@@ -555,3 +555,29 @@ def test_a_failing_custom_message_on_the_hosted_forgot_password_page_shows_its_m
     assert status == 400, body[:500]
     assert "<form" in body
     assert "CustomMessage failed with error No mail to raise.example." in html.unescape(body)
+
+
+# Firing: InitiateAuth / EMAIL_OTP -> CustomMessage_Authentication
+def test_an_email_otp_sign_in_mails_the_handlers_message_over_smtp_and_its_code_signs_in(
+        trig, tidp, tunsigned, sink, events_dir):
+    pool_id, client_id = new_pool(tidp, {"CustomMessage": ARN + "custom-message"})
+    tidp.set_user_pool_mfa_config(UserPoolId=pool_id, MfaConfiguration="ON",
+                                  EmailMfaConfiguration={"Subject": "Sign in", "Message": "Code {####}"})
+    username, email = unique()
+    confirmed_user(tidp, pool_id, username, email)
+    started = tunsigned.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                      AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD},
+                                      ClientMetadata={"team": "green"})
+    assert started["ChallengeName"] == "EMAIL_OTP" and "AuthenticationResult" not in started
+    mail = sink.mail_to(email)
+    code = code_in(mail)
+    assert_branded(mail, "CustomMessage_Authentication", code, "green")
+    event = event_of(events_dir, "CustomMessage_Authentication", username)
+    assert_custom_event(event, "CustomMessage_Authentication", pool_id, username, client_id, {"team": "green"})
+    assert code not in json.dumps(event)
+    done = tunsigned.respond_to_auth_challenge(
+        ClientId=client_id, ChallengeName="EMAIL_OTP", Session=started["Session"],
+        ChallengeResponses={"USERNAME": username, "EMAIL_OTP_CODE": code})
+    assert claims(done["AuthenticationResult"]["IdToken"])["email"] == email
+    log = cognate_cli("triggers", "log", "--pool", pool_id, env=trig[1])
+    assert [e["trigger_source"] for e in log] == ["CustomMessage_Authentication"]
