@@ -43,7 +43,7 @@ enum Enroller {
     Token(User),
     Setup {
         user: User,
-        client: AppClient,
+        client: Box<AppClient>,
         challenged_at: i64,
     },
 }
@@ -71,7 +71,7 @@ async fn enroller(
             }
             Ok(Enroller::Setup {
                 user,
-                client,
+                client: Box::new(client),
                 challenged_at,
             })
         }
