@@ -314,9 +314,9 @@ mod tests {
 
     #[test]
     fn an_action_the_table_does_not_list_is_an_unknown_operation() {
-        let message = check_json("AdminSetUserMFAPreference", json!({})).unwrap_err();
+        let message = check_json("AdminListDevices", json!({})).unwrap_err();
         assert!(
-            message.starts_with("UnknownOperationException:"),
+            message.starts_with("UnknownOperationException:") && message.contains("devices"),
             "{message}"
         );
     }
