@@ -1,5 +1,5 @@
-//! Redeeming the provider's code and reading who signed in: Google and OIDC through
-//! the `openidconnect` crate (ID token signature via the provider's JWKS, `iss`, `aud`,
+//! Redeeming the provider's code and reading who signed in: Google, Apple and OIDC
+//! through the `openidconnect` crate (ID token signature via the provider's JWKS, `iss`, `aud`,
 //! `exp` and nonce verified), Facebook and Login with Amazon through `oauth2` and their
 //! profile APIs (Graph `/me`, `/user/profile`).
 
@@ -88,10 +88,19 @@ pub async fn fetch(
 ) -> anyhow::Result<Profile> {
     let endpoints = resolve_endpoints(app, idp).await?;
     let redirect = RedirectUrl::new(redirect_uri.to_string())?;
-    let secret = idp.client_secret.clone().map(ClientSecret::new);
-    let verifier = PkceCodeVerifier::new(request.pkce_verifier.clone());
+    let apple = idp.provider_type == ProviderType::SignInWithApple;
+    let mut secret = idp.client_secret.clone().map(ClientSecret::new);
+    // Apple documents no PKCE, so none was asked for (the nonce binds its ID token).
+    let verifier = (!apple).then(|| PkceCodeVerifier::new(request.pkce_verifier.clone()));
     if idp.provider_type.is_oidc() {
         let issuer = endpoints.issuer.context("no issuer")?;
+        if apple {
+            secret = Some(ClientSecret::new(super::apple::client_secret(
+                idp,
+                &issuer,
+                app.clock.now(),
+            )?));
+        }
         let jwks_url = JsonWebKeySetUrl::new(endpoints.jwks.context("no JWKS URI")?)?;
         let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, &app.http)
             .await
@@ -108,9 +117,11 @@ pub async fn fetch(
         if let Some(secret) = secret {
             client = client.set_client_secret(secret);
         }
-        let token = client
-            .exchange_code(AuthorizationCode::new(code.to_string()))
-            .set_pkce_verifier(verifier)
+        let mut exchange = client.exchange_code(AuthorizationCode::new(code.to_string()));
+        if let Some(verifier) = verifier {
+            exchange = exchange.set_pkce_verifier(verifier);
+        }
+        let token = exchange
             .request_async(&app.http)
             .await
             .context("redeem the code")?;
@@ -151,7 +162,7 @@ pub async fn fetch(
     }
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
-        .set_pkce_verifier(verifier)
+        .set_pkce_verifier(PkceCodeVerifier::new(request.pkce_verifier.clone()))
         .request_async(&app.http)
         .await
         .context("redeem the code")?;
