@@ -4,17 +4,24 @@
 //! - there is no static client secret: each token request carries an ES256 JWT signed
 //!   with the team's private key (`iss` team id, `sub` Services ID, `aud` Apple's issuer,
 //!   `kid` key id), made here;
+//! - the token response's ID token may say `"email_verified": "true"` (a string), which
+//!   `openidconnect` refuses to parse, so it is verified here with `jsonwebtoken`:
+//!   RS256 signature by a key of Apple's JWKS, `iss`, `aud` (the Services ID), `exp`
+//!   and the nonce of this sign-in;
 //! - the person's name is not in the ID token: Apple posts it, unsigned, in a `user`
 //!   form field on the first authorization of a client only, so a later sign-in without
 //!   it keeps the name already stored (absent attributes are never erased).
 
-use anyhow::Context;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use anyhow::{Context, bail};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::profile::Profile;
-use super::{IdentityProvider, ProviderDetails};
+use super::profile::{Profile, asserts_verified};
+use super::{Endpoints, IdentityProvider, ProviderDetails};
+use crate::services::Services;
+use crate::store::FederationRequest;
 
 /// How long a client secret JWT is valid: one token request needs seconds; Apple
 /// accepts up to six months.
@@ -91,6 +98,91 @@ fn sign(
     jsonwebtoken::encode(&header, &claims, &key)
         .ok()
         .context("sign the client secret (is the key P-256?)")
+}
+
+/// The token endpoint's answer, as far as it is used.
+#[derive(Deserialize)]
+struct TokenBody {
+    id_token: String,
+}
+
+/// Redeems `code` at Apple's token endpoint with a fresh client secret, and returns
+/// the profile its verified ID token gives.
+pub async fn fetch(
+    app: &Services,
+    idp: &IdentityProvider,
+    endpoints: Endpoints,
+    code: &str,
+    request: &FederationRequest,
+    redirect_uri: &str,
+) -> anyhow::Result<Profile> {
+    let issuer = endpoints.issuer.context("no issuer")?;
+    let jwks_url = endpoints.jwks.context("no JWKS URI")?;
+    let client_id = idp.details.client_id.as_str();
+    let secret = client_secret(idp, &issuer, app.clock.now())?;
+    let res = app
+        .http
+        .post(&endpoints.token)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", client_id),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .context("redeem the code")?;
+    let status = res.status();
+    if !status.is_success() {
+        // Apple's error code only (`invalid_client`, `invalid_grant`): safe to log.
+        let error = res.json::<Value>().await.ok();
+        let error = error.as_ref().and_then(|v| v["error"].as_str());
+        bail!(
+            "the token endpoint answered {status}: {}",
+            error.unwrap_or("?")
+        );
+    }
+    let body: TokenBody = res.json().await.context("parse the token response")?;
+    let header = jsonwebtoken::decode_header(&body.id_token).context("malformed ID token")?;
+    if header.alg != Algorithm::RS256 {
+        bail!("the ID token is signed {:?}, not RS256", header.alg);
+    }
+    let kid = header.kid.context("the ID token names no key")?;
+    let jwks: JwkSet = app
+        .http
+        .get(&jwks_url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .context("fetch the provider's JWKS")?
+        .json()
+        .await
+        .context("parse the provider's JWKS")?;
+    let jwk = jwks
+        .find(&kid)
+        .context("the ID token's key is not in the JWKS")?;
+    let key = DecodingKey::from_jwk(jwk).context("the JWKS key")?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[&issuer]);
+    validation.set_audience(&[client_id]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let claims = jsonwebtoken::decode::<Map<String, Value>>(&body.id_token, &key, &validation)
+        .context("verify the ID token")?
+        .claims;
+    // The nonce is this sign-in's, so a code obtained elsewhere does not fit here.
+    if claims.get("nonce").and_then(Value::as_str) != Some(request.nonce.as_str()) {
+        bail!("the ID token's nonce is not this sign-in's");
+    }
+    let subject = match claims.get("sub") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => bail!("the ID token has no sub"),
+    };
+    Ok(Profile {
+        subject,
+        email_verified: asserts_verified(&claims),
+        claims,
+    })
 }
 
 /// Apple's `user` field: `{"name":{"firstName":…,"lastName":…},"email":…}`.

@@ -1,7 +1,8 @@
-//! Redeeming the provider's code and reading who signed in: Google, Apple and OIDC
-//! through the `openidconnect` crate (ID token signature via the provider's JWKS, `iss`, `aud`,
-//! `exp` and nonce verified), Facebook and Login with Amazon through `oauth2` and their
-//! profile APIs (Graph `/me`, `/user/profile`).
+//! Redeeming the provider's code and reading who signed in: Google and OIDC through
+//! the `openidconnect` crate (ID token signature via the provider's JWKS, `iss`, `aud`,
+//! `exp` and nonce verified), Sign in with Apple likewise in `apple`, Facebook and
+//! Login with Amazon through `oauth2` and their profile APIs (Graph `/me`,
+//! `/user/profile`).
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -39,6 +40,12 @@ impl Profile {
             _ => None,
         }
     }
+}
+
+/// Whether `email_verified` is true: a boolean, or the string `"true"` (Apple).
+pub(super) fn asserts_verified(claims: &Map<String, Value>) -> bool {
+    matches!(claims.get("email_verified"), Some(Value::Bool(true)))
+        || claims.get("email_verified").and_then(Value::as_str) == Some("true")
 }
 
 /// The provider's endpoints: configured, defaulted, or discovered from the issuer.
@@ -87,20 +94,14 @@ pub async fn fetch(
     redirect_uri: &str,
 ) -> anyhow::Result<Profile> {
     let endpoints = resolve_endpoints(app, idp).await?;
+    if idp.provider_type == ProviderType::SignInWithApple {
+        return super::apple::fetch(app, idp, endpoints, code, request, redirect_uri).await;
+    }
     let redirect = RedirectUrl::new(redirect_uri.to_string())?;
-    let apple = idp.provider_type == ProviderType::SignInWithApple;
-    let mut secret = idp.client_secret.clone().map(ClientSecret::new);
-    // Apple documents no PKCE, so none was asked for (the nonce binds its ID token).
-    let verifier = (!apple).then(|| PkceCodeVerifier::new(request.pkce_verifier.clone()));
+    let secret = idp.client_secret.clone().map(ClientSecret::new);
+    let verifier = PkceCodeVerifier::new(request.pkce_verifier.clone());
     if idp.provider_type.is_oidc() {
         let issuer = endpoints.issuer.context("no issuer")?;
-        if apple {
-            secret = Some(ClientSecret::new(super::apple::client_secret(
-                idp,
-                &issuer,
-                app.clock.now(),
-            )?));
-        }
         let jwks_url = JsonWebKeySetUrl::new(endpoints.jwks.context("no JWKS URI")?)?;
         let jwks = CoreJsonWebKeySet::fetch_async(&jwks_url, &app.http)
             .await
@@ -117,11 +118,9 @@ pub async fn fetch(
         if let Some(secret) = secret {
             client = client.set_client_secret(secret);
         }
-        let mut exchange = client.exchange_code(AuthorizationCode::new(code.to_string()));
-        if let Some(verifier) = verifier {
-            exchange = exchange.set_pkce_verifier(verifier);
-        }
-        let token = exchange
+        let token = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .set_pkce_verifier(verifier)
             .request_async(&app.http)
             .await
             .context("redeem the code")?;
@@ -144,8 +143,7 @@ pub async fn fetch(
             .and_then(Value::as_str)
             .context("no sub")?
             .to_string();
-        let email_verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
-            || claims.get("email_verified").and_then(Value::as_str) == Some("true");
+        let email_verified = asserts_verified(&claims);
         return Ok(Profile {
             subject,
             claims,
@@ -162,7 +160,7 @@ pub async fn fetch(
     }
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
-        .set_pkce_verifier(PkceCodeVerifier::new(request.pkce_verifier.clone()))
+        .set_pkce_verifier(verifier)
         .request_async(&app.http)
         .await
         .context("redeem the code")?;

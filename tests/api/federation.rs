@@ -43,7 +43,7 @@ pub async fn federated_app(policy: LinkingPolicy) -> (TestApp, Standins, AppClie
 }
 
 /// [`federated_app`] on a given server.
-async fn federated(app: TestApp, policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
+pub async fn federated(app: TestApp, policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
     let s = Standins::spawn().await;
     let providers = [
         ("Google", ProviderType::Google, "google"),
