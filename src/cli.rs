@@ -82,7 +82,7 @@ pub enum Command {
     /// Trigger invocations.
     #[command(subcommand)]
     Triggers(TriggersCmd),
-    /// Identity providers (Google, Facebook, Login with Amazon, OIDC), links and
+    /// Identity providers (Google, Facebook, Login with Amazon, Sign in with Apple, OIDC), links and
     /// pre-registered identities.
     #[command(subcommand)]
     Idp(Box<IdpCmd>),
