@@ -82,7 +82,7 @@ pub enum Command {
     /// Trigger invocations.
     #[command(subcommand)]
     Triggers(TriggersCmd),
-    /// Identity providers (Google, Facebook, Login with Amazon, OIDC), links and
+    /// Identity providers (Google, Facebook, Login with Amazon, Sign in with Apple, OIDC), links and
     /// pre-registered identities.
     #[command(subcommand)]
     Idp(Box<IdpCmd>),
@@ -136,6 +136,10 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per run, and already boxed in Command"
+)]
 pub enum IdpCmd {
     /// Create or replace a pool's identity provider.
     Put {
@@ -144,12 +148,13 @@ pub enum IdpCmd {
         /// The provider's name in this pool (e.g. Google); users become <name>_<subject>.
         #[arg(long)]
         name: String,
-        /// Google, Facebook, LoginWithAmazon or OIDC.
+        /// Google, Facebook, LoginWithAmazon, SignInWithApple or OIDC.
         #[arg(long = "type")]
         provider_type: String,
         #[arg(long)]
         client_id: String,
-        /// The client secret (or COGNATE_IDP_CLIENT_SECRET).
+        /// The client secret (or COGNATE_IDP_CLIENT_SECRET); for SignInWithApple, the
+        /// team's private key in PEM.
         #[arg(long, env = "COGNATE_IDP_CLIENT_SECRET", hide_env_values = true)]
         client_secret: Option<String>,
         /// Scopes asked of the provider (default: the type's usual set).
@@ -165,6 +170,12 @@ pub enum IdpCmd {
         oidc_issuer: Option<String>,
         #[arg(long)]
         jwks_uri: Option<String>,
+        /// Sign in with Apple: the Apple developer team id.
+        #[arg(long)]
+        team_id: Option<String>,
+        /// Sign in with Apple: the id of the team's private key.
+        #[arg(long)]
+        key_id: Option<String>,
         /// pool_attribute=provider_attribute (repeat; default: Cognito's mapping).
         #[arg(long = "map", value_parser = parse_attribute)]
         mapping: Vec<(String, String)>,
@@ -1005,12 +1016,15 @@ async fn idp_admin(app: &AppState, command: IdpCmd) -> anyhow::Result<Value> {
             attributes_url,
             oidc_issuer,
             jwks_uri,
+            team_id,
+            key_id,
             mapping,
             linking,
             idp_identifiers,
         } => {
-            let provider_type = ProviderType::parse(&provider_type)
-                .context("--type must be Google, Facebook, LoginWithAmazon or OIDC")?;
+            let provider_type = ProviderType::parse(&provider_type).context(
+                "--type must be Google, Facebook, LoginWithAmazon, SignInWithApple or OIDC",
+            )?;
             let linking_policy = LinkingPolicy::parse(&linking)
                 .context("--linking must be separate, link or deny")?;
             let new = NewProvider {
@@ -1024,6 +1038,8 @@ async fn idp_admin(app: &AppState, command: IdpCmd) -> anyhow::Result<Value> {
                     attributes_url,
                     oidc_issuer,
                     jwks_uri,
+                    team_id,
+                    key_id,
                 },
                 client_secret,
                 attribute_mapping: mapping.into_iter().collect(),

@@ -74,7 +74,7 @@ pub async fn seed(app: &AppState, standins: bool) -> anyhow::Result<()> {
          \n       -d redirect_uri={CALLBACK} -d code_verifier={verifier} -d code=<code>\n",
         client_id = client.client_id,
         standin_note = if standins {
-            "\n  providers     Google, Facebook, Amazon: STAND-INS served by this server (serve --dev), not the real ones"
+            "\n  providers     Google, Facebook, Amazon, Apple: STAND-INS served by this server (serve --dev), not the real ones"
         } else {
             ""
         },
@@ -82,7 +82,8 @@ pub async fn seed(app: &AppState, standins: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Google, Facebook and LoginWithAmazon pointing at the stand-ins under `/_standin`.
+/// Google, Facebook, LoginWithAmazon and SignInWithApple pointing at the stand-ins
+/// under `/_standin`.
 async fn standin_providers(app: &AppState, pool_id: &str) -> anyhow::Result<Vec<String>> {
     use crate::federation::{LinkingPolicy, NewProvider, ProviderDetails, ProviderType};
     let base = format!("{}/_standin", app.config.public_url);
@@ -105,10 +106,21 @@ async fn standin_providers(app: &AppState, pool_id: &str) -> anyhow::Result<Vec<
             "amazon/auth/o2/token",
             "amazon/user/profile",
         ),
+        (
+            ProviderType::SignInWithApple,
+            "apple/auth/authorize",
+            "apple/auth/token",
+            "",
+        ),
     ];
     let mut names = Vec::new();
     for (provider_type, authorize, token, attributes) in providers {
-        let google = provider_type == ProviderType::Google;
+        let apple = provider_type == ProviderType::SignInWithApple;
+        let (issuer, jwks) = match provider_type {
+            ProviderType::Google => (Some("google"), Some("google/jwks")),
+            ProviderType::SignInWithApple => (Some("apple"), Some("apple/auth/keys")),
+            _ => (None, None),
+        };
         let new = NewProvider {
             provider_name: provider_type.as_str().to_string(),
             provider_type,
@@ -116,12 +128,18 @@ async fn standin_providers(app: &AppState, pool_id: &str) -> anyhow::Result<Vec<
                 client_id: "demo-client".into(),
                 authorize_url: Some(format!("{base}/{authorize}")),
                 token_url: Some(format!("{base}/{token}")),
-                attributes_url: Some(format!("{base}/{attributes}")),
-                oidc_issuer: google.then(|| format!("{base}/google")),
-                jwks_uri: google.then(|| format!("{base}/google/jwks")),
+                attributes_url: (!apple).then(|| format!("{base}/{attributes}")),
+                oidc_issuer: issuer.map(|p| format!("{base}/{p}")),
+                jwks_uri: jwks.map(|p| format!("{base}/{p}")),
+                team_id: apple.then(|| crate::standin::APPLE_TEAM_ID.into()),
+                key_id: apple.then(|| crate::standin::APPLE_KEY_ID.into()),
                 ..ProviderDetails::default()
             },
-            client_secret: Some("demo-secret".into()),
+            // Apple's "secret" is the team key that signs each client secret JWT.
+            client_secret: Some(match apple {
+                true => crate::standin::APPLE_TEAM_KEY.into(),
+                false => "demo-secret".into(),
+            }),
             attribute_mapping: Default::default(),
             linking_policy: LinkingPolicy::Separate,
             idp_identifiers: Vec::new(),

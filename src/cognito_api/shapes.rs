@@ -393,6 +393,8 @@ pub fn provider_type(idp: &IdentityProvider) -> Value {
         ("attributes_url", &d.attributes_url),
         ("oidc_issuer", &d.oidc_issuer),
         ("jwks_uri", &d.jwks_uri),
+        ("team_id", &d.team_id),
+        ("key_id", &d.key_id),
     ] {
         if let Some(v) = value {
             details.insert(key.into(), json!(v));

@@ -145,8 +145,13 @@ pub struct ProviderDecl {
     pub provider_type: ProviderType,
     #[serde(flatten)]
     pub details: ProviderDetails,
-    /// A reference (`env:NAME`, `file:PATH`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A reference (`env:NAME`, `file:PATH`); for Sign in with Apple, to the team's
+    /// private key, which may also be declared as `private_key`.
+    #[serde(
+        default,
+        alias = "private_key",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub client_secret: Option<String>,
     /// Empty: the type's default mapping.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -378,6 +383,7 @@ fn check_pool_keys(pool: &Value, path: &str, problems: &mut Problems) {
             "name",
             "type",
             "client_secret",
+            "private_key",
             "attribute_mapping",
             "linking_policy",
             "idp_identifiers",

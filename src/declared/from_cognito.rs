@@ -729,7 +729,7 @@ fn client(
 }
 
 /// `IdentityProviderType` as a declared provider; `None` for a type cognate does not
-/// have (SAML, Sign in with Apple), which is noted.
+/// have (SAML), which is noted.
 fn provider(
     pool_id: &str,
     p: &Value,
@@ -748,7 +748,11 @@ fn provider(
         .as_object()
         .cloned()
         .unwrap_or_default();
-    let secret = details.remove("client_secret").map(|s| text(&s));
+    // Apple's private key takes the client secret's place (Cognito never describes it).
+    let secret = details
+        .remove("client_secret")
+        .or_else(|| details.remove("private_key"))
+        .map(|s| text(&s));
     let known = serde_json::to_value(ProviderDetails::default()).unwrap_or_default();
     details.retain(|key, value| {
         let kept = known.get(key).is_some();

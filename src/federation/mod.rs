@@ -1,9 +1,10 @@
-//! Federation: sign-in through Google, Facebook, Login with Amazon and any OpenID
-//! Connect provider, Cognito's way. Providers are configured per pool with Cognito's
+//! Federation: sign-in through Google, Facebook, Login with Amazon, Sign in with Apple
+//! and any OpenID Connect provider, Cognito's way. Providers are configured per pool with Cognito's
 //! keys (`ProviderDetails`, `AttributeMapping`); `start` sends the browser to the
 //! provider with cognate's own state, `callback` verifies what comes back, and `users`
 //! turns a provider identity into a user-pool user.
 
+pub mod apple;
 pub mod profile;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ impl ProviderType {
             "Google" => Some(Self::Google),
             "Facebook" => Some(Self::Facebook),
             "LoginWithAmazon" => Some(Self::LoginWithAmazon),
+            "SignInWithApple" => Some(Self::SignInWithApple),
             "OIDC" => Some(Self::Oidc),
             _ => None,
         }
@@ -30,19 +32,20 @@ impl ProviderType {
             Self::Google => "Google",
             Self::Facebook => "Facebook",
             Self::LoginWithAmazon => "LoginWithAmazon",
+            Self::SignInWithApple => "SignInWithApple",
             Self::Oidc => "OIDC",
         }
     }
 
     /// Whether the provider returns an ID token to verify (else a profile API is read).
     pub fn is_oidc(self) -> bool {
-        matches!(self, Self::Google | Self::Oidc)
+        matches!(self, Self::Google | Self::Oidc | Self::SignInWithApple)
     }
 
     /// The provider's subject attribute (Cognito parses `sub`, `id` or `user_id`).
     pub fn subject_attribute(self) -> &'static str {
         match self {
-            Self::Google | Self::Oidc => "sub",
+            Self::Google | Self::Oidc | Self::SignInWithApple => "sub",
             Self::Facebook => "id",
             Self::LoginWithAmazon => "user_id",
         }
@@ -50,6 +53,21 @@ impl ProviderType {
 
     /// Cognito's default attribute mapping: pool attribute -> provider attribute.
     pub fn default_mapping(self) -> BTreeMap<String, String> {
+        if self == Self::SignInWithApple {
+            // Apple's own names: `name`, `firstName` and `lastName` come from the
+            // `user` field of the first authorization only (see `apple`).
+            return [
+                ("username", "sub"),
+                ("email", "email"),
+                ("email_verified", "email_verified"),
+                ("name", "name"),
+                ("given_name", "firstName"),
+                ("family_name", "lastName"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        }
         let mut m = BTreeMap::from([
             ("username".to_string(), self.subject_attribute().to_string()),
             ("email".to_string(), "email".to_string()),
@@ -120,6 +138,13 @@ impl IdentityProvider {
                 None,
                 None,
             ),
+            ProviderType::SignInWithApple => (
+                "https://appleid.apple.com/auth/authorize",
+                "https://appleid.apple.com/auth/token",
+                None,
+                Some("https://appleid.apple.com"),
+                Some("https://appleid.apple.com/auth/keys"),
+            ),
             ProviderType::Oidc => {
                 return Some(Endpoints {
                     authorize: d.authorize_url.clone()?,
@@ -148,6 +173,7 @@ impl IdentityProvider {
             ProviderType::Google | ProviderType::Oidc => "openid email profile",
             ProviderType::Facebook => "public_profile,email",
             ProviderType::LoginWithAmazon => "profile",
+            ProviderType::SignInWithApple => "email name",
         }
         .to_string()
     }
@@ -205,6 +231,9 @@ impl NewProvider {
         if self.provider_type == ProviderType::Oidc && d.oidc_issuer.is_none() {
             return Err("an OIDC provider needs oidc_issuer".into());
         }
+        if self.provider_type == ProviderType::SignInWithApple {
+            apple::check_details(d, self.client_secret.as_deref())?;
+        }
         for pool_attribute in self.attribute_mapping.keys() {
             if pool_attribute != "username" && !crate::users::is_known_attribute(pool_attribute) {
                 return Err(format!("unknown attribute {pool_attribute:?}"));
@@ -237,6 +266,13 @@ async fn prepare(
     new: &mut NewProvider,
 ) -> Result<Option<Vec<u8>>, AppError> {
     new.validate().map_err(AppError::Invalid)?;
+    // Checked here rather than in `validate`, which also checks declarations whose
+    // secrets are not resolved yet.
+    if new.provider_type == ProviderType::SignInWithApple && new.client_secret.is_none() {
+        return Err(AppError::Invalid(
+            "Sign in with Apple needs private_key".into(),
+        ));
+    }
     if app.store.pool_by_id(pool_id).await?.is_none() {
         return Err(AppError::NotFound("user pool"));
     }

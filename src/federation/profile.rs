@@ -1,7 +1,8 @@
 //! Redeeming the provider's code and reading who signed in: Google and OIDC through
 //! the `openidconnect` crate (ID token signature via the provider's JWKS, `iss`, `aud`,
-//! `exp` and nonce verified), Facebook and Login with Amazon through `oauth2` and their
-//! profile APIs (Graph `/me`, `/user/profile`).
+//! `exp` and nonce verified), Sign in with Apple likewise in `apple`, Facebook and
+//! Login with Amazon through `oauth2` and their profile APIs (Graph `/me`,
+//! `/user/profile`).
 
 use anyhow::{Context, bail};
 use base64::Engine;
@@ -39,6 +40,12 @@ impl Profile {
             _ => None,
         }
     }
+}
+
+/// Whether `email_verified` is true: a boolean, or the string `"true"` (Apple).
+pub(super) fn asserts_verified(claims: &Map<String, Value>) -> bool {
+    matches!(claims.get("email_verified"), Some(Value::Bool(true)))
+        || claims.get("email_verified").and_then(Value::as_str) == Some("true")
 }
 
 /// The provider's endpoints: configured, defaulted, or discovered from the issuer.
@@ -87,6 +94,9 @@ pub async fn fetch(
     redirect_uri: &str,
 ) -> anyhow::Result<Profile> {
     let endpoints = resolve_endpoints(app, idp).await?;
+    if idp.provider_type == ProviderType::SignInWithApple {
+        return super::apple::fetch(app, idp, endpoints, code, request, redirect_uri).await;
+    }
     let redirect = RedirectUrl::new(redirect_uri.to_string())?;
     let secret = idp.client_secret.clone().map(ClientSecret::new);
     let verifier = PkceCodeVerifier::new(request.pkce_verifier.clone());
@@ -133,8 +143,7 @@ pub async fn fetch(
             .and_then(Value::as_str)
             .context("no sub")?
             .to_string();
-        let email_verified = matches!(claims.get("email_verified"), Some(Value::Bool(true)))
-            || claims.get("email_verified").and_then(Value::as_str) == Some("true");
+        let email_verified = asserts_verified(&claims);
         return Ok(Profile {
             subject,
             claims,

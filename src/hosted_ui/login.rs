@@ -147,7 +147,11 @@ fn login_page(
                     label: format!(
                         "{} {}",
                         t.continue_with,
-                        if p == "LoginWithAmazon" { "Amazon" } else { p }
+                        match p.as_str() {
+                            "LoginWithAmazon" => "Amazon",
+                            "SignInWithApple" => "Apple",
+                            _ => p,
+                        }
                     ),
                     url: with_params(
                         &flow.url(app, "oauth2/authorize"),

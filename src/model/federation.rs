@@ -10,6 +10,7 @@ pub enum ProviderType {
     Google,
     Facebook,
     LoginWithAmazon,
+    SignInWithApple,
     #[serde(rename = "OIDC")]
     Oidc,
 }
@@ -26,6 +27,12 @@ pub struct ProviderDetails {
     pub attributes_url: Option<String>,
     pub oidc_issuer: Option<String>,
     pub jwks_uri: Option<String>,
+    /// Sign in with Apple: the Apple developer team, issuer of the client secret JWT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+    /// Sign in with Apple: the id of the team's private key, the JWT header's `kid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 /// What happens when a provider's verified email matches an existing native user.
@@ -48,6 +55,9 @@ pub struct IdentityProvider {
     pub provider_name: String,
     pub provider_type: ProviderType,
     pub details: ProviderDetails,
+    /// The provider's secret, sealed at rest and never shown: the OAuth client secret,
+    /// or for Sign in with Apple the team's private key (PEM), from which each token
+    /// request's client secret is made.
     #[serde(skip)]
     pub client_secret: Option<String>,
     pub attribute_mapping: BTreeMap<String, String>,
@@ -64,6 +74,7 @@ pub struct NewProvider {
     pub provider_name: String,
     pub provider_type: ProviderType,
     pub details: ProviderDetails,
+    /// The client secret, or Apple's private key (see [`IdentityProvider`]).
     pub client_secret: Option<String>,
     /// Empty means Cognito's default for the type.
     pub attribute_mapping: BTreeMap<String, String>,

@@ -1,6 +1,8 @@
 //! Sending the browser to a provider: cognate's own random `state` (a handle to the
 //! stored request, never the app's state), PKCE and, for OpenID Connect, a nonce; the
-//! app's `prompt` and `login_hint` are passed on.
+//! app's `prompt` and `login_hint` are passed on. Sign in with Apple gets no PKCE (it
+//! documents none) and `response_mode=form_post`, which Apple requires for the `name`
+//! and `email` scopes: it comes back with a POST (see `idp_response`).
 
 use axum::response::Response;
 use base64::Engine;
@@ -11,6 +13,7 @@ use tower_sessions::Session;
 use crate::clients::redirect::with_params;
 use crate::crypto::{Secret, random_token, sha256_hex};
 use crate::error::AppError;
+use crate::federation::ProviderType;
 use crate::federation::profile::resolve_endpoints;
 use crate::oauth::authorize::{AuthorizeRequest, Rejection};
 use crate::state::Inner;
@@ -96,9 +99,13 @@ pub async fn start(
         ("response_type", "code"),
         ("scope", scopes.as_str()),
         ("state", handle.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
     ];
+    if idp.provider_type == ProviderType::SignInWithApple {
+        params.push(("response_mode", "form_post"));
+    } else {
+        params.push(("code_challenge", challenge.as_str()));
+        params.push(("code_challenge_method", "S256"));
+    }
     if idp.provider_type.is_oidc() {
         params.push(("nonce", &nonce));
     }

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub(crate) mod client_auth;
 mod discovery;
+pub mod form_post;
 mod idp_response;
 pub(crate) mod idp_start;
 mod logout;

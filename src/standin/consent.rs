@@ -1,6 +1,8 @@
-//! The browser half the three stand-ins share: the authorization request (RFC 6749
+//! The browser half the stand-ins share: the authorization request (RFC 6749
 //! §4.1.1, OIDC Core §3.1.2.1), the consent page that picks a test identity, and
-//! `…/decide`, which turns the pick into a code or an `access_denied` redirect.
+//! `…/decide`, which turns the pick into a code or an `access_denied` answer: a
+//! redirect, or with `response_mode=form_post` (OAuth 2.0 Form Post Response Mode,
+//! which Apple requires for its `name` and `email` scopes) an auto-submitting form.
 
 use askama::Template;
 use axum::Router;
@@ -11,11 +13,12 @@ use axum::routing::get;
 use url::Url;
 
 use super::identities::{IDENTITIES, Identity, identity};
-use super::memory::Grant;
+use super::memory::{Grant, has_scope};
 use super::quirks::Quirk;
 use super::{Inner, Provider, StandIn};
 use crate::clients::redirect::with_params;
 use crate::hosted_ui::pages::{Chrome, error_page, render};
+use crate::oauth::form_post;
 use crate::oauth::found;
 use crate::oauth::params::Params;
 use crate::pkce;
@@ -24,7 +27,7 @@ use crate::pkce;
 const MAX_PARAM: usize = 4096;
 
 /// The request parameters the consent form carries to `…/decide` as hidden fields.
-const CARRIED: [&str; 10] = [
+const CARRIED: [&str; 11] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -35,6 +38,7 @@ const CARRIED: [&str; 10] = [
     "code_challenge_method",
     "prompt",
     "login_hint",
+    "response_mode",
 ];
 
 /// The authorize and decide routes of `provider`; `authorize_path` is the provider's
@@ -66,6 +70,7 @@ pub(super) fn routes(provider: Provider, authorize_path: &str) -> Router<StandIn
 
 /// A validated authorization request.
 struct AuthRequest<'a> {
+    provider: Provider,
     client_id: &'a str,
     redirect_uri: &'a str,
     state: Option<&'a str>,
@@ -73,6 +78,7 @@ struct AuthRequest<'a> {
     scope: &'a str,
     code_challenge: Option<&'a str>,
     prompt: Option<&'a str>,
+    form_post: bool,
 }
 
 impl<'a> AuthRequest<'a> {
@@ -112,22 +118,46 @@ impl<'a> AuthRequest<'a> {
             }
             (None, None) => {}
         }
+        let scope = params.get("scope").unwrap_or_default();
+        let form_post = match (provider, params.get("response_mode")) {
+            (Provider::Apple, Some("form_post")) => true,
+            // Apple's rule: the name and email are only ever posted, never in a URL.
+            (Provider::Apple, None | Some("query"))
+                if has_scope(scope, "name") || has_scope(scope, "email") =>
+            {
+                return Err(
+                    "response_mode must be form_post when name or email scope is requested".into(),
+                );
+            }
+            (Provider::Apple, None | Some("query")) => false,
+            (Provider::Apple, Some(_)) => {
+                return Err("response_mode must be query or form_post".into());
+            }
+            // The other stand-ins answer with redirects only, as before.
+            _ => false,
+        };
         Ok(Self {
+            provider,
             client_id,
             redirect_uri,
             state: params.get("state"),
             nonce: params.get("nonce"),
-            scope: params.get("scope").unwrap_or_default(),
+            scope,
             code_challenge,
             prompt: params.get("prompt"),
+            form_post,
         })
     }
 
-    /// `redirect_uri` with `params` and the request's `state` added.
+    /// `params` and the request's `state` to `redirect_uri`: in its query, or posted.
     fn back(&self, params: &[(&str, &str)]) -> Response {
         let mut params = params.to_vec();
         if let Some(state) = self.state {
             params.push(("state", state));
+        }
+        if self.form_post {
+            let title = format!("Returning from {} (stand-in)", self.provider.display_name());
+            return form_post::page(&title, Some(self.redirect_uri), &params);
         }
         found(&with_params(self.redirect_uri, &params))
     }
@@ -219,7 +249,7 @@ fn get_authorize(s: &Inner, provider: Provider, query: &str) -> Response {
         identities: IDENTITIES,
         quirks: Quirk::ALL
             .iter()
-            .filter(|(_, q)| provider == Provider::Google || !q.is_id_token_only())
+            .filter(|(_, q)| provider.issues_id_tokens() || !q.is_id_token_only())
             .map(|(name, _)| *name)
             .collect(),
     };
@@ -256,9 +286,9 @@ fn decide(s: &Inner, provider: Provider, raw: &str) -> Response {
             let msg = format!("unknown quirk; known quirks are {}", names.join(", "));
             return error_page(StatusCode::BAD_REQUEST, &msg);
         }
-        Some(Some(q)) if q.is_id_token_only() && provider != Provider::Google => {
+        Some(Some(q)) if q.is_id_token_only() && !provider.issues_id_tokens() => {
             let msg = format!(
-                "quirk {} concerns ID tokens, which only the Google stand-in issues",
+                "quirk {} concerns ID tokens, which only the Google and Apple stand-ins issue",
                 q.name()
             );
             return error_page(StatusCode::BAD_REQUEST, &msg);
@@ -275,7 +305,15 @@ fn decide(s: &Inner, provider: Provider, raw: &str) -> Response {
         identity,
         quirk,
     });
-    req.back(&[("code", &code)])
+    // Apple tells a client who the person is once, at their first authorization.
+    let user = (provider == Provider::Apple
+        && s.memory.first_authorization(req.client_id, identity))
+    .then(|| super::apple::user_field(req.scope, identity))
+    .flatten();
+    match &user {
+        Some(user) => req.back(&[("code", &code), ("user", user)]),
+        None => req.back(&[("code", &code)]),
+    }
 }
 
 /// The user pressed Cancel: `access_denied` (RFC 6749 §4.1.2.1), worded as each
@@ -289,6 +327,8 @@ fn cancelled(req: &AuthRequest<'_>, provider: Provider) -> Response {
             ("error_reason", "user_denied"),
             ("error_description", description),
         ]),
+        // Apple's own error code, and no description.
+        Provider::Apple => req.back(&[("error", "user_cancelled_authorize")]),
         Provider::Google | Provider::Amazon => req.back(&[
             ("error", "access_denied"),
             ("error_description", description),

@@ -12,8 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use super::memory::{Grant, Issued, TOKEN_TTL, now};
-use super::quirks::Quirk;
+use super::memory::{Grant, Issued, TOKEN_TTL};
 use super::token::{self, Refusal, no_store};
 use super::{Inner, Provider, StandIn, consent};
 use crate::error::OAuthError;
@@ -88,38 +87,12 @@ fn exchange(s: &Inner, headers: &HeaderMap, body: &str) -> Result<Value, Refusal
 
 /// The signed ID token, with the grant's quirk applied.
 fn id_token(s: &Inner, grant: &Grant, access_token: &str) -> String {
-    let quirk = grant.quirk;
-    let now = now();
-    let (iat, exp) = match quirk {
-        Some(Quirk::Expired) => (now - 7200, now - 7200),
-        _ => (now, now + TOKEN_TTL),
-    };
-    let iss = match quirk {
-        Some(Quirk::WrongIss) => format!("{}/evil", s.base),
-        _ => s.url(GOOGLE, ""),
-    };
-    let aud = match quirk {
-        Some(Quirk::WrongAud) => "someone-else",
-        _ => grant.client_id.as_str(),
-    };
-    let nonce = match quirk {
-        Some(Quirk::WrongNonce) => Some("not-the-nonce"),
-        _ => grant.nonce.as_deref(),
-    };
     // OIDC Core §3.1.3.6: the left half of SHA-256 of the access token.
     let at_hash = URL_SAFE_NO_PAD.encode(&Sha256::digest(access_token.as_bytes())[..16]);
     let mut claims = profile(&Issued::from_grant(grant));
-    claims.insert("iss".into(), iss.into());
-    claims.insert("aud".into(), aud.into());
     claims.insert("azp".into(), grant.client_id.as_str().into());
-    claims.insert("iat".into(), iat.into());
-    claims.insert("exp".into(), exp.into());
     claims.insert("at_hash".into(), at_hash.into());
-    if let Some(nonce) = nonce {
-        claims.insert("nonce".into(), nonce.into());
-    }
-    s.keys
-        .sign(&Value::Object(claims), quirk == Some(Quirk::BadSignature))
+    token::id_token(s, s.url(GOOGLE, ""), grant, claims)
 }
 
 /// The claims Google releases for the scopes granted: `sub` always, the email with

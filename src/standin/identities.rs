@@ -17,6 +17,8 @@ pub struct Identity {
     pub facebook_id: &'static str,
     /// Login with Amazon's `user_id`: `amzn1.account.` and 28 characters.
     pub amazon_user_id: &'static str,
+    /// Sign in with Apple's `sub`: team-scoped, `<6 digits>.<32 hex>.<4 digits>`.
+    pub apple_sub: &'static str,
 }
 
 /// Ada has a verified email, Grace an unverified one, and Anon none at all: the three
@@ -32,6 +34,7 @@ pub const IDENTITIES: &[Identity] = &[
         google_sub: "100000000000000000001",
         facebook_id: "10150000000000001",
         amazon_user_id: "amzn1.account.ADA0000000000000000000000001",
+        apple_sub: "000001.00000000000000000000000000000001.0001",
     },
     Identity {
         key: "grace",
@@ -43,6 +46,7 @@ pub const IDENTITIES: &[Identity] = &[
         google_sub: "100000000000000000002",
         facebook_id: "10150000000000002",
         amazon_user_id: "amzn1.account.GRACE00000000000000000000002",
+        apple_sub: "000001.00000000000000000000000000000002.0002",
     },
     Identity {
         key: "anon",
@@ -54,6 +58,7 @@ pub const IDENTITIES: &[Identity] = &[
         google_sub: "100000000000000000003",
         facebook_id: "10150000000000003",
         amazon_user_id: "amzn1.account.ANON000000000000000000000003",
+        apple_sub: "000001.00000000000000000000000000000003.0003",
     },
 ];
 

@@ -2,7 +2,7 @@
 //! 5 minutes) and access tokens (1 hour). In memory on purpose: a development stand-in
 //! runs in one process and may forget everything on restart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -124,6 +124,9 @@ impl<T> Expiring<T> {
 pub(super) struct Memory {
     grants: Expiring<Grant>,
     tokens: Expiring<Issued>,
+    /// The (client id, identity) pairs that have authorized once (Apple tells a client
+    /// the name only the first time).
+    authorized: Mutex<HashSet<(String, &'static str)>>,
 }
 
 impl Memory {
@@ -143,6 +146,14 @@ impl Memory {
     /// `prefix`, and returns the token.
     pub fn insert_token(&self, prefix: &str, issued: Issued, ttl: i64) -> String {
         self.tokens.insert(prefix, issued, ttl)
+    }
+
+    /// Records that `identity` authorized `client_id`; true the first time.
+    pub fn first_authorization(&self, client_id: &str, identity: &'static Identity) -> bool {
+        self.authorized
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((client_id.to_string(), identity.key))
     }
 
     /// What a live access token of `provider` stands for.

@@ -1,5 +1,5 @@
-//! In-repo stand-ins for Google (OpenID Connect), Facebook (Graph API) and Login with
-//! Amazon: just enough of each provider's authorization-code flow (RFC 6749 §4.1, with
+//! In-repo stand-ins for Google (OpenID Connect), Facebook (Graph API), Login with
+//! Amazon and Sign in with Apple: just enough of each provider's authorization-code flow (RFC 6749 §4.1, with
 //! PKCE per RFC 7636) for federation to run on a laptop without credentials or
 //! internet, and for tests to drive it. A consent page offers fixed test identities
 //! ([`IDENTITIES`]); a [`Quirk`] makes a stand-in misbehave on purpose.
@@ -8,6 +8,7 @@
 //! redirector), and sign anyone in as anyone. Never mount them on a public deployment.
 
 mod amazon;
+mod apple;
 mod consent;
 mod facebook;
 mod google;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
+pub use apple::{APPLE_KEY_ID, APPLE_TEAM_ID, APPLE_TEAM_KEY};
 pub use identities::{IDENTITIES, Identity, identity};
 pub use quirks::Quirk;
 
@@ -34,6 +36,7 @@ enum Provider {
     Google,
     Facebook,
     Amazon,
+    Apple,
 }
 
 impl Provider {
@@ -43,7 +46,13 @@ impl Provider {
             Provider::Google => "Google",
             Provider::Facebook => "Facebook",
             Provider::Amazon => "Login with Amazon",
+            Provider::Apple => "Apple",
         }
+    }
+
+    /// Whether its token endpoint returns an ID token (so ID-token quirks apply).
+    fn issues_id_tokens(self) -> bool {
+        matches!(self, Provider::Google | Provider::Apple)
     }
 
     /// Where its endpoints live under the mount point.
@@ -52,6 +61,7 @@ impl Provider {
             Provider::Google => "google",
             Provider::Facebook => "facebook",
             Provider::Amazon => "amazon",
+            Provider::Apple => "apple",
         }
     }
 }
@@ -81,10 +91,10 @@ impl Inner {
     }
 }
 
-/// The three stand-ins, to be nested at the mount point whose absolute URL is
+/// The four stand-ins, to be nested at the mount point whose absolute URL is
 /// `base_url` (e.g. `{public_url}/_standin`): every URL they publish (issuer,
 /// endpoints, form actions) is built from it. Google lives under `/google`, Facebook
-/// under `/facebook`, Login with Amazon under `/amazon`.
+/// under `/facebook`, Login with Amazon under `/amazon`, Apple under `/apple`.
 ///
 /// Generates two RSA keys, which blocks for a moment: call it at startup.
 pub fn router(base_url: &str) -> Router {
@@ -97,5 +107,6 @@ pub fn router(base_url: &str) -> Router {
         .merge(google::routes())
         .merge(facebook::routes())
         .merge(amazon::routes())
+        .merge(apple::routes())
         .with_state(state)
 }

@@ -1,4 +1,4 @@
-//! What the three token endpoints share: client authentication (RFC 6749 §2.3.1),
+//! What the token endpoints share: client authentication (RFC 6749 §2.3.1),
 //! redeeming a code (RFC 6749 §4.1.3 with PKCE, RFC 7636 §4.6) and reading a bearer
 //! token (RFC 6750 §2.1). Each provider words the resulting errors its own way.
 
@@ -7,10 +7,11 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::Provider;
-use super::memory::{Grant, Memory};
+use super::memory::{Grant, Memory, TOKEN_TTL, now};
+use super::quirks::Quirk;
+use super::{Inner, Provider};
 use crate::error::OAuthError;
 use crate::oauth::params::Params;
 use crate::pkce;
@@ -179,4 +180,41 @@ pub(super) fn no_store(body: Value) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
+}
+
+/// Signs an ID token from `issuer` for `grant` over the subject and profile `claims`,
+/// adding `iss`, `aud`, `iat`, `exp` and the nonce, with the grant's quirk applied.
+pub(super) fn id_token(
+    s: &Inner,
+    issuer: String,
+    grant: &Grant,
+    mut claims: Map<String, Value>,
+) -> String {
+    let quirk = grant.quirk;
+    let now = now();
+    let (iat, exp) = match quirk {
+        Some(Quirk::Expired) => (now - 7200, now - 7200),
+        _ => (now, now + TOKEN_TTL),
+    };
+    let iss = match quirk {
+        Some(Quirk::WrongIss) => format!("{}/evil", s.base),
+        _ => issuer,
+    };
+    let aud = match quirk {
+        Some(Quirk::WrongAud) => "someone-else",
+        _ => grant.client_id.as_str(),
+    };
+    let nonce = match quirk {
+        Some(Quirk::WrongNonce) => Some("not-the-nonce"),
+        _ => grant.nonce.as_deref(),
+    };
+    claims.insert("iss".into(), iss.into());
+    claims.insert("aud".into(), aud.into());
+    claims.insert("iat".into(), iat.into());
+    claims.insert("exp".into(), exp.into());
+    if let Some(nonce) = nonce {
+        claims.insert("nonce".into(), nonce.into());
+    }
+    s.keys
+        .sign(&Value::Object(claims), quirk == Some(Quirk::BadSignature))
 }

@@ -1,7 +1,8 @@
 //! Federation end to end against the in-repo stand-in providers, served on their own
 //! loopback port like a real provider: Google, Facebook, Login with Amazon and a
 //! generic OIDC provider (discovered from its issuer), with the `openidconnect` crate
-//! as the app's relying party.
+//! as the app's relying party. Sign in with Apple, configured here too, has its own
+//! file (`federation_apple`).
 
 use std::collections::BTreeMap;
 
@@ -36,19 +37,20 @@ impl Standins {
     }
 }
 
-/// Configures the four providers at the stand-ins, and a client offering them all.
-async fn federated_app(policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
+/// Configures the five providers at the stand-ins, and a client offering them all.
+pub async fn federated_app(policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
     federated(TestApp::spawn().await, policy).await
 }
 
 /// [`federated_app`] on a given server.
-async fn federated(app: TestApp, policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
+pub async fn federated(app: TestApp, policy: LinkingPolicy) -> (TestApp, Standins, AppClient) {
     let s = Standins::spawn().await;
     let providers = [
         ("Google", ProviderType::Google, "google"),
         ("Facebook", ProviderType::Facebook, "facebook"),
         ("LoginWithAmazon", ProviderType::LoginWithAmazon, "amazon"),
         ("Corp", ProviderType::Oidc, "google"),
+        ("SignInWithApple", ProviderType::SignInWithApple, "apple"),
     ];
     for (name, provider_type, path) in providers {
         let base = format!("{}/{path}", s.base);
@@ -78,6 +80,20 @@ async fn federated(app: TestApp, policy: LinkingPolicy) -> (TestApp, Standins, A
                 attributes_url: Some(format!("{base}/user/profile")),
                 ..ProviderDetails::default()
             },
+            ProviderType::SignInWithApple => ProviderDetails {
+                authorize_url: Some(format!("{base}/auth/authorize")),
+                token_url: Some(format!("{base}/auth/token")),
+                oidc_issuer: Some(base.clone()),
+                jwks_uri: Some(format!("{base}/auth/keys")),
+                team_id: Some(cognate::standin::APPLE_TEAM_ID.into()),
+                key_id: Some(cognate::standin::APPLE_KEY_ID.into()),
+                ..ProviderDetails::default()
+            },
+        };
+        // Apple's secret is the team key the stand-in knows.
+        let secret = match provider_type {
+            ProviderType::SignInWithApple => cognate::standin::APPLE_TEAM_KEY.to_string(),
+            _ => format!("{name}-secret"),
         };
         let new = NewProvider {
             provider_name: name.into(),
@@ -86,7 +102,7 @@ async fn federated(app: TestApp, policy: LinkingPolicy) -> (TestApp, Standins, A
                 client_id: format!("{name}-client"),
                 ..details
             },
-            client_secret: Some(format!("{name}-secret")),
+            client_secret: Some(secret),
             attribute_mapping: BTreeMap::new(),
             linking_policy: policy,
             idp_identifiers: vec![format!("{}.example", name.to_lowercase())],
@@ -96,10 +112,16 @@ async fn federated(app: TestApp, policy: LinkingPolicy) -> (TestApp, Standins, A
             .unwrap();
     }
     let client = cognate::clients::update(&app.state, &app.pool_id, &app.public.client_id, |c| {
-        c.supported_identity_providers =
-            ["COGNITO", "Google", "Facebook", "LoginWithAmazon", "Corp"]
-                .map(String::from)
-                .to_vec();
+        c.supported_identity_providers = [
+            "COGNITO",
+            "Google",
+            "Facebook",
+            "LoginWithAmazon",
+            "Corp",
+            "SignInWithApple",
+        ]
+        .map(String::from)
+        .to_vec();
         c.state_relay.allow_list = vec!["https://app.example.com".into()];
     })
     .await
@@ -1046,9 +1068,9 @@ async fn a_native_sign_up_cannot_take_a_providers_username_form() {
         "SignUp",
         serde_json::json!({
             "ClientId": app.public.client_id,
-            "Username": "SignInWithApple_1",
+            "Username": "Okta_1",
             "Password": crate::helpers::PASSWORD,
-            "UserAttributes": [{"Name": "email", "Value": "apple@example.com"}],
+            "UserAttributes": [{"Name": "email", "Value": "okta@example.com"}],
         }),
     )
     .await;

@@ -12,6 +12,7 @@ mod client_credentials;
 mod declared;
 mod domains;
 mod federation;
+mod federation_apple;
 mod helpers;
 mod honoured;
 mod hosted_forms;

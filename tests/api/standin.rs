@@ -812,7 +812,11 @@ async fn malformed_requests_get_a_400_not_a_panic() {
         ),
         (
             "/amazon/decide?client_id=c&redirect_uri=http://localhost/cb&identity=ada&quirk=expired",
-            "only the Google stand-in",
+            "only the Google and Apple stand-ins",
+        ),
+        (
+            "/apple/auth/authorize?client_id=c&redirect_uri=http://localhost/cb&response_type=code&scope=name",
+            "response_mode must be form_post",
         ),
         (
             "/google/decide?client_id=c&client_id=d&redirect_uri=http://localhost/cb",

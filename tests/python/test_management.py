@@ -496,6 +496,44 @@ def test_provider_names_types_and_details_are_checked(idp):
         )
 
 
+# A P-256 key made for this test; it authenticates to nothing.
+APPLE_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgzXX1skfeD4aO28LD
+7DxAPDnUcKZIhVOT0z3/6N0wtBChRANCAAQ6INCuIZ4qhklNafFVbj5u9VzcKL0t
+grVXn3+1c3/vSX4b2VFj9kyMFrlW1mtet2NIbpl3wJoMwcGYfS59O4lW
+-----END PRIVATE KEY-----
+"""
+
+
+# Matrix: FD-08
+def test_a_sign_in_with_apple_provider_needs_its_team_key_and_never_shows_it(idp):
+    pool = new_pool(idp)
+    details = {"client_id": "com.example.web", "team_id": "TEAM123456", "key_id": "KEY1234567",
+               "private_key": APPLE_KEY, "authorize_scopes": "email name"}
+    for key in ("team_id", "key_id", "private_key"):
+        with pytest.raises(idp.exceptions.InvalidParameterException):
+            idp.create_identity_provider(
+                UserPoolId=pool["Id"], ProviderName="SignInWithApple", ProviderType="SignInWithApple",
+                ProviderDetails={k: v for k, v in details.items() if k != key},
+            )
+    with pytest.raises(idp.exceptions.InvalidParameterException):
+        idp.create_identity_provider(
+            UserPoolId=pool["Id"], ProviderName="SignInWithApple", ProviderType="SignInWithApple",
+            ProviderDetails={**details, "private_key": "not a key"},
+        )
+    created = idp.create_identity_provider(
+        UserPoolId=pool["Id"], ProviderName="SignInWithApple", ProviderType="SignInWithApple",
+        ProviderDetails=details,
+    )["IdentityProvider"]
+    described = idp.describe_identity_provider(
+        UserPoolId=pool["Id"], ProviderName="SignInWithApple")["IdentityProvider"]
+    assert created == described
+    assert described["ProviderDetails"]["team_id"] == "TEAM123456"
+    assert described["ProviderDetails"]["key_id"] == "KEY1234567"
+    assert "private_key" not in described["ProviderDetails"]
+    assert described["AttributeMapping"]["username"] == "sub"
+
+
 def test_updating_a_provider_changes_what_is_sent_and_keeps_its_secret(idp):
     # Arrange
     pool = new_pool(idp)

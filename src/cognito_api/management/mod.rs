@@ -17,14 +17,15 @@
 //!   cognate's own settings (branding, state relay, mail for password resets) are never
 //!   touched. `UpdateGroup` and `UpdateIdentityProvider` change only what is sent, and
 //!   a provider's secret is kept unless `ProviderDetails` carries a new one.
-//! - `DescribeIdentityProvider` never returns the provider's `client_secret`.
+//! - `DescribeIdentityProvider` never returns the provider's `client_secret`, nor Sign
+//!   in with Apple's `private_key` (as Cognito).
 //! - Refused with `InvalidParameterException`: MFA other than `OFF` (and any factor
 //!   setting that would turn one on), Lambda triggers, SMS settings, device tracking,
 //!   threat protection, alias attributes, phone numbers as usernames, case-sensitive
 //!   usernames, required custom attributes, email sent as `DEVELOPER`, link
 //!   verification by default, `AttributesRequireVerificationBeforeUpdate`, a client's
 //!   `ReadAttributes`, `AnalyticsConfiguration`, `AuthSessionValidity` other than 3,
-//!   `EnableTokenRevocation: false`, and SAML and Sign in with Apple providers.
+//!   `EnableTokenRevocation: false`, and SAML providers.
 //!   `implicit` is kept but the authorization endpoint serves only `code`.
 //! - `PreventUserExistenceErrors` is a pool setting in cognate: a client reports its
 //!   pool's, and may be sent only that value.

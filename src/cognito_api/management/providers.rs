@@ -44,7 +44,8 @@ struct UpdateIdentityProviderRequest {
 /// `ListIdentityProviders`' pages: `MaxResults` 0 to 60 (0: 60).
 const LISTING: PoolListing = PoolListing::new("ListIdentityProviders", "MaxResults", 0, MAX_PAGE);
 
-/// Cognito's `ProviderDetails` as cognate's details and the client secret.
+/// Cognito's `ProviderDetails` as cognate's details and the secret: the client
+/// secret, or Sign in with Apple's `private_key` (both sealed, never described).
 fn provider_details(
     map: &BTreeMap<String, String>,
 ) -> Result<(ProviderDetails, Option<String>), CognitoError> {
@@ -54,7 +55,16 @@ fn provider_details(
         let v = Some(value.clone());
         match key.as_str() {
             "client_id" => d.client_id = value.clone(),
-            "client_secret" => secret = v.filter(|s| !s.is_empty()),
+            "client_secret" | "private_key" => {
+                if secret.is_some() {
+                    return Err(CognitoError::invalid(
+                        "Send client_secret or private_key, not both.",
+                    ));
+                }
+                secret = v.filter(|s| !s.is_empty());
+            }
+            "team_id" => d.team_id = v,
+            "key_id" => d.key_id = v,
             "authorize_scopes" => d.authorize_scopes = value.clone(),
             "authorize_url" => d.authorize_url = v,
             "token_url" => d.token_url = v,
@@ -94,7 +104,8 @@ pub(super) async fn create_identity_provider(app: &Inner, request: &Value) -> Ac
     let pool = existing_pool(app, &req.user_pool_id).await?;
     let provider_type = ProviderType::parse(&req.provider_type).ok_or_else(|| {
         CognitoError::invalid(format!(
-            "ProviderType {:?} is not supported; use Google, Facebook, LoginWithAmazon or OIDC.",
+            "ProviderType {:?} is not supported; use Google, Facebook, LoginWithAmazon, \
+             SignInWithApple or OIDC.",
             req.provider_type
         ))
     })?;
@@ -151,7 +162,8 @@ pub(super) async fn update_identity_provider(app: &Inner, request: &Value) -> Ac
     let idp = federation::update_provider(app, &pool.pool_id, &req.provider_name, move |p| {
         if let Some((details, secret)) = details {
             p.details = details;
-            // Describe never shows the secret, so sending details back keeps it.
+            // Describe never shows the secret (nor Apple's private key), so sending
+            // details back keeps it.
             if secret.is_some() {
                 p.client_secret = secret;
             }
