@@ -1,7 +1,7 @@
 //! What the hosted-UI session remembers: per pool, who signed in and when, and the
 //! short-lived steps of the account pages (a sign-up awaiting its code, a reset in
-//! progress, a required new password, a notice for the next page). The session lives
-//! in the database (tower-sessions), so any instance can read it.
+//! progress, a required new password, a second factor, a notice for the next page).
+//! The session lives in the database (tower-sessions), so any instance can read it.
 
 use std::collections::HashMap;
 
@@ -94,6 +94,23 @@ pub struct NewPasswordStep {
     pub credential_version: Option<i64>,
 }
 
+/// The second-factor steps: a [`Pending`] with the credential version at which the
+/// password was proven (any change since ends the step, as for [`NewPasswordStep`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MfaStep {
+    #[serde(flatten)]
+    pub step: Pending,
+    pub credential_version: i64,
+    /// The factor a code is asked from (Cognito's name for it); `None` for a setup.
+    pub factor: Option<String>,
+    /// Where an e-mailed code went, masked (`a***@e***`).
+    pub destination: Option<String>,
+    /// Whether this step handed out an authenticator key: a reload shows that key
+    /// again instead of replacing the one the user may have scanned.
+    #[serde(default)]
+    pub associated: bool,
+}
+
 /// A kind of pending step: the session key it is kept under, and what it holds.
 pub trait StepKind {
     const KEY: &'static str;
@@ -108,6 +125,10 @@ pub enum SignUp {}
 pub enum Reset {}
 /// A temporary password proven, awaiting the new password.
 pub enum NewPassword {}
+/// A password proven, awaiting a code from the user's second factor.
+pub enum Mfa {}
+/// A password proven, awaiting the setup of an authenticator the pool requires.
+pub enum MfaSetup {}
 
 impl StepKind for SignUp {
     const KEY: &'static str = "pending_signup";
@@ -129,6 +150,22 @@ impl StepKind for NewPassword {
     const KEY: &'static str = "pending_new_password";
     type Step = NewPasswordStep;
     fn pending(step: &NewPasswordStep) -> &Pending {
+        &step.step
+    }
+}
+
+impl StepKind for Mfa {
+    const KEY: &'static str = "pending_mfa";
+    type Step = MfaStep;
+    fn pending(step: &MfaStep) -> &Pending {
+        &step.step
+    }
+}
+
+impl StepKind for MfaSetup {
+    const KEY: &'static str = "pending_mfa_setup";
+    type Step = MfaStep;
+    fn pending(step: &MfaStep) -> &Pending {
         &step.step
     }
 }

@@ -54,19 +54,7 @@ fn attribute_map(list: Vec<Attribute>) -> BTreeMap<String, String> {
     list.into_iter().map(|a| (a.name, a.value)).collect()
 }
 
-/// An address masked as Cognito masks it (`a***@e***`).
-pub(super) fn masked_email(email: Option<&str>) -> String {
-    email
-        .and_then(|e| e.split_once('@'))
-        .map(|(local, domain)| {
-            format!(
-                "{}***@{}***",
-                &local[..local.chars().next().map_or(0, char::len_utf8)],
-                &domain[..domain.chars().next().map_or(0, char::len_utf8)]
-            )
-        })
-        .unwrap_or_default()
-}
+pub(super) use crate::users::code_mail::masked_email;
 
 /// Where a sign-up's or verification's code went, masked ([`masked_email`]): the
 /// caller just gave the address, or holds the account's token (or its password, for a

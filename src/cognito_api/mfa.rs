@@ -64,7 +64,10 @@ async fn enroller(
             })?;
             let client = client_for(app, &client_id, None).await?;
             let (user, challenged_at) = open_session(app, &client, session, step).await?;
-            if !mfa::factors(app, &user).await?.enabled().is_empty() {
+            if !mfa_flow::may_set_up(app, &user)
+                .await
+                .map_err(refusal_error)?
+            {
                 return Err(CognitoError::not_authorized(
                     "Invalid session for the user.",
                 ));

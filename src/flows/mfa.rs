@@ -154,6 +154,29 @@ pub async fn finish_setup(
     }
 }
 
+/// Whether a sign-in's password alone may set up an authenticator for `user`: only
+/// while the user has no factor on, so a password never replaces an authenticator in
+/// use (`MFA_SETUP`'s `AssociateSoftwareToken` and the hosted enrolment page).
+pub async fn may_set_up(app: &Services, user: &User) -> Result<bool, Refusal> {
+    Ok(mfa::factors(app, user).await?.enabled().is_empty())
+}
+
+/// `MFA_SETUP`'s user, for a step begun at credential version `challenged_at`: still
+/// signing in, and allowed to set an authenticator up ([`may_set_up`]).
+pub async fn setting_up(
+    app: &Services,
+    pool_id: &str,
+    user_id: &str,
+    challenged_at: i64,
+) -> Result<User, Refusal> {
+    let user = still_signing_in(app, pool_id, user_id, challenged_at).await?;
+    if may_set_up(app, &user).await? {
+        Ok(user)
+    } else {
+        Err(Refusal::BadCredentials)
+    }
+}
+
 /// Proves a new authenticator with its first code (`VerifySoftwareToken`). During a
 /// sign-in's `MFA_SETUP` (`enable`) it is turned on at once, as Cognito does; with an
 /// access token it is only verified, for `SetUserMFAPreference` to turn on. Throttled

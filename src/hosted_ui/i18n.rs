@@ -52,6 +52,17 @@ pub struct Texts {
     pub password_reused: &'static str,
     pub temporary_password_expired: &'static str,
     pub recovery_by_admin_only: &'static str,
+    pub mfa_heading: &'static str,
+    pub mfa_totp_intro: &'static str,
+    pub mfa_email_intro: &'static str,
+    pub mfa_setup_heading: &'static str,
+    pub mfa_setup_intro: &'static str,
+    pub mfa_qr_label: &'static str,
+    pub mfa_open_app: &'static str,
+    pub mfa_key: &'static str,
+    pub mfa_setup_code: &'static str,
+    pub verify: &'static str,
+    pub start_over: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -104,6 +115,17 @@ pub static EN: Texts = Texts {
     password_reused: "This password was used before. Choose one you have not used recently.",
     temporary_password_expired: "Your temporary password has expired. Ask an administrator for a new one.",
     recovery_by_admin_only: "Only an administrator can reset your password. Please contact them.",
+    mfa_heading: "Verify it\u{2019}s you",
+    mfa_totp_intro: "Enter the 6-digit code from your authenticator app.",
+    mfa_email_intro: "We emailed a code to {}. Enter it below.",
+    mfa_setup_heading: "Set up your authenticator app",
+    mfa_setup_intro: "Your account needs a second step at sign-in. Scan this QR code with an authenticator app, or type the key below into it.",
+    mfa_qr_label: "QR code for your authenticator app",
+    mfa_open_app: "Open in an authenticator app on this device",
+    mfa_key: "Key",
+    mfa_setup_code: "Then enter the 6-digit code the app shows.",
+    verify: "Verify",
+    start_over: "Sign in again",
 };
 
 pub static DE: Texts = Texts {
@@ -156,6 +178,17 @@ pub static DE: Texts = Texts {
     password_reused: "Dieses Passwort wurde bereits verwendet. Wählen Sie eines, das Sie zuletzt nicht benutzt haben.",
     temporary_password_expired: "Ihr vorläufiges Passwort ist abgelaufen. Bitten Sie einen Administrator um ein neues.",
     recovery_by_admin_only: "Nur ein Administrator kann Ihr Passwort zurücksetzen. Bitte wenden Sie sich an ihn.",
+    mfa_heading: "Bestätigen Sie, dass Sie es sind",
+    mfa_totp_intro: "Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein.",
+    mfa_email_intro: "Wir haben einen Code an {} gesendet. Geben Sie ihn unten ein.",
+    mfa_setup_heading: "Authenticator-App einrichten",
+    mfa_setup_intro: "Ihr Konto braucht bei der Anmeldung einen zweiten Schritt. Scannen Sie diesen QR-Code mit einer Authenticator-App oder geben Sie den Schlüssel unten dort ein.",
+    mfa_qr_label: "QR-Code für Ihre Authenticator-App",
+    mfa_open_app: "In einer Authenticator-App auf diesem Gerät öffnen",
+    mfa_key: "Schlüssel",
+    mfa_setup_code: "Geben Sie dann den 6-stelligen Code ein, den die App anzeigt.",
+    verify: "Prüfen",
+    start_over: "Erneut anmelden",
 };
 
 /// The texts for a `lang` value (`de`, `de-AT`, …); English otherwise.

@@ -1,6 +1,7 @@
 //! The hosted sign-in page. It carries the validated authorization request in its URL
 //! (as Cognito's `/login` does), so nothing is stored before the user signs in; on
-//! success it records the session and completes the authorization.
+//! success (after the second factor, if the pool asks for one: `hosted_ui::mfa`) it
+//! records the session and completes the authorization.
 
 use axum::Router;
 use axum::extract::State;
@@ -10,6 +11,7 @@ use axum::routing::get;
 use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError};
+use super::mfa::second_step;
 use super::pages::{LoginPage, ProviderButton, render};
 use super::{explain, field, with_retry_after};
 use crate::client_addr::ClientAddr;
@@ -82,11 +84,10 @@ async fn post_login(
             session::put_step::<NewPassword>(&session, &pending).await?;
             Ok(flow.go(&app, "newPassword"))
         }
-        // The hosted code pages come next; until then a pool asking for a second
-        // factor refuses here rather than skip it.
-        Ok(SignedIn::Mfa(..) | SignedIn::MfaSetup(_)) => Ok(refused(Refusal::MfaUnavailable(
-            "This pool asks for a second factor, which these pages cannot take yet.".into(),
-        ))),
+        Ok(SignedIn::Mfa(user, factor)) => {
+            Ok(second_step(&app, &flow, &session, &user, Some(factor)).await?)
+        }
+        Ok(SignedIn::MfaSetup(user)) => Ok(second_step(&app, &flow, &session, &user, None).await?),
         Err(refusal) => Ok(refused(refusal)),
     }
 }

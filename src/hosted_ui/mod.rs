@@ -1,6 +1,7 @@
 //! Server-rendered hosted pages (askama templates, no JavaScript needed) and the
 //! browser session they share with `/oauth2/authorize`: sign-in, sign-up and its
-//! confirmation, password reset, and the new password an administrator may require.
+//! confirmation, password reset, the new password an administrator may require, and
+//! the second factor (a code, or an authenticator's setup) a pool may ask for.
 
 mod branding;
 pub mod csrf;
@@ -9,6 +10,7 @@ mod flow;
 mod forgot_password;
 pub mod i18n;
 mod login;
+mod mfa;
 mod new_password;
 pub mod pages;
 mod signup;
@@ -29,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(signup::routes())
         .merge(forgot_password::routes())
         .merge(new_password::routes())
+        .merge(mfa::routes())
         .merge(branding::routes())
 }
 

@@ -1,7 +1,8 @@
 //! The new password an administrator-created user (`FORCE_CHANGE_PASSWORD`) must
-//! choose after signing in with the temporary one; then on to the app. The step holds
-//! the credential version the temporary password was proven at, so an administrator's
-//! new password or a status change since ends it.
+//! choose after signing in with the temporary one; then on to the pool's second
+//! factor, if it asks for one, and the app. The step holds the credential version the
+//! temporary password was proven at, so an administrator's new password or a status
+//! change since ends it.
 
 use axum::Router;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
+use super::mfa::second_step;
 use super::pages::{NewPasswordPage, render};
 use super::{explain, field};
 use crate::flows::mfa::Caller;
@@ -92,13 +94,18 @@ async fn post_new_password(
             session::remove_step::<NewPassword>(&session).await?;
             Ok(signed_in(&app, &flow, &session, &user).await?)
         }
-        Ok(_) => {
+        Ok(SignedIn::Mfa(user, factor)) => {
             session::remove_step::<NewPassword>(&session).await?;
-            let refusal = Refusal::MfaUnavailable(
-                "This pool asks for a second factor, which these pages cannot take yet.".into(),
-            );
-            let (status, message) = explain(flow.t, &refusal);
-            Ok(page(&app, &flow, Some(message), status))
+            Ok(second_step(&app, &flow, &session, &user, Some(factor)).await?)
+        }
+        Ok(SignedIn::MfaSetup(user)) => {
+            session::remove_step::<NewPassword>(&session).await?;
+            Ok(second_step(&app, &flow, &session, &user, None).await?)
+        }
+        // The new password is what a temporary one leads to, never to another.
+        Ok(SignedIn::NewPasswordRequired(_)) => {
+            session::remove_step::<NewPassword>(&session).await?;
+            Ok(flow.go(&app, "login"))
         }
         Err(refusal) => {
             // Overtaken by a change of the user's password or status: the step is over

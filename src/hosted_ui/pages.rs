@@ -118,6 +118,38 @@ pub struct NewPasswordPage<'a> {
     pub error: Option<String>,
 }
 
+/// A sign-in's second step: the code from the user's authenticator or e-mail.
+#[derive(Template)]
+#[template(path = "hosted_ui/mfa.html")]
+pub struct MfaPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub t: &'static Texts,
+    /// Where the code comes from (the app, or the masked address it was sent to).
+    pub intro: String,
+    pub action: String,
+    pub csrf_token: &'a str,
+    pub error: Option<String>,
+    pub login_url: String,
+}
+
+/// Setting up the authenticator app a pool requires: its key as a QR code and as text.
+#[derive(Template)]
+#[template(path = "hosted_ui/mfa_setup.html")]
+pub struct MfaSetupPage<'a> {
+    pub chrome: Chrome<'a>,
+    pub t: &'static Texts,
+    pub action: String,
+    pub csrf_token: &'a str,
+    /// The `otpauth://` URI as an inline SVG QR code, drawn on the server.
+    pub qr_svg: Option<String>,
+    /// The same URI as a link, for an authenticator on the device showing the page.
+    pub otpauth_uri: Option<String>,
+    /// The key in base32, grouped for reading.
+    pub secret: String,
+    pub error: Option<String>,
+    pub login_url: String,
+}
+
 /// An error that stops a browser flow.
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -71,6 +71,20 @@ pub fn has_link(purpose: Purpose, link_template: Option<&str>) -> bool {
 pub const NO_VERIFIED_ADDRESS: &str =
     "Cannot reset password for the user as there is no registered/verified email or phone_number";
 
+/// An address masked as Cognito masks it (`a***@e***`).
+pub fn masked_email(email: Option<&str>) -> String {
+    email
+        .and_then(|e| e.split_once('@'))
+        .map(|(local, domain)| {
+            format!(
+                "{}***@{}***",
+                &local[..local.chars().next().map_or(0, char::len_utf8)],
+                &domain[..domain.chars().next().map_or(0, char::len_utf8)]
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// Where a code for `purpose` may go: a password reset only to a verified address
 /// (an unverified one may be anybody's, set with a stolen token), the others to the
 /// address they verify.

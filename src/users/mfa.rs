@@ -112,6 +112,15 @@ pub async fn associate(app: &Services, user: &User) -> Result<String, AppError> 
     Ok(base32(&key))
 }
 
+/// The key [`associate`] handed out last and no code has proven yet, as its base32
+/// text: a page shown again shows the same key.
+pub async fn pending_secret(app: &Services, user: &User) -> Result<Option<String>, AppError> {
+    let row = app.store.user_mfa(&user.user_id).await?;
+    row.totp_pending
+        .map(|sealed| Ok(base32(&open_key(app, user, &sealed)?)))
+        .transpose()
+}
+
 fn base32(key: &[u8]) -> String {
     Secret::Raw(key.to_vec()).to_encoded().to_string()
 }
