@@ -199,14 +199,14 @@ async fn the_dev_outbox_is_served_only_in_development_mode_without_smtp() {
 }
 
 /// The loopback SMTP server of `tests/smtp_sink.py`: one JSON line per message.
-struct SmtpSink {
-    child: tokio::process::Child,
+pub(crate) struct SmtpSink {
+    pub(crate) child: tokio::process::Child,
     lines: Lines<BufReader<ChildStdout>>,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl SmtpSink {
-    async fn start(python: &str) -> Self {
+    pub(crate) async fn start(python: &str) -> Self {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
         let mut child = tokio::process::Command::new(python)
             .arg(script)
@@ -230,7 +230,7 @@ impl SmtpSink {
             .expect("the SMTP sink is still running")
     }
 
-    async fn next_message(&mut self) -> Value {
+    pub(crate) async fn next_message(&mut self) -> Value {
         serde_json::from_str(&Self::read(&mut self.lines).await).unwrap()
     }
 }
