@@ -483,6 +483,8 @@ async fn every_account_form_refuses_a_missing_csrf_token() {
         "forgotPassword",
         "confirmForgotPassword",
         "newPassword",
+        "mfa",
+        "mfaSetup",
     ] {
         let res = b
             .post(app.page(page, &pkce, &[]))
