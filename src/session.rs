@@ -105,10 +105,11 @@ pub struct MfaStep {
     pub factor: Option<String>,
     /// Where an e-mailed code went, masked (`a***@e***`).
     pub destination: Option<String>,
-    /// Whether this step handed out an authenticator key: a reload shows that key
-    /// again instead of replacing the one the user may have scanned.
+    /// The SHA-256 of the authenticator key this step handed out (a random 160-bit
+    /// key: the digest reveals nothing): a reload shows that key again, and only that
+    /// one, never a key set some other way meanwhile.
     #[serde(default)]
-    pub associated: bool,
+    pub key_digest: Option<String>,
 }
 
 /// A kind of pending step: the session key it is kept under, and what it holds.

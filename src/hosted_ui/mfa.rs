@@ -16,6 +16,7 @@ use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
 use super::pages::{MfaPage, MfaSetupPage, render};
 use super::{explain, field, with_retry_after};
+use crate::crypto::sha256_hex;
 use crate::error::AppError;
 use crate::flows::mfa as mfa_flow;
 use crate::session::{self, Mfa, MfaSetup, MfaStep, Pending};
@@ -52,7 +53,7 @@ pub async fn second_step(
         factor: factor.map(|f| f.as_str().to_string()),
         destination: (factor == Some(Factor::Email))
             .then(|| masked_email(code_destination(user, Purpose::Mfa))),
-        associated: false,
+        key_digest: None,
     };
     // The step lets this session finish the sign-in with a code: it is a sign-in in
     // all but name, so the session is renewed as for one.
@@ -155,23 +156,24 @@ async fn post_mfa(
     }
 }
 
-/// The authenticator key to show: the one this step handed out, while no code proved
-/// it, else a new one. Associating once per step means a reload shows the key the
-/// user may already have scanned; the key itself stays sealed in the user's row,
-/// never in the session.
+/// The authenticator key to show: the one this step handed out, while it waits for
+/// its first code, else a new one. A reload thus shows the key the person may have
+/// scanned already; a key set meanwhile some other way (`AssociateSoftwareToken`) is
+/// never shown, but replaced. The key itself stays sealed in the user's row: the
+/// session holds only its digest.
 async fn key_to_show(
     app: &Inner,
     session: &Session,
     step: &mut MfaStep,
     user: &User,
 ) -> Result<String, AppError> {
-    if step.associated
-        && let Some(secret) = mfa::pending_secret(app, user).await?
+    if let Some(secret) = mfa::pending_secret(app, user).await?
+        && step.key_digest.as_deref() == Some(sha256_hex(&secret).as_str())
     {
         return Ok(secret);
     }
     let secret = mfa::associate(app, user).await?;
-    step.associated = true;
+    step.key_digest = Some(sha256_hex(&secret));
     session::put_step::<MfaSetup>(session, step).await?;
     Ok(secret)
 }

@@ -144,6 +144,14 @@ async fn an_authenticator_is_enrolled_after_the_password_and_its_codes_are_singl
         secret,
         "a reload shows the same key"
     );
+    // A key set meanwhile another way (say `AssociateSoftwareToken` with a stolen
+    // access token) is never shown: the page makes its own again.
+    let planted = cognate::users::mfa::associate(&app.state, &alice(&app).await)
+        .await
+        .unwrap();
+    let again = get(&b, &form.action).await;
+    let secret = secret_on(&again.html);
+    assert!(secret != planted && secret.len() == 32, "{secret}");
     let enrolled_at = app.state.clock.now();
     let first = totp(&secret, enrolled_at);
     let res = post_code(&b, &again, &first).await;
@@ -322,14 +330,16 @@ async fn the_second_factor_forms_refuse_a_post_without_its_csrf_token() {
 }
 
 #[tokio::test]
-async fn a_new_password_is_followed_by_the_authenticator_setup() {
+async fn a_new_password_is_followed_by_the_authenticator_setup_in_the_requests_language() {
     // Arrange
     let app = TestApp::spawn().await;
     require_mfa(&app, true, false).await;
     app.create_user("paula", UserStatus::ForceChangePassword)
         .await;
     let (b, pkce) = (browser(), Pkce::new());
-    let page = password_step(&app, &b, &pkce, "paula").await;
+    let login = get(&b, &app.page("login", &pkce, &[("lang", "de")])).await;
+    let res = submit(&b, &login, &[("username", "paula"), ("password", PASSWORD)]).await;
+    let page = get(&b, &location(&res)).await;
     let new_password = "Brand-new-pass-7";
 
     // Act
@@ -347,6 +357,11 @@ async fn a_new_password_is_followed_by_the_authenticator_setup() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(location(&res).contains("/mfaSetup?"), "{}", location(&res));
     let setup = get(&b, &location(&res)).await;
+    assert!(
+        setup.html.contains("Authenticator-App einrichten") && setup.html.contains("lang=\"de\""),
+        "in the language of the request: {}",
+        setup.html
+    );
     let secret = secret_on(&setup.html);
     let res = post_code(&b, &setup, &totp(&secret, app.state.clock.now())).await;
     reaches_the_app(&app, res, &pkce).await;
