@@ -12,8 +12,8 @@ use crate::clients::AppClient;
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
 use crate::services::Services;
-use crate::store::{Family, RefreshOutcome, StoreError};
-use crate::tokens::issue::{Endpoint, Session, TokenSet, issue};
+use crate::store::{Directory, Family, RefreshOutcome, StoreError};
+use crate::tokens::issue::{Endpoint, Session, TokenSet, issue_with};
 use crate::tokens::split_scopes;
 use crate::users::User;
 
@@ -42,6 +42,8 @@ pub struct Presented {
     family: Family,
     /// The user the sign-in is for, who may still sign in.
     pub user: User,
+    /// What the tokens say of the user besides its attributes, read with the token.
+    directory: Directory,
 }
 
 impl Presented {
@@ -77,21 +79,20 @@ pub async fn find(
     token: &str,
 ) -> Result<Presented, RefreshRefusal> {
     let hash = app.keys.digests().secret(Secret::RefreshToken, token);
-    let found = if client.refresh_token_rotation {
-        app.store.family_of_refresh_token(&hash).await?
-    } else {
-        app.store.family_of_live_refresh_token(&hash).await?
-    };
-    let family = found
-        .filter(|f| f.client_id == client.client_id && f.pool_id == client.pool_id)
-        .ok_or(RefreshRefusal::Invalid)?;
-    let user = app
+    // One statement: the family, its user, groups and identities.
+    let found = app
         .store
-        .user_by_id(&client.pool_id, &family.user_id)
+        .refresh_session(&hash, !client.refresh_token_rotation)
         .await?
-        .filter(User::can_sign_in)
+        .filter(|s| s.family.client_id == client.client_id && s.family.pool_id == client.pool_id)
+        .filter(|s| s.user.can_sign_in())
         .ok_or(RefreshRefusal::Invalid)?;
-    Ok(Presented { hash, family, user })
+    Ok(Presented {
+        hash,
+        family: found.family,
+        user: found.user,
+        directory: found.directory,
+    })
 }
 
 /// Uses a found token: rotates it when the client rotates, then issues tokens for
@@ -106,20 +107,42 @@ pub async fn redeem(
     client_metadata: Option<&std::collections::BTreeMap<String, String>>,
 ) -> Result<TokenSet, RefreshRefusal> {
     let now = app.clock.now();
-    let rotate = client.refresh_token_rotation;
-    let family = if rotate {
-        match app
+    let mut rotated = None;
+    let family = if client.refresh_token_rotation {
+        let refresh = random_token(48);
+        let new_hash = app.keys.digests().secret(Secret::RefreshToken, &refresh);
+        let family = if app
             .store
-            .use_refresh_token(&presented.hash, now, client.refresh_token_retry_grace)
+            .rotate_refresh_token(&presented.hash, &new_hash, now)
             .await?
         {
-            RefreshOutcome::Rotated(family) => family,
-            RefreshOutcome::Reused => {
-                tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
-                return Err(RefreshRefusal::Reused);
+            // The statement checked that the family still lives.
+            presented.family
+        } else {
+            // Used already, or the sign-in ended: a retry within the grace period, a
+            // reuse (which revokes the sign-in), or nothing.
+            match app
+                .store
+                .use_refresh_token(&presented.hash, now, client.refresh_token_retry_grace)
+                .await?
+            {
+                RefreshOutcome::Rotated(family) => {
+                    if !family.is_revoked() && family.expires_at > now {
+                        app.store
+                            .insert_refresh_token(&family.origin_jti, &new_hash, now)
+                            .await?;
+                    }
+                    family
+                }
+                RefreshOutcome::Reused => {
+                    tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
+                    return Err(RefreshRefusal::Reused);
+                }
+                RefreshOutcome::Unknown => return Err(RefreshRefusal::Invalid),
             }
-            RefreshOutcome::Unknown => return Err(RefreshRefusal::Invalid),
-        }
+        };
+        rotated = Some(refresh);
+        family
     } else {
         presented.family
     };
@@ -139,7 +162,7 @@ pub async fn redeem(
         client_metadata,
     )
     .await?;
-    let mut tokens = issue(
+    let mut tokens = issue_with(
         app,
         &Session {
             endpoint,
@@ -151,18 +174,9 @@ pub async fn redeem(
             nonce: None,
             claims_override: claims_override.as_ref(),
         },
+        &presented.directory,
     )
     .await?;
-    if rotate {
-        let refresh = random_token(48);
-        app.store
-            .insert_refresh_token(
-                &family.origin_jti,
-                &app.keys.digests().secret(Secret::RefreshToken, &refresh),
-                now,
-            )
-            .await?;
-        tokens.refresh_token = Some(refresh);
-    }
+    tokens.refresh_token = rotated;
     Ok(tokens)
 }

@@ -33,6 +33,39 @@ macro_rules! insert {
 }
 pub(super) use insert;
 
+/// The attributes of the pool `pool_expr` declares, as [`super::json_rows`] (name,
+/// data type, mutable, developer-only, constraints), for reading with other rows.
+pub(super) fn schema_json(db: &super::Db, pool_expr: &str) -> String {
+    super::json_rows(
+        db,
+        "s.name, s.data_type, s.mutable, s.developer_only, s.constraints",
+        &format!("from schema_attributes s where s.pool_id = {pool_expr}"),
+        "s.name",
+    )
+}
+
+/// A schema aggregated by [`schema_json`]. Booleans arrive as JSON booleans from
+/// PostgreSQL and as 0 or 1 from SQLite.
+pub(super) fn schema_from_json(text: &str) -> Result<Schema, StoreError> {
+    type Row = (String, String, serde_json::Value, serde_json::Value, String);
+    let rows: Vec<Row> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("schema attributes: {e}")))?;
+    let flag = |v: &serde_json::Value| v.as_bool().unwrap_or_else(|| v.as_i64() == Some(1));
+    Ok(Schema::new(
+        rows.into_iter()
+            .map(
+                |(name, data_type, mutable, developer_only, constraints)| SchemaAttribute {
+                    name,
+                    data_type,
+                    mutable: flag(&mutable),
+                    developer_only: flag(&developer_only),
+                    constraints: serde_json::from_str(&constraints).unwrap_or_default(),
+                },
+            )
+            .collect(),
+    ))
+}
+
 impl Store {
     /// The attributes `pool_id` declares.
     pub async fn schema(&self, pool_id: &str) -> Result<Schema, StoreError> {

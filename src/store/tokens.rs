@@ -36,6 +36,112 @@ pub struct RedeemedCode {
     pub expires_at: i64,
 }
 
+/// A refresh's family, user and what its tokens say of the user
+/// ([`Store::refresh_session`]).
+pub struct RefreshSession {
+    pub family: Family,
+    pub user: crate::model::users::User,
+    pub directory: Directory,
+}
+
+/// What a user's tokens say besides the user's own attributes: the groups, the linked
+/// identities and the pool's schema (which attributes a token may carry).
+pub struct Directory {
+    pub groups: Vec<crate::model::groups::Group>,
+    pub identities: Vec<super::LinkedIdentity>,
+    pub schema: crate::model::schema::Schema,
+}
+
+impl Store {
+    /// The [`Directory`] of a user, read one part at a time (a path that read the
+    /// user alone).
+    pub async fn directory(&self, user_id: &str, pool_id: &str) -> Result<Directory, StoreError> {
+        Ok(Directory {
+            groups: self.groups_of_user(user_id).await?,
+            identities: self.identities_of_user(user_id).await?,
+            schema: self.schema(pool_id).await?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    #[sqlx(flatten)]
+    family: Family,
+    #[sqlx(flatten)]
+    user: super::users::UserWithAttributes,
+    groups: String,
+    identities: String,
+    schema: String,
+}
+
+/// A group as `refresh_session` aggregates it.
+type GroupTuple = (
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    i64,
+    i64,
+);
+
+impl RefreshRow {
+    fn into_session(self) -> Result<RefreshSession, StoreError> {
+        let corrupt =
+            |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("{what}: {e}"));
+        let groups: Vec<GroupTuple> =
+            serde_json::from_str(&self.groups).map_err(|e| corrupt("groups", e))?;
+        let identities: Vec<(String, String, String, i64)> =
+            serde_json::from_str(&self.identities).map_err(|e| corrupt("identities", e))?;
+        let directory = Directory {
+            schema: super::schema::schema_from_json(&self.schema)?,
+            groups: groups
+                .into_iter()
+                .map(
+                    |(
+                        pool_id,
+                        group_name,
+                        description,
+                        precedence,
+                        role_arn,
+                        created_at,
+                        updated_at,
+                    )| {
+                        crate::model::groups::Group {
+                            pool_id,
+                            group_name,
+                            description,
+                            precedence,
+                            role_arn,
+                            created_at,
+                            updated_at,
+                        }
+                    },
+                )
+                .collect(),
+            identities: identities
+                .into_iter()
+                .map(
+                    |(provider_name, provider_type, provider_subject, created_at)| {
+                        super::LinkedIdentity {
+                            provider_name,
+                            provider_type,
+                            provider_subject,
+                            created_at,
+                        }
+                    },
+                )
+                .collect(),
+        };
+        Ok(RefreshSession {
+            family: self.family,
+            user: self.user.into_user()?,
+            directory,
+        })
+    }
+}
+
 /// A sign-in's token family: every token from it carries `origin_jti`.
 #[derive(Debug, sqlx::FromRow)]
 pub struct Family {
@@ -218,22 +324,6 @@ impl Store {
         })
     }
 
-    /// The family of a refresh token that has not been used (rotated) yet.
-    pub async fn family_of_live_refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<Family>, StoreError> {
-        let sql = format!(
-            "{FAMILY_SELECT} where f.origin_jti = \
-             (select origin_jti from refresh_tokens where token_hash = $1 and used_at is null)"
-        );
-        let row = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(token_hash)
-            .fetch_optional(p)
-            .await)?;
-        Ok(row)
-    }
-
     /// A code that exists and was not consumed yet, to check before redeeming it.
     pub async fn unconsumed_code(
         &self,
@@ -317,6 +407,86 @@ impl Store {
         Ok(())
     }
 
+    /// Rotates a live refresh token in one step: marks `old_hash` used and stores
+    /// `new_hash` for its family, only while the family lives (unrevoked, unexpired, at
+    /// its user's credential version). False, and nothing changed, when the token was
+    /// used already or its family ended: [`Store::use_refresh_token`] then tells which.
+    /// One statement on PostgreSQL (a data-modifying CTE); on SQLite two statements
+    /// sent together, so both run in one hop to the connection's thread, in a savepoint.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const LIVE: &str = "origin_jti in (select f.origin_jti from token_families f \
+             join users u on u.user_id = f.user_id where f.revoked_at is null \
+             and f.expires_at > $3 and f.credential_version = u.credential_version)";
+        if let Db::Sqlite(pool) = &self.db
+            && self.tx.is_none()
+        {
+            // `changes()` is the rows the update just changed: the insert follows it.
+            let sql = format!(
+                "savepoint rotate; \
+                 update refresh_tokens set used_at = $3 \
+                   where token_hash = $1 and used_at is null and {LIVE}; \
+                 insert into refresh_tokens (token_hash, origin_jti, created_at) \
+                   select $2, origin_jti, $3 from refresh_tokens \
+                   where token_hash = $1 and changes() = 1 returning origin_jti; \
+                 release rotate"
+            );
+            let mut conn = pool.acquire().await?;
+            let run = sqlx::query_scalar::<_, String>(&sql)
+                .bind(old_hash)
+                .bind(new_hash)
+                .bind(now)
+                .fetch_all(&mut *conn)
+                .await;
+            return match run {
+                Ok(rows) => Ok(!rows.is_empty()),
+                Err(e) => {
+                    // Leave no transaction open on a connection going back to the pool.
+                    for undo in ["rollback to rotate", "release rotate"] {
+                        let _ = sqlx::query(undo).execute(&mut *conn).await;
+                    }
+                    Err(e.into())
+                }
+            };
+        }
+        let sql = format!(
+            "with used as (update refresh_tokens set used_at = $3 \
+               where token_hash = $1 and used_at is null and {LIVE} returning origin_jti) \
+             insert into refresh_tokens (token_hash, origin_jti, created_at) \
+               select $2, origin_jti, $3 from used returning origin_jti"
+        );
+        let rotated: Option<String> = match &self.db {
+            // SQLite inside a caller's transaction: the statements one by one.
+            Db::Sqlite(_) => {
+                let used: Option<String> = on_db!(&self.db, |p| sqlx::query_scalar(&format!(
+                    "update refresh_tokens set used_at = $3 \
+                       where token_hash = $1 and used_at is null and {LIVE} and $2 = $2 \
+                       returning origin_jti"
+                ))
+                .bind(old_hash)
+                .bind(new_hash)
+                .bind(now)
+                .fetch_optional(p)
+                .await)?;
+                if let Some(origin_jti) = &used {
+                    self.insert_refresh_token(origin_jti, new_hash, now).await?;
+                }
+                used
+            }
+            Db::Postgres(_) => on_db!(&self.db, |p| sqlx::query_scalar(&sql)
+                .bind(old_hash)
+                .bind(new_hash)
+                .bind(now)
+                .fetch_optional(p)
+                .await)?,
+        };
+        Ok(rotated.is_some())
+    }
+
     /// Marks a refresh token used. A second use revokes the whole family, unless it
     /// comes within `retry_grace` seconds of the first (Cognito's retry grace period).
     pub async fn use_refresh_token(
@@ -360,6 +530,56 @@ impl Store {
             }
             None => Ok(RefreshOutcome::Unknown),
         }
+    }
+
+    /// What refreshing with a token needs, in one statement: the family the token
+    /// belongs to (`live_only`: only while the token is unused), its user with
+    /// attributes, groups and linked identities.
+    pub async fn refresh_session(
+        &self,
+        token_hash: &str,
+        live_only: bool,
+    ) -> Result<Option<RefreshSession>, StoreError> {
+        let live = if live_only {
+            " and used_at is null"
+        } else {
+            ""
+        };
+        let groups = super::json_rows(
+            &self.db,
+            "g.pool_id, g.group_name, g.description, g.precedence, g.role_arn, g.created_at, \
+             g.updated_at",
+            "from memberships m join groups g \
+               on g.pool_id = m.pool_id and g.group_name = m.group_name \
+             where m.user_id = u.user_id",
+            "g.precedence is null, g.precedence, g.group_name",
+        );
+        let identities = super::json_rows(
+            &self.db,
+            "i.provider_name, coalesce(p.provider_type, i.provider_name), i.provider_subject, \
+             i.created_at",
+            "from user_identities i left join identity_providers p \
+               on p.pool_id = i.pool_id and p.provider_name = i.provider_name \
+             where i.user_id = u.user_id",
+            "i.created_at, i.provider_name",
+        );
+        let sql = format!(
+            "select f.origin_jti, f.pool_id, f.client_id, f.user_id, f.scopes, f.auth_time, \
+               f.expires_at, f.revoked_at, f.credential_version = u.credential_version as is_current, \
+               u.username, u.status, u.enabled, u.password_hash, u.created_at, u.updated_at, \
+               u.credential_version, u.password_set_at, {attributes} as attributes, \
+               {groups} as groups, {identities} as identities, {schema} as schema \
+             from token_families f join users u on u.user_id = f.user_id \
+             where f.origin_jti = \
+               (select origin_jti from refresh_tokens where token_hash = $1{live})",
+            attributes = super::users::attributes_json(&self.db, "u"),
+            schema = super::schema::schema_json(&self.db, "f.pool_id"),
+        );
+        let row: Option<RefreshRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(token_hash)
+            .fetch_optional(p)
+            .await)?;
+        row.map(RefreshRow::into_session).transpose()
     }
 
     /// The family a live refresh token belongs to, without using the token.

@@ -154,13 +154,16 @@ impl Store {
         if name.contains('\0') {
             return Ok(None);
         }
-        let sql = format!("select {COLUMNS} from users where pool_id = $1 and username_lc = $2");
-        let row: Option<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+        let sql = format!(
+            "select {COLUMNS}, {} as attributes from users u where pool_id = $1 and username_lc = $2",
+            attributes_json(&self.db, "u")
+        );
+        let row: Option<UserWithAttributes> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(pool_id)
             .bind(crate::model::users::username_key(name))
             .fetch_optional(p)
             .await)?;
-        self.with_attributes(row).await
+        row.map(UserWithAttributes::into_user).transpose()
     }
 
     /// Looks a user up by `sub`.
@@ -169,13 +172,16 @@ impl Store {
         pool_id: &str,
         user_id: &str,
     ) -> Result<Option<User>, StoreError> {
-        let sql = format!("select {COLUMNS} from users where pool_id = $1 and user_id = $2");
-        let row: Option<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+        let sql = format!(
+            "select {COLUMNS}, {} as attributes from users u where pool_id = $1 and user_id = $2",
+            attributes_json(&self.db, "u")
+        );
+        let row: Option<UserWithAttributes> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(pool_id)
             .bind(user_id)
             .fetch_optional(p)
             .await)?;
-        self.with_attributes(row).await
+        row.map(UserWithAttributes::into_user).transpose()
     }
 
     /// The users of a pool whose attribute `name` is `value` (case-insensitive).
@@ -201,16 +207,17 @@ impl Store {
 
     /// All users of a pool, by username.
     pub async fn users(&self, pool_id: &str) -> Result<Vec<User>, StoreError> {
-        let sql = format!("select {COLUMNS} from users where pool_id = $1 order by username_lc");
-        let rows: Vec<UserRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+        let sql = format!(
+            "select {COLUMNS}, {} as attributes from users u where pool_id = $1 order by username_lc",
+            attributes_json(&self.db, "u")
+        );
+        let rows: Vec<UserWithAttributes> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(pool_id)
             .fetch_all(p)
             .await)?;
-        let mut users = Vec::with_capacity(rows.len());
-        for row in rows {
-            users.extend(self.with_attributes(Some(row)).await?);
-        }
-        Ok(users)
+        rows.into_iter()
+            .map(UserWithAttributes::into_user)
+            .collect()
     }
 
     /// Sets a user's status.
@@ -404,15 +411,31 @@ impl Store {
             .map(|r| r.rows_affected()))?;
         Ok(())
     }
+}
 
-    async fn with_attributes(&self, row: Option<UserRow>) -> Result<Option<User>, StoreError> {
-        let Some(r) = row else { return Ok(None) };
-        const SQL: &str = "select name, value from user_attributes where user_id = $1";
-        let attrs: Vec<(String, String)> = on_db!(&self.db, |p| sqlx::query_as(SQL)
-            .bind(&r.user_id)
-            .fetch_all(p)
-            .await)?;
-        r.into_user(attrs.into_iter().collect()).map(Some)
+/// The attributes of the user `alias.user_id` as [`super::json_rows`] (name, value).
+pub(super) fn attributes_json(db: &super::Db, alias: &str) -> String {
+    super::json_rows(
+        db,
+        "a.name, a.value",
+        &format!("from user_attributes a where a.user_id = {alias}.user_id"),
+        "a.name",
+    )
+}
+
+/// A `users` row with its attributes in one (`attributes_json`).
+#[derive(sqlx::FromRow)]
+pub(super) struct UserWithAttributes {
+    #[sqlx(flatten)]
+    pub(super) row: UserRow,
+    pub(super) attributes: String,
+}
+
+impl UserWithAttributes {
+    pub(super) fn into_user(self) -> Result<User, StoreError> {
+        let pairs: Vec<(String, String)> = serde_json::from_str(&self.attributes)
+            .map_err(|e| StoreError::Corrupt(format!("user attributes: {e}")))?;
+        self.row.into_user(pairs.into_iter().collect())
     }
 }
 

@@ -8,6 +8,7 @@ use super::claims::{Grant, client_access_claims};
 use crate::clients::AppClient;
 use crate::error::AppError;
 use crate::services::Services;
+use crate::store::Directory;
 use crate::users::User;
 
 /// The token endpoint's success body (RFC 6749 §5.1).
@@ -49,23 +50,34 @@ pub struct Session<'a> {
 /// Signs an access token (and an ID token for `openid`) from the directory as it is
 /// now: groups and attributes are read fresh on every call.
 pub async fn issue(app: &Services, s: &Session<'_>) -> Result<TokenSet, AppError> {
+    let directory = app
+        .store
+        .directory(&s.user.user_id, &s.client.pool_id)
+        .await?;
+    issue_with(app, s, &directory).await
+}
+
+/// [`issue`] with the user's [`Directory`] read already (with the request's other
+/// rows, in one statement).
+pub async fn issue_with(
+    app: &Services,
+    s: &Session<'_>,
+    directory: &Directory,
+) -> Result<TokenSet, AppError> {
     let pool_id = &s.client.pool_id;
     let keys = app
         .keys
         .pool(&app.store, pool_id)
         .await?
         .context("pool has no signing keys")?;
-    let groups = app.store.groups_of_user(&s.user.user_id).await?;
-    let identities = app.store.identities_of_user(&s.user.user_id).await?;
-    let schema = app.store.schema(pool_id).await?;
     let issuer = app.issuer(pool_id).await?;
     let grant = Grant {
         issuer: &issuer,
         client: s.client,
         user: s.user,
-        groups: &groups,
-        identities: &identities,
-        schema: &schema,
+        groups: &directory.groups,
+        identities: &directory.identities,
+        schema: &directory.schema,
         scopes: s.scopes,
         auth_time: s.auth_time,
         origin_jti: s.origin_jti,
