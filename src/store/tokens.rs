@@ -52,49 +52,49 @@ pub struct Directory {
     pub schema: crate::model::schema::Schema,
 }
 
-impl Store {
-    /// The [`Directory`] of a user, read one part at a time (a path that read the
-    /// user alone).
-    pub async fn directory(&self, user_id: &str, pool_id: &str) -> Result<Directory, StoreError> {
-        Ok(Directory {
-            groups: self.groups_of_user(user_id).await?,
-            identities: self.identities_of_user(user_id).await?,
-            schema: self.schema(pool_id).await?,
-        })
-    }
+/// The groups of the user `u.user_id`, in token order, as [`super::json_rows`].
+fn groups_json(db: &Db) -> String {
+    super::json_rows(
+        db,
+        "g.pool_id, g.group_name, g.description, g.precedence, g.role_arn, g.created_at, \
+         g.updated_at",
+        "from memberships m join groups g \
+           on g.pool_id = m.pool_id and g.group_name = m.group_name \
+         where m.user_id = u.user_id",
+        "g.precedence is null, g.precedence, g.group_name",
+    )
 }
 
+/// The identities linked to the user `u.user_id`, as [`super::json_rows`].
+fn identities_json(db: &Db) -> String {
+    super::json_rows(
+        db,
+        "i.provider_name, coalesce(p.provider_type, i.provider_name), i.provider_subject, \
+         i.created_at",
+        "from user_identities i left join identity_providers p \
+           on p.pool_id = i.pool_id and p.provider_name = i.provider_name \
+         where i.user_id = u.user_id",
+        "i.created_at, i.provider_name",
+    )
+}
+
+/// A [`Directory`] as [`Store::directory`] and [`Store::refresh_session`] select it.
 #[derive(sqlx::FromRow)]
-struct RefreshRow {
-    #[sqlx(flatten)]
-    family: Family,
-    #[sqlx(flatten)]
-    user: super::users::UserWithAttributes,
+struct DirectoryRow {
     groups: String,
     identities: String,
     schema: String,
 }
 
-/// A group as `refresh_session` aggregates it.
-type GroupTuple = (
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    i64,
-    i64,
-);
-
-impl RefreshRow {
-    fn into_session(self) -> Result<RefreshSession, StoreError> {
+impl DirectoryRow {
+    fn into_directory(self) -> Result<Directory, StoreError> {
         let corrupt =
             |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("{what}: {e}"));
         let groups: Vec<GroupTuple> =
             serde_json::from_str(&self.groups).map_err(|e| corrupt("groups", e))?;
         let identities: Vec<(String, String, String, i64)> =
             serde_json::from_str(&self.identities).map_err(|e| corrupt("identities", e))?;
-        let directory = Directory {
+        Ok(Directory {
             schema: super::schema::schema_from_json(&self.schema)?,
             groups: groups
                 .into_iter()
@@ -133,11 +133,63 @@ impl RefreshRow {
                     },
                 )
                 .collect(),
-        };
+        })
+    }
+}
+
+impl Store {
+    /// The [`Directory`] of the user `user_id` of `pool_id`, in one statement.
+    pub async fn directory(&self, user_id: &str, pool_id: &str) -> Result<Directory, StoreError> {
+        let sql = format!(
+            "select {} as groups, {} as identities, {} as schema from users u where u.user_id = $1",
+            groups_json(&self.db),
+            identities_json(&self.db),
+            super::schema::schema_json(&self.db, "$2"),
+        );
+        let row: Option<DirectoryRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(pool_id)
+            .fetch_optional(p)
+            .await)?;
+        match row {
+            Some(row) => row.into_directory(),
+            // A user deleted meanwhile: tokens name no group or identity.
+            None => Ok(Directory {
+                groups: Vec::new(),
+                identities: Vec::new(),
+                schema: self.schema(pool_id).await?,
+            }),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    #[sqlx(flatten)]
+    family: Family,
+    #[sqlx(flatten)]
+    user: super::users::UserWithAttributes,
+    #[sqlx(flatten)]
+    directory: DirectoryRow,
+}
+
+/// A group as `refresh_session` aggregates it.
+type GroupTuple = (
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    i64,
+    i64,
+);
+
+impl RefreshRow {
+    fn into_session(self) -> Result<RefreshSession, StoreError> {
         Ok(RefreshSession {
             family: self.family,
             user: self.user.into_user()?,
-            directory,
+            directory: self.directory.into_directory()?,
         })
     }
 }
@@ -545,24 +597,7 @@ impl Store {
         } else {
             ""
         };
-        let groups = super::json_rows(
-            &self.db,
-            "g.pool_id, g.group_name, g.description, g.precedence, g.role_arn, g.created_at, \
-             g.updated_at",
-            "from memberships m join groups g \
-               on g.pool_id = m.pool_id and g.group_name = m.group_name \
-             where m.user_id = u.user_id",
-            "g.precedence is null, g.precedence, g.group_name",
-        );
-        let identities = super::json_rows(
-            &self.db,
-            "i.provider_name, coalesce(p.provider_type, i.provider_name), i.provider_subject, \
-             i.created_at",
-            "from user_identities i left join identity_providers p \
-               on p.pool_id = i.pool_id and p.provider_name = i.provider_name \
-             where i.user_id = u.user_id",
-            "i.created_at, i.provider_name",
-        );
+        let (groups, identities) = (groups_json(&self.db), identities_json(&self.db));
         let sql = format!(
             "select f.origin_jti, f.pool_id, f.client_id, f.user_id, f.scopes, f.auth_time, \
                f.expires_at, f.revoked_at, f.credential_version = u.credential_version as is_current, \
