@@ -5,6 +5,7 @@
 
 mod admin_users;
 mod challenges;
+mod checkpoint;
 mod clients;
 mod codes;
 mod declared;
@@ -244,10 +245,11 @@ fn keep_private(path: &std::path::Path) {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub db: Db,
-    /// SQLite: one connection held open for the process's lifetime, never used. When
-    /// the last connection to a WAL database closes, SQLite removes the WAL index; the
-    /// pool closes connections (idle ones, ones left inside a transaction), and on a
-    /// full disk the next one could not create the index again, so even reads failed.
+    /// SQLite: one connection held open for the process's lifetime, used only for the
+    /// background WAL checkpoints (`checkpoint`). When the last connection to a WAL
+    /// database closes, SQLite removes the WAL index; the pool closes connections (idle
+    /// ones, ones left inside a transaction), and on a full disk the next one could not
+    /// create the index again, so even reads failed.
     _keeper: Option<std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>>,
     /// Set in a store made by [`Store::begin`]: the transaction every statement joins.
     tx: Option<std::sync::Arc<tokio::sync::Mutex<Tx>>>,
@@ -282,6 +284,8 @@ impl Store {
                 // system caches the file too, and 8 connections' caches were most of
                 // what 10k users added to the resident size.
                 .pragma("cache_size", "-1024")
+                // Checkpoints run in the background (`checkpoint`), not in a commit.
+                .pragma("wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)
                 .foreign_keys(true);
             #[cfg(unix)]
             if !url.contains("mode=memory") {
@@ -293,7 +297,9 @@ impl Store {
                 .connect_with(options.clone())
                 .await?;
             let conn = sqlx::ConnectOptions::connect(&options).await?;
-            keeper = Some(std::sync::Arc::new(tokio::sync::Mutex::new(conn)));
+            let kept = std::sync::Arc::new(tokio::sync::Mutex::new(conn));
+            checkpoint::spawn(std::sync::Arc::downgrade(&kept));
+            keeper = Some(kept);
             Db::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Db::Postgres(

@@ -43,6 +43,7 @@ mod sec_probe_codes;
 mod sec_robustness;
 mod sec_session;
 mod sec_token;
+mod sqlite_checkpoint;
 mod standin;
 mod state_relay;
 mod storage_secrets;
