@@ -4,6 +4,7 @@ pub mod admin;
 pub mod code_mail;
 pub mod codes;
 pub mod credentials;
+pub mod hash_memory;
 pub mod import;
 pub mod import_jobs;
 pub mod mfa;

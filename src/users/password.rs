@@ -1,7 +1,10 @@
 //! Password hashing with argon2id at OWASP's parameters (m = 19 MiB, t = 2, p = 1).
 //! Hashing runs on the blocking pool so sign-ins never stall the async workers, at most
 //! one hash per core at a time: each holds 19 MiB and a core for ~17 ms, so more at once
-//! would only add memory and take CPU from token and JWKS requests.
+//! would only add memory and take CPU from token and JWKS requests. Each slot hashes in
+//! its own reused argon2 memory ([`super::hash_memory`]); argon2 hashes are computed and
+//! written here with the argon2 crate's primitives, exactly as its `PasswordHasher` and
+//! `PasswordVerifier` do, but in that memory instead of a fresh allocation each time.
 //!
 //! Passwords are hashed after Unicode NFKC (NIST SP 800-63B §3.1.1.2), so the same
 //! password typed as NFC or NFD, or with compatibility forms, is one password. Nothing
@@ -17,11 +20,15 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    Output, ParamsString, PasswordHash, PasswordVerifier, Salt, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::str::FromStr;
 use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
+
+use super::hash_memory::{self, Memory};
 
 /// What is hashed for `password`.
 fn normalized(password: &str) -> String {
@@ -31,9 +38,8 @@ fn normalized(password: &str) -> String {
 /// The parameters below, as the benchmark reports them.
 pub const PARAMS_DESCRIPTION: &str = "argon2id m=19456 KiB t=2 p=1";
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+fn pool_params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters")
 }
 
 /// The hashing slots: one per core.
@@ -43,26 +49,95 @@ fn slots() -> &'static Semaphore {
         .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
 }
 
-/// Runs `work` (a hash) on the blocking pool once a slot is free.
+/// Runs `work` (a hash) on the blocking pool once a slot is free, in the slot's memory.
 async fn in_slot<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
+    work: impl FnOnce(&mut Memory) -> T + Send + 'static,
 ) -> anyhow::Result<T> {
     let _slot = slots().acquire().await?;
-    Ok(tokio::task::spawn_blocking(work).await?)
+    let mut memory = hash_memory::take();
+    let (memory, out) = tokio::task::spawn_blocking(move || {
+        let out = work(&mut memory);
+        (memory, out)
+    })
+    .await?;
+    hash_memory::give_back(memory);
+    Ok(out)
 }
 
 /// Hashes `password` into a PHC string.
 pub async fn hash(password: &str) -> anyhow::Result<String> {
     let password = normalized(password);
-    in_slot(move || hash_blocking(&password)).await?
+    in_slot(move |memory| hash_blocking(memory, &password)).await?
 }
 
-pub(crate) fn hash_blocking(password: &str) -> anyhow::Result<String> {
+/// Hashes `password` (already normalized) in `memory`.
+pub(crate) fn hash_blocking(memory: &mut Memory, password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    let hash = argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+    let (algorithm, version) = (Algorithm::Argon2id, Version::V0x13);
+    let hash = argon2_hash(
+        memory,
+        (algorithm, version, pool_params()),
+        password.as_bytes(),
+        salt.as_salt(),
+    )
+    .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
     Ok(hash.to_string())
+}
+
+/// `password` hashed with `how` in `memory`: the PHC hash the argon2 crate's
+/// `PasswordHasher::hash_password` makes, byte for byte. A hash with more memory than the
+/// pool's (an imported one) gets memory of its own for this call only.
+fn argon2_hash<'a>(
+    memory: &mut Memory,
+    (algorithm, version, params): (Algorithm, Version, Params),
+    password: &[u8],
+    salt: Salt<'a>,
+) -> argon2::password_hash::Result<PasswordHash<'a>> {
+    let mut salt_bytes = [0; Salt::MAX_LENGTH];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let mut output = [0; Output::MAX_LENGTH];
+    let output = output
+        .get_mut(..params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN))
+        .ok_or(argon2::password_hash::Error::OutputSize {
+            provided: std::cmp::Ordering::Greater,
+            expected: Output::MAX_LENGTH,
+        })?;
+    let count = params.block_count();
+    let mut larger = Memory::default();
+    let blocks = if count <= pool_params().block_count() {
+        memory.blocks(count)
+    } else {
+        larger.blocks(count)
+    };
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(password, salt_bytes, output, blocks)?;
+    Ok(PasswordHash {
+        algorithm: algorithm.ident(),
+        version: Some(version.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt),
+        hash: Some(Output::new(output)?),
+    })
+}
+
+/// Whether `password` hashes to the argon2 hash `parsed`, computed in `memory`: what the
+/// argon2 crate's `PasswordVerifier` does (its parameters, salt and output length from
+/// the hash; the outputs compared in constant time).
+fn argon2_verifies(memory: &mut Memory, parsed: &PasswordHash<'_>, password: &[u8]) -> bool {
+    let (Some(salt), Some(expected)) = (parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let computed = (|| -> argon2::password_hash::Result<_> {
+        let algorithm = Algorithm::try_from(parsed.algorithm)?;
+        let version = match parsed.version {
+            Some(v) => Version::try_from(v)?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(parsed)?;
+        argon2_hash(memory, (algorithm, version, params), password, salt)
+    })();
+    // `Output`'s equality is constant-time.
+    computed.is_ok_and(|computed| computed.hash.as_ref() == Some(expected))
 }
 
 /// Verifies `password` against `stored`. With no stored hash (unknown user, or a user
@@ -72,16 +147,16 @@ pub async fn verify(stored: Option<&str>, password: &str) -> bool {
     let stored = stored.map(str::to_owned);
     let raw = password.to_owned();
     let password = normalized(password);
-    in_slot(move || {
-        let dummy = dummy_hash();
+    in_slot(move |memory| {
+        let dummy = dummy_hash(memory);
         let (phc, real) = match &stored {
             Some(s) => (s.as_str(), true),
             None => (dummy, false),
         };
         let ok = if is_current(phc) {
-            verifies(phc, &password)
+            verifies(memory, phc, &password)
         } else {
-            verifies(phc, &raw) || (raw != password && verifies(phc, &password))
+            verifies(memory, phc, &raw) || (raw != password && verifies(memory, phc, &password))
         };
         ok && real
     })
@@ -192,7 +267,7 @@ fn check_phc(phc: &str) -> Result<(), String> {
 }
 
 /// Whether `password` is the one `phc` (any format [`check_imported`] takes) hashes.
-fn verifies(phc: &str, password: &str) -> bool {
+fn verifies(memory: &mut Memory, phc: &str, password: &str) -> bool {
     if phc.starts_with("$2") {
         return bcrypt::verify(password, phc).unwrap_or(false);
     }
@@ -201,9 +276,7 @@ fn verifies(phc: &str, password: &str) -> bool {
     };
     let password = password.as_bytes();
     match parsed.algorithm.as_str() {
-        "argon2id" | "argon2i" | "argon2d" => {
-            Argon2::default().verify_password(password, &parsed).is_ok()
-        }
+        "argon2id" | "argon2i" | "argon2d" => argon2_verifies(memory, &parsed, password),
         "scrypt" => scrypt::Scrypt.verify_password(password, &parsed).is_ok(),
         "pbkdf2-sha256" | "pbkdf2-sha512" => {
             pbkdf2::Pbkdf2.verify_password(password, &parsed).is_ok()
@@ -212,13 +285,17 @@ fn verifies(phc: &str, password: &str) -> bool {
     }
 }
 
-fn dummy_hash() -> &'static str {
+fn dummy_hash(memory: &mut Memory) -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_blocking("dummy password for unknown users").expect("argon2 works"))
+    DUMMY.get_or_init(|| {
+        hash_blocking(memory, "dummy password for unknown users").expect("argon2 works")
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::{PasswordHash, SaltString};
+
     #[tokio::test]
     async fn a_hash_verifies_only_its_own_password() {
         let h = super::hash("Right-pass-1").await.unwrap();
@@ -336,6 +413,86 @@ mod tests {
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ",
         ] {
             assert!(super::check_imported(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The argon2 crate's own hashes at parameters below, at and above the pool's memory.
+    fn crate_argon2_hashes(password: &str) -> Vec<String> {
+        use argon2::password_hash::PasswordHasher;
+        use argon2::{Algorithm, Argon2, Params, Version};
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        [
+            (Algorithm::Argon2id, Version::V0x13, 19 * 1024, 2, 1),
+            (Algorithm::Argon2id, Version::V0x13, 4096, 3, 2),
+            (Algorithm::Argon2i, Version::V0x13, 1024, 1, 1),
+            (Algorithm::Argon2d, Version::V0x10, 2048, 2, 4),
+            (Algorithm::Argon2id, Version::V0x13, 24 * 1024, 1, 1),
+        ]
+        .into_iter()
+        .map(|(algorithm, version, m, t, p)| {
+            let params = Params::new(m, t, p, None).unwrap();
+            Argon2::new(algorithm, version, params)
+                .hash_password(password.as_bytes(), &salt)
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+    }
+
+    #[test]
+    fn hashes_in_reused_memory_are_the_crates_byte_for_byte() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        use argon2::{Algorithm, Argon2, Version};
+        let mut memory = super::Memory::default();
+        let salt = SaltString::from_b64("c2FsdHNhbHRzYWx0c2FsdA").unwrap();
+        for password in ["Correct-horse-9", "another one", ""] {
+            let crates = Argon2::new(Algorithm::Argon2id, Version::V0x13, super::pool_params())
+                .hash_password(password.as_bytes(), &salt)
+                .unwrap()
+                .to_string();
+            let how = (Algorithm::Argon2id, Version::V0x13, super::pool_params());
+            let ours = super::argon2_hash(&mut memory, how, password.as_bytes(), salt.as_salt())
+                .unwrap()
+                .to_string();
+            assert_eq!(ours, crates);
+        }
+        // A fresh salt, as `hash` makes them: the crate's verifier takes it.
+        let ours = super::hash_blocking(&mut memory, "Correct-horse-9").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"Correct-horse-9", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong", &parsed)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_crates_hashes_verify_in_reused_memory() {
+        // One memory for all, dirty from each hash before: smaller sets reuse its
+        // prefix, the larger one gets memory of its own.
+        let mut memory = super::Memory::default();
+        for phc in crate_argon2_hashes("Legacy-pass-1") {
+            assert!(super::verifies(&mut memory, &phc, "Legacy-pass-1"), "{phc}");
+            assert!(
+                !super::verifies(&mut memory, &phc, "Legacy-pass-2"),
+                "{phc}"
+            );
+        }
+        // The reference implementation's answers (the argon2 crate's tests/kat.rs) for
+        // "password" and "somesalt", the 64 MiB one beyond the pool's memory.
+        for known in [
+            "$argon2id$v=19$m=256,t=2,p=1$c29tZXNhbHQ$nf65EOgLrQMR/uIPnA4rEsF5h7TKyQwu9U1bMCHGi/4",
+            "$argon2id$v=19$m=256,t=2,p=2$c29tZXNhbHQ$bQk8UB/VmZZF4Oo79iDXuL5/0ttZwg2f/5U52iv1cDc",
+            "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc",
+            "$argon2i$v=16$m=256,t=2,p=2$c29tZXNhbHQ$tsEVYKap1h6scGt5ovl9aLRGOqOth+AMB+KwHpDFZPs",
+        ] {
+            assert!(super::verifies(&mut memory, known, "password"), "{known}");
+            assert!(!super::verifies(&mut memory, known, "passwore"), "{known}");
         }
     }
 
