@@ -4,6 +4,7 @@
 //! the integration suite on both databases.
 
 mod admin_users;
+mod cache;
 mod challenges;
 mod clients;
 mod codes;
@@ -29,6 +30,7 @@ mod upgrades;
 mod user_batch;
 mod users;
 
+pub use cache::DEFAULT_CONFIG_CHECK;
 pub use codes::CodeRow;
 pub use declared::Preregistration;
 pub use federation::{FederationRequest, LinkedIdentity};
@@ -235,6 +237,8 @@ pub struct Store {
     _keeper: Option<std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>>,
     /// Set in a store made by [`Store::begin`]: the transaction every statement joins.
     tx: Option<std::sync::Arc<tokio::sync::Mutex<Tx>>>,
+    /// This process's caches of clients and pools ([`cache`]), shared by every clone.
+    caches: std::sync::Arc<cache::Caches>,
 }
 
 /// An open transaction of either backend.
@@ -307,6 +311,7 @@ impl Store {
             db,
             _keeper: keeper,
             tx: None,
+            caches: Default::default(),
         })
     }
 
@@ -322,22 +327,25 @@ impl Store {
             db: self.db.clone(),
             _keeper: self._keeper.clone(),
             tx: Some(std::sync::Arc::new(tokio::sync::Mutex::new(tx))),
+            caches: self.caches.clone(),
         })
     }
 
     /// Commits the transaction of a store made by [`Self::begin`] (no clone of it may
-    /// be left); a store without one has nothing to commit.
+    /// be left); a store without one has nothing to commit. This instance's caches are
+    /// dropped after the commit: whatever the transaction changed is read afresh.
     pub async fn commit(self) -> Result<(), StoreError> {
         let Some(tx) = self.tx else {
             return Ok(());
         };
         let tx = std::sync::Arc::into_inner(tx)
             .ok_or_else(|| StoreError::Corrupt("a transaction committed while in use".into()))?;
-        match tx.into_inner() {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
-        }
-        Ok(())
+        let committed = match tx.into_inner() {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        };
+        self.caches.drop_all();
+        Ok(committed?)
     }
 
     /// Applies pending migrations, including the session table.
