@@ -1,7 +1,7 @@
 //! What the hot paths read on every request and operators rarely change, kept in
 //! memory: app clients (with their sealed secrets) and pools (with their settings).
-//! The signing keys ([`crate::keys`]) and the domains ([`crate::hosts`]) keep caches of
-//! their own, tied to [`Store::config_epoch`].
+//! The signing keys (`KeyRing`) and the domains (`Hosts`) keep caches of their own,
+//! tied to [`Store::config_epoch`].
 //!
 //! Correct on several instances: the database holds one number, `config_version`,
 //! that triggers raise in the transaction of every change to `user_pools`,
