@@ -11,7 +11,6 @@ import hmac
 import json
 import pathlib
 import tempfile
-import time
 import uuid
 
 import botocore
