@@ -72,6 +72,8 @@ pub(super) struct Caches {
     /// One check at a time: the reads that find it due wait for it rather than serve
     /// what it may be about to drop.
     checking: tokio::sync::Mutex<()>,
+    /// When the last check failed (as `checked_at`); 0 if none has.
+    failed_at: AtomicU64,
 }
 
 impl std::fmt::Debug for Caches {
@@ -92,6 +94,7 @@ impl Default for Caches {
             start: Instant::now(),
             interval_ms: AtomicU64::new(DEFAULT_CONFIG_CHECK.as_millis() as u64),
             checking: tokio::sync::Mutex::new(()),
+            failed_at: AtomicU64::new(0),
         }
     }
 }
@@ -106,22 +109,36 @@ impl Caches {
         self.pools.clear();
     }
 
+    fn now(&self) -> u64 {
+        // Never 0, which `failed_at` keeps for "none".
+        self.start.elapsed().as_nanos() as u64 + 1
+    }
+
     fn is_due(&self) -> bool {
         let at = self.checked_at.load(Ordering::Acquire);
         let interval = self.interval_ms.load(Ordering::Relaxed) * 1_000_000;
-        at == u64::MAX || (self.start.elapsed().as_nanos() as u64).saturating_sub(at) >= interval
+        at == u64::MAX || self.now().saturating_sub(at) >= interval
     }
 
     /// Reads `config_version` if the last check is older than the interval, and drops
     /// everything if it moved; returns the epoch to read under.
     async fn fresh(&self, db: &Db) -> Result<u64, StoreError> {
         if self.is_due() {
+            let waited_from = self.now();
             let _one = self.checking.lock().await;
+            // While the database is unreachable, the reads that queued behind a failed
+            // check fail at once (503) rather than each wait out its own timeout.
+            if self.failed_at.load(Ordering::Acquire) > waited_from {
+                return Err(StoreError::Db(sqlx::Error::PoolTimedOut));
+            }
             if self.is_due() {
                 // The time before the read: what committed before it, the read sees.
-                let started = self.start.elapsed().as_nanos() as u64;
+                let started = self.now();
                 const SQL: &str = "select version from config_version where id = 1";
-                let version: i64 = on_db!(db => |p| sqlx::query_scalar(SQL).fetch_one(p).await)?;
+                let read = on_db!(db => |p| sqlx::query_scalar(SQL).fetch_one(p).await);
+                let version: i64 = read.inspect_err(|_| {
+                    self.failed_at.store(self.now(), Ordering::Release);
+                })?;
                 if self.seen.swap(version, Ordering::SeqCst) != version {
                     self.drop_all();
                 }
