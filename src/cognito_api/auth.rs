@@ -488,38 +488,33 @@ async fn respond_to_auth_challenge(
                 other => signed_in(app, &client, other, r.client_metadata.as_ref()).await,
             }
         }
-        name @ ("SOFTWARE_TOKEN_MFA" | "EMAIL_OTP") => {
-            let factor = Factor::parse(name).expect("matched above");
-            let (user, challenged_at) = open_session(app, &client, session()?, name).await?;
-            same_user(&user, &attempt)?;
-            let code = require(c, &format!("{name}_CODE"))?;
-            let user = flows::mfa::answer(
-                app,
-                &client.pool_id,
-                &user.user_id,
-                challenged_at,
-                factor,
-                code,
-            )
-            .await
+        name @ ("SOFTWARE_TOKEN_MFA" | "EMAIL_OTP" | MFA_SETUP) => {
+            let user = match Factor::parse(name) {
+                Some(factor) => {
+                    let (user, challenged_at) =
+                        open_session(app, &client, session()?, name).await?;
+                    same_user(&user, &attempt)?;
+                    let code = require(c, &format!("{name}_CODE"))?;
+                    flows::mfa::answer(
+                        app,
+                        &client.pool_id,
+                        &user.user_id,
+                        challenged_at,
+                        factor,
+                        code,
+                    )
+                    .await
+                }
+                // Only a session VerifySoftwareToken returned after a right first code.
+                None => {
+                    let (user, challenged_at) =
+                        open_session(app, &client, session()?, MFA_SETUP_VERIFIED).await?;
+                    same_user(&user, &attempt)?;
+                    flows::mfa::finish_setup(app, &client.pool_id, &user.user_id, challenged_at)
+                        .await
+                }
+            }
             .map_err(session_refusal)?;
-            tokens(
-                app,
-                &client,
-                &user,
-                "TokenGeneration_Authentication",
-                r.client_metadata.as_ref(),
-            )
-            .await
-        }
-        MFA_SETUP => {
-            // Only a session VerifySoftwareToken returned after a right first code.
-            let (user, challenged_at) =
-                open_session(app, &client, session()?, MFA_SETUP_VERIFIED).await?;
-            same_user(&user, &attempt)?;
-            let user = flows::mfa::finish_setup(app, &client.pool_id, &user.user_id, challenged_at)
-                .await
-                .map_err(session_refusal)?;
             tokens(
                 app,
                 &client,

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::sign_in::{SignedIn, check_throttle};
+use super::sign_in::{SignedIn, check_throttle, still_signing_in};
 use crate::pool::MfaConfiguration;
 use crate::services::Services;
 use crate::throttle;
@@ -98,7 +98,8 @@ pub async fn answer(
     factor: Factor,
     code: &str,
 ) -> Result<User, Refusal> {
-    let user = still_signing_in(app, pool_id, user_id, challenged_at).await?;
+    let user =
+        still_signing_in(app, pool_id, user_id, UserStatus::Confirmed, challenged_at).await?;
     let keys = throttle_keys(&user);
     check_throttle(app, &keys).await?;
     let refusal = match factor {
@@ -142,7 +143,8 @@ pub async fn finish_setup(
     user_id: &str,
     challenged_at: i64,
 ) -> Result<User, Refusal> {
-    let user = still_signing_in(app, pool_id, user_id, challenged_at).await?;
+    let user =
+        still_signing_in(app, pool_id, user_id, UserStatus::Confirmed, challenged_at).await?;
     if mfa::factors(app, &user)
         .await?
         .enabled()
@@ -169,7 +171,8 @@ pub async fn setting_up(
     user_id: &str,
     challenged_at: i64,
 ) -> Result<User, Refusal> {
-    let user = still_signing_in(app, pool_id, user_id, challenged_at).await?;
+    let user =
+        still_signing_in(app, pool_id, user_id, UserStatus::Confirmed, challenged_at).await?;
     if may_set_up(app, &user).await? {
         Ok(user)
     } else {
@@ -272,19 +275,4 @@ pub async fn set_preference(
         )
         .await?;
     Ok(())
-}
-
-async fn still_signing_in(
-    app: &Services,
-    pool_id: &str,
-    user_id: &str,
-    version: i64,
-) -> Result<User, Refusal> {
-    match app.store.user_by_id(pool_id, user_id).await? {
-        Some(now) if !now.enabled => Err(Refusal::Disabled),
-        Some(now) if now.status == UserStatus::Confirmed && now.credential_version == version => {
-            Ok(now)
-        }
-        _ => Err(Refusal::BadCredentials),
-    }
 }

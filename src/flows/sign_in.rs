@@ -221,7 +221,7 @@ pub async fn set_required_password(
 ) -> Result<SignedIn, Refusal> {
     let user = still_signing_in(
         app,
-        pool,
+        &pool.pool_id,
         user_id,
         UserStatus::ForceChangePassword,
         challenged_at,
@@ -240,20 +240,20 @@ pub async fn set_required_password(
     else {
         return Err(Refusal::BadCredentials);
     };
-    let user = still_signing_in(app, pool, user_id, status, version).await?;
+    let user = still_signing_in(app, &pool.pool_id, user_id, status, version).await?;
     super::mfa::after_password(app, caller, user).await
 }
 
 /// The user as the database has it now, if it may still go on with a sign-in that
 /// found it in `status` at credential version `version`: enabled, and unchanged since.
-async fn still_signing_in(
+pub(super) async fn still_signing_in(
     app: &Services,
-    pool: &Pool,
+    pool_id: &str,
     user_id: &str,
     status: UserStatus,
     version: i64,
 ) -> Result<User, Refusal> {
-    match app.store.user_by_id(&pool.pool_id, user_id).await? {
+    match app.store.user_by_id(pool_id, user_id).await? {
         Some(now) if !now.enabled => Err(Refusal::Disabled),
         Some(now) if now.status == status && now.credential_version == version => Ok(now),
         _ => Err(Refusal::BadCredentials),

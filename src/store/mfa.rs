@@ -27,9 +27,6 @@ impl std::fmt::Debug for MfaRow {
     }
 }
 
-const ENSURE: &str = "insert into user_mfa (user_id, pool_id) values ($1, $2) \
-                      on conflict (user_id) do nothing";
-
 impl Store {
     /// The user's factors (none: the default row).
     pub async fn user_mfa(&self, user_id: &str) -> Result<MfaRow, StoreError> {
@@ -50,21 +47,15 @@ impl Store {
         user_id: &str,
         sealed: &str,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "update user_mfa set totp_pending = $2 where user_id = $1";
-        on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
-            sqlx::query(ENSURE)
-                .bind(user_id)
-                .bind(pool_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(SQL)
-                .bind(user_id)
-                .bind(sealed)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        })?;
+        const SQL: &str = "insert into user_mfa (user_id, pool_id, totp_pending) values ($1, $2, $3) \
+                           on conflict (user_id) do update set totp_pending = excluded.totp_pending";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(pool_id)
+            .bind(sealed)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
@@ -115,24 +106,19 @@ impl Store {
         email_enabled: bool,
         preferred: Option<&str>,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "update user_mfa set totp_enabled = $2, email_enabled = $3, \
-                           preferred = $4 where user_id = $1";
-        on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
-            sqlx::query(ENSURE)
-                .bind(user_id)
-                .bind(pool_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(SQL)
-                .bind(user_id)
-                .bind(totp_enabled)
-                .bind(email_enabled)
-                .bind(preferred)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        })?;
+        const SQL: &str = "insert into user_mfa (user_id, pool_id, totp_enabled, email_enabled, preferred) \
+                           values ($1, $2, $3, $4, $5) on conflict (user_id) do update set \
+                           totp_enabled = excluded.totp_enabled, email_enabled = excluded.email_enabled, \
+                           preferred = excluded.preferred";
+        on_db!(&self.db, |p| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(pool_id)
+            .bind(totp_enabled)
+            .bind(email_enabled)
+            .bind(preferred)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
         Ok(())
     }
 
