@@ -208,8 +208,8 @@ def test_wrong_codes_are_throttled(idp, unsigned, pool):
         with pytest.raises(ClientError) as e:
             answer(unsigned, pool, "bruno", "SOFTWARE_TOKEN_MFA", session, next(wrong))
         refusals.append(error_code(e))
-    assert refusals[:5] == ["CodeMismatchException"] * 5
-    assert refusals[-1] == "TooManyRequestsException"
+    assert refusals[:5] == ["CodeMismatchException"] * 5, refusals
+    assert refusals[-1] == "TooManyRequestsException", refusals
     wait = int(e.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"])
     assert wait > 0
     # The block is over after Retry-After, and the right code signs in.

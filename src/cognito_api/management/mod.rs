@@ -29,9 +29,8 @@
 //!   `implicit` is kept but the authorization endpoint serves only `code`.
 //! - `PreventUserExistenceErrors` is a pool setting in cognate: a client reports its
 //!   pool's, and may be sent only that value.
-//! - `RefreshTokenRotation` defaults to `ENABLED` (Cognito's default is `DISABLED`):
-//!   cognate rotates refresh tokens unless a client turns it off; clients report the
-//!   block only when it was sent.
+//! - `RefreshTokenRotation` is reported only when it was sent; as on Cognito, a client
+//!   rotates refresh tokens only when it turns rotation on.
 //! - Legacy `ExplicitAuthFlows` come back as their `ALLOW_*` forms.
 //! - Pools created through the API require only the attributes their `Schema` marks
 //!   `Required` (none by default), as on AWS; `cognate pool create` requires email.
