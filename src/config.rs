@@ -168,6 +168,13 @@ pub struct ServeArgs {
     /// a rotation, this instance signs with the new key within this many seconds.
     #[arg(long, env = "COGNATE_KEY_CACHE_SECONDS", default_value_t = crate::keys::DEFAULT_KEY_CACHE_SECONDS)]
     pub key_cache_seconds: u64,
+    /// Milliseconds between this instance's reads of the database's config version:
+    /// a change to a pool, an app client, a signing key or a domain made by another
+    /// instance or the CLI is seen here within this time (at once when made here).
+    /// 0 reads it before every cached read.
+    #[arg(long, env = "COGNATE_CONFIG_CHECK_MS",
+          default_value_t = crate::store::DEFAULT_CONFIG_CHECK.as_millis() as u64)]
+    pub config_check_ms: u64,
     /// Seconds a client has to send a request's headers; a slower one (slowloris) is
     /// disconnected.
     #[arg(long, env = "COGNATE_HEADER_READ_TIMEOUT", default_value_t = DEFAULT_HEADER_READ_TIMEOUT_SECONDS)]

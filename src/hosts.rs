@@ -13,19 +13,15 @@
 //! the pool's names ([`Hosts::accepted_issuers`]): the rule's, the path form and each
 //! served domain, so a token issued before a domain was added still verifies.
 //!
-//! The database is the truth: each instance caches what it read for
-//! [`CACHE_SECONDS`], and forgets everything at once when it changes a domain itself.
+//! The database is the truth: each instance caches what it read under the store's
+//! [`Store::config_epoch`], which moves when this instance changes a domain and, within
+//! the config check interval (`serve --config-check-ms`), when any other writer does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use crate::model::domains::{DomainKind, PoolDomain};
 use crate::store::{Store, StoreError};
-
-/// How long an instance keeps what it read about domains: a domain created or deleted
-/// through another instance is served (or no longer) here within this time.
-pub const CACHE_SECONDS: u64 = 10;
 
 /// Host names remembered at most; requests naming random hosts cannot grow the cache
 /// beyond this (it is emptied instead).
@@ -37,7 +33,8 @@ const PREFIX_LABEL: &str = "auth";
 
 struct Cached<T> {
     value: T,
-    loaded: Instant,
+    /// The store's config epoch the value was read under.
+    epoch: u64,
 }
 
 /// Host names and pools, and the URL rules that follow from them.
@@ -174,8 +171,9 @@ impl Hosts {
         store: &Store,
         pool_id: &str,
     ) -> Result<Arc<[PoolDomain]>, StoreError> {
+        let epoch = store.config_epoch().await?;
         if let Some(c) = self.by_pool.read().expect("domain cache lock").get(pool_id)
-            && c.loaded.elapsed() < ttl()
+            && c.epoch == epoch
         {
             return Ok(c.value.clone());
         }
@@ -188,7 +186,7 @@ impl Hosts {
             pool_id.to_string(),
             Cached {
                 value: domains.clone(),
-                loaded: Instant::now(),
+                epoch,
             },
         );
         Ok(domains)
@@ -200,8 +198,9 @@ impl Hosts {
         store: &Store,
         host: &str,
     ) -> Result<Option<String>, StoreError> {
+        let epoch = store.config_epoch().await?;
         if let Some(c) = self.by_host.read().expect("domain cache lock").get(host)
-            && c.loaded.elapsed() < ttl()
+            && c.epoch == epoch
         {
             return Ok(c.value.clone());
         }
@@ -214,7 +213,7 @@ impl Hosts {
             host.to_string(),
             Cached {
                 value: pool_id.clone(),
-                loaded: Instant::now(),
+                epoch,
             },
         );
         Ok(pool_id)
@@ -267,16 +266,6 @@ impl Hosts {
         }
         self.pool_for_host(store, &host).await
     }
-
-    /// Forgets everything cached, after this instance changed a domain.
-    pub fn forget(&self) {
-        self.by_host.write().expect("domain cache lock").clear();
-        self.by_pool.write().expect("domain cache lock").clear();
-    }
-}
-
-fn ttl() -> Duration {
-    Duration::from_secs(CACHE_SECONDS)
 }
 
 /// Cognito's issuer for a pool: `https://cognito-idp.<region>.amazonaws.com/<pool-id>`,

@@ -5,9 +5,12 @@
 //!
 //! Rotation (`cognate pool rotate-keys`) adds a key, which signs from then on, and
 //! deletes keys superseded longer ago than the longest token lifetime. Each instance
-//! caches a pool's keys for at most `--key-cache-seconds` (60 by default), and reloads
-//! at once when a token names a kid it does not know: within that TTL every instance
-//! signs with the new key, and tokens of the new key verify everywhere immediately.
+//! caches a pool's keys under the store's config epoch ([`Store::config_epoch`]), which
+//! moves when any writer changes a key (at once on the instance that rotated, within
+//! `--config-check-ms` elsewhere), and for at most `--key-cache-seconds` (60 by default)
+//! in any case; it also reloads at once when a token names a kid it does not know. So
+//! every instance signs with the new key within the check interval, and tokens of the
+//! new key verify everywhere immediately.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,6 +123,8 @@ pub const DEFAULT_RETIRE_AFTER_SECONDS: i64 = 86400 + DEFAULT_KEY_CACHE_SECONDS 
 struct Cached {
     keys: Arc<PoolKeys>,
     loaded: Instant,
+    /// The store's config epoch the keys were read under.
+    epoch: u64,
 }
 
 /// All pools' keys, loaded lazily from the store and cached for a bounded time.
@@ -209,12 +214,11 @@ impl KeyRing {
             .insert_signing_key(&key)
             .await
             .context("store signing key")?;
-        self.forget(pool_id);
         Ok(key.kid)
     }
 
     /// Rotates a pool's signing key: a new key signs from now on (on other instances
-    /// within the cache TTL), older keys stay published, and keys superseded more than
+    /// within the config check interval), older keys stay published, and keys superseded more than
     /// `retire_after` seconds ago are deleted. `None` for an unknown pool.
     pub async fn rotate(
         &self,
@@ -239,7 +243,6 @@ impl KeyRing {
         let retired = store
             .retire_signing_keys(pool_id, now - retire_after)
             .await?;
-        self.forget(pool_id);
         let published = store
             .signing_keys(pool_id)
             .await?
@@ -262,12 +265,17 @@ impl KeyRing {
         store: &Store,
         pool_id: &str,
     ) -> anyhow::Result<Option<Arc<PoolKeys>>> {
+        let epoch = store
+            .config_epoch()
+            .await
+            .context("check the signing keys' version")?;
         if let Some(c) = self.pools.read().expect("key cache lock").get(pool_id)
+            && c.epoch == epoch
             && c.loaded.elapsed() < self.ttl()
         {
             return Ok(Some(c.keys.clone()));
         }
-        self.load(store, pool_id).await
+        self.load(store, pool_id, epoch).await
     }
 
     /// The keys of `pool_id` for verifying a token signed with `kid`: reloaded from the
@@ -291,10 +299,18 @@ impl KeyRing {
         if keys.verifiers.contains_key(kid) || !stale || !is_plausible_kid(kid) {
             return Ok(Some(keys));
         }
-        self.load(store, pool_id).await
+        let epoch = store.config_epoch().await?;
+        self.load(store, pool_id, epoch).await
     }
 
-    async fn load(&self, store: &Store, pool_id: &str) -> anyhow::Result<Option<Arc<PoolKeys>>> {
+    /// Reads a pool's keys and keeps them under `epoch`, read before them: a change
+    /// that raced the read moved the epoch, and the next use reads again.
+    async fn load(
+        &self,
+        store: &Store,
+        pool_id: &str,
+        epoch: u64,
+    ) -> anyhow::Result<Option<Arc<PoolKeys>>> {
         let stored = store
             .signing_keys(pool_id)
             .await
@@ -308,15 +324,10 @@ impl KeyRing {
             Cached {
                 keys: keys.clone(),
                 loaded: Instant::now(),
+                epoch,
             },
         );
         Ok(Some(keys))
-    }
-
-    /// Drops a pool's cached keys (after rotation, or when a token names an unknown kid
-    /// that another instance may have created).
-    pub fn forget(&self, pool_id: &str) {
-        self.pools.write().expect("key cache lock").remove(pool_id);
     }
 
     fn build(&self, stored: &[StoredKey]) -> anyhow::Result<PoolKeys> {

@@ -89,6 +89,8 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
     let mail = Mailer::from_config(&args.mail).context("mail settings")?;
     let app = open_with_mailer(store_args, Config::from_serve_args(args)?, mail).await?;
     app.keys.set_cache_ttl(args.key_cache_seconds);
+    app.store
+        .set_config_check(Duration::from_millis(args.config_check_ms));
     if !args.no_demo && app.store.is_empty().await? {
         crate::demo::seed(&app, app.config.dev)
             .await

@@ -25,17 +25,6 @@ pub struct Services {
     pub triggers: TriggerRuntime,
 }
 
-/// Pools' trigger settings by pool id, with when they were read.
-pub type SettingsCache = std::sync::Mutex<
-    std::collections::HashMap<
-        String,
-        (
-            std::time::Instant,
-            Option<std::sync::Arc<crate::model::pool::PoolSettings>>,
-        ),
-    >,
->;
-
 /// The trigger invocations' shared client, where Lambda ARNs are invoked, and their
 /// counters.
 pub struct TriggerRuntime {
@@ -53,9 +42,6 @@ pub struct TriggerRuntime {
     pub aws_credentials: Option<crate::config::AwsCredentials>,
     /// Invocations by trigger source and outcome, for `/metrics`.
     pub counters: crate::metrics::TriggerCounters,
-    /// Pools' settings when they have triggers (`None`: no triggers), read at most
-    /// every few seconds, so operations that have not loaded the pool pay no lookup.
-    pub cache: SettingsCache,
 }
 
 impl TriggerRuntime {
@@ -72,7 +58,6 @@ impl TriggerRuntime {
             allow_private: options.allow_private,
             aws_credentials: options.aws_credentials.clone(),
             counters: Default::default(),
-            cache: Default::default(),
         }
     }
 }

@@ -419,10 +419,8 @@ async fn run(
             .map_err(|e| e.context(format!("pool {}: nothing in it was changed", d.decl.name)))?;
         drop(in_tx);
         if execute {
+            // The commit drops this instance's caches (pools, clients, keys, domains).
             tx.commit().await?;
-            // Other parts of this process read pools and keys through caches.
-            app.keys.forget(&pool_id);
-            crate::triggers::forget(app, &pool_id);
         }
         out.push(PoolChanges {
             pool_id,

@@ -159,7 +159,6 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    app.hosts.forget();
     tracing::info!(pool_id = %pool_id, domain = %domain.name, kind = kind.as_str(), "user pool domain created");
     Ok(domain)
 }
@@ -219,7 +218,6 @@ pub async fn update(
     if !app.store.update_domain(&domain).await? {
         return Err(AppError::Invalid(NO_SUCH_DOMAIN.into()));
     }
-    app.hosts.forget();
     Ok(domain)
 }
 
@@ -229,7 +227,6 @@ pub async fn delete(app: &Services, pool_id: &str, name: &str) -> Result<(), App
     if !app.store.delete_domain(name, pool_id).await? {
         return Err(AppError::Invalid(NO_SUCH_DOMAIN.into()));
     }
-    app.hosts.forget();
     tracing::info!(pool_id = %pool_id, domain = %name, "user pool domain deleted");
     Ok(())
 }

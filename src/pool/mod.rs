@@ -336,7 +336,6 @@ pub async fn update_named(
     app.store
         .update_pool(pool_id, &pool.name, &pool.settings, app.clock.now())
         .await?;
-    crate::triggers::forget(app, pool_id);
     app.store
         .pool_by_id(pool_id)
         .await?
@@ -365,11 +364,9 @@ pub async fn delete(
     if !app.store.delete_pool(pool_id).await? {
         return Err(AppError::NotFound("user pool"));
     }
-    // Other instances keep their cached keys until restart, but with the pool's users
-    // and clients gone there is nothing left for them to sign or verify.
-    app.keys.forget(pool_id);
-    // Its domains went with it (a cascade): their names are free again.
-    app.hosts.forget();
+    // Every instance's caches (keys, domains, clients) follow the store's config
+    // epoch: its domains' names are free again here at once, elsewhere within the
+    // check interval.
     tracing::info!(pool_id = %pool_id, "user pool deleted");
     Ok(())
 }

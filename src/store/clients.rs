@@ -1,5 +1,7 @@
 //! `app_clients`: a client's identity and secret in columns, its settings
 //! ([`ClientSettings`]) as one JSON document, so a new setting needs no new column.
+//! Clients by id and their secrets are read through this instance's cache
+//! ([`super::cache`]); every method that writes them drops it.
 
 use super::{Store, StoreError, on_db};
 use crate::model::clients::{AppClient, ClientSettings};
@@ -56,6 +58,7 @@ impl Store {
             .execute(p)
             .await
             .map(|_| ()))?;
+        self.config_changed();
         Ok(())
     }
 
@@ -78,27 +81,35 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        self.config_changed();
         Ok(updated > 0)
     }
 
+    /// A client of `pool_id` by id.
     pub async fn client_by_id(
         &self,
         pool_id: &str,
         client_id: &str,
     ) -> Result<Option<AppClient>, StoreError> {
-        let sql =
-            format!("select {COLUMNS} from app_clients where pool_id = $1 and client_id = $2");
-        let row: Option<ClientRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
-            .bind(pool_id)
-            .bind(client_id)
-            .fetch_optional(p)
-            .await)?;
-        row.map(AppClient::try_from).transpose()
+        // Client ids are unique across pools (the primary key).
+        let client = self.client_cached(client_id).await?;
+        Ok(client
+            .filter(|c| c.pool_id == pool_id)
+            .map(|c| AppClient::clone(&c)))
     }
 
     /// A client by id alone (client ids are unique across pools; the Cognito API's
     /// public actions name only the client).
     pub async fn client_anywhere(&self, client_id: &str) -> Result<Option<AppClient>, StoreError> {
+        let client = self.client_cached(client_id).await?;
+        Ok(client.map(|c| AppClient::clone(&c)))
+    }
+
+    /// A client from the database, past the cache.
+    pub(super) async fn client_row(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<AppClient>, StoreError> {
         let sql = format!("select {COLUMNS} from app_clients where client_id = $1");
         let row: Option<ClientRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(client_id)
@@ -118,8 +129,18 @@ impl Store {
         rows.into_iter().map(AppClient::try_from).collect()
     }
 
-    /// The sealed secret of a confidential client, for the API calls that return it.
+    /// The sealed secret of a confidential client, for the API calls that return it and
+    /// the `SECRET_HASH` check.
     pub async fn client_secret_sealed(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let sealed = self.client_secret_cached(client_id).await?;
+        Ok(sealed.map(|s| Vec::clone(&s)))
+    }
+
+    /// A client's sealed secret from the database, past the cache.
+    pub(super) async fn client_secret_row(
         &self,
         client_id: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {

@@ -125,6 +125,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        self.config_changed();
         Ok(n > 0)
     }
 }

@@ -51,6 +51,7 @@ impl Store {
             .execute(p)
             .await
             .map(|_| ()))?;
+        self.config_changed();
         Ok(())
     }
 
@@ -91,6 +92,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        self.config_changed();
         Ok(n > 0)
     }
 
@@ -103,6 +105,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        self.config_changed();
         Ok(n > 0)
     }
 }

@@ -27,6 +27,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        self.config_changed();
         Ok(())
     }
 
@@ -57,6 +58,7 @@ impl Store {
             .bind(superseded_before)
             .fetch_all(p)
             .await)?;
+        self.config_changed();
         Ok(kids)
     }
 }

@@ -139,6 +139,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        self.config_changed();
         Ok(())
     }
 
@@ -176,6 +177,7 @@ impl Store {
                 .rows_affected();
             tx.commit().await.map(|()| n)
         })?;
+        self.config_changed();
         Ok(deleted > 0)
     }
 
@@ -201,6 +203,7 @@ impl Store {
             }
             tx.commit().await.map(|()| n)
         })?;
+        self.config_changed();
         Ok(deleted > 0)
     }
 

@@ -4,6 +4,7 @@
 //! the integration suite on both databases.
 
 mod admin_users;
+mod cache;
 mod challenges;
 mod checkpoint;
 mod clients;
@@ -30,6 +31,7 @@ mod upgrades;
 mod user_batch;
 mod users;
 
+pub use cache::DEFAULT_CONFIG_CHECK;
 pub use codes::CodeRow;
 pub use declared::Preregistration;
 pub use federation::{FederationRequest, LinkedIdentity};
@@ -183,21 +185,23 @@ pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// inside a transaction. A `COMMIT` that meets a full disk (or an I/O error) can leave
 /// SQLite's transaction open, holding the write lock, while the `ROLLBACK` sqlx sends
 /// on drop fails too; kept, that connection would lock every other writer out until a
-/// restart. Closing it rolls back, and the pool opens a fresh one on demand.
+/// restart. Closing it rolls back, and the pool opens a fresh one on demand. sqlx's
+/// count is the whole check (asking SQLite would cost a hop to the connection's thread
+/// on every release): it stays raised when that `COMMIT` and `ROLLBACK` fail, and the
+/// one statement that opens a savepoint of its own closes its connection on an error
+/// ([`Store::rotate_refresh_token`]).
 async fn release_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
     use sqlx::Connection;
     if conn.is_in_transaction() {
-        tracing::warn!("closing a database connection left inside a transaction");
-        return Ok(false);
-    }
-    // sqlx's count may miss a transaction SQLite kept open: `BEGIN` fails inside one.
-    match sqlx::Executor::execute(&mut *conn, "begin; rollback").await {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            tracing::warn!(error = %e, "closing a database connection left inside a transaction");
-            Ok(false)
+        // A transaction dropped on an error path has queued its `ROLLBACK` on the
+        // connection's thread, which may not have run it yet: a ping runs after it.
+        conn.ping().await?;
+        if conn.is_in_transaction() {
+            tracing::warn!("closing a database connection left inside a transaction");
+            return Ok(false);
         }
     }
+    Ok(true)
 }
 
 /// Makes the SQLite database at `path` readable by its owner only (0600), creating it
@@ -253,6 +257,8 @@ pub struct Store {
     _keeper: Option<std::sync::Arc<tokio::sync::Mutex<sqlx::SqliteConnection>>>,
     /// Set in a store made by [`Store::begin`]: the transaction every statement joins.
     tx: Option<std::sync::Arc<tokio::sync::Mutex<Tx>>>,
+    /// This process's caches of clients and pools ([`cache`]), shared by every clone.
+    caches: std::sync::Arc<cache::Caches>,
 }
 
 /// An open transaction of either backend.
@@ -293,6 +299,10 @@ impl Store {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                // A file cannot hang up: the ping sqlx sends before lending an idle
+                // connection would only cost a hop to its thread on every statement
+                // (sqlx still pings on release, which flushes a queued rollback).
+                .test_before_acquire(false)
                 .after_release(|conn, _| Box::pin(release_sqlite(conn)))
                 .connect_with(options.clone())
                 .await?;
@@ -329,6 +339,7 @@ impl Store {
             db,
             _keeper: keeper,
             tx: None,
+            caches: Default::default(),
         })
     }
 
@@ -344,22 +355,25 @@ impl Store {
             db: self.db.clone(),
             _keeper: self._keeper.clone(),
             tx: Some(std::sync::Arc::new(tokio::sync::Mutex::new(tx))),
+            caches: self.caches.clone(),
         })
     }
 
     /// Commits the transaction of a store made by [`Self::begin`] (no clone of it may
-    /// be left); a store without one has nothing to commit.
+    /// be left); a store without one has nothing to commit. This instance's caches are
+    /// dropped after the commit: whatever the transaction changed is read afresh.
     pub async fn commit(self) -> Result<(), StoreError> {
         let Some(tx) = self.tx else {
             return Ok(());
         };
         let tx = std::sync::Arc::into_inner(tx)
             .ok_or_else(|| StoreError::Corrupt("a transaction committed while in use".into()))?;
-        match tx.into_inner() {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
-        }
-        Ok(())
+        let committed = match tx.into_inner() {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        };
+        self.caches.drop_all();
+        Ok(committed?)
     }
 
     /// Applies pending migrations, including the session table.

@@ -1,4 +1,5 @@
-//! `user_pools`.
+//! `user_pools`. Pools by id are read through this instance's cache ([`super::cache`]);
+//! every method that writes them drops it.
 
 use super::{Store, StoreError, on_db};
 use crate::model::pool::{Pool, PoolSettings};
@@ -55,6 +56,7 @@ impl Store {
             }
             tx.commit().await
         })?;
+        self.config_changed();
         Ok(())
     }
 
@@ -74,10 +76,17 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
+        self.config_changed();
         Ok(())
     }
 
     pub async fn pool_by_id(&self, pool_id: &str) -> Result<Option<Pool>, StoreError> {
+        let pool = self.pool_cached(pool_id).await?;
+        Ok(pool.map(|p| Pool::clone(&p)))
+    }
+
+    /// A pool from the database, past the cache.
+    pub(super) async fn pool_row(&self, pool_id: &str) -> Result<Option<Pool>, StoreError> {
         let sql = format!("select {COLUMNS} from user_pools where pool_id = $1");
         let row: Option<PoolRow> = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(pool_id)

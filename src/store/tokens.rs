@@ -497,10 +497,10 @@ impl Store {
             return match run {
                 Ok(rows) => Ok(!rows.is_empty()),
                 Err(e) => {
-                    // Leave no transaction open on a connection going back to the pool.
-                    for undo in ["rollback to rotate", "release rotate"] {
-                        let _ = sqlx::query(undo).execute(&mut *conn).await;
-                    }
+                    // The savepoint may still be open, unknown to sqlx's transaction
+                    // count: closing the connection rolls it back, where an undo could
+                    // fail as the statements did (a full disk). Errors here are rare.
+                    let _ = conn.close().await;
                     Err(e.into())
                 }
             };

@@ -132,47 +132,15 @@ pub async fn raise(
     }
 }
 
-/// How long a pool's trigger settings are cached on this instance: a change made on
-/// another instance applies here within this time (at once on the instance that made
-/// it).
-pub const SETTINGS_CACHE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The pool's settings if it has any trigger, from the cache when fresh.
+/// The pool's settings if it has any trigger (from the store's pool cache).
 pub async fn settings_of(
     app: &Services,
     pool_id: &str,
 ) -> Result<Option<std::sync::Arc<PoolSettings>>, crate::store::StoreError> {
-    if let Some((at, cached)) = app
-        .triggers
-        .cache
-        .lock()
-        .expect("trigger cache")
-        .get(pool_id)
-        && at.elapsed() < SETTINGS_CACHE
-    {
-        return Ok(cached.clone());
-    }
-    let found = app
-        .store
-        .pool_by_id(pool_id)
-        .await?
+    let pool = app.store.pool_cached(pool_id).await?;
+    Ok(pool
         .filter(|p| !p.settings.lambda_config.is_empty())
-        .map(|p| std::sync::Arc::new(p.settings));
-    let mut cache = app.triggers.cache.lock().expect("trigger cache");
-    if cache.len() > 10_000 {
-        cache.clear();
-    }
-    cache.insert(pool_id.to_string(), (Instant::now(), found.clone()));
-    Ok(found)
-}
-
-/// Drops the cached settings of a pool that changed.
-pub fn forget(app: &Services, pool_id: &str) {
-    app.triggers
-        .cache
-        .lock()
-        .expect("trigger cache")
-        .remove(pool_id);
+        .map(|p| std::sync::Arc::new(p.settings.clone())))
 }
 
 /// How many invocations the trigger log keeps per pool; older ones are dropped.

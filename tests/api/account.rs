@@ -725,6 +725,11 @@ async fn the_cli_sets_pool_settings_and_client_branding() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The CLI is another process: the server sees its writes at its next config check.
+    tokio::time::sleep(
+        cognate::store::DEFAULT_CONFIG_CHECK + std::time::Duration::from_millis(200),
+    )
+    .await;
     let html = get(&browser(), &app.page("signup", &Pkce::new(), &[]))
         .await
         .html;

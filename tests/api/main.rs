@@ -10,6 +10,7 @@ mod browser_account;
 mod browser_mfa;
 mod cli;
 mod client_credentials;
+mod config_cache;
 mod declared;
 mod domains;
 mod federation;

@@ -272,7 +272,6 @@ async fn loopback_private_and_metadata_webhooks_are_refused_when_configured_and_
             .update_pool(&app.pool_id, &pool.name, &settings, 0)
             .await
             .unwrap();
-        cognate::triggers::forget(&app.state, &app.pool_id);
         let username = format!("mallory{i}");
         let (status, body) = sign_up(&app, &username).await;
         assert_eq!(status, 400, "{target}");

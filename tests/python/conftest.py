@@ -39,9 +39,18 @@ def _free_port():
 SERVER_ENV = {}
 
 
+# CLI commands that change what servers cache (pools, clients, keys, domains): a
+# running server sees their writes at its next config check (`serve --config-check-ms`,
+# 1 s by default), so the CLI call returns once that has passed.
+CACHED_WRITES = {("pool", "update"), ("client", "update"), ("pool", "rotate-keys")}
+CONFIG_CHECK_SECONDS = 1.2
+
+
 def cognate_cli(*args, env=None):
     """Runs the cognate CLI on the test server's database (or `env`'s); its JSON output."""
     out = subprocess.run([str(BINARY), *args], env=env or SERVER_ENV, capture_output=True, text=True, check=True)
+    if tuple(args[:2]) in CACHED_WRITES:
+        time.sleep(CONFIG_CHECK_SECONDS)
     return json.loads(out.stdout)
 
 
