@@ -42,11 +42,15 @@ fn pool_params() -> Params {
     Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters")
 }
 
-/// The hashing slots: one per core.
+/// How many hashes run at once: one per core.
+pub fn slot_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The hashing slots.
 fn slots() -> &'static Semaphore {
     static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    SLOTS
-        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
+    SLOTS.get_or_init(|| Semaphore::new(slot_count()))
 }
 
 /// Runs `work` (a hash) on the blocking pool once a slot is free, in the slot's memory.
