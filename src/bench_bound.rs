@@ -71,7 +71,10 @@ fn hashing(seconds: f64, threads: usize) -> anyhow::Result<(u64, f64)> {
             .collect();
         running
             .into_iter()
-            .map(|run| run.join().map_err(|_| anyhow::anyhow!("a hashing thread panicked"))?)
+            .map(|run| {
+                run.join()
+                    .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))?
+            })
             .collect::<anyhow::Result<Vec<_>>>()
     })?;
     let hashes: u64 = runs.iter().map(|(n, _)| n).sum();
