@@ -184,8 +184,15 @@ pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite's transaction open, holding the write lock, while the `ROLLBACK` sqlx sends
 /// on drop fails too; kept, that connection would lock every other writer out until a
 /// restart. Closing it rolls back, and the pool opens a fresh one on demand.
+///
+/// A transaction left by an error path (a `?` between `begin` and `commit`, e.g. a
+/// duplicate username refused by the unique key) is rolled back by sqlx when dropped,
+/// but that `ROLLBACK` is only queued on the connection's worker thread, and the pool
+/// calls this before it runs: wait for it (a ping runs after every queued command), or
+/// every refused write would close a healthy connection as if it were stuck.
 async fn release_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
     use sqlx::Connection;
+    conn.ping().await?;
     if conn.is_in_transaction() {
         tracing::warn!("closing a database connection left inside a transaction");
         return Ok(false);
