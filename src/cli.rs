@@ -70,6 +70,23 @@ pub enum Command {
     /// Groups and memberships.
     #[command(subcommand)]
     Group(GroupCmd),
+    /// Print the demo's facts again (its ids, the demo user's password, the demo API
+    /// key, and a sign-in URL with a fresh PKCE verifier); creates nothing.
+    Demo {
+        /// The server's public URL, as `serve` has it (its `--public-url`, or
+        /// `http://<listen>`).
+        #[arg(
+            long,
+            env = "COGNATE_PUBLIC_URL",
+            default_value = "http://127.0.0.1:9229"
+        )]
+        public_url: String,
+        /// Print shell `export` lines instead (COGNATE_URL, POOL, CLIENT, DEMO_USER,
+        /// DEMO_PASSWORD and the AWS_* variables boto3 and the AWS CLI read), for
+        /// `eval "$(cognate demo --env)"`.
+        #[arg(long)]
+        env: bool,
+    },
     /// Messages kept instead of sent (no SMTP server), newest first.
     Outbox {
         /// Only messages to this address (case-insensitive).
@@ -670,6 +687,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return write_document(&imported.document, out);
     }
+    if let Command::Demo { public_url, env } = &cli.command {
+        let app = crate::server::open(&cli.store, Config::new(public_url, None)?).await?;
+        let facts = crate::demo::facts(&app).await?;
+        print!("{}", if *env { facts.env() } else { facts.text() });
+        return Ok(());
+    }
     let app = crate::server::open(&cli.store, Config::new("http://127.0.0.1:9229", None)?).await?;
     if let Command::Export {
         pools,
@@ -755,6 +778,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
         | Command::Plan(_)
         | Command::Apply(_)
         | Command::Export { .. }
+        | Command::Demo { .. }
         | Command::ImportFromCognito { .. } => unreachable!("handled by run"),
         Command::Pool(PoolCmd::Create {
             name,
