@@ -1045,13 +1045,13 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 .pool_by_id(&pool)
                 .await?
                 .with_context(|| format!("no user pool {pool}"))?;
-            if temporary_password {
-                return temporary_user(app, &pool, username, attributes).await;
-            }
-            // What AdminCreateUser and sign-up refuse, this refuses too.
+            // A user the pool's own sign-up would refuse for a missing attribute.
             pool.settings
                 .check_required(&attributes)
                 .map_err(anyhow::Error::msg)?;
+            if temporary_password {
+                return temporary_user(app, &pool, username, attributes).await;
+            }
             let pool = pool.pool_id;
             let status = match UserStatus::parse(&status) {
                 Some(

@@ -139,7 +139,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
 
 impl PoolSettings {
     /// Refuses a new user's attributes that leave out one the pool requires (blank
-    /// counts as missing): the one rule of sign-up, `AdminCreateUser` and the CLI.
+    /// counts as missing): the one rule of sign-up and the CLI's `user create`.
     pub fn check_required(
         &self,
         attributes: &std::collections::BTreeMap<String, String>,

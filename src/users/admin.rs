@@ -198,9 +198,6 @@ pub async fn create_user(
         invite.username = email;
     }
     validate_attributes(&invite.attributes)?;
-    pool.settings
-        .check_required(&invite.attributes)
-        .map_err(AdminError::InvalidParameter)?;
     if invite.send && !invite.attributes.contains_key("email") {
         return Err(AdminError::InvalidParameter(
             "The user has no email address to send the temporary password to; \
