@@ -28,7 +28,7 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")).resolve()
 MARK = re.compile(r"<!-- readme-test: ([a-z0-9-]+)[^>]*-->\s*\n```[a-z]*\n(.*?)```", re.S)
-ELEMENT = "element-6066-11e4-a52e-4f735466cecc"
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
 pytestmark = [
     pytest.mark.skipif(
