@@ -29,6 +29,14 @@ if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
 fi
 export COGNATE_BROWSER_TESTS=1
 
+# jq and curl: the README's quick start uses them, and tests/python/test_readme.py follows it.
+if ! command -v jq >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+  echo "== installing jq and curl (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    jq curl >/dev/null ||
+    { echo "test.sh: could not install jq and curl with apt-get" >&2; exit 1; }
+fi
+
 echo "== tests on SQLite"
 env -u COGNATE_TEST_POSTGRES_URL cargo test --all-targets
 echo "== Cognito API suite (Python) on SQLite"

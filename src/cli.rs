@@ -70,6 +70,23 @@ pub enum Command {
     /// Groups and memberships.
     #[command(subcommand)]
     Group(GroupCmd),
+    /// Print the demo's facts again (its ids, the demo user's password, the demo API
+    /// key, and a sign-in URL with a fresh PKCE verifier); creates nothing.
+    Demo {
+        /// The server's public URL, as `serve` has it (its `--public-url`, or
+        /// `http://<listen>`).
+        #[arg(
+            long,
+            env = "COGNATE_PUBLIC_URL",
+            default_value = "http://127.0.0.1:9229"
+        )]
+        public_url: String,
+        /// Print shell `export` lines instead (COGNATE_URL, POOL, CLIENT, DEMO_USER,
+        /// DEMO_PASSWORD and the AWS_* variables boto3 and the AWS CLI read), for
+        /// `eval "$(cognate demo --env)"`.
+        #[arg(long)]
+        env: bool,
+    },
     /// Messages kept instead of sent (no SMTP server), newest first.
     Outbox {
         /// Only messages to this address (case-insensitive).
@@ -143,6 +160,7 @@ pub enum Command {
 pub enum IdpCmd {
     /// Create or replace a pool's identity provider.
     Put {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
         /// The provider's name in this pool (e.g. Google); users become <name>_<subject>.
@@ -151,6 +169,7 @@ pub enum IdpCmd {
         /// Google, Facebook, LoginWithAmazon, SignInWithApple or OIDC.
         #[arg(long = "type")]
         provider_type: String,
+        /// The client id the provider issued to this pool.
         #[arg(long)]
         client_id: String,
         /// The client secret (or COGNATE_IDP_CLIENT_SECRET); for SignInWithApple, the
@@ -160,14 +179,19 @@ pub enum IdpCmd {
         /// Scopes asked of the provider (default: the type's usual set).
         #[arg(long)]
         authorize_scopes: Option<String>,
+        /// Override the provider's authorization endpoint (default: the type's).
         #[arg(long)]
         authorize_url: Option<String>,
+        /// Override the provider's token endpoint (default: the type's).
         #[arg(long)]
         token_url: Option<String>,
+        /// Override the provider's profile endpoint (Facebook Graph `/me`, Amazon `/user/profile`).
         #[arg(long)]
         attributes_url: Option<String>,
+        /// The OIDC provider's issuer; its discovery document supplies the endpoints not given.
         #[arg(long)]
         oidc_issuer: Option<String>,
+        /// Override the provider's JWKS URL (default: from discovery).
         #[arg(long)]
         jwks_uri: Option<String>,
         /// Sign in with Apple: the Apple developer team id.
@@ -188,15 +212,19 @@ pub enum IdpCmd {
     },
     /// List a pool's identity providers.
     List {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
     },
     /// Link a provider identity to an existing user (AdminLinkProviderForUser).
     Link {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
+        /// The existing user to link the identity to.
         #[arg(long)]
         username: String,
+        /// The provider's name in this pool (e.g. Google).
         #[arg(long)]
         provider: String,
         /// The provider's subject (Google/OIDC sub, Facebook id, Amazon user_id).
@@ -205,17 +233,22 @@ pub enum IdpCmd {
     },
     /// Register an identity before its first sign-in, with groups and attributes.
     Preregister {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
+        /// The provider's name in this pool (e.g. Google).
         #[arg(long)]
         provider: String,
+        /// The provider's subject (Google/OIDC sub, Facebook id, Amazon user_id).
         #[arg(long, conflicts_with = "email", required_unless_present = "email")]
         subject: Option<String>,
         /// Matched only against an email the provider says is verified.
         #[arg(long)]
         email: Option<String>,
+        /// A group the user joins at the first sign-in (repeat).
         #[arg(long = "group")]
         groups: Vec<String>,
+        /// An attribute as name=value, set at the first sign-in (repeat).
         #[arg(long = "attribute", value_parser = parse_attribute)]
         attributes: Vec<(String, String)>,
     },
@@ -225,11 +258,13 @@ pub enum IdpCmd {
 pub enum TriggersCmd {
     /// The trigger log: invocations with their redacted events, newest first (JSON).
     Log {
+        /// Only this pool's invocations (default: every pool's).
         #[arg(long)]
         pool: Option<String>,
         /// Only this trigger source (`PreSignUp_SignUp`, …).
         #[arg(long)]
         source: Option<String>,
+        /// At most this many invocations.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
         limit: i64,
         /// Keep printing new invocations (one JSON object a line) until interrupted.
@@ -243,13 +278,16 @@ pub enum PoolCmd {
     /// Make a new secret for the pool's webhook triggers and print it (the old one
     /// stops working at once).
     TriggerSecret {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
     },
     /// Create a pool (and its signing key).
     Create {
+        /// The pool's name.
         #[arg(long)]
         name: String,
+        /// The region in the pool's id (`<region>_<9 alphanumerics>`).
         #[arg(long, default_value = "us-east-1")]
         region: String,
         /// Declare a custom attribute: `team` or `custom:team`, `:immutable` after it for
@@ -263,6 +301,7 @@ pub enum PoolCmd {
     /// key cache TTL), older keys stay in the JWKS so their tokens verify, and keys
     /// superseded more than --retire-after seconds ago are deleted.
     RotateKeys {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
         /// Keep superseded keys published this long (at least the longest ID/access
@@ -281,12 +320,14 @@ pub enum PoolCmd {
     /// restoring a backup, with the restore time, so that tokens revoked after the
     /// backup was taken stay revoked.
     GlobalSignOut {
+        /// The pool to sign out (or --all-pools).
         #[arg(
             long,
             required_unless_present = "all_pools",
             conflicts_with = "all_pools"
         )]
         pool: Option<String>,
+        /// Sign out every pool's users.
         #[arg(long)]
         all_pools: bool,
         /// Unix seconds or RFC 3339 (`2026-12-04T18:00:00Z`).
@@ -295,6 +336,7 @@ pub enum PoolCmd {
     },
     /// Change a pool's settings; options not given keep their value.
     Update {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
         /// Use the email address as the username (`true`/`false`).
@@ -327,8 +369,10 @@ pub enum PoolCmd {
 pub enum ClientCmd {
     /// Create an app client; settings not given take their defaults.
     Create {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
+        /// The client's name (shown on the hosted pages).
         #[arg(long)]
         name: String,
         /// Generate a client secret (a confidential client); without it the client is
@@ -340,8 +384,10 @@ pub enum ClientCmd {
     },
     /// Change an app client's settings; options not given keep their value.
     Update {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
+        /// The client's id (`cognate client list`).
         #[arg(long)]
         client_id: String,
         #[command(flatten)]
@@ -349,6 +395,7 @@ pub enum ClientCmd {
     },
     /// List a pool's clients.
     List {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
     },
@@ -358,8 +405,10 @@ pub enum ClientCmd {
 pub enum UserCmd {
     /// Create a user.
     Create {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
+        /// The username (or the email address, in a pool that uses email as username).
         #[arg(long)]
         username: String,
         /// The password (or set COGNATE_USER_PASSWORD to keep it out of the process list).
@@ -376,9 +425,15 @@ pub enum UserCmd {
         /// ($2a$/$2b$/$2y$). It becomes argon2id at the user's first sign-in.
         #[arg(long, conflicts_with = "password")]
         password_hash: Option<String>,
+        /// Instead of a password: generate a temporary one, printed once (as
+        /// `temporary_password`), which the user replaces at the first sign-in
+        /// (FORCE_CHANGE_PASSWORD), as AdminCreateUser does; nothing is mailed.
+        #[arg(long, conflicts_with_all = ["password", "password_hash", "status"])]
+        temporary_password: bool,
     },
     /// List a pool's users.
     List {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
     },
@@ -387,6 +442,7 @@ pub enum UserCmd {
     /// `password_hash` may be added as a column). Prints a summary: imported, skipped
     /// (username taken) and failed lines with their reasons.
     Import {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
         /// The file.
@@ -398,35 +454,46 @@ pub enum UserCmd {
 pub enum GroupCmd {
     /// Create a group.
     Create {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
+        /// The group's name (appears in `cognito:groups`).
         #[arg(long)]
         name: String,
+        /// A description of the group.
         #[arg(long)]
         description: Option<String>,
+        /// Precedence: the lowest number's role wins in `cognito:preferred_role` (0 or more).
         #[arg(long)]
         precedence: Option<i64>,
     },
     /// List a pool's groups.
     List {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
     },
     /// Add a user to a group.
     AddUser {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
+        /// The group's name.
         #[arg(long)]
         group: String,
+        /// The user's username.
         #[arg(long)]
         username: String,
     },
     /// Remove a user from a group.
     RemoveUser {
+        /// The user pool's id (`cognate pool list`).
         #[arg(long)]
         pool: String,
+        /// The group's name.
         #[arg(long)]
         group: String,
+        /// The user's username.
         #[arg(long)]
         username: String,
     },
@@ -464,11 +531,59 @@ pub struct ClientSettingsArgs {
     /// revokes the sign-in).
     #[arg(long)]
     refresh_retry_grace: Option<i64>,
+    /// An OAuth flow the client may use at /oauth2/token: code, or client_credentials
+    /// for a confidential client with custom scopes (repeat; replaces the list; default
+    /// code). Cognito's AllowedOAuthFlows.
+    #[arg(long = "oauth-flow", value_parser = [crate::clients::FLOW_CODE, crate::clients::FLOW_CLIENT_CREDENTIALS])]
+    oauth_flows: Vec<String>,
+    /// A Cognito API sign-in flow the client allows (repeat; replaces the list; default
+    /// ALLOW_USER_SRP_AUTH and ALLOW_REFRESH_TOKEN_AUTH). Cognito's ExplicitAuthFlows.
+    #[arg(long = "explicit-auth-flow", value_parser = clap::builder::PossibleValuesParser::new(crate::clients::AUTH_FLOWS))]
+    explicit_auth_flows: Vec<String>,
+    /// An attribute this client may read in ID tokens, at userInfo and through GetUser
+    /// (repeat; replaces the list; none: every attribute). Cognito's ReadAttributes.
+    #[arg(long = "read-attribute")]
+    read_attributes: Vec<String>,
+    /// Minutes a sign-in challenge's session lasts (3 to 15; default 3). Cognito's
+    /// AuthSessionValidity.
+    #[arg(long)]
+    auth_session_validity: Option<i64>,
+    /// Whether the client's refresh tokens may be revoked (RevokeToken, /oauth2/revoke;
+    /// default enabled). Cognito's EnableTokenRevocation.
+    #[arg(long, value_parser = ["enabled", "disabled"])]
+    token_revocation: Option<String>,
     #[command(flatten)]
     relay: RelayArgs,
     #[command(flatten)]
     branding: BrandingArgs,
 }
+
+/// Each [`ClientSettings`] field (as stored) and the `client create|update` option that
+/// sets it; empty for those no option sets. A test holds it to the struct, so a new
+/// setting cannot be left out of the CLI unnoticed.
+#[cfg(test)]
+const SETTING_OPTIONS: &[(&str, &str)] = &[
+    ("name", "name"),
+    ("callback_urls", "callback-url"),
+    ("logout_urls", "logout-url"),
+    ("allowed_scopes", "scopes"),
+    ("allowed_flows", "oauth-flow"),
+    ("id_token_validity", "id-token-validity"),
+    ("access_token_validity", "access-token-validity"),
+    ("refresh_token_validity", "refresh-token-validity"),
+    ("state_relay", "return-to"),
+    ("branding", "page-title"),
+    ("write_attributes", "write-attribute"),
+    ("read_attributes", "read-attribute"),
+    ("auth_session_validity", "auth-session-validity"),
+    ("enable_token_revocation", "token-revocation"),
+    ("supported_identity_providers", "identity-provider"),
+    ("explicit_auth_flows", "explicit-auth-flow"),
+    ("refresh_token_retry_grace", "refresh-retry-grace"),
+    ("refresh_token_rotation", "refresh-token-rotation"),
+    // What the Cognito API was sent, reported back as sent: the API's alone.
+    ("reported", ""),
+];
 
 impl ClientSettingsArgs {
     /// The change these options make, once the files they name are read.
@@ -500,6 +615,15 @@ impl ClientSettingsArgs {
             }
             if let Some(rotation) = self.refresh_token_rotation {
                 s.refresh_token_rotation = rotation == "enabled";
+            }
+            replace_list(&mut s.allowed_flows, self.oauth_flows);
+            replace_list(&mut s.explicit_auth_flows, self.explicit_auth_flows);
+            replace_list(&mut s.read_attributes, self.read_attributes);
+            if let Some(minutes) = self.auth_session_validity {
+                s.auth_session_validity = minutes;
+            }
+            if let Some(revocation) = self.token_revocation {
+                s.enable_token_revocation = revocation == "enabled";
             }
             self.relay.apply(&mut s.state_relay);
             self.branding.apply(s, css);
@@ -670,6 +794,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return write_document(&imported.document, out);
     }
+    if let Command::Demo { public_url, env } = &cli.command {
+        let app = crate::server::open(&cli.store, Config::new(public_url, None)?).await?;
+        let facts = crate::demo::facts(&app).await?;
+        print!("{}", if *env { facts.env() } else { facts.text() });
+        return Ok(());
+    }
     let app = crate::server::open(&cli.store, Config::new("http://127.0.0.1:9229", None)?).await?;
     if let Command::Export {
         pools,
@@ -755,6 +885,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
         | Command::Plan(_)
         | Command::Apply(_)
         | Command::Export { .. }
+        | Command::Demo { .. }
         | Command::ImportFromCognito { .. } => unreachable!("handled by run"),
         Command::Pool(PoolCmd::Create {
             name,
@@ -906,7 +1037,22 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             attributes,
             status,
             password_hash,
+            temporary_password,
         }) => {
+            let attributes: BTreeMap<_, _> = attributes.into_iter().collect();
+            let pool = app
+                .store
+                .pool_by_id(&pool)
+                .await?
+                .with_context(|| format!("no user pool {pool}"))?;
+            // A user the pool's own sign-up would refuse for a missing attribute.
+            pool.settings
+                .check_required(&attributes)
+                .map_err(anyhow::Error::msg)?;
+            if temporary_password {
+                return temporary_user(app, &pool, username, attributes).await;
+            }
+            let pool = pool.pool_id;
             let status = match UserStatus::parse(&status) {
                 Some(
                     s @ (UserStatus::Confirmed
@@ -915,17 +1061,21 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                 ) => s,
                 _ => bail!("status must be CONFIRMED, UNCONFIRMED or FORCE_CHANGE_PASSWORD"),
             };
-            let attributes: BTreeMap<_, _> = attributes.into_iter().collect();
-            let user = match password_hash {
-                Some(hash) => {
+            let user = match (password_hash, password) {
+                (Some(hash), _) => {
                     crate::users::create_with_hash(app, &pool, &username, &hash, status, attributes)
                         .await?
                 }
-                None => {
-                    let password = password.as_deref();
+                (None, Some(password)) => {
+                    let password = Some(password.as_str());
                     crate::users::create(app, &pool, &username, password, status, attributes)
                         .await?
                 }
+                // A user without any password could never sign in.
+                (None, None) => bail!(
+                    "give the user a password: --password (or COGNATE_USER_PASSWORD), \
+                     --password-hash, or --temporary-password to generate one"
+                ),
             };
             json!(user)
         }
@@ -962,6 +1112,28 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
         }
         Command::Outbox { to, limit } => json!(app.store.outbox(to.as_deref(), limit).await?),
     })
+}
+
+/// `user create --temporary-password`: AdminCreateUser's own operation (its checks, the
+/// pre sign-up trigger) with a generated password, printed this once.
+async fn temporary_user(
+    app: &AppState,
+    pool: &crate::pool::Pool,
+    username: String,
+    attributes: BTreeMap<String, String>,
+) -> anyhow::Result<Value> {
+    use crate::users::admin::{Invitation, create_user, generate_password};
+    let temporary = generate_password(&pool.settings.password_policy);
+    let invite = Invitation {
+        username,
+        attributes,
+        temporary_password: Some(temporary.clone()),
+        send: false,
+        ..Invitation::default()
+    };
+    let mut out = json!(create_user(app, pool, invite).await?);
+    out["temporary_password"] = json!(temporary);
+    Ok(out)
 }
 
 async fn client_admin(app: &AppState, command: ClientCmd) -> anyhow::Result<Value> {
@@ -1106,4 +1278,61 @@ async fn import_users(
     .await;
     bar.finish_and_clear();
     Ok(summary?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The options of `cmd` and its subcommands that have no help text.
+    fn undocumented(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let auto = matches!(arg.get_id().as_str(), "help" | "version");
+            if arg.get_help().is_none() && !auto {
+                out.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_client_setting_has_an_option_of_client_create() {
+        let stored = serde_json::to_value(ClientSettings::default()).unwrap();
+        let fields: Vec<&str> = stored
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mapped: Vec<&str> = SETTING_OPTIONS.iter().map(|(f, _)| *f).collect();
+        let mut sorted = mapped.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            fields, sorted,
+            "SETTING_OPTIONS must list every ClientSettings field"
+        );
+        let cli = Cli::command();
+        let create = cli
+            .find_subcommand("client")
+            .and_then(|c| c.find_subcommand("create"))
+            .unwrap();
+        for (field, option) in SETTING_OPTIONS.iter().filter(|(_, o)| !o.is_empty()) {
+            assert!(
+                create
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(*option)),
+                "{field}: no --{option} on client create"
+            );
+        }
+    }
+
+    #[test]
+    fn every_option_of_every_command_has_help_text() {
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "cognate", &mut missing);
+        assert!(missing.is_empty(), "options without help: {missing:#?}");
+    }
 }

@@ -136,7 +136,8 @@ pub struct ServeArgs {
     #[arg(long, env = "COGNATE_DEV", value_parser = clap::builder::BoolishValueParser::new())]
     pub dev: bool,
     /// Access keys for the Cognito API's signed (admin) actions, as
-    /// `ACCESS_KEY_ID:SECRET[,…]`. Without any, those actions are refused.
+    /// `ACCESS_KEY_ID:SECRET[,…]`. Without any, those actions are refused, except
+    /// with `--dev`, which accepts the demo's key (`cognate demo` prints it).
     #[arg(long, env = "COGNATE_API_KEYS", hide_env_values = true)]
     pub api_keys: Option<String>,
     /// Request-rate limits per client address: `off`, or changes to the defaults as
@@ -303,9 +304,6 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// The key pair `serve --dev` accepts when no keys are configured.
-pub const DEV_API_KEYS: &str = "cognate:cognate";
-
 /// The sender used when `--mail-from` is not given.
 pub const DEFAULT_MAIL_FROM: &str = "cognate <no-reply@localhost>";
 
@@ -451,11 +449,8 @@ impl Config {
 
     pub fn from_serve_args(args: &ServeArgs) -> anyhow::Result<Self> {
         let default = format!("http://{}", args.listen);
-        let mut spec = args.api_keys.clone().unwrap_or_default();
-        if spec.trim().is_empty() && args.dev {
-            // A known key pair for local SDKs in development mode only.
-            spec = DEV_API_KEYS.to_string();
-        }
+        // Without keys, `serve --dev` accepts the demo's (`server::serve`).
+        let spec = args.api_keys.clone().unwrap_or_default();
         let api_keys =
             ApiKeys::parse(&spec).map_err(|e| anyhow::anyhow!("COGNATE_API_KEYS: {e}"))?;
         Ok(Self::new(

@@ -21,6 +21,7 @@ pub mod flows;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz_checks;
 pub mod groups;
+pub mod home;
 pub mod host_routing;
 pub mod hosted_ui;
 pub mod hosts;
@@ -187,6 +188,7 @@ pub fn router(app: AppState) -> Router {
         .merge(oauth::api_routes())
         .merge(oauth::token_routes().route_layer(limit(rate_limit::Category::Token)))
         .merge(cognito_api::routes().route_layer(limit(rate_limit::Category::Api)))
+        .merge(home::routes())
         .route("/health", get(health))
         .route("/metrics", get(get_metrics))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))

@@ -87,7 +87,14 @@ async fn check_master_key(store: &Store, master: &MasterKey, now: i64) -> anyhow
 /// `cognate serve`: seed a demo on an empty database, then serve until Ctrl-C.
 pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let mail = Mailer::from_config(&args.mail).context("mail settings")?;
-    let app = open_with_mailer(store_args, Config::from_serve_args(args)?, mail).await?;
+    let mut config = Config::from_serve_args(args)?;
+    if config.dev && config.api_keys.is_empty() {
+        // The demo's key, derived from this installation's master key (never a
+        // published one), so the README's boto3 and AWS CLI examples work.
+        let master = store_args.load_master_key()?;
+        config = config.with_api_keys(crate::demo::dev_api_keys(&master));
+    }
+    let app = open_with_mailer(store_args, config, mail).await?;
     app.keys.set_cache_ttl(args.key_cache_seconds);
     app.store
         .set_config_check(Duration::from_millis(args.config_check_ms));

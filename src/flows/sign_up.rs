@@ -66,13 +66,9 @@ pub async fn sign_up(
         writer,
         When::Creating,
     )?;
-    for required in &pool.settings.required_attributes {
-        if attributes.get(required).is_none_or(|v| v.trim().is_empty()) {
-            return Err(Refusal::InvalidParameter(format!(
-                "attribute {required} is required"
-            )));
-        }
-    }
+    pool.settings
+        .check_required(&attributes)
+        .map_err(Refusal::InvalidParameter)?;
     let Some(email) = attributes.get("email").cloned() else {
         return Err(Refusal::InvalidParameter(
             "an email address is required to confirm the account".into(),

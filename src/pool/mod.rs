@@ -138,6 +138,22 @@ pub fn validate_name(name: &str) -> Result<(), String> {
 }
 
 impl PoolSettings {
+    /// Refuses a new user's attributes that leave out one the pool requires (blank
+    /// counts as missing): the one rule of sign-up and the CLI's `user create`.
+    pub fn check_required(
+        &self,
+        attributes: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        match self
+            .required_attributes
+            .iter()
+            .find(|name| attributes.get(*name).is_none_or(|v| v.trim().is_empty()))
+        {
+            Some(name) => Err(format!("attribute {name} is required")),
+            None => Ok(()),
+        }
+    }
+
     /// Checks what the store cannot: known attributes, the password length bounds and
     /// the pool's own messages.
     pub fn validate(&self) -> Result<(), String> {

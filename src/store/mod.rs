@@ -190,11 +190,16 @@ pub const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// on every release): it stays raised when that `COMMIT` and `ROLLBACK` fail, and the
 /// one statement that opens a savepoint of its own closes its connection on an error
 /// ([`Store::rotate_refresh_token`]).
+///
+/// A transaction left by an error path (a `?` between `begin` and `commit`, e.g. a
+/// duplicate username refused by the unique key) is rolled back by sqlx when dropped,
+/// but that `ROLLBACK` is only queued on the connection's worker thread, and the pool
+/// calls this before it runs: wait for it (a ping runs after every queued command), or
+/// every refused write would close a healthy connection as if it were stuck.
 async fn release_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
     use sqlx::Connection;
     if conn.is_in_transaction() {
-        // A transaction dropped on an error path has queued its `ROLLBACK` on the
-        // connection's thread, which may not have run it yet: a ping runs after it.
+        // Only then: a ping is a hop to the connection's thread of its own.
         conn.ping().await?;
         if conn.is_in_transaction() {
             tracing::warn!("closing a database connection left inside a transaction");

@@ -141,12 +141,23 @@ async fn the_cli_refuses_bad_input_with_a_clear_message() {
     )
     .unwrap_err();
     assert!(err.contains("http is allowed only for localhost"), "{err}");
+    let email = "--attribute=email=alice@example.com";
     let err = cognate(
         &app,
-        &["user", "create", "--pool", pool, "--username", "alice"],
+        &[
+            "user",
+            "create",
+            "--pool",
+            pool,
+            "--username",
+            "alice",
+            email,
+        ],
     )
     .unwrap_err();
     assert!(err.contains("already exists"), "{err}");
+    // The refused insert's connection went back to the pool rolled back (issue 21).
+    assert!(!err.contains("inside a transaction"), "{err}");
     let weak = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
         .args([
             "user",
@@ -157,6 +168,8 @@ async fn the_cli_refuses_bad_input_with_a_clear_message() {
             "weak",
             "--password",
             "short",
+            "--attribute",
+            "email=weak@example.com",
         ])
         .env("DATABASE_URL", &app.backend.database_url)
         .env("COGNATE_MASTER_KEY", &app.backend.master_key)
@@ -282,4 +295,110 @@ async fn global_sign_out_needs_a_known_pool_and_a_readable_time() {
     assert!(err.contains("neither Unix seconds nor RFC 3339"), "{err}");
     let err = cognate(&app, &["pool", "global-sign-out"]).unwrap_err();
     assert!(err.contains("--pool"), "{err}");
+}
+
+/// Runs the CLI without `COGNATE_USER_PASSWORD`: only what the arguments say.
+fn cognate_bare(app: &TestApp, args: &[&str]) -> Result<Value, String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
+        .args(args)
+        .env("DATABASE_URL", &app.backend.database_url)
+        .env("COGNATE_MASTER_KEY", &app.backend.master_key)
+        .env_remove("COGNATE_USER_PASSWORD")
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).expect("JSON output"))
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+#[tokio::test]
+async fn user_create_refuses_a_user_who_could_never_sign_in() {
+    // Arrange: the test pool requires an email address.
+    let app = TestApp::spawn().await;
+    let pool = app.pool_id.as_str();
+    let create = |extra: &[&str]| {
+        let mut args = vec!["user", "create", "--pool", pool, "--username", "carol"];
+        args.extend_from_slice(extra);
+        cognate_bare(&app, &args)
+    };
+    // Act + Assert: no password at all.
+    let err = create(&["--attribute", "email=carol@example.com"]).unwrap_err();
+    assert!(err.contains("--temporary-password"), "{err}");
+    // A required attribute missing, with a password or a generated one.
+    let err = create(&["--password", PASSWORD]).unwrap_err();
+    assert!(err.contains("attribute email is required"), "{err}");
+    let err = create(&["--temporary-password"]).unwrap_err();
+    assert!(err.contains("attribute email is required"), "{err}");
+    assert!(
+        app.state
+            .store
+            .user_by_name(pool, "carol")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_generated_temporary_password_is_printed_once_and_must_be_replaced() {
+    // Arrange: a client that allows USER_PASSWORD_AUTH, set through the CLI's flag.
+    let app = TestApp::spawn().await;
+    let pool = app.pool_id.as_str();
+    let client = cognate_bare(
+        &app,
+        &[
+            "client",
+            "create",
+            "--pool",
+            pool,
+            "--name",
+            "api",
+            "--explicit-auth-flow",
+            "ALLOW_USER_PASSWORD_AUTH",
+            "--explicit-auth-flow",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+            "--auth-session-validity",
+            "5",
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        client["explicit_auth_flows"],
+        serde_json::json!(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]),
+        "{client}"
+    );
+    let client_id = client["client_id"].as_str().unwrap();
+    // Act
+    let user = cognate_bare(
+        &app,
+        &[
+            "user",
+            "create",
+            "--pool",
+            pool,
+            "--username",
+            "dave",
+            "--attribute",
+            "email=dave@example.com",
+            "--temporary-password",
+        ],
+    )
+    .unwrap();
+    // Assert: the printed password signs in, to the new-password challenge.
+    assert_eq!(user["status"], "FORCE_CHANGE_PASSWORD", "{user}");
+    let temporary = user["temporary_password"].as_str().unwrap();
+    let (status, body) = app
+        .api_call(
+            "InitiateAuth",
+            &serde_json::json!({
+                "ClientId": client_id,
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "AuthParameters": {"USERNAME": "dave", "PASSWORD": temporary},
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["ChallengeName"], "NEW_PASSWORD_REQUIRED", "{body}");
 }

@@ -54,6 +54,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "body_deadline",
             "cognito_api",
+            "home",
             "hosted_ui",
             "oauth",
             "standin",
