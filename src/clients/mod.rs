@@ -254,6 +254,13 @@ impl Branding {
             }
         }
         if self
+            .display_name
+            .as_ref()
+            .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 128)
+        {
+            return Err("the display name must be 1 to 128 characters".into());
+        }
+        if self
             .page_title
             .as_ref()
             .is_some_and(|t| t.chars().count() > 128)

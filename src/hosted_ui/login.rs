@@ -12,8 +12,8 @@ use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError};
 use super::mfa::second_step;
-use super::pages::{LoginPage, ProviderButton, render};
-use super::{explain, field, with_retry_after};
+use super::pages::{LoginPage, Messages, ProviderButton, render};
+use super::{field, refused, with_retry_after};
 use crate::client_addr::ClientAddr;
 use crate::clients::COGNITO;
 use crate::clients::redirect::with_params;
@@ -37,7 +37,8 @@ async fn get_login(
     flow: Flow,
 ) -> Result<Response, PageError> {
     let notice = session::take_notice(&session).await?;
-    Ok(login_page(&app, &flow, "", None, notice, StatusCode::OK))
+    let msgs = Messages::new("username").with_notice(notice);
+    Ok(login_page(&app, &flow, "", msgs, StatusCode::OK))
 }
 
 async fn post_login(
@@ -55,17 +56,14 @@ async fn post_login(
         addr,
         client_metadata: None,
     };
-    let refused = |refusal: Refusal| {
-        let (status, message) = explain(flow.t, &refusal);
-        with_retry_after(
-            login_page(&app, &flow, username, Some(message), None, status),
-            &refusal,
-        )
+    let refuse = |refusal: Refusal| {
+        let (status, msgs) = refused(flow.t, &refusal, Messages::new("username"));
+        with_retry_after(login_page(&app, &flow, username, msgs, status), &refusal)
     };
     match sign_in::sign_in(&app, &attempt, field(&form, "password")).await {
         Ok(SignedIn::Ready(user)) => match signed_in(&app, &flow, &session, &user).await {
             // The post authentication trigger refused: its message, on the form.
-            Err(e @ AppError::Trigger(_)) => Ok(refused(e.into())),
+            Err(e @ AppError::Trigger(_)) => Ok(refuse(e.into())),
             other => Ok(other?),
         },
         Ok(SignedIn::NewPasswordRequired(user)) => {
@@ -88,7 +86,7 @@ async fn post_login(
             Ok(second_step(&app, &flow, &session, &user, Some(factor)).await?)
         }
         Ok(SignedIn::MfaSetup(user)) => Ok(second_step(&app, &flow, &session, &user, None).await?),
-        Err(refusal) => Ok(refused(refusal)),
+        Err(refusal) => Ok(refuse(refusal)),
     }
 }
 
@@ -111,8 +109,7 @@ fn login_page(
     app: &Inner,
     flow: &Flow,
     username: &str,
-    error: Option<String>,
-    notice: Option<String>,
+    msgs: Messages,
     status: StatusCode,
 ) -> Response {
     let t = flow.t;
@@ -129,8 +126,7 @@ fn login_page(
             } else {
                 t.username
             },
-            error,
-            notice,
+            msgs,
             signup_url: flow
                 .pool
                 .settings
