@@ -3,7 +3,8 @@
 # suite (boto3, pycognito, the AWS CLI) on SQLite, then the integration and API suites
 # on PostgreSQL when COGNATE_TEST_POSTGRES_URL is set (CI sets it). Python packages go
 # in a project-local venv (.venv).
-# The browser tests need Debian's chromium and chromium-driver: apt-get installs them.
+# The browser tests need Debian's chromium and chromium-driver (apt-get installs them)
+# and axe-core from npm.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -28,6 +29,19 @@ if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
     { echo "test.sh: could not install chromium and chromium-driver with apt-get" >&2; exit 1; }
 fi
 export COGNATE_BROWSER_TESTS=1
+
+# axe-core, the accessibility checker tests/api/browser_pages.rs runs on every hosted
+# page: pinned in tests/a11y/package-lock.json, installed there by npm when missing.
+if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "== installing npm (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null ||
+      { echo "test.sh: could not install npm with apt-get" >&2; exit 1; }
+  fi
+  echo "== installing axe-core (npm ci in tests/a11y)"
+  npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error ||
+    { echo "test.sh: could not install axe-core with npm (tests/a11y)" >&2; exit 1; }
+fi
 
 echo "== tests on SQLite"
 env -u COGNATE_TEST_POSTGRES_URL cargo test --all-targets
