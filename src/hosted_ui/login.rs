@@ -36,7 +36,7 @@ async fn get_login(
     session: Session,
     flow: Flow,
 ) -> Result<Response, PageError> {
-    let notice = session::take_notice(&session).await?;
+    let notice = session::notice(&session).await?;
     let msgs = Messages::new("username").with_notice(notice);
     Ok(login_page(&app, &flow, "", msgs, StatusCode::OK))
 }
@@ -56,11 +56,19 @@ async fn post_login(
         addr,
         client_metadata: None,
     };
+    // A notice (say, that the password was changed) stays beside the error.
+    let notice = session::notice(&session).await?;
     let refuse = |refusal: Refusal| {
-        let (status, msgs) = refused(flow.t, &refusal, Messages::new("username"));
+        let msgs = Messages::new("username").with_notice(notice.clone());
+        let (status, msgs) = refused(flow.t, &refusal, msgs);
         with_retry_after(login_page(&app, &flow, username, msgs, status), &refusal)
     };
-    match sign_in::sign_in(&app, &attempt, field(&form, "password")).await {
+    let outcome = sign_in::sign_in(&app, &attempt, field(&form, "password")).await;
+    if outcome.is_ok() {
+        // Past the password: the notice was for this page.
+        session::take_notice(&session).await?;
+    }
+    match outcome {
         Ok(SignedIn::Ready(user)) => match signed_in(&app, &flow, &session, &user).await {
             // The post authentication trigger refused: its message, on the form.
             Err(e @ AppError::Trigger(_)) => Ok(refuse(e.into())),

@@ -12,6 +12,7 @@
 use fantoccini::Locator;
 use serde_json::Value;
 
+use crate::account::code_in;
 use crate::helpers::{Browser, CALLBACK, LOGOUT, PASSWORD, Pkce, TestApp, query_param};
 use crate::hosted_mfa::{require_mfa, totp};
 use cognate::users::UserStatus;
@@ -275,6 +276,29 @@ async fn the_sign_in_pages_pass_axe_at_both_widths_and_show_errors_and_notices_a
     assert!(is_invalid(&browser, "confirm_password").await);
     check_page(&browser, "reset-with-code-errors").await;
     back_to_sign_in(&app, &browser, "Back to sign in").await;
+
+    // A real reset: the sign-in page says so, and keeps saying so beside an error.
+    browser.click_link("Forgot your password?").await;
+    browser.wait_for_text("Reset your password").await;
+    browser.fill("Username", "alice").await;
+    browser.click_button("Send code").await;
+    browser.wait_for_text("we emailed it a code").await;
+    let code = code_in(&app.last_mail("alice@example.com").await.body_text);
+    browser.fill("Verification code", &code).await;
+    browser.fill("password", "Brand-new-pass-7").await;
+    browser.fill("confirm_password", "Brand-new-pass-7").await;
+    browser.click_button("Change password").await;
+    browser.wait_for_text("Your password was changed").await;
+    let changed = notice(&browser).await.expect("the notice");
+    browser.fill("Username", "alice").await;
+    browser.fill("Password", PASSWORD).await;
+    browser.click_button("Sign in").await;
+    browser
+        .wait_for_text("Incorrect username or password.")
+        .await;
+    assert_eq!(notice(&browser).await.as_deref(), Some(changed.as_str()));
+    assert_eq!(errors(&browser).await, ["Incorrect username or password."]);
+    check_page(&browser, "login-notice-error").await;
 
     // The error page: a request no client can be found for.
     browser
