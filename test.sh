@@ -21,15 +21,6 @@ if ! .venv/bin/python -c 'import aiosmtpd, boto3, pycognito, pyotp, pytest, awsc
 fi
 export COGNATE_TEST_PYTHON="$PWD/.venv/bin/python"
 
-# Headless Chromium for tests/api/browser.rs: Debian's chromium and chromium-driver.
-if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
-  echo "== installing chromium and chromium-driver (apt-get)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    chromium chromium-driver >/dev/null ||
-    { echo "test.sh: could not install chromium and chromium-driver with apt-get" >&2; exit 1; }
-fi
-export COGNATE_BROWSER_TESTS=1
-
 # axe-core, the accessibility checker tests/api/browser_pages.rs runs on every hosted
 # page: pinned in tests/a11y/package-lock.json, installed there by npm when missing.
 if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
@@ -42,6 +33,15 @@ if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
   npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error ||
     { echo "test.sh: could not install axe-core with npm (tests/a11y)" >&2; exit 1; }
 fi
+
+# Headless Chromium for tests/api/browser.rs: Debian's chromium and chromium-driver.
+if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then
+  echo "== installing chromium and chromium-driver (apt-get)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    chromium chromium-driver >/dev/null ||
+    { echo "test.sh: could not install chromium and chromium-driver with apt-get" >&2; exit 1; }
+fi
+export COGNATE_BROWSER_TESTS=1
 
 echo "== tests on SQLite"
 env -u COGNATE_TEST_POSTGRES_URL cargo test --all-targets
