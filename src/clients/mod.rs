@@ -99,6 +99,14 @@ impl AppClient {
     }
 }
 
+impl ClientSettings {
+    /// The name people know the app by: its branding's display name where set, else
+    /// the client's name.
+    pub fn display_name(&self) -> &str {
+        self.branding.display_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
 impl Default for ClientSettings {
     /// A code-flow client with Cognito's default validities (ID and access 60 minutes,
     /// refresh 30 days) and the default scopes; it has no name yet.

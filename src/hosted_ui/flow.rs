@@ -189,11 +189,7 @@ impl Flow {
     /// The frame every page shares, titled `heading`.
     pub fn chrome<'a>(&'a self, app: &'a Inner, heading: &str) -> Chrome<'a> {
         let client = &self.req.client;
-        let name = client
-            .branding
-            .display_name
-            .as_deref()
-            .unwrap_or(&client.name);
+        let name = client.display_name();
         let title = match &client.branding.page_title {
             Some(title) => title.clone(),
             None => format!("{heading} · {name}"),

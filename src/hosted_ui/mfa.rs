@@ -211,7 +211,7 @@ fn setup_page(
         Some(email) if flow.pool.settings.email_is_username() => email.as_str(),
         _ => user.username.as_str(),
     };
-    let otpauth_uri = mfa::otpauth_uri(secret, &flow.req.client.name, account);
+    let otpauth_uri = mfa::otpauth_uri(secret, flow.req.client.display_name(), account);
     let qr_svg = otpauth_uri
         .as_deref()
         .and_then(mfa::qr_svg)
