@@ -3,7 +3,8 @@
 # suite (boto3, pycognito, the AWS CLI) on SQLite, then the integration and API suites
 # on PostgreSQL when COGNATE_TEST_POSTGRES_URL is set (CI sets it). Python packages go
 # in a project-local venv (.venv).
-# The browser tests need Debian's chromium and chromium-driver: apt-get installs them.
+# The browser tests need Debian's chromium and chromium-driver (apt-get installs them)
+# and axe-core from npm.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,6 +20,19 @@ if ! .venv/bin/python -c 'import aiosmtpd, boto3, pycognito, pyotp, pytest, awsc
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi
 export COGNATE_TEST_PYTHON="$PWD/.venv/bin/python"
+
+# axe-core, the accessibility checker tests/api/browser_pages.rs runs on every hosted
+# page: pinned in tests/a11y/package-lock.json, installed there by npm when missing.
+if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "== installing npm (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null ||
+      { echo "test.sh: could not install npm with apt-get" >&2; exit 1; }
+  fi
+  echo "== installing axe-core (npm ci in tests/a11y)"
+  npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error ||
+    { echo "test.sh: could not install axe-core with npm (tests/a11y)" >&2; exit 1; }
+fi
 
 # Headless Chromium for tests/api/browser.rs: Debian's chromium and chromium-driver.
 if [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/chromium ]; then

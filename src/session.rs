@@ -236,6 +236,12 @@ pub async fn set_notice(session: &Session, notice: &str) -> Result<(), AppError>
     put(session, NOTICE, &notice).await
 }
 
+/// The message left for the next page, kept: the sign-in page shows it beside its
+/// errors until the password is accepted.
+pub async fn notice(session: &Session) -> Result<Option<String>, AppError> {
+    session.get(NOTICE).await.map_err(session_error)
+}
+
 /// The message left for this page, once.
 pub async fn take_notice(session: &Session) -> Result<Option<String>, AppError> {
     session.remove(NOTICE).await.map_err(session_error)

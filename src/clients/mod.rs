@@ -99,6 +99,14 @@ impl AppClient {
     }
 }
 
+impl ClientSettings {
+    /// The name people know the app by: its branding's display name where set, else
+    /// the client's name.
+    pub fn display_name(&self) -> &str {
+        self.branding.display_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
 impl Default for ClientSettings {
     /// A code-flow client with Cognito's default validities (ID and access 60 minutes,
     /// refresh 30 days) and the default scopes; it has no name yet.
@@ -252,6 +260,13 @@ impl Branding {
             if !inline && !remote {
                 return Err("the logo must be an https URL or a data:image/…;base64 URL".into());
             }
+        }
+        if self
+            .display_name
+            .as_ref()
+            .is_some_and(|n| n.trim().is_empty() || n.chars().count() > 128)
+        {
+            return Err("the display name must be 1 to 128 characters".into());
         }
         if self
             .page_title

@@ -189,9 +189,10 @@ impl Flow {
     /// The frame every page shares, titled `heading`.
     pub fn chrome<'a>(&'a self, app: &'a Inner, heading: &str) -> Chrome<'a> {
         let client = &self.req.client;
+        let name = client.display_name();
         let title = match &client.branding.page_title {
             Some(title) => title.clone(),
-            None => format!("{heading} · {}", client.name),
+            None => format!("{heading} · {name}"),
         };
         // Links stay on the host the page is served at (the public URL, or a domain).
         let base = self.req.base(app);
@@ -206,7 +207,7 @@ impl Flow {
             base: base.site,
             lang: self.t.lang,
             title,
-            client_name: &client.name,
+            client_name: name,
             logo_url,
             client_css: has_css.then(|| {
                 format!(

@@ -9,8 +9,8 @@ use axum::routing::get;
 use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError, Step};
-use super::pages::{ForgotPasswordPage, NewPasswordPage, render};
-use super::{explain, field};
+use super::pages::{ForgotPasswordPage, Messages, NewPasswordPage, render};
+use super::{check_new_password, field, refused, rule_hints};
 use crate::flows::recovery;
 use crate::session::{self, Pending, Reset};
 use crate::state::{AppState, Inner};
@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn forgot_page(app: &Inner, flow: &Flow, error: Option<String>, status: StatusCode) -> Response {
+fn forgot_page(app: &Inner, flow: &Flow, msgs: Messages, status: StatusCode) -> Response {
     let t = flow.t;
     render(
         status,
@@ -43,14 +43,14 @@ fn forgot_page(app: &Inner, flow: &Flow, error: Option<String>, status: StatusCo
             } else {
                 t.username
             },
-            error,
+            msgs,
             login_url: flow.url(app, "login"),
         },
     )
 }
 
 async fn get_forgot(State(app): State<AppState>, flow: Flow) -> Response {
-    forgot_page(&app, &flow, None, StatusCode::OK)
+    forgot_page(&app, &flow, Messages::new("username"), StatusCode::OK)
 }
 
 async fn post_forgot(
@@ -65,8 +65,8 @@ async fn post_forgot(
         // code went out, so the cap does not reveal the account.
         Ok(()) | Err(Refusal::MessageLimit(_)) => {}
         Err(refusal) => {
-            let (status, message) = explain(flow.t, &refusal);
-            return Ok(forgot_page(&app, &flow, Some(message), status));
+            let (status, msgs) = refused(flow.t, &refusal, Messages::new("username"));
+            return Ok(forgot_page(&app, &flow, msgs, status));
         }
     }
     let pending = Pending {
@@ -83,7 +83,7 @@ fn reset_page(
     app: &Inner,
     flow: &Flow,
     pending: Option<&Pending>,
-    error: Option<String>,
+    msgs: Messages,
     status: StatusCode,
 ) -> Response {
     let t = flow.t;
@@ -99,10 +99,21 @@ fn reset_page(
             with_code: true,
             ask_username: pending.is_none(),
             username: pending.map(|p| p.username.as_str()).unwrap_or_default(),
-            rules: flow.pool.settings.password_policy.describe(),
-            error,
+            password_label: t.new_password,
+            rules: rule_hints(t, &flow.pool.settings.password_policy),
+            msgs,
+            login_url: flow.url(app, "login"),
         },
     )
+}
+
+/// The reset page's first field: the username, when the session does not know it.
+fn reset_messages(pending: Option<&Pending>) -> Messages {
+    Messages::new(if pending.is_some() {
+        "code"
+    } else {
+        "username"
+    })
 }
 
 async fn get_reset(
@@ -110,7 +121,8 @@ async fn get_reset(
     flow: Flow,
     Step(pending): Step<Reset>,
 ) -> Response {
-    reset_page(&app, &flow, pending.as_ref(), None, StatusCode::OK)
+    let msgs = reset_messages(pending.as_ref());
+    reset_page(&app, &flow, pending.as_ref(), msgs, StatusCode::OK)
 }
 
 async fn post_reset(
@@ -119,17 +131,20 @@ async fn post_reset(
     Step(pending): Step<Reset>,
     FlowForm { flow, form }: FlowForm,
 ) -> Result<Response, PageError> {
-    let password = field(&form, "password");
-    if password != field(&form, "confirm_password") {
+    let username = super::pending_username(pending.as_ref(), &form);
+    let mut msgs = reset_messages(pending.as_ref());
+    let policy = &flow.pool.settings.password_policy;
+    check_new_password(flow.t, policy, &form, &username, &mut msgs);
+    if msgs.has_errors() {
         return Ok(reset_page(
             &app,
             &flow,
             pending.as_ref(),
-            Some(flow.t.passwords_differ.into()),
+            msgs,
             StatusCode::BAD_REQUEST,
         ));
     }
-    let username = super::pending_username(pending.as_ref(), &form);
+    let password = field(&form, "password");
     match recovery::confirm_forgot_password(
         &app,
         &flow.pool,
@@ -147,14 +162,8 @@ async fn post_reset(
             Ok(flow.go(&app, "login"))
         }
         Err(refusal) => {
-            let (status, message) = explain(flow.t, &refusal);
-            Ok(reset_page(
-                &app,
-                &flow,
-                pending.as_ref(),
-                Some(message),
-                status,
-            ))
+            let (status, msgs) = refused(flow.t, &refusal, reset_messages(pending.as_ref()));
+            Ok(reset_page(&app, &flow, pending.as_ref(), msgs, status))
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The hosted pages' text, per language. `lang` (an authorization parameter carried
 //! through every page) picks one; English is the default.
 
+use crate::pool::PasswordRule;
+
 /// Every string a hosted page shows.
 pub struct Texts {
     pub lang: &'static str,
@@ -63,6 +65,37 @@ pub struct Texts {
     pub mfa_setup_code: &'static str,
     pub verify: &'static str,
     pub start_over: &'static str,
+    pub back_to_sign_in: &'static str,
+    /// The password rules beside a new password's fields.
+    pub rule_hints: RuleTexts,
+    /// Each rule a chosen password breaks, as an error.
+    pub rule_failures: RuleTexts,
+}
+
+/// One text per password rule; `{}` is the rule's number of characters.
+pub struct RuleTexts {
+    pub min_length: &'static str,
+    pub uppercase: &'static str,
+    pub lowercase: &'static str,
+    pub number: &'static str,
+    pub symbol: &'static str,
+    pub max_length: &'static str,
+    pub not_username: &'static str,
+}
+
+impl RuleTexts {
+    /// What `rule` reads as.
+    pub fn say(&self, rule: PasswordRule) -> String {
+        match rule {
+            PasswordRule::MinLength(n) => fill(self.min_length, n),
+            PasswordRule::Uppercase => self.uppercase.into(),
+            PasswordRule::Lowercase => self.lowercase.into(),
+            PasswordRule::Number => self.number.into(),
+            PasswordRule::Symbol => self.symbol.into(),
+            PasswordRule::MaxLength(n) => fill(self.max_length, n),
+            PasswordRule::NotUsername => self.not_username.into(),
+        }
+    }
 }
 
 pub static EN: Texts = Texts {
@@ -126,6 +159,25 @@ pub static EN: Texts = Texts {
     mfa_setup_code: "Then enter the 6-digit code the app shows.",
     verify: "Verify",
     start_over: "Sign in again",
+    back_to_sign_in: "Back to sign in",
+    rule_hints: RuleTexts {
+        min_length: "At least {} characters",
+        uppercase: "An uppercase letter",
+        lowercase: "A lowercase letter",
+        number: "A number",
+        symbol: "A symbol",
+        max_length: "At most {} characters",
+        not_username: "Not your username",
+    },
+    rule_failures: RuleTexts {
+        min_length: "The password needs at least {} characters.",
+        uppercase: "The password needs an uppercase letter.",
+        lowercase: "The password needs a lowercase letter.",
+        number: "The password needs a number.",
+        symbol: "The password needs a symbol, such as ! or -.",
+        max_length: "The password can have at most {} characters.",
+        not_username: "The password must not be your username.",
+    },
 };
 
 pub static DE: Texts = Texts {
@@ -189,6 +241,25 @@ pub static DE: Texts = Texts {
     mfa_setup_code: "Geben Sie dann den 6-stelligen Code ein, den die App anzeigt.",
     verify: "Prüfen",
     start_over: "Erneut anmelden",
+    back_to_sign_in: "Zurück zur Anmeldung",
+    rule_hints: RuleTexts {
+        min_length: "Mindestens {} Zeichen",
+        uppercase: "Einen Großbuchstaben",
+        lowercase: "Einen Kleinbuchstaben",
+        number: "Eine Ziffer",
+        symbol: "Ein Sonderzeichen",
+        max_length: "Höchstens {} Zeichen",
+        not_username: "Nicht Ihren Benutzernamen",
+    },
+    rule_failures: RuleTexts {
+        min_length: "Das Passwort braucht mindestens {} Zeichen.",
+        uppercase: "Das Passwort braucht einen Großbuchstaben.",
+        lowercase: "Das Passwort braucht einen Kleinbuchstaben.",
+        number: "Das Passwort braucht eine Ziffer.",
+        symbol: "Das Passwort braucht ein Sonderzeichen, etwa ! oder -.",
+        max_length: "Das Passwort darf höchstens {} Zeichen haben.",
+        not_username: "Das Passwort darf nicht Ihr Benutzername sein.",
+    },
 };
 
 /// The texts for a `lang` value (`de`, `de-AT`, …); English otherwise.

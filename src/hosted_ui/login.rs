@@ -12,8 +12,8 @@ use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError};
 use super::mfa::second_step;
-use super::pages::{LoginPage, ProviderButton, render};
-use super::{explain, field, with_retry_after};
+use super::pages::{LoginPage, Messages, ProviderButton, render};
+use super::{field, refused, with_retry_after};
 use crate::client_addr::ClientAddr;
 use crate::clients::COGNITO;
 use crate::clients::redirect::with_params;
@@ -36,8 +36,9 @@ async fn get_login(
     session: Session,
     flow: Flow,
 ) -> Result<Response, PageError> {
-    let notice = session::take_notice(&session).await?;
-    Ok(login_page(&app, &flow, "", None, notice, StatusCode::OK))
+    let notice = session::notice(&session).await?;
+    let msgs = Messages::new("username").with_notice(notice);
+    Ok(login_page(&app, &flow, "", msgs, StatusCode::OK))
 }
 
 async fn post_login(
@@ -55,17 +56,22 @@ async fn post_login(
         addr,
         client_metadata: None,
     };
-    let refused = |refusal: Refusal| {
-        let (status, message) = explain(flow.t, &refusal);
-        with_retry_after(
-            login_page(&app, &flow, username, Some(message), None, status),
-            &refusal,
-        )
+    // A notice (say, that the password was changed) stays beside the error.
+    let notice = session::notice(&session).await?;
+    let refuse = |refusal: Refusal| {
+        let msgs = Messages::new("username").with_notice(notice.clone());
+        let (status, msgs) = refused(flow.t, &refusal, msgs);
+        with_retry_after(login_page(&app, &flow, username, msgs, status), &refusal)
     };
-    match sign_in::sign_in(&app, &attempt, field(&form, "password")).await {
+    let outcome = sign_in::sign_in(&app, &attempt, field(&form, "password")).await;
+    if outcome.is_ok() {
+        // Past the password: the notice was for this page.
+        session::take_notice(&session).await?;
+    }
+    match outcome {
         Ok(SignedIn::Ready(user)) => match signed_in(&app, &flow, &session, &user).await {
             // The post authentication trigger refused: its message, on the form.
-            Err(e @ AppError::Trigger(_)) => Ok(refused(e.into())),
+            Err(e @ AppError::Trigger(_)) => Ok(refuse(e.into())),
             other => Ok(other?),
         },
         Ok(SignedIn::NewPasswordRequired(user)) => {
@@ -88,7 +94,7 @@ async fn post_login(
             Ok(second_step(&app, &flow, &session, &user, Some(factor)).await?)
         }
         Ok(SignedIn::MfaSetup(user)) => Ok(second_step(&app, &flow, &session, &user, None).await?),
-        Err(refusal) => Ok(refused(refusal)),
+        Err(refusal) => Ok(refuse(refusal)),
     }
 }
 
@@ -111,8 +117,7 @@ fn login_page(
     app: &Inner,
     flow: &Flow,
     username: &str,
-    error: Option<String>,
-    notice: Option<String>,
+    msgs: Messages,
     status: StatusCode,
 ) -> Response {
     let t = flow.t;
@@ -129,8 +134,7 @@ fn login_page(
             } else {
                 t.username
             },
-            error,
-            notice,
+            msgs,
             signup_url: flow
                 .pool
                 .settings

@@ -14,8 +14,8 @@ use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
-use super::pages::{MfaPage, MfaSetupPage, render};
-use super::{explain, field, with_retry_after};
+use super::pages::{Messages, MfaPage, MfaSetupPage, render};
+use super::{field, refused, with_retry_after};
 use crate::crypto::sha256_hex;
 use crate::error::AppError;
 use crate::flows::mfa as mfa_flow;
@@ -78,7 +78,7 @@ fn code_page(
     app: &Inner,
     flow: &Flow,
     step: &MfaStep,
-    error: Option<String>,
+    msgs: Messages,
     status: StatusCode,
 ) -> Response {
     let t = flow.t;
@@ -94,7 +94,7 @@ fn code_page(
             intro,
             action: flow.url(app, "mfa"),
             csrf_token: &flow.csrf,
-            error,
+            msgs,
             login_url: flow.url(app, "login"),
         },
     )
@@ -102,7 +102,7 @@ fn code_page(
 
 async fn get_mfa(State(app): State<AppState>, flow: Flow, Step(step): Step<Mfa>) -> Response {
     match step {
-        Some(step) => code_page(&app, &flow, &step, None, StatusCode::OK),
+        Some(step) => code_page(&app, &flow, &step, Messages::new("code"), StatusCode::OK),
         None => flow.go(&app, "login"),
     }
 }
@@ -130,19 +130,16 @@ async fn post_mfa(
         field(&form, "code").trim(),
     )
     .await;
-    let refused = |refusal: Refusal| {
-        let (status, message) = explain(flow.t, &refusal);
-        with_retry_after(
-            code_page(&app, &flow, &step, Some(message), status),
-            &refusal,
-        )
+    let refuse = |refusal: Refusal| {
+        let (status, msgs) = refused(flow.t, &refusal, Messages::new("code"));
+        with_retry_after(code_page(&app, &flow, &step, msgs, status), &refusal)
     };
     match answered {
         Ok(user) => {
             session::remove_step::<Mfa>(&session).await?;
             match signed_in(&app, &flow, &session, &user).await {
                 // The post authentication trigger refused: its message, on the page.
-                Err(e @ AppError::Trigger(_)) => Ok(refused(e.into())),
+                Err(e @ AppError::Trigger(_)) => Ok(refuse(e.into())),
                 other => Ok(other?),
             }
         }
@@ -151,7 +148,7 @@ async fn post_mfa(
             if matches!(refusal, Refusal::BadCredentials | Refusal::Disabled) {
                 session::remove_step::<Mfa>(&session).await?;
             }
-            Ok(refused(refusal))
+            Ok(refuse(refusal))
         }
     }
 }
@@ -204,7 +201,7 @@ fn setup_page(
     flow: &Flow,
     user: &User,
     secret: &str,
-    error: Option<String>,
+    msgs: Messages,
     status: StatusCode,
 ) -> Response {
     let t = flow.t;
@@ -214,7 +211,7 @@ fn setup_page(
         Some(email) if flow.pool.settings.email_is_username() => email.as_str(),
         _ => user.username.as_str(),
     };
-    let otpauth_uri = mfa::otpauth_uri(secret, &flow.req.client.name, account);
+    let otpauth_uri = mfa::otpauth_uri(secret, flow.req.client.display_name(), account);
     let qr_svg = otpauth_uri
         .as_deref()
         .and_then(mfa::qr_svg)
@@ -233,7 +230,7 @@ fn setup_page(
             qr_svg,
             otpauth_uri,
             secret: grouped(secret),
-            error,
+            msgs,
             login_url: flow.url(app, "login"),
         },
     )
@@ -268,7 +265,7 @@ async fn get_setup(
         &flow,
         &user,
         &secret,
-        None,
+        Messages::new("code"),
         StatusCode::OK,
     ))
 }
@@ -323,10 +320,10 @@ async fn post_setup(
                 Refusal::InvalidParameter(_) => Refusal::CodeMismatch,
                 other => other,
             };
-            let (status, message) = explain(flow.t, &refusal);
+            let (status, msgs) = refused(flow.t, &refusal, Messages::new("code"));
             let secret = key_to_show(&app, &session, &mut step, &user).await?;
             Ok(with_retry_after(
-                setup_page(&app, &flow, &user, &secret, Some(message), status),
+                setup_page(&app, &flow, &user, &secret, msgs, status),
                 &refusal,
             ))
         }

@@ -21,9 +21,11 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
+use crate::pool::PasswordPolicy;
 use crate::state::AppState;
 use crate::users::Refusal;
 use i18n::{Texts, fill};
+use pages::Messages;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -80,6 +82,54 @@ fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
         Refusal::TooManyAttempts => (StatusCode::BAD_REQUEST, t.too_many_attempts.into()),
         Refusal::MailFailed => (StatusCode::SERVICE_UNAVAILABLE, t.mail_failed.into()),
         Refusal::Internal(e) => (e.status(), e.public_message()),
+    }
+}
+
+/// The field a refusal is about, which the page marks and focuses.
+fn field_of(refusal: &Refusal) -> Option<&'static str> {
+    match refusal {
+        Refusal::BadCredentials => Some("password"),
+        Refusal::InvalidPassword(_) | Refusal::PasswordReused => Some("password"),
+        Refusal::UsernameExists => Some("username"),
+        Refusal::CodeMismatch
+        | Refusal::ExpiredCode
+        | Refusal::CodeUsed
+        | Refusal::TooManyAttempts => Some("code"),
+        _ => None,
+    }
+}
+
+/// `msgs` with what a page says about `refusal`, and the page's status.
+fn refused(t: &Texts, refusal: &Refusal, msgs: Messages) -> (StatusCode, Messages) {
+    let (status, message) = explain(t, refusal);
+    (status, msgs.with_error(field_of(refusal), message))
+}
+
+/// The pool's password rules, in the page's language, shown beside the fields.
+fn rule_hints(t: &Texts, policy: &PasswordPolicy) -> Vec<String> {
+    policy
+        .rules()
+        .into_iter()
+        .map(|r| t.rule_hints.say(r))
+        .collect()
+}
+
+/// Checks a chosen password and its confirmation before anything else is tried, so a
+/// page lists every rule the password breaks and the mismatch at once (the flows check
+/// the policy again, as the API does). Adds the errors to `msgs`.
+fn check_new_password(
+    t: &Texts,
+    policy: &PasswordPolicy,
+    form: &Fields,
+    username: &str,
+    msgs: &mut Messages,
+) {
+    let password = field(form, "password");
+    for rule in policy.failures(password, username) {
+        msgs.error(Some("password"), t.rule_failures.say(rule));
+    }
+    if password != field(form, "confirm_password") {
+        msgs.error(Some("confirm_password"), t.passwords_differ.into());
     }
 }
 

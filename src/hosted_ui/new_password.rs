@@ -14,8 +14,8 @@ use tower_sessions::Session;
 use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
 use super::mfa::second_step;
-use super::pages::{NewPasswordPage, render};
-use super::{explain, field};
+use super::pages::{Messages, NewPasswordPage, render};
+use super::{check_new_password, field, refused, rule_hints};
 use crate::flows::mfa::Caller;
 use crate::flows::sign_in::{self, SignedIn};
 use crate::session::{self, NewPassword};
@@ -29,7 +29,7 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-fn page(app: &Inner, flow: &Flow, error: Option<String>, status: StatusCode) -> Response {
+fn page(app: &Inner, flow: &Flow, msgs: Messages, status: StatusCode) -> Response {
     let t = flow.t;
     render(
         status,
@@ -43,8 +43,10 @@ fn page(app: &Inner, flow: &Flow, error: Option<String>, status: StatusCode) -> 
             with_code: false,
             ask_username: false,
             username: "",
-            rules: flow.pool.settings.password_policy.describe(),
-            error,
+            password_label: t.new_password,
+            rules: rule_hints(t, &flow.pool.settings.password_policy),
+            msgs,
+            login_url: flow.url(app, "login"),
         },
     )
 }
@@ -55,7 +57,7 @@ async fn get_new_password(
     Step(pending): Step<NewPassword>,
 ) -> Response {
     match pending {
-        Some(_) => page(&app, &flow, None, StatusCode::OK),
+        Some(_) => page(&app, &flow, Messages::new("password"), StatusCode::OK),
         None => flow.go(&app, "login"),
     }
 }
@@ -69,15 +71,13 @@ async fn post_new_password(
     let Some(pending) = pending else {
         return Ok(flow.go(&app, "login"));
     };
-    let password = field(&form, "password");
-    if password != field(&form, "confirm_password") {
-        return Ok(page(
-            &app,
-            &flow,
-            Some(flow.t.passwords_differ.into()),
-            StatusCode::BAD_REQUEST,
-        ));
+    let mut msgs = Messages::new("password");
+    let policy = &flow.pool.settings.password_policy;
+    check_new_password(flow.t, policy, &form, &pending.step.username, &mut msgs);
+    if msgs.has_errors() {
+        return Ok(page(&app, &flow, msgs, StatusCode::BAD_REQUEST));
     }
+    let password = field(&form, "password");
     let (Some(user_id), Some(challenged_at)) =
         (pending.step.user_id.as_deref(), pending.credential_version)
     else {
@@ -113,8 +113,8 @@ async fn post_new_password(
             if matches!(refusal, Refusal::BadCredentials) {
                 session::remove_step::<NewPassword>(&session).await?;
             }
-            let (status, message) = explain(flow.t, &refusal);
-            Ok(page(&app, &flow, Some(message), status))
+            let (status, msgs) = refused(flow.t, &refusal, Messages::new("password"));
+            Ok(page(&app, &flow, msgs, status))
         }
     }
 }

@@ -16,9 +16,71 @@ pub struct Chrome<'a> {
     pub base: String,
     pub lang: &'a str,
     pub title: String,
+    /// The name the person knows the app by: its display name where set, else its name.
     pub client_name: &'a str,
     pub logo_url: Option<String>,
     pub client_css: Option<String>,
+}
+
+/// What a page tells the person, in one style on every page: a notice (what happened,
+/// `role="status"`) and the errors (what to fix, `role="alert"`), both at once when
+/// both apply; and which field takes the focus: the first one to fix, else the page's
+/// first field. The focus is the `autofocus` attribute, so it needs no script.
+pub struct Messages {
+    pub notice: Option<String>,
+    pub errors: Vec<String>,
+    /// The ids of the fields to fix, in the form's order.
+    invalid: Vec<String>,
+    /// The id of the page's first field.
+    first: String,
+}
+
+impl Messages {
+    /// Nothing to say; the field `first` takes the focus.
+    pub fn new(first: &str) -> Self {
+        Self {
+            notice: None,
+            errors: Vec::new(),
+            invalid: Vec::new(),
+            first: first.to_string(),
+        }
+    }
+
+    /// These messages with `notice` shown above any error.
+    pub fn with_notice(mut self, notice: Option<String>) -> Self {
+        self.notice = notice;
+        self
+    }
+
+    /// Adds an error about the field `field` (`None`: about the whole form).
+    pub fn error(&mut self, field: Option<&str>, message: String) {
+        if let Some(field) = field
+            && !self.is_invalid(field)
+        {
+            self.invalid.push(field.to_string());
+        }
+        self.errors.push(message);
+    }
+
+    /// These messages with one error about `field`.
+    pub fn with_error(mut self, field: Option<&str>, message: String) -> Self {
+        self.error(field, message);
+        self
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Whether the field `id` takes the focus.
+    pub fn autofocus(&self, id: &str) -> bool {
+        self.invalid.first().unwrap_or(&self.first) == id
+    }
+
+    /// Whether the field `id` is one to fix.
+    pub fn is_invalid(&self, id: &str) -> bool {
+        self.invalid.iter().any(|f| f == id)
+    }
 }
 
 /// A labelled input of a form.
@@ -41,8 +103,7 @@ pub struct LoginPage<'a> {
     pub csrf_token: &'a str,
     pub username: &'a str,
     pub username_label: &'a str,
-    pub error: Option<String>,
-    pub notice: Option<String>,
+    pub msgs: Messages,
     pub signup_url: Option<String>,
     pub forgot_url: String,
     /// Shown when the client offers the pool's own users (`COGNITO`).
@@ -66,8 +127,9 @@ pub struct SignUpPage<'a> {
     pub action: String,
     pub csrf_token: &'a str,
     pub fields: Vec<Field>,
+    pub password_label: &'a str,
     pub rules: Vec<String>,
-    pub error: Option<String>,
+    pub msgs: Messages,
     pub login_url: String,
 }
 
@@ -83,8 +145,8 @@ pub struct ConfirmPage<'a> {
     /// Shown when the session does not know who is confirming.
     pub ask_username: bool,
     pub username: &'a str,
-    pub error: Option<String>,
-    pub notice: Option<String>,
+    pub msgs: Messages,
+    pub login_url: String,
 }
 
 /// Asking for a password reset code.
@@ -96,7 +158,7 @@ pub struct ForgotPasswordPage<'a> {
     pub action: String,
     pub csrf_token: &'a str,
     pub username_label: &'a str,
-    pub error: Option<String>,
+    pub msgs: Messages,
     pub login_url: String,
 }
 
@@ -114,8 +176,10 @@ pub struct NewPasswordPage<'a> {
     pub with_code: bool,
     pub ask_username: bool,
     pub username: &'a str,
+    pub password_label: &'a str,
     pub rules: Vec<String>,
-    pub error: Option<String>,
+    pub msgs: Messages,
+    pub login_url: String,
 }
 
 /// A sign-in's second step: the code from the user's authenticator or e-mail.
@@ -128,7 +192,7 @@ pub struct MfaPage<'a> {
     pub intro: String,
     pub action: String,
     pub csrf_token: &'a str,
-    pub error: Option<String>,
+    pub msgs: Messages,
     pub login_url: String,
 }
 
@@ -146,7 +210,7 @@ pub struct MfaSetupPage<'a> {
     pub otpauth_uri: Option<String>,
     /// The key in base32, grouped for reading.
     pub secret: String,
-    pub error: Option<String>,
+    pub msgs: Messages,
     pub login_url: String,
 }
 

@@ -13,8 +13,8 @@ use tower_sessions::Session;
 
 use super::flow::{Flow, FlowForm, PageError, Step};
 use super::login::signed_in;
-use super::pages::{ConfirmPage, Field, SignUpPage, render};
-use super::{Fields, explain, field};
+use super::pages::{ConfirmPage, Field, Messages, SignUpPage, render};
+use super::{Fields, check_new_password, field, refused, rule_hints};
 use crate::error::AppError;
 use crate::flows::sign_up::{self, SignedUp};
 use crate::session::{self, Pending, SignUp};
@@ -117,7 +117,7 @@ fn signup_page(
     app: &Inner,
     flow: &Flow,
     form: Option<&Fields>,
-    error: Option<String>,
+    msgs: Messages,
     status: StatusCode,
 ) -> Response {
     let t = flow.t;
@@ -132,15 +132,16 @@ fn signup_page(
             action: flow.url(app, "signup"),
             csrf_token: &flow.csrf,
             fields: signup_fields(flow, form),
-            rules: flow.pool.settings.password_policy.describe(),
-            error,
+            password_label: t.password,
+            rules: rule_hints(t, &flow.pool.settings.password_policy),
+            msgs,
             login_url: flow.url(app, "login"),
         },
     )
 }
 
 async fn get_signup(State(app): State<AppState>, flow: Flow) -> Response {
-    signup_page(&app, &flow, None, None, StatusCode::OK)
+    signup_page(&app, &flow, None, Messages::new("username"), StatusCode::OK)
 }
 
 async fn post_signup(
@@ -149,8 +150,7 @@ async fn post_signup(
     FlowForm { flow, form }: FlowForm,
 ) -> Result<Response, PageError> {
     let t = flow.t;
-    let fail =
-        |message: String, status| signup_page(&app, &flow, Some(&form), Some(message), status);
+    let fail = |msgs: Messages, status| signup_page(&app, &flow, Some(&form), msgs, status);
     let mut username = field(&form, "username").trim().to_string();
     let mut attributes = BTreeMap::new();
     for f in signup_fields(&flow, None).iter().skip(1) {
@@ -159,26 +159,27 @@ async fn post_signup(
             attributes.insert(f.name.clone(), v.to_string());
         }
     }
+    // Everything the form can tell at once, in the form's order: the first field to
+    // fix takes the focus.
+    let mut msgs = Messages::new("username");
+    for f in signup_fields(&flow, None) {
+        if f.required && field(&form, &f.name).trim().is_empty() {
+            msgs.error(Some(&f.name), super::i18n::fill(t.required, &f.label));
+        }
+    }
     if flow.pool.settings.email_is_username() {
         username = username.to_lowercase();
-        if !users::is_email(&username) {
-            return Ok(fail(t.invalid_email.into(), StatusCode::BAD_REQUEST));
+        if !username.is_empty() && !users::is_email(&username) {
+            msgs.error(Some("username"), t.invalid_email.into());
         }
         attributes.insert("email".into(), username.clone());
     }
-    if let Some(missing) = signup_fields(&flow, None)
-        .iter()
-        .find(|f| f.required && field(&form, &f.name).trim().is_empty())
-    {
-        return Ok(fail(
-            super::i18n::fill(t.required, &missing.label),
-            StatusCode::BAD_REQUEST,
-        ));
+    let policy = &flow.pool.settings.password_policy;
+    check_new_password(t, policy, &form, &username, &mut msgs);
+    if msgs.has_errors() {
+        return Ok(fail(msgs, StatusCode::BAD_REQUEST));
     }
     let password = field(&form, "password");
-    if password != field(&form, "confirm_password") {
-        return Ok(fail(t.passwords_differ.into(), StatusCode::BAD_REQUEST));
-    }
     let link = confirm_link_template(&app, &flow);
     let user_id = match sign_up::sign_up(
         &app,
@@ -201,8 +202,8 @@ async fn post_signup(
         Ok(SignedUp::Created(user)) => Some(user.user_id),
         Ok(SignedUp::Hidden) => None,
         Err(refusal) => {
-            let (status, message) = explain(t, &refusal);
-            return Ok(fail(message, status));
+            let (status, msgs) = refused(t, &refusal, Messages::new("username"));
+            return Ok(fail(msgs, status));
         }
     };
     let pending = Pending {
@@ -229,8 +230,7 @@ fn confirm_page(
     app: &Inner,
     flow: &Flow,
     pending: Option<&Pending>,
-    error: Option<String>,
-    notice: Option<String>,
+    msgs: Messages,
     status: StatusCode,
 ) -> Response {
     let t = flow.t;
@@ -244,21 +244,34 @@ fn confirm_page(
             csrf_token: &flow.csrf,
             ask_username: pending.is_none(),
             username: pending.map(|p| p.username.as_str()).unwrap_or_default(),
-            error,
-            notice,
+            msgs,
+            login_url: flow.url(app, "login"),
         },
     )
 }
 
-/// The confirmation page again, saying why the code was refused.
+/// The confirmation page's messages before any error: where the code went, for the
+/// browser that signed up; the first field to fill in takes the focus.
+fn confirm_messages(flow: &Flow, pending: Option<&Pending>, notice: Option<String>) -> Messages {
+    let notice = notice.or_else(|| pending.map(|_| flow.t.code_sent.to_string()));
+    Messages::new(if pending.is_some() {
+        "code"
+    } else {
+        "username"
+    })
+    .with_notice(notice)
+}
+
+/// The confirmation page again, saying why the code was refused (and still where it
+/// was sent).
 fn confirm_refused(
     app: &Inner,
     flow: &Flow,
     pending: Option<&Pending>,
     refusal: &Refusal,
 ) -> Response {
-    let (status, message) = explain(flow.t, refusal);
-    confirm_page(app, flow, pending, Some(message), None, status)
+    let (status, msgs) = refused(flow.t, refusal, confirm_messages(flow, pending, None));
+    confirm_page(app, flow, pending, msgs, status)
 }
 
 async fn get_confirm(
@@ -268,13 +281,12 @@ async fn get_confirm(
     Step(pending): Step<SignUp>,
 ) -> Result<Response, PageError> {
     let notice = session::take_notice(&session).await?;
-    let notice = notice.or_else(|| pending.as_ref().map(|_| flow.t.code_sent.to_string()));
+    let msgs = confirm_messages(&flow, pending.as_ref(), notice);
     Ok(confirm_page(
         &app,
         &flow,
         pending.as_ref(),
-        None,
-        notice,
+        msgs,
         StatusCode::OK,
     ))
 }

@@ -99,6 +99,9 @@ pub struct RefreshTokenRotation {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Branding {
+    /// The name people know the app by, shown on its pages instead of the client's
+    /// name (which is often a technical one).
+    pub display_name: Option<String>,
     pub page_title: Option<String>,
     pub logo_url: Option<String>,
     pub primary_color: Option<String>,

@@ -56,55 +56,99 @@ impl Default for PasswordPolicy {
     }
 }
 
+/// One rule of a password policy. Every surface words it its own way: the Cognito API
+/// as Cognito does ([`PasswordPolicy::check`]), the hosted pages in the page's language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordRule {
+    /// At least this many characters.
+    MinLength(usize),
+    Uppercase,
+    Lowercase,
+    Number,
+    Symbol,
+    /// At most [`MAX_PASSWORD_LENGTH`] characters.
+    MaxLength(usize),
+    /// Not the username (in any case).
+    NotUsername,
+}
+
+impl PasswordRule {
+    /// The rule as the Cognito API's `InvalidPasswordException` names what is missing.
+    fn missing(self) -> String {
+        match self {
+            PasswordRule::MinLength(n) => format!("at least {n} characters"),
+            PasswordRule::Uppercase => "an uppercase letter".into(),
+            PasswordRule::Lowercase => "a lowercase letter".into(),
+            PasswordRule::Number => "a number".into(),
+            PasswordRule::Symbol => "a symbol".into(),
+            PasswordRule::MaxLength(n) => format!("at most {n} characters"),
+            PasswordRule::NotUsername => "not the username".into(),
+        }
+    }
+}
+
 impl PasswordPolicy {
-    /// The rules as sentences, shown beside password fields.
-    pub fn describe(&self) -> Vec<String> {
-        let mut rules = vec![format!("At least {} characters", self.minimum_length)];
-        for (on, what) in [
-            (self.require_uppercase, "An uppercase letter"),
-            (self.require_lowercase, "A lowercase letter"),
-            (self.require_numbers, "A number"),
-            (self.require_symbols, "A symbol"),
+    /// The rules a person is told before choosing a password, in order.
+    pub fn rules(&self) -> Vec<PasswordRule> {
+        let mut rules = vec![PasswordRule::MinLength(self.minimum_length)];
+        for (on, rule) in [
+            (self.require_uppercase, PasswordRule::Uppercase),
+            (self.require_lowercase, PasswordRule::Lowercase),
+            (self.require_numbers, PasswordRule::Number),
+            (self.require_symbols, PasswordRule::Symbol),
         ] {
             if on {
-                rules.push(what.to_string());
+                rules.push(rule);
             }
         }
         rules
     }
 
-    /// Checks `password` against the policy; the error says what is missing.
+    /// Every rule `password` breaks, in the order of [`PasswordPolicy::rules`], then the
+    /// length limit and the username. The one place the policy is applied.
+    pub fn failures(&self, password: &str, username: &str) -> Vec<PasswordRule> {
+        let length = password.chars().count();
+        let mut failed: Vec<PasswordRule> = self
+            .rules()
+            .into_iter()
+            .filter(|rule| match rule {
+                PasswordRule::MinLength(n) => length < *n,
+                PasswordRule::Uppercase => !password.chars().any(char::is_uppercase),
+                PasswordRule::Lowercase => !password.chars().any(char::is_lowercase),
+                PasswordRule::Number => !password.chars().any(|c| c.is_ascii_digit()),
+                PasswordRule::Symbol => !password
+                    .chars()
+                    .any(|c| c.is_ascii_punctuation() || c == ' '),
+                PasswordRule::MaxLength(_) | PasswordRule::NotUsername => false,
+            })
+            .collect();
+        if length > MAX_PASSWORD_LENGTH {
+            failed.push(PasswordRule::MaxLength(MAX_PASSWORD_LENGTH));
+        }
+        if !username.is_empty() && password.to_lowercase() == username.to_lowercase() {
+            failed.push(PasswordRule::NotUsername);
+        }
+        failed
+    }
+
+    /// Checks `password` against the policy; the error is the Cognito API's
+    /// `InvalidPasswordException` message, naming what is missing.
     pub fn check(&self, password: &str, username: &str) -> Result<(), String> {
-        if password.chars().count() > MAX_PASSWORD_LENGTH {
+        let failed = self.failures(password, username);
+        if failed.contains(&PasswordRule::MaxLength(MAX_PASSWORD_LENGTH)) {
             return Err(format!(
-                "Password must be at most {} characters.",
-                MAX_PASSWORD_LENGTH
+                "Password must be at most {MAX_PASSWORD_LENGTH} characters."
             ));
         }
-        let mut missing = Vec::new();
-        if password.chars().count() < self.minimum_length {
-            missing.push(format!("at least {} characters", self.minimum_length));
-        }
-        if self.require_uppercase && !password.chars().any(|c| c.is_uppercase()) {
-            missing.push("an uppercase letter".into());
-        }
-        if self.require_lowercase && !password.chars().any(|c| c.is_lowercase()) {
-            missing.push("a lowercase letter".into());
-        }
-        if self.require_numbers && !password.chars().any(|c| c.is_ascii_digit()) {
-            missing.push("a number".into());
-        }
-        if self.require_symbols
-            && !password
-                .chars()
-                .any(|c| c.is_ascii_punctuation() || c == ' ')
-        {
-            missing.push("a symbol".into());
-        }
+        let missing: Vec<String> = failed
+            .iter()
+            .filter(|r| **r != PasswordRule::NotUsername)
+            .map(|r| r.missing())
+            .collect();
         if !missing.is_empty() {
             return Err(format!("Password must contain {}.", missing.join(", ")));
         }
-        if password.to_lowercase() == username.to_lowercase() {
+        if failed.contains(&PasswordRule::NotUsername) {
             return Err("Password must not be the username.".into());
         }
         Ok(())
@@ -401,6 +445,34 @@ mod tests {
         assert!(err.contains("a symbol"), "{err}");
         assert!(policy.check("Correct-horse-9", "bob").is_ok());
         assert!(policy.check("Bob-1234", "bob-1234").is_err());
+    }
+
+    #[test]
+    fn failures_list_every_broken_rule_in_the_order_they_are_shown() {
+        let policy = PasswordPolicy::default();
+        assert_eq!(
+            policy.failures("abc", "bob"),
+            [
+                PasswordRule::MinLength(8),
+                PasswordRule::Uppercase,
+                PasswordRule::Number,
+                PasswordRule::Symbol
+            ]
+        );
+        assert_eq!(
+            policy.failures("Bob-1234", "bob-1234"),
+            [PasswordRule::NotUsername]
+        );
+        assert!(policy.failures("Correct-horse-9", "bob").is_empty());
+        let long = "Aa1-".repeat(65);
+        assert_eq!(
+            policy.failures(&long, "bob"),
+            [PasswordRule::MaxLength(MAX_PASSWORD_LENGTH)]
+        );
+        assert_eq!(
+            policy.check(&long, "bob").unwrap_err(),
+            "Password must be at most 256 characters."
+        );
     }
 
     #[test]

@@ -764,3 +764,62 @@ async fn the_cli_sets_pool_settings_and_client_branding() {
     ]);
     assert!(!bad.status.success());
 }
+
+#[tokio::test]
+async fn the_sign_up_page_lists_every_broken_password_rule_while_the_api_keeps_cognitos_message() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let b = browser();
+    let page = get(&b, &app.page("signup", &Pkce::new(), &[])).await;
+    assert!(page.html.contains(r#"id="username" name="username""#));
+
+    // Act: a weak password, and a confirmation that differs.
+    let res = submit(
+        &b,
+        &page,
+        &[
+            ("username", "nora"),
+            ("email", "nora@example.com"),
+            ("password", "abc"),
+            ("confirm_password", "abd"),
+        ],
+    )
+    .await;
+
+    // Assert: one error box listing every problem; the password is marked and focused.
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let html = res.text().await.unwrap();
+    assert_eq!(html.matches(r#"role="alert""#).count(), 1, "{html}");
+    for item in [
+        "<li>The password needs at least 8 characters.</li>",
+        "<li>The password needs an uppercase letter.</li>",
+        "<li>The password needs a number.</li>",
+        "<li>The password needs a symbol, such as ! or -.</li>",
+        "<li>The passwords do not match.</li>",
+    ] {
+        assert!(html.contains(item), "{item} in {html}");
+    }
+    assert_eq!(html.matches(" autofocus").count(), 1);
+    assert!(html.contains(r#"aria-describedby="errors rules" autofocus aria-invalid="true""#));
+    let users = app.state.store.user_by_name(&app.pool_id, "nora").await;
+    assert!(users.unwrap().is_none(), "nothing was created");
+
+    // The API words the same policy failure as before, in one message.
+    let (status, body) = app
+        .api_call(
+            "SignUp",
+            &serde_json::json!({
+                "ClientId": app.public.client_id,
+                "Username": "nora",
+                "Password": "abc",
+                "UserAttributes": [{"Name": "email", "Value": "nora@example.com"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["__type"], "InvalidPasswordException");
+    assert_eq!(
+        body["message"],
+        "Password must contain at least 8 characters, an uppercase letter, a number, a symbol."
+    );
+}

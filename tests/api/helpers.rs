@@ -836,8 +836,9 @@ impl Browser {
     /// returns its path.
     pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.png"));
+        // `name` may name a subfolder (`pages/login-390`).
+        std::fs::create_dir_all(path.parent().unwrap_or(&dir)).unwrap();
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(&path, png).unwrap();
         path

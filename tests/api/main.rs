@@ -8,6 +8,7 @@ mod authorize;
 mod browser;
 mod browser_account;
 mod browser_mfa;
+mod browser_pages;
 mod cli;
 mod client_credentials;
 mod config_cache;

@@ -147,6 +147,7 @@ async fn client_settings_stored_in_columns_survive_the_move_into_one_document() 
                 "encoding": "hex"
             },
             "branding": {
+                "display_name": null,
                 "page_title": "Old",
                 "logo_url": null,
                 "primary_color": "#123456",
