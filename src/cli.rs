@@ -678,6 +678,9 @@ impl RelayArgs {
 /// How a client's hosted pages look, and what its sign-up form collects.
 #[derive(clap::Args, Debug)]
 pub struct BrandingArgs {
+    /// The name the hosted pages show users for this client (default: its name).
+    #[arg(long)]
+    display_name: Option<String>,
     /// The page title shown in the browser tab.
     #[arg(long)]
     page_title: Option<String>,
@@ -707,6 +710,7 @@ impl BrandingArgs {
     /// Applies the options; `css` is the stylesheet file's text, read beforehand.
     fn apply(self, s: &mut ClientSettings, css: Option<String>) {
         let b = &mut s.branding;
+        b.display_name = self.display_name.or(b.display_name.take());
         b.page_title = self.page_title.or(b.page_title.take());
         b.logo_url = self.logo_url.or(b.logo_url.take());
         b.primary_color = self.primary_color.or(b.primary_color.take());

@@ -698,6 +698,8 @@ async fn the_cli_sets_pool_settings_and_client_branding() {
         &app.public.client_id,
         "--primary-color",
         "#0a7d32",
+        "--display-name",
+        "Acme Shop",
         "--logo-url",
         "https://cdn.example.com/l.png",
         "--css-file",
@@ -743,6 +745,21 @@ async fn the_cli_sets_pool_settings_and_client_branding() {
     );
     assert!(html.contains("At least 12 characters"));
     assert!(html.contains("/branding/"));
+    assert!(
+        html.contains("Acme Shop"),
+        "the display name stands for the client"
+    );
+    let bad = run(&[
+        "client",
+        "update",
+        "--pool",
+        &app.pool_id,
+        "--client-id",
+        &app.public.client_id,
+        "--display-name",
+        " ",
+    ]);
+    assert!(!bad.status.success(), "a blank display name is refused");
     let bad = run(&[
         "client",
         "update",
