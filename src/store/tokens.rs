@@ -487,23 +487,18 @@ impl Store {
                    where token_hash = $1 and changes() = 1 returning origin_jti; \
                  release rotate"
             );
-            let mut conn = pool.acquire().await?;
-            let run = sqlx::query_scalar::<_, String>(&sql)
+            // The savepoint is unknown to sqlx's transaction count: a connection that
+            // did not finish the statements (an error, or the request dropped while they
+            // ran) is closed rather than lent again, which rolls the savepoint back.
+            let mut conn = CloseUnlessFinished(Some(pool.acquire().await?));
+            let rows = sqlx::query_scalar::<_, String>(&sql)
                 .bind(old_hash)
                 .bind(new_hash)
                 .bind(now)
-                .fetch_all(&mut *conn)
-                .await;
-            return match run {
-                Ok(rows) => Ok(!rows.is_empty()),
-                Err(e) => {
-                    // The savepoint may still be open, unknown to sqlx's transaction
-                    // count: closing the connection rolls it back, where an undo could
-                    // fail as the statements did (a full disk). Errors here are rare.
-                    let _ = conn.close().await;
-                    Err(e.into())
-                }
-            };
+                .fetch_all(&mut **conn.0.as_mut().expect("connection held"))
+                .await?;
+            conn.finished();
+            return Ok(!rows.is_empty());
         }
         let sql = format!(
             "with used as (update refresh_tokens set used_at = $3 \
@@ -709,5 +704,25 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+}
+
+/// A SQLite connection that is closed when dropped, unless [`Self::finished`] gives it
+/// back to the pool first.
+struct CloseUnlessFinished(Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+
+impl CloseUnlessFinished {
+    fn finished(mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for CloseUnlessFinished {
+    fn drop(&mut self) {
+        // Detached, the connection is dropped outside the pool: its thread ends and
+        // SQLite closes the database handle, rolling back what was left open.
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
     }
 }
