@@ -1,8 +1,8 @@
 """The README's quick start, followed literally on a fresh copy of the repository.
 
 The blocks the README marks `<!-- readme-test: NAME -->` run as written, in order:
-`build` (in the copy, whose `target/` is this build's, so only cognate itself is
-compiled again), `serve` in the background, a sign-in in headless Chromium at the
+`serve` in the background (`cargo run` in the copy, whose `target/` is this build's, so
+only cognate itself is compiled again), a sign-in in headless Chromium at the
 authorize URL the server printed and the printed `curl` command with the code, then in
 a second shell `env`, `boto3` (saved as demo.py and run with `python3 demo.py`, as the
 README says), `aws-cli` and `outbox`. The README's SQLite server on 127.0.0.1:9229: run
@@ -46,7 +46,7 @@ def readme_blocks():
     """The marked blocks, by name, in the README's order."""
     blocks = MARK.findall((ROOT / "README.md").read_text())
     names = [name for name, _ in blocks]
-    assert names == ["build", "serve", "env", "boto3", "aws-cli", "outbox"], names
+    assert names == ["serve", "env", "boto3", "aws-cli", "outbox"], names
     return dict(blocks)
 
 
@@ -157,15 +157,14 @@ def test_the_readme_quick_start_works_as_written():
         clone.mkdir()
         fresh_copy(clone)
         env = shell_env()
-        # Terminal 1: build, then the server, left running.
-        bash(blocks["build"], clone, env)
+        # Terminal 1: the server (built by `cargo run` first), left running.
         server = subprocess.Popen(
-            ["bash", "-euo", "pipefail", "-c", blocks["build"] + blocks["serve"]],
+            ["bash", "-euo", "pipefail", "-c", blocks["serve"]],
             cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True)
         browser = None
         try:
-            facts = read_demo_facts(server, time.time() + 300)
+            facts = read_demo_facts(server, time.time() + 900)
             password = re.search(r"password\s+(\S+)", facts).group(1)
             authorize = re.search(r"^\s+(http://127\.0\.0\.1:9229/\S+/oauth2/authorize\?\S+)$",
                                   facts, re.M).group(1)
