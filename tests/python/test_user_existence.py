@@ -260,25 +260,50 @@ def median_seconds(call, times=5):
     return statistics.median(spent)
 
 
-def assert_close(real, unknown, what):
+def close(real, unknown):
     """Medians on a shared, loaded machine: only a gross difference (an argon2 hash or an
-    exponentiation skipped for one side) fails."""
-    assert abs(real - unknown) < max(0.05, 0.5 * max(real, unknown)), (what, real, unknown)
+    exponentiation skipped for one side) counts."""
+    return abs(real - unknown) < max(0.05, 0.5 * max(real, unknown))
+
+
+def assert_close(real, unknown, what):
+    assert close(real, unknown), (what, real, unknown)
+
+
+def interleaved_medians(real_call, unknown_call, times=5, attempts=2):
+    """The median times of both calls, measured in turn so that a burst of load on the
+    machine falls on both sides alike; measured again once if they differ (a real
+    difference shows every time, a stall of the machine rarely twice)."""
+    for _ in range(attempts):
+        spent = {real_call: [], unknown_call: []}
+        for n in range(times + 1):
+            for call in (real_call, unknown_call):
+                started = time.perf_counter()
+                try:
+                    call()
+                except ClientError:
+                    pass
+                if n:
+                    spent[call].append(time.perf_counter() - started)
+        real, unknown = statistics.median(spent[real_call]), statistics.median(spent[unknown_call])
+        if close(real, unknown):
+            break
+    return real, unknown
 
 
 # Matrix: PR-03
 def test_real_and_unknown_names_take_the_same_time(api):
     idp, unsigned, pool = api
-    reals = [real_user(idp, pool, f"pue-t{i}") for i in range(6)]
-    unknowns = [f"pue-t{i}-nobody" for i in range(6)]
+    # Twelve: USER_PASSWORD_AUTH takes a name per call, six calls per attempt.
+    reals = [real_user(idp, pool, f"pue-t{i}") for i in range(12)]
+    unknowns = [f"pue-t{i}-nobody" for i in range(12)]
     for flow, call in [
         # A different name each time, so no throttle cuts a call short.
         ("USER_PASSWORD_AUTH", lambda names: lambda: password_auth(unsigned, pool, names.pop())),
         ("USER_SRP_AUTH", lambda names: lambda: srp_start(unsigned, pool, names[0])),
         ("ForgotPassword", lambda names: lambda: unsigned.forgot_password(ClientId=pool["client_id"], Username=names[1])),
     ]:
-        real = median_seconds(call(list(reals)))
-        unknown = median_seconds(call(list(unknowns)))
+        real, unknown = interleaved_medians(call(list(reals)), call(list(unknowns)))
         assert_close(real, unknown, flow)
     # PASSWORD_VERIFIER with a wrong proof: the full SRP arithmetic either way.
     spent = {}
