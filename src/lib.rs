@@ -16,6 +16,7 @@ pub mod declared;
 mod demo;
 pub mod domains;
 pub mod error;
+pub mod events;
 pub mod federation;
 pub mod flows;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -53,6 +54,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -229,13 +233,60 @@ pub fn router(app: AppState) -> Router {
     let router = router
         // Spans name the method and path only: queries carry codes and state.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            let id = req
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
         }))
         .with_state(app.clone());
     // A pool's domain serves its routes at the root: the path is rewritten before
     // routing, so this wraps the whole router rather than being one of its layers.
-    let by_host = axum::middleware::from_fn_with_state(app, host_routing::route_by_host);
-    Router::new().fallback_service(tower::Layer::layer(&by_host, router))
+    let by_host = axum::middleware::from_fn_with_state(app.clone(), host_routing::route_by_host);
+    Router::new()
+        .fallback_service(tower::Layer::layer(&by_host, router))
+        .layer(axum::middleware::from_fn_with_state(app, event_context))
+        // Every request has an id (the client's `x-request-id` if it is a plausible
+        // one, else a new UUID), echoed in the response, carried by the request's log
+        // span and by the auth events it causes.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_odd_request_id))
+}
+
+/// Removes an `x-request-id` that is not a plausible id (too long, odd characters), so
+/// a new one is made: a client's id lands in logs and the event table.
+async fn drop_odd_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    let odd = req.headers().get_all(X_REQUEST_ID).iter().any(|v| {
+        v.to_str()
+            .map_or(true, |v| !events::context::is_request_id(v))
+    });
+    if odd || req.headers().get_all(X_REQUEST_ID).iter().count() > 1 {
+        req.headers_mut().remove(X_REQUEST_ID);
+    }
+    req
+}
+
+const X_REQUEST_ID: &str = "x-request-id";
+
+/// Runs the request with its id, client address and user agent as the context of the
+/// auth events it records ([`events::within`]).
+async fn event_context(
+    State(app): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let context = events::RequestContext::new(
+        req.extensions()
+            .get::<RequestId>()
+            .and_then(|id| id.header_value().to_str().ok()),
+        client_addr::ClientAddr::of(&req, &app).0,
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
+    events::within(context, next.run(req)).await
 }
 
 /// Sent on every response. No form-action directive: Chrome applies it to the redirect

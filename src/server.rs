@@ -365,6 +365,13 @@ async fn clean_up(app: AppState) {
             tracing::warn!(error = %e, "deleting expired user import files failed");
         }
         app.limiter.forget_idle();
+        match crate::events::sink::prune(&app.store, app.config.events_retention, app.clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "auth events past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "deleting old auth events failed"),
+        }
     }
 }
 

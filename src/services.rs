@@ -4,6 +4,7 @@
 //! requests.
 
 use crate::clock::Clock;
+use crate::events::{Event, EventSink};
 use crate::hosts::Hosts;
 use crate::keys::KeyRing;
 use crate::mail::Mailer;
@@ -23,6 +24,8 @@ pub struct Services {
     pub hosts: Hosts,
     /// What trigger invocations go through.
     pub triggers: TriggerRuntime,
+    /// Where auth events are queued for the background writer.
+    pub events: EventSink,
 }
 
 /// The trigger invocations' shared client, where Lambda ARNs are invoked, and their
@@ -63,8 +66,21 @@ impl TriggerRuntime {
 }
 
 impl Services {
+    /// Services over `store`, with an event writer of their own.
     pub fn new(store: Store, keys: KeyRing, mail: Mailer, hosts: Hosts) -> Self {
+        let events = EventSink::start(&store);
+        Self::with_events(store, keys, mail, hosts, events)
+    }
+
+    fn with_events(
+        store: Store,
+        keys: KeyRing,
+        mail: Mailer,
+        hosts: Hosts,
+        events: EventSink,
+    ) -> Self {
         Self {
+            events,
             store,
             keys,
             clock: Clock::default(),
@@ -82,14 +98,22 @@ impl Services {
 
     /// The same services over `store` (a transaction's, from [`Store::begin`]), with
     /// empty caches so nothing read inside the transaction outlives a rollback; mail
-    /// goes to the outbox, in the transaction too.
+    /// goes to the outbox, in the transaction too. Events go to the same queue as
+    /// this one's: they record attempts, which happened even if the transaction rolls
+    /// back.
     pub fn with_store(&self, store: Store) -> Self {
-        Self::new(
+        Self::with_events(
             store,
             self.keys.with_empty_cache(),
             Mailer::Outbox,
             self.hosts.with_empty_cache(),
+            self.events.clone(),
         )
+    }
+
+    /// Records an auth event now, in the current request's context.
+    pub fn record(&self, event: Event) {
+        self.events.record(event, self.clock.now());
     }
 
     /// A pool's issuer, by the rule in [`crate::hosts`]: Cognito's when the operator

@@ -4,6 +4,7 @@
 //! the integration suite on both databases.
 
 mod admin_users;
+mod auth_events;
 mod cache;
 mod challenges;
 mod checkpoint;
@@ -31,6 +32,7 @@ mod upgrades;
 mod user_batch;
 mod users;
 
+pub use auth_events::{AuthEventFilter, AuthEventRow};
 pub use cache::DEFAULT_CONFIG_CHECK;
 pub use codes::CodeRow;
 pub use declared::Preregistration;
