@@ -235,16 +235,22 @@ impl Event {
         self
     }
 
-    /// The user by their `sub` and user name.
-    pub fn user(mut self, sub: &str, username: &str) -> Self {
+    /// The user, by `sub` and user name.
+    pub fn user(mut self, user: &crate::model::users::User) -> Self {
+        self.user_sub = Some(user.user_id.clone());
+        self.username = Some(user.username.clone());
+        self
+    }
+
+    /// The user by `sub` alone, when the name is not at hand.
+    pub fn sub(mut self, sub: &str) -> Self {
         self.user_sub = Some(sub.to_string());
-        self.username = Some(username.to_string());
         self
     }
 
     /// The user by the name given, when no account may exist (a failed sign-in).
     pub fn username(mut self, username: &str) -> Self {
-        self.username = Some(username.to_string());
+        self.username = Some(username.to_string()).filter(|u| !u.is_empty());
         self
     }
 

@@ -11,6 +11,7 @@
 use crate::clients::AppClient;
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
+use crate::events::{Event, Grant, Kind, Reason};
 use crate::services::Services;
 use crate::store::{Directory, Family, RefreshOutcome, StoreError};
 use crate::tokens::issue::{Endpoint, Session, TokenSet, issue_with};
@@ -136,6 +137,12 @@ pub async fn redeem(
                 }
                 RefreshOutcome::Reused => {
                     tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
+                    app.record(
+                        Event::new(Kind::RefreshReuse, &client.pool_id)
+                            .client(&client.client_id)
+                            .user(&presented.user)
+                            .failed(Reason::InvalidGrant),
+                    );
                     return Err(RefreshRefusal::Reused);
                 }
                 RefreshOutcome::Unknown => return Err(RefreshRefusal::Invalid),
@@ -178,5 +185,6 @@ pub async fn redeem(
     )
     .await?;
     tokens.refresh_token = rotated;
+    super::record_issued(app, client, Some(&presented.user), Grant::RefreshToken);
     Ok(tokens)
 }

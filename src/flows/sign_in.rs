@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use crate::clients::AppClient;
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
+use crate::events::{Event, Kind};
 use crate::pool::Pool;
 use crate::services::Services;
 use crate::throttle;
@@ -70,6 +71,16 @@ pub async fn sign_in(
     attempt: &Attempt<'_>,
     password: &str,
 ) -> Result<SignedIn, Refusal> {
+    let result = check_password(app, attempt, password).await;
+    record_sign_in(app, attempt, result.as_ref().map(SignedIn::user));
+    result
+}
+
+async fn check_password(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    password: &str,
+) -> Result<SignedIn, Refusal> {
     let keys = attempt.throttle_keys();
     check_throttle(app, &keys).await?;
     // No password is that long: refuse before spending a hash on it.
@@ -97,6 +108,37 @@ pub async fn sign_in(
             second_step(app, attempt, admit(app, &keys, user).await?).await
         }
         _ => Err(failed(app, &keys).await),
+    }
+}
+
+/// Records a password sign-in's outcome: the user when the password was proven (a
+/// second factor may follow, recorded as its own event), else the name typed and why
+/// it failed; a throttled attempt as throttling.
+fn record_sign_in(app: &Services, attempt: &Attempt<'_>, result: Result<&User, &Refusal>) {
+    let event = match result {
+        Ok(user) => Event::new(Kind::SignIn, attempt.pool_id).user(user),
+        Err(refusal) => {
+            let kind = match refusal {
+                Refusal::Throttled(_) => Kind::Throttled,
+                _ => Kind::SignIn,
+            };
+            Event::new(kind, attempt.pool_id)
+                .username(attempt.username)
+                .failed(refusal.event_reason())
+        }
+    };
+    app.record(event.client(attempt.client_id));
+}
+
+impl SignedIn {
+    /// The user whose password was proven.
+    pub fn user(&self) -> &User {
+        match self {
+            SignedIn::Ready(user)
+            | SignedIn::NewPasswordRequired(user)
+            | SignedIn::Mfa(user, _)
+            | SignedIn::MfaSetup(user) => user,
+        }
     }
 }
 
@@ -314,6 +356,7 @@ pub async fn open_api_session(
         return Err(Refusal::BadCredentials);
     }
     set.refresh_token = Some(refresh);
+    super::record_issued(app, client, Some(user), crate::events::Grant::Api);
     Ok(set)
 }
 
@@ -336,9 +379,10 @@ pub async fn start_srp(
     srp_a: &str,
 ) -> Result<(srp::Challenge, String), SrpRefusal> {
     let refused = |e: AppError| SrpRefusal::Refused(e.into());
-    check_throttle(app, &attempt.throttle_keys())
-        .await
-        .map_err(SrpRefusal::Refused)?;
+    if let Err(refusal) = check_throttle(app, &attempt.throttle_keys()).await {
+        record_sign_in(app, attempt, Err(&refusal));
+        return Err(SrpRefusal::Refused(refusal));
+    }
     let (user, credential) = srp_credential(app, attempt.pool_id, attempt.username)
         .await
         .map_err(refused)?;
@@ -369,6 +413,16 @@ pub struct SrpProof<'a> {
 /// against its stand-in, so real and unknown users get the same errors in the same
 /// time, and the same failures are counted.
 pub async fn verify_srp(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    proof: &SrpProof<'_>,
+) -> Result<SignedIn, Refusal> {
+    let result = check_srp_proof(app, attempt, proof).await;
+    record_sign_in(app, attempt, result.as_ref().map(SignedIn::user));
+    result
+}
+
+async fn check_srp_proof(
     app: &Services,
     attempt: &Attempt<'_>,
     proof: &SrpProof<'_>,
