@@ -25,6 +25,7 @@ use crate::federation::profile::Profile;
 use crate::federation::{IdentityProvider, LinkingPolicy};
 use crate::services::Services;
 use crate::store::StoreError;
+use crate::events::{Event, Kind, Reason};
 use crate::triggers;
 use crate::users::schema::Writer;
 use crate::users::{NewUser, User, UserStatus};
@@ -42,6 +43,18 @@ pub enum Denied {
     Trigger(#[from] TriggerError),
     #[error(transparent)]
     Internal(AppError),
+}
+
+impl Denied {
+    /// The auth event's failure reason.
+    pub fn event_reason(&self) -> Reason {
+        match self {
+            Denied::EmailTaken => Reason::UsernameExists,
+            Denied::Disabled => Reason::Disabled,
+            Denied::Trigger(_) => Reason::Refused,
+            Denied::Internal(_) => Reason::Internal,
+        }
+    }
 }
 
 impl From<AppError> for Denied {
@@ -91,6 +104,7 @@ pub async fn resolve(
     profile: &Profile,
     client_id: &str,
 ) -> Result<User, Denied> {
+    let result: Result<User, Denied> = async {
     let pool_id = &idp.pool_id;
     let schema = app.store.schema(pool_id).await?;
     let mut attributes = mapped_attributes(idp, profile);
@@ -145,6 +159,11 @@ pub async fn resolve(
                 app.clock.now(),
             )
             .await?;
+        app.record(
+            Event::new(Kind::FederationLink, pool_id)
+                .client(client_id)
+                .user(&native),
+        );
         return authenticated(app, client_id, usable(native)?).await;
     }
     let username = crate::users::external_username(&idp.provider_name, &profile.subject);
@@ -187,6 +206,14 @@ pub async fn resolve(
         }
         Err(e) => Err(e),
     }
+    }
+    .await;
+    let event = Event::new(Kind::FederationSignIn, &idp.pool_id).client(client_id);
+    app.record(match &result {
+        Ok(user) => event.user(user),
+        Err(denied) => event.failed(denied.event_reason()),
+    });
+    result
 }
 
 async fn linked_user(

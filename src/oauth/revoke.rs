@@ -17,6 +17,7 @@ use super::token::{parse_form, post_only, read_body};
 use crate::crypto::Secret;
 use crate::error::OAuthError;
 use crate::state::AppState;
+use crate::events::{Event, Kind};
 use crate::tokens::verify;
 
 pub fn routes() -> Router<AppState> {
@@ -67,6 +68,11 @@ async fn revoke(
         app.store
             .revoke_family(&f.origin_jti, app.clock.now())
             .await?;
+        app.record(
+            Event::new(Kind::Revocation, &f.pool_id)
+                .client(&f.client_id)
+                .sub(&f.user_id),
+        );
     }
     Ok(())
 }
