@@ -21,11 +21,11 @@
 use std::collections::BTreeMap;
 
 use crate::error::{AppError, TriggerError};
+use crate::events::{Event, Kind, Reason};
 use crate::federation::profile::Profile;
 use crate::federation::{IdentityProvider, LinkingPolicy};
 use crate::services::Services;
 use crate::store::StoreError;
-use crate::events::{Event, Kind, Reason};
 use crate::triggers;
 use crate::users::schema::Writer;
 use crate::users::{NewUser, User, UserStatus};
@@ -105,107 +105,107 @@ pub async fn resolve(
     client_id: &str,
 ) -> Result<User, Denied> {
     let result: Result<User, Denied> = async {
-    let pool_id = &idp.pool_id;
-    let schema = app.store.schema(pool_id).await?;
-    let mut attributes = mapped_attributes(idp, profile);
-    // A mapping to an attribute the pool does not declare maps nothing.
-    attributes.retain(|name, _| schema.check_write(name, Writer::Admin).is_ok());
-    if let Some(user) = linked_user(app, idp, &profile.subject).await? {
-        authenticating(app, client_id, &user).await?;
-        if user.status == UserStatus::ExternalProvider {
-            for (name, value) in &attributes {
-                // Immutable attributes keep the value of the first sign-in.
-                if schema.get(name).is_some_and(|a| !a.mutable) {
-                    continue;
+        let pool_id = &idp.pool_id;
+        let schema = app.store.schema(pool_id).await?;
+        let mut attributes = mapped_attributes(idp, profile);
+        // A mapping to an attribute the pool does not declare maps nothing.
+        attributes.retain(|name, _| schema.check_write(name, Writer::Admin).is_ok());
+        if let Some(user) = linked_user(app, idp, &profile.subject).await? {
+            authenticating(app, client_id, &user).await?;
+            if user.status == UserStatus::ExternalProvider {
+                for (name, value) in &attributes {
+                    // Immutable attributes keep the value of the first sign-in.
+                    if schema.get(name).is_some_and(|a| !a.mutable) {
+                        continue;
+                    }
+                    app.store
+                        .set_attribute(pool_id, &user.user_id, name, value)
+                        .await?;
                 }
-                app.store
-                    .set_attribute(pool_id, &user.user_id, name, value)
-                    .await?;
             }
+            return authenticated(app, client_id, usable(user)?).await;
         }
-        return authenticated(app, client_id, usable(user)?).await;
-    }
-    let verified_email = attributes
-        .get("email")
-        .filter(|_| profile.email_verified)
-        .map(|e| e.to_lowercase());
-    let mut claims = vec![("subject", profile.subject.as_str())];
-    if let Some(email) = &verified_email {
-        claims.push(("email", email.as_str()));
-    }
-    // A waiting pre-registration wins over linking to a native user.
-    let mut preregistered = false;
-    for (kind, value) in &claims {
-        preregistered |= app
-            .store
-            .has_preregistration(pool_id, &idp.provider_name, kind, value)
-            .await?;
-    }
-    if !preregistered
-        && let Some(email) = &verified_email
-        && idp.linking_policy != LinkingPolicy::Separate
-        && let Some(native) = native_user_with_email(app, pool_id, email).await?
-    {
-        if idp.linking_policy == LinkingPolicy::Deny {
-            return Err(Denied::EmailTaken);
+        let verified_email = attributes
+            .get("email")
+            .filter(|_| profile.email_verified)
+            .map(|e| e.to_lowercase());
+        let mut claims = vec![("subject", profile.subject.as_str())];
+        if let Some(email) = &verified_email {
+            claims.push(("email", email.as_str()));
         }
-        authenticating(app, client_id, &native).await?;
-        app.store
-            .insert_identity(
-                pool_id,
-                &idp.provider_name,
-                &profile.subject,
-                &native.user_id,
-                app.clock.now(),
-            )
-            .await?;
-        app.record(
-            Event::new(Kind::FederationLink, pool_id)
-                .client(client_id)
-                .user(&native),
-        );
-        return authenticated(app, client_id, usable(native)?).await;
-    }
-    let username = crate::users::external_username(&idp.provider_name, &profile.subject);
-    let settings = triggers::settings_of(app, pool_id).await?;
-    if let Some(settings) = &settings {
-        triggers::events::pre_sign_up(
-            app,
-            pool_id,
-            settings,
-            "PreSignUp_ExternalProvider",
-            Some(client_id),
-            &username,
-            &attributes,
-            None,
-            None,
-        )
-        .await?
-        .apply_verification(&mut attributes);
-    }
-    match create_external(app, idp, &username, &profile.subject, attributes, &claims).await {
-        Ok(user) => {
-            if settings.is_some() {
-                triggers::events::post_confirmation(
-                    app,
-                    "PostConfirmation_ConfirmSignUp",
-                    Some(client_id),
-                    &user,
-                    None,
+        // A waiting pre-registration wins over linking to a native user.
+        let mut preregistered = false;
+        for (kind, value) in &claims {
+            preregistered |= app
+                .store
+                .has_preregistration(pool_id, &idp.provider_name, kind, value)
+                .await?;
+        }
+        if !preregistered
+            && let Some(email) = &verified_email
+            && idp.linking_policy != LinkingPolicy::Separate
+            && let Some(native) = native_user_with_email(app, pool_id, email).await?
+        {
+            if idp.linking_policy == LinkingPolicy::Deny {
+                return Err(Denied::EmailTaken);
+            }
+            authenticating(app, client_id, &native).await?;
+            app.store
+                .insert_identity(
+                    pool_id,
+                    &idp.provider_name,
+                    &profile.subject,
+                    &native.user_id,
+                    app.clock.now(),
                 )
                 .await?;
-            }
-            Ok(user)
+            app.record(
+                Event::new(Kind::FederationLink, pool_id)
+                    .client(client_id)
+                    .user(&native),
+            );
+            return authenticated(app, client_id, usable(native)?).await;
         }
-        // Another first sign-in of the same identity won the race: use its user.
-        Err(Denied::Internal(AppError::Conflict(_))) => {
-            match linked_user(app, idp, &profile.subject).await? {
-                Some(user) => usable(user),
-                None => Err(AppError::Conflict("a user for this identity").into()),
-            }
+        let username = crate::users::external_username(&idp.provider_name, &profile.subject);
+        let settings = triggers::settings_of(app, pool_id).await?;
+        if let Some(settings) = &settings {
+            triggers::events::pre_sign_up(
+                app,
+                pool_id,
+                settings,
+                "PreSignUp_ExternalProvider",
+                Some(client_id),
+                &username,
+                &attributes,
+                None,
+                None,
+            )
+            .await?
+            .apply_verification(&mut attributes);
         }
-        Err(e) => Err(e),
-    }
+        match create_external(app, idp, &username, &profile.subject, attributes, &claims).await {
+            Ok(user) => {
+                if settings.is_some() {
+                    triggers::events::post_confirmation(
+                        app,
+                        "PostConfirmation_ConfirmSignUp",
+                        Some(client_id),
+                        &user,
+                        None,
+                    )
+                    .await?;
+                }
+                Ok(user)
+            }
+            // Another first sign-in of the same identity won the race: use its user.
+            Err(Denied::Internal(AppError::Conflict(_))) => {
+                match linked_user(app, idp, &profile.subject).await? {
+                    Some(user) => usable(user),
+                    None => Err(AppError::Conflict("a user for this identity").into()),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
     .await;
     let event = Event::new(Kind::FederationSignIn, &idp.pool_id).client(client_id);

@@ -16,8 +16,8 @@ use super::client_auth::authenticate;
 use super::token::{parse_form, post_only, read_body};
 use crate::crypto::Secret;
 use crate::error::OAuthError;
-use crate::state::AppState;
 use crate::events::{Event, Kind};
+use crate::state::AppState;
 use crate::tokens::verify;
 
 pub fn routes() -> Router<AppState> {
