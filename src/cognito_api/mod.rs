@@ -8,6 +8,7 @@
 mod account;
 mod admin_users;
 mod auth;
+mod auth_events;
 mod fields;
 mod import_jobs;
 pub(crate) mod list_users;
@@ -476,6 +477,9 @@ async fn run(app: &AppState, addr: Option<IpAddr>, action: &str, request: &Value
         return result;
     }
     if let Some(result) = import_jobs::run(app, action, request).await {
+        return result;
+    }
+    if let Some(result) = auth_events::run(app, action, request).await {
         return result;
     }
     Err(fields::not_implemented(action))

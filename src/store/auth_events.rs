@@ -38,9 +38,12 @@ pub struct AuthEventRow {
 #[derive(Debug, Default)]
 pub struct AuthEventFilter<'a> {
     pub pool_id: Option<&'a str>,
-    /// Compared case-insensitively.
+    /// Compared case-insensitively; with `user_sub`, an event naming either matches.
     pub username: Option<&'a str>,
+    pub user_sub: Option<&'a str>,
     pub kind: Option<&'a str>,
+    /// Only these kinds (names from a closed set, never input).
+    pub kinds: Option<&'static [&'static str]>,
     /// Only events at or after this epoch second.
     pub since: Option<i64>,
     /// Only events with an id above this (`--follow`, pagination).
@@ -102,10 +105,18 @@ impl Store {
         f: &AuthEventFilter<'_>,
     ) -> Result<Vec<AuthEventRow>, StoreError> {
         let order = if f.oldest_first { "asc" } else { "desc" };
+        let kinds = match f.kinds {
+            Some(kinds) => {
+                let quoted: Vec<String> = kinds.iter().map(|k| format!("'{k}'")).collect();
+                format!("and kind in ({})", quoted.join(", "))
+            }
+            None => String::new(),
+        };
         let sql = format!(
             "select id, {COLUMNS} from auth_events \
-             where ($1 is null or pool_id = $1) and ($2 is null or lower(username) = lower($2)) \
-             and ($3 is null or kind = $3) and at >= $4 and id > $5 and id < $6 \
+             where ($1 is null or pool_id = $1) \
+             and (($2 is null and $8 is null) or lower(username) = lower($2) or user_sub = $8) \
+             and ($3 is null or kind = $3) {kinds} and at >= $4 and id > $5 and id < $6 \
              order by id {order} limit $7"
         );
         let rows = on_db!(&self.db, |p| sqlx::query_as(&sql)
@@ -116,6 +127,7 @@ impl Store {
             .bind(f.after_id.unwrap_or(0))
             .bind(f.before_id.unwrap_or(i64::MAX))
             .bind(f.limit)
+            .bind(f.user_sub)
             .fetch_all(p)
             .await)?;
         Ok(rows)
