@@ -937,8 +937,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// A command that changes something, as an admin change: its name, pool and the
 /// object it acts on. Reads (lists, logs) are none.
 fn admin_change(command: &Command) -> Option<(&'static str, Option<&str>, Option<&str>)> {
-    fn some(s: &String) -> Option<&str> {
-        Some(s.as_str())
+    fn some(s: &str) -> Option<&str> {
+        Some(s)
     }
     Some(match command {
         Command::Pool(PoolCmd::Create { name, .. }) => ("pool create", None, some(name)),

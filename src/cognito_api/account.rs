@@ -545,7 +545,7 @@ async fn revoke_token(app: &Inner, request: &Value) -> ActionResult {
         app.record(
             Event::new(Kind::Revocation, &family.pool_id)
                 .client(&family.client_id)
-                .sub(&family.user_id),
+                .user_sub(&family.user_id),
         );
     }
     Ok(json!({}))

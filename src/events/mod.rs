@@ -243,7 +243,7 @@ impl Event {
     }
 
     /// The user by `sub` alone, when the name is not at hand.
-    pub fn sub(mut self, sub: &str) -> Self {
+    pub fn user_sub(mut self, sub: &str) -> Self {
         self.user_sub = Some(sub.to_string());
         self
     }

@@ -137,7 +137,7 @@ pub async fn answer(
         }
     }
     .await;
-    let event = Event::new(Kind::MfaChallenge, pool_id).sub(user_id);
+    let event = Event::new(Kind::MfaChallenge, pool_id).user_sub(user_id);
     app.record(super::outcome(event, "", result.as_ref().map(Some)));
     result
 }

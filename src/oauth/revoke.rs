@@ -71,7 +71,7 @@ async fn revoke(
         app.record(
             Event::new(Kind::Revocation, &f.pool_id)
                 .client(&f.client_id)
-                .sub(&f.user_id),
+                .user_sub(&f.user_id),
         );
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! `auth_events`: the auth event log (issue 20), written in batches by
-//! `crate::events`' background writer and pruned by count and age.
+//! the events module's background writer and pruned by count and age.
 
 use serde::Serialize;
 

@@ -14,6 +14,7 @@ mod client_credentials;
 mod config_cache;
 mod declared;
 mod domains;
+mod events;
 mod federation;
 mod federation_apple;
 mod helpers;
