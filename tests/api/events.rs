@@ -480,3 +480,105 @@ async fn the_cli_records_its_changes_and_reads_events_back_with_filters() {
     assert_eq!(changes[0]["action"], "group create");
     assert_eq!(changes[0]["target"], "admins");
 }
+
+#[tokio::test]
+async fn mfa_enrolment_and_a_wrong_second_factor_each_record_one_event() {
+    // Arrange: an API sign-in's access token.
+    let app = TestApp::spawn().await;
+    let client_id = app.public.client_id.clone();
+    cognate::clients::update(&app.state, &app.pool_id, &client_id, |s| {
+        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
+    })
+    .await
+    .unwrap();
+    let sign_in = json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+                         "AuthParameters": {"USERNAME": "alice", "PASSWORD": PASSWORD}});
+    let (_, auth) = app.api_call("InitiateAuth", &sign_in).await;
+    let access = auth["AuthenticationResult"]["AccessToken"].clone();
+    let (status, associated) = app
+        .api_call("AssociateSoftwareToken", &json!({"AccessToken": access}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{associated}");
+    let secret = associated["SecretCode"].as_str().unwrap().to_string();
+
+    // Act: the authenticator's first code.
+    let before = app.last_event_id().await;
+    let code = crate::hosted_mfa::totp(&secret, app.state.clock.now());
+    let (status, body) = app
+        .api_call(
+            "VerifySoftwareToken",
+            &json!({"AccessToken": access, "UserCode": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Assert
+    let e = app.one_event(before).await;
+    assert_eq!((kind(&e), e.outcome.as_str()), ("mfa_enrolment", "pass"));
+    assert_eq!(e.username.as_deref(), Some("alice"));
+
+    // Act: with the factor on, a sign-in is challenged and answered wrongly.
+    crate::hosted_mfa::require_mfa(&app, true, false).await;
+    let (status, body) = app
+        .api_call(
+            "SetUserMFAPreference",
+            &json!({"AccessToken": access,
+                    "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, challenge) = app.api_call("InitiateAuth", &sign_in).await;
+    assert_eq!(
+        challenge["ChallengeName"], "SOFTWARE_TOKEN_MFA",
+        "{challenge}"
+    );
+    let near: Vec<String> = (-2..=2)
+        .map(|s| crate::hosted_mfa::totp(&secret, app.state.clock.now() + s * 30))
+        .collect();
+    let wrong = (123_456..)
+        .map(|n| n.to_string())
+        .find(|c| !near.contains(c))
+        .unwrap();
+    let before = app.last_event_id().await;
+    let (status, _) = app
+        .api_call(
+            "RespondToAuthChallenge",
+            &json!({"ClientId": client_id, "ChallengeName": "SOFTWARE_TOKEN_MFA",
+                    "Session": challenge["Session"],
+                    "ChallengeResponses": {"USERNAME": "alice", "SOFTWARE_TOKEN_MFA_CODE": wrong}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Assert
+    let e = app.one_event(before).await;
+    assert_eq!((kind(&e), e.outcome.as_str()), ("mfa_challenge", "fail"));
+    assert_eq!(e.reason.as_deref(), Some("code_mismatch"));
+    assert!(e.user_sub.is_some());
+}
+
+#[tokio::test]
+async fn a_throttled_sign_in_is_recorded_as_throttling() {
+    // Arrange: failures up to the free ones.
+    let app = TestApp::spawn().await;
+    let client_id = app.public.client_id.clone();
+    cognate::clients::update(&app.state, &app.pool_id, &client_id, |s| {
+        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
+    })
+    .await
+    .unwrap();
+    let wrong = json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+                       "AuthParameters": {"USERNAME": "alice", "PASSWORD": "Wrong-horse-9"}});
+    for _ in 0..20 {
+        let before = app.last_event_id().await;
+        let (_, body) = app.api_call("InitiateAuth", &wrong).await;
+        if body["__type"] == "TooManyRequestsException" {
+            // Assert: the refusal is one throttling event, not a failed sign-in.
+            let e = app.one_event(before).await;
+            assert_eq!((kind(&e), e.outcome.as_str()), ("throttled", "fail"));
+            assert_eq!(e.reason.as_deref(), Some("throttled"));
+            assert_eq!(e.username.as_deref(), Some("alice"));
+            return;
+        }
+        assert_eq!(body["__type"], "NotAuthorizedException", "{body}");
+    }
+    panic!("never throttled");
+}
