@@ -837,6 +837,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         };
         for pool in &pools {
             print!("{}", pool.render());
+            if applying && !pool.changes.is_empty() {
+                // One admin change per pool the file changed; its plan text says what.
+                let event = Event::admin(Actor::Cli, "apply", Some(&pool.pool_id), None);
+                crate::events::sink::write_now(&app.store, event, app.clock.now()).await?;
+            }
         }
         let changes: usize = pools.iter().map(|p| p.changes.len()).sum();
         match (changes, applying) {

@@ -261,29 +261,42 @@ pub async fn set_required_password(
     challenged_at: i64,
     new_password: &str,
 ) -> Result<SignedIn, Refusal> {
-    let user = still_signing_in(
-        app,
-        &pool.pool_id,
-        user_id,
-        UserStatus::ForceChangePassword,
-        challenged_at,
-    )
-    .await?;
-    pool.settings
-        .password_policy
-        .check(new_password, &user.username)
-        .map_err(Refusal::InvalidPassword)?;
-    if credentials::is_reused(app, pool, &user, new_password).await? {
-        return Err(Refusal::PasswordReused);
+    let result: Result<SignedIn, Refusal> = async {
+        let user = still_signing_in(
+            app,
+            &pool.pool_id,
+            user_id,
+            UserStatus::ForceChangePassword,
+            challenged_at,
+        )
+        .await?;
+        pool.settings
+            .password_policy
+            .check(new_password, &user.username)
+            .map_err(Refusal::InvalidPassword)?;
+        if credentials::is_reused(app, pool, &user, new_password).await? {
+            return Err(Refusal::PasswordReused);
+        }
+        let status = UserStatus::Confirmed;
+        let Some(version) =
+            credentials::replace_password(app, &user, new_password, status, None).await?
+        else {
+            return Err(Refusal::BadCredentials);
+        };
+        let user = still_signing_in(app, &pool.pool_id, user_id, status, version).await?;
+        super::mfa::after_password(app, caller, user).await
     }
-    let status = UserStatus::Confirmed;
-    let Some(version) =
-        credentials::replace_password(app, &user, new_password, status, None).await?
-    else {
-        return Err(Refusal::BadCredentials);
-    };
-    let user = still_signing_in(app, &pool.pool_id, user_id, status, version).await?;
-    super::mfa::after_password(app, caller, user).await
+    .await;
+    // The temporary password replaced by the user's own is a password change.
+    let event = Event::new(Kind::PasswordChange, &pool.pool_id)
+        .client(caller.client_id)
+        .user_sub(user_id);
+    app.record(super::outcome(
+        event,
+        "",
+        result.as_ref().map(|s| Some(s.user())),
+    ));
+    result
 }
 
 /// The user as the database has it now, if it may still go on with a sign-in that
