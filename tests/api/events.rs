@@ -582,3 +582,50 @@ async fn a_throttled_sign_in_is_recorded_as_throttling() {
     }
     panic!("never throttled");
 }
+
+#[tokio::test]
+async fn events_follow_prints_new_events_as_they_come() {
+    use std::io::BufRead;
+    // Arrange: one failed sign-in before following.
+    let app = TestApp::spawn().await;
+    let fail = || async {
+        app.post_login(
+            &crate::helpers::browser(),
+            &app.authorize_url(&app.public, Some(&Pkce::new()), &[]),
+            "alice",
+            "Wrong-password-1",
+        )
+        .await
+    };
+    fail().await;
+    app.flushed().await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
+        .args(["events", "--follow", "--kind", "sign_in", "--limit", "1"])
+        .env("DATABASE_URL", &app.backend.database_url)
+        .env("COGNATE_MASTER_KEY", &app.backend.master_key)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = || rx.recv_timeout(std::time::Duration::from_secs(60));
+    // The event before: printed first, once the command has read the table.
+    let first: Value = serde_json::from_str(&next_line().unwrap()).unwrap();
+    // Act: another failed sign-in while it follows.
+    fail().await;
+    let second = next_line();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Assert: the new event comes as a JSON line of its own.
+    let second: Value = serde_json::from_str(&second.unwrap()).unwrap();
+    assert_eq!(first["kind"], "sign_in");
+    assert_eq!(second["kind"], "sign_in");
+    assert_ne!(first["event_id"], second["event_id"]);
+}
