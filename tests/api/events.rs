@@ -629,3 +629,31 @@ async fn events_follow_prints_new_events_as_they_come() {
     assert_eq!(second["kind"], "sign_in");
     assert_ne!(first["event_id"], second["event_id"]);
 }
+
+#[tokio::test]
+async fn a_federated_sign_in_that_links_records_the_link_and_the_sign_in() {
+    // Arrange: a native user with Ada's verified address, and a linking provider.
+    let (app, _standins, client) =
+        crate::federation::federated_app(cognate::federation::LinkingPolicy::Link).await;
+    let native =
+        crate::account::create_user_with_email(&app, "ada-native", "ada@example.com").await;
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("identity_provider", "Google")],
+    );
+    let before = app.last_event_id().await;
+    // Act
+    let (back, _) =
+        crate::federation::federate(&crate::helpers::browser(), &url, "ada", None).await;
+    assert_eq!(back.status(), StatusCode::FOUND);
+    // Assert: the link, then the sign-in, both as the native user.
+    let events = app.events_since(before).await;
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["federation_link", "federation_sign_in"]);
+    for e in &events {
+        assert_eq!(e.user_sub.as_deref(), Some(native.user_id.as_str()));
+        assert_eq!(e.client_id.as_deref(), Some(client.client_id.as_str()));
+        assert_eq!(e.outcome, "pass");
+    }
+}
