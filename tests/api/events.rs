@@ -620,6 +620,9 @@ async fn events_follow_prints_new_events_as_they_come() {
     let first: Value = serde_json::from_str(&next_line().unwrap()).unwrap();
     // Act: another failed sign-in while it follows.
     fail().await;
+    // Written before this test's thread blocks on the child's output (the server's
+    // writer runs on this test's runtime).
+    app.flushed().await;
     let second = next_line();
     child.kill().unwrap();
     child.wait().unwrap();
