@@ -378,13 +378,15 @@ fn record_admin_change(
     request: &Value,
     result: &ActionResult,
 ) {
-    const TARGETS: [&str; 6] = [
+    const TARGETS: [&str; 8] = [
         "Username",
         "ClientId",
         "GroupName",
         "ProviderName",
         "Identifier",
         "Domain",
+        "ClientName",
+        "PoolName",
     ];
     let member = |name: &str| request.get(name).and_then(Value::as_str);
     let target = TARGETS.iter().find_map(|name| member(name));
