@@ -209,6 +209,33 @@ pub struct ServeArgs {
     /// addresses stay refused.
     #[arg(long, env = "COGNATE_TRIGGER_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new())]
     pub trigger_allow_private: bool,
+    /// Serve `/metrics` on this address instead of `--listen` (e.g. a port only the
+    /// monitoring network reaches). Default: `/metrics` is on `--listen`.
+    #[arg(long, env = "COGNATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Require `Authorization: Bearer <token>` at `/metrics`. Default: none (the
+    /// metrics name no user, client or address).
+    #[arg(long, env = "COGNATE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+/// Who may read `/metrics`, and where (`serve --metrics-listen`, `--metrics-token`).
+#[derive(Clone, Default)]
+pub struct MetricsAccess {
+    /// A listener of its own; then the main one has no `/metrics`.
+    pub listen: Option<SocketAddr>,
+    /// The bearer token a scrape must send.
+    pub token: Option<String>,
+}
+
+/// Never the token.
+impl std::fmt::Debug for MetricsAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsAccess")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Where triggers go (`serve --lambda-endpoint`, `--trigger-allow-private`).
@@ -411,6 +438,8 @@ pub struct Config {
     pub max_connections_per_address: usize,
     /// Where triggers go.
     pub triggers: TriggerOptions,
+    /// Who may read `/metrics`, and where.
+    pub metrics: MetricsAccess,
 }
 
 impl Config {
@@ -438,6 +467,7 @@ impl Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
             triggers: TriggerOptions::from_env(),
+            metrics: MetricsAccess::default(),
         })
     }
 
@@ -475,7 +505,21 @@ impl Config {
             lambda_endpoint: args.lambda_endpoint.clone(),
             allow_private: args.trigger_allow_private,
             aws_credentials: AwsCredentials::from_env(),
+        })
+        .with_metrics(MetricsAccess {
+            listen: args.metrics_listen,
+            token: match args.metrics_token.as_deref() {
+                // An empty token would let anyone in while looking set.
+                Some("") => bail!("--metrics-token must not be empty"),
+                token => token.map(str::to_string),
+            },
         }))
+    }
+
+    /// Sets who may read `/metrics`, and where.
+    pub fn with_metrics(mut self, metrics: MetricsAccess) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sets where triggers go.

@@ -190,9 +190,11 @@ pub fn router(app: AppState) -> Router {
         .merge(cognito_api::routes().route_layer(limit(rate_limit::Category::Api)))
         .merge(home::routes())
         .route("/health", get(health))
-        .route("/metrics", get(get_metrics))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    if app.config.metrics.listen.is_none() {
+        router = router.route("/metrics", get(get_metrics));
+    }
     // The development outbox shows codes: only with `serve --dev` and no SMTP server.
     if app.config.dev && app.mail.is_outbox() {
         router = router.merge(hosted_ui::dev_outbox::routes());
@@ -227,6 +229,12 @@ pub fn router(app: AppState) -> Router {
         ));
     }
     let router = router
+        // Outermost but inside routing, so every answer (a refusal by a layer too) is
+        // counted under its route template.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            count_request,
+        ))
         // Spans name the method and path only: queries carry codes and state.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
@@ -250,11 +258,69 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ),
 ];
 
-/// The counters, in Prometheus' text format.
-async fn get_metrics(State(app): State<AppState>) -> Response {
+/// Counts a request and its time to the response's headers under its route template
+/// (`unmatched` for none: a raw path would make a series per URL anyone can type).
+async fn count_request(
+    State(app): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |m| m.as_str());
+    let route = app.metrics.route(route);
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    route.observe(res.status().as_u16(), started.elapsed());
+    res
+}
+
+/// `/metrics` alone, for `serve --metrics-listen`.
+pub fn metrics_router(app: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(get_metrics))
+        .with_state(app)
+}
+
+/// The metrics, in Prometheus' text format; with `--metrics-token`, only for a request
+/// bearing it (compared in constant time).
+async fn get_metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &app.config.metrics.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Digests first, so neither the time nor an early length check tells the
+        // token's length.
+        let matches = crypto::ct_eq(
+            crypto::sha256_hex(given).as_bytes(),
+            crypto::sha256_hex(token).as_bytes(),
+        );
+        if !matches {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a bearer token is required",
+            )
+                .into_response();
+        }
+    }
+    let mut gauges = metrics::Gauges::default();
+    app.store.pool_gauges(&mut gauges);
+    let (slots, in_use, waiting) = users::password::queue();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render() + &app.triggers.counters.render(),
+        gauges.hash_slots,
+        gauges.hash_slots_in_use,
+        gauges.hash_waiting,
+    ) = (slots as u64, in_use as u64, waiting as u64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(&gauges),
     )
         .into_response()
 }

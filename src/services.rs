@@ -23,10 +23,12 @@ pub struct Services {
     pub hosts: Hosts,
     /// What trigger invocations go through.
     pub triggers: TriggerRuntime,
+    /// The process's counters for `/metrics`, shared by every handle (transactions'
+    /// too).
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
-/// The trigger invocations' shared client, where Lambda ARNs are invoked, and their
-/// counters.
+/// The trigger invocations' shared client and where Lambda ARNs are invoked.
 pub struct TriggerRuntime {
     /// The client Lambda invocations go through (connections reused; 5-second limit).
     pub http: reqwest::Client,
@@ -40,8 +42,6 @@ pub struct TriggerRuntime {
     pub allow_private: bool,
     /// Signs Lambda invocations when set.
     pub aws_credentials: Option<crate::config::AwsCredentials>,
-    /// Invocations by trigger source and outcome, for `/metrics`.
-    pub counters: crate::metrics::TriggerCounters,
 }
 
 impl TriggerRuntime {
@@ -57,7 +57,6 @@ impl TriggerRuntime {
                 .map(|e| e.trim_end_matches('/').to_string()),
             allow_private: options.allow_private,
             aws_credentials: options.aws_credentials.clone(),
-            counters: Default::default(),
         }
     }
 }
@@ -77,6 +76,7 @@ impl Services {
             public_url: hosts.public_url().to_string(),
             hosts,
             triggers: TriggerRuntime::new(&crate::config::TriggerOptions::from_env()),
+            metrics: Default::default(),
         }
     }
 
@@ -84,12 +84,15 @@ impl Services {
     /// empty caches so nothing read inside the transaction outlives a rollback; mail
     /// goes to the outbox, in the transaction too.
     pub fn with_store(&self, store: Store) -> Self {
-        Self::new(
-            store,
-            self.keys.with_empty_cache(),
-            Mailer::Outbox,
-            self.hosts.with_empty_cache(),
-        )
+        Self {
+            metrics: self.metrics.clone(),
+            ..Self::new(
+                store,
+                self.keys.with_empty_cache(),
+                Mailer::Outbox,
+                self.hosts.with_empty_cache(),
+            )
+        }
     }
 
     /// A pool's issuer, by the rule in [`crate::hosts`]: Cognito's when the operator

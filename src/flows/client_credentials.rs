@@ -4,6 +4,7 @@
 
 use crate::clients::{AppClient, FLOW_CLIENT_CREDENTIALS};
 use crate::error::AppError;
+use crate::metrics::Grant;
 use crate::resource_servers;
 use crate::services::Services;
 use crate::tokens::issue::{TokenSet, issue_for_client};
@@ -71,5 +72,7 @@ pub async fn grant(
         .map_err(AppError::from)?,
         None => None,
     };
-    Ok(issue_for_client(app, client, &scopes, claims_override.as_ref()).await?)
+    let tokens = issue_for_client(app, client, &scopes, claims_override.as_ref()).await?;
+    app.metrics.tokens_issued(Grant::ClientCredentials);
+    Ok(tokens)
 }

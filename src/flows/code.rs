@@ -118,6 +118,20 @@ pub async fn redeem(
     client: &AppClient,
     presented: &Presented<'_>,
 ) -> Result<TokenSet, CodeRefusal> {
+    let result = exchange(app, client, presented).await;
+    if result.is_ok() {
+        app.metrics
+            .tokens_issued(crate::metrics::Grant::AuthorizationCode);
+    }
+    result
+}
+
+/// [`redeem`], uncounted.
+async fn exchange(
+    app: &Services,
+    client: &AppClient,
+    presented: &Presented<'_>,
+) -> Result<TokenSet, CodeRefusal> {
     let now = app.clock.now();
     let code_hash = app.keys.digests().secret(Secret::AuthCode, presented.code);
     let Some(redeemed) = app.store.unconsumed_code(&code_hash).await? else {

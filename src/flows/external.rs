@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use crate::error::{AppError, TriggerError};
 use crate::federation::profile::Profile;
 use crate::federation::{IdentityProvider, LinkingPolicy};
+use crate::metrics::{SignInFlow, SignInOutcome};
 use crate::services::Services;
 use crate::store::StoreError;
 use crate::triggers;
@@ -86,6 +87,23 @@ pub fn mapped_attributes(idp: &IdentityProvider, profile: &Profile) -> BTreeMap<
 
 /// The user this identity signs in as.
 pub async fn resolve(
+    app: &Services,
+    idp: &IdentityProvider,
+    profile: &Profile,
+    client_id: &str,
+) -> Result<User, Denied> {
+    let result = find_or_create(app, idp, profile, client_id).await;
+    let outcome = match &result {
+        Ok(_) => SignInOutcome::Success,
+        Err(Denied::Internal(_)) => SignInOutcome::Error,
+        Err(_) => SignInOutcome::Refused,
+    };
+    app.metrics.sign_in(SignInFlow::Federated, outcome);
+    result
+}
+
+/// [`resolve`], uncounted.
+async fn find_or_create(
     app: &Services,
     idp: &IdentityProvider,
     profile: &Profile,
@@ -213,6 +231,7 @@ async fn authenticating(app: &Services, client_id: &str, user: &User) -> Result<
         username: &user.username,
         addr: None,
         client_metadata: None,
+        hosted_page: false,
     };
     Ok(super::sign_in::pre_authentication(app, &attempt, Some(user)).await?)
 }

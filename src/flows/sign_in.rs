@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use crate::clients::AppClient;
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
+use crate::metrics::{Grant, SignInFlow, SignInOutcome, Throttle};
 use crate::pool::Pool;
 use crate::services::Services;
 use crate::throttle;
@@ -41,6 +42,8 @@ pub struct Attempt<'a> {
     pub username: &'a str,
     pub addr: Option<IpAddr>,
     pub client_metadata: Option<&'a BTreeMap<String, String>>,
+    /// From the hosted login page rather than the API (for `/metrics`' flow label).
+    pub hosted_page: bool,
 }
 
 impl Attempt<'_> {
@@ -66,6 +69,45 @@ impl Attempt<'_> {
 /// a name the pool does not have, `UserMigration_Authentication` with the password
 /// typed: the user the trigger vouches for is created and signed in.
 pub async fn sign_in(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    password: &str,
+) -> Result<SignedIn, Refusal> {
+    let result = check_password(app, attempt, password).await;
+    let flow = match attempt.hosted_page {
+        true => SignInFlow::HostedPage,
+        false => SignInFlow::Password,
+    };
+    count(app, flow, &result);
+    result
+}
+
+/// Counts a sign-in attempt by how it ended: a challenge after the first proof
+/// (a second factor, a new password) counts as success, the proof having held.
+pub fn count<T>(app: &Services, flow: SignInFlow, result: &Result<T, Refusal>) {
+    let outcome = match result {
+        Ok(_) => SignInOutcome::Success,
+        Err(refusal) => outcome_of(refusal),
+    };
+    app.metrics.sign_in(flow, outcome);
+}
+
+/// The `/metrics` outcome of a refused sign-in.
+pub fn outcome_of(refusal: &Refusal) -> SignInOutcome {
+    match refusal {
+        Refusal::BadCredentials
+        | Refusal::CodeMismatch
+        | Refusal::ExpiredCode
+        | Refusal::CodeUsed
+        | Refusal::TooManyAttempts => SignInOutcome::Failure,
+        Refusal::Throttled(_) => SignInOutcome::Throttled,
+        Refusal::Internal(_) | Refusal::MailFailed => SignInOutcome::Error,
+        _ => SignInOutcome::Refused,
+    }
+}
+
+/// [`sign_in`], uncounted.
+async fn check_password(
     app: &Services,
     attempt: &Attempt<'_>,
     password: &str,
@@ -151,7 +193,10 @@ pub async fn post_authentication(
 /// Refuses while any of `keys` is blocked.
 pub async fn check_throttle(app: &Services, keys: &[String]) -> Result<(), Refusal> {
     match throttle::blocked_for(&app.store, keys, app.clock.now()).await? {
-        Some(wait) => Err(Refusal::Throttled(wait)),
+        Some(wait) => {
+            app.metrics.throttled(Throttle::SignIn);
+            Err(Refusal::Throttled(wait))
+        }
         None => Ok(()),
     }
 }
@@ -314,6 +359,7 @@ pub async fn open_api_session(
         return Err(Refusal::BadCredentials);
     }
     set.refresh_token = Some(refresh);
+    app.metrics.tokens_issued(Grant::ApiSignIn);
     Ok(set)
 }
 
@@ -369,6 +415,17 @@ pub struct SrpProof<'a> {
 /// against its stand-in, so real and unknown users get the same errors in the same
 /// time, and the same failures are counted.
 pub async fn verify_srp(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    proof: &SrpProof<'_>,
+) -> Result<SignedIn, Refusal> {
+    let result = check_srp(app, attempt, proof).await;
+    count(app, SignInFlow::Srp, &result);
+    result
+}
+
+/// [`verify_srp`], uncounted.
+async fn check_srp(
     app: &Services,
     attempt: &Attempt<'_>,
     proof: &SrpProof<'_>,

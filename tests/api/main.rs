@@ -27,6 +27,7 @@ mod login;
 mod mail;
 mod management;
 mod matrix;
+mod metrics;
 mod migrations;
 mod oidc_flow;
 mod payloads;
