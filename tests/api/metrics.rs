@@ -331,3 +331,47 @@ async fn a_separate_metrics_listener_takes_metrics_off_the_main_one() {
     );
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_message_the_smtp_server_does_not_take_is_counted_as_failed() {
+    // Arrange: an instance whose SMTP server is a loopback port nobody listens on.
+    let app = TestApp::spawn().await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mail = cognate::mail::Mailer::from_config(&cognate::config::MailConfig {
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(closed),
+        smtp_tls: cognate::config::SmtpTls::None,
+        ..Default::default()
+    })
+    .unwrap();
+    let config = cognate::config::Config::new(&app.base(), None)
+        .unwrap()
+        .with_rate_limits(cognate::rate_limit::RateLimits::OFF);
+    let state = cognate::server::open_with_mailer(&app.backend.store_args(), config, mail)
+        .await
+        .unwrap();
+    let body = json!({ "ClientId": app.public.client_id, "Username": "alice" });
+    let req = axum::http::Request::post("/")
+        .header(
+            "x-amz-target",
+            "AWSCognitoIdentityProviderService.ForgotPassword",
+        )
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+
+    // Act
+    tower::ServiceExt::oneshot(cognate::router(state.clone()), req)
+        .await
+        .unwrap();
+
+    // Assert
+    let text = state.metrics.render(&Default::default());
+    let failed = "cognate_mail_messages_total{kind=\"reset\",outcome=\"failed\"}";
+    assert_eq!(series(&text, failed), Some(1.0), "{text}");
+    let sent = "cognate_mail_messages_total{kind=\"reset\",outcome=\"sent\"}";
+    assert_eq!(series(&text, sent), None, "{text}");
+}
