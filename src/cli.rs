@@ -1071,8 +1071,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
                         .await?
                 }
                 (None, Some(password)) => {
-                    let password = Some(password.as_str());
-                    crate::users::create(app, &pool, &username, password, status, attributes)
+                    crate::users::create(app, &pool, &username, Some(&password), status, attributes)
                         .await?
                 }
                 // A user without any password could never sign in.

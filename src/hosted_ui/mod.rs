@@ -88,8 +88,9 @@ fn explain(t: &Texts, refusal: &Refusal) -> (StatusCode, String) {
 /// The field a refusal is about, which the page marks and focuses.
 fn field_of(refusal: &Refusal) -> Option<&'static str> {
     match refusal {
-        Refusal::BadCredentials => Some("password"),
-        Refusal::InvalidPassword(_) | Refusal::PasswordReused => Some("password"),
+        Refusal::BadCredentials | Refusal::InvalidPassword(_) | Refusal::PasswordReused => {
+            Some("password")
+        }
         Refusal::UsernameExists => Some("username"),
         Refusal::CodeMismatch
         | Refusal::ExpiredCode

@@ -182,6 +182,24 @@ async fn is_invalid(browser: &Browser, id: &str) -> bool {
     field.attr("aria-invalid").await.unwrap().as_deref() == Some("true")
 }
 
+/// What the reset and sign-up pages list for the password "abc" confirmed as "abd".
+const WEAK_AND_MISMATCHED: [&str; 5] = [
+    "The password needs at least 8 characters.",
+    "The password needs an uppercase letter.",
+    "The password needs a number.",
+    "The password needs a symbol, such as ! or -.",
+    "The passwords do not match.",
+];
+
+/// From the sign-in page to the code page of alice's password reset.
+async fn ask_for_a_reset_code(browser: &Browser) {
+    browser.click_link("Forgot your password?").await;
+    browser.wait_for_text("Reset your password").await;
+    browser.fill("Username", "alice").await;
+    browser.click_button("Send code").await;
+    browser.wait_for_text("we emailed it a code").await;
+}
+
 /// Follows the way back to sign-in and checks it lands on the login page with the
 /// same authorization request as the page it left.
 async fn back_to_sign_in(app: &TestApp, browser: &Browser, link: &str) {
@@ -250,11 +268,7 @@ async fn the_sign_in_pages_pass_axe_at_both_widths_and_show_errors_and_notices_a
     back_to_sign_in(&app, &browser, "Back to sign in").await;
 
     // The reset page: a weak password and a mismatch are listed together.
-    browser.click_link("Forgot your password?").await;
-    browser.wait_for_text("Reset your password").await;
-    browser.fill("Username", "alice").await;
-    browser.click_button("Send code").await;
-    browser.wait_for_text("we emailed it a code").await;
+    ask_for_a_reset_code(&browser).await;
     assert_eq!(focused(&browser).await, "code");
     check_page(&browser, "reset-with-code").await;
     browser.fill("Verification code", "123456").await;
@@ -262,27 +276,14 @@ async fn the_sign_in_pages_pass_axe_at_both_widths_and_show_errors_and_notices_a
     browser.fill("confirm_password", "abd").await;
     browser.click_button("Change password").await;
     browser.wait_for_text("The passwords do not match.").await;
-    assert_eq!(
-        errors(&browser).await,
-        [
-            "The password needs at least 8 characters.",
-            "The password needs an uppercase letter.",
-            "The password needs a number.",
-            "The password needs a symbol, such as ! or -.",
-            "The passwords do not match.",
-        ]
-    );
+    assert_eq!(errors(&browser).await, WEAK_AND_MISMATCHED);
     assert_eq!(focused(&browser).await, "password");
     assert!(is_invalid(&browser, "confirm_password").await);
     check_page(&browser, "reset-with-code-errors").await;
     back_to_sign_in(&app, &browser, "Back to sign in").await;
 
     // A real reset: the sign-in page says so, and keeps saying so beside an error.
-    browser.click_link("Forgot your password?").await;
-    browser.wait_for_text("Reset your password").await;
-    browser.fill("Username", "alice").await;
-    browser.click_button("Send code").await;
-    browser.wait_for_text("we emailed it a code").await;
+    ask_for_a_reset_code(&browser).await;
     let code = code_in(&app.last_mail("alice@example.com").await.body_text);
     browser.fill("Verification code", &code).await;
     browser.fill("password", "Brand-new-pass-7").await;
@@ -341,16 +342,7 @@ async fn the_sign_up_pages_list_every_problem_keep_the_notice_and_pass_axe() {
 
     // Assert: every problem, the focus on the first field to fix.
     browser.wait_for_text("The passwords do not match.").await;
-    assert_eq!(
-        errors(&browser).await,
-        [
-            "The password needs at least 8 characters.",
-            "The password needs an uppercase letter.",
-            "The password needs a number.",
-            "The password needs a symbol, such as ! or -.",
-            "The passwords do not match.",
-        ]
-    );
+    assert_eq!(errors(&browser).await, WEAK_AND_MISMATCHED);
     assert_eq!(focused(&browser).await, "password");
     for id in ["password", "confirm_password"] {
         assert!(is_invalid(&browser, id).await, "{id} is marked");

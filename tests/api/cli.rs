@@ -6,14 +6,28 @@ use reqwest::StatusCode;
 
 use crate::helpers::{PASSWORD, TestApp, assert_oauth_error, jwt_claims};
 
+/// Runs the CLI with `COGNATE_USER_PASSWORD` set, as most tests want.
 fn cognate(app: &TestApp, args: &[&str]) -> Result<Value, String> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
+    run(app, args, Some(PASSWORD))
+}
+
+/// Runs the CLI without `COGNATE_USER_PASSWORD`: only what the arguments say.
+fn cognate_bare(app: &TestApp, args: &[&str]) -> Result<Value, String> {
+    run(app, args, None)
+}
+
+/// The CLI's JSON output, or its error message.
+fn run(app: &TestApp, args: &[&str], password: Option<&str>) -> Result<Value, String> {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"));
+    command
         .args(args)
         .env("DATABASE_URL", &app.backend.database_url)
         .env("COGNATE_MASTER_KEY", &app.backend.master_key)
-        .env("COGNATE_USER_PASSWORD", PASSWORD)
-        .output()
-        .unwrap();
+        .env_remove("COGNATE_USER_PASSWORD");
+    if let Some(password) = password {
+        command.env("COGNATE_USER_PASSWORD", password);
+    }
+    let out = command.output().unwrap();
     if out.status.success() {
         Ok(serde_json::from_slice(&out.stdout).expect("JSON output"))
     } else {
@@ -295,22 +309,6 @@ async fn global_sign_out_needs_a_known_pool_and_a_readable_time() {
     assert!(err.contains("neither Unix seconds nor RFC 3339"), "{err}");
     let err = cognate(&app, &["pool", "global-sign-out"]).unwrap_err();
     assert!(err.contains("--pool"), "{err}");
-}
-
-/// Runs the CLI without `COGNATE_USER_PASSWORD`: only what the arguments say.
-fn cognate_bare(app: &TestApp, args: &[&str]) -> Result<Value, String> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cognate"))
-        .args(args)
-        .env("DATABASE_URL", &app.backend.database_url)
-        .env("COGNATE_MASTER_KEY", &app.backend.master_key)
-        .env_remove("COGNATE_USER_PASSWORD")
-        .output()
-        .unwrap();
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).expect("JSON output"))
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
 }
 
 #[tokio::test]

@@ -55,29 +55,6 @@ async fn authorize_status(app: &TestApp, addr: SocketAddr, redirect_uri: &str) -
     app.http.get(url).send().await.unwrap().status()
 }
 
-/// A public Cognito API call at `addr`.
-async fn api_call(
-    app: &TestApp,
-    addr: SocketAddr,
-    action: &str,
-    body: &Value,
-) -> (StatusCode, Value) {
-    let res = app
-        .http
-        .post(format!("http://{addr}/"))
-        .header(
-            "x-amz-target",
-            format!("AWSCognitoIdentityProviderService.{action}"),
-        )
-        .header("content-type", "application/x-amz-json-1.1")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 fn secret_hash(secret: &str, username: &str, client_id: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(username.as_bytes());
@@ -96,8 +73,7 @@ async fn password_auth(
     if let Some(secret) = secret {
         params["SECRET_HASH"] = secret_hash(secret, "alice", client_id).into();
     }
-    api_call(
-        app,
+    app.api_call_at(
         addr,
         "InitiateAuth",
         &json!({ "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id, "AuthParameters": params }),

@@ -229,9 +229,19 @@ impl TestApp {
 
     /// One Cognito API call (unsigned: the public actions): its status and JSON body.
     pub async fn api_call(&self, action: &str, body: &Value) -> (StatusCode, Value) {
+        self.api_call_at(self.addr, action, body).await
+    }
+
+    /// [`Self::api_call`] to the server at `addr` (another instance on the same database).
+    pub async fn api_call_at(
+        &self,
+        addr: SocketAddr,
+        action: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
         let res = self
             .http
-            .post(format!("{}/", self.base()))
+            .post(format!("http://{addr}/"))
             .header(
                 "x-amz-target",
                 format!("AWSCognitoIdentityProviderService.{action}"),
