@@ -15,7 +15,7 @@ fi
 # aiosmtpd: a real SMTP server for tests/api/mail.rs; pyotp: TOTP codes computed apart from
 # the server's; the rest: tests/python (requests
 # uploads to user import jobs' pre-signed URLs).
-PY_PACKAGES=('aiosmtpd==1.4.6' 'boto3==1.44.5' 'botocore==1.44.5' 'awscli==1.46.3' 'pycognito==2024.5.1' 'pyotp==2.9.0' 'pytest==9.2.0' 'requests==2.34.2')
+PY_PACKAGES=('aiosmtpd==1.4.6' 'boto3==1.44.5' 'botocore==1.44.5' 'awscli==1.46.3' 'pycognito==2024.5.1' 'pyotp==2.9.0' 'prometheus-client==0.26.0' 'pytest==9.2.0' 'requests==2.34.2')
 if ! .venv/bin/python -c 'import aiosmtpd, boto3, pycognito, pyotp, pytest, awscli, requests' 2>/dev/null; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi

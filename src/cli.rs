@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::clients::state_split::{StateEncoding, StateRelay};
 use crate::clients::{ClientSettings, NewSecret};
 use crate::config::{Config, ServeArgs, StoreArgs};
+use crate::events::{Actor, Event, Reason};
 use crate::state::AppState;
 use crate::users::UserStatus;
 
@@ -99,6 +100,28 @@ pub enum Command {
     /// Trigger invocations.
     #[command(subcommand)]
     Triggers(TriggersCmd),
+    /// Auth events (sign-ins, sign-ups, tokens, refusals, admin changes), newest
+    /// first, one JSON object a line.
+    Events {
+        /// Only this pool's events.
+        #[arg(long)]
+        pool: Option<String>,
+        /// Only this user's (by user name, case-insensitive).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this kind (`sign_in`, `token_issued`, `admin_change`, …).
+        #[arg(long, value_parser = parse_kind)]
+        kind: Option<crate::events::Kind>,
+        /// Only events at or after this time (Unix seconds or RFC 3339).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<i64>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        limit: i64,
+        /// Then keep printing new events, oldest first, until interrupted.
+        #[arg(long)]
+        follow: bool,
+    },
     /// Identity providers (Google, Facebook, Login with Amazon, Sign in with Apple, OIDC), links and
     /// pre-registered identities.
     #[command(subcommand)]
@@ -727,6 +750,56 @@ fn parse_attribute(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?} is not name=value"))
 }
 
+/// An auth event kind by its name.
+fn parse_kind(s: &str) -> Result<crate::events::Kind, String> {
+    crate::events::Kind::parse(s).ok_or_else(|| {
+        let names: Vec<_> = crate::events::Kind::ALL.iter().map(|k| k.name()).collect();
+        format!("{s:?} is not an event kind ({})", names.join(", "))
+    })
+}
+
+/// `cognate events`: prints matching events as JSON lines, newest first; with
+/// `follow`, then polls for newer ones and prints them as they come.
+async fn print_events(
+    app: &AppState,
+    mut filter: crate::store::AuthEventFilter<'_>,
+    follow: bool,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let events = app.store.auth_events(&filter).await?;
+    let mut out = std::io::stdout().lock();
+    for e in &events {
+        writeln!(out, "{}", serde_json::to_string(e)?)?;
+    }
+    out.flush()?;
+    drop(out);
+    if !follow {
+        return Ok(());
+    }
+    filter.oldest_first = true;
+    filter.after_id = Some(events.first().map_or(0, |e| e.id));
+    if events.is_empty() {
+        // Nothing matched yet: start after the newest event of any kind.
+        let newest = app
+            .store
+            .auth_events(&crate::store::AuthEventFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .await?;
+        filter.after_id = Some(newest.first().map_or(0, |e| e.id));
+    }
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let mut out = std::io::stdout().lock();
+        for e in app.store.auth_events(&filter).await? {
+            filter.after_id = Some(e.id);
+            writeln!(out, "{}", serde_json::to_string(&e)?)?;
+        }
+        out.flush()?;
+    }
+}
+
 /// A time on the command line: Unix seconds or RFC 3339.
 fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(seconds) = s.parse::<i64>() {
@@ -764,6 +837,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         };
         for pool in &pools {
             print!("{}", pool.render());
+            if applying && !pool.changes.is_empty() {
+                // One admin change per pool the file changed; its plan text says what.
+                let event = Event::admin(Actor::Cli, "apply", Some(&pool.pool_id), None);
+                crate::events::sink::write_now(&app.store, event, app.clock.now()).await?;
+            }
         }
         let changes: usize = pools.iter().map(|p| p.changes.len()).sum();
         match (changes, applying) {
@@ -827,9 +905,84 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return write_document(&exported.document, out);
     }
-    let out = admin(&app, cli.command).await?;
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    if let Command::Events {
+        pool,
+        user,
+        kind,
+        since,
+        limit,
+        follow,
+    } = &cli.command
+    {
+        let filter = crate::store::AuthEventFilter {
+            pool_id: pool.as_deref(),
+            username: user.as_deref(),
+            kind: kind.map(|k| k.name()),
+            since: *since,
+            limit: *limit,
+            ..Default::default()
+        };
+        return print_events(&app, filter, *follow).await;
+    }
+    let change = admin_change(&cli.command).map(|(action, pool, target)| {
+        (action, pool.map(str::to_string), target.map(str::to_string))
+    });
+    let out = admin(&app, cli.command).await;
+    if let Some((action, pool, target)) = change {
+        let mut event = Event::admin(Actor::Cli, action, pool.as_deref(), target.as_deref());
+        if out.is_err() {
+            event = event.failed(Reason::Refused);
+        }
+        crate::events::sink::write_now(&app.store, event, app.clock.now()).await?;
+    }
+    println!("{}", serde_json::to_string_pretty(&out?)?);
     Ok(())
+}
+
+/// A command that changes something, as an admin change: its name, pool and the
+/// object it acts on. Reads (lists, logs) are none.
+fn admin_change(command: &Command) -> Option<(&'static str, Option<&str>, Option<&str>)> {
+    fn some(s: &str) -> Option<&str> {
+        Some(s)
+    }
+    Some(match command {
+        Command::Pool(PoolCmd::Create { name, .. }) => ("pool create", None, some(name)),
+        Command::Pool(PoolCmd::RotateKeys { pool, .. }) => ("pool rotate-keys", some(pool), None),
+        Command::Pool(PoolCmd::GlobalSignOut { pool, .. }) => {
+            ("pool global-sign-out", pool.as_deref(), None)
+        }
+        Command::Pool(PoolCmd::Update { pool, .. }) => ("pool update", some(pool), None),
+        Command::Pool(PoolCmd::TriggerSecret { pool }) => ("pool trigger-secret", some(pool), None),
+        Command::Client(cmd) => match &**cmd {
+            ClientCmd::Create { pool, name, .. } => ("client create", some(pool), some(name)),
+            ClientCmd::Update {
+                pool, client_id, ..
+            } => ("client update", some(pool), some(client_id)),
+            ClientCmd::List { .. } => return None,
+        },
+        Command::User(UserCmd::Create { pool, username, .. }) => {
+            ("user create", some(pool), some(username))
+        }
+        Command::User(UserCmd::Import { pool, .. }) => ("user import", some(pool), None),
+        Command::Group(GroupCmd::Create { pool, name, .. }) => {
+            ("group create", some(pool), some(name))
+        }
+        Command::Group(GroupCmd::AddUser { pool, username, .. }) => {
+            ("group add-user", some(pool), some(username))
+        }
+        Command::Group(GroupCmd::RemoveUser { pool, username, .. }) => {
+            ("group remove-user", some(pool), some(username))
+        }
+        Command::Idp(cmd) => match &**cmd {
+            IdpCmd::Put { pool, name, .. } => ("idp put", some(pool), some(name)),
+            IdpCmd::Link { pool, username, .. } => ("idp link", some(pool), some(username)),
+            IdpCmd::Preregister { pool, provider, .. } => {
+                ("idp preregister", some(pool), some(provider))
+            }
+            IdpCmd::List { .. } => return None,
+        },
+        _ => return None,
+    })
 }
 
 /// Writes a file of `plan`/`apply`'s format as YAML or JSON, to `output` or stdout.
@@ -890,6 +1043,7 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
         | Command::Apply(_)
         | Command::Export { .. }
         | Command::Demo { .. }
+        | Command::Events { .. }
         | Command::ImportFromCognito { .. } => unreachable!("handled by run"),
         Command::Pool(PoolCmd::Create {
             name,

@@ -209,6 +209,54 @@ pub struct ServeArgs {
     /// addresses stay refused.
     #[arg(long, env = "COGNATE_TRIGGER_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new())]
     pub trigger_allow_private: bool,
+    /// Auth events kept at most (`cognate events`); older ones are deleted by the
+    /// periodic clean-up (every 10 minutes).
+    #[arg(long, env = "COGNATE_EVENTS_MAX_COUNT", default_value_t = crate::events::sink::DEFAULT_MAX_COUNT,
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub events_max_count: i64,
+    /// Days an auth event is kept at most.
+    #[arg(long, env = "COGNATE_EVENTS_MAX_AGE_DAYS", default_value_t = crate::events::sink::DEFAULT_MAX_AGE_DAYS,
+          value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub events_max_age_days: i64,
+    /// Log lines as `text` (for people) or `json` (one JSON object per line, with the
+    /// request id, for log collectors).
+    #[arg(long, env = "COGNATE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Serve `/metrics` on this address instead of `--listen` (e.g. a port only the
+    /// monitoring network reaches). Default: `/metrics` is on `--listen`.
+    #[arg(long, env = "COGNATE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Require `Authorization: Bearer <token>` at `/metrics`. Default: none (the
+    /// metrics name no user, client or address).
+    #[arg(long, env = "COGNATE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+/// Who may read `/metrics`, and where (`serve --metrics-listen`, `--metrics-token`).
+#[derive(Clone, Default)]
+pub struct MetricsAccess {
+    /// A listener of its own; then the main one has no `/metrics`.
+    pub listen: Option<SocketAddr>,
+    /// The bearer token a scrape must send.
+    pub token: Option<String>,
+}
+
+/// Never the token.
+impl std::fmt::Debug for MetricsAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsAccess")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// How log lines are written (`serve --log-format`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// Where triggers go (`serve --lambda-endpoint`, `--trigger-allow-private`).
@@ -411,6 +459,10 @@ pub struct Config {
     pub max_connections_per_address: usize,
     /// Where triggers go.
     pub triggers: TriggerOptions,
+    /// How long auth events are kept (`--events-max-count`, `--events-max-age-days`).
+    pub events_retention: crate::events::Retention,
+    /// Who may read `/metrics`, and where.
+    pub metrics: MetricsAccess,
 }
 
 impl Config {
@@ -438,7 +490,15 @@ impl Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
             triggers: TriggerOptions::from_env(),
+            events_retention: Default::default(),
+            metrics: MetricsAccess::default(),
         })
+    }
+
+    /// Sets how long auth events are kept.
+    pub fn with_events_retention(mut self, retention: crate::events::Retention) -> Self {
+        self.events_retention = retention;
+        self
     }
 
     /// Turns development mode on or off.
@@ -475,7 +535,25 @@ impl Config {
             lambda_endpoint: args.lambda_endpoint.clone(),
             allow_private: args.trigger_allow_private,
             aws_credentials: AwsCredentials::from_env(),
+        })
+        .with_events_retention(crate::events::Retention {
+            max_count: args.events_max_count,
+            max_age_seconds: args.events_max_age_days * 86_400,
+        })
+        .with_metrics(MetricsAccess {
+            listen: args.metrics_listen,
+            token: match args.metrics_token.as_deref() {
+                // An empty token would let anyone in while looking set.
+                Some("") => bail!("--metrics-token must not be empty"),
+                token => token.map(str::to_string),
+            },
         }))
+    }
+
+    /// Sets who may read `/metrics`, and where.
+    pub fn with_metrics(mut self, metrics: MetricsAccess) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sets where triggers go.

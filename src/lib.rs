@@ -16,6 +16,7 @@ pub mod declared;
 mod demo;
 pub mod domains;
 pub mod error;
+pub mod events;
 pub mod federation;
 pub mod flows;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -53,6 +54,9 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -190,9 +194,11 @@ pub fn router(app: AppState) -> Router {
         .merge(cognito_api::routes().route_layer(limit(rate_limit::Category::Api)))
         .merge(home::routes())
         .route("/health", get(health))
-        .route("/metrics", get(get_metrics))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    if app.config.metrics.listen.is_none() {
+        router = router.route("/metrics", get(get_metrics));
+    }
     // The development outbox shows codes: only with `serve --dev` and no SMTP server.
     if app.config.dev && app.mail.is_outbox() {
         router = router.merge(hosted_ui::dev_outbox::routes());
@@ -227,15 +233,68 @@ pub fn router(app: AppState) -> Router {
         ));
     }
     let router = router
+        // Outermost but inside routing, so every answer (a refusal by a layer too) is
+        // counted under its route template.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            count_request,
+        ))
         // Spans name the method and path only: queries carry codes and state.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            let id = req
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
         }))
         .with_state(app.clone());
     // A pool's domain serves its routes at the root: the path is rewritten before
     // routing, so this wraps the whole router rather than being one of its layers.
-    let by_host = axum::middleware::from_fn_with_state(app, host_routing::route_by_host);
-    Router::new().fallback_service(tower::Layer::layer(&by_host, router))
+    let by_host = axum::middleware::from_fn_with_state(app.clone(), host_routing::route_by_host);
+    Router::new()
+        .fallback_service(tower::Layer::layer(&by_host, router))
+        .layer(axum::middleware::from_fn_with_state(app, event_context))
+        // Every request has an id (the client's `x-request-id` if it is a plausible
+        // one, else a new UUID), echoed in the response, carried by the request's log
+        // span and by the auth events it causes.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_odd_request_id))
+}
+
+/// Removes an `x-request-id` that is not a plausible id (too long, odd characters), so
+/// a new one is made: a client's id lands in logs and the event table.
+async fn drop_odd_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    let odd = req.headers().get_all(X_REQUEST_ID).iter().any(|v| {
+        v.to_str()
+            .map_or(true, |v| !events::context::is_request_id(v))
+    });
+    if odd || req.headers().get_all(X_REQUEST_ID).iter().count() > 1 {
+        req.headers_mut().remove(X_REQUEST_ID);
+    }
+    req
+}
+
+const X_REQUEST_ID: &str = "x-request-id";
+
+/// Runs the request with its id, client address and user agent as the context of the
+/// auth events it records ([`events::within`]).
+async fn event_context(
+    State(app): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let context = events::RequestContext::new(
+        req.extensions()
+            .get::<RequestId>()
+            .and_then(|id| id.header_value().to_str().ok()),
+        client_addr::ClientAddr::of(&req, &app).0,
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
+    events::within(context, next.run(req)).await
 }
 
 /// Sent on every response. No form-action directive: Chrome applies it to the redirect
@@ -250,11 +309,69 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ),
 ];
 
-/// The counters, in Prometheus' text format.
-async fn get_metrics(State(app): State<AppState>) -> Response {
+/// Counts a request and its time to the response's headers under its route template
+/// (`unmatched` for none: a raw path would make a series per URL anyone can type).
+async fn count_request(
+    State(app): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |m| m.as_str());
+    let route = app.metrics.route(route);
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    route.observe(res.status().as_u16(), started.elapsed());
+    res
+}
+
+/// `/metrics` alone, for `serve --metrics-listen`.
+pub fn metrics_router(app: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(get_metrics))
+        .with_state(app)
+}
+
+/// The metrics, in Prometheus' text format; with `--metrics-token`, only for a request
+/// bearing it (compared in constant time).
+async fn get_metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &app.config.metrics.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Digests first, so neither the time nor an early length check tells the
+        // token's length.
+        let matches = crypto::ct_eq(
+            crypto::sha256_hex(given).as_bytes(),
+            crypto::sha256_hex(token).as_bytes(),
+        );
+        if !matches {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "a bearer token is required",
+            )
+                .into_response();
+        }
+    }
+    let mut gauges = metrics::Gauges::default();
+    app.store.pool_gauges(&mut gauges);
+    let (slots, in_use, waiting) = users::password::queue();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render() + &app.triggers.counters.render(),
+        gauges.hash_slots,
+        gauges.hash_slots_in_use,
+        gauges.hash_waiting,
+    ) = (slots as u64, in_use as u64, waiting as u64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(&gauges),
     )
         .into_response()
 }

@@ -124,6 +124,16 @@ pub async fn serve(store_args: &StoreArgs, args: &ServeArgs) -> anyhow::Result<(
     tokio::spawn(clean_up(app.clone()));
     let mut limits = app.config.connection_limits();
     fit_open_file_limit(&mut limits);
+    if let Some(address) = app.config.metrics.listen {
+        let metrics = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listen on {address} for /metrics"))?;
+        tracing::info!(%address, "serving /metrics");
+        let router = crate::metrics_router(app.clone());
+        tokio::spawn(serve_http(metrics, router, limits.clone(), async {
+            let _ = tokio::signal::ctrl_c().await;
+        }));
+    }
     serve_http(listener, crate::router(app), limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -365,6 +375,13 @@ async fn clean_up(app: AppState) {
             tracing::warn!(error = %e, "deleting expired user import files failed");
         }
         app.limiter.forget_idle();
+        match crate::events::sink::prune(&app.store, app.config.events_retention, app.clock.now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(events = n, "auth events past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "deleting old auth events failed"),
+        }
     }
 }
 

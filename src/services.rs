@@ -4,6 +4,7 @@
 //! requests.
 
 use crate::clock::Clock;
+use crate::events::{Event, EventSink};
 use crate::hosts::Hosts;
 use crate::keys::KeyRing;
 use crate::mail::Mailer;
@@ -23,10 +24,14 @@ pub struct Services {
     pub hosts: Hosts,
     /// What trigger invocations go through.
     pub triggers: TriggerRuntime,
+    /// Where auth events are queued for the background writer.
+    pub events: EventSink,
+    /// The process's counters for `/metrics`, shared by every handle (transactions'
+    /// too).
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
-/// The trigger invocations' shared client, where Lambda ARNs are invoked, and their
-/// counters.
+/// The trigger invocations' shared client and where Lambda ARNs are invoked.
 pub struct TriggerRuntime {
     /// The client Lambda invocations go through (connections reused; 5-second limit).
     pub http: reqwest::Client,
@@ -40,8 +45,6 @@ pub struct TriggerRuntime {
     pub allow_private: bool,
     /// Signs Lambda invocations when set.
     pub aws_credentials: Option<crate::config::AwsCredentials>,
-    /// Invocations by trigger source and outcome, for `/metrics`.
-    pub counters: crate::metrics::TriggerCounters,
 }
 
 impl TriggerRuntime {
@@ -57,14 +60,26 @@ impl TriggerRuntime {
                 .map(|e| e.trim_end_matches('/').to_string()),
             allow_private: options.allow_private,
             aws_credentials: options.aws_credentials.clone(),
-            counters: Default::default(),
         }
     }
 }
 
 impl Services {
+    /// Services over `store`, with an event writer of their own.
     pub fn new(store: Store, keys: KeyRing, mail: Mailer, hosts: Hosts) -> Self {
+        let events = EventSink::start(&store);
+        Self::with_events(store, keys, mail, hosts, events)
+    }
+
+    fn with_events(
+        store: Store,
+        keys: KeyRing,
+        mail: Mailer,
+        hosts: Hosts,
+        events: EventSink,
+    ) -> Self {
         Self {
+            events,
             store,
             keys,
             clock: Clock::default(),
@@ -77,19 +92,31 @@ impl Services {
             public_url: hosts.public_url().to_string(),
             hosts,
             triggers: TriggerRuntime::new(&crate::config::TriggerOptions::from_env()),
+            metrics: Default::default(),
         }
     }
 
     /// The same services over `store` (a transaction's, from [`Store::begin`]), with
     /// empty caches so nothing read inside the transaction outlives a rollback; mail
-    /// goes to the outbox, in the transaction too.
+    /// goes to the outbox, in the transaction too. Events go to the same queue as
+    /// this one's (they record attempts, which happened even if the transaction rolls
+    /// back), and counters to the same metrics.
     pub fn with_store(&self, store: Store) -> Self {
-        Self::new(
-            store,
-            self.keys.with_empty_cache(),
-            Mailer::Outbox,
-            self.hosts.with_empty_cache(),
-        )
+        Self {
+            metrics: self.metrics.clone(),
+            ..Self::with_events(
+                store,
+                self.keys.with_empty_cache(),
+                Mailer::Outbox,
+                self.hosts.with_empty_cache(),
+                self.events.clone(),
+            )
+        }
+    }
+
+    /// Records an auth event now, in the current request's context.
+    pub fn record(&self, event: Event) {
+        self.events.record(event, self.clock.now());
     }
 
     /// A pool's issuer, by the rule in [`crate::hosts`]: Cognito's when the operator

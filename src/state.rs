@@ -8,7 +8,6 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::mail::Mailer;
-use crate::metrics::Metrics;
 use crate::services::Services;
 use crate::store::Store;
 
@@ -19,7 +18,6 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub services: Services,
     pub config: Config,
-    pub metrics: Metrics,
     /// Verifies the Cognito API's signed requests.
     pub api_auth: crate::sigv4::Verifier,
     /// Request-rate limits per client address.
@@ -50,7 +48,6 @@ impl AppState {
             limiter: crate::rate_limit::Limiter::new(&config.rate_limits),
             services,
             config,
-            metrics: Metrics::default(),
         }))
     }
 }

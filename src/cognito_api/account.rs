@@ -14,6 +14,7 @@ use super::auth::{check_secret_hash, client_for};
 use super::{ActionResult, CognitoError, parse, refusal_error, shapes};
 use crate::clients::AppClient;
 use crate::crypto::Secret;
+use crate::events::{Event, Kind, Reason};
 use crate::flows::{attributes, recovery, sign_up};
 use crate::state::Inner;
 use crate::tokens::claims::ADMIN_SCOPE;
@@ -409,6 +410,33 @@ async fn change_password(app: &Inner, request: &Value) -> ActionResult {
     let Caller {
         user, origin_jti, ..
     } = user_of_token(app, &r.access_token).await?;
+    let result = change_own_password(app, &user, &origin_jti, r).await;
+    let event = Event::new(Kind::PasswordChange, &user.pool_id).user(&user);
+    app.record(match &result {
+        Ok(_) => event,
+        Err(e) => event.failed(failure_reason(e)),
+    });
+    result
+}
+
+/// The auth event's reason for a refused account call, by its exception.
+fn failure_reason(e: &CognitoError) -> Reason {
+    match e.kind {
+        "NotAuthorizedException" => Reason::BadCredentials,
+        "InvalidPasswordException" => Reason::InvalidPassword,
+        "PasswordHistoryPolicyViolationException" => Reason::PasswordReused,
+        "TooManyRequestsException" | "LimitExceededException" => Reason::TooManyAttempts,
+        "InternalErrorException" => Reason::Internal,
+        _ => Reason::InvalidParameter,
+    }
+}
+
+async fn change_own_password(
+    app: &Inner,
+    user: &User,
+    origin_jti: &str,
+    r: TokenRequest,
+) -> ActionResult {
     let previous = r.previous_password.unwrap_or_default();
     let proposed = r
         .proposed_password
@@ -427,12 +455,12 @@ async fn change_password(app: &Inner, request: &Value) -> ActionResult {
         .password_policy
         .check(&proposed, &user.username)
         .map_err(|m| CognitoError::new("InvalidPasswordException", m))?;
-    if credentials::is_reused(app, &pool, &user, &proposed).await? {
+    if credentials::is_reused(app, &pool, user, &proposed).await? {
         return Err(super::password_reused());
     }
     let status = UserStatus::Confirmed;
     // Only over the password just proven: a reset that came in between wins.
-    credentials::replace_password(app, &user, &proposed, status, Some(&origin_jti))
+    credentials::replace_password(app, user, &proposed, status, Some(origin_jti))
         .await?
         .ok_or_else(|| CognitoError::not_authorized("Incorrect username or password."))?;
     Ok(json!({}))
@@ -444,6 +472,7 @@ async fn global_sign_out(app: &Inner, request: &Value) -> ActionResult {
     app.store
         .revoke_user_families(&user.user_id, app.clock.now())
         .await?;
+    app.record(Event::new(Kind::GlobalSignOut, &user.pool_id).user(&user));
     Ok(json!({}))
 }
 
@@ -513,6 +542,11 @@ async fn revoke_token(app: &Inner, request: &Value) -> ActionResult {
         app.store
             .revoke_family(&family.origin_jti, app.clock.now())
             .await?;
+        app.record(
+            Event::new(Kind::Revocation, &family.pool_id)
+                .client(&family.client_id)
+                .user_sub(&family.user_id),
+        );
     }
     Ok(json!({}))
 }

@@ -214,6 +214,7 @@ async fn attempt<'a>(
         username,
         addr,
         client_metadata,
+        hosted_page: false,
     })
 }
 

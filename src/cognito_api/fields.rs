@@ -188,6 +188,16 @@ fn refused(
 }
 
 /// Refuses, before `action` runs, every member of `request` that it does not take.
+/// The table's own spelling of `action`, if it is an implemented one: a name that
+/// lives as long as the table (for auth events, which take only known names).
+pub fn known_action(action: &str) -> Option<&'static str> {
+    let table = TABLE.as_ref().ok()?;
+    table
+        .actions
+        .get_key_value(action)
+        .map(|(name, _)| name.as_str())
+}
+
 pub fn check(action: &str, request: &Map<String, Value>) -> Result<(), CognitoError> {
     let table = table()?;
     let Some(members) = table.actions.get(action) else {

@@ -8,6 +8,7 @@
 mod account;
 mod admin_users;
 mod auth;
+mod auth_events;
 mod fields;
 mod import_jobs;
 pub(crate) mod list_users;
@@ -328,9 +329,10 @@ async fn handle(
             "The Content-Type must be application/x-amz-json-1.1.",
         ));
     }
-    if !PUBLIC_ACTIONS.contains(&action) {
-        authenticate(app, uri, headers, body)?;
-    }
+    let caller = match PUBLIC_ACTIONS.contains(&action) {
+        true => None,
+        false => Some(authenticate(app, uri, headers, body)?),
+    };
     let request: Value = if body.is_empty() {
         Value::Object(Default::default())
     } else {
@@ -347,7 +349,63 @@ async fn handle(
             "The request body must be a JSON object.",
         ));
     }
-    run(app, addr, action, &request).await
+    let result = run(app, addr, action, &request).await;
+    if let Some(access_key_id) = caller
+        && let Some(action) = fields::known_action(action)
+        && changes_something(action)
+    {
+        record_admin_change(app, access_key_id, action, &request, &result);
+    }
+    result
+}
+
+/// Whether a signed action may change something (everything but reads): those are
+/// recorded as admin changes. An administrator's sign-in for a user is the user's
+/// sign-in, recorded as such by the flow.
+fn changes_something(action: &str) -> bool {
+    const READS: [&str; 5] = ["Describe", "List", "Get", "AdminGet", "AdminList"];
+    const SIGN_INS: [&str; 2] = ["AdminInitiateAuth", "AdminRespondToAuthChallenge"];
+    !READS.iter().any(|prefix| action.starts_with(prefix)) && !SIGN_INS.contains(&action)
+}
+
+/// Records an admin change: which key ran which action on which object (the request's
+/// identifying member: user name, client id, group, provider…), and whether it passed.
+/// Only identifier members are read, never a password or secret.
+fn record_admin_change(
+    app: &AppState,
+    access_key_id: String,
+    action: &'static str,
+    request: &Value,
+    result: &ActionResult,
+) {
+    const TARGETS: [&str; 8] = [
+        "Username",
+        "ClientId",
+        "GroupName",
+        "ProviderName",
+        "Identifier",
+        "Domain",
+        "ClientName",
+        "PoolName",
+    ];
+    let member = |name: &str| request.get(name).and_then(Value::as_str);
+    let target = TARGETS.iter().find_map(|name| member(name));
+    let mut event = crate::events::Event::admin(
+        crate::events::Actor::ApiKey(access_key_id),
+        action,
+        member("UserPoolId"),
+        target,
+    );
+    if let Err(e) = result {
+        event = event.failed(match e.kind {
+            "ResourceNotFoundException" | "UserNotFoundException" => {
+                crate::events::Reason::NotFound
+            }
+            "InternalErrorException" => crate::events::Reason::Internal,
+            _ => crate::events::Reason::InvalidParameter,
+        });
+    }
+    app.record(event);
 }
 
 /// Whether the body is declared as AWS JSON (1.1 as the SDKs send, 1.0, or plain JSON).
@@ -369,12 +427,13 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Checks the caller's Signature V4 for the actions that need one.
+/// The caller's access key id.
 fn authenticate(
     app: &Inner,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), CognitoError> {
+) -> Result<String, CognitoError> {
     let query = uri.query().unwrap_or_default();
     match app
         .api_auth
@@ -382,7 +441,7 @@ fn authenticate(
     {
         Ok(caller) => {
             tracing::debug!(access_key_id = %caller.access_key_id, "signed API call");
-            Ok(())
+            Ok(caller.access_key_id.to_string())
         }
         Err(e) => {
             let (kind, message) = e.aws_error();
@@ -420,6 +479,9 @@ async fn run(app: &AppState, addr: Option<IpAddr>, action: &str, request: &Value
         return result;
     }
     if let Some(result) = import_jobs::run(app, action, request).await {
+        return result;
+    }
+    if let Some(result) = auth_events::run(app, action, request).await {
         return result;
     }
     Err(fields::not_implemented(action))

@@ -71,5 +71,7 @@ pub async fn grant(
         .map_err(AppError::from)?,
         None => None,
     };
-    Ok(issue_for_client(app, client, &scopes, claims_override.as_ref()).await?)
+    let tokens = issue_for_client(app, client, &scopes, claims_override.as_ref()).await?;
+    super::record_issued(app, client, None, crate::events::Grant::ClientCredentials);
+    Ok(tokens)
 }

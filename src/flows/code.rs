@@ -169,6 +169,12 @@ pub async fn redeem(
         return Err(CodeRefusal::Invalid);
     }
     tokens.refresh_token = Some(refresh);
+    super::record_issued(
+        app,
+        client,
+        Some(&user),
+        crate::events::Grant::AuthorizationCode,
+    );
     Ok(tokens)
 }
 

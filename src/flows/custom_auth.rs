@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 pub use super::sign_in::Attempt;
 use crate::clients::AppClient;
 use crate::error::{AppError, TriggerError};
+use crate::metrics::{SignInFlow, SignInOutcome};
 use crate::model::pool::PoolSettings;
 use crate::model::users::username_key;
 use crate::services::Services;
@@ -169,6 +170,29 @@ pub async fn start(
 /// `CUSTOM_CHALLENGE`: the verify trigger checks `answer` against the challenge the
 /// session holds, then the define trigger decides with that result added.
 pub async fn respond(
+    app: &Services,
+    client: &AppClient,
+    a: &Attempt<'_>,
+    session: &str,
+    answer: &str,
+) -> Result<Step, CustomRefusal> {
+    let result = check_answer(app, client, a, session, answer).await;
+    // Counted when the sign-in ends: another challenge is neither outcome yet.
+    let outcome = match &result {
+        Ok(Step::Ready(_)) => Some(SignInOutcome::Success),
+        Ok(Step::Challenge { .. }) => None,
+        Err(CustomRefusal::Refused(r)) => Some(super::sign_in::outcome_of(r)),
+        Err(CustomRefusal::NotConfigured) => Some(SignInOutcome::Refused),
+        Err(_) => Some(SignInOutcome::Failure),
+    };
+    if let Some(outcome) = outcome {
+        app.metrics.sign_in(SignInFlow::Custom, outcome);
+    }
+    result
+}
+
+/// [`respond`], uncounted.
+async fn check_answer(
     app: &Services,
     client: &AppClient,
     a: &Attempt<'_>,

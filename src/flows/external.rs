@@ -21,8 +21,10 @@
 use std::collections::BTreeMap;
 
 use crate::error::{AppError, TriggerError};
+use crate::events::{Event, Kind, Reason};
 use crate::federation::profile::Profile;
 use crate::federation::{IdentityProvider, LinkingPolicy};
+use crate::metrics::{SignInFlow, SignInOutcome};
 use crate::services::Services;
 use crate::store::StoreError;
 use crate::triggers;
@@ -42,6 +44,18 @@ pub enum Denied {
     Trigger(#[from] TriggerError),
     #[error(transparent)]
     Internal(AppError),
+}
+
+impl Denied {
+    /// The auth event's failure reason.
+    pub fn event_reason(&self) -> Reason {
+        match self {
+            Denied::EmailTaken => Reason::UsernameExists,
+            Denied::Disabled => Reason::Disabled,
+            Denied::Trigger(_) => Reason::Refused,
+            Denied::Internal(_) => Reason::Internal,
+        }
+    }
 }
 
 impl From<AppError> for Denied {
@@ -86,6 +100,28 @@ pub fn mapped_attributes(idp: &IdentityProvider, profile: &Profile) -> BTreeMap<
 
 /// The user this identity signs in as.
 pub async fn resolve(
+    app: &Services,
+    idp: &IdentityProvider,
+    profile: &Profile,
+    client_id: &str,
+) -> Result<User, Denied> {
+    let result = find_or_create(app, idp, profile, client_id).await;
+    let outcome = match &result {
+        Ok(_) => SignInOutcome::Success,
+        Err(Denied::Internal(_)) => SignInOutcome::Error,
+        Err(_) => SignInOutcome::Refused,
+    };
+    app.metrics.sign_in(SignInFlow::Federated, outcome);
+    let event = Event::new(Kind::FederationSignIn, &idp.pool_id).client(client_id);
+    app.record(match &result {
+        Ok(user) => event.user(user),
+        Err(denied) => event.failed(denied.event_reason()),
+    });
+    result
+}
+
+/// [`resolve`], unrecorded.
+async fn find_or_create(
     app: &Services,
     idp: &IdentityProvider,
     profile: &Profile,
@@ -145,6 +181,11 @@ pub async fn resolve(
                 app.clock.now(),
             )
             .await?;
+        app.record(
+            Event::new(Kind::FederationLink, pool_id)
+                .client(client_id)
+                .user(&native),
+        );
         return authenticated(app, client_id, usable(native)?).await;
     }
     let username = crate::users::external_username(&idp.provider_name, &profile.subject);
@@ -213,6 +254,7 @@ async fn authenticating(app: &Services, client_id: &str, user: &User) -> Result<
         username: &user.username,
         addr: None,
         client_metadata: None,
+        hosted_page: false,
     };
     Ok(super::sign_in::pre_authentication(app, &attempt, Some(user)).await?)
 }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::sign_in::{SignedIn, check_throttle, still_signing_in};
+use crate::events::{Event, Kind};
 use crate::pool::MfaConfiguration;
 use crate::services::Services;
 use crate::throttle;
@@ -98,41 +99,47 @@ pub async fn answer(
     factor: Factor,
     code: &str,
 ) -> Result<User, Refusal> {
-    let user =
-        still_signing_in(app, pool_id, user_id, UserStatus::Confirmed, challenged_at).await?;
-    let keys = throttle_keys(&user);
-    check_throttle(app, &keys).await?;
-    let refusal = match factor {
-        Factor::SoftwareToken => match mfa::check_code(app, &user, code).await? {
-            CodeCheck::Accepted => None,
-            CodeCheck::Used => Some(Refusal::CodeUsed),
-            CodeCheck::Mismatch | CodeCheck::NoAuthenticator => Some(Refusal::CodeMismatch),
-        },
-        Factor::Email => {
-            let now = app.clock.now();
-            codes::take(
-                &app.store,
-                app.keys.digests(),
-                &user.user_id,
-                Purpose::Mfa,
-                code,
-                now,
-            )
-            .await?
-            .err()
-            .map(Refusal::from)
-        }
-    };
-    match refusal {
-        None => {
-            throttle::record_success(&app.store, &keys).await?;
-            Ok(user)
-        }
-        Some(refusal) => {
-            throttle::record_failure(&app.store, &keys, app.clock.now()).await?;
-            Err(refusal)
+    let result: Result<User, Refusal> = async {
+        let user =
+            still_signing_in(app, pool_id, user_id, UserStatus::Confirmed, challenged_at).await?;
+        let keys = throttle_keys(&user);
+        check_throttle(app, &keys).await?;
+        let refusal = match factor {
+            Factor::SoftwareToken => match mfa::check_code(app, &user, code).await? {
+                CodeCheck::Accepted => None,
+                CodeCheck::Used => Some(Refusal::CodeUsed),
+                CodeCheck::Mismatch | CodeCheck::NoAuthenticator => Some(Refusal::CodeMismatch),
+            },
+            Factor::Email => {
+                let now = app.clock.now();
+                codes::take(
+                    &app.store,
+                    app.keys.digests(),
+                    &user.user_id,
+                    Purpose::Mfa,
+                    code,
+                    now,
+                )
+                .await?
+                .err()
+                .map(Refusal::from)
+            }
+        };
+        match refusal {
+            None => {
+                throttle::record_success(&app.store, &keys).await?;
+                Ok(user)
+            }
+            Some(refusal) => {
+                throttle::record_failure(&app.store, &keys, app.clock.now()).await?;
+                Err(refusal)
+            }
         }
     }
+    .await;
+    let event = Event::new(Kind::MfaChallenge, pool_id).user_sub(user_id);
+    app.record(super::outcome(event, "", result.as_ref().map(Some)));
+    result
 }
 
 /// `MFA_SETUP`'s end: the user proved a new authenticator during this sign-in
@@ -190,9 +197,10 @@ pub async fn verify_software_token(
     code: &str,
     enable: bool,
 ) -> Result<(), Refusal> {
-    let keys = throttle_keys(user);
-    check_throttle(app, &keys).await?;
-    match mfa::verify_pending(app, user, code, enable).await? {
+    let result: Result<(), Refusal> = async {
+        let keys = throttle_keys(user);
+        check_throttle(app, &keys).await?;
+        match mfa::verify_pending(app, user, code, enable).await? {
         CodeCheck::Accepted => {
             throttle::record_success(&app.store, &keys).await?;
             Ok(())
@@ -206,6 +214,11 @@ pub async fn verify_software_token(
             Err(Refusal::CodeMismatch)
         }
     }
+    }
+    .await;
+    let event = Event::new(Kind::MfaEnrolment, &user.pool_id);
+    app.record(super::outcome(event, "", result.as_ref().map(|()| Some(user))).user(user));
+    result
 }
 
 /// A user's choice of factors (`SetUserMFAPreference`): `None` leaves a factor as it is.

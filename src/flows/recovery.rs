@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::AppError;
+use crate::events::{Event, Kind};
 use crate::pool::{AccountRecovery, Pool};
 use crate::services::Services;
 use crate::throttle;
@@ -37,59 +38,69 @@ pub async fn forgot_password(
     username: &str,
     client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<(), Refusal> {
-    let asker = Asker::new(
-        "CustomMessage_ForgotPassword",
-        Some(client_id),
-        client_metadata,
-    );
-    if app
-        .store
-        .pool_by_id(pool_id)
-        .await?
-        .is_some_and(|p| p.settings.account_recovery == AccountRecovery::AdminOnly)
-    {
-        return Err(Refusal::RecoveryByAdminOnly);
-    }
-    in_equal_time(async {
-        count_code_request(app, pool_id, username).await?;
-        let user = match app.store.user_by_name(pool_id, username).await? {
-            Some(user) => Some(user),
-            None => {
-                super::migration::at_forgot_password(
-                    app,
-                    pool_id,
-                    client_id,
-                    username,
-                    client_metadata,
-                )
-                .await?
-            }
-        };
-        match user {
-            Some(user)
-                if user.enabled
-                    && matches!(
-                        user.status,
-                        UserStatus::Confirmed | UserStatus::ResetRequired
-                    ) =>
-            {
-                if code_destination(&user, Purpose::Reset).is_some() {
-                    return send_code(app, &user, Purpose::Reset, None, asker).await;
-                }
-                let hide = app
-                    .store
-                    .pool_by_id(pool_id)
-                    .await?
-                    .is_none_or(|p| p.settings.prevent_user_existence_errors);
-                if !hide {
-                    return Err(Refusal::InvalidParameter(NO_VERIFIED_ADDRESS.into()));
-                }
-                stand_in(app, pool_id, username, Purpose::Reset).await
-            }
-            _ => stand_in(app, pool_id, username, Purpose::Reset).await,
+    let result: Result<(), Refusal> = async {
+        let asker = Asker::new(
+            "CustomMessage_ForgotPassword",
+            Some(client_id),
+            client_metadata,
+        );
+        if app
+            .store
+            .pool_by_id(pool_id)
+            .await?
+            .is_some_and(|p| p.settings.account_recovery == AccountRecovery::AdminOnly)
+        {
+            return Err(Refusal::RecoveryByAdminOnly);
         }
-    })
-    .await
+        in_equal_time(async {
+            count_code_request(app, pool_id, username).await?;
+            let user = match app.store.user_by_name(pool_id, username).await? {
+                Some(user) => Some(user),
+                None => {
+                    super::migration::at_forgot_password(
+                        app,
+                        pool_id,
+                        client_id,
+                        username,
+                        client_metadata,
+                    )
+                    .await?
+                }
+            };
+            match user {
+                Some(user)
+                    if user.enabled
+                        && matches!(
+                            user.status,
+                            UserStatus::Confirmed | UserStatus::ResetRequired
+                        ) =>
+                {
+                    if code_destination(&user, Purpose::Reset).is_some() {
+                        return send_code(app, &user, Purpose::Reset, None, asker).await;
+                    }
+                    let hide = app
+                        .store
+                        .pool_by_id(pool_id)
+                        .await?
+                        .is_none_or(|p| p.settings.prevent_user_existence_errors);
+                    if !hide {
+                        return Err(Refusal::InvalidParameter(NO_VERIFIED_ADDRESS.into()));
+                    }
+                    stand_in(app, pool_id, username, Purpose::Reset).await
+                }
+                _ => stand_in(app, pool_id, username, Purpose::Reset).await,
+            }
+        })
+        .await
+    }
+    .await;
+    let event = Event::new(Kind::ForgotPassword, pool_id).client(client_id);
+    app.record(super::outcome(
+        event,
+        username,
+        result.as_ref().map(|()| None),
+    ));
+    result
 }
 
 /// Finishes a password reset: the code, then the new password. Every sign-in of the
@@ -105,63 +116,70 @@ pub async fn confirm_forgot_password(
     new_password: &str,
     client_metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<User, Refusal> {
-    pool.settings
-        .password_policy
-        .check(new_password, username)
-        .map_err(Refusal::InvalidPassword)?;
-    let user = app.store.user_by_name(&pool.pool_id, username).await?;
-    let now = app.clock.now();
-    let user_id = user.as_ref().map(|u| u.user_id.as_str());
-    let digest = codes::check_for_name(
-        &app.store,
-        app.keys.digests(),
-        &pool.pool_id,
-        username,
-        user_id,
-        Purpose::Reset,
-        code,
-        now,
-    )
-    .await??;
-    // A digest comes only from a user's own code.
-    let Some(user) = user else {
-        return Err(Refusal::CodeMismatch);
-    };
-    // Only now, with the code proven: the answer tells of the user's past passwords.
-    if credentials::is_reused(app, pool, &user, new_password).await? {
-        return Err(Refusal::PasswordReused);
-    }
-    let hash = password::hash(new_password).await.map_err(AppError::from)?;
-    let srp = credentials::sealed_srp_verifier(app, &user, new_password).await?;
-    // One transaction consumes the code, sets the password and revokes the user's
-    // sign-ins: a crash never leaves the code used up and the old password in place.
-    if !app
-        .store
-        .reset_password(
-            &user.user_id,
-            &digest,
-            &hash,
-            srp.as_deref(),
-            credentials::history_keep(&pool.settings.password_policy),
+    let result: Result<User, Refusal> = async {
+        pool.settings
+            .password_policy
+            .check(new_password, username)
+            .map_err(Refusal::InvalidPassword)?;
+        let user = app.store.user_by_name(&pool.pool_id, username).await?;
+        let now = app.clock.now();
+        let user_id = user.as_ref().map(|u| u.user_id.as_str());
+        let digest = codes::check_for_name(
+            &app.store,
+            app.keys.digests(),
+            &pool.pool_id,
+            username,
+            user_id,
+            Purpose::Reset,
+            code,
             now,
         )
-        .await?
-    {
-        return Err(Refusal::CodeMismatch);
+        .await??;
+        // A digest comes only from a user's own code.
+        let Some(user) = user else {
+            return Err(Refusal::CodeMismatch);
+        };
+        // Only now, with the code proven: the answer tells of the user's past passwords.
+        if credentials::is_reused(app, pool, &user, new_password).await? {
+            return Err(Refusal::PasswordReused);
+        }
+        let hash = password::hash(new_password).await.map_err(AppError::from)?;
+        let srp = credentials::sealed_srp_verifier(app, &user, new_password).await?;
+        // One transaction consumes the code, sets the password and revokes the user's
+        // sign-ins: a crash never leaves the code used up and the old password in place.
+        if !app
+            .store
+            .reset_password(
+                &user.user_id,
+                &digest,
+                &hash,
+                srp.as_deref(),
+                credentials::history_keep(&pool.settings.password_policy),
+                now,
+            )
+            .await?
+        {
+            return Err(Refusal::CodeMismatch);
+        }
+        throttle::record_success(
+            &app.store,
+            &throttle::keys(&pool.pool_id, &user.username, None),
+        )
+        .await?;
+        let user = reload(app, &user).await?;
+        triggers::events::post_confirmation(
+            app,
+            "PostConfirmation_ConfirmForgotPassword",
+            client_id,
+            &user,
+            client_metadata,
+        )
+        .await?;
+        Ok(user)
     }
-    throttle::record_success(
-        &app.store,
-        &throttle::keys(&pool.pool_id, &user.username, None),
-    )
-    .await?;
-    let user = reload(app, &user).await?;
-    triggers::events::post_confirmation(
-        app,
-        "PostConfirmation_ConfirmForgotPassword",
-        client_id,
-        &user,
-        client_metadata,
-    )
-    .await?;
-    Ok(user)
+    .await;
+    let event =
+        Event::new(Kind::PasswordReset, &pool.pool_id).client(client_id.unwrap_or_default());
+    app.record(super::outcome(event, username, result.as_ref().map(Some)));
+    result
 }

@@ -11,6 +11,8 @@
 use crate::clients::AppClient;
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
+use crate::events::{Event, Grant, Kind, Reason};
+use crate::metrics::{SignInFlow, SignInOutcome};
 use crate::services::Services;
 use crate::store::{Directory, Family, RefreshOutcome, StoreError};
 use crate::tokens::issue::{Endpoint, Session, TokenSet, issue_with};
@@ -83,10 +85,18 @@ pub async fn find(
     let found = app
         .store
         .refresh_session(&hash, !client.refresh_token_rotation)
-        .await?
-        .filter(|s| s.family.client_id == client.client_id && s.family.pool_id == client.pool_id)
-        .filter(|s| s.user.can_sign_in())
-        .ok_or(RefreshRefusal::Invalid)?;
+        .await
+        .map_err(RefreshRefusal::from)
+        .and_then(|found| {
+            found
+                .filter(|s| {
+                    s.family.client_id == client.client_id && s.family.pool_id == client.pool_id
+                })
+                .filter(|s| s.user.can_sign_in())
+                .ok_or(RefreshRefusal::Invalid)
+        });
+    // A token found is counted when [`redeem`] ends.
+    let found = found.inspect_err(|e| count(app, Err(e)))?;
     Ok(Presented {
         hash,
         family: found.family,
@@ -95,10 +105,35 @@ pub async fn find(
     })
 }
 
+/// Counts a refresh as a sign-in by its outcome (its tokens are counted where they
+/// are recorded, [`super::record_issued`]).
+fn count(app: &Services, result: Result<(), &RefreshRefusal>) {
+    let outcome = match result {
+        Ok(_) => SignInOutcome::Success,
+        Err(RefreshRefusal::Invalid | RefreshRefusal::Reused) => SignInOutcome::Failure,
+        Err(RefreshRefusal::Internal(_)) => SignInOutcome::Error,
+    };
+    app.metrics.sign_in(SignInFlow::Refresh, outcome);
+}
+
 /// Uses a found token: rotates it when the client rotates, then issues tokens for
 /// `scopes` (the grant or fewer) from the directory as it is now, as `endpoint` issues
 /// them.
 pub async fn redeem(
+    app: &Services,
+    client: &AppClient,
+    presented: Presented,
+    scopes: &[String],
+    endpoint: Endpoint,
+    client_metadata: Option<&std::collections::BTreeMap<String, String>>,
+) -> Result<TokenSet, RefreshRefusal> {
+    let result = rotate_and_issue(app, client, presented, scopes, endpoint, client_metadata).await;
+    count(app, result.as_ref().map(|_| ()));
+    result
+}
+
+/// [`redeem`], uncounted.
+async fn rotate_and_issue(
     app: &Services,
     client: &AppClient,
     presented: Presented,
@@ -135,7 +170,14 @@ pub async fn redeem(
                     family
                 }
                 RefreshOutcome::Reused => {
+                    app.metrics.refresh_reused();
                     tracing::warn!(client_id = %client.client_id, "refresh token reused; its sign-in is revoked");
+                    app.record(
+                        Event::new(Kind::RefreshReuse, &client.pool_id)
+                            .client(&client.client_id)
+                            .user(&presented.user)
+                            .failed(Reason::InvalidGrant),
+                    );
                     return Err(RefreshRefusal::Reused);
                 }
                 RefreshOutcome::Unknown => return Err(RefreshRefusal::Invalid),
@@ -178,5 +220,6 @@ pub async fn redeem(
     )
     .await?;
     tokens.refresh_token = rotated;
+    super::record_issued(app, client, Some(&presented.user), Grant::RefreshToken);
     Ok(tokens)
 }

@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use crate::clients::AppClient;
 use crate::crypto::{Secret, random_token};
 use crate::error::AppError;
+use crate::events::{Event, Kind};
+use crate::metrics::{SignInFlow, SignInOutcome, Throttle};
 use crate::pool::Pool;
 use crate::services::Services;
 use crate::throttle;
@@ -41,6 +43,8 @@ pub struct Attempt<'a> {
     pub username: &'a str,
     pub addr: Option<IpAddr>,
     pub client_metadata: Option<&'a BTreeMap<String, String>>,
+    /// From the hosted login page rather than the API (for `/metrics`' flow label).
+    pub hosted_page: bool,
 }
 
 impl Attempt<'_> {
@@ -66,6 +70,35 @@ impl Attempt<'_> {
 /// a name the pool does not have, `UserMigration_Authentication` with the password
 /// typed: the user the trigger vouches for is created and signed in.
 pub async fn sign_in(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    password: &str,
+) -> Result<SignedIn, Refusal> {
+    let result = check_password(app, attempt, password).await;
+    let flow = match attempt.hosted_page {
+        true => SignInFlow::HostedPage,
+        false => SignInFlow::Password,
+    };
+    record_sign_in(app, attempt, flow, result.as_ref());
+    result
+}
+
+/// The `/metrics` outcome of a refused sign-in.
+pub fn outcome_of(refusal: &Refusal) -> SignInOutcome {
+    match refusal {
+        Refusal::BadCredentials
+        | Refusal::CodeMismatch
+        | Refusal::ExpiredCode
+        | Refusal::CodeUsed
+        | Refusal::TooManyAttempts => SignInOutcome::Failure,
+        Refusal::Throttled(_) => SignInOutcome::Throttled,
+        Refusal::Internal(_) | Refusal::MailFailed => SignInOutcome::Error,
+        _ => SignInOutcome::Refused,
+    }
+}
+
+/// [`sign_in`], unrecorded.
+async fn check_password(
     app: &Services,
     attempt: &Attempt<'_>,
     password: &str,
@@ -97,6 +130,49 @@ pub async fn sign_in(
             second_step(app, attempt, admit(app, &keys, user).await?).await
         }
         _ => Err(failed(app, &keys).await),
+    }
+}
+
+/// Records a password sign-in's outcome: the user when the password was proven (a
+/// second factor may follow, recorded as its own event), else the name typed and why
+/// it failed; a throttled attempt as throttling.
+fn record_sign_in(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    flow: SignInFlow,
+    result: Result<&SignedIn, &Refusal>,
+) {
+    // A challenge after the first proof (a second factor, a new password) counts as
+    // success, the proof having held.
+    let outcome = match result {
+        Ok(_) => SignInOutcome::Success,
+        Err(refusal) => outcome_of(refusal),
+    };
+    app.metrics.sign_in(flow, outcome);
+    let event = match result.map(SignedIn::user) {
+        Ok(user) => Event::new(Kind::SignIn, attempt.pool_id).user(user),
+        Err(refusal) => {
+            let kind = match refusal {
+                Refusal::Throttled(_) => Kind::Throttled,
+                _ => Kind::SignIn,
+            };
+            Event::new(kind, attempt.pool_id)
+                .username(attempt.username)
+                .failed(refusal.event_reason())
+        }
+    };
+    app.record(event.client(attempt.client_id));
+}
+
+impl SignedIn {
+    /// The user whose password was proven.
+    pub fn user(&self) -> &User {
+        match self {
+            SignedIn::Ready(user)
+            | SignedIn::NewPasswordRequired(user)
+            | SignedIn::Mfa(user, _)
+            | SignedIn::MfaSetup(user) => user,
+        }
     }
 }
 
@@ -151,7 +227,10 @@ pub async fn post_authentication(
 /// Refuses while any of `keys` is blocked.
 pub async fn check_throttle(app: &Services, keys: &[String]) -> Result<(), Refusal> {
     match throttle::blocked_for(&app.store, keys, app.clock.now()).await? {
-        Some(wait) => Err(Refusal::Throttled(wait)),
+        Some(wait) => {
+            app.metrics.throttled(Throttle::SignIn);
+            Err(Refusal::Throttled(wait))
+        }
         None => Ok(()),
     }
 }
@@ -219,29 +298,42 @@ pub async fn set_required_password(
     challenged_at: i64,
     new_password: &str,
 ) -> Result<SignedIn, Refusal> {
-    let user = still_signing_in(
-        app,
-        &pool.pool_id,
-        user_id,
-        UserStatus::ForceChangePassword,
-        challenged_at,
-    )
-    .await?;
-    pool.settings
-        .password_policy
-        .check(new_password, &user.username)
-        .map_err(Refusal::InvalidPassword)?;
-    if credentials::is_reused(app, pool, &user, new_password).await? {
-        return Err(Refusal::PasswordReused);
+    let result: Result<SignedIn, Refusal> = async {
+        let user = still_signing_in(
+            app,
+            &pool.pool_id,
+            user_id,
+            UserStatus::ForceChangePassword,
+            challenged_at,
+        )
+        .await?;
+        pool.settings
+            .password_policy
+            .check(new_password, &user.username)
+            .map_err(Refusal::InvalidPassword)?;
+        if credentials::is_reused(app, pool, &user, new_password).await? {
+            return Err(Refusal::PasswordReused);
+        }
+        let status = UserStatus::Confirmed;
+        let Some(version) =
+            credentials::replace_password(app, &user, new_password, status, None).await?
+        else {
+            return Err(Refusal::BadCredentials);
+        };
+        let user = still_signing_in(app, &pool.pool_id, user_id, status, version).await?;
+        super::mfa::after_password(app, caller, user).await
     }
-    let status = UserStatus::Confirmed;
-    let Some(version) =
-        credentials::replace_password(app, &user, new_password, status, None).await?
-    else {
-        return Err(Refusal::BadCredentials);
-    };
-    let user = still_signing_in(app, &pool.pool_id, user_id, status, version).await?;
-    super::mfa::after_password(app, caller, user).await
+    .await;
+    // The temporary password replaced by the user's own is a password change.
+    let event = Event::new(Kind::PasswordChange, &pool.pool_id)
+        .client(caller.client_id)
+        .user_sub(user_id);
+    app.record(super::outcome(
+        event,
+        "",
+        result.as_ref().map(|s| Some(s.user())),
+    ));
+    result
 }
 
 /// The user as the database has it now, if it may still go on with a sign-in that
@@ -314,6 +406,7 @@ pub async fn open_api_session(
         return Err(Refusal::BadCredentials);
     }
     set.refresh_token = Some(refresh);
+    super::record_issued(app, client, Some(user), crate::events::Grant::Api);
     Ok(set)
 }
 
@@ -336,9 +429,10 @@ pub async fn start_srp(
     srp_a: &str,
 ) -> Result<(srp::Challenge, String), SrpRefusal> {
     let refused = |e: AppError| SrpRefusal::Refused(e.into());
-    check_throttle(app, &attempt.throttle_keys())
-        .await
-        .map_err(SrpRefusal::Refused)?;
+    if let Err(refusal) = check_throttle(app, &attempt.throttle_keys()).await {
+        record_sign_in(app, attempt, SignInFlow::Srp, Err(&refusal));
+        return Err(SrpRefusal::Refused(refusal));
+    }
     let (user, credential) = srp_credential(app, attempt.pool_id, attempt.username)
         .await
         .map_err(refused)?;
@@ -369,6 +463,17 @@ pub struct SrpProof<'a> {
 /// against its stand-in, so real and unknown users get the same errors in the same
 /// time, and the same failures are counted.
 pub async fn verify_srp(
+    app: &Services,
+    attempt: &Attempt<'_>,
+    proof: &SrpProof<'_>,
+) -> Result<SignedIn, Refusal> {
+    let result = check_srp_proof(app, attempt, proof).await;
+    record_sign_in(app, attempt, SignInFlow::Srp, result.as_ref());
+    result
+}
+
+/// [`verify_srp`], unrecorded.
+async fn check_srp_proof(
     app: &Services,
     attempt: &Attempt<'_>,
     proof: &SrpProof<'_>,

@@ -55,6 +55,7 @@ async fn post_login(
         username,
         addr,
         client_metadata: None,
+        hosted_page: true,
     };
     // A notice (say, that the password was changed) stays beside the error.
     let notice = session::notice(&session).await?;

@@ -14,6 +14,7 @@ use crate::clients::redirect::{is_registered, with_params};
 use crate::clients::state_split::Split;
 use crate::clients::{AppClient, FLOW_CODE};
 use crate::error::AppError;
+use crate::events::{Event, Kind, Reason};
 use crate::flows::code;
 use crate::host_routing::{Base, ThroughDomain, Via};
 use crate::pkce;
@@ -167,6 +168,11 @@ pub async fn validate(
         .get("redirect_uri")
         .ok_or_else(|| page("redirect_uri is missing."))?;
     if !is_registered(&client.callback_urls, redirect_uri) {
+        app.record(
+            Event::new(Kind::RefusedRedirect, pool_id)
+                .client(&client.client_id)
+                .failed(Reason::Refused),
+        );
         return Err(page("The redirect_uri is not registered for this client."));
     }
 
@@ -180,6 +186,11 @@ pub async fn validate(
         Some(Err(refusal)) => {
             app.metrics.state_refused(refusal.kind());
             tracing::warn!(client_id = %client.client_id, reason = refusal.kind(), "overloaded state refused");
+            app.record(
+                Event::new(Kind::RefusedState, pool_id)
+                    .client(&client.client_id)
+                    .failed(Reason::Refused),
+            );
             return Err(page(&format!(
                 "The state parameter was refused: {refusal}."
             )));

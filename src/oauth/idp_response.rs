@@ -153,6 +153,10 @@ async fn finish(
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(pool_id = %pool_id, provider = %idp.provider_name, error = %format!("{e:#}"), "federated sign-in failed");
+            app.metrics.sign_in(
+                crate::metrics::SignInFlow::Federated,
+                crate::metrics::SignInOutcome::Failure,
+            );
             return stop(&format!(
                 "{} could not be verified. Try again from the application.",
                 idp.provider_name

@@ -16,6 +16,7 @@ use super::client_auth::authenticate;
 use super::token::{parse_form, post_only, read_body};
 use crate::crypto::Secret;
 use crate::error::OAuthError;
+use crate::events::{Event, Kind};
 use crate::state::AppState;
 use crate::tokens::verify;
 
@@ -67,6 +68,11 @@ async fn revoke(
         app.store
             .revoke_family(&f.origin_jti, app.clock.now())
             .await?;
+        app.record(
+            Event::new(Kind::Revocation, &f.pool_id)
+                .client(&f.client_id)
+                .user_sub(&f.user_id),
+        );
     }
     Ok(())
 }

@@ -119,7 +119,7 @@ impl Store {
         const UNPEND: &str = "delete from pending_attributes where user_id = $1 and name = $2";
         const TOUCH: &str = "update users set updated_at = $2 where user_id = $1";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             for (name, value) in set {
                 sqlx::query(SET)
                     .bind(user_id)

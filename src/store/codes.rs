@@ -60,7 +60,7 @@ impl Store {
         const INSERT: &str = "insert into user_codes (user_id, purpose, code_hash, link_hash, attempts, created_at, expires_at, destination) \
                               values ($1, $2, $3, $4, 0, $5, $6, $7)";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             sqlx::query(DELETE)
                 .bind(user_id)
                 .bind(purpose)
@@ -193,7 +193,7 @@ impl Store {
                                on conflict (user_id, name) do update set value = excluded.value";
         const TOUCH: &str = "update users set updated_at = $2 where user_id = $1";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let destination: Option<Option<String>> = sqlx::query_scalar(CONSUME)
                 .bind(user_id)
                 .bind(purpose)
@@ -255,7 +255,7 @@ impl Store {
         const CONSUME: &str = "delete from user_codes where user_id = $1 and purpose = 'signup' \
                                and code_hash = $2 returning user_id";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let consumed: Option<String> = sqlx::query_scalar(CONSUME)
                 .bind(user_id)
                 .bind(code_hash)
@@ -280,7 +280,7 @@ impl Store {
         const CONSUME: &str = "delete from user_codes where link_hash = $1 and purpose = 'signup' \
                                and expires_at > $2 returning user_id";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let consumed: Option<String> = sqlx::query_scalar(CONSUME)
                 .bind(link_hash)
                 .bind(now)
@@ -319,7 +319,7 @@ impl Store {
         const REVOKE: &str =
             "update token_families set revoked_at = $2 where user_id = $1 and revoked_at is null";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let consumed: Option<String> = sqlx::query_scalar(CONSUME)
                 .bind(user_id)
                 .bind(code_hash)

@@ -90,7 +90,7 @@ impl Store {
         const ADD: &str = "insert into declared_objects (pool_id, kind, object_key) values ($1, $2, $3) \
                            on conflict do nothing";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             sqlx::query(CLEAR).bind(pool_id).execute(&mut *tx).await?;
             for (kind, key) in objects {
                 sqlx::query(ADD)

@@ -162,7 +162,7 @@ impl Store {
         const POOL: &str = "delete from user_pools where pool_id = $1";
         let throttle_prefix = format!("user:{pool_id}:");
         let deleted = on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             for sql in CHILDREN {
                 sqlx::query(sql).bind(pool_id).execute(&mut *tx).await?;
             }
@@ -191,7 +191,7 @@ impl Store {
             "delete from app_clients where pool_id = $1 and client_id = $2",
         ];
         let deleted = on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let mut n = 0;
             for sql in CHILDREN {
                 n = sqlx::query(sql)

@@ -4,6 +4,7 @@
 //! the integration suite on both databases.
 
 mod admin_users;
+mod auth_events;
 mod cache;
 mod challenges;
 mod checkpoint;
@@ -31,6 +32,7 @@ mod upgrades;
 mod user_batch;
 mod users;
 
+pub use auth_events::{AuthEventFilter, AuthEventRow};
 pub use cache::DEFAULT_CONFIG_CHECK;
 pub use codes::CodeRow;
 pub use declared::Preregistration;
@@ -264,6 +266,8 @@ pub struct Store {
     tx: Option<std::sync::Arc<tokio::sync::Mutex<Tx>>>,
     /// This process's caches of clients and pools ([`cache`]), shared by every clone.
     caches: std::sync::Arc<cache::Caches>,
+    /// Waits for a connection where the store takes one itself, for `/metrics`.
+    acquire_wait: std::sync::Arc<crate::metrics::Histogram>,
 }
 
 /// An open transaction of either backend.
@@ -345,7 +349,39 @@ impl Store {
             _keeper: keeper,
             tx: None,
             caches: Default::default(),
+            acquire_wait: Default::default(),
         })
+    }
+
+    /// The connection pool's size, idle connections and acquire waits, for `/metrics`.
+    pub fn pool_gauges(&self, gauges: &mut crate::metrics::Gauges) {
+        let (backend, max, open, idle) = match &self.db {
+            Db::Sqlite(p) => (
+                "sqlite",
+                p.options().get_max_connections(),
+                p.size(),
+                p.num_idle(),
+            ),
+            Db::Postgres(p) => (
+                "postgres",
+                p.options().get_max_connections(),
+                p.size(),
+                p.num_idle(),
+            ),
+        };
+        gauges.db_backend = backend;
+        gauges.db_connections_max = u64::from(max);
+        gauges.db_connections_open = u64::from(open);
+        gauges.db_connections_idle = idle as u64;
+        gauges.db_acquire = Some(self.acquire_wait.clone());
+    }
+
+    /// `acquire` (a connection or a transaction from the pool), timed.
+    async fn timed<T>(&self, acquire: impl std::future::Future<Output = T>) -> T {
+        let started = std::time::Instant::now();
+        let out = acquire.await;
+        self.acquire_wait.observe(started.elapsed());
+        out
     }
 
     /// A store whose statements all run in one new transaction, for changes that must
@@ -353,14 +389,15 @@ impl Store {
     /// it rolls back. On SQLite it holds the write lock until then.
     pub async fn begin(&self) -> Result<Store, StoreError> {
         let tx = match &self.db {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
-            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+            Db::Sqlite(p) => Tx::Sqlite(self.timed(p.begin()).await?),
+            Db::Postgres(p) => Tx::Postgres(self.timed(p.begin()).await?),
         };
         Ok(Store {
             db: self.db.clone(),
             _keeper: self._keeper.clone(),
             tx: Some(std::sync::Arc::new(tokio::sync::Mutex::new(tx))),
             caches: self.caches.clone(),
+            acquire_wait: self.acquire_wait.clone(),
         })
     }
 
@@ -414,7 +451,7 @@ impl Store {
         const CODES: &str = "delete from auth_codes where expires_at < $1";
         const FAMILIES: &str = "delete from token_families where expires_at < $1";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             sqlx::query(CODES)
                 .bind(now - 3600)
                 .execute(&mut *tx)

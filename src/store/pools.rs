@@ -43,7 +43,7 @@ impl Store {
                            values ($1, $2, $3, $4, $4)";
         let settings = serde_json::to_string(settings)?;
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             sqlx::query(SQL)
                 .bind(pool_id)
                 .bind(name)

@@ -97,7 +97,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             for a in attributes {
                 insert!(&mut *tx, pool_id, a, now);
             }

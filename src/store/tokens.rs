@@ -262,7 +262,7 @@ impl Store {
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         let family = insert_family_sql(&self.db);
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             sqlx::query(CODE)
                 .bind(c.code_hash)
                 .bind(c.pool_id)
@@ -349,7 +349,7 @@ impl Store {
         const REFRESH: &str =
             "insert into refresh_tokens (token_hash, origin_jti, created_at) values ($1, $2, $3)";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let opened = sqlx::query(&family)
                 .bind(origin_jti)
                 .bind(pool_id)
@@ -413,7 +413,7 @@ impl Store {
         const REFRESH: &str =
             "insert into refresh_tokens (token_hash, origin_jti, created_at) values ($1, $2, $3)";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let consumed: Option<String> = sqlx::query_scalar(CONSUME)
                 .bind(code_hash)
                 .bind(now)
@@ -490,7 +490,7 @@ impl Store {
             // The savepoint is unknown to sqlx's transaction count: a connection that
             // did not finish the statements (an error, or the request dropped while they
             // ran) is closed rather than lent again, which rolls the savepoint back.
-            let mut conn = CloseUnlessFinished(Some(pool.acquire().await?));
+            let mut conn = CloseUnlessFinished(Some(self.timed(pool.acquire()).await?));
             let rows = sqlx::query_scalar::<_, String>(&sql)
                 .bind(old_hash)
                 .bind(new_hash)

@@ -31,7 +31,7 @@ impl Store {
                              on conflict (name) do nothing";
         let sessions = format!("delete from {}", self.session_table());
         let converted = on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let mut changed = 0;
             let claimed = sqlx::query(CLAIM).bind(now).execute(&mut *tx).await?;
             if claimed.rows_affected() == 1 {

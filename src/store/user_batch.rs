@@ -35,7 +35,7 @@ impl Store {
         }
         let numbered = matches!(self.db, Db::Postgres(_));
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             let mut inserted = HashSet::with_capacity(users.len());
             for chunk in users.chunks(MAX_PARAMS / USER_PARAMS) {
                 let sql = values_insert(

@@ -136,7 +136,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             insert_user_rows!(&mut tx, pool_id, user_id, new, now);
             tx.commit().await
         })?;
@@ -259,7 +259,7 @@ impl Store {
                             where origin_jti = $1 and user_id = $2 and revoked_at is null \
                             and credential_version = $3 - 1";
         on_db!(&self.db, |p| {
-            let mut tx = p.begin().await?;
+            let mut tx = self.timed(p.begin()).await?;
             // Rolled back with the rest when the version no longer matches.
             remember_password!(tx, change.user_id, change.history_keep, now);
             let version: Option<i64> = sqlx::query_scalar(SQL)

@@ -91,12 +91,13 @@ pub async fn raise(
     });
     let started = Instant::now();
     let result = invoke(app, &call, target, &event).await;
-    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let took = started.elapsed();
+    let duration_ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) => e.outcome(),
     };
-    app.triggers.counters.count(call.source, outcome);
+    app.metrics.trigger_call(call.source, outcome, took);
     let (answer, error) = match &result {
         Ok(returned) => (Some(redact(returned)), None),
         Err(e) => (None, Some(e.to_string())),

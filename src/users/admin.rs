@@ -340,10 +340,12 @@ async fn mail_temporary_password(
         code: temporary,
         link: None,
     };
-    app.mail
+    let sent = app
+        .mail
         .send_custom(&app.store, &message, custom, app.clock.now())
-        .await
-        .map_err(|e| {
+        .await;
+    app.metrics.mail(message.kind.as_str(), sent.is_ok());
+    sent.map_err(|e| {
             tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %e, "sending a temporary password failed");
             AdminError::DeliveryFailed
         })

@@ -9,6 +9,7 @@ use super::codes::{self, Purpose};
 use super::{Refusal, User};
 use crate::error::AppError;
 use crate::mail::{Custom, MessageKind, Outgoing};
+use crate::metrics::Throttle;
 use crate::services::Services;
 use crate::throttle;
 
@@ -158,7 +159,10 @@ pub async fn issue_and_mail(
 pub async fn count_message(app: &Services, user: &User) -> Result<(), Refusal> {
     match throttle::allow_message(&app.store, &user.user_id, app.clock.now()).await? {
         Ok(()) => Ok(()),
-        Err(wait) => Err(Refusal::MessageLimit(wait)),
+        Err(wait) => {
+            app.metrics.throttled(Throttle::Messages);
+            Err(Refusal::MessageLimit(wait))
+        }
     }
 }
 
@@ -191,7 +195,12 @@ pub async fn mail_code(
         code: &issued.code,
         link: link.as_deref(),
     };
-    app.mail.send_custom(&app.store, &message, custom, now).await.map_err(|e| {
+    let sent = app
+        .mail
+        .send_custom(&app.store, &message, custom, now)
+        .await;
+    app.metrics.mail(message.kind.as_str(), sent.is_ok());
+    sent.map_err(|e| {
         tracing::warn!(pool_id = %user.pool_id, user_id = %user.user_id, error = %e, "sending a code failed");
         Refusal::MailFailed
     })
@@ -206,7 +215,10 @@ pub async fn count_code_request(
 ) -> Result<(), Refusal> {
     match throttle::allow_code_request(&app.store, pool_id, username, app.clock.now()).await? {
         Ok(()) => Ok(()),
-        Err(wait) => Err(Refusal::MessageLimit(wait)),
+        Err(wait) => {
+            app.metrics.throttled(Throttle::Messages);
+            Err(Refusal::MessageLimit(wait))
+        }
     }
 }
 

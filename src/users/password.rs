@@ -19,6 +19,7 @@
 //! pool's argon2id once the password is proven.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::{
     Output, ParamsString, PasswordHash, PasswordVerifier, Salt, SaltString,
@@ -53,11 +54,39 @@ fn slots() -> &'static Semaphore {
     SLOTS.get_or_init(|| Semaphore::new(slot_count()))
 }
 
+/// Hashes waiting for a slot, for `/metrics`.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// The hashing queue now: (slots, slots in use, hashes waiting for one).
+pub fn queue() -> (usize, usize, usize) {
+    let total = slot_count();
+    let in_use = total.saturating_sub(slots().available_permits());
+    (total, in_use, WAITING.load(Ordering::Relaxed))
+}
+
+/// Counts a hash as waiting while it lives (a dropped request stops waiting too).
+struct Waiting;
+
+impl Waiting {
+    fn start() -> Self {
+        WAITING.fetch_add(1, Ordering::Relaxed);
+        Self
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Runs `work` (a hash) on the blocking pool once a slot is free, in the slot's memory.
 async fn in_slot<T: Send + 'static>(
     work: impl FnOnce(&mut Memory) -> T + Send + 'static,
 ) -> anyhow::Result<T> {
+    let waiting = Waiting::start();
     let _slot = slots().acquire().await?;
+    drop(waiting);
     let mut memory = hash_memory::take();
     let (memory, out) = tokio::task::spawn_blocking(move || {
         let out = work(&mut memory);

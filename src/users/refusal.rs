@@ -71,3 +71,30 @@ impl From<CodeError> for Refusal {
         }
     }
 }
+
+impl Refusal {
+    /// The auth event's failure reason for this refusal (a name, never the message,
+    /// which may quote input).
+    pub fn event_reason(&self) -> crate::events::Reason {
+        use crate::events::Reason;
+        match self {
+            Refusal::BadCredentials => Reason::BadCredentials,
+            Refusal::Throttled(_) => Reason::Throttled,
+            Refusal::NotConfirmed => Reason::NotConfirmed,
+            Refusal::Disabled => Reason::Disabled,
+            Refusal::ResetRequired => Reason::ResetRequired,
+            Refusal::UsernameExists => Reason::UsernameExists,
+            Refusal::InvalidPassword(_) => Reason::InvalidPassword,
+            Refusal::PasswordReused => Reason::PasswordReused,
+            Refusal::TemporaryPasswordExpired => Reason::TemporaryPasswordExpired,
+            Refusal::RecoveryByAdminOnly => Reason::NotAuthorized,
+            Refusal::InvalidParameter(_) | Refusal::Attribute(_) => Reason::InvalidParameter,
+            Refusal::CodeMismatch => Reason::CodeMismatch,
+            Refusal::ExpiredCode | Refusal::CodeUsed => Reason::ExpiredCode,
+            Refusal::MfaUnavailable(_) => Reason::MfaUnavailable,
+            Refusal::TooManyAttempts | Refusal::MessageLimit(_) => Reason::TooManyAttempts,
+            Refusal::MailFailed => Reason::DeliveryFailed,
+            Refusal::Internal(_) => Reason::Internal,
+        }
+    }
+}

@@ -26,7 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "store and settings",
         &[
-            "config", "error", "hosts", "keys", "mail", "store", "throttle",
+            "config", "error", "events", "hosts", "keys", "mail", "store", "throttle",
         ],
     ),
     ("services", &["services"]),

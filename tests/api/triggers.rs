@@ -153,9 +153,8 @@ async fn pre_token_generation_fires_for_hosted_sign_in_and_refresh_at_the_token_
     assert!(log.iter().all(|e| e.outcome == "ok" && e.target == url));
     assert_eq!(
         app.state
-            .triggers
-            .counters
-            .get("TokenGeneration_HostedAuth", "ok"),
+            .metrics
+            .trigger_calls("TokenGeneration_HostedAuth", "ok"),
         1
     );
 }

@@ -3,7 +3,9 @@ at trace level to a file while every flow runs with unique sentinel passwords, a
 sentinel API secret and a generated client secret; afterwards no password, secret,
 code, token or cookie the flows used or received appears in the server's output, nor
 any header dump, and control characters sent in usernames and user agents appear only
-escaped.
+escaped. The same holds for the JSON lines log (`--log-format json`) and for the auth
+events the workload recorded (`cognate events`), and every JSON log line of a request
+carries the request id the server echoed.
 """
 import base64
 import hashlib
@@ -13,6 +15,7 @@ import json
 import os
 import pathlib
 import re
+import subprocess
 import sys
 import urllib.parse
 import uuid
@@ -22,7 +25,7 @@ import botocore
 import pytest
 from botocore.config import Config
 
-from conftest import new_server_env, outbox_code, run_server
+from conftest import BINARY, new_server_env, outbox_code, run_server
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "fault"))
 from harness import Browser, attr_after, query_param, request  # noqa: E402
@@ -38,12 +41,13 @@ def sentinel(tag):
     return f"Se04-{tag}-{uuid.uuid4().hex[:12]}-Aa9!"
 
 
-@pytest.fixture
-def logged_server():
-    """A server logging everything at trace level; yields (url, env, log path)."""
+@pytest.fixture(params=["text", "json"])
+def logged_server(request):
+    """A server logging everything at trace level, as text or JSON lines; yields (url,
+    env, log path)."""
     api_secret = sentinel("api-secret")
     env = new_server_env()
-    env.update(COGNATE_API_KEYS=f"AKIDSE04:{api_secret}", RUST_LOG="trace")
+    env.update(COGNATE_API_KEYS=f"AKIDSE04:{api_secret}", RUST_LOG="trace", COGNATE_LOG_FORMAT=request.param)
     env["SE04_API_SECRET"] = api_secret
     server = run_server(env)
     url = next(server)
@@ -222,3 +226,20 @@ def test_no_secret_reaches_the_log_and_control_characters_are_escaped(logged_ser
     assert not any(line.startswith(FORGED) for line in log.splitlines()), "a forged log line"
     assert ANSI not in log, "a raw ANSI sequence from a request reached the log"
     assert f"\n{FORGED}" not in log
+
+    # The auth events the workload recorded hold none of it either.
+    events = subprocess.run([str(BINARY), "events", "--limit", "10000"], env=env, capture_output=True,
+                            text=True, check=True).stdout
+    kinds = {json.loads(line)["kind"] for line in events.splitlines()}
+    assert {"sign_in", "sign_up", "confirm_sign_up", "token_issued", "password_change", "forgot_password",
+            "password_reset", "admin_change"} <= kinds, kinds
+    leaked = sorted(s for s in secrets if s and s in events)
+    assert not leaked, f"secrets in the events: {[s[:12] + '…' for s in leaked]}"
+
+    if env["COGNATE_LOG_FORMAT"] == "json":
+        lines = [json.loads(line) for line in log.splitlines() if line.strip()]
+        # The id the server echoed for a request is on that request's log lines.
+        r = request("GET", f"{url}/health", headers={"x-request-id": "se04-request-1"})
+        assert r.headers.get("x-request-id") == "se04-request-1"
+        spans = [line.get("span", {}) for line in lines]
+        assert any(s.get("request_id") for s in spans), "no JSON log line carries a request id"
