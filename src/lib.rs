@@ -366,6 +366,7 @@ async fn get_metrics(State(app): State<AppState>, headers: axum::http::HeaderMap
         gauges.hash_slots_in_use,
         gauges.hash_waiting,
     ) = (slots as u64, in_use as u64, waiting as u64);
+    gauges.events_dropped = app.events.dropped();
     (
         [(
             header::CONTENT_TYPE,

@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-pub use crate::events::Grant;
-
 /// The domain's counters, shared by every handle of one process (transactions too).
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -107,6 +105,35 @@ impl SignInOutcome {
             Self::Throttled => "throttled",
             Self::Refused => "refused",
             Self::Error => "error",
+        }
+    }
+}
+
+/// How tokens were obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+    /// The Cognito API's `InitiateAuth`/`RespondToAuthChallenge` (password, SRP,
+    /// custom or MFA), which answer tokens directly.
+    Api,
+}
+
+impl Grant {
+    pub const ALL: [Grant; 4] = [
+        Grant::AuthorizationCode,
+        Grant::RefreshToken,
+        Grant::ClientCredentials,
+        Grant::Api,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::RefreshToken => "refresh_token",
+            Grant::ClientCredentials => "client_credentials",
+            Grant::Api => "api",
         }
     }
 }
@@ -455,6 +482,8 @@ pub struct Gauges {
     pub hash_slots: u64,
     pub hash_slots_in_use: u64,
     pub hash_waiting: u64,
+    /// Auth events dropped because their queue was full (the database too slow).
+    pub events_dropped: u64,
 }
 
 impl Gauges {
@@ -511,6 +540,14 @@ impl Gauges {
             family(out, name, "gauge", help);
             let _ = writeln!(out, "{name} {value}");
         }
+        let name = "cognate_auth_events_dropped_total";
+        family(
+            out,
+            name,
+            "counter",
+            "Auth events dropped because the queue to the database was full.",
+        );
+        let _ = writeln!(out, "{name} {}", self.events_dropped);
     }
 }
 

@@ -17,6 +17,9 @@ use std::net::IpAddr;
 pub use context::{RequestContext, current, within};
 pub use sink::{EventSink, Retention};
 
+/// How tokens were obtained (defined with the metrics, which count by it too).
+pub use crate::metrics::Grant;
+
 use crate::store::AuthEventRow;
 
 /// What happened. Stored by [`Kind::name`].
@@ -151,35 +154,6 @@ impl Reason {
             Reason::NotFound => "not_found",
             Reason::Refused => "refused",
             Reason::Internal => "internal",
-        }
-    }
-}
-
-/// How tokens were obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grant {
-    AuthorizationCode,
-    RefreshToken,
-    ClientCredentials,
-    /// The Cognito API's `InitiateAuth`/`RespondToAuthChallenge` (password, SRP,
-    /// custom or MFA), which answer tokens directly.
-    Api,
-}
-
-impl Grant {
-    pub const ALL: [Grant; 4] = [
-        Grant::AuthorizationCode,
-        Grant::RefreshToken,
-        Grant::ClientCredentials,
-        Grant::Api,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Grant::AuthorizationCode => "authorization_code",
-            Grant::RefreshToken => "refresh_token",
-            Grant::ClientCredentials => "client_credentials",
-            Grant::Api => "api",
         }
     }
 }

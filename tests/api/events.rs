@@ -260,6 +260,41 @@ async fn an_unregistered_redirect_uri_records_a_refusal() {
 }
 
 #[tokio::test]
+async fn a_state_whose_return_to_is_not_allowed_records_a_refusal() {
+    // Arrange: a client relaying only to the app's origin.
+    let app = TestApp::spawn().await;
+    let mut settings = cognate::clients::ClientSettings::new("Relay App");
+    settings.callback_urls = vec![CALLBACK.into()];
+    settings.state_relay.allow_list = vec!["https://app.example.com".into()];
+    let (client, _) = cognate::clients::create(
+        &app.state,
+        &app.pool_id,
+        &settings,
+        cognate::clients::NewSecret::None,
+    )
+    .await
+    .unwrap();
+    let before = app.last_event_id().await;
+    let url = app.authorize_url(
+        &client,
+        Some(&Pkce::new()),
+        &[("state", "nonce123_https://evil.example/")],
+    );
+    // Act
+    let res = app.browser.get(&url).send().await.unwrap();
+    // Assert: refused on a page, one event naming the client and no state.
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let refused = app.one_event(before).await;
+    assert_eq!(kind(&refused), "refused_state");
+    assert_eq!(refused.outcome, "fail");
+    assert_eq!(
+        refused.client_id.as_deref(),
+        Some(client.client_id.as_str())
+    );
+    assert!(!format!("{refused:?}").contains("evil.example"));
+}
+
+#[tokio::test]
 async fn account_actions_through_the_api_each_record_one_event() {
     // Arrange
     let app = TestApp::spawn().await;

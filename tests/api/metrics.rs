@@ -213,6 +213,7 @@ async fn a_mixed_workload_shows_in_every_metric_family() {
     assert_eq!(slots, cognate::users::password::slot_count() as f64);
     assert!(value(&text, "cognate_password_hash_slots_in_use") <= slots);
     assert_eq!(value(&text, "cognate_password_hash_waiting"), 0.0);
+    assert_eq!(value(&text, "cognate_auth_events_dropped_total"), 0.0);
 }
 
 #[tokio::test]

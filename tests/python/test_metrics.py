@@ -110,7 +110,7 @@ def test_a_mixed_workload_shows_in_every_metric_family(metrics_server):
     assert value(s, "cognate_sign_ins_total", flow="password", outcome="failure") >= 5
     assert value(s, "cognate_sign_ins_total", flow="password", outcome="throttled") >= 1
     # Tokens by grant (the trigger stopped the last sign-in's), refresh reuse, throttles.
-    assert value(s, "cognate_tokens_issued_total", grant="api_sign_in") == 2
+    assert value(s, "cognate_tokens_issued_total", grant="api") == 2
     assert value(s, "cognate_tokens_issued_total", grant="refresh_token") == 1
     assert ("cognate_tokens_issued_total", frozenset({("grant", "authorization_code")})) in s
     assert ("cognate_refresh_token_reuse_total", frozenset()) in s
@@ -130,6 +130,8 @@ def test_a_mixed_workload_shows_in_every_metric_family(metrics_server):
     slots = value(s, "cognate_password_hash_slots")
     assert slots >= 1 and value(s, "cognate_password_hash_slots_in_use") <= slots
     assert ("cognate_password_hash_waiting", frozenset()) in s
+    # Every auth event of the workload reached its queue.
+    assert value(s, "cognate_auth_events_dropped_total") == 0
     # No label names a user, pool or client.
     for (_, labels) in s:
         for _, v in labels:
