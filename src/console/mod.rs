@@ -7,6 +7,7 @@
 //! script at all) and `Cache-Control: no-store`.
 
 pub mod auth;
+pub mod clients;
 pub mod csrf;
 pub mod pages;
 pub mod pools;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/static/console.css", get(stylesheet))
         .merge(auth::routes())
         .merge(pools::routes())
+        .merge(clients::routes())
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
