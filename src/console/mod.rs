@@ -9,8 +9,13 @@
 pub mod auth;
 pub mod clients;
 pub mod csrf;
+pub mod directory;
+pub mod export;
+pub mod messages;
 pub mod pages;
 pub mod pools;
+pub mod providers;
+pub mod triggers;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -39,6 +44,11 @@ pub fn routes() -> Router<AppState> {
         .merge(auth::routes())
         .merge(pools::routes())
         .merge(clients::routes())
+        .merge(messages::routes())
+        .merge(triggers::routes())
+        .merge(directory::routes())
+        .merge(export::routes())
+        .merge(providers::routes())
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -855,3 +855,265 @@ async fn the_console_creates_and_edits_a_client_and_tries_states_as_authorize_do
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn mail_templates_preview_without_saving_and_save_through_the_pool() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let ada = Console::sign_in(&app, &operator(&app, "ada").await).await;
+    let path = format!("/admin/pools/{}/messages", app.pool_id);
+    let message = |action: &'static str, body: &'static str| {
+        vec![
+            ("kind", "verification"),
+            ("subject", "Your Acme code"),
+            ("body", body),
+            ("action", action),
+        ]
+    };
+
+    // Act / Assert: a preview renders the unsaved text with a sample code.
+    let res = ada
+        .post(&path, &message("preview", "Hello {username}, use {####}."))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Hello jane.doe, use 123456."), "{html}");
+    assert!(html.contains("Your Acme code"), "{html}");
+    let pool = app
+        .state
+        .store
+        .pool_by_id(&app.pool_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pool.settings.messages.verification.is_none());
+    // A message without the code is refused; a good one is saved.
+    let res = ada.post(&path, &message("save", "No code here")).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = ada.post(&path, &message("save", "Use {####}.")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let pool = app
+        .state
+        .store
+        .pool_by_id(&app.pool_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        pool.settings.messages.verification.unwrap().body,
+        "Use {####}."
+    );
+    let (_, html) = ada.get(&format!("{path}?kind=verification")).await;
+    assert!(html.contains("Use 123456."), "{html}");
+    // Back to the default.
+    let res = ada.post(&path, &message("default", "")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let pool = app
+        .state
+        .store
+        .pool_by_id(&app.pool_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pool.settings.messages.verification.is_none());
+}
+
+#[tokio::test]
+async fn triggers_groups_resource_servers_and_providers_change_through_the_console() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let op = operator(&app, "ada").await;
+    let ada = Console::sign_in(&app, &op).await;
+    let pool = format!("/admin/pools/{}", app.pool_id);
+
+    // Triggers: a webhook target is kept, a plain-http one refused.
+    let res = ada
+        .post(
+            &format!("{pool}/triggers"),
+            &[("pre_sign_up", "http://example.com/hook")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = ada
+        .post(
+            &format!("{pool}/triggers"),
+            &[("pre_sign_up", "https://hooks.example.com/pre")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let settings = app
+        .state
+        .store
+        .pool_by_id(&app.pool_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .settings;
+    assert_eq!(
+        settings.lambda_config.pre_sign_up.as_deref(),
+        Some("https://hooks.example.com/pre")
+    );
+
+    // Groups.
+    let res = ada
+        .post(
+            &format!("{pool}/groups"),
+            &[("name", "admins"), ("precedence", "1")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = ada
+        .post(&format!("{pool}/groups"), &[("name", "admins")])
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.state.store.groups(&app.pool_id).await.unwrap().len(), 1);
+
+    // Resource servers.
+    let res = ada
+        .post(
+            &format!("{pool}/resource-servers"),
+            &[
+                ("identifier", "https://api.example.com"),
+                ("name", "API"),
+                ("scopes", "read Read things\nwrite Write things"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let servers = app
+        .state
+        .store
+        .resource_servers(&app.pool_id)
+        .await
+        .unwrap();
+    assert_eq!(servers[0].scopes.len(), 2);
+
+    // An OIDC provider; its secret is never shown, an empty one on edit keeps it.
+    let res = ada
+        .post(
+            &format!("{pool}/providers"),
+            &[
+                ("name", "Corp"),
+                ("provider_type", "OIDC"),
+                ("client_id", "corp-client"),
+                ("client_secret", "corp-secret-value"),
+                ("authorize_scopes", "openid email"),
+                ("oidc_issuer", "https://login.corp.example"),
+                ("linking_policy", "separate"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = ada.get(&format!("{pool}/providers/Corp")).await;
+    assert!(!html.contains("corp-secret-value"));
+    let res = ada
+        .post(
+            &format!("{pool}/providers/Corp"),
+            &[
+                ("client_id", "corp-client-2"),
+                ("client_secret", ""),
+                ("authorize_scopes", "openid email"),
+                ("oidc_issuer", "https://login.corp.example"),
+                ("linking_policy", "link"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let corp = cognate::federation::provider(&app.state, &app.pool_id, "Corp")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(corp.details.client_id, "corp-client-2");
+    assert_eq!(corp.client_secret.as_deref(), Some("corp-secret-value"));
+
+    // The export has them all, and no secret.
+    let (status, html) = ada.get(&format!("{pool}/export")).await;
+    assert_eq!(status, StatusCode::OK);
+    for needle in ["admins", "https://api.example.com", "Corp", "corp-client-2"] {
+        assert!(html.contains(needle), "{needle} in {html}");
+    }
+    assert!(!html.contains("corp-secret-value"));
+    let res = ada
+        .b
+        .get(at(&app, &format!("{pool}/export.yaml")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert!(!res.text().await.unwrap().contains(&app.secret));
+
+    // Deleting asks again after five minutes; then the group and provider go.
+    app.state.clock.advance(6 * 60);
+    let res = ada.post(&format!("{pool}/groups/admins/delete"), &[]).await;
+    assert!(location(&res).starts_with("/admin/reauth"));
+    assert_eq!(app.state.store.groups(&app.pool_id).await.unwrap().len(), 1);
+    let res = ada
+        .post(
+            "/admin/reauth",
+            &[
+                ("password", OPERATOR_PASSWORD),
+                ("code", &code(&app, &op)),
+                ("next", "/admin"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = ada.post(&format!("{pool}/groups/admins/delete"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        app.state
+            .store
+            .groups(&app.pool_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let res = ada
+        .post(&format!("{pool}/providers/Corp/delete"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = ada
+        .post(
+            &format!("{pool}/resource-servers/delete"),
+            &[("identifier", "https://api.example.com")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(
+        app.state
+            .store
+            .resource_servers(&app.pool_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Each change is an admin event under the operator's name.
+    let actions: Vec<String> = app
+        .flushed()
+        .await
+        .into_iter()
+        .filter(|e| e.actor.as_deref() == Some("console:ada") && e.outcome == "pass")
+        .filter_map(|e| e.action)
+        .collect();
+    for action in [
+        "UpdateUserPool",
+        "CreateGroup",
+        "CreateResourceServer",
+        "CreateIdentityProvider",
+        "UpdateIdentityProvider",
+        "DeleteGroup",
+        "DeleteIdentityProvider",
+        "DeleteResourceServer",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+}
