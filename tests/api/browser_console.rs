@@ -94,16 +94,24 @@ async fn an_operator_signs_in_with_totp_creates_a_pool_and_client_and_rebrands_i
         ("/messages", "Preview", "messages"),
         ("/triggers", "PreSignUp", "triggers"),
         ("/groups", "Create a group", "groups"),
-        ("/resource-servers", "Create a resource server", "resource-servers"),
+        (
+            "/resource-servers",
+            "Create a resource server",
+            "resource-servers",
+        ),
         ("/providers", "Add a provider", "providers"),
         ("/export", "without secrets", "export"),
         ("/delete", "cannot be undone", "confirm-delete"),
     ] {
-        browser.goto(&format!("{base}/admin/pools/{pool_id}{path}")).await;
+        browser
+            .goto(&format!("{base}/admin/pools/{pool_id}{path}"))
+            .await;
         browser.wait_for_text(heading).await;
         check_page(&browser, &format!("console/{name}")).await;
     }
-    browser.goto(&format!("{base}/admin/reauth?next=/admin")).await;
+    browser
+        .goto(&format!("{base}/admin/reauth?next=/admin"))
+        .await;
     browser.wait_for_text("Confirm it is you").await;
     check_page(&browser, "console/reauth").await;
 }

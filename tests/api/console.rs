@@ -1117,3 +1117,30 @@ async fn triggers_groups_resource_servers_and_providers_change_through_the_conso
         );
     }
 }
+
+// Matrix: CO-08
+#[tokio::test]
+async fn over_tls_the_console_cookie_is_host_prefixed_and_secure() {
+    // Arrange: a server that believes it is behind TLS.
+    let app = TestApp::spawn_with(|c| {
+        let mut c = c.with_rate_limits(cognate::rate_limit::RateLimits::OFF);
+        c.secure_cookies = true;
+        c
+    })
+    .await;
+
+    // Act
+    let login = browser()
+        .get(at(&app, "/admin/login"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("__Host-cognate_console="), "{cookie}");
+    for part in ["; Path=/", "; HttpOnly", "; SameSite=Strict", "; Secure"] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain="), "{cookie}");
+}
