@@ -133,6 +133,10 @@ async fn get_login(
         Some(v) => (v, false),
         None => (crate::crypto::random_token(32), true),
     };
+    // Already signed in: straight to the console.
+    if !fresh && matches!(operators::session(&app, &value).await, Ok(Some(_))) {
+        return see_other("/admin");
+    }
     login_page(&app, &value, fresh, StatusCode::OK, String::new(), None)
 }
 

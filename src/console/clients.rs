@@ -372,6 +372,13 @@ struct ClientForm {
     scopes: String,
     #[serde(default)]
     providers: String,
+    /// The Cognito API's sign-in flows (`ALLOW_USER_SRP_AUTH`, …).
+    #[serde(default)]
+    auth_flows: String,
+    #[serde(default)]
+    auth_session_validity: String,
+    #[serde(default)]
+    enable_token_revocation: Option<String>,
     #[serde(default)]
     id_token_validity: String,
     #[serde(default)]
@@ -402,6 +409,9 @@ impl ClientForm {
                 .any(|f| f == FLOW_CLIENT_CREDENTIALS)),
             scopes: s.allowed_scopes.join(" "),
             providers: s.supported_identity_providers.join(" "),
+            auth_flows: s.explicit_auth_flows.join(" "),
+            auth_session_validity: s.auth_session_validity.to_string(),
+            enable_token_revocation: on(s.enable_token_revocation),
             id_token_validity: s.id_token_validity.to_string(),
             access_token_validity: s.access_token_validity.to_string(),
             refresh_token_validity: s.refresh_token_validity.to_string(),
@@ -439,6 +449,13 @@ impl ClientForm {
         s.allowed_flows = flows;
         s.allowed_scopes = words(&self.scopes);
         s.supported_identity_providers = words(&self.providers);
+        s.explicit_auth_flows = crate::clients::allow_forms(&words(&self.auth_flows))?;
+        s.auth_session_validity = self
+            .auth_session_validity
+            .trim()
+            .parse()
+            .map_err(|_| "the sign-in session validity must be a whole number of minutes")?;
+        s.enable_token_revocation = self.enable_token_revocation.is_some();
         s.id_token_validity = seconds(&self.id_token_validity, "ID token")?;
         s.access_token_validity = seconds(&self.access_token_validity, "access token")?;
         s.refresh_token_validity = seconds(&self.refresh_token_validity, "refresh token")?;

@@ -754,6 +754,9 @@ async fn the_console_creates_and_edits_a_client_and_tries_states_as_authorize_do
             ("flow_code", "on"),
             ("scopes", "openid email"),
             ("providers", "COGNITO"),
+            ("auth_flows", "ALLOW_USER_SRP_AUTH ALLOW_REFRESH_TOKEN_AUTH"),
+            ("auth_session_validity", "5"),
+            ("enable_token_revocation", "on"),
             ("id_token_validity", "600"),
             ("access_token_validity", "900"),
             ("refresh_token_validity", "86400"),
@@ -780,6 +783,11 @@ async fn the_console_creates_and_edits_a_client_and_tries_states_as_authorize_do
     assert_eq!(s.allowed_scopes, ["openid", "email"]);
     assert_eq!((s.id_token_validity, s.access_token_validity), (600, 900));
     assert_eq!(s.state_relay.separator, '~');
+    assert_eq!(
+        s.explicit_auth_flows,
+        ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    );
+    assert_eq!(s.auth_session_validity, 5);
     // The checker says what authorize would do.
     let try_state = |state: &str| {
         format!(
