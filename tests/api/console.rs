@@ -913,6 +913,10 @@ async fn mail_templates_preview_without_saving_and_save_through_the_pool() {
     );
     let (_, html) = ada.get(&format!("{path}?kind=verification")).await;
     assert!(html.contains("Use 123456."), "{html}");
+    assert!(
+        html.contains("<code>{####}</code> where the code goes"),
+        "{html}"
+    );
     // Back to the default.
     let res = ada.post(&path, &message("default", "")).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
