@@ -645,7 +645,10 @@ async fn console_pages_forbid_script_framing_and_caching_and_the_cookie_is_stric
     let login = b.get(at(&app, "/admin/login")).send().await.unwrap();
 
     // Assert
-    let csp = login.headers()["content-security-policy"].to_str().unwrap();
+    let csp = login.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("form-action 'self'"), "{csp}");
@@ -665,6 +668,12 @@ async fn console_pages_forbid_script_framing_and_caching_and_the_cookie_is_stric
         .await
         .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
+    // A signed-in page too.
+    let ada = Console::sign_in(&app, &operator(&app, "ada").await).await;
+    let page = ada.b.get(at(&app, "/admin/pools")).send().await.unwrap();
+    assert_eq!(page.headers()["content-security-policy"], csp);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert!(!page.text().await.unwrap().contains("<script"));
 }
 
 #[tokio::test]
