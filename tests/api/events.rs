@@ -22,7 +22,7 @@ impl TestApp {
     /// Every event written, oldest first, once everything queued before this call is
     /// in the table: the writer keeps the queue's order, so when a marker queued now
     /// is written, so is everything before it.
-    async fn flushed(&self) -> Vec<AuthEventRow> {
+    pub(crate) async fn flushed(&self) -> Vec<AuthEventRow> {
         let mark = uuid::Uuid::new_v4().to_string();
         self.state
             .record(Event::admin(Actor::Cli, MARKER, None, Some(&mark)));
