@@ -11,6 +11,7 @@ pub mod clients;
 pub mod clock;
 pub mod cognito_api;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod declared;
 mod demo;

@@ -15,14 +15,14 @@ const MARKER: &str = "test marker";
 
 impl TestApp {
     /// The id of the newest event written so far (after everything queued).
-    async fn last_event_id(&self) -> i64 {
+    pub(crate) async fn last_event_id(&self) -> i64 {
         self.flushed().await.last().map_or(0, |e| e.id)
     }
 
     /// Every event written, oldest first, once everything queued before this call is
     /// in the table: the writer keeps the queue's order, so when a marker queued now
     /// is written, so is everything before it.
-    async fn flushed(&self) -> Vec<AuthEventRow> {
+    pub(crate) async fn flushed(&self) -> Vec<AuthEventRow> {
         let mark = uuid::Uuid::new_v4().to_string();
         self.state
             .record(Event::admin(Actor::Cli, MARKER, None, Some(&mark)));
@@ -52,7 +52,7 @@ impl TestApp {
     }
 
     /// The events recorded after event `after`, markers left out.
-    async fn events_since(&self, after: i64) -> Vec<AuthEventRow> {
+    pub(crate) async fn events_since(&self, after: i64) -> Vec<AuthEventRow> {
         self.flushed()
             .await
             .into_iter()
