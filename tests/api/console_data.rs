@@ -381,3 +381,72 @@ async fn the_trigger_log_reads_a_pools_entries_newest_first_page_by_page() {
             .all(|e| e.pool_id == app.pool_id)
     );
 }
+
+#[tokio::test]
+async fn a_users_live_sign_ins_are_listed_until_they_are_signed_out_everywhere() {
+    // Arrange: alice signs in twice through the API; another user once.
+    let app = TestApp::spawn().await;
+    let client_id = app.public.client_id.clone();
+    cognate::clients::update(&app.state, &app.pool_id, &client_id, |s| {
+        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
+    })
+    .await
+    .unwrap();
+    let bob = app
+        .create_user("bob", cognate::users::UserStatus::Confirmed)
+        .await;
+    for user in ["alice", "alice", "bob"] {
+        let (status, body) = app
+            .api_call(
+                "InitiateAuth",
+                &json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+                       "AuthParameters": {"USERNAME": user, "PASSWORD": PASSWORD}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let alice = app
+        .state
+        .store
+        .user_by_name(&app.pool_id, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let live = |user_id: String| {
+        let store = app.state.store.clone();
+        let now = app.state.clock.now();
+        async move {
+            store
+                .live_families_of_user(&user_id, now, 10)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Act + Assert
+    let families = live(alice.user_id.clone()).await;
+    assert_eq!(families.len(), 2);
+    assert!(
+        families
+            .iter()
+            .all(|f| f.user_id == alice.user_id && f.client_id == client_id && !f.is_revoked())
+    );
+    // An expired sign-in is not live.
+    let later = app.state.clock.now() + 10 * 365 * 86_400;
+    let expired = app
+        .state
+        .store
+        .live_families_of_user(&alice.user_id, later, 10)
+        .await
+        .unwrap();
+    assert!(expired.is_empty());
+
+    let pool = cognate::users::admin::pool(&app.state, &app.pool_id)
+        .await
+        .unwrap();
+    cognate::users::admin::global_sign_out(&app.state, &pool, "alice")
+        .await
+        .unwrap();
+    assert!(live(alice.user_id.clone()).await.is_empty());
+    assert_eq!(live(bob.user_id.clone()).await.len(), 1);
+}
