@@ -3,3 +3,4 @@
 
 pub mod activity;
 pub mod chart;
+pub mod logs;
