@@ -126,6 +126,10 @@ pub enum Command {
     /// pre-registered identities.
     #[command(subcommand)]
     Idp(Box<IdpCmd>),
+    /// Admin console operators (their own accounts, never pool users): sign in at
+    /// `/admin` with name, password and an authenticator code.
+    #[command(subcommand)]
+    Operator(OperatorCmd),
     /// Show what `apply` would change to bring the database to a file (YAML or JSON:
     /// pools, clients, providers, resource servers, groups, users); writes nothing.
     Plan(ApplyArgs),
@@ -293,6 +297,27 @@ pub enum TriggersCmd {
         /// Keep printing new invocations (one JSON object a line) until interrupted.
         #[arg(long)]
         follow: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OperatorCmd {
+    /// Create an operator. Prints the authenticator key (`totp_secret`) and its
+    /// `otpauth://` URI once: add it to an authenticator app now.
+    Create {
+        /// The operator's name (letters, digits, '.', '_', '-', '@').
+        name: String,
+        /// The password, at least 12 characters (or set COGNATE_OPERATOR_PASSWORD;
+        /// without either it is asked for).
+        #[arg(long, env = "COGNATE_OPERATOR_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List operators.
+    List,
+    /// Delete an operator (its console sessions end).
+    Delete {
+        /// The operator's name.
+        name: String,
     },
 }
 
@@ -981,8 +1006,51 @@ fn admin_change(command: &Command) -> Option<(&'static str, Option<&str>, Option
             }
             IdpCmd::List { .. } => return None,
         },
+        Command::Operator(OperatorCmd::Create { name, .. }) => {
+            ("operator create", None, some(name))
+        }
+        Command::Operator(OperatorCmd::Delete { name }) => ("operator delete", None, some(name)),
         _ => return None,
     })
+}
+
+/// Asks for a new operator's password on the terminal (twice, without echo where the
+/// terminal allows it), or reads one line from a pipe.
+fn prompt_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let echo = |on: bool| {
+        if tty {
+            let _ = std::process::Command::new("stty")
+                .arg(if on { "echo" } else { "-echo" })
+                .stdin(std::process::Stdio::inherit())
+                .status();
+        }
+    };
+    let read = |label: &str| -> anyhow::Result<String> {
+        if tty {
+            eprint!("{label}: ");
+            std::io::stderr().flush()?;
+        }
+        echo(false);
+        let mut line = String::new();
+        let got = stdin.lock().read_line(&mut line);
+        echo(true);
+        if tty {
+            eprintln!();
+        }
+        got.context("read the password")?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    };
+    let password = read("Password")?;
+    if tty && read("Password again")? != password {
+        bail!("the passwords differ");
+    }
+    if password.is_empty() {
+        bail!("give the operator a password: COGNATE_OPERATOR_PASSWORD, --password, or type it");
+    }
+    Ok(password)
 }
 
 /// Writes a file of `plan`/`apply`'s format as YAML or JSON, to `output` or stdout.
@@ -1188,6 +1256,18 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
         }
         Command::Client(cmd) => client_admin(app, *cmd).await?,
         Command::Idp(cmd) => idp_admin(app, *cmd).await?,
+        Command::Operator(OperatorCmd::Create { name, password }) => {
+            let password = match password {
+                Some(p) => p,
+                None => prompt_password()?,
+            };
+            json!(crate::operators::create(app, &name, &password).await?)
+        }
+        Command::Operator(OperatorCmd::List) => json!(crate::operators::list(app).await?),
+        Command::Operator(OperatorCmd::Delete { name }) => {
+            crate::operators::delete(app, &name).await?;
+            json!({ "deleted": name })
+        }
         Command::User(UserCmd::Create {
             pool,
             username,

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod model;
 pub mod net_guard;
 pub mod oauth;
+pub mod operators;
 pub mod pkce;
 pub mod pool;
 pub mod rate_limit;
@@ -193,6 +194,9 @@ pub fn router(app: AppState) -> Router {
         .merge(oauth::api_routes())
         .merge(oauth::token_routes().route_layer(limit(rate_limit::Category::Token)))
         .merge(cognito_api::routes().route_layer(limit(rate_limit::Category::Api)))
+        // The admin console: its own cookie and session table (no tower-sessions: a
+        // pool user's hosted-UI session never reaches it), its own CSP.
+        .merge(console::routes().route_layer(limit(rate_limit::Category::Form)))
         .merge(home::routes())
         .route("/health", get(health))
         .route("/static/cognate.css", get(hosted_ui::pages::stylesheet))

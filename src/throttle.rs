@@ -31,6 +31,20 @@ pub fn keys(pool_id: &str, username: &str, address: Option<std::net::IpAddr>) ->
     keys
 }
 
+/// The keys a console operator's sign-in is counted under: the operator's name, in a
+/// space of its own (no pool user shares it), and the client address, shared with the
+/// pools' sign-ins (one spray of guesses is one spray wherever it lands).
+pub fn console_keys(name: &str, address: Option<std::net::IpAddr>) -> Vec<String> {
+    let mut keys = vec![format!(
+        "console:{}",
+        name.trim().to_lowercase().replace('\0', "\\0")
+    )];
+    if let Some(ip) = address {
+        keys.push(format!("{ADDRESS_PREFIX}{ip}"));
+    }
+    keys
+}
+
 /// Seconds until the longest block among `keys` ends, if any is blocked.
 pub async fn blocked_for(
     store: &Store,

@@ -46,7 +46,7 @@ pub enum Kind {
     RefusedRedirect,
     /// A `state` refused by the client's state grammar.
     RefusedState,
-    /// An API key or the CLI changed a pool, client, user or other object.
+    /// An API key, the CLI or a console operator changed a pool, client, user or other object.
     AdminChange,
 }
 
@@ -184,11 +184,13 @@ impl Grant {
     }
 }
 
-/// Who made an admin change: an API access key (its id) or the CLI.
+/// Who made an admin change: an API access key (its id), the CLI, or a console
+/// operator (by name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     ApiKey(String),
     Cli,
+    Console(String),
 }
 
 /// One auth event, before the request's context and time are added.
@@ -278,6 +280,7 @@ impl Event {
                 let actor = match actor {
                     Actor::ApiKey(id) => id,
                     Actor::Cli => "cli".to_string(),
+                    Actor::Console(name) => format!("console:{name}"),
                 };
                 (Some(actor), Some(action.to_string()), target)
             }

@@ -103,8 +103,7 @@ fn open_key(app: &Services, user: &User, sealed: &str) -> Result<Vec<u8>, AppErr
 /// A new authenticator key for the user, kept until a code proves it
 /// ([`verify_pending`]); the base32 text to show (Cognito's `SecretCode`).
 pub async fn associate(app: &Services, user: &User) -> Result<String, AppError> {
-    let mut key = vec![0u8; KEY_BYTES];
-    rand::rngs::OsRng.fill_bytes(&mut key);
+    let key = new_key();
     let sealed = STANDARD.encode(app.keys.master().seal(&seal_context(user), &key));
     app.store
         .set_totp_pending(&user.pool_id, &user.user_id, &sealed)
@@ -121,7 +120,15 @@ pub async fn pending_secret(app: &Services, user: &User) -> Result<Option<String
         .transpose()
 }
 
-fn base32(key: &[u8]) -> String {
+/// A new random authenticator key (160 bits).
+pub fn new_key() -> Vec<u8> {
+    let mut key = vec![0u8; KEY_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    key
+}
+
+/// An authenticator key as the base32 text people type or scan.
+pub fn base32(key: &[u8]) -> String {
     Secret::Raw(key.to_vec()).to_encoded().to_string()
 }
 
@@ -138,9 +145,16 @@ fn totp(key: Vec<u8>, issuer: &str, account: &str) -> TOTP {
     )
 }
 
+/// The code an authenticator with the base32 key `secret_code` shows at `now` (epoch
+/// seconds): what a test or a command-line authenticator computes.
+pub fn code_at(secret_code: &str, now: i64) -> Option<String> {
+    let key = Secret::Encoded(secret_code.to_string()).to_bytes().ok()?;
+    Some(totp(key, "", "").generate(u64::try_from(now).ok()?))
+}
+
 /// The step `code` was computed for, if it is the key's code for now or the step
 /// either side (clocks drift, people type slowly).
-fn matching_step(key: &[u8], code: &str, now: i64) -> Option<i64> {
+pub fn matching_step(key: &[u8], code: &str, now: i64) -> Option<i64> {
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -37,6 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "domains",
             "federation",
             "groups",
+            "operators",
             "pool",
             "resource_servers",
             "tokens",
@@ -54,6 +55,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "body_deadline",
             "cognito_api",
+            "console",
             "home",
             "hosted_ui",
             "oauth",

@@ -12,6 +12,7 @@ mod browser_pages;
 mod cli;
 mod client_credentials;
 mod config_cache;
+mod console;
 mod console_data;
 mod declared;
 mod domains;
