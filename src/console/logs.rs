@@ -3,10 +3,27 @@
 //! input, and the rows as the tables print them. Newest first, a page at a time; the
 //! next page starts below the last id shown, so new events never shift a page.
 
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
+use super::pages::{Frame, render, time};
+use super::pool_nav::{PoolNav, segment};
+use super::pools::load;
+use super::{Answer, Operator};
 use crate::events::Kind;
+use crate::state::AppState;
 use crate::store::{AuthEventFilter, AuthEventRow, TriggerLogEntry, TriggerLogFilter};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/pools/{pool}/events", get(get_events))
+        .route("/admin/pools/{pool}/triggers/log", get(get_trigger_log))
+}
 
 /// Rows per page.
 pub const PAGE: usize = 50;
@@ -87,6 +104,15 @@ impl EventQuery {
         })
     }
 
+    /// The query string of the first page with the same filters.
+    pub fn first_page(&self) -> String {
+        let first = EventQuery {
+            before: String::new(),
+            ..self.clone()
+        };
+        serde_urlencoded::to_string(&first).unwrap_or_default()
+    }
+
     /// The query string of the page after the one ending with event `last_id`.
     pub fn next_page(&self, last_id: i64) -> String {
         let next = EventQuery {
@@ -147,6 +173,15 @@ impl TriggerQuery {
             limit: PAGE as i64 + 1,
             ..Default::default()
         })
+    }
+
+    /// The query string of the first page with the same filters.
+    pub fn first_page(&self) -> String {
+        let first = TriggerQuery {
+            before: String::new(),
+            ..self.clone()
+        };
+        serde_urlencoded::to_string(&first).unwrap_or_default()
     }
 
     /// The query string of the page after the one ending with entry `last_id`.
@@ -248,7 +283,7 @@ impl From<AuthEventRow> for EventView {
     fn from(e: AuthEventRow) -> Self {
         EventView {
             id: e.id,
-            time: rfc3339(e.at),
+            time: time(e.at),
             failed: e.outcome == "fail",
             kind: e.kind,
             reason: e.reason.unwrap_or_default(),
@@ -285,7 +320,7 @@ impl From<TriggerLogEntry> for TriggerView {
     fn from(e: TriggerLogEntry) -> Self {
         TriggerView {
             id: e.id,
-            time: rfc3339(e.at),
+            time: time(e.at),
             ok: e.outcome == "ok",
             source: e.trigger_source,
             user: e.user_name,
@@ -308,15 +343,112 @@ fn pretty(text: &str) -> String {
         .unwrap_or_else(|| text.to_string())
 }
 
-/// Epoch seconds as RFC 3339 (UTC).
-pub fn rfc3339(epoch: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(epoch)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| epoch.to_string())
+#[derive(Template)]
+#[template(path = "console/events.html")]
+struct EventsPage {
+    frame: Frame,
+    nav: PoolNav,
+    query: EventQuery,
+    kinds: Vec<&'static str>,
+    events: Vec<EventView>,
+    /// The next page's link, if more events follow.
+    next: Option<String>,
+    /// Whether this is a later page (a link back to the first one is shown).
+    paged: bool,
+}
+
+/// The event log: a pool's auth events, newest first, filtered by kind, user, outcome
+/// and time.
+async fn get_events(
+    State(app): State<AppState>,
+    operator: Operator,
+    Path(pool_id): Path<String>,
+    query: Result<Query<EventQuery>, QueryRejection>,
+) -> Answer {
+    let pool = load(&app, &pool_id).await?;
+    // A query string that is not even a form (e.g. a field twice) is shown as empty.
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let (status, error, events, next) = match query.parse() {
+        Ok(search) => {
+            let rows = app.store.auth_events(&search.filter(&pool.pool_id)).await?;
+            let (rows, next) = split_page(rows, |e| e.id);
+            let next = next.map(|id| query.next_page(id));
+            let events = rows.into_iter().map(EventView::from).collect();
+            (StatusCode::OK, None, events, next)
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Some(e), Vec::new(), None),
+    };
+    let frame = Frame::new(&operator, "pools", format!("Event log of {}", pool.name)).error(error);
+    let paged = !query.before.is_empty();
+    Ok(render(
+        status,
+        &EventsPage {
+            frame,
+            nav: PoolNav::new(&pool, "events"),
+            query,
+            kinds: Kind::ALL.iter().map(|k| k.name()).collect(),
+            events,
+            next,
+            paged,
+        },
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "console/trigger_log.html")]
+struct TriggerLogPage {
+    frame: Frame,
+    nav: PoolNav,
+    query: TriggerQuery,
+    entries: Vec<TriggerView>,
+    next: Option<String>,
+    paged: bool,
+}
+
+/// The trigger log: a pool's trigger invocations, newest first, with what was sent and
+/// answered (redacted when they were logged).
+async fn get_trigger_log(
+    State(app): State<AppState>,
+    operator: Operator,
+    Path(pool_id): Path<String>,
+    query: Result<Query<TriggerQuery>, QueryRejection>,
+) -> Answer {
+    let pool = load(&app, &pool_id).await?;
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let (status, error, entries, next) = match query.filter(&pool.pool_id) {
+        Ok(filter) => {
+            let rows = app.store.trigger_log(&filter).await?;
+            let (rows, next) = split_page(rows, |e| e.id);
+            let next = next.map(|id| query.next_page(id));
+            let entries = rows.into_iter().map(TriggerView::from).collect();
+            (StatusCode::OK, None, entries, next)
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Some(e), Vec::new(), None),
+    };
+    let frame =
+        Frame::new(&operator, "pools", format!("Trigger log of {}", pool.name)).error(error);
+    let paged = !query.before.is_empty();
+    Ok(render(
+        status,
+        &TriggerLogPage {
+            frame,
+            nav: PoolNav::new(&pool, "trigger-log"),
+            query,
+            entries,
+            next,
+            paged,
+        },
+    ))
+}
+
+/// The event log's link for one user's events (by `sub`, which names them even after
+/// a rename).
+pub fn events_of_user(pool_id: &str, sub: &str) -> String {
+    format!(
+        "/admin/pools/{}/events?user={}",
+        segment(pool_id),
+        segment(sub)
+    )
 }
 
 #[cfg(test)]

@@ -10,9 +10,12 @@ pub mod activity;
 pub mod auth;
 pub mod chart;
 pub mod csrf;
+pub mod dashboard;
 pub mod logs;
 pub mod pages;
+pub mod pool_nav;
 pub mod pools;
+pub mod users;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -40,6 +43,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/static/console.css", get(stylesheet))
         .merge(auth::routes())
         .merge(pools::routes())
+        .merge(dashboard::routes())
+        .merge(users::routes())
+        .merge(logs::routes())
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -14,6 +14,7 @@ mod client_credentials;
 mod config_cache;
 mod console;
 mod console_data;
+mod console_users;
 mod declared;
 mod domains;
 mod events;
