@@ -582,6 +582,7 @@ mod tests {
         assert_eq!(count(&svg, "text-anchor=\"middle\" fill"), 8);
     }
 
+    // Matrix: CO-10
     #[test]
     fn every_text_is_escaped() {
         let c = Chart {

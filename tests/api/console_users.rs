@@ -57,6 +57,7 @@ async fn admin_changes(app: &TestApp, after: i64) -> Vec<AuthEventRow> {
         .collect()
 }
 
+// Matrix: CO-09
 #[tokio::test]
 async fn an_operator_finds_a_user_by_filter_and_disabling_them_refuses_their_refresh_tokens() {
     // Arrange: alison holds a refresh token from the hosted pages and one from the API.
@@ -184,6 +185,7 @@ type Step = (
     &'static str,
 );
 
+// Matrix: CO-09
 #[tokio::test]
 async fn every_user_action_goes_through_its_cognito_action_and_records_one_admin_event() {
     // Arrange
@@ -278,7 +280,8 @@ async fn every_user_action_goes_through_its_cognito_action_and_records_one_admin
     assert_eq!(changes[0].outcome, "fail");
 }
 
-// Matrix: CO-07 (destructive actions ask again), CO-03 (CSRF)
+// Matrix: CO-03, CO-07
+// (destructive user actions ask again; user forms need the CSRF token)
 #[tokio::test]
 async fn destructive_user_actions_ask_again_and_forged_posts_change_nothing() {
     // Arrange: signed in six minutes ago.
@@ -346,6 +349,7 @@ async fn destructive_user_actions_ask_again_and_forged_posts_change_nothing() {
     assert_eq!(location(&res), format!("{alison}?done=disable"));
 }
 
+// Matrix: CO-10
 #[tokio::test]
 async fn bad_searches_and_unknown_users_are_explained_without_a_server_error() {
     // Arrange
@@ -416,6 +420,7 @@ async fn bad_searches_and_unknown_users_are_explained_without_a_server_error() {
     assert_eq!(location(&res), "/admin/login");
 }
 
+// Matrix: CO-10
 #[tokio::test]
 async fn the_dashboard_charts_activity_and_the_trigger_log_pages_newest_first() {
     // Arrange: a sign-in, a failure and a sign-up; 55 trigger invocations.
