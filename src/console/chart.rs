@@ -290,10 +290,15 @@ impl Chart {
             n(LEFT),
             n(WIDTH - RIGHT),
         );
-        // Every `every`-th label, starting with the first, so at most MAX_X_LABELS show.
-        let every = self.buckets().div_ceil(MAX_X_LABELS).max(1);
+        // Every `every`-th label, counted back from the last (the newest bucket, "now"),
+        // so at most MAX_X_LABELS show.
+        let count = self.buckets();
+        let every = count.div_ceil(MAX_X_LABELS).max(1);
         let bw = self.bucket_width();
-        for (i, label) in self.labels.iter().enumerate().step_by(every) {
+        for (i, label) in self.labels.iter().enumerate() {
+            if !(count - 1 - i).is_multiple_of(every) {
+                continue;
+            }
             let x = n(LEFT + bw * (i as f64 + 0.5));
             let _ = write!(
                 out,
@@ -576,9 +581,9 @@ mod tests {
     fn x_labels_are_thinned_to_fit() {
         let c = chart(Style::Bars, vec![Series::new("s", vec![1; 30])], 30);
         let svg = c.svg();
-        // 30 buckets, every 4th labelled: 0, 4, …, 28.
-        assert!(svg.contains(">00:00</text>") && svg.contains(">28:00</text>"));
-        assert!(!svg.contains(">01:00</text>"));
+        // 30 buckets, every 4th labelled back from the last: 29, 25, …, 1.
+        assert!(svg.contains(">29:00</text>") && svg.contains(">01:00</text>"));
+        assert!(!svg.contains(">00:00</text>") && !svg.contains(">28:00</text>"));
         assert_eq!(count(&svg, "text-anchor=\"middle\" fill"), 8);
     }
 

@@ -10,8 +10,7 @@ use axum::routing::get;
 use super::activity::{Activity, Window};
 use super::chart::Chart;
 use super::pages::{Frame, ok};
-use super::pool_nav::PoolNav;
-use super::pools::load;
+use super::pools::{PoolHead, load};
 use super::{Answer, Operator};
 use crate::state::AppState;
 
@@ -33,7 +32,7 @@ struct ChartView {
 #[template(path = "console/dashboard.html")]
 struct DashboardPage {
     frame: Frame,
-    nav: PoolNav,
+    head: PoolHead,
     charts: Vec<ChartView>,
 }
 
@@ -62,7 +61,7 @@ async fn get_dashboard(
     let frame = Frame::new(&operator, "pools", format!("Activity of {}", pool.name));
     Ok(ok(&DashboardPage {
         frame,
-        nav: PoolNav::new(&pool, "dashboard"),
+        head: PoolHead::new(&pool, "dashboard"),
         charts,
     }))
 }

@@ -12,8 +12,8 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::pages::{Frame, render, time};
-use super::pool_nav::{PoolNav, segment};
-use super::pools::load;
+use super::paths::segment;
+use super::pools::{PoolHead, load};
 use super::{Answer, Operator};
 use crate::events::Kind;
 use crate::state::AppState;
@@ -347,7 +347,7 @@ fn pretty(text: &str) -> String {
 #[template(path = "console/events.html")]
 struct EventsPage {
     frame: Frame,
-    nav: PoolNav,
+    head: PoolHead,
     query: EventQuery,
     kinds: Vec<&'static str>,
     events: Vec<EventView>,
@@ -384,7 +384,7 @@ async fn get_events(
         status,
         &EventsPage {
             frame,
-            nav: PoolNav::new(&pool, "events"),
+            head: PoolHead::new(&pool, "events"),
             query,
             kinds: Kind::ALL.iter().map(|k| k.name()).collect(),
             events,
@@ -398,7 +398,7 @@ async fn get_events(
 #[template(path = "console/trigger_log.html")]
 struct TriggerLogPage {
     frame: Frame,
-    nav: PoolNav,
+    head: PoolHead,
     query: TriggerQuery,
     entries: Vec<TriggerView>,
     next: Option<String>,
@@ -432,7 +432,7 @@ async fn get_trigger_log(
         status,
         &TriggerLogPage {
             frame,
-            nav: PoolNav::new(&pool, "trigger-log"),
+            head: PoolHead::new(&pool, "trigger-log"),
             query,
             entries,
             next,

@@ -9,11 +9,12 @@
 pub mod activity;
 pub mod auth;
 pub mod chart;
+pub mod clients;
 pub mod csrf;
 pub mod dashboard;
 pub mod logs;
 pub mod pages;
-pub mod pool_nav;
+pub mod paths;
 pub mod pools;
 pub mod users;
 
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/static/console.css", get(stylesheet))
         .merge(auth::routes())
         .merge(pools::routes())
+        .merge(clients::routes())
         .merge(dashboard::routes())
         .merge(users::routes())
         .merge(logs::routes())

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 
 use super::logs::events_of_user;
 use super::pages::{Frame, ok, render, time};
-use super::pool_nav::{PoolNav, user_path};
-use super::pools::load;
+use super::paths::user_path;
+use super::pools::{PoolHead, load};
 use super::{Answer, Checked, Failure, Operator, record, see_other};
 use crate::cognito_api::list_users;
 use crate::error::AppError;
@@ -200,7 +200,7 @@ struct UserRow {
 #[template(path = "console/users.html")]
 struct UsersPage {
     frame: Frame,
-    nav: PoolNav,
+    head: PoolHead,
     filter: String,
     attributes: &'static [&'static str],
     users: Vec<UserRow>,
@@ -240,7 +240,7 @@ async fn get_users(
         status,
         &UsersPage {
             frame,
-            nav: PoolNav::new(&pool, "users"),
+            head: PoolHead::new(&pool, "users"),
             filter: query.filter.clone(),
             attributes: list_users::FILTER_ATTRIBUTES,
             users,
@@ -272,7 +272,7 @@ struct SessionRow {
 #[template(path = "console/user.html")]
 struct UserPage {
     frame: Frame,
-    nav: PoolNav,
+    head: PoolHead,
     username: String,
     /// The user's console path, which the action forms post under.
     path: String,
@@ -370,7 +370,7 @@ async fn user_page(
         status,
         &UserPage {
             frame,
-            nav: PoolNav::new(pool, "users"),
+            head: PoolHead::new(pool, "users"),
             path: user_path(&pool.pool_id, &user.username),
             events: events_of_user(&pool.pool_id, &user.user_id),
             sub: user.user_id.clone(),
@@ -398,7 +398,7 @@ fn not_found() -> Failure {
 #[template(path = "console/confirm_action.html")]
 struct ConfirmAction {
     frame: Frame,
-    nav: PoolNav,
+    head: PoolHead,
     what: String,
     button: &'static str,
     action: String,
@@ -426,7 +426,7 @@ async fn get_action(
     let (what, button) = action.confirm(&user.username);
     Ok(ok(&ConfirmAction {
         frame: Frame::new(&operator, "pools", button),
-        nav: PoolNav::new(&pool, "users"),
+        head: PoolHead::new(&pool, "users"),
         what,
         button,
         action: path,

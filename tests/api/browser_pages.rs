@@ -27,7 +27,7 @@ const AXE: &str = concat!(
 const WIDTHS: [(&str, u32, u32); 2] = [("desktop", 1280, 900), ("390", 390, 844)];
 
 /// Runs axe-core on the open page; its serious and critical violations, one line each.
-async fn serious_violations(browser: &Browser) -> Vec<String> {
+pub(crate) async fn serious_violations(browser: &Browser) -> Vec<String> {
     let loaded = browser
         .client
         .execute("return typeof window.axe !== 'undefined';", vec![])
@@ -89,8 +89,10 @@ async fn serious_violations(browser: &Browser) -> Vec<String> {
 }
 
 /// Checks the open page at each width: a screenshot of the whole page, then axe-core.
-/// Panics with every serious or critical violation found.
-async fn check_page(browser: &Browser, name: &str) {
+/// Panics with every serious or critical violation found. The screenshots go to
+/// `target/screenshots/pages/<name>-<width>.png`, or under `name`'s own folder when it
+/// names one (`console/pools`).
+pub(crate) async fn check_page(browser: &Browser, name: &str) {
     let mut problems = Vec::new();
     for (label, width, height) in WIDTHS {
         browser.client.set_window_size(width, height).await.unwrap();
@@ -119,7 +121,11 @@ async fn check_page(browser: &Browser, name: &str) {
             Some(u64::from(width)),
             "the viewport's width"
         );
-        browser.screenshot(&format!("pages/{name}-{label}")).await;
+        let shot = match name.contains('/') {
+            true => format!("{name}-{label}"),
+            false => format!("pages/{name}-{label}"),
+        };
+        browser.screenshot(&shot).await;
         for v in serious_violations(browser).await {
             problems.push(format!("{label}: {v}"));
         }

@@ -666,3 +666,192 @@ async fn console_pages_forbid_script_framing_and_caching_and_the_cookie_is_stric
         .unwrap();
     assert_eq!(css.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_console_edits_a_pools_password_policy_and_refuses_a_bad_one() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let ada = Console::sign_in(&app, &operator(&app, "ada").await).await;
+    let path = format!("/admin/pools/{}", app.pool_id);
+    let policy = |minimum: &'static str| {
+        vec![
+            ("name", "renamed pool"),
+            ("allow_self_signup", "on"),
+            ("minimum_length", minimum),
+            ("require_numbers", "on"),
+            ("password_history_size", "3"),
+            ("temporary_password_validity_days", "7"),
+        ]
+    };
+
+    // Act
+    let bad = ada.post(&path, &policy("5")).await;
+    let good = ada.post(&path, &policy("12")).await;
+
+    // Assert
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let html = bad.text().await.unwrap();
+    assert!(
+        html.contains("the minimum password length must be 6 to 99"),
+        "{html}"
+    );
+    assert_eq!(good.status(), StatusCode::SEE_OTHER);
+    let pool = app
+        .state
+        .store
+        .pool_by_id(&app.pool_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pool.name, "renamed pool");
+    let p = &pool.settings.password_policy;
+    assert_eq!(
+        (
+            p.minimum_length,
+            p.require_numbers,
+            p.require_symbols,
+            p.password_history_size
+        ),
+        (12, true, false, 3)
+    );
+    assert!(pool.settings.allow_self_signup);
+}
+
+#[tokio::test]
+async fn the_console_creates_and_edits_a_client_and_tries_states_as_authorize_does() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let op = operator(&app, "ada").await;
+    let ada = Console::sign_in(&app, &op).await;
+    let clients = format!("/admin/pools/{}/clients", app.pool_id);
+
+    // Act: a confidential client, shown with its secret once.
+    let res = ada
+        .post(&clients, &[("name", "backend"), ("secret", "on")])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Copy its secret now"), "{html}");
+    let client = app
+        .state
+        .store
+        .clients(&app.pool_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.settings.name == "backend")
+        .unwrap();
+    assert!(client.secret_digest.is_some());
+    let path = format!("{clients}/{}", client.client_id);
+    let settings = |separator: &'static str| {
+        vec![
+            ("name", "backend"),
+            (
+                "callback_urls",
+                "https://app.example.com/cb\nhttps://app.example.com/cb2",
+            ),
+            ("logout_urls", "https://app.example.com/bye"),
+            ("flow_code", "on"),
+            ("scopes", "openid email"),
+            ("providers", "COGNITO"),
+            ("id_token_validity", "600"),
+            ("access_token_validity", "900"),
+            ("refresh_token_validity", "86400"),
+            ("allow_list", "https://app.example.com/return"),
+            ("state_separator", separator),
+            ("state_encoding", "plain"),
+        ]
+    };
+    let bad = ada.post(&path, &settings("ab")).await;
+    let good = ada.post(&path, &settings("~")).await;
+
+    // Assert
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(good.status(), StatusCode::SEE_OTHER);
+    let client = app
+        .state
+        .store
+        .client_by_id(&app.pool_id, &client.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let s = &client.settings;
+    assert_eq!(s.callback_urls.len(), 2);
+    assert_eq!(s.allowed_scopes, ["openid", "email"]);
+    assert_eq!((s.id_token_validity, s.access_token_validity), (600, 900));
+    assert_eq!(s.state_relay.separator, '~');
+    // The checker says what authorize would do.
+    let try_state = |state: &str| {
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string([("state", state)]).unwrap()
+        )
+    };
+    let (_, html) = ada
+        .get(&try_state("n0nce~https://app.example.com/return"))
+        .await;
+    assert!(
+        html.contains("Accepted: after sign-in the browser goes to https://app.example.com/return"),
+        "{html}"
+    );
+    let (_, html) = ada
+        .get(&try_state("n0nce~https://evil.example.com/return"))
+        .await;
+    assert!(html.contains("Refused (not_allowed)"), "{html}");
+    let (_, html) = ada.get(&try_state("plain-state")).await;
+    assert!(html.contains("passed back unchanged"), "{html}");
+
+    // Branding: a bad colour is refused, a display name is kept.
+    let branding = format!("{path}/branding");
+    let res = ada
+        .post(
+            &branding,
+            &[("display_name", "Acme"), ("primary_color", "red")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = ada
+        .post(
+            &branding,
+            &[("display_name", "Acme"), ("primary_color", "#2454d6")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let client = app
+        .state
+        .store
+        .client_by_id(&app.pool_id, &client.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        client.settings.branding.display_name.as_deref(),
+        Some("Acme")
+    );
+
+    // Deleting it asks again after five minutes, then works.
+    app.state.clock.advance(6 * 60);
+    let res = ada.post(&format!("{path}/delete"), &[]).await;
+    assert!(location(&res).starts_with("/admin/reauth"));
+    let res = ada
+        .post(
+            "/admin/reauth",
+            &[
+                ("password", OPERATOR_PASSWORD),
+                ("code", &code(&app, &op)),
+                ("next", "/admin"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = ada.post(&format!("{path}/delete"), &[]).await;
+    assert_eq!(location(&res), clients);
+    assert!(
+        app.state
+            .store
+            .client_by_id(&app.pool_id, &client.client_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -7,6 +7,8 @@ mod admin_users;
 mod authorize;
 mod browser;
 mod browser_account;
+mod browser_console;
+mod browser_console_users;
 mod browser_mfa;
 mod browser_pages;
 mod cli;

@@ -1,39 +1,7 @@
-//! The breadcrumbs and section links of the console's pool activity pages (dashboard,
-//! users, event log, trigger log), and the paths they link to. Usernames go into paths
+//! Console paths built from names: usernames (and `sub`s in queries) go in
 //! percent-encoded, so any name Cognito allows (`@`, `+`, spaces…) makes a working link.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-use crate::model::pool::Pool;
-
-/// The activity sections: (key, path under the pool, label).
-const SECTIONS: &[(&str, &str, &str)] = &[
-    ("dashboard", "/dashboard", "Activity"),
-    ("users", "/users", "Users"),
-    ("events", "/events", "Event log"),
-    ("trigger-log", "/triggers/log", "Trigger log"),
-];
-
-/// The pool a page is about and which section it is.
-pub struct PoolNav {
-    pub pool_id: String,
-    pub name: String,
-    pub section: &'static str,
-}
-
-impl PoolNav {
-    pub fn new(pool: &Pool, section: &'static str) -> Self {
-        Self {
-            pool_id: pool.pool_id.clone(),
-            name: pool.name.clone(),
-            section,
-        }
-    }
-
-    pub fn sections(&self) -> &'static [(&'static str, &'static str, &'static str)] {
-        SECTIONS
-    }
-}
 
 /// What a path segment keeps as it is: letters, digits, `-`, `_` and `~` (a `.` is
 /// encoded, so no name makes a `..` segment).
