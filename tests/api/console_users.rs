@@ -495,3 +495,59 @@ async fn the_dashboard_charts_activity_and_the_trigger_log_pages_newest_first() 
     assert!(html.contains("<td>user04</td>") && html.contains("<td>user00</td>"));
     assert!(!html.contains("<td>user05</td>") && !html.contains("Older invocations"));
 }
+
+#[tokio::test]
+async fn the_event_log_pages_newest_first_and_keeps_its_filters() {
+    // Arrange: 60 failed and 5 passed sign-ins of alison, a minute apart.
+    let app = spawn().await;
+    let start = app.state.clock.now() - 3_600;
+    let rows: Vec<AuthEventRow> = (0..65)
+        .map(|i| AuthEventRow {
+            id: 0,
+            event_id: uuid::Uuid::new_v4().to_string(),
+            at: start + 60 * i,
+            kind: "sign_in".into(),
+            outcome: if i < 60 { "fail" } else { "pass" }.into(),
+            reason: (i < 60).then(|| "bad_credentials".into()),
+            grant_type: None,
+            pool_id: Some(app.pool_id.clone()),
+            client_id: None,
+            user_sub: None,
+            username: Some(format!("user{i:02}")),
+            source_ip: None,
+            user_agent: None,
+            request_id: None,
+            actor: None,
+            action: None,
+            target: None,
+        })
+        .collect();
+    app.state.store.insert_auth_events(&rows).await.unwrap();
+    let op = operator(&app, "ops").await;
+    let console = Console::sign_in(&app, &op).await;
+    let events = format!("/admin/pools/{}/events", app.pool_id);
+
+    // Act: failures only, then the next page.
+    let (status, first) = console
+        .get(&format!("{events}?kind=sign_in&failed=on"))
+        .await;
+    let older = link(&first, "Older events");
+    let (_, second) = console.get(&format!("{events}{older}")).await;
+
+    // Assert: 50 newest failures, then the other 10, the filters kept.
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(first.matches("failed: bad_credentials").count(), 50);
+    assert!(first.find("<td>user59</td>").unwrap() < first.find("<td>user58</td>").unwrap());
+    assert!(!first.contains("<td>user60</td>") && !first.contains("<td>user09</td>"));
+    assert!(older.contains("kind=sign_in") && older.contains("failed=on"));
+    assert_eq!(second.matches("failed: bad_credentials").count(), 10);
+    assert!(second.contains("<td>user09</td>") && second.contains("<td>user00</td>"));
+    assert!(!second.contains("Older events") && second.contains("Newest events"));
+    // A time range: minutes 10 to 14 of the hour.
+    let from = cognate::console::pages::time(start + 600);
+    let to = cognate::console::pages::time(start + 900);
+    let query = serde_urlencoded::to_string([("from", from), ("to", to)]).unwrap();
+    let (_, ranged) = console.get(&format!("{events}?{query}")).await;
+    assert_eq!(ranged.matches("<td>sign_in</td>").count(), 5);
+    assert!(ranged.contains("<td>user10</td>") && ranged.contains("<td>user14</td>"));
+}
