@@ -551,3 +551,55 @@ async fn the_event_log_pages_newest_first_and_keeps_its_filters() {
     assert_eq!(ranged.matches("<td>sign_in</td>").count(), 5);
     assert!(ranged.contains("<td>user10</td>") && ranged.contains("<td>user14</td>"));
 }
+
+#[tokio::test]
+async fn the_user_search_pages_and_links_names_with_any_characters() {
+    // Arrange: 52 users named `m00`…, one with characters a path must encode.
+    let app = spawn().await;
+    for i in 0..51 {
+        cognate::users::create(
+            &app.state,
+            &app.pool_id,
+            &format!("m{i:02}"),
+            None,
+            UserStatus::Confirmed,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    }
+    let odd = "m99/../x?y#z%2F@é";
+    cognate::users::create(
+        &app.state,
+        &app.pool_id,
+        odd,
+        None,
+        UserStatus::Confirmed,
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let op = operator(&app, "ops").await;
+    let console = Console::sign_in(&app, &op).await;
+    let users = format!("/admin/pools/{}/users", app.pool_id);
+
+    // Act: every name starting with `m`, page by page.
+    let (status, first) = console
+        .get(&format!("{users}?filter=username+%5E%3D+%22m%22"))
+        .await;
+    let more = link(&first, "More users");
+    let (_, second) = console.get(&format!("{users}{more}")).await;
+
+    // Assert: 50, then the other 2, the filter kept.
+    assert_eq!(status, StatusCode::OK);
+    assert!(first.contains(">m00</a>") && first.contains(">m49</a>"));
+    assert!(!first.contains(">m50</a>") && !first.contains("alison"));
+    assert!(second.contains(">m50</a>") && !second.contains(">m49</a>"));
+    assert!(!second.contains("More users"));
+    // The odd name's link opens its page.
+    let path = link(&second, odd);
+    assert!(path.starts_with(&format!("{users}/m99%2F%2E%2E%2Fx%3Fy%23z%252F%40")));
+    let (status, html) = console.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{path}");
+    assert!(html.contains(&format!("<h1>User {odd}</h1>")), "{html}");
+}
