@@ -1234,8 +1234,8 @@ async fn admin(app: &AppState, command: Command) -> anyhow::Result<Value> {
             let mut filter = crate::store::TriggerLogFilter {
                 pool_id: pool.as_deref(),
                 trigger_source: source.as_deref(),
-                after_id: None,
                 limit,
+                ..Default::default()
             };
             let entries = app.store.trigger_log(&filter).await?;
             if !follow {

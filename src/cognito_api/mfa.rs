@@ -239,8 +239,7 @@ struct AdminUserRequest {
 async fn admin_delete_software_token(app: &Inner, request: &Value) -> ActionResult {
     let r: AdminUserRequest = parse(request)?;
     let user = named_user(app, r.user_pool_id.as_deref(), r.username.as_deref()).await?;
-    app.store.delete_totp(&user.user_id).await?;
-    tracing::info!(pool_id = %user.pool_id, user_id = %user.user_id, "authenticator deleted by an administrator");
+    mfa::delete_software_token(app, &user).await?;
     Ok(json!({}))
 }
 

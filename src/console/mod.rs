@@ -6,16 +6,22 @@
 //! the operator's name. The console's responses carry a strict CSP of their own (no
 //! script at all) and `Cache-Control: no-store`.
 
+pub mod activity;
 pub mod auth;
+pub mod chart;
 pub mod clients;
 pub mod csrf;
+pub mod dashboard;
 pub mod directory;
 pub mod export;
+pub mod logs;
 pub mod messages;
 pub mod pages;
+pub mod paths;
 pub mod pools;
 pub mod providers;
 pub mod triggers;
+pub mod users;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -49,6 +55,9 @@ pub fn routes() -> Router<AppState> {
         .merge(directory::routes())
         .merge(export::routes())
         .merge(providers::routes())
+        .merge(dashboard::routes())
+        .merge(users::routes())
+        .merge(logs::routes())
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

@@ -36,9 +36,13 @@ pub struct PoolHead {
 /// A pool's sections: (key, path under the pool, label).
 const TABS: &[(&str, &str, &str)] = &[
     ("settings", "", "Settings"),
+    ("dashboard", "/dashboard", "Activity"),
+    ("users", "/users", "Users"),
     ("clients", "/clients", "App clients"),
     ("messages", "/messages", "Messages"),
     ("triggers", "/triggers", "Triggers"),
+    ("trigger-log", "/triggers/log", "Trigger log"),
+    ("events", "/events", "Event log"),
     ("groups", "/groups", "Groups"),
     ("resource-servers", "/resource-servers", "Resource servers"),
     ("providers", "/providers", "Identity providers"),

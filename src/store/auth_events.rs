@@ -34,6 +34,16 @@ pub struct AuthEventRow {
     pub target: Option<String>,
 }
 
+/// How many events of one kind and outcome fell in one time bucket.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq, Eq)]
+pub struct AuthEventCount {
+    /// The bucket's first epoch second (a multiple of the bucket width).
+    pub bucket: i64,
+    pub kind: String,
+    pub outcome: String,
+    pub count: i64,
+}
+
 /// Which events to read.
 #[derive(Debug, Default)]
 pub struct AuthEventFilter<'a> {
@@ -44,8 +54,12 @@ pub struct AuthEventFilter<'a> {
     pub kind: Option<&'a str>,
     /// Only these kinds (names from a closed set, never input).
     pub kinds: Option<&'static [&'static str]>,
+    /// Only events with this outcome (`pass` or `fail`; the console's "failed only").
+    pub outcome: Option<&'a str>,
     /// Only events at or after this epoch second.
     pub since: Option<i64>,
+    /// Only events before this epoch second.
+    pub until: Option<i64>,
     /// Only events with an id above this (`--follow`, pagination).
     pub after_id: Option<i64>,
     /// Only events with an id below this (newest-first pagination).
@@ -117,6 +131,7 @@ impl Store {
              where ($1 is null or pool_id = $1) \
              and (($2 is null and $8 is null) or lower(username) = lower($2) or user_sub = $8) \
              and ($3 is null or kind = $3) {kinds} and at >= $4 and id > $5 and id < $6 \
+             and ($9 is null or outcome = $9) and at < $10 \
              order by id {order} limit $7"
         );
         let rows = on_db!(&self.db, |p| sqlx::query_as(&sql)
@@ -128,6 +143,34 @@ impl Store {
             .bind(f.before_id.unwrap_or(i64::MAX))
             .bind(f.limit)
             .bind(f.user_sub)
+            .bind(f.outcome)
+            .bind(f.until.unwrap_or(i64::MAX))
+            .fetch_all(p)
+            .await)?;
+        Ok(rows)
+    }
+
+    /// How many of a pool's events of each kind and outcome fell in each `bucket`-second
+    /// slice (3600: hours, 86400: UTC days) of `[from, until)`, oldest bucket first.
+    /// Buckets with no events are absent. The bucket is integer arithmetic on the
+    /// stored epoch second, the same on both backends; the scan is the `at` index.
+    pub async fn auth_event_counts(
+        &self,
+        pool_id: &str,
+        bucket: i64,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<AuthEventCount>, StoreError> {
+        const SQL: &str = "select (at / $1) * $1 as bucket, kind, outcome, count(*) as count \
+             from auth_events where at >= $2 and at < $3 and pool_id = $4 \
+             group by (at / $1) * $1, kind, outcome order by bucket, kind, outcome";
+        // A zero or negative width would divide by zero or invert the buckets.
+        let bucket = bucket.max(1);
+        let rows = on_db!(&self.db, |p| sqlx::query_as(SQL)
+            .bind(bucket)
+            .bind(from)
+            .bind(until)
+            .bind(pool_id)
             .fetch_all(p)
             .await)?;
         Ok(rows)

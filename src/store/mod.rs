@@ -33,7 +33,7 @@ mod upgrades;
 mod user_batch;
 mod users;
 
-pub use auth_events::{AuthEventFilter, AuthEventRow};
+pub use auth_events::{AuthEventCount, AuthEventFilter, AuthEventRow};
 pub use cache::DEFAULT_CONFIG_CHECK;
 pub use codes::CodeRow;
 pub use declared::Preregistration;

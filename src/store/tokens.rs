@@ -637,6 +637,29 @@ impl Store {
         Ok(row)
     }
 
+    /// A user's sign-ins (refresh token families) that still work at `now`: not
+    /// revoked, not expired, not overtaken by a credential change; newest first, at most
+    /// `limit` (the console's user page lists them).
+    pub async fn live_families_of_user(
+        &self,
+        user_id: &str,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Family>, StoreError> {
+        let sql = format!(
+            "{FAMILY_SELECT} where f.user_id = $1 and f.revoked_at is null and f.expires_at > $2 \
+             and f.credential_version = u.credential_version \
+             order by f.auth_time desc, f.origin_jti limit $3"
+        );
+        let rows = on_db!(&self.db, |p| sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(p)
+            .await)?;
+        Ok(rows)
+    }
+
     /// Signs a user out everywhere (global sign-out, password reset, disabling,
     /// deletion): revokes every live sign-in and ends the user's hosted-UI sessions and
     /// pending challenges. Bumping the credential version also ends a sign-in that

@@ -45,6 +45,8 @@ pub struct TriggerLogFilter<'a> {
     pub trigger_source: Option<&'a str>,
     /// Only entries after this id (`--follow`).
     pub after_id: Option<i64>,
+    /// Only entries before this id (newest-first paging: the last id of the page shown).
+    pub before_id: Option<i64>,
     pub limit: i64,
 }
 
@@ -84,7 +86,8 @@ impl Store {
         Ok(())
     }
 
-    /// Recorded invocations, newest first (oldest first after `after_id`).
+    /// Recorded invocations, newest first (oldest first after `after_id`); a page of
+    /// older ones with `before_id`.
     pub async fn trigger_log(
         &self,
         f: &TriggerLogFilter<'_>,
@@ -94,13 +97,14 @@ impl Store {
             "select id, pool_id, at, trigger_source, user_name, client_id, target, duration_ms, \
              outcome, error, request, response from trigger_log \
              where ($1 is null or pool_id = $1) and ($2 is null or trigger_source = $2) \
-             and id > $3 order by id {order} limit $4"
+             and id > $3 and id < $5 order by id {order} limit $4"
         );
         let rows = on_db!(&self.db, |p| sqlx::query_as(&sql)
             .bind(f.pool_id)
             .bind(f.trigger_source)
             .bind(f.after_id.unwrap_or(0))
             .bind(f.limit)
+            .bind(f.before_id.unwrap_or(i64::MAX))
             .fetch_all(p)
             .await)?;
         Ok(rows)

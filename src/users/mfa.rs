@@ -231,6 +231,15 @@ pub async fn check_code(app: &Services, user: &User, code: &str) -> Result<CodeC
     })
 }
 
+/// Forgets the user's authenticator (`AdminDeleteSoftwareToken`, the console's MFA
+/// reset): the user lost it and sets up a new one at the next sign-in that asks for it.
+/// TOTP is off and no longer preferred; other factors stay as they were.
+pub async fn delete_software_token(app: &Services, user: &User) -> Result<(), AppError> {
+    app.store.delete_totp(&user.user_id).await?;
+    tracing::info!(pool_id = %user.pool_id, user_id = %user.user_id, "authenticator deleted by an administrator");
+    Ok(())
+}
+
 /// The `otpauth://` URI an authenticator app reads from the QR code.
 pub fn otpauth_uri(secret_code: &str, issuer: &str, account: &str) -> Option<String> {
     let key = Secret::Encoded(secret_code.to_string()).to_bytes().ok()?;

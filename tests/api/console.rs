@@ -136,15 +136,20 @@ pub(crate) fn at(app: &TestApp, path: &str) -> String {
 }
 
 /// The pools' names.
+/// The pools' names, sorted: pools made in the same second list in id order, which is
+/// random.
 async fn pool_names(app: &TestApp) -> Vec<String> {
-    app.state
+    let mut names: Vec<String> = app
+        .state
         .store
         .pools()
         .await
         .unwrap()
         .into_iter()
         .map(|p| p.name)
-        .collect()
+        .collect();
+    names.sort();
+    names
 }
 
 /// Asserts a console refusal that sends the browser to sign in.

@@ -15,7 +15,7 @@ const MARKER: &str = "test marker";
 
 impl TestApp {
     /// The id of the newest event written so far (after everything queued).
-    async fn last_event_id(&self) -> i64 {
+    pub(crate) async fn last_event_id(&self) -> i64 {
         self.flushed().await.last().map_or(0, |e| e.id)
     }
 
@@ -52,7 +52,7 @@ impl TestApp {
     }
 
     /// The events recorded after event `after`, markers left out.
-    async fn events_since(&self, after: i64) -> Vec<AuthEventRow> {
+    pub(crate) async fn events_since(&self, after: i64) -> Vec<AuthEventRow> {
         self.flushed()
             .await
             .into_iter()
