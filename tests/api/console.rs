@@ -94,6 +94,25 @@ impl Console {
         (res.status(), res.text().await.unwrap())
     }
 
+    /// Gives password and a fresh code again, to go on to `next`.
+    pub(crate) async fn reauthenticate(
+        &self,
+        app: &TestApp,
+        op: &Op,
+        next: &str,
+    ) -> reqwest::Response {
+        let code = code(app, op);
+        self.post(
+            "/admin/reauth",
+            &[
+                ("password", OPERATOR_PASSWORD),
+                ("code", &code),
+                ("next", next),
+            ],
+        )
+        .await
+    }
+
     /// Posts a console form with the session's CSRF token.
     pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let mut form: Vec<(&str, &str)> = vec![("csrf_token", &self.csrf)];
@@ -576,30 +595,12 @@ async fn deleting_a_pool_asks_for_password_and_code_again_after_five_minutes() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = ada
-        .post(
-            "/admin/reauth",
-            &[
-                ("password", OPERATOR_PASSWORD),
-                ("code", &code(&app, &op)),
-                ("next", &delete),
-            ],
-        )
-        .await;
+    let res = ada.reauthenticate(&app, &op, &delete).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), delete);
     // `next` never leaves the console.
     app.state.clock.advance(30);
-    let res = ada
-        .post(
-            "/admin/reauth",
-            &[
-                ("password", OPERATOR_PASSWORD),
-                ("code", &code(&app, &op)),
-                ("next", "//evil.test/admin"),
-            ],
-        )
-        .await;
+    let res = ada.reauthenticate(&app, &op, "//evil.test/admin").await;
     assert_eq!(location(&res), "/admin");
     let (status, html) = ada.get(&delete).await;
     assert_eq!(status, StatusCode::OK);
@@ -855,16 +856,7 @@ async fn the_console_creates_and_edits_a_client_and_tries_states_as_authorize_do
     app.state.clock.advance(6 * 60);
     let res = ada.post(&format!("{path}/delete"), &[]).await;
     assert!(location(&res).starts_with("/admin/reauth"));
-    let res = ada
-        .post(
-            "/admin/reauth",
-            &[
-                ("password", OPERATOR_PASSWORD),
-                ("code", &code(&app, &op)),
-                ("next", "/admin"),
-            ],
-        )
-        .await;
+    let res = ada.reauthenticate(&app, &op, "/admin").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let res = ada.post(&format!("{path}/delete"), &[]).await;
     assert_eq!(location(&res), clients);
@@ -1078,16 +1070,7 @@ async fn triggers_groups_resource_servers_and_providers_change_through_the_conso
     let res = ada.post(&format!("{pool}/groups/admins/delete"), &[]).await;
     assert!(location(&res).starts_with("/admin/reauth"));
     assert_eq!(app.state.store.groups(&app.pool_id).await.unwrap().len(), 1);
-    let res = ada
-        .post(
-            "/admin/reauth",
-            &[
-                ("password", OPERATOR_PASSWORD),
-                ("code", &code(&app, &op)),
-                ("next", "/admin"),
-            ],
-        )
-        .await;
+    let res = ada.reauthenticate(&app, &op, "/admin").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let res = ada.post(&format!("{pool}/groups/admins/delete"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);

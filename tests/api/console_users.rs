@@ -331,16 +331,7 @@ async fn destructive_user_actions_ask_again_and_forged_posts_change_nothing() {
     );
 
     // After password and a fresh code, the confirmation page opens and disables.
-    let res = console
-        .post(
-            "/admin/reauth",
-            &[
-                ("password", OPERATOR_PASSWORD),
-                ("code", &code(&app, &op)),
-                ("next", &disable),
-            ],
-        )
-        .await;
+    let res = console.reauthenticate(&app, &op, &disable).await;
     assert_eq!(location(&res), disable);
     let (status, html) = console.get(&disable).await;
     assert_eq!(status, StatusCode::OK);
