@@ -8,7 +8,7 @@ use cognate::users::UserStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::console::{Console, OPERATOR_PASSWORD, code, csrf_of, operator};
+use crate::console::{Console, csrf_of, operator};
 use crate::helpers::{PASSWORD, Pkce, TestApp, html_unescape, location, query_param};
 
 /// A test app whose public client also signs in through the API (password and
