@@ -79,6 +79,10 @@ async fn an_operator_finds_a_user_by_filter_disables_them_and_reads_the_event_lo
         .fill("Filter, as in ListUsers", "email ^= \"alis\"")
         .await;
     browser.click_button("Find users").await;
+    // The unfiltered list showed her too: wait for the search's own page.
+    browser
+        .wait_for_url(&format!("{base}/admin/pools/{}/users?filter=", app.pool_id))
+        .await;
     let text = browser.wait_for_text("alison@example.com").await;
     assert!(!text.contains("bob@example.com") && !text.contains("alice@example.com"));
     check_page(&browser, "console/users").await;
@@ -119,6 +123,10 @@ async fn an_operator_finds_a_user_by_filter_disables_them_and_reads_the_event_lo
         .await
         .unwrap();
     browser.click_button("Show events").await;
+    // The unfiltered log listed the failure too: wait for the filtered page.
+    browser
+        .wait_for_url(&format!("{base}/admin/pools/{}/events?", app.pool_id))
+        .await;
     let text = browser.wait_for_text("failed: bad_credentials").await;
     assert!(!text.contains("AdminDisableUser"));
 
