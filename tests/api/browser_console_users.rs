@@ -1,6 +1,6 @@
 //! The console's user and activity pages in headless Chromium (issue 20 item 3): an
 //! operator opens a pool's activity charts, finds a user with a `ListUsers` filter,
-//! disables them after confirming, and reads the change on the event log and the
+//! disables them after confirming (their refresh token is refused then), and reads the change on the event log and the
 //! trigger log. Every page gets a full-page screenshot under
 //! `target/screenshots/console/` and axe-core's check (nothing serious or critical).
 
@@ -20,20 +20,40 @@ async fn an_operator_finds_a_user_by_filter_disables_them_and_reads_the_event_lo
     };
     let app = TestApp::spawn().await;
     cognate::clients::update(&app.state, &app.pool_id, &app.public.client_id, |s| {
-        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
+        s.explicit_auth_flows = vec![
+            "ALLOW_USER_PASSWORD_AUTH".into(),
+            "ALLOW_REFRESH_TOKEN_AUTH".into(),
+        ];
     })
     .await
     .unwrap();
     app.create_user("alison", UserStatus::Confirmed).await;
     app.create_user("bob", UserStatus::Confirmed).await;
+    let mut refresh = None;
     for password in [PASSWORD, "Wrong-password-1"] {
-        app.api_call(
-            "InitiateAuth",
-            &json!({"ClientId": app.public.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
-                    "AuthParameters": {"USERNAME": "alison", "PASSWORD": password}}),
-        )
-        .await;
+        let (_, body) = app
+            .api_call(
+                "InitiateAuth",
+                &json!({"ClientId": app.public.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+                        "AuthParameters": {"USERNAME": "alison", "PASSWORD": password}}),
+            )
+            .await;
+        refresh = refresh.or(body["AuthenticationResult"]["RefreshToken"]
+            .as_str()
+            .map(str::to_string));
     }
+    let refresh = refresh.expect("alison's sign-in gave a refresh token");
+    // The test client rotates refresh tokens: each use gives the next one.
+    let refresh_with =
+        |token: &str| json!({"ClientId": app.public.client_id, "RefreshToken": token});
+    let (status, body) = app
+        .api_call("GetTokensFromRefreshToken", &refresh_with(&refresh))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let refresh = body["AuthenticationResult"]["RefreshToken"]
+        .as_str()
+        .expect("the next refresh token")
+        .to_string();
     app.state
         .store
         .insert_trigger_log(
@@ -106,6 +126,12 @@ async fn an_operator_finds_a_user_by_filter_disables_them_and_reads_the_event_lo
         .unwrap()
         .unwrap();
     assert!(!alison.enabled);
+    // Her refresh token, good before, is refused now.
+    let (status, body) = app
+        .api_call("GetTokensFromRefreshToken", &refresh_with(&refresh))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["__type"], "NotAuthorizedException", "{body}");
 
     // The event log shows the change; the failures filter shows the wrong password.
     app.flushed().await;

@@ -137,12 +137,14 @@ async fn an_operator_finds_a_user_by_filter_and_disabling_them_refuses_their_ref
     assert!(html.contains("Disabled") && html.contains("No live sign-ins"));
     let res = app.refresh(&app.public, &hosted_refresh).await;
     crate::helpers::assert_oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
-    let (status, body) = initiate(
-        &app,
-        "REFRESH_TOKEN_AUTH",
-        json!({"REFRESH_TOKEN": api_refresh}),
-    )
-    .await;
+    // The client rotates refresh tokens, so the API's refresh is GetTokensFromRefreshToken
+    // (REFRESH_TOKEN_AUTH would be refused for the rotation alone).
+    let (status, body) = app
+        .api_call(
+            "GetTokensFromRefreshToken",
+            &json!({"ClientId": app.public.client_id, "RefreshToken": api_refresh}),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["__type"], "NotAuthorizedException", "{body}");
     // One admin event, by the operator, naming the Cognito action and the user.
