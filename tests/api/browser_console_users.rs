@@ -19,14 +19,8 @@ async fn an_operator_finds_a_user_by_filter_disables_them_and_reads_the_event_lo
         return;
     };
     let app = TestApp::spawn().await;
-    cognate::clients::update(&app.state, &app.pool_id, &app.public.client_id, |s| {
-        s.explicit_auth_flows = vec![
-            "ALLOW_USER_PASSWORD_AUTH".into(),
-            "ALLOW_REFRESH_TOKEN_AUTH".into(),
-        ];
-    })
-    .await
-    .unwrap();
+    app.allow_api_flows(&["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+        .await;
     app.create_user("alison", UserStatus::Confirmed).await;
     app.create_user("bob", UserStatus::Confirmed).await;
     let mut refresh = None;

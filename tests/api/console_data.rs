@@ -76,11 +76,7 @@ async fn sign_ins_failures_and_sign_ups_made_through_the_api_are_charted_for_the
     // Arrange
     let app = TestApp::spawn().await;
     let client_id = app.public.client_id.clone();
-    cognate::clients::update(&app.state, &app.pool_id, &client_id, |s| {
-        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
-    })
-    .await
-    .unwrap();
+    app.allow_api_flows(&["ALLOW_USER_PASSWORD_AUTH"]).await;
     let sign_in = |password: &'static str| {
         json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
                "AuthParameters": {"USERNAME": "alice", "PASSWORD": password}})
@@ -387,11 +383,7 @@ async fn a_users_live_sign_ins_are_listed_until_they_are_signed_out_everywhere()
     // Arrange: alice signs in twice through the API; another user once.
     let app = TestApp::spawn().await;
     let client_id = app.public.client_id.clone();
-    cognate::clients::update(&app.state, &app.pool_id, &client_id, |s| {
-        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
-    })
-    .await
-    .unwrap();
+    app.allow_api_flows(&["ALLOW_USER_PASSWORD_AUTH"]).await;
     let bob = app
         .create_user("bob", cognate::users::UserStatus::Confirmed)
         .await;

@@ -15,14 +15,8 @@ use crate::helpers::{PASSWORD, Pkce, TestApp, html_unescape, location, query_par
 /// refresh token), with the user `alison` besides `alice`.
 async fn spawn() -> TestApp {
     let app = TestApp::spawn().await;
-    cognate::clients::update(&app.state, &app.pool_id, &app.public.client_id, |s| {
-        s.explicit_auth_flows = vec![
-            "ALLOW_USER_PASSWORD_AUTH".into(),
-            "ALLOW_REFRESH_TOKEN_AUTH".into(),
-        ];
-    })
-    .await
-    .unwrap();
+    app.allow_api_flows(&["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+        .await;
     app.create_user("alison", UserStatus::Confirmed).await;
     app.create_user("bob", UserStatus::Confirmed).await;
     app

@@ -299,11 +299,7 @@ async fn account_actions_through_the_api_each_record_one_event() {
     // Arrange
     let app = TestApp::spawn().await;
     let client_id = app.public.client_id.clone();
-    cognate::clients::update(&app.state, &app.pool_id, &client_id, |s| {
-        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
-    })
-    .await
-    .unwrap();
+    app.allow_api_flows(&["ALLOW_USER_PASSWORD_AUTH"]).await;
     let call = |action: &'static str, body: Value| {
         let app = &app;
         async move {
@@ -521,11 +517,7 @@ async fn mfa_enrolment_and_a_wrong_second_factor_each_record_one_event() {
     // Arrange: an API sign-in's access token.
     let app = TestApp::spawn().await;
     let client_id = app.public.client_id.clone();
-    cognate::clients::update(&app.state, &app.pool_id, &client_id, |s| {
-        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
-    })
-    .await
-    .unwrap();
+    app.allow_api_flows(&["ALLOW_USER_PASSWORD_AUTH"]).await;
     let sign_in = json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
                          "AuthParameters": {"USERNAME": "alice", "PASSWORD": PASSWORD}});
     let (_, auth) = app.api_call("InitiateAuth", &sign_in).await;
@@ -595,11 +587,7 @@ async fn a_throttled_sign_in_is_recorded_as_throttling() {
     // Arrange: failures up to the free ones.
     let app = TestApp::spawn().await;
     let client_id = app.public.client_id.clone();
-    cognate::clients::update(&app.state, &app.pool_id, &client_id, |s| {
-        s.explicit_auth_flows = vec!["ALLOW_USER_PASSWORD_AUTH".into()];
-    })
-    .await
-    .unwrap();
+    app.allow_api_flows(&["ALLOW_USER_PASSWORD_AUTH"]).await;
     let wrong = json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
                        "AuthParameters": {"USERNAME": "alice", "PASSWORD": "Wrong-horse-9"}});
     for _ in 0..20 {

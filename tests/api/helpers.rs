@@ -255,6 +255,16 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Lets the public client use the API's sign-in `flows` (`ALLOW_USER_PASSWORD_AUTH`, …).
+    pub async fn allow_api_flows(&self, flows: &[&str]) {
+        let flows: Vec<String> = flows.iter().map(|f| f.to_string()).collect();
+        cognate::clients::update(&self.state, &self.pool_id, &self.public.client_id, |s| {
+            s.explicit_auth_flows = flows;
+        })
+        .await
+        .unwrap();
+    }
+
     pub async fn create_user(&self, username: &str, status: UserStatus) -> cognate::users::User {
         let attributes = BTreeMap::from([
             ("email".to_string(), format!("{username}@example.com")),
