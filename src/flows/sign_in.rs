@@ -149,19 +149,12 @@ fn record_sign_in(
         Err(refusal) => outcome_of(refusal),
     };
     app.metrics.sign_in(flow, outcome);
-    let event = match result.map(SignedIn::user) {
-        Ok(user) => Event::new(Kind::SignIn, attempt.pool_id).user(user),
-        Err(refusal) => {
-            let kind = match refusal {
-                Refusal::Throttled(_) => Kind::Throttled,
-                _ => Kind::SignIn,
-            };
-            Event::new(kind, attempt.pool_id)
-                .username(attempt.username)
-                .failed(refusal.event_reason())
-        }
-    };
-    app.record(event.client(attempt.client_id));
+    let event = Event::new(Kind::SignIn, attempt.pool_id).client(attempt.client_id);
+    app.record(super::outcome(
+        event,
+        attempt.username,
+        result.map(|s| Some(s.user())),
+    ));
 }
 
 impl SignedIn {
