@@ -7,12 +7,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::crypto::ct_eq;
+use crate::hosted_ui::csrf::from_elsewhere;
 use crate::state::AppState;
 
 const FOREIGN: &str = "This form has expired or did not come from the console. \
@@ -40,6 +41,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Checked<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, app: &AppState) -> Result<Self, Response> {
+        // The console sends `Referrer-Policy: no-referrer`, so its own forms post with
+        // `Origin: null`: the fetch metadata tells then.
         if from_elsewhere(&own_origin(app), req.headers()) {
             return Err(forbidden());
         }
@@ -77,23 +80,10 @@ fn own_origin(app: &AppState) -> String {
         .unwrap_or_default()
 }
 
-/// Whether the browser says the request came from another site. The console sends
-/// `Referrer-Policy: no-referrer`, so its own forms post with `Origin: null`; the fetch
-/// metadata tells then. Requests with neither are left to the token.
-fn from_elsewhere(ours: &str, headers: &HeaderMap) -> bool {
-    let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
-    if matches!(site, Some(b"cross-site" | b"same-site")) {
-        return true;
-    }
-    match headers.get(header::ORIGIN).map(|v| v.as_bytes()) {
-        None | Some(b"null") => false,
-        Some(origin) => origin != ours.as_bytes(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderMap;
 
     #[test]
     fn posts_from_other_sites_are_told_apart() {
